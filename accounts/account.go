@@ -1,0 +1,266 @@
+// Package accounts holds keyfob's account model and the store that keeps
+// accounts on disk: versioned JSON under the XDG config directory, written
+// atomically and guarded by cross-process locks. It knows nothing of HTTP or
+// of the terminal UI; the OAuth side plugs in through the Authority interface.
+package accounts
+
+import (
+	"strings"
+	"time"
+)
+
+// Kind names the kind of account, which decides how it logs in, refreshes
+// and revokes.
+type Kind string
+
+// The account kinds keyfob supports.
+const (
+	KindFleet   Kind = "fleet"   // Fleet API third-party token: code + PKCE, rotating refresh tokens.
+	KindOwner   Kind = "owner"   // Owner API token via Tesla SSO v3, client_id=ownerapi, pasted redirect.
+	KindPartner Kind = "partner" // Fleet API partner token: client credentials, no refresh token.
+	KindLegacy  Kind = "legacy"  // Retired owner-api /oauth/token password grant (JSON bodies).
+	KindCustom  Kind = "custom"  // Any OAuth 2 server with explicit endpoints.
+)
+
+// Kinds lists every kind in the order the UI offers them.
+var Kinds = []Kind{KindFleet, KindOwner, KindPartner, KindLegacy, KindCustom}
+
+// Valid reports whether k is a known kind.
+func (k Kind) Valid() bool {
+	for _, known := range Kinds {
+		if k == known {
+			return true
+		}
+	}
+	return false
+}
+
+// Grant types a custom account may use to log in.
+const (
+	GrantCode              = "code"
+	GrantPassword          = "password"
+	GrantClientCredentials = "client_credentials"
+)
+
+// State is the stored condition of an account, as opposed to the expiry of
+// its access token, which is derived from the clock (see Account.Health).
+type State string
+
+// The stored states.
+const (
+	StateActive        State = "active"         // last refresh or login worked
+	StateLoginRequired State = "login_required" // the server rejected the refresh token
+	StateRevoked       State = "revoked"        // the user revoked the tokens
+	StateError         State = "error"          // the last refresh failed for another reason
+)
+
+// Endpoints are an account's own URLs, filled from a preset at login and
+// overridable, so a moved host needs no new release.
+type Endpoints struct {
+	AuthURL     string `json:"auth_url,omitempty"`
+	TokenURL    string `json:"token_url,omitempty"`
+	RevokeURL   string `json:"revoke_url,omitempty"`
+	UserInfoURL string `json:"userinfo_url,omitempty"`
+	// BaseURL is the legacy owner-api host: /oauth/token and /oauth/revoke
+	// hang off it.
+	BaseURL string `json:"base_url,omitempty"`
+	// RedirectURI is the registered redirect URI of the app.
+	RedirectURI string `json:"redirect_uri,omitempty"`
+}
+
+// RefreshResult records the outcome of the last refresh attempt.
+type RefreshResult struct {
+	At    time.Time `json:"at"`
+	OK    bool      `json:"ok"`
+	Error string    `json:"error,omitempty"`
+}
+
+// Account is one saved login. Zero values mean "unknown" throughout.
+type Account struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Email   string `json:"email,omitempty"`
+	Subject string `json:"subject,omitempty"`
+	Kind    Kind   `json:"kind"`
+	Region  string `json:"region,omitempty"`
+	// Grant is the login grant of a custom account (code, password or
+	// client_credentials); empty means the kind's own.
+	Grant string `json:"grant,omitempty"`
+
+	ClientID     string    `json:"client_id"`
+	ClientSecret string    `json:"client_secret,omitempty"`
+	Endpoints    Endpoints `json:"endpoints"`
+	Audience     string    `json:"audience,omitempty"`
+
+	RequestedScopes []string `json:"requested_scopes,omitempty"`
+	GrantedScopes   []string `json:"granted_scopes,omitempty"`
+
+	TokenType    string    `json:"token_type,omitempty"`
+	AccessToken  string    `json:"access_token,omitempty"`
+	RefreshToken string    `json:"refresh_token,omitempty"`
+	IDToken      string    `json:"id_token,omitempty"`
+	Expiry       time.Time `json:"expiry,omitzero"`
+
+	AccessObtainedAt  time.Time `json:"access_obtained_at,omitzero"`
+	RefreshObtainedAt time.Time `json:"refresh_obtained_at,omitzero"`
+	CreatedAt         time.Time `json:"created_at,omitzero"`
+
+	LastRefresh *RefreshResult `json:"last_refresh,omitempty"`
+	State       State          `json:"state,omitempty"`
+	// StateDetail explains State when it is not active (the server's error).
+	StateDetail string `json:"state_detail,omitempty"`
+}
+
+// Grant is what a login or refresh returned: the tokens and what is known
+// about them. Empty fields mean the server did not say; Apply keeps the
+// account's previous values for them where that is the right thing to do.
+type Grant struct {
+	TokenType     string
+	AccessToken   string
+	RefreshToken  string // empty: the server did not rotate it; keep the old one
+	IDToken       string
+	Expiry        time.Time
+	GrantedScopes []string // from the access token's scp claim, else the response's scope
+	Email         string
+	Subject       string
+	Region        string // from ou_code, lower case, when the account has none
+}
+
+// Apply stores g in a, as obtained at now: a rotated refresh token replaces
+// the old one, a missing one keeps it, and the account becomes active.
+func (a *Account) Apply(g Grant, now time.Time) {
+	if g.TokenType != "" {
+		a.TokenType = g.TokenType
+	}
+	a.AccessToken = g.AccessToken
+	a.Expiry = g.Expiry
+	a.AccessObtainedAt = now
+	if g.RefreshToken != "" && g.RefreshToken != a.RefreshToken {
+		a.RefreshToken = g.RefreshToken
+		a.RefreshObtainedAt = now
+	}
+	if g.IDToken != "" {
+		a.IDToken = g.IDToken
+	}
+	if len(g.GrantedScopes) > 0 {
+		a.GrantedScopes = append([]string(nil), g.GrantedScopes...)
+	}
+	if g.Email != "" {
+		a.Email = g.Email
+	}
+	if g.Subject != "" {
+		a.Subject = g.Subject
+	}
+	if g.Region != "" && a.Region == "" {
+		a.Region = g.Region
+	}
+	if a.CreatedAt.IsZero() {
+		a.CreatedAt = now
+	}
+	a.State = StateActive
+	a.StateDetail = ""
+	a.LastRefresh = &RefreshResult{At: now, OK: true}
+}
+
+// Refreshable reports whether the account can get a new access token
+// without the user: it has a refresh token, or its grant can simply be run
+// again (client credentials).
+func (a *Account) Refreshable() bool {
+	return a.RefreshToken != "" || a.UsesClientCredentials()
+}
+
+// UsesClientCredentials reports whether the account's tokens come from the
+// client_credentials grant (partner tokens, or a custom account set so).
+func (a *Account) UsesClientCredentials() bool {
+	return a.Kind == KindPartner || (a.Kind == KindCustom && a.Grant == GrantClientCredentials)
+}
+
+// ValidFor reports whether the access token is still good for at least d
+// after now. A token of unknown expiry counts as valid: the server will say.
+func (a *Account) ValidFor(now time.Time, d time.Duration) bool {
+	if a.AccessToken == "" || a.State == StateRevoked {
+		return false
+	}
+	if a.Expiry.IsZero() {
+		return true
+	}
+	return a.Expiry.Sub(now) >= d
+}
+
+// Scopes returns the granted scopes when known, else the requested ones.
+func (a *Account) Scopes() []string {
+	if len(a.GrantedScopes) > 0 {
+		return a.GrantedScopes
+	}
+	return a.RequestedScopes
+}
+
+// RefreshTokenLifetime is how long Tesla refresh tokens live; their expiry
+// cannot be decoded, so it is estimated from when they were obtained.
+const RefreshTokenLifetime = 90 * 24 * time.Hour
+
+// RefreshExpiresAt estimates when the refresh token dies, or the zero time
+// when there is no refresh token or no idea when it was obtained.
+func (a *Account) RefreshExpiresAt() time.Time {
+	if a.RefreshToken == "" || a.RefreshObtainedAt.IsZero() {
+		return time.Time{}
+	}
+	return a.RefreshObtainedAt.Add(RefreshTokenLifetime)
+}
+
+// Health is the condition of an account at an instant: its stored state
+// combined with the expiry of its access token.
+type Health string
+
+// The health values, also the "status" of list --json.
+const (
+	HealthValid         Health = "valid"
+	HealthExpiring      Health = "expiring"
+	HealthExpired       Health = "expired"
+	HealthRevoked       Health = "revoked"
+	HealthLoginRequired Health = "login_required"
+	HealthError         Health = "error"
+)
+
+// ExpiringWithin is when a valid token starts counting as expiring.
+const ExpiringWithin = time.Hour
+
+// Health reports the account's condition at now.
+func (a *Account) Health(now time.Time) Health {
+	switch a.State {
+	case StateRevoked:
+		return HealthRevoked
+	case StateLoginRequired:
+		return HealthLoginRequired
+	}
+	switch {
+	case a.AccessToken == "" || (!a.Expiry.IsZero() && !now.Before(a.Expiry)):
+		if a.State == StateError {
+			return HealthError
+		}
+		return HealthExpired
+	case a.State == StateError:
+		return HealthError
+	case !a.Expiry.IsZero() && a.Expiry.Sub(now) < ExpiringWithin:
+		return HealthExpiring
+	}
+	return HealthValid
+}
+
+// ParseScopes splits a scope list given with spaces, commas or both, and
+// drops empties and duplicates while keeping the order.
+func ParseScopes(s string) []string {
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' || r == '\n' })
+	out := fields[:0]
+	seen := make(map[string]bool, len(fields))
+	for _, f := range fields {
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}

@@ -1,0 +1,77 @@
+package accounts
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors callers branch on (the command line maps them to exit
+// codes in one place).
+var (
+	// ErrLoginRequired means the server rejected the refresh token (reused,
+	// expired, revoked or the password changed): only a new login helps.
+	ErrLoginRequired = errors.New("login required")
+	// ErrNotFound means no account matches a name, email or id.
+	ErrNotFound = errors.New("no such account")
+	// ErrAmbiguous means a name or prefix matches more than one account.
+	ErrAmbiguous = errors.New("ambiguous account name")
+	// ErrLockTimeout means another process held a lock for too long.
+	ErrLockTimeout = errors.New("timed out waiting for a lock")
+	// ErrNameTaken means another account already has the name.
+	ErrNameTaken = errors.New("name already taken")
+	// ErrNotRefreshable means the account has nothing to refresh with.
+	ErrNotRefreshable = errors.New("account cannot be refreshed")
+)
+
+// CorruptError reports a store file that cannot be decoded. keyfob never
+// writes over such a file; the user has to fix or move it.
+type CorruptError struct {
+	Path   string
+	Line   int   // 1-based, 0 if unknown
+	Column int   // 1-based, 0 if unknown
+	Offset int64 // byte offset, -1 if unknown
+	Err    error
+}
+
+func (e *CorruptError) Error() string {
+	where := ""
+	if e.Line > 0 {
+		where = fmt.Sprintf(" at line %d, column %d", e.Line, e.Column)
+	}
+	return fmt.Sprintf("%s is not valid keyfob JSON%s: %v; keyfob will not write to it until you fix it or move it away",
+		e.Path, where, e.Err)
+}
+
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// VersionError reports a store written by a newer keyfob.
+type VersionError struct {
+	Path    string
+	Version int
+}
+
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("%s has store version %d, newer than this keyfob understands (%d); upgrade keyfob — the file was left untouched",
+		e.Path, e.Version, CurrentVersion)
+}
+
+// UnsavedError reports a refresh whose rotated refresh token could not be
+// written to the store. The token was written to RecoveryPath instead (if
+// that is empty, it could not be saved anywhere).
+type UnsavedError struct {
+	Account      string
+	StorePath    string
+	RecoveryPath string
+	Err          error
+}
+
+func (e *UnsavedError) Error() string {
+	if e.RecoveryPath == "" {
+		return fmt.Sprintf("the new refresh token of %q could not be saved to %s (%v) nor to a recovery file; free disk space or fix permissions now — the previous refresh token may stop working soon",
+			e.Account, e.StorePath, e.Err)
+	}
+	return fmt.Sprintf("the new refresh token of %q could not be saved to %s (%v); it was written to %s and keyfob will merge it back on its next successful write — do not delete that file",
+		e.Account, e.StorePath, e.Err, e.RecoveryPath)
+}
+
+func (e *UnsavedError) Unwrap() error { return e.Err }

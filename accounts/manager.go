@@ -1,0 +1,450 @@
+package accounts
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Manager runs every operation on accounts that both faces of keyfob share:
+// the command line and the TUI call it, never the store or the OAuth side
+// directly, so a refresh is coordinated the same way everywhere.
+type Manager struct {
+	Store *Store
+	Auth  Authority
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// NewManager returns a manager over store and auth.
+func NewManager(store *Store, auth Authority) *Manager {
+	return &Manager{Store: store, Auth: auth}
+}
+
+func (m *Manager) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
+}
+
+// List returns every account in store order.
+func (m *Manager) List() ([]Account, error) {
+	f, err := m.Store.Load()
+	if err != nil {
+		return nil, err
+	}
+	return f.Accounts, nil
+}
+
+// Find resolves ref (see Resolve) against the store.
+func (m *Manager) Find(ref string) (Account, error) {
+	f, err := m.Store.Load()
+	if err != nil {
+		return Account{}, err
+	}
+	a, err := Resolve(f.Accounts, ref)
+	if err != nil {
+		return Account{}, err
+	}
+	return *a, nil
+}
+
+// Resolve finds the account ref names: an exact id, name or email (names
+// and emails case-insensitively) first, else the one account whose id, name
+// or email starts with ref. An empty ref names the only account there is.
+func Resolve(accts []Account, ref string) (*Account, error) {
+	if ref == "" {
+		switch len(accts) {
+		case 0:
+			return nil, fmt.Errorf("%w: the store is empty; add one with keyfob login or keyfob import", ErrNotFound)
+		case 1:
+			return &accts[0], nil
+		}
+		return nil, fmt.Errorf("%w: there are %d accounts; name one (keyfob list shows them) or set default_account in the config",
+			ErrAmbiguous, len(accts))
+	}
+	exact := func(a *Account) bool {
+		return a.ID == ref || strings.EqualFold(a.Name, ref) || (a.Email != "" && strings.EqualFold(a.Email, ref))
+	}
+	lref := strings.ToLower(ref)
+	prefix := func(a *Account) bool {
+		return strings.HasPrefix(a.ID, ref) || strings.HasPrefix(strings.ToLower(a.Name), lref) ||
+			strings.HasPrefix(strings.ToLower(a.Email), lref)
+	}
+	for _, match := range []func(*Account) bool{exact, prefix} {
+		var found []*Account
+		for i := range accts {
+			if match(&accts[i]) {
+				found = append(found, &accts[i])
+			}
+		}
+		switch len(found) {
+		case 0:
+			continue
+		case 1:
+			return found[0], nil
+		}
+		names := make([]string, len(found))
+		for i, a := range found {
+			names[i] = a.Name
+		}
+		return nil, fmt.Errorf("%w: %q matches %s; use more of the name, or the id from keyfob list",
+			ErrAmbiguous, ref, strings.Join(names, ", "))
+	}
+	return nil, fmt.Errorf("%w: nothing matches %q; keyfob list shows the accounts", ErrNotFound, ref)
+}
+
+// Token returns the account ref names with an access token valid for at
+// least minValid, refreshing it first when needed. A fresh token costs one
+// read of the store and nothing else.
+func (m *Manager) Token(ctx context.Context, ref string, minValid time.Duration) (Account, error) {
+	a, err := m.Find(ref)
+	if err != nil {
+		return Account{}, err
+	}
+	if a.ValidFor(m.now(), minValid) {
+		return a, nil
+	}
+	if err := usable(a); err != nil {
+		return a, err
+	}
+	return m.refresh(ctx, a, func(cur Account) bool { return !cur.ValidFor(m.now(), minValid) })
+}
+
+// usable rejects accounts that no refresh can bring back.
+func usable(a Account) error {
+	switch {
+	case a.State == StateRevoked:
+		return fmt.Errorf("%w: %q was revoked; log in again with keyfob login", ErrLoginRequired, a.Name)
+	case a.State == StateLoginRequired:
+		return fmt.Errorf("%w: the server rejected the refresh token of %q (%s); log in again with keyfob login",
+			ErrLoginRequired, a.Name, orDefault(a.StateDetail, "login_required"))
+	case !a.Refreshable():
+		return fmt.Errorf("%w: %q has no refresh token; log in again or import one with keyfob import",
+			ErrNotRefreshable, a.Name)
+	}
+	return nil
+}
+
+// Refresh gets a new access token for the account with id now, unless
+// another process refreshed it after seen was read (then its token is
+// returned and no request is made).
+func (m *Manager) Refresh(ctx context.Context, seen Account) (Account, error) {
+	if seen.State == StateRevoked || !seen.Refreshable() {
+		return seen, usable(seen)
+	}
+	return m.refresh(ctx, seen, func(cur Account) bool { return cur.AccessToken == seen.AccessToken })
+}
+
+// refresh is the one place that calls Authority.Refresh. Under the
+// account's lock it reads the account again and asks need whether a
+// refresh is still wanted; then it refreshes and persists the result before
+// returning. A rotated refresh token that cannot be written to the store
+// goes to a recovery file (see UnsavedError).
+func (m *Manager) refresh(ctx context.Context, seen Account, need func(cur Account) bool) (Account, error) {
+	unlock, err := m.Store.LockAccount(ctx, seen.ID, seen.Name)
+	if err != nil {
+		return seen, err
+	}
+	defer unlock()
+
+	f, err := m.Store.Load()
+	if err != nil {
+		return seen, err
+	}
+	p := f.Find(seen.ID)
+	if p == nil {
+		return seen, fmt.Errorf("%w: %q was removed while waiting to refresh it", ErrNotFound, seen.Name)
+	}
+	cur := *p
+	if !need(cur) {
+		return cur, nil
+	}
+	// Another process may have just learned that the refresh token is
+	// dead: asking again would only repeat the rejection.
+	if cur.State == StateRevoked || !cur.Refreshable() ||
+		(cur.State == StateLoginRequired && seen.State != StateLoginRequired) {
+		return cur, usable(cur)
+	}
+
+	g, rerr := m.Auth.Refresh(ctx, cur)
+	now := m.now()
+	if rerr != nil {
+		// Record the failure; the tokens stay as they were.
+		_ = m.Store.Update(ctx, func(f *File) error {
+			if a := f.Find(cur.ID); a != nil {
+				a.LastRefresh = &RefreshResult{At: now, Error: rerr.Error()}
+				a.State, a.StateDetail = StateError, rerr.Error()
+				if errors.Is(rerr, ErrLoginRequired) {
+					a.State = StateLoginRequired
+				}
+			}
+			return nil
+		})
+		return cur, fmt.Errorf("refreshing %q: %w", cur.Name, rerr)
+	}
+
+	cur.Apply(g, now)
+	werr := m.Store.Update(ctx, func(f *File) error {
+		a := f.Find(cur.ID)
+		if a == nil {
+			return fmt.Errorf("%w: %q was removed during the refresh", ErrNotFound, cur.Name)
+		}
+		a.Apply(g, now)
+		return nil
+	})
+	if werr != nil {
+		if errors.Is(werr, ErrNotFound) {
+			return cur, werr
+		}
+		path, rerr := m.Store.SaveRecovery(cur)
+		if rerr != nil {
+			path = ""
+		}
+		return cur, &UnsavedError{Account: cur.Name, StorePath: m.Store.Path(), RecoveryPath: path, Err: werr}
+	}
+	return cur, nil
+}
+
+// RefreshResultFor is the outcome of one account in RefreshMany.
+type RefreshResultFor struct {
+	Account Account // after the refresh (or as it was, on error)
+	Err     error
+}
+
+// RefreshMany refreshes the accounts in seen with at most concurrency
+// requests in flight, calling done (from any goroutine, serialised) as
+// each finishes. Results come back in the order of seen.
+func (m *Manager) RefreshMany(ctx context.Context, seen []Account, concurrency int, done func(int, RefreshResultFor)) []RefreshResultFor {
+	if concurrency < 1 {
+		concurrency = 1
+	}
+	out := make([]RefreshResultFor, len(seen))
+	sem := make(chan struct{}, concurrency)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for i, a := range seen {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			got, err := m.Refresh(ctx, a)
+			r := RefreshResultFor{Account: got, Err: err}
+			mu.Lock()
+			out[i] = r
+			if done != nil {
+				done(i, r)
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// Add saves a freshly logged-in account. An account of the same kind,
+// client and subject (the same login again, e.g. after "login required")
+// is updated in place, keeping its id and name; replaced says so. A new
+// account gets an id, and a unique name derived from its email or kind
+// when it has none.
+func (m *Manager) Add(ctx context.Context, a Account) (saved Account, replaced bool, err error) {
+	err = m.Store.Update(ctx, func(f *File) error {
+		if prev := sameLogin(f, a); prev != nil {
+			id, name, created := prev.ID, prev.Name, prev.CreatedAt
+			*prev = a
+			prev.ID, prev.CreatedAt = id, created
+			if a.Name == "" {
+				prev.Name = name
+			} else if other := byName(f, a.Name); other != nil && other.ID != id {
+				return fmt.Errorf("%w: an account named %q already exists; choose another name", ErrNameTaken, a.Name)
+			}
+			saved, replaced = *prev, true
+			return nil
+		}
+		if a.Name == "" {
+			a.Name = uniqueName(f, defaultName(a))
+		} else if byName(f, a.Name) != nil {
+			return fmt.Errorf("%w: an account named %q already exists; choose another name or remove it first", ErrNameTaken, a.Name)
+		}
+		a.ID = newID(f)
+		if a.CreatedAt.IsZero() {
+			a.CreatedAt = m.now()
+		}
+		f.Accounts = append(f.Accounts, a)
+		saved = a
+		return nil
+	})
+	if err != nil && a.RefreshToken != "" && !errors.Is(err, ErrNameTaken) {
+		// The new tokens exist nowhere else: keep them in a recovery file.
+		if a.ID == "" {
+			a.ID = newID(&File{})
+		}
+		path, rerr := m.Store.SaveRecovery(a)
+		if rerr != nil {
+			path = ""
+		}
+		return a, false, &UnsavedError{Account: orDefault(a.Name, a.Email), StorePath: m.Store.Path(), RecoveryPath: path, Err: err}
+	}
+	return saved, replaced, err
+}
+
+// Import adds an account from an existing refresh token: it refreshes at
+// once, which proves the token works and learns the expiry, scopes and
+// email, then saves the account (and the rotated refresh token).
+func (m *Manager) Import(ctx context.Context, a Account) (saved Account, replaced bool, err error) {
+	if a.RefreshToken == "" && !a.UsesClientCredentials() {
+		return a, false, errors.New("no refresh token was given; pipe it on stdin or paste it at the prompt")
+	}
+	g, err := m.Auth.Refresh(ctx, a)
+	if err != nil {
+		return a, false, fmt.Errorf("the server did not accept the refresh token: %w", err)
+	}
+	a.Apply(g, m.now())
+	return m.Add(ctx, a)
+}
+
+func sameLogin(f *File, a Account) *Account {
+	if a.Subject == "" {
+		return nil
+	}
+	for i := range f.Accounts {
+		p := &f.Accounts[i]
+		if p.Subject == a.Subject && p.Kind == a.Kind && p.ClientID == a.ClientID &&
+			p.Endpoints.TokenURL == a.Endpoints.TokenURL && p.Endpoints.BaseURL == a.Endpoints.BaseURL {
+			return p
+		}
+	}
+	return nil
+}
+
+func byName(f *File, name string) *Account {
+	for i := range f.Accounts {
+		if strings.EqualFold(f.Accounts[i].Name, name) {
+			return &f.Accounts[i]
+		}
+	}
+	return nil
+}
+
+func defaultName(a Account) string {
+	if at := strings.IndexByte(a.Email, '@'); at > 0 {
+		return a.Email[:at]
+	}
+	if a.Region != "" {
+		return string(a.Kind) + "-" + a.Region
+	}
+	return string(a.Kind)
+}
+
+func uniqueName(f *File, base string) string {
+	name := base
+	for n := 2; byName(f, name) != nil; n++ {
+		name = fmt.Sprintf("%s-%d", base, n)
+	}
+	return name
+}
+
+func newID(f *File) string {
+	for {
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		id := hex.EncodeToString(b[:])
+		if f.Find(id) == nil {
+			return id
+		}
+	}
+}
+
+// Rename gives the account with id a new, unique name.
+func (m *Manager) Rename(ctx context.Context, id, name string) (Account, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return Account{}, errors.New("a name cannot be empty")
+	}
+	var out Account
+	err := m.Store.Update(ctx, func(f *File) error {
+		a := f.Find(id)
+		if a == nil {
+			return fmt.Errorf("%w: it was removed meanwhile", ErrNotFound)
+		}
+		if other := byName(f, name); other != nil && other.ID != id {
+			return fmt.Errorf("%w: an account named %q already exists; choose another name", ErrNameTaken, name)
+		}
+		a.Name = name
+		out = *a
+		return nil
+	})
+	return out, err
+}
+
+// Remove forgets the account with id locally (no server call).
+func (m *Manager) Remove(ctx context.Context, id string) error {
+	return m.Store.Update(ctx, func(f *File) error {
+		if !f.Remove(id) {
+			return fmt.Errorf("%w: it was removed meanwhile", ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// Revoke asks the server to revoke the account's tokens and then marks the
+// record revoked, or removes it when remove is set. The tokens are dropped
+// from the record only when the server confirmed the revocation, so a
+// failed revocation can be tried again. The error is non-nil when the
+// server could not be asked or refused; the local change happens anyway.
+func (m *Manager) Revoke(ctx context.Context, id string, remove bool) (Revocation, error) {
+	a, err := m.Find(id)
+	if err != nil {
+		return Revocation{}, err
+	}
+	unlock, err := m.Store.LockAccount(ctx, a.ID, a.Name)
+	if err != nil {
+		return Revocation{}, err
+	}
+	defer unlock()
+	if a, err = m.Find(a.ID); err != nil {
+		return Revocation{}, err
+	}
+	rev, rerr := m.Auth.Revoke(ctx, a)
+	if rerr != nil && rev.Outcome == "" {
+		rev.Outcome = RevokeFailed
+	}
+	if rev.Outcome == RevokeFailed && rev.Detail == "" && rerr != nil {
+		rev.Detail = rerr.Error()
+	}
+	werr := m.Store.Update(ctx, func(f *File) error {
+		if remove {
+			f.Remove(a.ID)
+			return nil
+		}
+		p := f.Find(a.ID)
+		if p == nil {
+			return nil
+		}
+		p.State, p.StateDetail = StateRevoked, rev.Detail
+		if rev.Outcome == RevokedAtServer {
+			p.AccessToken, p.RefreshToken, p.IDToken = "", "", ""
+		}
+		return nil
+	})
+	if werr != nil {
+		return rev, fmt.Errorf("the server part is done (%s) but the store could not be updated: %w", rev.Outcome, werr)
+	}
+	if rerr != nil {
+		return rev, fmt.Errorf("revoking %q at the server: %w", a.Name, rerr)
+	}
+	return rev, nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

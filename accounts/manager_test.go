@@ -1,0 +1,317 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fakeAuth hands out numbered tokens and counts refreshes.
+type fakeAuth struct {
+	calls atomic.Int32
+	delay time.Duration
+	err   error
+	ttl   time.Duration
+	now   func() time.Time
+}
+
+func (f *fakeAuth) Refresh(ctx context.Context, a Account) (Grant, error) {
+	n := f.calls.Add(1)
+	time.Sleep(f.delay)
+	if f.err != nil {
+		return Grant{}, f.err
+	}
+	return Grant{AccessToken: fmt.Sprintf("at-%d", n), RefreshToken: fmt.Sprintf("rt-%d", n),
+		Expiry: f.now().Add(f.ttl), GrantedScopes: []string{"openid"}}, nil
+}
+
+func (f *fakeAuth) Revoke(ctx context.Context, a Account) (Revocation, error) {
+	if f.err != nil {
+		return Revocation{Outcome: RevokeFailed}, f.err
+	}
+	return Revocation{Outcome: RevokedAtServer, Revoked: []string{"refresh_token"}}, nil
+}
+
+var testNow = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+
+func newManager(t *testing.T) (*Manager, *fakeAuth) {
+	auth := &fakeAuth{ttl: 8 * time.Hour, now: func() time.Time { return testNow }}
+	m := NewManager(newStore(t), auth)
+	m.Now = auth.now
+	return m, auth
+}
+
+func expired() Account {
+	return Account{ID: "a1", Name: "home", Email: "me@example.com", Kind: KindFleet, AccessToken: "at-0",
+		RefreshToken: "rt-0", Expiry: testNow.Add(-time.Minute)}
+}
+
+func TestTokenFreshMakesNoRequest(t *testing.T) {
+	m, auth := newManager(t)
+	a := expired()
+	a.Expiry = testNow.Add(time.Hour)
+	seed(t, m.Store, a)
+	got, err := m.Token(context.Background(), "home", 5*time.Minute)
+	if err != nil || got.AccessToken != "at-0" || auth.calls.Load() != 0 {
+		t.Fatalf("got %q %v after %d calls", got.AccessToken, err, auth.calls.Load())
+	}
+}
+
+func TestTokenNearExpiryRefreshesOnceAndSavesRotation(t *testing.T) {
+	m, auth := newManager(t)
+	a := expired()
+	a.Expiry = testNow.Add(2 * time.Minute) // inside --min-valid 5m
+	seed(t, m.Store, a)
+	got, err := m.Token(context.Background(), "home", 5*time.Minute)
+	if err != nil || got.AccessToken != "at-1" || auth.calls.Load() != 1 {
+		t.Fatalf("got %q %v after %d calls", got.AccessToken, err, auth.calls.Load())
+	}
+	f, _ := m.Store.Load()
+	s := f.Find("a1")
+	if s.RefreshToken != "rt-1" || !s.RefreshObtainedAt.Equal(testNow) || s.State != StateActive {
+		t.Fatalf("stored %+v", s)
+	}
+}
+
+func TestConcurrentTokenRefreshesOnce(t *testing.T) {
+	m, auth := newManager(t)
+	auth.delay = 20 * time.Millisecond
+	seed(t, m.Store, expired())
+	var wg sync.WaitGroup
+	tokens := make([]string, 20)
+	for i := range tokens {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Each caller has its own Manager, like separate processes.
+			other := NewManager(Open(m.Store.Dir()), auth)
+			other.Now = m.Now
+			a, err := other.Token(context.Background(), "", 5*time.Minute)
+			if err != nil {
+				t.Error(err)
+			}
+			tokens[i] = a.AccessToken
+		}()
+	}
+	wg.Wait()
+	if n := auth.calls.Load(); n != 1 {
+		t.Fatalf("%d refreshes, want 1", n)
+	}
+	for _, tok := range tokens {
+		if tok != "at-1" {
+			t.Fatalf("tokens differ: %q", tokens)
+		}
+	}
+}
+
+func TestLoginRequiredIsRecordedAndNotRetried(t *testing.T) {
+	m, auth := newManager(t)
+	auth.err = fmt.Errorf("server says no: %w", ErrLoginRequired)
+	seed(t, m.Store, expired())
+	_, err := m.Token(context.Background(), "home", 0)
+	if !errors.Is(err, ErrLoginRequired) {
+		t.Fatalf("got %v", err)
+	}
+	f, _ := m.Store.Load()
+	if a := f.Find("a1"); a.State != StateLoginRequired || a.RefreshToken != "rt-0" || a.LastRefresh.OK {
+		t.Fatalf("stored %+v", a)
+	}
+	_, err = m.Token(context.Background(), "home", 0)
+	if !errors.Is(err, ErrLoginRequired) || auth.calls.Load() != 1 {
+		t.Fatalf("second call: %v after %d requests", err, auth.calls.Load())
+	}
+}
+
+func TestRefreshSkipsWhenAnotherProcessRefreshed(t *testing.T) {
+	m, auth := newManager(t)
+	seed(t, m.Store, expired())
+	seen, _ := m.Find("home")
+	if _, err := m.Refresh(context.Background(), seen); err != nil {
+		t.Fatal(err)
+	}
+	// A second refresh based on the stale view makes no request.
+	got, err := m.Refresh(context.Background(), seen)
+	if err != nil || got.AccessToken != "at-1" || auth.calls.Load() != 1 {
+		t.Fatalf("got %q %v after %d calls", got.AccessToken, err, auth.calls.Load())
+	}
+}
+
+func TestRefreshManyBoundsConcurrency(t *testing.T) {
+	m, _ := newManager(t)
+	var inflight, peak atomic.Int32
+	m.Auth = authFunc(func(ctx context.Context, a Account) (Grant, error) {
+		n := inflight.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+		inflight.Add(-1)
+		return Grant{AccessToken: "new-" + a.ID, Expiry: testNow.Add(time.Hour)}, nil
+	})
+	var accts []Account
+	for i := range 12 {
+		a := expired()
+		a.ID, a.Name = fmt.Sprintf("id%02d", i), fmt.Sprintf("acct%02d", i)
+		accts = append(accts, a)
+	}
+	seed(t, m.Store, accts...)
+	var done atomic.Int32
+	res := m.RefreshMany(context.Background(), accts, 3, func(int, RefreshResultFor) { done.Add(1) })
+	if peak.Load() > 3 || peak.Load() < 2 {
+		t.Errorf("peak concurrency %d, want 2..3", peak.Load())
+	}
+	if done.Load() != 12 {
+		t.Errorf("done called %d times", done.Load())
+	}
+	for i, r := range res {
+		if r.Err != nil || r.Account.AccessToken != "new-"+accts[i].ID {
+			t.Errorf("result %d: %+v", i, r)
+		}
+	}
+}
+
+type authFunc func(ctx context.Context, a Account) (Grant, error)
+
+func (f authFunc) Refresh(ctx context.Context, a Account) (Grant, error) { return f(ctx, a) }
+func (f authFunc) Revoke(context.Context, Account) (Revocation, error) {
+	return Revocation{Outcome: RevokeUnsupported}, nil
+}
+
+func TestUnsavedRotationGoesToRecovery(t *testing.T) {
+	m, _ := newManager(t)
+	seed(t, m.Store, expired())
+	// Make the store unwritable: a directory where the lock file goes.
+	// (Permission bits do not stop root, so break the lock path instead.)
+	if err := os.Remove(m.Store.Dir() + "/" + lockFile); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(m.Store.Dir()+"/"+lockFile, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, err := m.Token(context.Background(), "home", 0)
+	var ue *UnsavedError
+	if !errors.As(err, &ue) || ue.RecoveryPath == "" {
+		t.Fatalf("got %v", err)
+	}
+	if strings.Contains(err.Error(), "rt-1") || strings.Contains(err.Error(), "at-1") {
+		t.Fatal("error text holds a token")
+	}
+	// The next read sees the recovered token.
+	a, err := m.Find("home")
+	if err != nil || a.RefreshToken != "rt-1" {
+		t.Fatalf("after recovery: %q %v", a.RefreshToken, err)
+	}
+}
+
+func TestResolve(t *testing.T) {
+	accts := []Account{
+		{ID: "aa11", Name: "home", Email: "me@example.com"},
+		{ID: "bb22", Name: "work", Email: "boss@corp.example"},
+		{ID: "bb33", Name: "workshop"},
+	}
+	for ref, want := range map[string]string{"home": "aa11", "HOME": "aa11", "me@example.com": "aa11",
+		"aa": "aa11", "work": "bb22", "boss": "bb22", "works": "bb33", "bb33": "bb33"} {
+		a, err := Resolve(accts, ref)
+		if err != nil || a.ID != want {
+			t.Errorf("Resolve(%q) = %v, %v; want %s", ref, a, err, want)
+		}
+	}
+	if _, err := Resolve(accts, "bb"); !errors.Is(err, ErrAmbiguous) {
+		t.Errorf("bb: %v", err)
+	}
+	if _, err := Resolve(accts, "zzz"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("zzz: %v", err)
+	}
+	if _, err := Resolve(accts, ""); !errors.Is(err, ErrAmbiguous) {
+		t.Errorf("empty ref with 3 accounts: %v", err)
+	}
+	if a, err := Resolve(accts[:1], ""); err != nil || a.ID != "aa11" {
+		t.Errorf("empty ref with 1 account: %v", err)
+	}
+}
+
+func TestAddNamesAndReplacesSameLogin(t *testing.T) {
+	m, _ := newManager(t)
+	ctx := context.Background()
+	a, replaced, err := m.Add(ctx, Account{Kind: KindFleet, Email: "me@example.com", Subject: "s1", ClientID: "c", AccessToken: "x"})
+	if err != nil || replaced || a.Name != "me" || a.ID == "" {
+		t.Fatalf("%+v %v %v", a, replaced, err)
+	}
+	b, _, err := m.Add(ctx, Account{Kind: KindOwner, Email: "me@example.com", Subject: "s2", AccessToken: "y"})
+	if err != nil || b.Name != "me-2" {
+		t.Fatalf("second name %q %v", b.Name, err)
+	}
+	c, replaced, err := m.Add(ctx, Account{Kind: KindFleet, Email: "me@example.com", Subject: "s1", ClientID: "c", AccessToken: "z"})
+	if err != nil || !replaced || c.ID != a.ID || c.Name != "me" || c.AccessToken != "z" {
+		t.Fatalf("re-login: %+v %v %v", c, replaced, err)
+	}
+	if _, _, err := m.Add(ctx, Account{Name: "ME", Kind: KindPartner}); !errors.Is(err, ErrNameTaken) {
+		t.Fatalf("duplicate name: %v", err)
+	}
+	list, _ := m.List()
+	if len(list) != 2 {
+		t.Fatalf("%d accounts", len(list))
+	}
+}
+
+func TestRevokeMarksOrRemoves(t *testing.T) {
+	m, auth := newManager(t)
+	ctx := context.Background()
+	a := expired()
+	b := expired()
+	b.ID, b.Name = "b1", "work"
+	seed(t, m.Store, a, b)
+	rev, err := m.Revoke(ctx, "a1", false)
+	if err != nil || rev.Outcome != RevokedAtServer {
+		t.Fatal(rev, err)
+	}
+	got, _ := m.Find("a1")
+	if got.State != StateRevoked || got.RefreshToken != "" {
+		t.Fatalf("%+v", got)
+	}
+	auth.err = errors.New("network down")
+	rev, err = m.Revoke(ctx, "b1", false)
+	if err == nil || rev.Outcome != RevokeFailed {
+		t.Fatal(rev, err)
+	}
+	got, _ = m.Find("b1")
+	if got.State != StateRevoked || got.RefreshToken != "rt-0" {
+		t.Fatalf("failed revoke dropped the refresh token: %+v", got)
+	}
+	auth.err = nil
+	if _, err := m.Revoke(ctx, "b1", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Find("b1"); !errors.Is(err, ErrNotFound) {
+		t.Fatal("not removed")
+	}
+}
+
+func TestHealth(t *testing.T) {
+	cases := []struct {
+		a    Account
+		want Health
+	}{
+		{Account{AccessToken: "x", Expiry: testNow.Add(2 * time.Hour)}, HealthValid},
+		{Account{AccessToken: "x", Expiry: testNow.Add(30 * time.Minute)}, HealthExpiring},
+		{Account{AccessToken: "x", Expiry: testNow.Add(-time.Second)}, HealthExpired},
+		{Account{AccessToken: "x", Expiry: testNow.Add(2 * time.Hour), State: StateRevoked}, HealthRevoked},
+		{Account{AccessToken: "x", State: StateLoginRequired}, HealthLoginRequired},
+		{Account{AccessToken: "x", Expiry: testNow.Add(2 * time.Hour), State: StateError}, HealthError},
+		{Account{}, HealthExpired},
+	}
+	for i, c := range cases {
+		if got := c.a.Health(testNow); got != c.want {
+			t.Errorf("%d: %s, want %s", i, got, c.want)
+		}
+	}
+}
