@@ -1,0 +1,505 @@
+package oauth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/oauth2"
+
+	"github.com/keyfob/keyfob/accounts"
+)
+
+// Sentinel errors of the browser flows.
+var (
+	// ErrStateMismatch means the callback's state differs from the one
+	// keyfob sent: the redirect did not come from this login (possible
+	// cross-site request forgery), so its code is not used.
+	ErrStateMismatch = errors.New("the sign-in answer does not belong to this login (state mismatch)")
+	// ErrLoginCancelled means the user or the server ended the sign-in
+	// before it produced a code.
+	ErrLoginCancelled = errors.New("login cancelled")
+)
+
+// The kinds of ServerError.
+const (
+	KindOAuth         = "oauth"          // the server answered with an OAuth error or an error status
+	KindTimeout       = "timeout"        // no answer in time
+	KindNetwork       = "network"        // the server could not be reached
+	KindMalformed     = "malformed"      // the answer is not readable JSON
+	KindHTML          = "html"           // the answer is a web page
+	KindMissingFields = "missing_fields" // the answer lacks the access token
+	KindTokenType     = "token_type"     // the token is not a bearer token
+)
+
+// ServerError is an OAuth error answer (or an unusable answer) from a
+// server. Its Error is one sentence naming the endpoint and status with what
+// to do next; it never echoes the response body, which may hold secrets.
+type ServerError struct {
+	// Endpoint is host + path, e.g. "fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/token".
+	Endpoint string
+	// StatusCode is the HTTP status, 0 when the transport failed.
+	StatusCode int
+	// Code is the OAuth error code, e.g. "login_required".
+	Code string
+	// Description is the server's error_description, trimmed to 200
+	// characters, without control characters and with anything token-like
+	// redacted.
+	Description string
+	// RetryAfter is the delay a 429 or 503 answer asked for.
+	RetryAfter time.Duration
+	// Kind classifies the failure: one of the Kind… constants.
+	Kind string
+	// TokenType is the unusable token type of a KindTokenType error.
+	TokenType string
+	// Err is the transport error behind a timeout or network failure.
+	Err error
+
+	op      operation     // what keyfob was doing, for the advice
+	timeout time.Duration // the client's timeout, for the message
+}
+
+// operation names what a request was for; it picks the advice in errors.
+type operation int
+
+const (
+	opOther operation = iota
+	opExchange
+	opRefresh
+	opPassword
+	opClientCredentials
+	opRevoke
+	opDiscovery
+	opUserInfo
+)
+
+// Error implements error.
+func (e *ServerError) Error() string {
+	switch e.Kind {
+	case KindTimeout:
+		if e.timeout > 0 {
+			return fmt.Sprintf("no answer from %s within %v; check the network or try again", e.Endpoint, e.timeout)
+		}
+		return fmt.Sprintf("no answer from %s in time; check the network or try again", e.Endpoint)
+	case KindNetwork:
+		if e.StatusCode != 0 {
+			return fmt.Sprintf("the connection to %s broke while reading its answer (%s); try again", e.Endpoint, netCause(e.Err))
+		}
+		return fmt.Sprintf("cannot reach %s (%s); check the network and the URL, then try again", e.Endpoint, netCause(e.Err))
+	case KindMalformed:
+		return fmt.Sprintf("%s sent a reply keyfob cannot read (HTTP %d, not valid JSON); check the URL or try again later",
+			e.Endpoint, e.StatusCode)
+	case KindHTML:
+		if e.StatusCode >= 200 && e.StatusCode < 300 {
+			return fmt.Sprintf("%s answered %d with a web page instead of JSON; check that the URL points at the OAuth endpoint",
+				e.Endpoint, e.StatusCode)
+		}
+		return fmt.Sprintf("%s answered %d with a web page instead of JSON — the service may be down; try again later",
+			e.Endpoint, e.StatusCode)
+	case KindMissingFields:
+		return fmt.Sprintf("%s answered without an access token; check the token URL and try again", e.Endpoint)
+	case KindTokenType:
+		return fmt.Sprintf("%s issued a token of type %q, but keyfob only handles bearer tokens; check the token URL",
+			e.Endpoint, e.TokenType)
+	}
+	msg := fmt.Sprintf("%s answered %d", e.Endpoint, e.StatusCode)
+	if e.Code != "" {
+		msg += " " + e.Code
+	}
+	if e.Description != "" {
+		msg += " (" + e.Description + ")"
+	}
+	return msg + "; " + e.advice()
+}
+
+// advice says what to do next about an OAuth error answer.
+func (e *ServerError) advice() string {
+	retry := "try again later"
+	if e.RetryAfter > 0 {
+		retry = fmt.Sprintf("try again in %v", e.RetryAfter)
+	}
+	switch {
+	case e.op == opPassword && (e.StatusCode == http.StatusUnauthorized || e.Code == "invalid_grant"):
+		return "check the email and password and try again"
+	case e.op == opRefresh && e.loginRequired():
+		return "the refresh token is no longer accepted (used twice, expired, revoked or the password changed); log in again"
+	case e.op == opExchange && (e.loginRequired() || e.Code == "invalid_auth_code"):
+		return "the sign-in code expired or was already used; log in again"
+	case e.StatusCode >= 300 && e.StatusCode < 400:
+		return "the URL redirects elsewhere, and keyfob does not follow redirects with secrets; use the final URL"
+	case e.StatusCode == http.StatusTooManyRequests:
+		return "too many requests; " + retry
+	case e.StatusCode >= 500:
+		return "the service may be down; " + retry
+	case clientError(e.Code), e.StatusCode == http.StatusUnauthorized && e.op == opClientCredentials:
+		return "check the client id and client secret"
+	case e.Code == "invalid_scope":
+		return "check the requested scopes (--scopes)"
+	case e.Code == "unsupported_grant_type":
+		return "this server does not support the grant; check the account kind and the token URL"
+	case e.op == opRevoke:
+		return "the tokens may still be valid; try again later or revoke the app's access on the provider's site"
+	case e.op == opUserInfo:
+		return "the access token was not accepted; refresh it or log in again"
+	}
+	return "check the account's client id and URLs, or " + retry
+}
+
+func clientError(code string) bool {
+	switch code {
+	case "invalid_client", "unauthorized_client", "invalid_client_id":
+		return true
+	}
+	return false
+}
+
+// loginRequired reports whether the answer means the grant is dead and only
+// a new login helps. That is a question for refreshes and code exchanges
+// only: a refused password or client secret needs other advice.
+func (e *ServerError) loginRequired() bool {
+	if e.Kind != KindOAuth || (e.op != opRefresh && e.op != opExchange) {
+		return false
+	}
+	switch e.Code {
+	case "login_required", "invalid_grant":
+		return true
+	case "":
+		// A bare 401 to a refresh: the refresh token was refused.
+		return e.op == opRefresh && e.StatusCode == http.StatusUnauthorized
+	case "invalid_token":
+		return e.op == opRefresh
+	}
+	return false
+}
+
+// Is matches accounts.ErrLoginRequired for login_required and invalid_grant
+// answers (and a 401 to a refresh).
+func (e *ServerError) Is(target error) bool {
+	return target == accounts.ErrLoginRequired && e.loginRequired()
+}
+
+// Unwrap returns the transport error behind a timeout or network failure.
+func (e *ServerError) Unwrap() error { return e.Err }
+
+// CallbackError is an error the authorization server sent back to the
+// redirect URI (error=… on the callback) instead of a code.
+type CallbackError struct {
+	Code        string
+	Description string
+}
+
+// Error implements error.
+func (e *CallbackError) Error() string {
+	desc := ""
+	if e.Description != "" {
+		desc = ": " + e.Description
+	}
+	if e.cancelled() {
+		return fmt.Sprintf("the sign-in was cancelled in the browser (%s%s); run the login again when ready", e.Code, desc)
+	}
+	return fmt.Sprintf("the sign-in failed: the server answered %s%s; check the client id, redirect URI and scopes, then log in again",
+		e.Code, desc)
+}
+
+func (e *CallbackError) cancelled() bool {
+	switch e.Code {
+	case "login_cancelled", "access_denied", "login_canceled":
+		return true
+	}
+	return false
+}
+
+// Is matches ErrLoginCancelled when the user cancelled the sign-in.
+func (e *CallbackError) Is(target error) bool {
+	return target == ErrLoginCancelled && e.cancelled()
+}
+
+// tokenLike matches what could be a token or secret inside server text: a
+// long run of token characters. Human sentences have no such words, and a
+// server that echoes a request field must not make keyfob print it.
+var tokenLike = regexp.MustCompile(`[A-Za-z0-9._~+/=-]{24,}`)
+
+// cleanText trims server-provided text for use in a message: control
+// characters dropped, anything token-like redacted, at most n runes.
+func cleanText(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	s = tokenLike.ReplaceAllString(s, "[redacted]")
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// errorCode is the OAuth error code as keyfob shows it: the usual
+// lower-case words only, so a code can never smuggle a token into a message.
+var errorCodeRe = regexp.MustCompile(`^[A-Za-z][A-Za-z_.-]{0,47}$`)
+
+func errorCode(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" || errorCodeRe.MatchString(s) {
+		return s
+	}
+	return "unreadable_error"
+}
+
+// endpointOf names a URL as host + path for messages: no scheme, query or
+// credentials, which could carry secrets.
+func endpointOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "the server"
+	}
+	return u.Host + u.EscapedPath()
+}
+
+func netCause(err error) string {
+	var dns *net.DNSError
+	var op *net.OpError
+	switch {
+	case err == nil:
+		return "no answer"
+	case errors.As(err, &dns):
+		if dns.IsNotFound {
+			return "no such host"
+		}
+		return "name lookup failed"
+	case errors.As(err, &op):
+		if op.Err != nil {
+			return cleanText(op.Err.Error(), 80)
+		}
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return cleanText(ue.Err.Error(), 80)
+	}
+	return cleanText(err.Error(), 80)
+}
+
+// call records what happened on the wire during one request, so an error
+// can be classified from the status, headers and body no matter how the
+// OAuth library reported it. The body is kept only for classification and
+// never put in a message.
+type call struct {
+	start    time.Time
+	endpoint string
+	status   int
+	header   http.Header
+	body     bytes.Buffer
+	readErr  error
+}
+
+const maxRecordedBody = 64 << 10
+
+// recorder is a RoundTripper that fills a call and, when extraForm is set,
+// adds fields to form-encoded POST bodies (x/oauth2's refresher cannot send
+// extra parameters, and the Owner API refresh wants a scope).
+type recorder struct {
+	base      http.RoundTripper
+	c         *call
+	extraForm url.Values
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.c.endpoint = endpointOf(req.URL.String())
+	r.c.start = time.Now()
+	r.c.status, r.c.header, r.c.readErr = 0, nil, nil
+	r.c.body.Reset()
+	if len(r.extraForm) > 0 && req.Method == http.MethodPost && req.Body != nil &&
+		strings.HasPrefix(req.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		var err error
+		if req, err = withExtraForm(req, r.extraForm); err != nil {
+			return nil, err
+		}
+	}
+	resp, err := r.base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	r.c.status, r.c.header = resp.StatusCode, resp.Header
+	resp.Body = &recordedBody{ReadCloser: resp.Body, c: r.c}
+	return resp, nil
+}
+
+func withExtraForm(req *http.Request, extra url.Values) (*http.Request, error) {
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(req.Body); err != nil {
+		return nil, err
+	}
+	_ = req.Body.Close()
+	form, err := url.ParseQuery(buf.String())
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range extra {
+		if _, set := form[k]; !set {
+			form[k] = vs
+		}
+	}
+	body := form.Encode()
+	out := req.Clone(req.Context())
+	out.Body = io.NopCloser(strings.NewReader(body))
+	out.ContentLength = int64(len(body))
+	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
+	return out, nil
+}
+
+type recordedBody struct {
+	io.ReadCloser
+	c *call
+}
+
+func (b *recordedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if room := maxRecordedBody - b.c.body.Len(); room > 0 {
+		b.c.body.Write(p[:min(n, room)])
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		b.c.readErr = err
+	}
+	return n, err
+}
+
+// classify turns any failure of a request into a clear error. err is what
+// the OAuth library (or keyfob's own request code) returned; c is what the
+// recorder saw.
+func (e *Engine) classify(ctx context.Context, c *call, op operation, err error) error {
+	se := &ServerError{Endpoint: c.endpoint, StatusCode: c.status, op: op, timeout: e.client().Timeout}
+	if se.Endpoint == "" {
+		se.Endpoint = "the server"
+	}
+	if c.header != nil {
+		se.RetryAfter = retryAfter(c.header.Get("Retry-After"), e.now())
+	}
+
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		if re.Response != nil {
+			se.StatusCode = re.Response.StatusCode
+			if se.RetryAfter == 0 {
+				se.RetryAfter = retryAfter(re.Response.Header.Get("Retry-After"), e.now())
+			}
+		}
+		se.Code = errorCode(re.ErrorCode)
+		se.Description = cleanText(re.ErrorDescription, 200)
+		se.Kind = KindOAuth
+		if se.Code == "" && c.status != 0 && looksHTML(c) {
+			se.Kind = KindHTML
+		}
+		return se
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		if errors.Is(ctxErr, context.DeadlineExceeded) {
+			se.Kind, se.Err, se.timeout = KindTimeout, ctxErr, 0
+			return se
+		}
+		return fmt.Errorf("the request to %s was cancelled: %w", se.Endpoint, ctxErr)
+	}
+	if c.readErr != nil {
+		err = c.readErr
+	}
+	var te interface{ Timeout() bool }
+	timedOut := errors.As(err, &te) && te.Timeout()
+	// A body cut by the client's timeout does not always say so; nothing
+	// else cancels the request once the context is fine.
+	if c.readErr != nil && se.timeout > 0 && !c.start.IsZero() && time.Since(c.start) >= se.timeout {
+		timedOut = true
+	}
+	if timedOut {
+		se.Kind, se.Err = KindTimeout, err
+		return se
+	}
+	if c.status == 0 || c.readErr != nil {
+		se.Kind, se.Err = KindNetwork, err
+		if c.readErr != nil {
+			se.Err = c.readErr
+		}
+		return se
+	}
+	// A response arrived and the library could not use it.
+	switch {
+	case looksHTML(c):
+		se.Kind = KindHTML
+	case !isJSONObject(c):
+		se.Kind = KindMalformed
+	default:
+		se.Kind = KindMissingFields
+	}
+	return se
+}
+
+// answerError classifies a complete answer to one of keyfob's own requests
+// (legacy grants, revocation, discovery, userinfo) that was not a success.
+func answerError(c *call, op operation, now time.Time) *ServerError {
+	se := &ServerError{Endpoint: c.endpoint, StatusCode: c.status, op: op, Kind: KindOAuth}
+	if c.header != nil {
+		se.RetryAfter = retryAfter(c.header.Get("Retry-After"), now)
+	}
+	var body struct {
+		Error       any    `json:"error"`
+		Description string `json:"error_description"`
+	}
+	switch {
+	case looksHTML(c):
+		se.Kind = KindHTML
+	case c.body.Len() > 0 && json.Unmarshal(c.body.Bytes(), &body) == nil:
+		if s, ok := body.Error.(string); ok {
+			se.Code = errorCode(s)
+		}
+		se.Description = cleanText(body.Description, 200)
+	case c.status >= 200 && c.status < 300:
+		se.Kind = KindMalformed
+	}
+	return se
+}
+
+func looksHTML(c *call) bool {
+	if c.header != nil {
+		if mt, _, err := mime.ParseMediaType(c.header.Get("Content-Type")); err == nil &&
+			(mt == "text/html" || mt == "application/xhtml+xml") {
+			return true
+		}
+	}
+	b := bytes.TrimSpace(c.body.Bytes())
+	return len(b) > 0 && b[0] == '<'
+}
+
+func isJSONObject(c *call) bool {
+	var m map[string]any
+	return json.Unmarshal(c.body.Bytes(), &m) == nil
+}
+
+// retryAfter reads a Retry-After header: seconds or an HTTP date.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		if n < 0 || n > 86400 {
+			return 0
+		}
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now).Round(time.Second)
+	}
+	return 0
+}

@@ -1,0 +1,428 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/keyfob/keyfob/accounts"
+)
+
+func TestParseRedirect(t *testing.T) {
+	cases := []struct {
+		name, in                  string
+		code, state, issuer, fail string
+	}{
+		{name: "owner URL", in: "tesla://auth/callback?code=abc123&state=st&issuer=https%3A%2F%2Fauth.tesla.com%2Foauth2%2Fv3",
+			code: "abc123", state: "st", issuer: "https://auth.tesla.com/oauth2/v3"},
+		{name: "quoted with newline", in: "  \"https://auth.tesla.com/void/callback?code=c1&state=s1\"\n", code: "c1", state: "s1"},
+		{name: "angle brackets", in: "<http://127.0.0.1:8080/callback?code=c2>", code: "c2"},
+		{name: "no scheme", in: "auth.tesla.com/void/callback?code=c3&state=s3", code: "c3", state: "s3"},
+		{name: "just the query", in: "?code=c4&state=s4", code: "c4", state: "s4"},
+		{name: "query without question mark", in: "code=c5&state=s5", code: "c5", state: "s5"},
+		{name: "fragment", in: "https://app.example/cb#code=c6&state=s6", code: "c6", state: "s6"},
+		{name: "bare code", in: "'NA_0a1b2c3d4e5f'\r\n", code: "NA_0a1b2c3d4e5f"},
+		{name: "empty", in: " \n\t", fail: "nothing was pasted"},
+		{name: "no code", in: "tesla://auth/callback?state=abc&issuer=x", fail: "the pasted URL has no code parameter; paste the address"},
+		{name: "cancelled", in: "tesla://auth/callback?error=login_cancelled&error_description=User+cancelled+login&state=s",
+			fail: "cancelled in the browser (login_cancelled: User cancelled login)"},
+		{name: "other error", in: "http://127.0.0.1/cb?error=invalid_request&error_description=bad+scope", fail: "invalid_request: bad scope"},
+		{name: "prose", in: "I could not sign in", fail: "neither a URL nor a code"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, state, issuer, err := ParseRedirect(tc.in)
+			if tc.fail != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.fail) {
+					t.Fatalf("got (%q, %v), want an error containing %q", code, err, tc.fail)
+				}
+				return
+			}
+			if err != nil || code != tc.code || state != tc.state || issuer != tc.issuer {
+				t.Fatalf("got %q %q %q %v", code, state, issuer, err)
+			}
+		})
+	}
+	_, _, _, err := ParseRedirect("tesla://auth/callback?error=login_cancelled")
+	if !errors.Is(err, ErrLoginCancelled) {
+		t.Errorf("login_cancelled is not ErrLoginCancelled: %v", err)
+	}
+	var ce *CallbackError
+	if _, _, _, err := ParseRedirect("x://y?error=server_error"); !errors.As(err, &ce) || ce.Code != "server_error" || errors.Is(err, ErrLoginCancelled) {
+		t.Errorf("server_error: %v", err)
+	}
+}
+
+func FuzzParseRedirect(f *testing.F) {
+	for _, s := range []string{"tesla://auth/callback?code=a&state=b&issuer=c", "code=x", "?error=e", "#code=1", "%zz", "a b", "://", "?code=%"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		code, _, _, err := ParseRedirect(s)
+		if err == nil && code == "" {
+			t.Fatal("no error and no code")
+		}
+		if err != nil && code != "" {
+			t.Fatal("a code with an error")
+		}
+	})
+}
+
+func TestRedirectPlan(t *testing.T) {
+	cases := []struct {
+		uri      string
+		loopback bool
+		port     string
+		fail     bool
+	}{
+		{"", true, "0", false},
+		{"http://127.0.0.1:8080/callback", true, "8080", false},
+		{"http://localhost/callback", true, "0", false},
+		{"http://[::1]:9000/cb", true, "9000", false},
+		{"http://LOCALHOST:1234", true, "1234", false},
+		{"tesla://auth/callback", false, "", false},
+		{"https://127.0.0.1:8080/callback", false, "", false},
+		{"https://app.example/callback", false, "", false},
+		{"http://192.168.1.2:8080/callback", false, "", false},
+		{"http://127.0.0.1:0x50/cb", false, "", true},
+		{"no scheme", false, "", true},
+	}
+	for _, tc := range cases {
+		lb, port, err := redirectPlan(tc.uri)
+		if lb != tc.loopback || port != tc.port || (err != nil) != tc.fail {
+			t.Errorf("redirectPlan(%q) = %v %q %v", tc.uri, lb, port, err)
+		}
+	}
+}
+
+// fakeTokenServer answers code exchanges with a fixed token set and counts
+// them; it records the last form it received.
+type fakeTokenServer struct {
+	*httptest.Server
+	exchanges atomic.Int32
+	lastForm  atomic.Value // url.Values
+}
+
+func newFakeTokenServer(t *testing.T, answer func(w http.ResponseWriter, form url.Values)) *fakeTokenServer {
+	t.Helper()
+	s := &fakeTokenServer{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		s.lastForm.Store(r.PostForm)
+		s.exchanges.Add(1)
+		answer(w, r.PostForm)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *fakeTokenServer) form() url.Values {
+	v, _ := s.lastForm.Load().(url.Values)
+	return v
+}
+
+func jsonAnswer(status int, body string) func(http.ResponseWriter, url.Values) {
+	return func(w http.ResponseWriter, _ url.Values) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}
+}
+
+func customCodeAccount(tokenURL string) accounts.Account {
+	return accounts.Account{
+		Kind: accounts.KindCustom, ClientID: "my-app", Audience: "https://api.example",
+		RequestedScopes: []string{"openid", "offline_access"},
+		Endpoints:       accounts.Endpoints{AuthURL: "https://auth.example/authorize", TokenURL: tokenURL},
+	}
+}
+
+func TestStartCodeFlowAuthURL(t *testing.T) {
+	e := &Engine{}
+	ctx := context.Background()
+
+	fleet, _ := Preset(accounts.KindFleet, "eu")
+	fleet.ClientID = "fleet-app"
+	f, err := e.StartCodeFlow(ctx, fleet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	u, _ := url.Parse(f.AuthURL())
+	q := u.Query()
+	if u.Host != "auth.tesla.com" || q.Get("response_type") != "code" || q.Get("client_id") != "fleet-app" ||
+		q.Get("code_challenge_method") != "S256" || len(q.Get("code_challenge")) != 43 || len(q.Get("state")) < 20 ||
+		q.Get("prompt_missing_scopes") != "true" || q.Get("audience") != "" || q.Get("redirect_uri") != f.RedirectURI() ||
+		!strings.Contains(q.Get("scope"), "offline_access") {
+		t.Errorf("fleet authorize URL %s", f.AuthURL())
+	}
+	if !f.Loopback() || !strings.HasPrefix(f.RedirectURI(), "http://127.0.0.1:") || !strings.HasSuffix(f.RedirectURI(), "/callback") {
+		t.Errorf("fleet redirect %q loopback %v", f.RedirectURI(), f.Loopback())
+	}
+	if strings.Contains(f.AuthURL(), f.verifier) {
+		t.Error("the authorize URL holds the code verifier")
+	}
+
+	owner, _ := Preset(accounts.KindOwner, "na")
+	owner.Email = "me@example.com"
+	of, err := e.StartCodeFlow(ctx, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer of.Close()
+	q = mustQuery(t, of.AuthURL())
+	if of.Loopback() || of.RedirectURI() != "tesla://auth/callback" || q.Get("login_hint") != "me@example.com" ||
+		q.Get("client_id") != "ownerapi" || q.Get("scope") != "openid email offline_access" || q.Get("prompt_missing_scopes") != "" {
+		t.Errorf("owner authorize URL %s", of.AuthURL())
+	}
+	if _, err := of.Wait(ctx); err == nil {
+		t.Error("Wait on a paste flow did not fail")
+	}
+
+	// Two flows never share a state or verifier.
+	f2, _ := e.StartCodeFlow(ctx, fleet)
+	defer f2.Close()
+	if f2.state == f.state || f2.verifier == f.verifier || f2.RedirectURI() == f.RedirectURI() {
+		t.Error("flows share their secrets or port")
+	}
+
+	partner, _ := Preset(accounts.KindPartner, "na")
+	if _, err := e.StartCodeFlow(ctx, partner); err == nil {
+		t.Error("a partner account started a browser flow")
+	}
+}
+
+func mustQuery(t *testing.T, raw string) url.Values {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query()
+}
+
+// TestLoopbackFixedPortListensOnIPv4LoopbackOnly registers a fixed-port
+// redirect URI and checks where the listener is.
+func TestLoopbackFixedPortListensOnIPv4LoopbackOnly(t *testing.T) {
+	// Find a free port, then use it as the registered one.
+	probe := httptest.NewServer(http.NotFoundHandler())
+	port := probe.Listener.Addr().(interface{ String() string }).String()
+	probe.Close()
+	port = port[strings.LastIndexByte(port, ':')+1:]
+
+	a := customCodeAccount("http://127.0.0.1:1/token")
+	a.Endpoints.RedirectURI = "http://localhost:" + port + "/oauth/done"
+	f, err := (&Engine{}).StartCodeFlow(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if f.RedirectURI() != a.Endpoints.RedirectURI || f.srv == nil {
+		t.Fatalf("redirect %q", f.RedirectURI())
+	}
+	resp, err := http.Get("http://127.0.0.1:" + port + "/oauth/done")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a callback without code got %d", resp.StatusCode)
+	}
+	if resp, err := http.Get("http://127.0.0.1:" + port + "/favicon.ico"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("other paths got %d", resp.StatusCode)
+		}
+	}
+}
+
+// browse plays the browser coming back to the loopback listener.
+func browse(t *testing.T, rawURL string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestLoopbackCallbackExchangesOnce(t *testing.T) {
+	access := makeJWT(t, map[string]any{"sub": "u1", "scp": []string{"openid", "offline_access"}, "ou_code": "NA"})
+	srv := newFakeTokenServer(t, jsonAnswer(200, `{"access_token":"`+access+`","token_type":"Bearer","expires_in":3600,"refresh_token":"NA_rt1"}`))
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	e := &Engine{Now: func() time.Time { return now }}
+	a := customCodeAccount(srv.URL + "/token")
+	f, err := e.StartCodeFlow(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+
+	type waited struct {
+		a   accounts.Account
+		err error
+	}
+	done := make(chan waited, 1)
+	go func() {
+		got, err := f.Wait(context.Background())
+		done <- waited{got, err}
+	}()
+	status, body := browse(t, f.RedirectURI()+"?code=the-code&state="+url.QueryEscape(f.state))
+	if status != 200 || !strings.Contains(body, "Signed in to keyfob") {
+		t.Errorf("browser page %d %s", status, body)
+	}
+	w := <-done
+	if w.err != nil {
+		t.Fatal(w.err)
+	}
+	if w.a.AccessToken != access || w.a.RefreshToken != "NA_rt1" || !w.a.Expiry.Equal(now.Add(time.Hour)) ||
+		w.a.Subject != "u1" || w.a.Region != "na" || w.a.State != accounts.StateActive {
+		t.Errorf("account %+v", w.a)
+	}
+	form := srv.form()
+	if form.Get("grant_type") != "authorization_code" || form.Get("code") != "the-code" || form.Get("code_verifier") != f.verifier ||
+		form.Get("redirect_uri") != f.RedirectURI() || form.Get("client_id") != "my-app" || form.Get("audience") != "https://api.example" {
+		t.Errorf("exchange form %v", form)
+	}
+	// The listener is gone after one good callback.
+	if _, err := http.Get(f.RedirectURI() + "?code=again&state=" + url.QueryEscape(f.state)); err == nil {
+		t.Error("the listener still answers after the login")
+	}
+	if srv.exchanges.Load() != 1 {
+		t.Errorf("%d exchanges", srv.exchanges.Load())
+	}
+}
+
+func TestLoopbackStateMismatchAndErrors(t *testing.T) {
+	cases := []struct {
+		name  string
+		query func(state string) string
+		is    error
+		page  string
+	}{
+		{"wrong state", func(string) string { return "?code=c&state=forged" }, ErrStateMismatch, "state mismatch"},
+		{"missing state", func(string) string { return "?code=c" }, ErrStateMismatch, "state mismatch"},
+		{"cancelled", func(s string) string { return "?error=login_cancelled&error_description=User+cancelled&state=" + s },
+			ErrLoginCancelled, "cancelled in the browser"},
+		{"error with forged state", func(string) string { return "?error=login_cancelled&state=forged" }, ErrStateMismatch, "state"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newFakeTokenServer(t, jsonAnswer(200, `{"access_token":"x","token_type":"bearer"}`))
+			f, err := (&Engine{}).StartCodeFlow(context.Background(), customCodeAccount(srv.URL+"/token"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			errc := make(chan error, 1)
+			go func() {
+				_, err := f.Wait(context.Background())
+				errc <- err
+			}()
+			status, body := browse(t, f.RedirectURI()+tc.query(url.QueryEscape(f.state)))
+			err = <-errc
+			if !errors.Is(err, tc.is) {
+				t.Fatalf("Wait: %v, want %v", err, tc.is)
+			}
+			if status != 200 || !strings.Contains(body, "Sign-in failed") || !strings.Contains(body, tc.page) {
+				t.Errorf("page %d %s", status, body)
+			}
+			if srv.exchanges.Load() != 0 {
+				t.Error("the code was exchanged")
+			}
+		})
+	}
+}
+
+func TestWaitEndsOnContextAndClose(t *testing.T) {
+	a := customCodeAccount("http://127.0.0.1:1/token")
+	e := &Engine{}
+
+	f, _ := e.StartCodeFlow(context.Background(), a)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err := f.Wait(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "timed out waiting for the browser") {
+		t.Errorf("timeout: %v", err)
+	}
+	if _, err := http.Get(f.RedirectURI()); err == nil {
+		t.Error("listener still open after the timeout")
+	}
+
+	f, _ = e.StartCodeFlow(context.Background(), a)
+	ctx, cancel = context.WithCancel(context.Background())
+	cancel()
+	if _, err := f.Wait(ctx); !errors.Is(err, ErrLoginCancelled) || !errors.Is(err, context.Canceled) {
+		t.Errorf("cancel: %v", err)
+	}
+
+	f, _ = e.StartCodeFlow(context.Background(), a)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := f.Wait(context.Background())
+		errc <- err
+	}()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal("second Close failed")
+	}
+	if err := <-errc; !errors.Is(err, ErrLoginCancelled) {
+		t.Errorf("close: %v", err)
+	}
+}
+
+func TestCompleteChecksStateAndFinishesOnce(t *testing.T) {
+	srv := newFakeTokenServer(t, jsonAnswer(200, `{"access_token":"opaque-access","token_type":"bearer","expires_in":60}`))
+	a := customCodeAccount(srv.URL + "/token")
+	a.Endpoints.RedirectURI = "https://app.example/callback"
+	f, err := (&Engine{}).StartCodeFlow(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Loopback() {
+		t.Fatal("a remote https redirect made a loopback flow")
+	}
+	ctx := context.Background()
+	if _, err := f.Complete(ctx, "https://app.example/callback?code=c&state=forged"); !errors.Is(err, ErrStateMismatch) {
+		t.Fatalf("forged state: %v", err)
+	}
+	if srv.exchanges.Load() != 0 {
+		t.Fatal("exchanged despite the state mismatch")
+	}
+	got, err := f.Complete(ctx, "https://app.example/callback?code=c&state="+f.state)
+	if err != nil || got.AccessToken != "opaque-access" {
+		t.Fatalf("complete: %+v %v", got, err)
+	}
+	if got.GrantedScopes == nil || strings.Join(got.GrantedScopes, " ") != "openid offline_access" {
+		t.Errorf("scopes fall back to the requested ones: %q", got.GrantedScopes)
+	}
+	if _, err := f.Complete(ctx, "c2"); err == nil {
+		t.Error("a finished flow exchanged a second code")
+	}
+}
+
+func TestCompleteWorksForLoopbackFlows(t *testing.T) {
+	srv := newFakeTokenServer(t, jsonAnswer(200, `{"access_token":"a","token_type":"bearer"}`))
+	f, err := (&Engine{}).StartCodeFlow(context.Background(), customCodeAccount(srv.URL+"/token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.Complete(context.Background(), "bare-code")
+	if err != nil || got.AccessToken != "a" || srv.form().Get("code") != "bare-code" {
+		t.Fatalf("%+v %v", got, err)
+	}
+	if _, err := http.Get(f.RedirectURI()); err == nil {
+		t.Error("listener still open after Complete")
+	}
+}

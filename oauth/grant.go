@@ -1,0 +1,316 @@
+package oauth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/keyfob/keyfob/accounts"
+)
+
+// Credentials are the secrets of a password grant.
+type Credentials struct{ Email, Password string }
+
+// Login runs a login that needs no browser: the password grant (legacy
+// kind: a JSON body to {base}/oauth/token; custom with grant password: the
+// standard form-encoded grant) or the client-credentials grant (partner,
+// custom with grant client_credentials). It returns a with the grant
+// applied; a's Name is left as given. Code-flow kinds use StartCodeFlow.
+func (e *Engine) Login(ctx context.Context, a accounts.Account, c Credentials) (accounts.Account, error) {
+	if err := Validate(a); err != nil {
+		return a, err
+	}
+	email := strings.TrimSpace(c.Email)
+	if email == "" {
+		email = a.Email
+	}
+	var g accounts.Grant
+	var err error
+	switch grantOf(a) {
+	case grantLegacy, accounts.GrantPassword:
+		if email == "" || c.Password == "" {
+			return a, errors.New("a password login needs the email and the password; pass --email and type the password at the prompt")
+		}
+		if a.Kind == accounts.KindLegacy {
+			g, err = e.legacyToken(ctx, a, opPassword, map[string]string{
+				"grant_type": "password", "email": email, "password": c.Password,
+			})
+		} else {
+			conf := oauthConfig(a, "")
+			var rc call
+			rctx, _ := e.recording(ctx, &rc, nil)
+			tok, terr := conf.PasswordCredentialsToken(rctx, email, c.Password)
+			if terr != nil {
+				return a, e.classify(ctx, &rc, opPassword, terr)
+			}
+			g, err = e.grantFrom(a, &rc, fieldsOf(tok), "")
+		}
+	case accounts.GrantClientCredentials:
+		g, err = e.clientCredentials(ctx, a)
+	default:
+		return a, fmt.Errorf("a %s account signs in in the browser, not with a password; use the browser login", a.Kind)
+	}
+	if err != nil {
+		return a, err
+	}
+	if g.Email == "" && a.Email == "" && grantOf(a) != accounts.GrantClientCredentials {
+		g.Email = email
+	}
+	a.Apply(g, e.now())
+	e.learnEmail(ctx, &a)
+	return a, nil
+}
+
+// Refresh implements accounts.Authority: the refresh_token grant (fleet,
+// owner, custom; legacy with a JSON body) or the client-credentials grant
+// again (partner). When the answer carries no new refresh token the
+// Grant's RefreshToken is empty, so the old one is kept.
+func (e *Engine) Refresh(ctx context.Context, a accounts.Account) (accounts.Grant, error) {
+	if a.UsesClientCredentials() {
+		if a.ClientSecret == "" {
+			return accounts.Grant{}, fmt.Errorf("%w: the account has no client secret; log in again with it", accounts.ErrNotRefreshable)
+		}
+		if a.Endpoints.TokenURL == "" {
+			return accounts.Grant{}, errors.New("the account has no token URL; log in again with --token-url")
+		}
+		return e.clientCredentials(ctx, a)
+	}
+	if a.RefreshToken == "" {
+		return accounts.Grant{}, fmt.Errorf("%w: the account has no refresh token; log in again", accounts.ErrNotRefreshable)
+	}
+	if a.Kind == accounts.KindLegacy {
+		if a.Endpoints.BaseURL == "" {
+			return accounts.Grant{}, errors.New("the legacy account has no base URL; log in again with --base-url")
+		}
+		return e.legacyToken(ctx, a, opRefresh, map[string]string{
+			"grant_type": "refresh_token", "refresh_token": a.RefreshToken,
+		})
+	}
+	if err := checkURL(a.Endpoints.TokenURL); err != nil {
+		return accounts.Grant{}, fmt.Errorf("the token URL of the account %s; log in again with a valid --token-url", err)
+	}
+	var extra url.Values
+	if a.Kind == accounts.KindOwner {
+		// Tesla SSO's Owner API refresh names the scopes again.
+		scopes := a.RequestedScopes
+		if len(scopes) == 0 {
+			scopes = OwnerScopes
+		}
+		extra = url.Values{"scope": {strings.Join(scopes, " ")}}
+	}
+	conf := oauthConfig(a, "")
+	var rc call
+	rctx, _ := e.recording(ctx, &rc, extra)
+	tok, err := conf.TokenSource(rctx, &oauth2.Token{RefreshToken: a.RefreshToken}).Token()
+	if err != nil {
+		return accounts.Grant{}, e.classify(ctx, &rc, opRefresh, err)
+	}
+	return e.grantFrom(a, &rc, fieldsOf(tok), a.RefreshToken)
+}
+
+// oauthConfig is the x/oauth2 view of a: client credentials in the body
+// (client_secret_post), as Tesla wants.
+func oauthConfig(a accounts.Account, redirectURI string) *oauth2.Config {
+	return &oauth2.Config{
+		ClientID:     a.ClientID,
+		ClientSecret: a.ClientSecret,
+		Endpoint: oauth2.Endpoint{
+			AuthURL:   a.Endpoints.AuthURL,
+			TokenURL:  a.Endpoints.TokenURL,
+			AuthStyle: oauth2.AuthStyleInParams,
+		},
+		RedirectURL: redirectURI,
+		Scopes:      a.RequestedScopes,
+	}
+}
+
+func (e *Engine) clientCredentials(ctx context.Context, a accounts.Account) (accounts.Grant, error) {
+	cc := clientcredentials.Config{
+		ClientID:     a.ClientID,
+		ClientSecret: a.ClientSecret,
+		TokenURL:     a.Endpoints.TokenURL,
+		Scopes:       a.RequestedScopes,
+		AuthStyle:    oauth2.AuthStyleInParams,
+	}
+	if a.Audience != "" {
+		cc.EndpointParams = url.Values{"audience": {a.Audience}}
+	}
+	var rc call
+	rctx, _ := e.recording(ctx, &rc, nil)
+	tok, err := cc.Token(rctx)
+	if err != nil {
+		return accounts.Grant{}, e.classify(ctx, &rc, opClientCredentials, err)
+	}
+	g, err := e.grantFrom(a, &rc, fieldsOf(tok), "")
+	// A client-credentials token has no refresh token: "refresh" runs the
+	// grant again.
+	g.RefreshToken = ""
+	return g, err
+}
+
+// tokenFields are the parts of a token answer keyfob uses.
+type tokenFields struct {
+	access, tokenType, refresh, idToken, scope string
+	expiresIn, createdAt                       int64
+}
+
+func fieldsOf(t *oauth2.Token) tokenFields {
+	f := tokenFields{access: t.AccessToken, tokenType: t.TokenType, refresh: t.RefreshToken, expiresIn: t.ExpiresIn}
+	f.idToken, _ = t.Extra("id_token").(string)
+	f.scope, _ = t.Extra("scope").(string)
+	if f.expiresIn == 0 {
+		// clientcredentials drops ExpiresIn; read it from the raw answer.
+		f.expiresIn = number(t.Extra("expires_in"))
+	}
+	f.createdAt = number(t.Extra("created_at"))
+	return f
+}
+
+// number reads a JSON or form number field.
+func number(v any) int64 {
+	switch n := v.(type) {
+	case float64:
+		if n > 0 && n < math.MaxInt32 {
+			return int64(n)
+		}
+	case int64:
+		return n
+	case string:
+		i, _ := strconv.ParseInt(strings.TrimSpace(n), 10, 64)
+		return i
+	}
+	return 0
+}
+
+// grantFrom checks a token answer and turns it into a Grant. oldRefresh is
+// the refresh token that was presented: a refresh token equal to it (or
+// none) means it was not rotated and the Grant leaves it empty.
+func (e *Engine) grantFrom(a accounts.Account, rc *call, f tokenFields, oldRefresh string) (accounts.Grant, error) {
+	endpoint := rc.endpoint
+	if endpoint == "" {
+		endpoint = endpointOf(a.Endpoints.TokenURL)
+	}
+	if f.access == "" {
+		return accounts.Grant{}, &ServerError{Endpoint: endpoint, StatusCode: rc.status, Kind: KindMissingFields}
+	}
+	if f.tokenType != "" && !strings.EqualFold(f.tokenType, "bearer") {
+		return accounts.Grant{}, &ServerError{Endpoint: endpoint, StatusCode: rc.status, Kind: KindTokenType,
+			TokenType: cleanText(f.tokenType, 20)}
+	}
+	now := e.now()
+	g := accounts.Grant{
+		TokenType:   "Bearer",
+		AccessToken: f.access,
+		IDToken:     f.idToken,
+	}
+	if f.refresh != oldRefresh {
+		g.RefreshToken = f.refresh
+	}
+	access, accessJWT := Inspect(f.access)
+	// created_at (legacy answers) dates the token by the server's clock;
+	// one far from ours is a unit mix-up, not a date.
+	created := time.Unix(f.createdAt, 0)
+	switch {
+	case f.expiresIn > 0 && f.createdAt > 0 && created.After(now.Add(-24*time.Hour)) && created.Before(now.Add(24*time.Hour)):
+		g.Expiry = created.Add(time.Duration(f.expiresIn) * time.Second)
+	case f.expiresIn > 0:
+		g.Expiry = now.Add(time.Duration(f.expiresIn) * time.Second)
+	case accessJWT:
+		g.Expiry = access.ExpiresAt
+	}
+	switch {
+	case accessJWT && len(access.Scopes) > 0:
+		g.GrantedScopes = access.Scopes
+	case strings.TrimSpace(f.scope) != "":
+		g.GrantedScopes = accounts.ParseScopes(f.scope)
+	default:
+		g.GrantedScopes = clone(a.RequestedScopes)
+	}
+	if id, ok := Inspect(f.idToken); ok {
+		g.Email, g.Subject = id.Email, id.Subject
+		if g.Region == "" && id.OUCode != "" {
+			g.Region = strings.ToLower(id.OUCode)
+		}
+	}
+	if accessJWT {
+		if g.Subject == "" {
+			g.Subject = access.Subject
+		}
+		if g.Email == "" {
+			g.Email = access.Email
+		}
+		if access.OUCode != "" {
+			g.Region = strings.ToLower(access.OUCode)
+		}
+	}
+	return g, nil
+}
+
+// legacyToken runs the legacy owner-api grant: a JSON body to
+// {base}/oauth/token with the client id and secret.
+func (e *Engine) legacyToken(ctx context.Context, a accounts.Account, op operation, fields map[string]string) (accounts.Grant, error) {
+	body := map[string]string{"client_id": a.ClientID, "client_secret": a.ClientSecret}
+	for k, v := range fields {
+		body[k] = v
+	}
+	data, err := json.Marshal(body)
+	if err != nil {
+		return accounts.Grant{}, fmt.Errorf("cannot encode the token request: %w", err)
+	}
+	var resp struct {
+		AccessToken  string  `json:"access_token"`
+		TokenType    string  `json:"token_type"`
+		ExpiresIn    float64 `json:"expires_in"`
+		RefreshToken string  `json:"refresh_token"`
+		CreatedAt    float64 `json:"created_at"`
+		IDToken      string  `json:"id_token"`
+		Scope        string  `json:"scope"`
+	}
+	tokenURL := strings.TrimRight(a.Endpoints.BaseURL, "/") + "/oauth/token"
+	header := http.Header{"Content-Type": {"application/json"}}
+	if err := e.doJSON(ctx, op, http.MethodPost, tokenURL, header, data, &resp); err != nil {
+		return accounts.Grant{}, err
+	}
+	f := tokenFields{access: resp.AccessToken, tokenType: resp.TokenType, refresh: resp.RefreshToken,
+		idToken: resp.IDToken, scope: resp.Scope, expiresIn: number(resp.ExpiresIn), createdAt: number(resp.CreatedAt)}
+	rc := &call{endpoint: endpointOf(tokenURL), status: http.StatusOK}
+	old := ""
+	if op == opRefresh {
+		old = a.RefreshToken
+	}
+	return e.grantFrom(a, rc, f, old)
+}
+
+// learnEmail fills a.Email from the userinfo endpoint when the tokens did
+// not say. Best effort: any failure leaves the email unknown.
+func (e *Engine) learnEmail(ctx context.Context, a *accounts.Account) {
+	if a.Email != "" || a.Endpoints.UserInfoURL == "" || a.AccessToken == "" {
+		return
+	}
+	var info struct {
+		Email    string `json:"email"`
+		Response *struct {
+			Email string `json:"email"`
+		} `json:"response"`
+	}
+	header := http.Header{"Authorization": {"Bearer " + a.AccessToken}}
+	if err := e.doJSON(ctx, opUserInfo, http.MethodGet, a.Endpoints.UserInfoURL, header, nil, &info); err != nil {
+		return
+	}
+	switch {
+	case info.Email != "":
+		a.Email = info.Email
+	case info.Response != nil:
+		a.Email = info.Response.Email
+	}
+}

@@ -1,0 +1,217 @@
+package oauthtest
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// maxForm bounds request bodies; real ones are a few hundred bytes.
+const maxForm = 1 << 20
+
+// serveAuthorize is the browser's authorization endpoint. It approves at
+// once, or with LoginForm asks for the user's email and password first.
+// Errors it can trust the redirect_uri for go back to the client in the
+// redirect; a bad client_id or redirect_uri gets a 400 page, never a
+// redirect (RFC 6749 §4.1.2.1).
+func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	var q url.Values
+	switch {
+	case r.Method == http.MethodGet || r.Method == http.MethodHead:
+		q = r.URL.Query()
+	case r.Method == http.MethodPost && s.form:
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		if err := r.ParseForm(); err != nil {
+			writePage(w, http.StatusBadRequest, "The sign-in form could not be read. Start the login again from the app.")
+			return
+		}
+		q = r.PostForm
+	default:
+		writeReply(w, methodNotAllowed(http.MethodGet))
+		return
+	}
+	clientID, redirect, state := q.Get("client_id"), q.Get("redirect_uri"), q.Get("state")
+	if clientID == "" {
+		writePage(w, http.StatusBadRequest, "The request has no client_id. The app that sent you here is misconfigured.")
+		return
+	}
+	if msg := checkRedirectURI(redirect); msg != "" {
+		writePage(w, http.StatusBadRequest, msg+" The app that sent you here is misconfigured.")
+		return
+	}
+	fail := func(code, description string) {
+		v := url.Values{"error": {code}, "error_description": {description}}
+		if state != "" {
+			v.Set("state", state)
+		}
+		redirectTo(w, redirect, v)
+	}
+	if q.Get("response_type") != "code" {
+		fail("unsupported_response_type", "response_type must be code.")
+		return
+	}
+	if state == "" {
+		fail("invalid_request", "The state parameter is required.")
+		return
+	}
+	challenge, method := q.Get("code_challenge"), q.Get("code_challenge_method")
+	switch {
+	case challenge == "":
+		fail("invalid_request", "PKCE is required: send code_challenge with code_challenge_method=S256.")
+		return
+	case method != "S256":
+		fail("invalid_request", "code_challenge_method must be S256; plain is not supported.")
+		return
+	case !validPKCE(challenge):
+		fail("invalid_request", "code_challenge must be 43 to 128 characters of base64url.")
+		return
+	}
+	if _, ok := s.takeFault(true); ok {
+		fail("login_cancelled", "The user cancelled the login.")
+		return
+	}
+	if s.form {
+		if r.Method != http.MethodPost {
+			s.writeLoginForm(w, http.StatusOK, q, q.Get("login_hint"), "")
+			return
+		}
+		if q.Get("cancel") != "" {
+			fail("login_cancelled", "The user cancelled the login.")
+			return
+		}
+		if !s.checkUser(q.Get("email"), q.Get("password")) {
+			s.writeLoginForm(w, http.StatusUnauthorized, q, q.Get("email"), "The email or password is wrong.")
+			return
+		}
+	}
+
+	code := randomHex(20)
+	s.mu.Lock()
+	now := s.now()
+	for c, ac := range s.codes {
+		if !now.Before(ac.expiry) {
+			delete(s.codes, c)
+		}
+	}
+	s.codes[code] = &authCode{
+		clientID: clientID, redirectURI: redirect, challenge: challenge, nonce: q.Get("nonce"),
+		scopes: s.grantable(parseScopes(q.Get("scope"))), expiry: now.Add(codeTTL),
+	}
+	s.stats.Authorize++
+	s.mu.Unlock()
+	redirectTo(w, redirect, url.Values{"code": {code}, "state": {state}, "issuer": {s.Issuer()}})
+}
+
+// checkUser reports whether email and password are the sandbox user's.
+func (s *Server) checkUser(email, password string) bool {
+	okEmail := strings.EqualFold(strings.TrimSpace(email), s.user.Email)
+	okPassword := subtle.ConstantTimeCompare([]byte(password), []byte(s.user.Password)) == 1
+	return okEmail && okPassword
+}
+
+// checkRedirectURI returns why raw cannot be redirected to, or "".
+// Any absolute URI is accepted, tesla://auth/callback included: the
+// sandbox has no app registry to compare it with.
+func checkRedirectURI(raw string) string {
+	if raw == "" {
+		return "The request has no redirect_uri."
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || !u.IsAbs():
+		return "The redirect_uri is not an absolute URI."
+	case u.Fragment != "":
+		return "The redirect_uri must not have a fragment."
+	case (u.Scheme == "http" || u.Scheme == "https") && u.Host == "":
+		return "The redirect_uri has no host."
+	}
+	return ""
+}
+
+// validPKCE reports whether v has the length and alphabet RFC 7636 §4.1
+// allows for a code verifier, which an S256 challenge also satisfies.
+func validPKCE(v string) bool {
+	if len(v) < 43 || len(v) > 128 {
+		return false
+	}
+	for _, c := range v {
+		ok := c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// redirectTo answers 302 to target with params added to its query. It sets
+// Location itself so custom schemes such as tesla:// pass untouched.
+func redirectTo(w http.ResponseWriter, target string, params url.Values) {
+	u, err := url.Parse(target)
+	if err != nil {
+		// checkRedirectURI has accepted target already.
+		writePage(w, http.StatusBadRequest, "The redirect_uri is not a valid URI.")
+		return
+	}
+	q := u.Query()
+	for k, v := range params {
+		q[k] = v
+	}
+	u.RawQuery = q.Encode()
+	w.Header().Set("Location", u.String())
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusFound)
+}
+
+var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>keyfob sandbox</title></head>
+<body><h1>keyfob sandbox</h1><p>{{.}}</p></body></html>
+`))
+
+// writePage answers an HTML page with message.
+func writePage(w http.ResponseWriter, status int, message string) {
+	var b bytes.Buffer
+	_ = pageTemplate.Execute(&b, message)
+	writeReply(w, reply{status: status, contentType: "text/html; charset=utf-8", body: b.Bytes()})
+}
+
+var loginTemplate = template.Must(template.New("login").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign in — keyfob sandbox</title></head>
+<body>
+<h1>Sign in to the keyfob sandbox</h1>
+{{if .Error}}<p role="alert">{{.Error}}</p>
+{{end}}<form method="post" action="/oauth2/v3/authorize">
+{{range .Hidden}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
+{{end}}<label>Email <input type="email" name="email" value="{{.Email}}" autocomplete="username" required></label>
+<label>Password <input type="password" name="password" autocomplete="current-password" required></label>
+<button type="submit">Sign in</button>
+<button type="submit" name="cancel" value="1" formnovalidate>Cancel</button>
+</form>
+</body></html>
+`))
+
+// writeLoginForm answers the login form carrying the authorize request q,
+// with the email field filled and an optional error.
+func (s *Server) writeLoginForm(w http.ResponseWriter, status int, q url.Values, email, errText string) {
+	type field struct{ Name, Value string }
+	data := struct {
+		Error, Email string
+		Hidden       []field
+	}{Error: errText, Email: email}
+	for k, vs := range q {
+		if k == "email" || k == "password" || k == "cancel" {
+			continue
+		}
+		for _, v := range vs {
+			data.Hidden = append(data.Hidden, field{k, v})
+		}
+	}
+	var b bytes.Buffer
+	_ = loginTemplate.Execute(&b, data)
+	rep := reply{status: status, contentType: "text/html; charset=utf-8", body: b.Bytes()}
+	rep.header = http.Header{"Cache-Control": {"no-store"}}
+	writeReply(w, rep)
+}

@@ -1,0 +1,164 @@
+package oauthtest
+
+import (
+	"context"
+	"math/rand/v2"
+	"net/http"
+	"time"
+)
+
+// Fault is a failure the sandbox can inject into its next answers.
+type Fault string
+
+// The faults FailNext knows.
+const (
+	// FaultServerError answers 503 {"error":"server_error"}.
+	FaultServerError Fault = "5xx"
+	// FaultTimeout never answers until the client gives up or Close.
+	FaultTimeout Fault = "timeout"
+	// FaultSlowDrip sends 200 headers at once, then a valid body one byte
+	// per 200ms. The grant is really performed, so a refresh token
+	// presented is rotated as usual even if the client gives up before the
+	// end of the body (RefreshGrace models Tesla's overlap).
+	FaultSlowDrip Fault = "slow_drip"
+	// FaultMalformedJSON answers 200, Content-Type application/json, body
+	// `{"access_token": "ab`.
+	FaultMalformedJSON Fault = "malformed_json"
+	// FaultHTML answers 502 with a text/html error page.
+	FaultHTML Fault = "html"
+	// FaultRateLimit answers 429 with Retry-After: 7 and
+	// {"error":"rate_limited"}.
+	FaultRateLimit Fault = "429"
+	// FaultLoginRequired answers 401 {"error":"login_required",...}; the
+	// refresh token presented stays live at the server.
+	FaultLoginRequired Fault = "login_required"
+	// FaultInvalidGrant answers 400 {"error":"invalid_grant"}.
+	FaultInvalidGrant Fault = "invalid_grant"
+	// FaultMissingFields answers 200 {"token_type":"Bearer","expires_in":28800}
+	// with no access_token.
+	FaultMissingFields Fault = "missing_fields"
+	// FaultWrongTokenType answers 200 with a full token set whose
+	// token_type is "mac". The tokens are new and valid; the credentials
+	// presented are not consumed.
+	FaultWrongTokenType Fault = "wrong_token_type"
+	// FaultDenied applies to the authorize endpoint only: it redirects back
+	// with error=login_cancelled, as when the user cancels Tesla's login.
+	FaultDenied Fault = "denied"
+)
+
+// FailNext makes the next n requests to token endpoints (/oauth2/v3/token,
+// /oauth/token, and for FaultDenied the authorize endpoint) fail with f.
+// Faults queue in order: each token request takes the oldest queued fault
+// other than FaultDenied, each authorize request the oldest FaultDenied.
+func (s *Server) FailNext(f Fault, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults = append(s.faults, f)
+	}
+}
+
+// takeFault removes and returns the oldest queued fault meant for the
+// authorize endpoint (authorize) or for a token endpoint (!authorize), and
+// counts it as a failure.
+func (s *Server) takeFault(authorize bool) (Fault, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, f := range s.faults {
+		if (f == FaultDenied) == authorize {
+			s.faults = append(s.faults[:i], s.faults[i+1:]...)
+			s.stats.Failures++
+			return f, true
+		}
+	}
+	return "", false
+}
+
+// tokenEndpoint runs a token endpoint: a queued fault or a FailRate hit
+// answers instead of grant; otherwise grant's reply is sent. mint issues
+// the token set FaultWrongTokenType answers with.
+func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request, grant func() reply, mint func() reply) {
+	if r.Method != http.MethodPost {
+		writeReply(w, methodNotAllowed(http.MethodPost))
+		return
+	}
+	f, ok := s.takeFault(false)
+	if !ok {
+		s.mu.Lock()
+		p := s.failRate
+		if p > 0 && rand.Float64() < p {
+			s.stats.Failures++
+			f, ok = FaultServerError, true
+		}
+		s.mu.Unlock()
+	}
+	if !ok {
+		writeReply(w, grant())
+		return
+	}
+	switch f {
+	case FaultTimeout:
+		select {
+		case <-r.Context().Done():
+		case <-s.done:
+		}
+	case FaultSlowDrip:
+		s.dripReply(r.Context(), w, grant())
+	case FaultMalformedJSON:
+		writeReply(w, reply{status: http.StatusOK, contentType: "application/json", body: []byte(`{"access_token": "ab`)})
+	case FaultHTML:
+		writeReply(w, reply{status: http.StatusBadGateway, contentType: "text/html; charset=utf-8", body: []byte(htmlBadGateway)})
+	case FaultRateLimit:
+		rep := errorReply(http.StatusTooManyRequests, "rate_limited", "Too many requests; retry after 7 seconds.")
+		rep.header = http.Header{"Retry-After": {"7"}}
+		writeReply(w, rep)
+	case FaultLoginRequired:
+		writeReply(w, loginRequired())
+	case FaultInvalidGrant:
+		writeReply(w, errorReply(http.StatusBadRequest, "invalid_grant", ""))
+	case FaultMissingFields:
+		writeReply(w, jsonReply(http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 28800}))
+	case FaultWrongTokenType:
+		writeReply(w, mint())
+	default: // FaultServerError and any unknown fault
+		writeReply(w, errorReply(http.StatusServiceUnavailable, "server_error", "The service is temporarily unavailable."))
+	}
+}
+
+// dripReply sends the headers of rep at once and then its body one byte at
+// a time, until the body ends, the client gives up or the server closes.
+func (s *Server) dripReply(ctx context.Context, w http.ResponseWriter, rep reply) {
+	s.mu.Lock()
+	every := s.drip
+	s.mu.Unlock()
+	body := rep.body
+	rep.body = nil
+	writeReply(w, rep)
+	rc := http.NewResponseController(w)
+	if rc.Flush() != nil {
+		return
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for i := range body {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return
+		case <-s.done:
+			return
+		}
+		if _, err := w.Write(body[i : i+1]); err != nil {
+			return
+		}
+		if rc.Flush() != nil {
+			return
+		}
+	}
+}
+
+// htmlBadGateway is the page of FaultHTML, like a proxy's error page.
+const htmlBadGateway = `<!DOCTYPE html>
+<html><head><title>502 Bad Gateway</title></head>
+<body><h1>502 Bad Gateway</h1><p>The upstream server did not answer.</p></body></html>
+`

@@ -1,0 +1,295 @@
+package oauthtest
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// tokenResponse is the JSON of a successful /oauth2/v3/token answer.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	Scope        string `json:"scope,omitempty"`
+}
+
+func responseOf(t issued) tokenResponse {
+	return tokenResponse{AccessToken: t.access, RefreshToken: t.refresh, IDToken: t.id,
+		TokenType: t.tokenType, ExpiresIn: int64(t.ttl.Seconds())}
+}
+
+// tokenRequest is a parsed form POST to /oauth2/v3/token.
+type tokenRequest struct {
+	form     url.Values
+	clientID string
+	secret   string
+	basic    bool // credentials came in an Authorization: Basic header
+}
+
+// serveToken is /oauth2/v3/token.
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
+	var req tokenRequest
+	var bad *reply
+	parsed := false
+	parse := func() {
+		if !parsed {
+			req, bad = parseTokenRequest(w, r)
+			parsed = true
+		}
+	}
+	s.tokenEndpoint(w, r, func() reply {
+		parse()
+		if bad != nil {
+			return *bad
+		}
+		return s.grant(req)
+	}, func() reply {
+		parse()
+		if bad != nil {
+			return *bad
+		}
+		return s.mintWrongType(req)
+	})
+}
+
+// parseTokenRequest reads the form body and the client's credentials, from
+// the body (client_secret_post) or an HTTP Basic header.
+func parseTokenRequest(w http.ResponseWriter, r *http.Request) (tokenRequest, *reply) {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+		rep := errorReply(http.StatusBadRequest, "invalid_request", "Send the token request as application/x-www-form-urlencoded.")
+		return tokenRequest{}, &rep
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil {
+		rep := errorReply(http.StatusBadRequest, "invalid_request", "The request body is not a valid form.")
+		return tokenRequest{}, &rep
+	}
+	req := tokenRequest{form: r.PostForm, clientID: r.PostForm.Get("client_id"), secret: r.PostForm.Get("client_secret")}
+	if user, pass, ok := r.BasicAuth(); ok {
+		// RFC 6749 §2.3.1: both parts are form-encoded inside the header.
+		if u, err := url.QueryUnescape(user); err == nil {
+			user = u
+		}
+		if p, err := url.QueryUnescape(pass); err == nil {
+			pass = p
+		}
+		if req.clientID != "" && req.clientID != user {
+			rep := errorReply(http.StatusBadRequest, "invalid_request", "The client_id in the body and in the Authorization header differ.")
+			return tokenRequest{}, &rep
+		}
+		req.clientID, req.secret, req.basic = user, pass, true
+	}
+	if req.clientID == "" {
+		rep := errorReply(http.StatusBadRequest, "invalid_request", "The client_id parameter is required.")
+		return tokenRequest{}, &rep
+	}
+	return req, nil
+}
+
+// authenticate checks a confidential client's secret; a public client
+// needs none, and one it sends anyway is ignored.
+func (s *Server) authenticate(req tokenRequest) *reply {
+	want, confidential := s.secrets[req.clientID]
+	if !confidential {
+		return nil
+	}
+	if req.secret == "" || subtle.ConstantTimeCompare([]byte(req.secret), []byte(want)) != 1 {
+		rep := errorReply(http.StatusUnauthorized, "invalid_client", "The client authentication failed: check the client id and secret.")
+		if req.basic {
+			rep.header = http.Header{"WWW-Authenticate": {`Basic realm="oauthtest"`}}
+		}
+		return &rep
+	}
+	return nil
+}
+
+// grant runs the grant named by grant_type.
+func (s *Server) grant(req tokenRequest) reply {
+	switch gt := req.form.Get("grant_type"); gt {
+	case "authorization_code":
+		return s.exchangeCode(req)
+	case "refresh_token":
+		return s.refreshGrant(req)
+	case "client_credentials":
+		return s.clientCredentials(req)
+	case "password":
+		return s.passwordGrant(req)
+	case "":
+		return errorReply(http.StatusBadRequest, "invalid_request", "The grant_type parameter is required.")
+	default:
+		return errorReply(http.StatusBadRequest, "unsupported_grant_type", "The grant_type is not supported.")
+	}
+}
+
+// exchangeCode is the authorization_code grant with PKCE S256.
+func (s *Server) exchangeCode(req tokenRequest) reply {
+	if rep := s.authenticate(req); rep != nil {
+		return *rep
+	}
+	code := req.form.Get("code")
+	if code == "" {
+		return errorReply(http.StatusBadRequest, "invalid_request", "The code parameter is required.")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ac, ok := s.codes[code]
+	now := s.now()
+	if !ok || !now.Before(ac.expiry) {
+		delete(s.codes, code)
+		return errorReply(http.StatusBadRequest, "invalid_grant", "The authorization code is invalid, expired or already used.")
+	}
+	if ac.clientID != req.clientID {
+		// A code presented by another client is kept for its owner.
+		return errorReply(http.StatusBadRequest, "invalid_grant", "The authorization code was issued to another client.")
+	}
+	// Single use: any attempt by its client consumes it, so a guessed
+	// verifier gets one try.
+	delete(s.codes, code)
+	if req.form.Get("redirect_uri") != ac.redirectURI {
+		return errorReply(http.StatusBadRequest, "invalid_grant", "The redirect_uri differs from the one of the authorization request.")
+	}
+	verifier := req.form.Get("code_verifier")
+	sum := sha256.Sum256([]byte(verifier))
+	if !validPKCE(verifier) || base64.RawURLEncoding.EncodeToString(sum[:]) != ac.challenge {
+		return errorReply(http.StatusBadRequest, "invalid_grant", "The code_verifier does not match the code_challenge.")
+	}
+	g := &grant{clientID: ac.clientID, scopes: ac.scopes, audience: req.form.Get("audience"),
+		user: true, nonce: ac.nonce, authTime: now}
+	t := s.issueLocked(g, slices.Contains(g.scopes, "offline_access"), s.accessTTL)
+	s.stats.CodeExchanges++
+	resp := responseOf(t)
+	resp.Scope = strings.Join(g.scopes, " ")
+	return jsonReply(http.StatusOK, resp)
+}
+
+// refreshGrant rotates a refresh token: the one presented is retired (it
+// dies now, or after RefreshGrace) and a new one issued for the same grant.
+func (s *Server) refreshGrant(req tokenRequest) reply {
+	if rep := s.authenticate(req); rep != nil {
+		return *rep
+	}
+	rt := req.form.Get("refresh_token")
+	if rt == "" {
+		return errorReply(http.StatusBadRequest, "invalid_request", "The refresh_token parameter is required.")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.refresh[rt]
+	now := s.now()
+	if !ok || rec.grant.legacy || rec.grant.clientID != req.clientID || !s.liveLocked(rec, now) {
+		return loginRequired()
+	}
+	if rec.retired.IsZero() {
+		rec.retired = now
+	}
+	t := s.issueLocked(rec.grant, true, s.accessTTL)
+	s.stats.Refreshes++
+	return jsonReply(http.StatusOK, responseOf(t))
+}
+
+// clientCredentials is the partner-token grant: a confidential client's
+// own token, with no refresh token.
+func (s *Server) clientCredentials(req tokenRequest) reply {
+	if _, confidential := s.secrets[req.clientID]; !confidential {
+		return errorReply(http.StatusUnauthorized, "invalid_client", "The client_credentials grant needs a confidential client with a secret.")
+	}
+	if rep := s.authenticate(req); rep != nil {
+		return *rep
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := &grant{clientID: req.clientID, scopes: s.grantable(parseScopes(req.form.Get("scope"))),
+		audience: req.form.Get("audience"), authTime: s.now()}
+	t := s.issueLocked(g, false, s.accessTTL)
+	s.stats.ClientCredentials++
+	return jsonReply(http.StatusOK, responseOf(t))
+}
+
+// passwordGrant is RFC 6749's resource-owner password grant. Tesla's v3
+// endpoint has none, but a custom account's password login needs a server
+// to talk to.
+func (s *Server) passwordGrant(req tokenRequest) reply {
+	if rep := s.authenticate(req); rep != nil {
+		return *rep
+	}
+	if !s.checkUser(req.form.Get("username"), req.form.Get("password")) {
+		return errorReply(http.StatusBadRequest, "invalid_grant", "The username or password is wrong.")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := &grant{clientID: req.clientID, scopes: s.grantable(parseScopes(req.form.Get("scope"))),
+		audience: req.form.Get("audience"), user: true, authTime: s.now()}
+	t := s.issueLocked(g, slices.Contains(g.scopes, "offline_access"), s.accessTTL)
+	s.stats.PasswordGrants++
+	return jsonReply(http.StatusOK, responseOf(t))
+}
+
+// mintWrongType answers FaultWrongTokenType: a new, valid token set for the
+// requesting client whose token_type is "mac". The credentials presented
+// are left untouched.
+func (s *Server) mintWrongType(req tokenRequest) reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := &grant{clientID: req.clientID, scopes: s.grantable(parseScopes(req.form.Get("scope"))),
+		audience: req.form.Get("audience"), user: true, authTime: s.now()}
+	if rec, ok := s.refresh[req.form.Get("refresh_token")]; ok {
+		g.scopes, g.audience = rec.grant.scopes, rec.grant.audience
+	}
+	resp := responseOf(s.issueLocked(g, true, s.accessTTL))
+	resp.TokenType = "mac"
+	return jsonReply(http.StatusOK, resp)
+}
+
+// serveRevoke is RFC 7009 revocation. A refresh token ends its whole
+// grant, every access token issued from it included; an access token ends
+// alone. Unknown tokens get the same 200 (RFC 7009 §2.2).
+func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		writeReply(w, methodNotAllowed(http.MethodPost))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil {
+		writeReply(w, errorReply(http.StatusBadRequest, "invalid_request", "The request body is not a valid form."))
+		return
+	}
+	tok := r.PostForm.Get("token")
+	if tok == "" {
+		writeReply(w, errorReply(http.StatusBadRequest, "invalid_request", "The token parameter is required."))
+		return
+	}
+	clientID := r.PostForm.Get("client_id")
+	if user, _, ok := r.BasicAuth(); ok && clientID == "" {
+		clientID, _ = url.QueryUnescape(user)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// The hint only orders the lookups; both kinds are tried (RFC 7009 §2.1).
+	var g *grant
+	var at *accessRecord
+	if rec, ok := s.refresh[tok]; ok {
+		g = rec.grant
+	} else if rec, ok := s.access[tok]; ok {
+		g, at = rec.grant, rec
+	}
+	if g != nil && clientID != "" && clientID != g.clientID {
+		writeReply(w, errorReply(http.StatusBadRequest, "unauthorized_client", "The token was issued to another client."))
+		return
+	}
+	switch {
+	case at != nil:
+		at.revoked = true
+	case g != nil:
+		g.revoked = true
+	}
+	s.stats.Revocations++
+	writeReply(w, emptyReply())
+}

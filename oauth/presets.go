@@ -1,0 +1,159 @@
+package oauth
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/keyfob/keyfob/accounts"
+)
+
+// Tesla's public clients and defaults (TESLA.md). They are defaults only:
+// every value ends up in the account record, where flags override it.
+const (
+	// OwnerClientID is the client id of the Owner API through Tesla SSO.
+	OwnerClientID = "ownerapi"
+	// OwnerRedirectURI is the only redirect the Owner API client accepts.
+	OwnerRedirectURI = "tesla://auth/callback"
+	// LegacyClientID and LegacyClientSecret are the public client of the
+	// Tesla app for the retired owner-api password grant.
+	LegacyClientID     = "81527cff06843c8634fdc09e8ac0abefb46ac849f38fe1e431c2ef2106796384"
+	LegacyClientSecret = "c7257eb71a564034f9419ee651c7d0e5f7aa6bfbd18bafb5c5c033b093bb2fa3"
+)
+
+// Regions lists the Tesla regions a preset knows.
+var Regions = []string{"na", "eu", "cn"}
+
+// teslaRegion holds one region's hosts.
+type teslaRegion struct {
+	auth       string // SSO host: authorize, userinfo, Owner API token
+	fleetToken string // Fleet API token endpoint
+	fleetAPI   string // Fleet API base URL, the audience
+	ownerAPI   string // legacy owner-api base URL
+}
+
+var teslaRegions = map[string]teslaRegion{
+	"na": {
+		auth:       "https://auth.tesla.com",
+		fleetToken: "https://fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/token",
+		fleetAPI:   "https://fleet-api.prd.na.vn.cloud.tesla.com",
+		ownerAPI:   "https://owner-api.teslamotors.com",
+	},
+	"eu": {
+		auth:       "https://auth.tesla.com",
+		fleetToken: "https://fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/token",
+		fleetAPI:   "https://fleet-api.prd.eu.vn.cloud.tesla.com",
+		ownerAPI:   "https://owner-api.teslamotors.com",
+	},
+	"cn": {
+		auth:       "https://auth.tesla.cn",
+		fleetToken: "https://auth.tesla.cn/oauth2/v3/token",
+		fleetAPI:   "https://fleet-api.prd.cn.vn.cloud.tesla.cn",
+		ownerAPI:   "https://owner-api.vn.cloud.tesla.cn",
+	},
+}
+
+// Default scopes per kind.
+var (
+	// FleetScopes asks for everything a personal Fleet API app usually
+	// needs; Tesla grants only what the app is registered for.
+	FleetScopes = []string{"openid", "offline_access", "user_data", "vehicle_device_data", "vehicle_location",
+		"vehicle_cmds", "vehicle_charging_cmds"}
+	// OwnerScopes are the scopes of the Owner API client.
+	OwnerScopes = []string{"openid", "email", "offline_access"}
+	// PartnerScopes are the usual scopes of a partner token.
+	PartnerScopes = []string{"openid", "vehicle_device_data", "vehicle_cmds", "vehicle_charging_cmds"}
+)
+
+// Preset returns an account of kind k in region ("na", "eu", "cn"; "" is
+// "na") with every Tesla default filled: client id (owner and legacy),
+// client secret (legacy's public one), endpoints, audience (the Fleet API
+// URL of the region, for fleet and partner), default scopes and redirect URI
+// (owner). A fleet account's redirect URI stays empty, which means a
+// loopback listener on an ephemeral port. A custom account gets nothing
+// but its kind.
+func Preset(k accounts.Kind, region string) (accounts.Account, error) {
+	if !k.Valid() {
+		return accounts.Account{}, fmt.Errorf("unknown account kind %q; use one of fleet, owner, partner, legacy, custom", k)
+	}
+	region = strings.ToLower(strings.TrimSpace(region))
+	if region == "" {
+		region = "na"
+	}
+	r, ok := teslaRegions[region]
+	if !ok {
+		return accounts.Account{}, fmt.Errorf("unknown region %q; use na, eu or cn", region)
+	}
+	a := accounts.Account{Kind: k}
+	if k == accounts.KindCustom {
+		return a, nil
+	}
+	a.Region = region
+	switch k {
+	case accounts.KindFleet:
+		a.Endpoints = accounts.Endpoints{
+			AuthURL:     r.auth + "/oauth2/v3/authorize",
+			TokenURL:    r.fleetToken,
+			UserInfoURL: r.auth + "/oauth2/v3/userinfo",
+		}
+		a.Audience = r.fleetAPI
+		a.RequestedScopes = clone(FleetScopes)
+	case accounts.KindOwner:
+		a.ClientID = OwnerClientID
+		a.Endpoints = accounts.Endpoints{
+			AuthURL:     r.auth + "/oauth2/v3/authorize",
+			TokenURL:    r.auth + "/oauth2/v3/token",
+			UserInfoURL: r.auth + "/oauth2/v3/userinfo",
+			RedirectURI: OwnerRedirectURI,
+		}
+		a.RequestedScopes = clone(OwnerScopes)
+	case accounts.KindPartner:
+		a.Endpoints = accounts.Endpoints{TokenURL: r.fleetToken}
+		a.Audience = r.fleetAPI
+		a.RequestedScopes = clone(PartnerScopes)
+	case accounts.KindLegacy:
+		a.ClientID = LegacyClientID
+		a.ClientSecret = LegacyClientSecret
+		a.Endpoints = accounts.Endpoints{BaseURL: r.ownerAPI}
+	}
+	return a, nil
+}
+
+func clone(s []string) []string { return append([]string(nil), s...) }
+
+// teslaHosts are the SSO hosts a pasted redirect's issuer may switch an
+// Owner API token request between.
+var teslaHosts = map[string]bool{"auth.tesla.com": true, "auth.tesla.cn": true}
+
+// ownerTokenURL returns the token URL an Owner API code exchange goes to:
+// the configured one, unless the callback's issuer names the other Tesla
+// SSO host and the configured one is a Tesla SSO host too. A code is never
+// sent to a host that was not configured, except between these two.
+func ownerTokenURL(configured, issuer string) string {
+	if issuer == "" {
+		return configured
+	}
+	iu, err := url.Parse(issuer)
+	if err != nil || iu.Scheme != "https" || !teslaHosts[strings.ToLower(iu.Host)] {
+		return configured
+	}
+	cu, err := url.Parse(configured)
+	if err != nil || cu.Scheme != "https" || !teslaHosts[strings.ToLower(cu.Host)] {
+		return configured
+	}
+	cu.Host = strings.ToLower(iu.Host)
+	return cu.String()
+}
+
+// consentURL is Tesla's page where a user withdraws an app's access, for
+// the Tesla kinds that act for a user.
+func consentURL(a accounts.Account) string {
+	if a.Kind != accounts.KindFleet && a.Kind != accounts.KindOwner {
+		return ""
+	}
+	host, back := "https://auth.tesla.com", "https://www.tesla.com/"
+	if a.Region == "cn" || strings.Contains(a.Endpoints.TokenURL, ".tesla.cn/") {
+		host, back = "https://auth.tesla.cn", "https://www.tesla.cn/"
+	}
+	return host + "/user/revoke/consent?revoke_client_id=" + url.QueryEscape(a.ClientID) + "&back_url=" + url.QueryEscape(back)
+}

@@ -1,0 +1,179 @@
+package oauth
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/keyfob/keyfob/accounts"
+)
+
+func TestPresetFillsTeslaDefaults(t *testing.T) {
+	fleet, err := Preset(accounts.KindFleet, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fleet.Region != "na" || fleet.Audience != "https://fleet-api.prd.na.vn.cloud.tesla.com" ||
+		fleet.Endpoints.TokenURL != "https://fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/token" ||
+		fleet.Endpoints.AuthURL != "https://auth.tesla.com/oauth2/v3/authorize" ||
+		fleet.Endpoints.RedirectURI != "" || fleet.ClientID != "" || len(fleet.RequestedScopes) == 0 {
+		t.Errorf("fleet na: %+v", fleet)
+	}
+	eu, _ := Preset(accounts.KindFleet, "EU")
+	if eu.Region != "eu" || eu.Audience != "https://fleet-api.prd.eu.vn.cloud.tesla.com" {
+		t.Errorf("fleet eu: %+v", eu)
+	}
+	cn, _ := Preset(accounts.KindFleet, "cn")
+	if cn.Audience != "https://fleet-api.prd.cn.vn.cloud.tesla.cn" || !strings.HasPrefix(cn.Endpoints.TokenURL, "https://auth.tesla.cn/") ||
+		!strings.HasPrefix(cn.Endpoints.AuthURL, "https://auth.tesla.cn/") {
+		t.Errorf("fleet cn: %+v", cn)
+	}
+
+	owner, _ := Preset(accounts.KindOwner, "na")
+	if owner.ClientID != "ownerapi" || owner.Endpoints.RedirectURI != "tesla://auth/callback" ||
+		owner.Endpoints.TokenURL != "https://auth.tesla.com/oauth2/v3/token" ||
+		strings.Join(owner.RequestedScopes, " ") != "openid email offline_access" {
+		t.Errorf("owner: %+v", owner)
+	}
+	partner, _ := Preset(accounts.KindPartner, "eu")
+	if partner.Audience != eu.Audience || partner.Endpoints.TokenURL == "" || partner.Endpoints.AuthURL != "" {
+		t.Errorf("partner: %+v", partner)
+	}
+	legacy, _ := Preset(accounts.KindLegacy, "na")
+	if legacy.ClientID != LegacyClientID || legacy.ClientSecret != LegacyClientSecret ||
+		legacy.Endpoints.BaseURL != "https://owner-api.teslamotors.com" {
+		t.Errorf("legacy: %+v", legacy)
+	}
+	custom, _ := Preset(accounts.KindCustom, "na")
+	if (custom.Endpoints != accounts.Endpoints{}) || custom.ClientID != "" || custom.Region != "" || custom.Kind != accounts.KindCustom {
+		t.Errorf("custom: %+v", custom)
+	}
+	// Presets do not share slices: changing one must not change the next.
+	fleet.RequestedScopes[0] = "changed"
+	again, _ := Preset(accounts.KindFleet, "na")
+	if again.RequestedScopes[0] != "openid" {
+		t.Error("presets share their scope slice")
+	}
+}
+
+func TestPresetRejectsUnknown(t *testing.T) {
+	if _, err := Preset("bogus", "na"); err == nil || !strings.Contains(err.Error(), "fleet, owner") {
+		t.Errorf("kind: %v", err)
+	}
+	if _, err := Preset(accounts.KindFleet, "mars"); err == nil || !strings.Contains(err.Error(), "na, eu or cn") {
+		t.Errorf("region: %v", err)
+	}
+}
+
+func TestEveryPresetValidatesOnceTheUserPartsAreGiven(t *testing.T) {
+	for _, k := range accounts.Kinds {
+		if k == accounts.KindCustom {
+			continue
+		}
+		for _, r := range Regions {
+			a, err := Preset(k, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.ClientID == "" {
+				a.ClientID = "my-app"
+			}
+			if k == accounts.KindPartner {
+				a.ClientSecret = "s"
+			}
+			if err := Validate(a); err != nil {
+				t.Errorf("%s/%s: %v", k, r, err)
+			}
+		}
+	}
+}
+
+func TestValidateNamesTheMissingFlag(t *testing.T) {
+	fleet, _ := Preset(accounts.KindFleet, "na")
+	fleet.ClientID = "app"
+	partner, _ := Preset(accounts.KindPartner, "na")
+	partner.ClientID = "p"
+	legacy, _ := Preset(accounts.KindLegacy, "na")
+	custom := accounts.Account{Kind: accounts.KindCustom, ClientID: "c"}
+
+	with := func(a accounts.Account, f func(*accounts.Account)) accounts.Account { f(&a); return a }
+	cases := []struct {
+		name string
+		a    accounts.Account
+		want string
+	}{
+		{"unknown kind", accounts.Account{Kind: "x", ClientID: "c"}, "unknown account kind"},
+		{"fleet without client id", with(fleet, func(a *accounts.Account) { a.ClientID = "" }), "--client-id"},
+		{"fleet without audience", with(fleet, func(a *accounts.Account) { a.Audience = "" }), "--audience"},
+		{"fleet bad redirect", with(fleet, func(a *accounts.Account) { a.Endpoints.RedirectURI = "http://127.0.0.1:99999/cb" }), "--redirect-uri"},
+		{"partner without secret", partner, "KEYFOB_CLIENT_SECRET"},
+		{"legacy without base", with(legacy, func(a *accounts.Account) { a.Endpoints.BaseURL = "" }), "--base-url"},
+		{"custom code without auth url", with(custom, func(a *accounts.Account) { a.Endpoints.TokenURL = "http://127.0.0.1/t" }), "--auth-url"},
+		{"custom code without token url", with(custom, func(a *accounts.Account) { a.Endpoints.AuthURL = "http://127.0.0.1/a" }), "--token-url"},
+		{"custom password without token url", with(custom, func(a *accounts.Account) { a.Grant = accounts.GrantPassword }), "--token-url"},
+		{"custom cc without secret", with(custom, func(a *accounts.Account) {
+			a.Grant, a.Endpoints.TokenURL = accounts.GrantClientCredentials, "https://x/t"
+		}), "--client-secret-file"},
+		{"custom unknown grant", with(custom, func(a *accounts.Account) { a.Grant = "implicit" }), "--grant"},
+		{"not http", with(custom, func(a *accounts.Account) {
+			a.Endpoints.AuthURL, a.Endpoints.TokenURL = "ftp://x/a", "https://x/t"
+		}), "not an http or https URL"},
+		{"credentials in URL", with(custom, func(a *accounts.Account) {
+			a.Endpoints.AuthURL, a.Endpoints.TokenURL = "https://x/a", "https://me:hunter2@x/t"
+		}), "user name or password"},
+		{"bad revoke url", with(fleet, func(a *accounts.Account) { a.Endpoints.RevokeURL = "revoke" }), "--revoke-url"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Validate(tc.a)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want one naming %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Fatal("the error repeats a password")
+			}
+		})
+	}
+	ok := with(custom, func(a *accounts.Account) {
+		a.Grant, a.Endpoints.TokenURL = accounts.GrantPassword, "http://127.0.0.1:8080/token"
+	})
+	if err := Validate(ok); err != nil {
+		t.Errorf("valid custom password account: %v", err)
+	}
+}
+
+func TestOwnerTokenURLSwitchesOnlyBetweenTeslaHosts(t *testing.T) {
+	com := "https://auth.tesla.com/oauth2/v3/token"
+	cases := []struct{ configured, issuer, want string }{
+		{com, "", com},
+		{com, "https://auth.tesla.cn/oauth2/v3", "https://auth.tesla.cn/oauth2/v3/token"},
+		{"https://auth.tesla.cn/oauth2/v3/token", "https://auth.tesla.com/oauth2/v3", com},
+		{com, "https://evil.example/oauth2/v3", com},
+		{com, "http://auth.tesla.cn/oauth2/v3", com},
+		{com, "https://auth.tesla.cn.evil.example/", com},
+		{"http://127.0.0.1:5000/oauth2/v3/token", "https://auth.tesla.cn/oauth2/v3", "http://127.0.0.1:5000/oauth2/v3/token"},
+		{com, "::not a url", com},
+	}
+	for _, tc := range cases {
+		if got := ownerTokenURL(tc.configured, tc.issuer); got != tc.want {
+			t.Errorf("ownerTokenURL(%q, %q) = %q, want %q", tc.configured, tc.issuer, got, tc.want)
+		}
+	}
+}
+
+func TestConsentURL(t *testing.T) {
+	fleet, _ := Preset(accounts.KindFleet, "na")
+	fleet.ClientID = "app id"
+	if got := consentURL(fleet); got != "https://auth.tesla.com/user/revoke/consent?revoke_client_id=app+id&back_url=https%3A%2F%2Fwww.tesla.com%2F" {
+		t.Errorf("fleet: %q", got)
+	}
+	owner, _ := Preset(accounts.KindOwner, "cn")
+	if got := consentURL(owner); !strings.HasPrefix(got, "https://auth.tesla.cn/user/revoke/consent?revoke_client_id=ownerapi&") {
+		t.Errorf("owner cn: %q", got)
+	}
+	for _, k := range []accounts.Kind{accounts.KindPartner, accounts.KindLegacy, accounts.KindCustom} {
+		a, _ := Preset(k, "na")
+		if got := consentURL(a); got != "" {
+			t.Errorf("%s: %q", k, got)
+		}
+	}
+}

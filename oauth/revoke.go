@@ -1,0 +1,115 @@
+package oauth
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/keyfob/keyfob/accounts"
+)
+
+// Revoke implements accounts.Authority. With a revocation endpoint it
+// sends RFC 7009 requests, the refresh token first (revoking it ends the
+// whole grant) and then the access token; a legacy account posts its access
+// token to {base}/oauth/revoke. Without an endpoint nothing is sent and the
+// outcome is RevokeUnsupported. Fleet and Owner accounts always get the
+// ConsentURL of Tesla's page where the app's access is withdrawn for good,
+// since no Tesla revocation endpoint is documented to work.
+func (e *Engine) Revoke(ctx context.Context, a accounts.Account) (accounts.Revocation, error) {
+	rev := accounts.Revocation{ConsentURL: consentURL(a)}
+	switch {
+	case a.Kind == accounts.KindLegacy && a.Endpoints.BaseURL != "":
+		return e.revokeLegacy(ctx, a, rev)
+	case a.Endpoints.RevokeURL == "":
+		rev.Outcome = accounts.RevokeUnsupported
+		switch {
+		case a.Kind == accounts.KindPartner:
+			rev.Detail = "partner tokens cannot be revoked; the access token expires on its own"
+		case rev.ConsentURL != "":
+			rev.Detail = "the account has no revocation endpoint; withdraw the app's access on Tesla's consent page to end it for good"
+		default:
+			rev.Detail = "the account has no revocation endpoint (--revoke-url); only the local record changes"
+		}
+		return rev, nil
+	}
+	if err := checkURL(a.Endpoints.RevokeURL); err != nil {
+		rev.Outcome = accounts.RevokeFailed
+		return rev, fmt.Errorf("the revocation URL of the account %s; fix it with a new login", err)
+	}
+
+	type item struct{ hint, token string }
+	var items []item
+	if a.RefreshToken != "" {
+		items = append(items, item{"refresh_token", a.RefreshToken})
+	}
+	if a.AccessToken != "" {
+		items = append(items, item{"access_token", a.AccessToken})
+	}
+	if len(items) == 0 {
+		rev.Outcome = accounts.RevokeUnsupported
+		rev.Detail = "the account holds no token to revoke"
+		return rev, nil
+	}
+	for i, it := range items {
+		form := url.Values{"token": {it.token}, "token_type_hint": {it.hint}, "client_id": {a.ClientID}}
+		if a.ClientSecret != "" {
+			form.Set("client_secret", a.ClientSecret)
+		}
+		header := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+		err := e.doJSON(ctx, opRevoke, http.MethodPost, a.Endpoints.RevokeURL, header, []byte(form.Encode()), nil)
+		if err != nil {
+			if i == 0 {
+				rev.Outcome = accounts.RevokeFailed
+				rev.Detail = "the server did not revoke the tokens: " + err.Error()
+				return rev, err
+			}
+			// The first token is gone; the rest is a partial success
+			// worth reporting, not a failure.
+			rev.Outcome = accounts.RevokedAtServer
+			rev.Detail = fmt.Sprintf("the server revoked the %s but not the %s (%v)",
+				words(rev.Revoked), strings.ReplaceAll(it.hint, "_", " "), err)
+			return rev, nil
+		}
+		rev.Revoked = append(rev.Revoked, it.hint)
+	}
+	rev.Outcome = accounts.RevokedAtServer
+	rev.Detail = "the server revoked the " + words(rev.Revoked)
+	return rev, nil
+}
+
+// revokeLegacy posts the access token to the legacy owner-api, which ends
+// the access token and its refresh token together.
+func (e *Engine) revokeLegacy(ctx context.Context, a accounts.Account, rev accounts.Revocation) (accounts.Revocation, error) {
+	if a.AccessToken == "" {
+		rev.Outcome = accounts.RevokeUnsupported
+		rev.Detail = "the account holds no access token, which is what the legacy revocation needs"
+		return rev, nil
+	}
+	body, err := json.Marshal(map[string]string{"token": a.AccessToken})
+	if err != nil {
+		return rev, fmt.Errorf("cannot encode the revocation request: %w", err)
+	}
+	endpoint := strings.TrimRight(a.Endpoints.BaseURL, "/") + "/oauth/revoke"
+	header := http.Header{"Content-Type": {"application/json"}}
+	if err := e.doJSON(ctx, opRevoke, http.MethodPost, endpoint, header, body, nil); err != nil {
+		rev.Outcome = accounts.RevokeFailed
+		rev.Detail = "the server did not revoke the tokens: " + err.Error()
+		return rev, err
+	}
+	rev.Outcome = accounts.RevokedAtServer
+	rev.Revoked = []string{"access_token"}
+	rev.Detail = "the server revoked the access token and with it the refresh token"
+	return rev, nil
+}
+
+// words turns token hints into words for a sentence.
+func words(hints []string) string {
+	out := make([]string, len(hints))
+	for i, h := range hints {
+		out[i] = strings.ReplaceAll(h, "_", " ")
+	}
+	return strings.Join(out, " and the ")
+}

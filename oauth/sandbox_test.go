@@ -1,0 +1,588 @@
+package oauth_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/oauth/oauthtest"
+)
+
+// These tests run every flow end to end against the sandbox on loopback.
+
+// follow plays a browser: it opens the authorize URL and follows the
+// redirect to the loopback listener. It runs in the background, as a real
+// browser does, so that Wait can answer the callback.
+func follow(t *testing.T) func(string) error {
+	return func(u string) error {
+		go func() {
+			resp, err := http.Get(u)
+			if err != nil {
+				t.Errorf("browser: %v", err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}()
+		return nil
+	}
+}
+
+// landing signs in without following the redirect and returns where the
+// browser would land, as a user copies it from the address bar.
+func landing(t *testing.T, authURL string) string {
+	t.Helper()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("authorize answered %d", resp.StatusCode)
+	}
+	return resp.Header.Get("Location")
+}
+
+// preset returns a Tesla preset pointed at the sandbox through discovery.
+func preset(t *testing.T, e *oauth.Engine, srv *oauthtest.Server, k accounts.Kind, region string) accounts.Account {
+	t.Helper()
+	a, err := oauth.Preset(k, region)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, err := e.Discover(context.Background(), srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep.RedirectURI = a.Endpoints.RedirectURI
+	ep.BaseURL = srv.URL()
+	a.Endpoints = ep
+	return a
+}
+
+func TestDiscover(t *testing.T) {
+	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	e := &oauth.Engine{}
+	for _, issuer := range []string{srv.URL(), srv.URL() + "/", srv.Issuer(), srv.Issuer() + "/.well-known/openid-configuration"} {
+		ep, err := e.Discover(context.Background(), issuer)
+		if err != nil {
+			t.Fatalf("%s: %v", issuer, err)
+		}
+		if ep.AuthURL != srv.Issuer()+"/authorize" || ep.TokenURL != srv.Issuer()+"/token" ||
+			ep.RevokeURL != srv.Issuer()+"/revoke" || ep.UserInfoURL != srv.Issuer()+"/userinfo" {
+			t.Errorf("%s: %+v", issuer, ep)
+		}
+	}
+	_, err := e.Discover(context.Background(), srv.URL()+"/nothing-here")
+	var se *oauth.ServerError
+	if !errors.As(err, &se) || se.StatusCode != http.StatusNotFound {
+		t.Errorf("missing document: %v", err)
+	}
+	if _, err := e.Discover(context.Background(), "ftp://x"); err == nil {
+		t.Error("a non-http issuer was accepted")
+	}
+}
+
+func TestFleetLoopbackLogin(t *testing.T) {
+	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	e := &oauth.Engine{OpenBrowser: follow(t)}
+	a := preset(t, e, srv, accounts.KindFleet, "eu")
+	a.ClientID = oauthtest.FleetClientID
+	a.Name = "car"
+
+	f, err := e.StartCodeFlow(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if !f.Loopback() || f.RedirectURI() == "" {
+		t.Fatalf("loopback %v redirect %q", f.Loopback(), f.RedirectURI())
+	}
+	if err := f.OpenBrowser(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	got, err := f.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := srv.User()
+	if got.Name != "car" || got.Email != user.Email || got.Subject != user.Subject || got.Region != "eu" ||
+		got.State != accounts.StateActive || got.Endpoints.RedirectURI != "" {
+		t.Errorf("account %+v", got)
+	}
+	if !srv.RefreshTokenLive(got.RefreshToken) || got.IDToken == "" {
+		t.Error("no live refresh token or id token")
+	}
+	info, ok := srv.AccessToken(got.AccessToken)
+	if !ok || !got.Expiry.Equal(got.Expiry.Truncate(0)) || got.Expiry.Before(time.Now().Add(7*time.Hour)) {
+		t.Errorf("access token %v %v, expiry %v", info, ok, got.Expiry)
+	}
+	if !slices.Equal(got.GrantedScopes, info.Scopes) || len(got.GrantedScopes) == 0 {
+		t.Errorf("granted %q, server says %q", got.GrantedScopes, info.Scopes)
+	}
+	claims, _ := oauth.Inspect(got.AccessToken)
+	if len(claims.Audience) == 0 || claims.Audience[0] != "https://fleet-api.prd.eu.vn.cloud.tesla.com" {
+		t.Errorf("the exchange did not send the audience: aud %q", claims.Audience)
+	}
+	if st := srv.Stats(); st.CodeExchanges != 1 || st.Authorize != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestLoginThroughBrowserEnv opens the sign-in through $BROWSER, here curl
+// following the redirects to the listener.
+func TestLoginThroughBrowserEnv(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Skip("curl is not installed")
+	}
+	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	t.Setenv("BROWSER", curl+" --silent --location --noproxy * --output "+os.DevNull)
+	e := &oauth.Engine{}
+	a := preset(t, e, srv, accounts.KindFleet, "na")
+	a.ClientID = oauthtest.FleetClientID
+	f, err := e.StartCodeFlow(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.OpenBrowser(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	got, err := f.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Email != srv.User().Email || srv.Stats().CodeExchanges != 1 {
+		t.Errorf("account %+v stats %+v", got, srv.Stats())
+	}
+}
+
+func TestOwnerPasteLogin(t *testing.T) {
+	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	e := &oauth.Engine{}
+	a := preset(t, e, srv, accounts.KindOwner, "na")
+	a.Email = srv.User().Email
+	f, err := e.StartCodeFlow(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if f.Loopback() || f.RedirectURI() != oauth.OwnerRedirectURI {
+		t.Fatalf("owner flow: loopback %v redirect %q", f.Loopback(), f.RedirectURI())
+	}
+	loc := landing(t, f.AuthURL())
+	if !strings.HasPrefix(loc, "tesla://auth/callback?") || !strings.Contains(loc, "issuer=") {
+		t.Fatalf("landed on %q", loc)
+	}
+	// A pasted URL with a forged state is refused and its code not used.
+	forged := strings.Replace(loc, "state=", "state=x", 1)
+	if _, err := f.Complete(context.Background(), forged); !errors.Is(err, oauth.ErrStateMismatch) {
+		t.Fatalf("forged state: %v", err)
+	}
+	if srv.Stats().CodeExchanges != 0 {
+		t.Fatal("the code of a forged answer was exchanged")
+	}
+	// A URL without its code says what to paste.
+	noCode := strings.Replace(loc, "code=", "nocode=", 1)
+	if _, err := f.Complete(context.Background(), noCode); err == nil || !strings.Contains(err.Error(), "no code parameter") {
+		t.Fatalf("missing code: %v", err)
+	}
+	got, err := f.Complete(context.Background(), "  "+loc+"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ClientID != "ownerapi" || got.Email != srv.User().Email || got.RefreshToken == "" || got.IDToken == "" {
+		t.Errorf("account %+v", got)
+	}
+	// Owner refresh tokens are JWTs; the refresh keeps working with ownerapi.
+	g, err := e.Refresh(context.Background(), got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.RefreshToken == "" || g.RefreshToken == got.RefreshToken || srv.RefreshTokenLive(got.RefreshToken) {
+		t.Error("the owner refresh did not rotate the refresh token")
+	}
+	if st := srv.Stats(); st.CodeExchanges != 1 || st.Refreshes != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestLoopbackCancelledAtTheServer(t *testing.T) {
+	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	srv.FailNext(oauthtest.FaultDenied, 1)
+	e := &oauth.Engine{OpenBrowser: follow(t)}
+	a := preset(t, e, srv, accounts.KindFleet, "na")
+	a.ClientID = oauthtest.FleetClientID
+	f, err := e.StartCodeFlow(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_ = f.OpenBrowser()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err = f.Wait(ctx)
+	var ce *oauth.CallbackError
+	if !errors.Is(err, oauth.ErrLoginCancelled) || !errors.As(err, &ce) || ce.Code != "login_cancelled" {
+		t.Fatalf("got %v", err)
+	}
+	if srv.Stats().CodeExchanges != 0 {
+		t.Error("exchanged after a cancelled sign-in")
+	}
+}
+
+func TestLoopbackStateMismatch(t *testing.T) {
+	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	e := &oauth.Engine{}
+	e.OpenBrowser = func(u string) error {
+		go func() {
+			loc, err := url.Parse(landing(t, u))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			q := loc.Query()
+			q.Set("state", "forged")
+			loc.RawQuery = q.Encode()
+			if resp, err := http.Get(loc.String()); err == nil {
+				resp.Body.Close()
+			}
+		}()
+		return nil
+	}
+	a := preset(t, e, srv, accounts.KindCustom, "")
+	a.ClientID = "my-custom-app"
+	f, err := e.StartCodeFlow(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_ = f.OpenBrowser()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := f.Wait(ctx); !errors.Is(err, oauth.ErrStateMismatch) {
+		t.Fatalf("got %v", err)
+	}
+	if srv.Stats().CodeExchanges != 0 {
+		t.Error("exchanged despite the state mismatch")
+	}
+}
+
+func TestCustomAccountsEveryGrant(t *testing.T) {
+	srv := oauthtest.NewTest(t, oauthtest.Options{Secrets: map[string]string{"my-confidential": "conf-secret"}})
+	e := &oauth.Engine{OpenBrowser: follow(t)}
+	ep, err := e.Discover(context.Background(), srv.Issuer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	// Code: no openid scope, so no id token: the email comes from userinfo.
+	code := accounts.Account{Kind: accounts.KindCustom, Grant: accounts.GrantCode, ClientID: "my-app",
+		Endpoints: ep, RequestedScopes: []string{"offline_access", "vehicle_device_data"}}
+	f, err := e.StartCodeFlow(ctx, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_ = f.OpenBrowser()
+	got, err := f.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Email != srv.User().Email || got.IDToken != "" || srv.Stats().UserInfo != 1 {
+		t.Errorf("userinfo email: %+v, stats %+v", got, srv.Stats())
+	}
+	if _, err := e.Refresh(ctx, got); err != nil {
+		t.Errorf("custom refresh: %v", err)
+	}
+
+	// Password, the standard form-encoded grant.
+	pw := accounts.Account{Kind: accounts.KindCustom, Grant: accounts.GrantPassword, ClientID: "my-app",
+		Endpoints: ep, RequestedScopes: []string{"openid", "email", "offline_access"}}
+	got, err = e.Login(ctx, pw, oauth.Credentials{Email: srv.User().Email, Password: srv.User().Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AccessToken == "" || got.Email != srv.User().Email {
+		t.Errorf("password: %+v", got)
+	}
+	if _, err := e.Login(ctx, pw, oauth.Credentials{Email: srv.User().Email, Password: "wrong-password-value"}); err == nil ||
+		strings.Contains(err.Error(), "wrong-password-value") {
+		t.Errorf("wrong password: %v", err)
+	}
+
+	// Client credentials with an extra confidential client.
+	cc := accounts.Account{Kind: accounts.KindCustom, Grant: accounts.GrantClientCredentials, ClientID: "my-confidential",
+		ClientSecret: "conf-secret", Endpoints: ep, Audience: "https://api.example", RequestedScopes: []string{"openid"}}
+	got, err = e.Login(ctx, cc, oauth.Credentials{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AccessToken == "" || got.RefreshToken != "" {
+		t.Errorf("client credentials: %+v", got)
+	}
+	if st := srv.Stats(); st.CodeExchanges != 1 || st.PasswordGrants != 1 || st.ClientCredentials != 1 || st.Refreshes != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestPartnerClientCredentials(t *testing.T) {
+	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	e := &oauth.Engine{}
+	a := preset(t, e, srv, accounts.KindPartner, "eu")
+	a.ClientID, a.ClientSecret = oauthtest.PartnerClientID, oauthtest.PartnerSecret
+	got, err := e.Login(context.Background(), a, oauth.Credentials{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AccessToken == "" || got.RefreshToken != "" || got.Region != "eu" || got.Expiry.IsZero() {
+		t.Errorf("partner %+v", got)
+	}
+	claims, _ := oauth.Inspect(got.AccessToken)
+	if len(claims.Audience) == 0 || claims.Audience[0] != a.Audience || !slices.Contains(got.GrantedScopes, "vehicle_cmds") {
+		t.Errorf("aud %q scopes %q", claims.Audience, got.GrantedScopes)
+	}
+	g, err := e.Refresh(context.Background(), got)
+	if err != nil || g.AccessToken == "" || g.AccessToken == got.AccessToken || g.RefreshToken != "" {
+		t.Errorf("refresh: %+v %v", g, err)
+	}
+	if st := srv.Stats(); st.ClientCredentials != 2 {
+		t.Errorf("stats %+v", st)
+	}
+	a.ClientSecret = "wrong-secret-value"
+	_, err = e.Login(context.Background(), a, oauth.Credentials{})
+	if err == nil || strings.Contains(err.Error(), "wrong-secret-value") || errors.Is(err, accounts.ErrLoginRequired) ||
+		!strings.Contains(err.Error(), "check the client id and client secret") {
+		t.Errorf("wrong secret: %v", err)
+	}
+	rev, err := e.Revoke(context.Background(), accounts.Account{Kind: accounts.KindPartner, AccessToken: got.AccessToken, ClientID: a.ClientID})
+	if err != nil || rev.Outcome != accounts.RevokeUnsupported || rev.ConsentURL != "" {
+		t.Errorf("partner revoke: %+v %v", rev, err)
+	}
+}
+
+func TestLegacyPasswordRefreshRevoke(t *testing.T) {
+	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	e := &oauth.Engine{}
+	a, _ := oauth.Preset(accounts.KindLegacy, "na")
+	a.Endpoints.BaseURL = srv.URL() + "/"
+	user := srv.User()
+	got, err := e.Login(context.Background(), a, oauth.Credentials{Email: user.Email, Password: user.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Email != user.Email || got.AccessToken == "" || got.RefreshToken == "" {
+		t.Errorf("legacy %+v", got)
+	}
+	if d := time.Until(got.Expiry); d < 44*24*time.Hour || d > 46*24*time.Hour {
+		t.Errorf("legacy token lives %v, want 45 days", d)
+	}
+	if _, err := e.Login(context.Background(), a, oauth.Credentials{Email: user.Email, Password: "not-the-password"}); err == nil ||
+		errors.Is(err, accounts.ErrLoginRequired) || strings.Contains(err.Error(), "not-the-password") ||
+		!strings.Contains(err.Error(), "check the email and password") {
+		t.Errorf("wrong password: %v", err)
+	}
+
+	g, err := e.Refresh(context.Background(), got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.RefreshToken == "" || g.RefreshToken == got.RefreshToken || srv.RefreshTokenLive(got.RefreshToken) {
+		t.Error("legacy refresh did not rotate")
+	}
+	got.Apply(g, time.Now())
+
+	rev, err := e.Revoke(context.Background(), got)
+	if err != nil || rev.Outcome != accounts.RevokedAtServer || !slices.Equal(rev.Revoked, []string{"access_token"}) {
+		t.Fatalf("revoke %+v %v", rev, err)
+	}
+	if info, ok := srv.AccessToken(got.AccessToken); !ok || !info.Revoked {
+		t.Error("the access token is still valid at the server")
+	}
+	if st := srv.Stats(); st.PasswordGrants != 1 || st.LegacyRefreshes != 1 || st.LegacyRevocations != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// minted is a fleet account holding tokens the sandbox minted.
+func minted(t *testing.T, e *oauth.Engine, srv *oauthtest.Server) accounts.Account {
+	t.Helper()
+	a := preset(t, e, srv, accounts.KindFleet, "na")
+	a.ClientID = oauthtest.FleetClientID
+	ts := srv.Mint(oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, Scopes: []string{"openid", "offline_access", "vehicle_device_data"}})
+	a.AccessToken, a.RefreshToken, a.IDToken, a.Expiry = ts.AccessToken, ts.RefreshToken, ts.IDToken, ts.Expiry
+	return a
+}
+
+func TestRefreshRotation(t *testing.T) {
+	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	e := &oauth.Engine{}
+	a := minted(t, e, srv)
+	old := a.RefreshToken
+	g, err := e.Refresh(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.RefreshToken == "" || g.RefreshToken == old || !srv.RefreshTokenLive(g.RefreshToken) || srv.RefreshTokenLive(old) {
+		t.Fatal("the refresh token did not rotate")
+	}
+	if g.AccessToken == a.AccessToken || g.Email != srv.User().Email || !slices.Equal(g.GrantedScopes, []string{"openid", "offline_access", "vehicle_device_data"}) {
+		t.Errorf("grant %+v", g)
+	}
+	// The old one is dead: using it again means a new login.
+	_, err = e.Refresh(context.Background(), a)
+	if !errors.Is(err, accounts.ErrLoginRequired) || !strings.Contains(err.Error(), "log in again") {
+		t.Fatalf("reuse: %v", err)
+	}
+	if strings.Contains(err.Error(), old) {
+		t.Fatal("the error holds the refresh token")
+	}
+	// A killed token too.
+	a.Apply(g, time.Now())
+	srv.KillRefreshToken(a.RefreshToken)
+	if _, err := e.Refresh(context.Background(), a); !errors.Is(err, accounts.ErrLoginRequired) {
+		t.Fatalf("killed: %v", err)
+	}
+	if _, err := e.Refresh(context.Background(), accounts.Account{Kind: accounts.KindFleet}); !errors.Is(err, accounts.ErrNotRefreshable) {
+		t.Errorf("no refresh token: %v", err)
+	}
+}
+
+// TestRefreshWithoutNewRefreshTokenKeepsTheOld uses a server that does not
+// rotate, as Owner API refreshes sometimes do.
+func TestRefreshWithoutNewRefreshTokenKeepsTheOld(t *testing.T) {
+	var form url.Values
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		form = r.PostForm
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"access_token":"fresh-access","token_type":"bearer","expires_in":300,"scope":"openid email"}`)
+	}))
+	defer srv.Close()
+	now := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	e := &oauth.Engine{Now: func() time.Time { return now }}
+	a := accounts.Account{Kind: accounts.KindOwner, ClientID: "ownerapi", RefreshToken: "the-old-refresh-token",
+		RefreshObtainedAt: now.Add(-time.Hour), Endpoints: accounts.Endpoints{TokenURL: srv.URL + "/oauth2/v3/token"}}
+	g, err := e.Refresh(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.RefreshToken != "" || g.AccessToken != "fresh-access" || !g.Expiry.Equal(now.Add(5*time.Minute)) ||
+		!slices.Equal(g.GrantedScopes, []string{"openid", "email"}) {
+		t.Errorf("grant %+v", g)
+	}
+	a.Apply(g, now)
+	if a.RefreshToken != "the-old-refresh-token" || !a.RefreshObtainedAt.Equal(now.Add(-time.Hour)) {
+		t.Errorf("the old refresh token was not kept: %+v", a)
+	}
+	if form.Get("grant_type") != "refresh_token" || form.Get("client_id") != "ownerapi" ||
+		form.Get("refresh_token") != "the-old-refresh-token" || form.Get("scope") != "openid email offline_access" {
+		t.Errorf("owner refresh form %v", form)
+	}
+}
+
+func TestSandboxFaults(t *testing.T) {
+	cases := []struct {
+		fault  oauthtest.Fault
+		kind   string
+		status int
+		login  bool
+	}{
+		{oauthtest.FaultServerError, oauth.KindOAuth, 503, false},
+		{oauthtest.FaultTimeout, oauth.KindTimeout, 0, false},
+		{oauthtest.FaultSlowDrip, oauth.KindTimeout, 200, false},
+		{oauthtest.FaultMalformedJSON, oauth.KindMalformed, 200, false},
+		{oauthtest.FaultHTML, oauth.KindHTML, 502, false},
+		{oauthtest.FaultRateLimit, oauth.KindOAuth, 429, false},
+		{oauthtest.FaultLoginRequired, oauth.KindOAuth, 401, true},
+		{oauthtest.FaultInvalidGrant, oauth.KindOAuth, 400, true},
+		{oauthtest.FaultMissingFields, oauth.KindMissingFields, 200, false},
+		{oauthtest.FaultWrongTokenType, oauth.KindTokenType, 200, false},
+	}
+	for _, tc := range cases {
+		t.Run(string(tc.fault), func(t *testing.T) {
+			srv := oauthtest.NewTest(t, oauthtest.Options{})
+			e := &oauth.Engine{HTTPClient: &http.Client{Timeout: 500 * time.Millisecond}}
+			a := minted(t, e, srv)
+			srv.FailNext(tc.fault, 1)
+			_, err := e.Refresh(context.Background(), a)
+			var se *oauth.ServerError
+			if !errors.As(err, &se) {
+				t.Fatalf("got %T %v", err, err)
+			}
+			if se.Kind != tc.kind || se.StatusCode != tc.status || errors.Is(err, accounts.ErrLoginRequired) != tc.login {
+				t.Errorf("kind %q status %d login %v: %v", se.Kind, se.StatusCode, errors.Is(err, accounts.ErrLoginRequired), err)
+			}
+			if tc.fault == oauthtest.FaultRateLimit && se.RetryAfter != 7*time.Second {
+				t.Errorf("retry after %v", se.RetryAfter)
+			}
+			if !strings.Contains(err.Error(), strings.TrimPrefix(srv.URL(), "http://")) {
+				t.Errorf("the message does not name the host: %v", err)
+			}
+			for _, secret := range []string{a.AccessToken, a.RefreshToken, a.IDToken} {
+				if strings.Contains(err.Error(), secret) {
+					t.Fatal("the error holds a token")
+				}
+			}
+		})
+	}
+}
+
+func TestRevokeOutcomes(t *testing.T) {
+	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	e := &oauth.Engine{}
+
+	a := minted(t, e, srv)
+	rev, err := e.Revoke(context.Background(), a)
+	if err != nil || rev.Outcome != accounts.RevokedAtServer || !slices.Equal(rev.Revoked, []string{"refresh_token", "access_token"}) {
+		t.Fatalf("revoke %+v %v", rev, err)
+	}
+	if srv.RefreshTokenLive(a.RefreshToken) {
+		t.Error("the refresh token is still live")
+	}
+	if info, _ := srv.AccessToken(a.AccessToken); !info.Revoked {
+		t.Error("the access token is still valid")
+	}
+	if !strings.HasPrefix(rev.ConsentURL, "https://auth.tesla.com/user/revoke/consent?revoke_client_id="+oauthtest.FleetClientID) {
+		t.Errorf("consent %q", rev.ConsentURL)
+	}
+	if st := srv.Stats(); st.Revocations != 2 {
+		t.Errorf("stats %+v", st)
+	}
+
+	b := minted(t, e, srv)
+	b.Endpoints.RevokeURL = ""
+	b.Region = "cn"
+	rev, err = e.Revoke(context.Background(), b)
+	if err != nil || rev.Outcome != accounts.RevokeUnsupported || !srv.RefreshTokenLive(b.RefreshToken) ||
+		!strings.HasPrefix(rev.ConsentURL, "https://auth.tesla.cn/user/revoke/consent?revoke_client_id=") || rev.Detail == "" {
+		t.Errorf("no endpoint: %+v %v", rev, err)
+	}
+
+	c := minted(t, e, srv)
+	c.Kind = accounts.KindCustom
+	c.Endpoints.RevokeURL = srv.URL() + "/no-such-revoke"
+	rev, err = e.Revoke(context.Background(), c)
+	if err == nil || rev.Outcome != accounts.RevokeFailed || strings.Contains(err.Error(), c.RefreshToken) || rev.ConsentURL != "" {
+		t.Errorf("failing endpoint: %+v %v", rev, err)
+	}
+}

@@ -1,0 +1,319 @@
+// Package demo sets up `keyfob demo`: the sandbox authorization server
+// in-process on 127.0.0.1, a temporary store with sample accounts in every
+// state the TUI shows, and login presets that point at the sandbox, so a
+// newcomer can try every flow without a Tesla account and without touching
+// their real configuration.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/ui"
+)
+
+// Demo is a running demo: the sandbox and a temporary store. Close stops
+// the one and removes the other.
+type Demo struct {
+	// Dir is the temporary config directory (0700) holding the store.
+	Dir     string
+	Server  *oauthtest.Server
+	Store   *accounts.Store
+	Manager *accounts.Manager
+	Engine  *oauth.Engine
+	Config  accounts.Config
+	// BrowseDelay is how long the simulated browser takes to sign in, so
+	// the wizard's waiting step can be seen.
+	BrowseDelay time.Duration
+}
+
+// sampleClient is the client id of the sample Fleet accounts: a different
+// app from the one the login wizard uses, so a demo login adds an account
+// instead of replacing a sample of the same user.
+const sampleClient = "keyfob-demo-fleet"
+
+// Start launches the sandbox on 127.0.0.1, creates a temporary store with
+// sample accounts and returns the demo. ctx only bounds the setup.
+func Start(ctx context.Context) (*Demo, error) {
+	srv, err := oauthtest.Start(oauthtest.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("cannot start the sandbox server: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "keyfob-demo-")
+	if err != nil {
+		srv.Close()
+		return nil, fmt.Errorf("cannot create the demo's temporary directory: %w", err)
+	}
+	d := &Demo{
+		Dir:         dir,
+		Server:      srv,
+		Store:       accounts.Open(dir),
+		Engine:      &oauth.Engine{},
+		BrowseDelay: 700 * time.Millisecond,
+	}
+	d.Manager = accounts.NewManager(d.Store, d.Engine)
+	// Auto-refresh starts off so the sample states stay visible until the
+	// user presses a.
+	off := false
+	d.Config = accounts.Config{AutoRefresh: &off}
+	if err := d.seed(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Close stops the sandbox and removes the temporary directory.
+func (d *Demo) Close() error {
+	var errs []error
+	if d.Server != nil {
+		errs = append(errs, d.Server.Close())
+	}
+	if d.Dir != "" {
+		errs = append(errs, os.RemoveAll(d.Dir))
+	}
+	return errors.Join(errs...)
+}
+
+// Banner is the header note of the demo.
+func (d *Demo) Banner() string {
+	u := d.Server.User()
+	return fmt.Sprintf("demo · sandbox on %s · sample password: %s", strings.TrimPrefix(d.Server.URL(), "http://"), u.Password)
+}
+
+// Options completes base with the demo: the sandbox presets, the
+// simulated browser and the banner; the demo's manager, engine and settings
+// where base has none. The caller keeps Input, Output and Theme.
+func (d *Demo) Options(base ui.Options) ui.Options {
+	o := base
+	if o.Manager == nil {
+		o.Manager = d.Manager
+	}
+	if o.Engine == nil {
+		o.Engine = d.Engine
+	}
+	if o.Config == (accounts.Config{}) {
+		o.Config = d.Config
+	}
+	if o.Banner == "" {
+		o.Banner = d.Banner()
+	}
+	o.Presets = d.Presets
+	o.Browse = d.Browse
+	return o
+}
+
+// Presets are Tesla's presets with the sandbox's endpoints and clients, so
+// `n` → fleet → enter signs in against the sandbox.
+func (d *Demo) Presets(kind accounts.Kind, region string) (accounts.Account, error) {
+	a, err := oauth.Preset(kind, region)
+	if err != nil {
+		return a, err
+	}
+	base := d.Server.URL()
+	issuer := d.Server.Issuer()
+	switch kind {
+	case accounts.KindFleet:
+		a.ClientID = oauthtest.FleetClientID
+		a.Endpoints.AuthURL = issuer + "/authorize"
+		a.Endpoints.TokenURL = issuer + "/token"
+		a.Endpoints.UserInfoURL = issuer + "/userinfo"
+	case accounts.KindOwner:
+		a.Endpoints.AuthURL = issuer + "/authorize"
+		a.Endpoints.TokenURL = issuer + "/token"
+		a.Endpoints.UserInfoURL = issuer + "/userinfo"
+		a.Email = d.Server.User().Email
+	case accounts.KindPartner:
+		a.ClientID = oauthtest.PartnerClientID
+		a.ClientSecret = oauthtest.PartnerSecret
+		a.Endpoints.TokenURL = issuer + "/token"
+	case accounts.KindLegacy:
+		a.ClientID = oauthtest.LegacyClientID
+		a.ClientSecret = oauthtest.LegacyClientSecret
+		a.Endpoints.BaseURL = base
+		a.Email = d.Server.User().Email
+	case accounts.KindCustom:
+		a.ClientID = oauthtest.FleetClientID
+		a.Endpoints = accounts.Endpoints{
+			AuthURL:     issuer + "/authorize",
+			TokenURL:    issuer + "/token",
+			RevokeURL:   issuer + "/revoke",
+			UserInfoURL: issuer + "/userinfo",
+		}
+		a.RequestedScopes = []string{"openid", "email", "offline_access"}
+	}
+	return a, nil
+}
+
+// Browse plays the user's browser against the sandbox: it opens the
+// sign-in address (the sandbox approves at once) and follows the redirects
+// while they are web addresses. It returns the last address: the loopback
+// callback, which completes the login by itself, or a tesla:// address the
+// wizard fills into its paste field.
+func (d *Demo) Browse(ctx context.Context, authURL string) (string, error) {
+	if d.BrowseDelay > 0 {
+		t := time.NewTimer(d.BrowseDelay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", ctx.Err()
+		case <-t.C:
+		}
+	}
+	landed := authURL
+	client := &http.Client{
+		Timeout: 30 * time.Second,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			landed = req.URL.String()
+			if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+				return http.ErrUseLastResponse
+			}
+			if len(via) >= 10 {
+				return errors.New("the sign-in redirected too many times")
+			}
+			return nil
+		},
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, authURL, nil)
+	if err != nil {
+		return "", fmt.Errorf("the sign-in address is not valid: %w", err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("the demo browser could not open the sign-in page: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 400 {
+		return landed, fmt.Errorf("the sign-in page answered %s", resp.Status)
+	}
+	return landed, nil
+}
+
+// seed writes the sample accounts: fresh, expiring in a few minutes,
+// expired, login required, a partner token and a custom server, across
+// kinds, regions and scopes.
+func (d *Demo) seed(ctx context.Context) error {
+	now := time.Now()
+	s := d.Server
+	issuer := s.Issuer()
+	day := 24 * time.Hour
+	fleetEP := accounts.Endpoints{AuthURL: issuer + "/authorize", TokenURL: issuer + "/token", UserInfoURL: issuer + "/userinfo"}
+	fleetNA, _ := oauth.Preset(accounts.KindFleet, "na")
+	fleetEU, _ := oauth.Preset(accounts.KindFleet, "eu")
+	partnerEU, _ := oauth.Preset(accounts.KindPartner, "eu")
+
+	type sample struct {
+		acct     accounts.Account
+		mint     oauthtest.MintRequest
+		age      time.Duration // how long ago the refresh token was obtained
+		kill     bool          // the refresh token is dead: login required
+		lastFail string
+	}
+	samples := []sample{
+		{
+			acct: accounts.Account{Name: "model-3", Kind: accounts.KindFleet, Region: "na", ClientID: sampleClient,
+				Endpoints: fleetEP, Audience: fleetNA.Audience, RequestedScopes: oauth.FleetScopes},
+			mint: oauthtest.MintRequest{ClientID: sampleClient, Scopes: oauth.FleetScopes, Audience: fleetNA.Audience},
+			age:  3 * day,
+		},
+		{
+			acct: accounts.Account{Name: "model-y", Kind: accounts.KindFleet, Region: "eu", ClientID: sampleClient,
+				Endpoints: fleetEP, Audience: fleetEU.Audience,
+				RequestedScopes: []string{"openid", "offline_access", "vehicle_device_data", "vehicle_location", "vehicle_charging_cmds"}},
+			mint: oauthtest.MintRequest{ClientID: sampleClient, Audience: fleetEU.Audience, AccessTTL: 7 * time.Minute,
+				Scopes: []string{"openid", "offline_access", "vehicle_device_data", "vehicle_location", "vehicle_charging_cmds"}},
+			age: 41 * day,
+		},
+		{
+			acct: accounts.Account{Name: "powerwall", Kind: accounts.KindOwner, Region: "na", ClientID: oauth.OwnerClientID,
+				Endpoints:       accounts.Endpoints{AuthURL: issuer + "/authorize", TokenURL: issuer + "/token", UserInfoURL: issuer + "/userinfo", RedirectURI: oauth.OwnerRedirectURI},
+				RequestedScopes: oauth.OwnerScopes},
+			mint: oauthtest.MintRequest{ClientID: oauth.OwnerClientID, Scopes: oauth.OwnerScopes, AccessTTL: -25 * time.Minute},
+			age:  84 * day,
+		},
+		{
+			acct: accounts.Account{Name: "fleet-partner", Kind: accounts.KindPartner, Region: "eu",
+				ClientID: oauthtest.PartnerClientID, ClientSecret: oauthtest.PartnerSecret,
+				Endpoints: accounts.Endpoints{TokenURL: issuer + "/token"}, Audience: partnerEU.Audience, RequestedScopes: oauth.PartnerScopes},
+			mint: oauthtest.MintRequest{ClientID: oauthtest.PartnerClientID, Scopes: oauth.PartnerScopes, Audience: partnerEU.Audience,
+				NoRefresh: true, AccessTTL: 2*time.Hour + 13*time.Minute},
+		},
+		{
+			acct: accounts.Account{Name: "old-app", Kind: accounts.KindLegacy, Region: "na",
+				ClientID: oauthtest.LegacyClientID, ClientSecret: oauthtest.LegacyClientSecret,
+				Endpoints: accounts.Endpoints{BaseURL: s.URL()}},
+			mint:     oauthtest.MintRequest{Legacy: true, AccessTTL: -3 * time.Hour},
+			age:      50 * day,
+			kill:     true,
+			lastFail: "the server rejected the refresh token (login_required); sign in again",
+		},
+		{
+			acct: accounts.Account{Name: "homelab", Kind: accounts.KindCustom, Grant: accounts.GrantCode, ClientID: oauthtest.FleetClientID,
+				Endpoints: accounts.Endpoints{AuthURL: issuer + "/authorize", TokenURL: issuer + "/token",
+					RevokeURL: issuer + "/revoke", UserInfoURL: issuer + "/userinfo"},
+				RequestedScopes: []string{"openid", "email", "offline_access"}},
+			mint: oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, Scopes: []string{"openid", "email", "offline_access"},
+				AccessTTL: 46 * time.Minute},
+			age: 9 * day,
+		},
+	}
+	var accts []accounts.Account
+	for i, smp := range samples {
+		ts := s.Mint(smp.mint)
+		a := smp.acct
+		a.ID = fmt.Sprintf("demo%04d", i+1)
+		g := accounts.Grant{
+			TokenType: "Bearer", AccessToken: ts.AccessToken, RefreshToken: ts.RefreshToken,
+			IDToken: ts.IDToken, Expiry: ts.Expiry, GrantedScopes: ts.Scopes,
+		}
+		if c, ok := oauth.Inspect(ts.AccessToken); ok {
+			g.Subject, g.Email = c.Subject, c.Email
+		}
+		if c, ok := oauth.Inspect(ts.IDToken); ok && c.Email != "" {
+			g.Email = c.Email
+		}
+		if g.Email == "" {
+			g.Email = s.User().Email
+		}
+		if g.Subject == "" {
+			g.Subject = s.User().Subject
+		}
+		issued := ts.Expiry.Add(-8 * time.Hour)
+		if smp.mint.Legacy {
+			issued = ts.Expiry.Add(-45 * day)
+		}
+		if issued.After(now) {
+			issued = now
+		}
+		a.Apply(g, issued)
+		a.CreatedAt = now.Add(-smp.age - day)
+		if a.RefreshToken != "" {
+			a.RefreshObtainedAt = now.Add(-smp.age)
+		}
+		if smp.kill {
+			s.KillRefreshToken(ts.RefreshToken)
+			a.State, a.StateDetail = accounts.StateLoginRequired, smp.lastFail
+			a.LastRefresh = &accounts.RefreshResult{At: now.Add(-2 * time.Hour), Error: smp.lastFail}
+		}
+		accts = append(accts, a)
+	}
+	err := d.Store.Update(ctx, func(f *accounts.File) error {
+		f.Accounts = append(f.Accounts, accts...)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cannot write the demo accounts: %w", err)
+	}
+	if err := d.Store.SaveConfig(d.Config); err != nil {
+		return fmt.Errorf("cannot write the demo settings: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,328 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/oauth/oauthtest"
+)
+
+// driver runs a model the way a program does — every command in its own
+// goroutine, every message back into Update — but under the test's
+// control: the test waits for conditions, not for time.
+type driver struct {
+	t    testing.TB
+	m    *Model
+	msgs chan tea.Msg
+	done chan struct{}
+
+	mu    sync.Mutex
+	osc52 []string // what went to the terminal clipboard, in order
+	quit  bool
+	// realTicks lets the once-a-second ticks of tea.Every through; by
+	// default only ticks the test sends itself reach the model.
+	realTicks bool
+}
+
+func newDriver(t testing.TB, m *Model) *driver {
+	d := &driver{t: t, m: m, msgs: make(chan tea.Msg, 256), done: make(chan struct{})}
+	t.Cleanup(func() { close(d.done) })
+	return d
+}
+
+// exec runs a command in the background and queues its message.
+func (d *driver) exec(cmd tea.Cmd) {
+	if cmd == nil {
+		return
+	}
+	go func() {
+		msg := cmd()
+		if _, ok := msg.(tickMsg); ok && !d.realTicks {
+			return
+		}
+		select {
+		case d.msgs <- msg:
+		case <-d.done:
+		}
+	}()
+}
+
+// handle processes one message as the program would.
+func (d *driver) handle(msg tea.Msg) {
+	switch msg := msg.(type) {
+	case nil:
+		return
+	case tea.BatchMsg:
+		for _, c := range msg {
+			d.exec(c)
+		}
+		return
+	case tea.QuitMsg:
+		d.mu.Lock()
+		d.quit = true
+		d.mu.Unlock()
+		return
+	}
+	v := reflect.ValueOf(msg)
+	switch v.Type().Name() {
+	case "sequenceMsg":
+		cmds := make([]tea.Cmd, v.Len())
+		for i := range cmds {
+			cmds[i], _ = v.Index(i).Interface().(tea.Cmd)
+		}
+		go func() {
+			for _, c := range cmds {
+				if c == nil {
+					continue
+				}
+				m := c()
+				if b, ok := m.(tea.BatchMsg); ok {
+					for _, bc := range b {
+						if bc != nil {
+							d.deliver(bc())
+						}
+					}
+					continue
+				}
+				d.deliver(m)
+			}
+		}()
+		return
+	case "setClipboardMsg":
+		d.mu.Lock()
+		d.osc52 = append(d.osc52, fmt.Sprint(msg))
+		d.mu.Unlock()
+		return
+	case "readClipboardMsg", "backgroundColorMsg":
+		return
+	}
+	_, cmd := d.m.Update(msg)
+	d.exec(cmd)
+}
+
+func (d *driver) deliver(msg tea.Msg) {
+	select {
+	case d.msgs <- msg:
+	case <-d.done:
+	}
+}
+
+// send delivers a message directly, then handles whatever is queued.
+func (d *driver) send(msg tea.Msg) {
+	d.handle(msg)
+	d.drain()
+}
+
+// press sends keys like the package-level press, running their commands.
+func (d *driver) press(keys ...string) {
+	for _, k := range keys {
+		if text, ok := strings.CutPrefix(k, "type:"); ok {
+			for _, r := range text {
+				d.handle(tea.KeyPressMsg{Code: r, Text: string(r)})
+			}
+			continue
+		}
+		if text, ok := strings.CutPrefix(k, "paste:"); ok {
+			d.handle(tea.PasteMsg{Content: text})
+			continue
+		}
+		d.handle(keyMsg(k))
+		d.drain()
+	}
+}
+
+// drain handles the messages already queued, without waiting.
+func (d *driver) drain() {
+	for {
+		select {
+		case msg := <-d.msgs:
+			d.handle(msg)
+		default:
+			return
+		}
+	}
+}
+
+// until handles messages until cond holds, failing after a generous
+// deadline (a hung flow, not a slow one).
+func (d *driver) until(what string, cond func() bool) {
+	d.t.Helper()
+	deadline := time.NewTimer(20 * time.Second)
+	defer deadline.Stop()
+	for {
+		d.drain()
+		if cond() {
+			return
+		}
+		select {
+		case msg := <-d.msgs:
+			d.handle(msg)
+		case <-deadline.C:
+			d.t.Fatalf("timed out waiting for %s; the screen:\n%s", what, plain(d.m))
+		}
+	}
+}
+
+// settle waits until no command is pending: used where a test asserts that
+// something did NOT happen.
+func (d *driver) settle() {
+	d.t.Helper()
+	for range 3 {
+		time.Sleep(20 * time.Millisecond)
+		d.drain()
+	}
+}
+
+func (d *driver) clipboard() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.osc52...)
+}
+
+func (d *driver) quitted() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.quit
+}
+
+// sandboxPresets points the wizard at a sandbox, like keyfob demo does.
+func sandboxPresets(s *oauthtest.Server) func(accounts.Kind, string) (accounts.Account, error) {
+	return func(kind accounts.Kind, region string) (accounts.Account, error) {
+		a, err := oauth.Preset(kind, region)
+		if err != nil {
+			return a, err
+		}
+		iss := s.Issuer()
+		switch kind {
+		case accounts.KindFleet:
+			a.ClientID = oauthtest.FleetClientID
+			a.Endpoints.AuthURL, a.Endpoints.TokenURL = iss+"/authorize", iss+"/token"
+			a.Endpoints.UserInfoURL = iss + "/userinfo"
+		case accounts.KindOwner:
+			a.Endpoints.AuthURL, a.Endpoints.TokenURL = iss+"/authorize", iss+"/token"
+			a.Endpoints.UserInfoURL = iss + "/userinfo"
+		case accounts.KindPartner:
+			a.ClientID, a.ClientSecret = oauthtest.PartnerClientID, oauthtest.PartnerSecret
+			a.Endpoints.TokenURL = iss + "/token"
+		case accounts.KindLegacy:
+			a.Endpoints.BaseURL = s.URL()
+			a.Email = s.User().Email
+		}
+		return a, nil
+	}
+}
+
+// followBrowser is a browser that follows redirects: it completes loopback
+// logins against the sandbox, which approves at once.
+func followBrowser(u string) error {
+	resp, err := http.Get(u)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode >= 400 {
+		return fmt.Errorf("the sign-in page answered %s", resp.Status)
+	}
+	return nil
+}
+
+// landedAt visits a sign-in address without following the last redirect
+// and returns where the sandbox sends the browser (tesla://…).
+func landedAt(t testing.TB, authURL string) string {
+	t.Helper()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if loc == "" {
+		t.Fatalf("the sandbox did not redirect (status %s)", resp.Status)
+	}
+	return loc
+}
+
+// flowEnv is a sandbox, a store and a model wired together.
+type flowEnv struct {
+	srv   *oauthtest.Server
+	store *accounts.Store
+	mgr   *accounts.Manager
+	m     *Model
+	d     *driver
+	clip  *fakeClipboard
+}
+
+// newFlowEnv starts a sandbox and a model over a store holding accts.
+func newFlowEnv(t *testing.T, opts oauthtest.Options, seed func(*oauthtest.Server) []accounts.Account) *flowEnv {
+	t.Helper()
+	srv := oauthtest.NewTest(t, opts)
+	var accts []accounts.Account
+	if seed != nil {
+		accts = seed(srv)
+	}
+	store := seedStore(t, accts)
+	engine := &oauth.Engine{OpenBrowser: followBrowser}
+	mgr := accounts.NewManager(store, engine)
+	m := newModelFor(t, Options{Manager: mgr, Engine: engine, Presets: sandboxPresets(srv)}, 100, 30)
+	clip := &fakeClipboard{}
+	m.native = clip
+	return &flowEnv{srv: srv, store: store, mgr: mgr, m: m, d: newDriver(t, m), clip: clip}
+}
+
+// stored reads the store as it is on disk now.
+func (e *flowEnv) stored(t *testing.T) []accounts.Account {
+	t.Helper()
+	f, err := e.store.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.Accounts
+}
+
+// storedNamed finds an account by name on disk.
+func (e *flowEnv) storedNamed(t *testing.T, name string) (accounts.Account, bool) {
+	t.Helper()
+	for _, a := range e.stored(t) {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return accounts.Account{}, false
+}
+
+// minted is an account holding sandbox tokens, as if logged in earlier.
+func minted(s *oauthtest.Server, id, name string, kind accounts.Kind, req oauthtest.MintRequest) accounts.Account {
+	ts := s.Mint(req)
+	a, _ := sandboxPresets(s)(kind, "na")
+	a.ID, a.Name = id, name
+	if req.ClientID != "" {
+		a.ClientID = req.ClientID
+	}
+	if kind == accounts.KindCustom {
+		iss := s.Issuer()
+		a.Grant = accounts.GrantCode
+		a.Endpoints = accounts.Endpoints{AuthURL: iss + "/authorize", TokenURL: iss + "/token", RevokeURL: iss + "/revoke"}
+	}
+	a.Apply(accounts.Grant{TokenType: "Bearer", AccessToken: ts.AccessToken, RefreshToken: ts.RefreshToken,
+		IDToken: ts.IDToken, Expiry: ts.Expiry, GrantedScopes: ts.Scopes, Email: s.User().Email, Subject: id}, time.Now())
+	return a
+}
+
+var errNoBrowser = errors.New("no browser in this test")
+
+// ctx is a test context.
+func ctx() context.Context { return context.Background() }

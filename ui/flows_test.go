@@ -1,0 +1,685 @@
+package ui
+
+import (
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth/oauthtest"
+)
+
+// noModals reports whether every dialog is closed.
+func (e *flowEnv) noModals() bool { return len(e.m.modals) == 0 }
+
+// wizard returns the open wizard, or nil.
+func (e *flowEnv) wizard() *wizard {
+	if n := len(e.m.modals); n > 0 {
+		w, _ := e.m.modals[n-1].(*wizard)
+		return w
+	}
+	return nil
+}
+
+func TestLoginFleetLoopback(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	e.d.press("n", "enter", "enter") // new login → fleet → na
+	if w := e.wizard(); w == nil || w.step != stepFields {
+		t.Fatalf("the wizard is not on its form:\n%s", plain(e.m))
+	}
+	e.d.press("type:car", "enter")
+	e.d.until("the new account to be saved", e.noModals)
+
+	a, ok := e.storedNamed(t, "car")
+	if !ok {
+		t.Fatalf("no account named car in the store: %+v", e.stored(t))
+	}
+	if a.Kind != accounts.KindFleet || a.Email != e.srv.User().Email || !e.srv.RefreshTokenLive(a.RefreshToken) {
+		t.Errorf("stored account = kind %s, email %q, live refresh token %v", a.Kind, a.Email, e.srv.RefreshTokenLive(a.RefreshToken))
+	}
+	if got := e.srv.Stats().CodeExchanges; got != 1 {
+		t.Errorf("code exchanges = %d, want 1", got)
+	}
+	if r := e.m.selected(); r == nil || r.acct.ID != a.ID {
+		t.Errorf("the new account is not selected")
+	}
+	if !strings.Contains(plain(e.m), "signed in: car") {
+		t.Errorf("no success toast:\n%s", plain(e.m))
+	}
+}
+
+func TestLoginOwnerPaste(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	e.d.press("n", "down", "enter", "enter", "enter") // owner → na → sign in
+	e.d.until("the paste step", func() bool { w := e.wizard(); return w != nil && w.step == stepBrowser })
+	w := e.wizard()
+	if w.loopback {
+		t.Fatal("an Owner API login should be a paste flow")
+	}
+	if !strings.Contains(plain(e.m), "Paste the address you landed on") {
+		t.Errorf("the paste step does not ask for the address:\n%s", plain(e.m))
+	}
+	landed := landedAt(t, w.authURL)
+	if !strings.HasPrefix(landed, "tesla://auth/callback?") {
+		t.Fatalf("the sandbox sent the browser to %q", landed)
+	}
+	e.d.press("paste:"+landed, "enter")
+	e.d.until("the owner account to be saved", e.noModals)
+	accts := e.stored(t)
+	if len(accts) != 1 || accts[0].Kind != accounts.KindOwner || accts[0].ClientID != "ownerapi" || accts[0].RefreshToken == "" {
+		t.Fatalf("store after the owner login: %+v", accts)
+	}
+}
+
+func TestLoginOwnerBadPasteKeepsTheFlow(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	e.d.press("n", "down", "enter", "enter", "enter")
+	e.d.until("the paste step", func() bool { w := e.wizard(); return w != nil && w.step == stepBrowser })
+	e.d.press("paste:https://example.com/void/callback?state=x", "enter")
+	e.d.until("the paste error", func() bool { return e.wizard().err != "" })
+	if w := e.wizard(); w.step != stepBrowser || w.flow == nil {
+		t.Fatalf("a bad paste should leave the flow waiting; step %v", w.step)
+	}
+	if !strings.Contains(plain(e.m), "no code") {
+		t.Errorf("the error does not say what is wrong:\n%s", plain(e.m))
+	}
+	landed := landedAt(t, e.wizard().authURL)
+	e.d.press("ctrl+u", "paste:"+landed, "enter")
+	e.d.until("the account to be saved", e.noModals)
+	if len(e.stored(t)) != 1 {
+		t.Fatalf("store: %+v", e.stored(t))
+	}
+}
+
+func TestLoginPartner(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	e.d.press("n", "down", "down", "enter", "down", "enter", "enter") // partner → eu → sign in
+	e.d.until("the partner account to be saved", e.noModals)
+	accts := e.stored(t)
+	if len(accts) != 1 || accts[0].Kind != accounts.KindPartner || accts[0].Region != "eu" || accts[0].AccessToken == "" || accts[0].RefreshToken != "" {
+		t.Fatalf("store after the partner login: %+v", accts)
+	}
+	if got := e.srv.Stats().ClientCredentials; got != 1 {
+		t.Errorf("client-credentials grants = %d, want 1", got)
+	}
+}
+
+func TestLoginLegacy(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	e.d.press("n", "down", "down", "down", "enter", "enter")
+	w := e.wizard()
+	if w == nil || w.fields[w.focus].key != fPassword {
+		t.Fatal("the legacy form should start on the empty password field")
+	}
+	if v := w.fields[w.focus].input.View(); strings.Contains(v, "sandbox") {
+		t.Fatal("the password field is not empty")
+	}
+	e.d.press("type:" + e.srv.User().Password)
+	if strings.Contains(plain(e.m), e.srv.User().Password) {
+		t.Fatal("the password is shown on screen")
+	}
+	e.d.press("enter")
+	e.d.until("the legacy account to be saved", e.noModals)
+	accts := e.stored(t)
+	if len(accts) != 1 || accts[0].Kind != accounts.KindLegacy || accts[0].AccessToken == "" {
+		t.Fatalf("store after the legacy login: %+v", accts)
+	}
+	if got := e.srv.Stats().PasswordGrants; got != 1 {
+		t.Errorf("password grants = %d, want 1", got)
+	}
+}
+
+func TestLoginErrorSaysWhatToDo(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	e.d.press("n", "down", "down", "down", "enter", "enter", "type:wrong-password", "enter")
+	e.d.until("the error", func() bool { w := e.wizard(); return w != nil && w.err != "" })
+	w := e.wizard()
+	if w.step != stepFields {
+		t.Fatalf("after a failed login the wizard should be back on its form, is on %v", w.step)
+	}
+	if strings.Contains(plain(e.m), "wrong-password") {
+		t.Error("the error shows the password")
+	}
+	if !strings.Contains(plain(e.m), "✗") {
+		t.Errorf("no error on screen:\n%s", plain(e.m))
+	}
+	if n := len(e.stored(t)); n != 0 {
+		t.Errorf("a failed login saved %d accounts", n)
+	}
+}
+
+func TestLoginValidationNamesTheMissingField(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	e.d.press("n", "enter", "enter", "tab", "ctrl+u", "enter") // clear the client id
+	w := e.wizard()
+	if w.step != stepFields || !strings.Contains(w.err, "client id") {
+		t.Fatalf("step %v, error %q; want the form with a client-id error", w.step, w.err)
+	}
+}
+
+func TestLoginEscCancelsAndClosesTheListener(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	e.m.engine.OpenBrowser = func(string) error { return errNoBrowser } // nobody comes back
+	e.d.press("n", "enter", "enter", "enter")
+	e.d.until("the browser step", func() bool { w := e.wizard(); return w != nil && w.step == stepBrowser })
+	w := e.wizard()
+	if !w.loopback {
+		t.Fatal("a fleet login with no redirect URI should listen on loopback")
+	}
+	e.d.until("the no-browser note", func() bool { return strings.Contains(plain(e.m), "could not open a browser") })
+	u, err := url.Parse(w.redirect)
+	if err != nil || u.Hostname() != "127.0.0.1" {
+		t.Fatalf("redirect %q should be on 127.0.0.1", w.redirect)
+	}
+	if c, err := net.Dial("tcp", u.Host); err != nil {
+		t.Fatalf("the listener is not up: %v", err)
+	} else {
+		c.Close()
+	}
+	e.d.press("esc")
+	if w.step != stepFields || !strings.Contains(w.note, "cancelled") {
+		t.Fatalf("esc should return to the form with a note; step %v note %q", w.step, w.note)
+	}
+	e.d.until("the listener to close", func() bool {
+		c, err := net.Dial("tcp", u.Host)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	if n := len(e.stored(t)); n != 0 {
+		t.Errorf("a cancelled login saved %d accounts", n)
+	}
+}
+
+func TestImportRefreshToken(t *testing.T) {
+	var rt string
+	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	rt = e.srv.Mint(oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, Scopes: []string{"openid", "offline_access", "vehicle_device_data"}}).RefreshToken
+	e.d.press("i", "enter", "enter") // import → fleet → na
+	w := e.wizard()
+	if w == nil || w.fields[w.focus].key != fRefresh {
+		t.Fatal("the import form should start on the refresh token")
+	}
+	e.d.press("paste:" + rt)
+	if strings.Contains(plain(e.m), rt) {
+		t.Fatal("the refresh token is shown on screen")
+	}
+	e.d.press("enter")
+	e.d.until("the import to finish", e.noModals)
+	accts := e.stored(t)
+	if len(accts) != 1 {
+		t.Fatalf("store after import: %+v", accts)
+	}
+	a := accts[0]
+	if a.RefreshToken == rt || !e.srv.RefreshTokenLive(a.RefreshToken) || e.srv.RefreshTokenLive(rt) {
+		t.Error("the import should have rotated the refresh token and saved the new one")
+	}
+	if len(a.GrantedScopes) != 3 || a.Email == "" {
+		t.Errorf("the import did not learn scopes and email: %v %q", a.GrantedScopes, a.Email)
+	}
+	if !strings.Contains(plain(e.m), "imported") {
+		t.Errorf("no import toast:\n%s", plain(e.m))
+	}
+}
+
+func TestImportRejectedTokenShowsTheError(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	e.d.press("i", "enter", "enter", "paste:NA_not-a-live-token", "enter")
+	e.d.until("the error", func() bool { w := e.wizard(); return w != nil && w.err != "" && w.step == stepFields })
+	if !strings.Contains(e.wizard().err, "did not accept") {
+		t.Errorf("error %q", e.wizard().err)
+	}
+	if len(e.stored(t)) != 0 {
+		t.Error("a rejected import saved an account")
+	}
+}
+
+func seedOne(kind accounts.Kind, req oauthtest.MintRequest) func(*oauthtest.Server) []accounts.Account {
+	return func(s *oauthtest.Server) []accounts.Account {
+		return []accounts.Account{minted(s, "id000001", "car", kind, req)}
+	}
+}
+
+func TestRefresh(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, AccessTTL: -time.Minute}))
+	before := e.stored(t)[0]
+	e.d.press("r")
+	if !e.m.rows[0].busy {
+		t.Fatal("r did not start a refresh")
+	}
+	if !strings.Contains(plain(e.m), "refreshing") {
+		t.Errorf("the status does not show the refresh:\n%s", plain(e.m))
+	}
+	e.d.until("the refresh to finish", func() bool { return !e.m.rows[0].busy })
+	after := e.stored(t)[0]
+	if after.AccessToken == before.AccessToken || after.RefreshToken == before.RefreshToken || !after.Expiry.After(time.Now()) {
+		t.Error("the store does not hold the new tokens")
+	}
+	if e.srv.RefreshTokenLive(before.RefreshToken) {
+		t.Error("the old refresh token is still live: the rotation was not used")
+	}
+	if got := e.srv.Stats().Refreshes; got != 1 {
+		t.Errorf("refreshes = %d, want 1", got)
+	}
+	if !strings.Contains(plain(e.m), "refreshed car") {
+		t.Errorf("no toast:\n%s", plain(e.m))
+	}
+}
+
+func TestRefreshAll(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, func(s *oauthtest.Server) []accounts.Account {
+		var out []accounts.Account
+		for i, n := range []string{"a", "b", "c"} {
+			out = append(out, minted(s, "id00000"+string(rune('1'+i)), n, accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+		}
+		dead := minted(s, "id000009", "dead", accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID})
+		dead.State = accounts.StateLoginRequired
+		return append(out, dead)
+	})
+	before := map[string]string{}
+	for _, a := range e.stored(t) {
+		before[a.Name] = a.AccessToken
+	}
+	e.d.press("R")
+	e.d.until("refresh-all to finish", func() bool { return e.m.busy == 0 && e.m.batch.done == 3 })
+	for _, a := range e.stored(t) {
+		changed := a.AccessToken != before[a.Name]
+		if changed != (a.Name != "dead") {
+			t.Errorf("%s: token changed = %v", a.Name, changed)
+		}
+	}
+	if got := e.srv.Stats().Refreshes; got != 3 {
+		t.Errorf("refreshes = %d, want 3 (the login-required account is skipped)", got)
+	}
+	if s := plain(e.m); !strings.Contains(s, "refreshed 3 of 3 accounts") || !strings.Contains(s, "1 skipped") {
+		t.Errorf("no summary toast:\n%s", s)
+	}
+}
+
+func TestRefreshRejectedMeansLoginRequiredAndNoRetry(t *testing.T) {
+	var rt string
+	e := newFlowEnv(t, oauthtest.Options{}, func(s *oauthtest.Server) []accounts.Account {
+		a := minted(s, "id000001", "car", accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, AccessTTL: time.Minute})
+		rt = a.RefreshToken
+		return []accounts.Account{a}
+	})
+	e.srv.KillRefreshToken(rt)
+	e.d.press("r")
+	e.d.until("the refresh to fail", func() bool { return !e.m.rows[0].busy && e.m.rows[0].acct.State == accounts.StateLoginRequired })
+	if a := e.stored(t)[0]; a.State != accounts.StateLoginRequired {
+		t.Errorf("stored state %q, want login_required", a.State)
+	}
+	if s := plain(e.m); !strings.Contains(s, "needs a new login") || !strings.Contains(s, "login required") {
+		t.Errorf("the screen does not say a new login is needed:\n%s", s)
+	}
+	// The token is within the auto-refresh margin, but a rejected refresh
+	// token is never retried on its own.
+	e.srv.ResetStats()
+	e.d.send(tickMsg(time.Now()))
+	e.d.send(tickMsg(time.Now().Add(time.Hour)))
+	e.d.settle()
+	if got := e.srv.Stats().Refreshes; got != 0 {
+		t.Errorf("auto-refresh retried a login-required account %d times", got)
+	}
+}
+
+func TestAutoRefreshWithinMarginAndBackOff(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, AccessTTL: 3 * time.Minute}))
+	before := e.stored(t)[0]
+	e.srv.FailNext(oauthtest.FaultServerError, 1)
+	e.d.send(tickMsg(time.Now()))
+	e.d.until("the failed auto-refresh", func() bool { return e.m.rows[0].failures == 1 && !e.m.rows[0].busy })
+	if wait := time.Until(e.m.rows[0].retryAt); wait < 20*time.Second {
+		t.Fatalf("after a failure the next try is in %v; want a back-off", wait)
+	}
+	e.d.send(tickMsg(time.Now()))
+	e.d.settle()
+	if e.m.rows[0].busy || e.srv.Stats().Refreshes != 0 {
+		t.Fatal("auto-refresh retried at once instead of backing off")
+	}
+	// Once the back-off is over, the next tick refreshes.
+	e.m.rows[0].retryAt = time.Now().Add(-time.Second)
+	e.m.nextDue = time.Time{}
+	e.d.send(tickMsg(time.Now()))
+	e.d.until("the auto-refresh", func() bool { return e.m.rows[0].failures == 0 && !e.m.rows[0].busy && e.srv.Stats().Refreshes == 1 })
+	if e.stored(t)[0].AccessToken == before.AccessToken {
+		t.Error("the store does not hold the auto-refreshed token")
+	}
+}
+
+func TestAutoRefreshOffDoesNothing(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, AccessTTL: time.Minute}))
+	e.d.press("a")
+	if e.m.auto {
+		t.Fatal("a did not turn auto-refresh off")
+	}
+	e.d.send(tickMsg(time.Now()))
+	e.d.settle()
+	if e.srv.Stats().Refreshes != 0 {
+		t.Error("auto-refresh ran while off")
+	}
+	e.d.until("the setting to be saved", func() bool {
+		c, err := e.store.LoadConfig()
+		return err == nil && c.AutoRefresh != nil && !*c.AutoRefresh
+	})
+}
+
+func TestRevokeAtServer(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindCustom, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	before := e.stored(t)[0]
+	e.d.press("x")
+	if !strings.Contains(plain(e.m), "Revoke car?") {
+		t.Fatalf("no confirmation:\n%s", plain(e.m))
+	}
+	e.d.press("y")
+	e.d.until("the report", func() bool { return strings.Contains(plain(e.m), "at the server") })
+	a := e.stored(t)[0]
+	if a.State != accounts.StateRevoked || a.RefreshToken != "" || a.AccessToken != "" {
+		t.Errorf("stored after revoke: state %q, tokens kept %v", a.State, a.RefreshToken != "")
+	}
+	if e.srv.RefreshTokenLive(before.RefreshToken) {
+		t.Error("the refresh token is still live at the server")
+	}
+	if info, _ := e.srv.AccessToken(before.AccessToken); !info.Revoked {
+		t.Error("the access token is not revoked at the server")
+	}
+	e.d.press("enter")
+	e.d.until("the report to close", e.noModals)
+	if !strings.Contains(plain(e.m), "⊘ revoked") {
+		t.Errorf("the list does not show the revocation:\n%s", plain(e.m))
+	}
+}
+
+func TestRevokeWithoutEndpointShowsConsentPage(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	before := e.stored(t)[0]
+	e.d.press("x", "y")
+	e.d.until("the report", func() bool { return strings.Contains(plain(e.m), "locally only") })
+	s := plain(e.m)
+	if !strings.Contains(s, "auth.tesla.com/user/revoke/consent") || !strings.Contains(s, "Nothing was revoked at the server") {
+		t.Errorf("the report does not explain or show the consent page:\n%s", s)
+	}
+	a := e.stored(t)[0]
+	if a.State != accounts.StateRevoked || a.RefreshToken != before.RefreshToken {
+		t.Errorf("stored after a local revoke: state %q, refresh token kept %v", a.State, a.RefreshToken == before.RefreshToken)
+	}
+	e.d.press("c")
+	e.d.until("the consent address on the clipboard", func() bool {
+		clip := e.d.clipboard()
+		return len(clip) > 0 && strings.Contains(clip[len(clip)-1], "revoke_client_id=")
+	})
+}
+
+func TestRevokeAndRemove(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindCustom, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	e.d.press("x", "d")
+	e.d.until("the report", func() bool { return strings.Contains(plain(e.m), "removed car") })
+	if n := len(e.stored(t)); n != 0 {
+		t.Errorf("%d accounts left after revoke and remove", n)
+	}
+}
+
+func TestRevokeCancel(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindCustom, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	e.d.press("x", "enter") // the focused button is cancel
+	e.d.until("the dialog to close", e.noModals)
+	e.d.settle()
+	if a := e.stored(t)[0]; a.State != accounts.StateActive || e.srv.Stats().Revocations != 0 {
+		t.Errorf("cancel revoked anyway: state %q", a.State)
+	}
+}
+
+func TestRemove(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	e.d.press("d", "esc")
+	e.d.until("the dialog to close", e.noModals)
+	if len(e.stored(t)) != 1 {
+		t.Fatal("esc removed the account")
+	}
+	e.d.press("d")
+	if !strings.Contains(plain(e.m), "revoke first") {
+		t.Errorf("the dialog does not warn that the tokens stay valid:\n%s", plain(e.m))
+	}
+	e.d.press("y")
+	e.d.until("the removal", func() bool { return len(e.m.rows) == 0 })
+	if n := len(e.stored(t)); n != 0 {
+		t.Errorf("%d accounts left after remove", n)
+	}
+	if !strings.Contains(plain(e.m), "Welcome to keyfob") {
+		t.Errorf("an empty store should show the welcome:\n%s", plain(e.m))
+	}
+}
+
+func TestRename(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, func(s *oauthtest.Server) []accounts.Account {
+		return []accounts.Account{
+			minted(s, "id000001", "car", accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}),
+			minted(s, "id000002", "truck", accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}),
+		}
+	})
+	e.d.press("e", "ctrl+u", "type:truck", "enter")
+	e.d.until("the name-taken error", func() bool {
+		d, ok := e.m.modals[len(e.m.modals)-1].(*renameDialog)
+		return ok && d.err != ""
+	})
+	if !strings.Contains(plain(e.m), "already exists") {
+		t.Errorf("no error in the dialog:\n%s", plain(e.m))
+	}
+	e.d.press("ctrl+u", "type:model-3", "enter")
+	e.d.until("the rename", e.noModals)
+	if _, ok := e.storedNamed(t, "model-3"); !ok {
+		t.Fatalf("store: %+v", e.stored(t))
+	}
+	if _, ok := e.storedNamed(t, "car"); ok {
+		t.Error("the old name is still in the store")
+	}
+	if r := e.m.selected(); r == nil || r.acct.Name != "model-3" {
+		t.Error("the renamed account is not selected")
+	}
+}
+
+func TestCopyTokens(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	a := e.stored(t)[0]
+	e.d.press("c")
+	e.d.until("both copies", func() bool { return e.clip.get() == a.AccessToken && len(e.d.clipboard()) > 0 })
+	if clip := e.d.clipboard(); len(clip) != 1 || clip[0] != a.AccessToken {
+		t.Fatalf("OSC 52 got %d writes; want the access token", len(clip))
+	}
+	if s := plain(e.m); !strings.Contains(s, "copied access token of car — clears in 30 s") || strings.Contains(s, a.AccessToken) {
+		t.Errorf("toast:\n%s", s)
+	}
+	// The clear timer fires: the clipboard still holds the token, so both
+	// clipboards are emptied.
+	e.d.send(clipClearMsg{seq: e.m.clip.seq})
+	e.d.until("the clipboard to clear", func() bool { return e.clip.get() == "" })
+	e.d.until("the OSC 52 clear", func() bool { c := e.d.clipboard(); return c[len(c)-1] == "" })
+
+	// C copies the refresh token; if the user copies something else
+	// before the delay, nothing is cleared.
+	e.d.press("C")
+	e.d.until("both copies", func() bool {
+		c := e.d.clipboard()
+		return e.clip.get() == a.RefreshToken && c[len(c)-1] == a.RefreshToken
+	})
+	e.clip.set("something the user copied")
+	n := len(e.d.clipboard())
+	e.d.send(clipClearMsg{seq: e.m.clip.seq})
+	e.d.settle()
+	if e.clip.get() != "something the user copied" || len(e.d.clipboard()) != n {
+		t.Error("keyfob cleared a clipboard that no longer held its token")
+	}
+}
+
+func TestCopyWithoutNativeClipboardAsksTheTerminal(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	e.m.native = nil
+	a := e.stored(t)[0]
+	e.d.press("c")
+	e.d.until("the OSC 52 copy", func() bool { return len(e.d.clipboard()) == 1 })
+	e.d.send(clipClearMsg{seq: e.m.clip.seq})
+	// The terminal answers that the user copied something else: keep it.
+	e.d.send(clipboardReply("other text"))
+	e.d.settle()
+	if slices.Contains(e.d.clipboard(), "") {
+		t.Fatal("the terminal clipboard was cleared although it held something else")
+	}
+	// Copy again; the terminal answers with the token: clear it.
+	e.d.press("c")
+	e.d.send(clipClearMsg{seq: e.m.clip.seq})
+	e.d.send(clipboardReply(a.AccessToken))
+	e.d.until("the clear", func() bool { return slices.Contains(e.d.clipboard(), "") })
+}
+
+func TestQuitClearsAPendingToken(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	e.d.press("c")
+	e.d.until("the native copy", func() bool { return e.clip.get() != "" })
+	e.d.press("q")
+	e.d.until("quit", e.d.quitted)
+	if e.clip.get() != "" {
+		t.Error("quitting left the token in the clipboard")
+	}
+}
+
+func TestFilter(t *testing.T) {
+	m := newViewModel(t, fixtures(), 100, 30)
+	d := newDriver(t, m)
+	names := func() []string {
+		var out []string
+		for _, i := range m.visible {
+			out = append(out, m.rows[i].acct.Name)
+		}
+		return out
+	}
+	d.press("/", "type:cmds")
+	if got := strings.Join(names(), ","); got != "home,partner-na,sold" {
+		t.Errorf("filter on a scope badge: %s", got)
+	}
+	d.press("enter")
+	if m.filtering || m.query != "cmds" {
+		t.Error("enter should keep the filter and leave the input")
+	}
+	d.press("esc")
+	if len(m.visible) != len(m.rows) {
+		t.Error("esc should clear the filter")
+	}
+	d.press("/", "type:EXAMPLE.com fleet")
+	if got := strings.Join(names(), ","); got != "home,work,sold" {
+		t.Errorf("filter on email and kind: %s", got)
+	}
+	d.press("esc", "/", "type:vehicle_location")
+	if got := strings.Join(names(), ","); got != "home,sold" {
+		t.Errorf("filter on a full scope name: %s", got)
+	}
+	d.press("type:zzz")
+	if !strings.Contains(plain(m), "No account matches") {
+		t.Errorf("no empty-filter message:\n%s", plain(m))
+	}
+}
+
+func TestOtherProcessChangesShowUp(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, func(s *oauthtest.Server) []accounts.Account {
+		return []accounts.Account{
+			minted(s, "id000001", "car", accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}),
+			minted(s, "id000002", "truck", accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}),
+		}
+	})
+	// Another keyfob (e.g. `keyfob token` in cron) refreshes car.
+	other := accounts.NewManager(e.store, e.m.engine)
+	seen := e.stored(t)[0]
+	fresh, err := other.Refresh(ctx(), seen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ensureNewStamp(t, e.store)
+	e.d.send(tickMsg(time.Now()))
+	e.d.until("the reload", func() bool { return e.m.rows[0].acct.AccessToken == fresh.AccessToken })
+
+	// A change made here keeps the other process's refresh: writes go
+	// through the manager, which re-reads the store.
+	e.d.press("down", "e", "ctrl+u", "type:lorry", "enter")
+	e.d.until("the rename", e.noModals)
+	car, _ := e.storedNamed(t, "car")
+	if car.RefreshToken != fresh.RefreshToken {
+		t.Error("the rename wrote back a stale refresh token of another account")
+	}
+}
+
+// ensureNewStamp makes sure the store's stamp differs from the one the
+// model saw, even on file systems with coarse modification times.
+func ensureNewStamp(t *testing.T, s *accounts.Store) {
+	t.Helper()
+	fi, err := os.Stat(s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := fi.ModTime().Add(2 * time.Second)
+	if err := os.Chtimes(s.Path(), later, later); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestThemeCycleIsSaved(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	if e.m.theme.Name != "charm" {
+		t.Fatalf("default theme %q", e.m.theme.Name)
+	}
+	e.d.press("t")
+	if e.m.theme.Name != "high-contrast" {
+		t.Fatalf("t gave %q", e.m.theme.Name)
+	}
+	e.d.until("the theme to be saved", func() bool {
+		c, err := e.store.LoadConfig()
+		return err == nil && c.Theme == "high-contrast"
+	})
+	if _, err := os.Stat(filepath.Join(e.store.Dir(), accounts.ConfigFile)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// clipboardReply is the terminal's answer to an OSC 52 read.
+func clipboardReply(s string) tea.Msg { return tea.ClipboardMsg{Content: s, Selection: 'c'} }
+
+func TestLoginCustomWithDiscovery(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	e.d.press("n", "up", "enter", "enter") // custom → code
+	w := e.wizard()
+	if w == nil || w.fields[w.focus].key != fClientID {
+		t.Fatal("the custom form should start on the empty client id")
+	}
+	e.d.press("type:"+oauthtest.FleetClientID, "shift+tab", "shift+tab", "shift+tab", "shift+tab")
+	if w.fields[w.focus].key != fIssuer {
+		t.Fatalf("focus on %v, want the issuer", w.fields[w.focus].key)
+	}
+	e.d.press("type:"+e.srv.Issuer(), "enter")
+	e.d.until("the custom account to be saved", e.noModals)
+	accts := e.stored(t)
+	if len(accts) != 1 {
+		t.Fatalf("store: %+v", accts)
+	}
+	a := accts[0]
+	if a.Kind != accounts.KindCustom || a.Endpoints.RevokeURL != e.srv.Issuer()+"/revoke" || a.Endpoints.TokenURL != e.srv.Issuer()+"/token" {
+		t.Errorf("the discovered endpoints were not used: %+v", a.Endpoints)
+	}
+}
+
+func TestClipboardReadTimeoutClears(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	e.m.native = nil
+	e.d.press("c")
+	e.d.until("the OSC 52 copy", func() bool { return len(e.d.clipboard()) == 1 })
+	e.d.send(clipClearMsg{seq: e.m.clip.seq})
+	// The terminal never answers the read: keyfob clears rather than
+	// leave a live token behind.
+	e.d.send(clipReadTimeoutMsg{seq: e.m.clip.seq})
+	e.d.until("the clear", func() bool { return slices.Contains(e.d.clipboard(), "") })
+}

@@ -1,0 +1,239 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/keyfob/keyfob/accounts"
+)
+
+// sizes are the terminal sizes every screen is checked at.
+var sizes = [][2]int{{80, 24}, {120, 40}}
+
+// goldenCase builds a model in some state at a size.
+type goldenCase struct {
+	name  string
+	setup func(t *testing.T, w, h int) *Model
+	only  [][2]int // sizes; nil = both
+}
+
+func withKeys(accts []accounts.Account, keys ...string) func(*testing.T, int, int) *Model {
+	return func(t *testing.T, w, h int) *Model {
+		m := newViewModel(t, accts, w, h)
+		press(m, keys...)
+		return m
+	}
+}
+
+// wizardAt opens the wizard and walks it with keys.
+func wizardAt(keys ...string) func(*testing.T, int, int) *Model {
+	return withKeys(fixtures(), keys...)
+}
+
+func TestGolden(t *testing.T) {
+	cases := []goldenCase{
+		{name: "main", setup: withKeys(fixtures())},
+		{name: "main_narrow", setup: withKeys(fixtures()), only: [][2]int{{60, 16}, {40, 12}}},
+		{name: "main_scrolled", setup: withKeys(manyAccounts(60), "G", "k"), only: [][2]int{{80, 24}}},
+		{name: "main_refreshing", setup: func(t *testing.T, w, h int) *Model {
+			m := newViewModel(t, fixtures(), w, h)
+			m.refreshRows(false, m.rows[1])
+			return m
+		}},
+		{name: "main_toast", setup: withKeys(fixtures(), "c"), only: [][2]int{{80, 24}}},
+		{name: "main_plain", setup: func(t *testing.T, w, h int) *Model {
+			m := newViewModel(t, fixtures(), w, h)
+			m.SetNoColor(true)
+			return m
+		}, only: [][2]int{{80, 24}}},
+		{name: "filter", setup: withKeys(fixtures(), "/", "type:fleet")},
+		{name: "filter_applied", setup: withKeys(fixtures(), "/", "type:cmds", "enter"), only: [][2]int{{80, 24}}},
+		{name: "filter_nomatch", setup: withKeys(fixtures(), "/", "type:nothing-like-this"), only: [][2]int{{80, 24}}},
+		{name: "empty", setup: withKeys(nil)},
+		{name: "load_error", setup: func(t *testing.T, w, h int) *Model {
+			m := newViewModel(t, nil, w, h)
+			m.Update(loadedMsg{err: &accounts.CorruptError{Path: "/home/user/.config/keyfob/accounts.json", Line: 3, Column: 14, Err: errors.New("invalid character '}' looking for beginning of value")}})
+			return m
+		}, only: [][2]int{{80, 24}}},
+		{name: "detail", setup: withKeys(fixtures(), "enter")},
+		{name: "detail_scrolled", setup: withKeys(fixtures(), "enter", "pgdown"), only: [][2]int{{80, 24}}},
+		{name: "detail_partner", setup: withKeys(fixtures(), "j", "j", "j", "enter"), only: [][2]int{{120, 40}}},
+		{name: "detail_login_required", setup: withKeys(fixtures(), "j", "j", "j", "j", "enter"), only: [][2]int{{120, 40}}},
+		{name: "help", setup: withKeys(fixtures(), "?")},
+		{name: "help_detail", setup: withKeys(fixtures(), "enter", "?"), only: [][2]int{{80, 24}}},
+		{name: "confirm_revoke_tesla", setup: withKeys(fixtures(), "x")},
+		{name: "confirm_revoke_endpoint", setup: withKeys(fixtures(), "j", "j", "j", "j", "j", "x"), only: [][2]int{{80, 24}}},
+		{name: "confirm_revoke_partner", setup: withKeys(fixtures(), "j", "j", "j", "x"), only: [][2]int{{80, 24}}},
+		{name: "confirm_remove", setup: withKeys(fixtures(), "d")},
+		{name: "revoke_result_consent", setup: func(t *testing.T, w, h int) *Model {
+			m := newViewModel(t, fixtures(), w, h)
+			m.Update(revokedMsg{id: "a1", name: "home", rev: accounts.Revocation{
+				Outcome:    accounts.RevokeUnsupported,
+				Detail:     "the account has no revocation endpoint; withdraw the app's access on Tesla's consent page to end it for good",
+				ConsentURL: "https://auth.tesla.com/user/revoke/consent?revoke_client_id=test-client&back_url=https%3A%2F%2Fwww.tesla.com%2F",
+			}})
+			return m
+		}},
+		{name: "revoke_result_server", setup: func(t *testing.T, w, h int) *Model {
+			m := newViewModel(t, fixtures(), w, h)
+			m.Update(revokedMsg{id: "a6", name: "selfhost", rev: accounts.Revocation{
+				Outcome: accounts.RevokedAtServer, Revoked: []string{"refresh_token", "access_token"},
+				Detail: "the server revoked the refresh token and the access token",
+			}})
+			return m
+		}, only: [][2]int{{80, 24}}},
+		{name: "revoke_result_failed", setup: func(t *testing.T, w, h int) *Model {
+			m := newViewModel(t, fixtures(), w, h)
+			m.Update(revokedMsg{id: "a6", name: "selfhost", rev: accounts.Revocation{
+				Outcome: accounts.RevokeFailed,
+				Detail:  "the server did not revoke the tokens: auth.example.test answered 503; the service may be down, try again later",
+			}, err: errors.New("revoking \"selfhost\" at the server: failed")})
+			return m
+		}, only: [][2]int{{80, 24}}},
+		{name: "rename", setup: withKeys(fixtures(), "e")},
+		{name: "rename_error", setup: func(t *testing.T, w, h int) *Model {
+			m := newViewModel(t, fixtures(), w, h)
+			press(m, "e", "ctrl+u", "type:work", "enter")
+			m.Update(renamedMsg{id: "a1", old: "home", err: fmt.Errorf("%w: an account named %q already exists; choose another name", accounts.ErrNameTaken, "work")})
+			return m
+		}, only: [][2]int{{80, 24}}},
+		{name: "wizard_kind", setup: wizardAt("n")},
+		{name: "wizard_region", setup: wizardAt("n", "enter")},
+		{name: "wizard_fleet", setup: wizardAt("n", "enter", "enter")},
+		{name: "wizard_owner", setup: wizardAt("n", "down", "enter", "enter"), only: [][2]int{{80, 24}}},
+		{name: "wizard_partner", setup: wizardAt("n", "down", "down", "enter", "down", "enter"), only: [][2]int{{80, 24}}},
+		{name: "wizard_legacy", setup: wizardAt("n", "down", "down", "down", "enter", "enter", "type:secret-password"), only: [][2]int{{80, 24}}},
+		{name: "wizard_custom_grant", setup: wizardAt("n", "up", "enter"), only: [][2]int{{80, 24}}},
+		{name: "wizard_custom_code", setup: wizardAt("n", "up", "enter", "enter")},
+		{name: "wizard_custom_password", setup: wizardAt("n", "up", "enter", "down", "enter"), only: [][2]int{{80, 24}}},
+		{name: "wizard_required", setup: wizardAt("n", "enter", "enter", "enter"), only: [][2]int{{80, 24}}},
+		{name: "wizard_validation_error", setup: wizardAt("n", "enter", "enter", "type:my-app", "tab", "tab", "tab", "tab", "tab", "ctrl+u", "type:ftp://auth.example", "enter")},
+		{name: "wizard_working", setup: func(t *testing.T, w, h int) *Model {
+			m := newViewModel(t, fixtures(), w, h)
+			press(m, "n", "down", "down", "enter", "enter")
+			wz := m.modals[0].(*wizard)
+			wz.begin("Getting a token with the client credentials…")
+			return m
+		}, only: [][2]int{{80, 24}}},
+		{name: "wizard_browser_loopback", setup: browserStep(true)},
+		{name: "wizard_browser_paste", setup: browserStep(false)},
+		{name: "wizard_browser_paste_crowded", setup: func(t *testing.T, w, h int) *Model {
+			m := browserStep(false)(t, w, h)
+			wz := m.modals[0].(*wizard)
+			wz.note = "The browser signed in and landed on the address now in the field below: press enter to finish."
+			wz.err = "the pasted URL has no code parameter; paste the address of the page you landed on after signing in, or just its code"
+			return m
+		}, only: [][2]int{{80, 24}, {80, 20}}},
+		{name: "wizard_server_error", setup: func(t *testing.T, w, h int) *Model {
+			m := newViewModel(t, fixtures(), w, h)
+			press(m, "n", "enter", "enter", "type:car")
+			wz := m.modals[0].(*wizard)
+			wz.step = stepWorking
+			wz.onDone(wizDoneMsg{attempt: wz.attempt, fromWait: true,
+				err: errors.New("fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/token refused the code (invalid_auth_code: the code expired); sign in again — codes are valid for a few minutes")})
+			return m
+		}, only: [][2]int{{80, 24}}},
+		{name: "import_kind", setup: wizardAt("i"), only: [][2]int{{80, 24}}},
+		{name: "import_fleet", setup: wizardAt("i", "enter", "enter", "paste:NA_0000not0a0real0token0000")},
+		{name: "import_custom", setup: wizardAt("i", "up", "enter"), only: [][2]int{{80, 24}}},
+	}
+	for _, c := range cases {
+		only := c.only
+		if only == nil {
+			only = sizes
+		}
+		for _, sz := range only {
+			t.Run(fmt.Sprintf("%s_%dx%d", c.name, sz[0], sz[1]), func(t *testing.T) {
+				m := c.setup(t, sz[0], sz[1])
+				out := plain(m)
+				checkScreen(t, out, sz[0], sz[1])
+				golden.RequireEqual(t, out)
+			})
+		}
+	}
+}
+
+// checkScreen asserts what every screen must satisfy: no line wider than
+// the terminal, no more lines than it has, and no whole token.
+func checkScreen(t *testing.T, out string, w, h int) {
+	t.Helper()
+	lines := strings.Split(out, "\n")
+	if len(lines) > h {
+		t.Errorf("%d lines on a %d-line terminal", len(lines), h)
+	}
+	for i, l := range lines {
+		if n := len([]rune(l)); n > w {
+			t.Errorf("line %d is %d cells wide on a %d-cell terminal: %q", i+1, n, w, l)
+		}
+	}
+	if jwt.MatchString(out) {
+		t.Errorf("the screen shows a whole JWT: %s", jwt.FindString(out))
+	}
+	for _, a := range fixtures() {
+		for _, tok := range []string{a.AccessToken, a.RefreshToken} {
+			if tok != "" && strings.Contains(out, tok) {
+				t.Errorf("the screen shows a whole token of %s", a.Name)
+			}
+		}
+	}
+}
+
+var jwt = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.`)
+
+// browserStep puts the wizard on its browser page with a fixed address
+// (a real flow's address carries random state).
+func browserStep(loopback bool) func(*testing.T, int, int) *Model {
+	return func(t *testing.T, w, h int) *Model {
+		m := newViewModel(t, fixtures(), w, h)
+		kind := "enter"
+		if !loopback {
+			kind = "down"
+		}
+		press(m, "n", kind)
+		if !loopback {
+			press(m, "enter")
+		}
+		press(m, "enter")
+		wz := m.modals[0].(*wizard)
+		wz.step = stepBrowser
+		wz.loopback = loopback
+		wz.redirect = "http://127.0.0.1:53682/callback"
+		wz.authURL = "https://auth.tesla.com/oauth2/v3/authorize?client_id=test-client&code_challenge=STATIC-CHALLENGE&code_challenge_method=S256&prompt_missing_scopes=true&redirect_uri=http%3A%2F%2F127.0.0.1%3A53682%2Fcallback&response_type=code&scope=openid+offline_access+vehicle_device_data&state=STATIC-STATE"
+		if !loopback {
+			wz.redirect = "tesla://auth/callback"
+			wz.authURL = "https://auth.tesla.com/oauth2/v3/authorize?client_id=ownerapi&code_challenge=STATIC-CHALLENGE&code_challenge_method=S256&redirect_uri=tesla%3A%2F%2Fauth%2Fcallback&response_type=code&scope=openid+email+offline_access&state=STATIC-STATE"
+		}
+		wz.paste.Focus()
+		return m
+	}
+}
+
+// manyAccounts makes n valid accounts with distinct names.
+func manyAccounts(n int) []accounts.Account {
+	base := fixtures()[0]
+	out := make([]accounts.Account, n)
+	for i := range out {
+		a := base
+		a.ID = fmt.Sprintf("m%05d", i)
+		a.Name = fmt.Sprintf("car-%03d", i)
+		a.Email = fmt.Sprintf("driver%03d@example.com", i)
+		a.Subject = a.ID
+		a.Expiry = testNow.Add(timeStep(i))
+		out[i] = a
+	}
+	return out
+}
+
+// timeStep spreads expiries over minutes to days.
+func timeStep(i int) time.Duration {
+	return time.Duration(i%17)*37*time.Minute + time.Duration(i%5)*3*time.Hour + time.Minute
+}
+
+var _ tea.Model = (*Model)(nil)

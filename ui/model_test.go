@@ -1,0 +1,224 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"image/color"
+	"strings"
+	"testing"
+	"time"
+
+	"charm.land/bubbles/v2/spinner"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/themes"
+)
+
+// An idle screen costs one tick a second: the tick re-arms only itself,
+// and a spinner frame that arrives with nothing refreshing stops the
+// spinner instead of re-arming it.
+func TestIdleScreenSchedulesOnlyTheTick(t *testing.T) {
+	m := newViewModel(t, fixtures()[:2], 80, 24)
+	m.auto = false
+	_, cmd := m.Update(tickMsg(time.Now()))
+	if cmd == nil {
+		t.Fatal("the tick did not re-arm")
+	}
+	if msg := cmd(); msg == nil {
+		t.Fatal("the re-armed tick produced nothing")
+	} else if _, ok := msg.(tickMsg); !ok {
+		t.Fatalf("an idle tick scheduled %T besides the next tick", msg)
+	}
+	m.spinning = true
+	if _, cmd := m.Update(spinner.TickMsg{ID: m.spin.ID()}); cmd != nil || m.spinning {
+		t.Error("the spinner keeps turning with nothing to refresh")
+	}
+}
+
+func TestSpinnerTurnsOnlyWhileRefreshing(t *testing.T) {
+	m := newViewModel(t, fixtures(), 80, 24)
+	if m.spinning {
+		t.Fatal("the spinner turns on an idle screen")
+	}
+	cmd := m.refreshRows(false, m.rows[0])
+	if cmd == nil || !m.spinning {
+		t.Fatal("a refresh did not start the spinner")
+	}
+	m.Update(refreshedMsg{id: m.rows[0].acct.ID, acct: m.rows[0].acct})
+	if _, cmd := m.Update(spinner.TickMsg{ID: m.spin.ID()}); cmd != nil || m.spinning {
+		t.Error("the spinner did not stop after the refresh")
+	}
+}
+
+func TestBackgroundColourRebuildsStyles(t *testing.T) {
+	m := newViewModel(t, fixtures(), 80, 24)
+	if !m.isDark {
+		t.Fatal("keyfob should assume a dark background until the terminal answers")
+	}
+	th, _ := themes.Get(themes.Default)
+	m.Update(tea.BackgroundColorMsg{Color: color.White})
+	if m.isDark {
+		t.Fatal("a white background was taken for a dark one")
+	}
+	if got, want := m.st.Text.GetForeground(), th.Colors(false).Text; got != want {
+		t.Errorf("text colour %v on a light background, want %v", got, want)
+	}
+}
+
+func TestResizeDropsColumnsByPriority(t *testing.T) {
+	wide, narrow := computeLayout(120), computeLayout(50)
+	for id := range numCols {
+		if wide.w[id] == 0 {
+			t.Errorf("column %s hidden at 120 columns", colSpecs[id].title)
+		}
+	}
+	if narrow.w[colEmail] != 0 || narrow.w[colScopes] != 0 {
+		t.Error("email and scopes should go first on a narrow terminal")
+	}
+	for _, id := range []colID{colName, colExpires, colStatus} {
+		if narrow.w[id] == 0 {
+			t.Errorf("column %s dropped at 50 columns", colSpecs[id].title)
+		}
+	}
+	for _, w := range []int{20, 40, 60, 80, 100, 120, 200} {
+		l := computeLayout(w)
+		used, n := markerWidth, 0
+		for id := range numCols {
+			if l.w[id] > 0 {
+				used += l.w[id]
+				n++
+			}
+		}
+		used += (n - 1) * colGap
+		if used > w {
+			t.Errorf("at %d columns the table is %d wide", w, used)
+		}
+	}
+	m := newViewModel(t, fixtures(), 120, 40)
+	m.Update(tea.WindowSizeMsg{Width: 60, Height: 20})
+	if s := plain(m); strings.Contains(s, "EMAIL") || !strings.Contains(s, "STATUS") {
+		t.Errorf("after a resize to 60 columns:\n%s", s)
+	}
+}
+
+func TestCountdownFormat(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		7*time.Hour + 41*time.Minute + 9*time.Second:    "7h 41m 09s",
+		41*time.Minute + 9*time.Second:                  "41m 09s",
+		9 * time.Second:                                 "9s",
+		-time.Second:                                    "0s",
+		44*24*time.Hour + 23*time.Hour + 59*time.Minute: "44d 23h 59m",
+	} {
+		if got := countdown(d); got != want {
+			t.Errorf("countdown(%v) = %q, want %q", d, got, want)
+		}
+	}
+	now := testNow
+	for left, want := range map[time.Duration]urgency{
+		2 * time.Hour: urgencyFine, 59 * time.Minute: urgencyWarning,
+		9 * time.Minute: urgencyCritical, 0: urgencyExpired, -time.Hour: urgencyExpired,
+	} {
+		if got := urgencyOf(now.Add(left), now); got != want {
+			t.Errorf("urgency with %v left = %v, want %v", left, got, want)
+		}
+	}
+	if urgencyOf(time.Time{}, now) != urgencyNone {
+		t.Error("an unknown expiry has an urgency")
+	}
+}
+
+// Every state reads as a word and a symbol, without colour.
+func TestStatusesReadWithoutColour(t *testing.T) {
+	seen := map[string]bool{}
+	for _, a := range fixtures() {
+		text, _ := statusOf(newRow(a), testNow)
+		if !strings.ContainsAny(text, "✓!✗⊘⊗") || len(strings.Fields(text)) < 2 {
+			t.Errorf("%s: status %q lacks a symbol or a word", a.Name, text)
+		}
+		seen[strings.Fields(text)[1]] = true
+	}
+	for _, w := range []string{"valid", "expiring", "expired", "revoked", "login", "error:"} {
+		if !seen[w] {
+			t.Errorf("no fixture shows the %q status", w)
+		}
+	}
+	r := newRow(fixtures()[0])
+	r.busy = true
+	if text, _ := statusOf(r, testNow); text != "refreshing" {
+		t.Errorf("a busy row reads %q", text)
+	}
+}
+
+func TestNewRejectsAnUnknownTheme(t *testing.T) {
+	mgr := accounts.NewManager(seedStore(t, nil), noAuthority{})
+	_, err := New(context.Background(), Options{Manager: mgr, Theme: "neon"})
+	if err == nil || !strings.Contains(err.Error(), "dracula") {
+		t.Fatalf("error %v; want one listing the themes", err)
+	}
+	m, err := New(context.Background(), Options{Manager: mgr, Config: accounts.Config{Theme: "neon"}})
+	if err != nil || m.theme.Name != themes.Default || !strings.Contains(m.toast.text, "neon") {
+		t.Fatalf("an unknown theme in the config should fall back with a note: %v %q", err, m.toast.text)
+	}
+	if _, err := New(context.Background(), Options{}); err == nil {
+		t.Error("New without a manager succeeded")
+	}
+}
+
+// Run drives a real program: keys from Input, the screen to Output.
+func TestRunQuitsOnQ(t *testing.T) {
+	mgr := accounts.NewManager(seedStore(t, fixtures()), noAuthority{})
+	var out bytes.Buffer
+	off := false
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(context.Background(), Options{
+			Manager: mgr, Config: accounts.Config{AutoRefresh: &off},
+			Input: strings.NewReader("q"), Output: &out,
+		})
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return after q")
+	}
+}
+
+func TestRunEndsWithTheContext(t *testing.T) {
+	mgr := accounts.NewManager(seedStore(t, fixtures()), noAuthority{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	pr, pw := ioPipe()
+	defer pw.Close()
+	off := false
+	go func() {
+		done <- Run(ctx, Options{Manager: mgr, Config: accounts.Config{AutoRefresh: &off}, Input: pr, Output: &bytes.Buffer{}})
+	}()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run returned %v after its context ended; want nil", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+}
+
+// A key that does not apply says why instead of doing nothing.
+func TestDisabledKeysExplainThemselves(t *testing.T) {
+	m := newViewModel(t, fixtures(), 100, 30)
+	press(m, "G") // sold: revoked, no tokens
+	for k, want := range map[string]string{
+		"r": "was revoked", "c": "no access token", "C": "no refresh token", "x": "already revoked",
+	} {
+		m.toast = toast{}
+		press(m, k)
+		if !strings.Contains(m.toast.text, want) || len(m.modals) != 0 {
+			t.Errorf("%s on a revoked account: toast %q, %d dialogs; want %q", k, m.toast.text, len(m.modals), want)
+		}
+	}
+}

@@ -1,0 +1,399 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/keyfob/keyfob/accounts"
+)
+
+// onTick advances the clock of the whole screen. It costs a stat of the
+// store file and, only when an auto-refresh is due, one pass over the
+// accounts: nothing is allocated per account.
+func (m *Model) onTick() tea.Cmd {
+	m.now = m.clock()
+	m.lv.now = m.now
+	cmds := []tea.Cmd{m.tickCmd()}
+	if m.loaded && !m.reloading {
+		if st := m.mgr.Store.Stamp(); st != m.stamp {
+			m.reloading = true
+			cmds = append(cmds, m.loadCmd())
+		}
+	}
+	if m.auto && m.loaded && !m.now.Before(m.nextDue) {
+		cmds = append(cmds, m.autoRefresh())
+	}
+	if m.screen == screenDetail {
+		m.refreshDetail()
+	}
+	return tea.Batch(cmds...)
+}
+
+// loadCmd reads the store. The stamp is taken first, so a write that lands
+// during the read is seen again on the next tick rather than missed.
+func (m *Model) loadCmd() tea.Cmd {
+	mgr := m.mgr
+	return func() tea.Msg {
+		stamp := mgr.Store.Stamp()
+		accts, err := mgr.List()
+		return loadedMsg{accts: accts, stamp: stamp, err: err}
+	}
+}
+
+// onLoaded replaces the rows with what the store holds, keeping the
+// selection, the transient state of each row and its render cache when the
+// account did not change.
+func (m *Model) onLoaded(msg loadedMsg) tea.Cmd {
+	m.reloading = false
+	if msg.err != nil {
+		m.loadErr = msg.err
+		m.stamp = msg.stamp
+		m.loaded = true
+		return nil
+	}
+	m.loadErr = nil
+	m.loaded = true
+	m.stamp = msg.stamp
+	m.setAccounts(msg.accts)
+	m.nextDue = time.Time{} // re-plan the auto-refresh with the new data
+	return nil
+}
+
+// setAccounts installs a new list of accounts.
+func (m *Model) setAccounts(accts []accounts.Account) {
+	selID := ""
+	if r := m.selected(); r != nil {
+		selID = r.acct.ID
+	}
+	old := m.byID
+	oldRows := m.rows
+	rows := make([]*row, len(accts))
+	byID := make(map[string]int, len(accts))
+	for i := range accts {
+		a := accts[i]
+		var r *row
+		if j, ok := old[a.ID]; ok && j < len(oldRows) {
+			r = oldRows[j]
+			if !sameAccount(&r.acct, &a) {
+				r.acct = a
+				r.refreshDerived()
+			}
+		} else {
+			r = newRow(a)
+		}
+		rows[i] = r
+		byID[a.ID] = i
+	}
+	m.rows, m.byID = rows, byID
+	// Queued refreshes of removed accounts are dropped.
+	q := m.queue[:0]
+	for _, e := range m.queue {
+		if _, ok := byID[e.id]; ok {
+			q = append(q, e)
+		}
+	}
+	m.queue = q
+	m.recountBusy()
+	m.filterKeeping(selID)
+	if m.screen == screenDetail {
+		if m.rowByID(m.detail.id) == nil {
+			m.screen = screenList
+		} else {
+			m.refreshDetail()
+		}
+	}
+}
+
+// sameAccount reports whether two versions of an account render the same.
+func sameAccount(a, b *accounts.Account) bool {
+	if a.ID != b.ID || a.Name != b.Name || a.Email != b.Email || a.Kind != b.Kind || a.Region != b.Region ||
+		a.AccessToken != b.AccessToken || a.RefreshToken != b.RefreshToken || !a.Expiry.Equal(b.Expiry) ||
+		a.State != b.State || a.StateDetail != b.StateDetail || len(a.GrantedScopes) != len(b.GrantedScopes) ||
+		len(a.RequestedScopes) != len(b.RequestedScopes) {
+		return false
+	}
+	for i := range a.GrantedScopes {
+		if a.GrantedScopes[i] != b.GrantedScopes[i] {
+			return false
+		}
+	}
+	for i := range a.RequestedScopes {
+		if a.RequestedScopes[i] != b.RequestedScopes[i] {
+			return false
+		}
+	}
+	lr, lb := a.LastRefresh, b.LastRefresh
+	if (lr == nil) != (lb == nil) || (lr != nil && (!lr.At.Equal(lb.At) || lr.OK != lb.OK || lr.Error != lb.Error)) {
+		return false
+	}
+	return true
+}
+
+func (m *Model) recountBusy() {
+	n := 0
+	for _, r := range m.rows {
+		if r.busy || r.queued {
+			n++
+		}
+	}
+	m.busy = n
+}
+
+// refreshRows starts refreshes of rows, at most maxInFlight at once; the
+// rest wait in a queue. auto marks background refreshes, whose failures
+// back off instead of interrupting the user.
+func (m *Model) refreshRows(auto bool, rows ...*row) tea.Cmd {
+	return m.refreshBatch(auto, 0, rows...)
+}
+
+// refreshBatch is refreshRows for the refreshes of one refresh-all
+// (batch > 0), which report once at the end instead of one by one.
+func (m *Model) refreshBatch(auto bool, batch int, rows ...*row) tea.Cmd {
+	var cmds []tea.Cmd
+	for _, r := range rows {
+		if r.busy || r.queued {
+			continue
+		}
+		if !auto && !r.acct.Refreshable() {
+			cmds = append(cmds, m.setToast(fmt.Sprintf("%s has no refresh token; sign in again with n or import one with i", r.acct.Name), statusWarn))
+			continue
+		}
+		if m.inflight >= maxInFlight {
+			r.queued = true
+			m.queue = append(m.queue, queued{id: r.acct.ID, auto: auto, batch: batch})
+			m.busy++
+			continue
+		}
+		cmds = append(cmds, m.startRefresh(r, auto, batch))
+	}
+	cmds = append(cmds, m.ensureSpinner())
+	return tea.Batch(cmds...)
+}
+
+// startRefresh runs one refresh through the manager.
+func (m *Model) startRefresh(r *row, auto bool, batch int) tea.Cmd {
+	if r.queued {
+		r.queued = false
+		m.busy--
+	}
+	r.busy = true
+	m.busy++
+	m.inflight++
+	mgr, ctx, seen := m.mgr, m.ctx, r.acct
+	return func() tea.Msg {
+		got, err := mgr.Refresh(ctx, seen)
+		return refreshedMsg{id: seen.ID, acct: got, err: err, auto: auto, batch: batch}
+	}
+}
+
+// refreshAll refreshes every account that can be refreshed now.
+func (m *Model) refreshAll() tea.Cmd {
+	var rows []*row
+	skipped := 0
+	for _, r := range m.rows {
+		switch {
+		case refreshableNow(r):
+			rows = append(rows, r)
+		case !r.busy && !r.queued:
+			skipped++
+		}
+	}
+	if len(rows) == 0 {
+		return m.setToast("nothing to refresh: no account has a usable refresh token", statusWarn)
+	}
+	m.batch = batchState{id: m.batch.id + 1, total: len(rows), skipped: skipped}
+	return tea.Batch(m.refreshBatch(false, m.batch.id, rows...), m.setToast(m.batch.progress(), statusBusy))
+}
+
+// batchState follows one refresh-all.
+type batchState struct {
+	id                    int
+	total, done, skipped  int
+	failed                int
+	firstFail, firstError string
+}
+
+func (b *batchState) progress() string {
+	text := fmt.Sprintf("refreshing %d accounts… %d done", b.total, b.done)
+	if b.skipped > 0 {
+		text += fmt.Sprintf(" (%d skipped: revoked, login required or nothing to refresh with)", b.skipped)
+	}
+	return text
+}
+
+// summary is the toast at the end of a refresh-all.
+func (b *batchState) summary() (string, statusKind) {
+	text := fmt.Sprintf("refreshed %d of %d accounts", b.done-b.failed, b.total)
+	kind := statusOK
+	if b.failed > 0 {
+		text += fmt.Sprintf("; %s failed: %s", b.firstFail, b.firstError)
+		if b.failed > 1 {
+			text += fmt.Sprintf(" (and %d more — see their status)", b.failed-1)
+		}
+		kind = statusDanger
+	}
+	if b.skipped > 0 {
+		text += fmt.Sprintf("; %d skipped", b.skipped)
+	}
+	return text, kind
+}
+
+// onRefreshed records a refresh outcome and starts the next queued one.
+func (m *Model) onRefreshed(msg refreshedMsg) tea.Cmd {
+	m.inflight = max(m.inflight-1, 0)
+	var cmds []tea.Cmd
+	if r := m.rowByID(msg.id); r != nil {
+		if r.busy {
+			r.busy = false
+			m.busy--
+		}
+		if msg.acct.ID == r.acct.ID && msg.acct.ID != "" {
+			r.acct = msg.acct
+			r.refreshDerived()
+		}
+		inBatch := msg.batch != 0 && msg.batch == m.batch.id
+		switch {
+		case msg.err == nil:
+			r.failures, r.retryAt = 0, time.Time{}
+			if !msg.auto && !inBatch {
+				cmds = append(cmds, m.setToast(fmt.Sprintf("refreshed %s — valid for %s", r.acct.Name, validFor(r.acct, m.clock())), statusOK))
+			}
+		case inBatch:
+			m.refreshFailed(r, msg, true)
+			m.batch.failed++
+			if m.batch.firstFail == "" {
+				m.batch.firstFail, m.batch.firstError = r.acct.Name, msg.err.Error()
+			}
+		default:
+			cmds = append(cmds, m.refreshFailed(r, msg, false))
+		}
+		if inBatch {
+			m.batch.done++
+			if m.batch.done == m.batch.total {
+				text, kind := m.batch.summary()
+				cmds = append(cmds, m.setToast(text, kind))
+			} else if m.toast.kind == statusBusy {
+				m.toast.text = m.batch.progress()
+			}
+		}
+		if m.screen == screenDetail && m.detail.id == r.acct.ID {
+			m.refreshDetail()
+		}
+	}
+	for m.inflight < maxInFlight && len(m.queue) > 0 {
+		e := m.queue[0]
+		m.queue = m.queue[1:]
+		if r := m.rowByID(e.id); r != nil && r.queued {
+			cmds = append(cmds, m.startRefresh(r, e.auto, e.batch))
+		}
+	}
+	m.nextDue = time.Time{}
+	return tea.Batch(cmds...)
+}
+
+// refreshFailed backs off the account's auto-refresh and tells the user
+// what happened and what to do (unless quiet: a refresh-all reports at the
+// end).
+func (m *Model) refreshFailed(r *row, msg refreshedMsg, quiet bool) tea.Cmd {
+	now := m.clock()
+	r.failures++
+	r.retryAt = now.Add(backoff(r.failures))
+	if errors.Is(msg.err, accounts.ErrLoginRequired) {
+		// The refresh token is dead: no amount of retrying helps.
+		r.acct.State = accounts.StateLoginRequired
+		r.refreshDerived()
+		if quiet {
+			return nil
+		}
+		return m.setToast(fmt.Sprintf("%s needs a new login: the server rejected its refresh token — press n to sign in again", r.acct.Name), statusDanger)
+	}
+	if quiet || (msg.auto && r.failures > 1) {
+		// Repeated background failures show in the status column only.
+		return nil
+	}
+	text := fmt.Sprintf("refreshing %s failed: %v", r.acct.Name, msg.err)
+	if msg.auto {
+		text += fmt.Sprintf(" — retrying in %s", approx(backoff(r.failures)))
+	}
+	return m.setToast(text, statusDanger)
+}
+
+// queued is a refresh waiting for a slot.
+type queued struct {
+	id    string
+	auto  bool
+	batch int
+}
+
+// backoff is the wait before the n-th retry: 30 s, 1 min, 2 min, … 30 min.
+func backoff(n int) time.Duration {
+	d := backoffBase
+	for i := 1; i < n && d < backoffMax; i++ {
+		d *= 2
+	}
+	return min(d, backoffMax)
+}
+
+// autoRefresh starts refreshes of the accounts whose access token is
+// within the margin, and plans when to look again.
+func (m *Model) autoRefresh() tea.Cmd {
+	margin := m.cfg.Margin()
+	now := m.now
+	next := now.Add(24 * time.Hour)
+	var due []*row
+	for _, r := range m.rows {
+		if !autoCandidate(r) {
+			continue
+		}
+		at := r.acct.Expiry.Add(-margin)
+		if r.retryAt.After(at) {
+			at = r.retryAt
+		}
+		if !at.After(now) {
+			if m.inflight+len(due) < maxInFlight {
+				due = append(due, r)
+				continue
+			}
+			at = now.Add(time.Second)
+		}
+		if at.Before(next) {
+			next = at
+		}
+	}
+	m.nextDue = next
+	if len(due) == 0 {
+		return nil
+	}
+	return m.refreshRows(true, due...)
+}
+
+// autoCandidate reports whether r may be refreshed in the background:
+// never an account waiting for a new login (that would loop on the
+// rejection), a revoked one, or one of unknown expiry.
+func autoCandidate(r *row) bool {
+	return refreshableNow(r) && !r.acct.Expiry.IsZero() && r.acct.State != accounts.StateLoginRequired
+}
+
+// toggleAuto switches auto-refresh and saves the choice.
+func (m *Model) toggleAuto() tea.Cmd {
+	m.auto = !m.auto
+	on := m.auto
+	m.cfg.AutoRefresh = &on
+	m.nextDue = time.Time{}
+	text := "auto-refresh off"
+	if on {
+		text = fmt.Sprintf("auto-refresh on: tokens are refreshed %s before they expire", approx(m.cfg.Margin()))
+	}
+	return tea.Batch(m.setToast(text, statusBusy), m.saveConfigCmd(func(c *accounts.Config) { c.AutoRefresh = &on }))
+}
+
+// validFor says how long an account's access token is good for.
+func validFor(a accounts.Account, now time.Time) string {
+	if a.Expiry.IsZero() {
+		return "an unknown time"
+	}
+	return approx(a.Expiry.Sub(now))
+}

@@ -1,0 +1,164 @@
+package ui
+
+import (
+	"image/color"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/textinput"
+	"charm.land/lipgloss/v2"
+
+	"github.com/keyfob/keyfob/themes"
+)
+
+// Styles are every style the UI renders with, built once from a theme and
+// the terminal's background and rebuilt only when either changes.
+type Styles struct {
+	// Plain is set for themes without colour and for NO_COLOR: badges then
+	// render as bare words and the selection as reverse video.
+	Plain bool
+
+	Title    lipgloss.Style // the "keyfob" wordmark
+	Header   lipgloss.Style // header line text
+	Banner   lipgloss.Style // the one-line note under the header
+	Text     lipgloss.Style
+	Muted    lipgloss.Style
+	Subtle   lipgloss.Style
+	Bold     lipgloss.Style
+	Accent   lipgloss.Style
+	Link     lipgloss.Style
+	ColTitle lipgloss.Style // table column titles
+
+	Marker   lipgloss.Style // "›" in front of the selected row
+	Name     lipgloss.Style
+	Email    lipgloss.Style
+	Kind     lipgloss.Style
+	Selected lipgloss.Style // applied over every cell of the selected row
+	Badge    lipgloss.Style
+
+	// Countdown colours by urgency.
+	Fine, Warning, Critical, Expired, Unknown lipgloss.Style
+
+	// Status colours.
+	OK, Warn, Danger, Info lipgloss.Style
+
+	Toast, ToastOK, ToastError lipgloss.Style
+
+	Dialog       lipgloss.Style // the box of a modal
+	DialogTitle  lipgloss.Style
+	Button       lipgloss.Style
+	ButtonActive lipgloss.Style
+	ButtonDanger lipgloss.Style
+
+	Label        lipgloss.Style // form labels
+	LabelFocused lipgloss.Style
+	Hint         lipgloss.Style
+	ErrorText    lipgloss.Style
+	Choice       lipgloss.Style // an option in a chooser
+	ChoiceActive lipgloss.Style
+
+	Section lipgloss.Style // detail view headings
+	Key     lipgloss.Style // detail view labels
+
+	Spinner  lipgloss.Style
+	Backdrop lipgloss.Style // the screen behind a dialog
+	Help     help.Styles
+	Input    textinput.Styles
+}
+
+// NewStyles builds the styles of theme t for a dark or light background.
+// plain forces the colourless rendering (NO_COLOR).
+func NewStyles(t themes.Theme, isDark, plain bool) *Styles {
+	plain = plain || t.Plain
+	c := t.Colors(isDark)
+	fg := func(col color.Color) lipgloss.Style { return lipgloss.NewStyle().Foreground(col) }
+	s := &Styles{Plain: plain}
+	s.Title = fg(c.Primary).Bold(true)
+	s.Header = fg(c.Text)
+	s.Banner = fg(c.Info)
+	s.Text = fg(c.Text)
+	s.Muted = fg(c.Muted)
+	s.Subtle = fg(c.Subtle)
+	s.Bold = fg(c.Text).Bold(true)
+	s.Accent = fg(c.Secondary)
+	s.Link = fg(c.Info).Underline(true)
+	s.ColTitle = fg(c.Muted).Bold(true)
+
+	s.Marker = fg(c.Primary).Bold(true)
+	s.Name = fg(c.Text).Bold(true)
+	s.Email = fg(c.Muted)
+	s.Kind = fg(c.Text)
+	s.Selected = lipgloss.NewStyle().Background(c.Selection).Foreground(c.OnSelect)
+	s.Badge = lipgloss.NewStyle().Background(c.Badge).Foreground(c.BadgeText).Padding(0, 1)
+
+	s.Fine = fg(c.OK)
+	s.Warning = fg(c.Warn)
+	s.Critical = fg(c.Danger).Bold(true)
+	s.Expired = fg(c.Danger)
+	s.Unknown = fg(c.Muted)
+
+	s.OK = fg(c.OK)
+	s.Warn = fg(c.Warn)
+	s.Danger = fg(c.Danger)
+	s.Info = fg(c.Info)
+
+	s.Toast = fg(c.Info)
+	s.ToastOK = fg(c.OK)
+	s.ToastError = fg(c.Danger).Bold(true)
+
+	s.Dialog = lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(c.Primary).Padding(0, 1)
+	s.DialogTitle = fg(c.Primary).Bold(true)
+	s.Button = fg(c.Muted).Padding(0, 1)
+	s.ButtonActive = lipgloss.NewStyle().Background(c.Primary).Foreground(c.OnSelect).Bold(true).Padding(0, 1)
+	s.ButtonDanger = lipgloss.NewStyle().Background(c.Danger).Foreground(c.OnSelect).Bold(true).Padding(0, 1)
+
+	s.Label = fg(c.Muted)
+	s.LabelFocused = fg(c.Primary).Bold(true)
+	s.Hint = fg(c.Muted).Italic(true)
+	s.ErrorText = fg(c.Danger)
+	s.Choice = fg(c.Text)
+	s.ChoiceActive = fg(c.Primary).Bold(true)
+
+	s.Section = fg(c.Primary).Bold(true)
+	s.Key = fg(c.Muted)
+
+	s.Spinner = fg(c.Info)
+	s.Backdrop = fg(c.Subtle)
+	if plain {
+		s.Backdrop = lipgloss.NewStyle().Faint(true)
+	}
+
+	s.Help = help.Styles{
+		ShortKey:       fg(c.Primary),
+		ShortDesc:      fg(c.Muted),
+		ShortSeparator: fg(c.Subtle),
+		Ellipsis:       fg(c.Subtle),
+		FullKey:        fg(c.Primary).Bold(true),
+		FullDesc:       fg(c.Text),
+		FullSeparator:  fg(c.Subtle),
+	}
+
+	s.Input = textinput.DefaultStyles(isDark)
+	s.Input.Focused.Text = fg(c.Text)
+	s.Input.Blurred.Text = fg(c.Muted)
+	s.Input.Focused.Placeholder = fg(c.Muted).Italic(true)
+	s.Input.Blurred.Placeholder = fg(c.Subtle).Italic(true)
+	s.Input.Focused.Prompt = fg(c.Secondary)
+	s.Input.Blurred.Prompt = fg(c.Muted)
+	s.Input.Cursor.Blink = false
+	if _, ok := c.Primary.(lipgloss.NoColor); !ok {
+		s.Input.Cursor.Color = c.Primary
+	}
+
+	if plain {
+		// Without colour, weight and reverse video carry the meaning.
+		s.Selected = lipgloss.NewStyle().Reverse(true)
+		s.Badge = lipgloss.NewStyle()
+		s.ButtonActive = lipgloss.NewStyle().Reverse(true).Bold(true).Padding(0, 1)
+		s.ButtonDanger = s.ButtonActive
+		s.Critical = lipgloss.NewStyle().Bold(true)
+		s.Expired = lipgloss.NewStyle().Bold(true)
+		s.ToastError = lipgloss.NewStyle().Bold(true)
+		s.Link = lipgloss.NewStyle().Underline(true)
+	}
+	return s
+}

@@ -1,0 +1,39 @@
+package ui
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+)
+
+// TestProgramEndToEnd runs the model in a real Bubble Tea program: the
+// first frame lists the accounts, keys reach it, q quits cleanly.
+func TestProgramEndToEnd(t *testing.T) {
+	m := newViewModel(t, fixtures(), 100, 30)
+	m.auto = false // nothing may write to the store after the program ends
+	tm := teatest.NewTestModel(t, m,
+		teatest.WithInitialTermSize(100, 30),
+		teatest.WithProgramOptions(
+			tea.WithEnvironment([]string{"TERM=xterm-256color"}),
+			tea.WithColorProfile(colorprofile.ANSI256),
+		))
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		return bytes.Contains(b, []byte("home")) && bytes.Contains(b, []byte("login required"))
+	}, teatest.WithDuration(10*time.Second))
+	tm.Send(keyMsg("?"))
+	tm.Send(keyMsg("esc"))
+	tm.Send(keyMsg("j"))
+	tm.Send(keyMsg("q"))
+	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+	final, ok := tm.FinalModel(t).(*Model)
+	if !ok || !final.quitting || len(final.modals) != 0 {
+		t.Fatalf("the program did not end through quit")
+	}
+	if r := final.selected(); r == nil || r.acct.Name != "work" {
+		t.Errorf("j did not reach the model through the program")
+	}
+}
