@@ -19,6 +19,62 @@ type Manager struct {
 	Auth  Authority
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+
+	commits commitQueue
+}
+
+// commitQueue batches the store writes of concurrent refreshes: one
+// caller at a time writes everything that is pending, so that refreshing
+// many accounts costs a few writes rather than one each (group commit).
+type commitQueue struct {
+	mu      sync.Mutex
+	pending []*commit
+	writing bool
+}
+
+type commit struct {
+	fn   func(*File) error
+	err  error
+	done chan struct{}
+}
+
+// persist applies fn to the store and returns once it is on disk. Calls
+// that arrive while a write is under way are written together next.
+func (m *Manager) persist(ctx context.Context, fn func(*File) error) error {
+	c := &commit{fn: fn, done: make(chan struct{})}
+	q := &m.commits
+	q.mu.Lock()
+	q.pending = append(q.pending, c)
+	if q.writing {
+		q.mu.Unlock()
+		<-c.done
+		return c.err
+	}
+	q.writing = true
+	// The batch may hold other callers' changes: one caller giving up must
+	// not drop them.
+	ctx = context.WithoutCancel(ctx)
+	for len(q.pending) > 0 {
+		batch := q.pending
+		q.pending = nil
+		q.mu.Unlock()
+		err := m.Store.Update(ctx, func(f *File) error {
+			for _, c := range batch {
+				c.err = c.fn(f)
+			}
+			return nil
+		})
+		for _, c := range batch {
+			if err != nil {
+				c.err = err
+			}
+			close(c.done)
+		}
+		q.mu.Lock()
+	}
+	q.writing = false
+	q.mu.Unlock()
+	return c.err
 }
 
 // NewManager returns a manager over store and auth.
@@ -114,7 +170,7 @@ func (m *Manager) Token(ctx context.Context, ref string, minValid time.Duration)
 	if err := usable(a); err != nil {
 		return a, err
 	}
-	return m.refresh(ctx, a, func(cur Account) bool { return !cur.ValidFor(m.now(), minValid) })
+	return m.refresh(ctx, a, func(cur Account) bool { return !cur.ValidFor(m.now(), minValid) }, nil)
 }
 
 // usable rejects accounts that no refresh can bring back.
@@ -136,18 +192,24 @@ func usable(a Account) error {
 // another process refreshed it after seen was read (then its token is
 // returned and no request is made).
 func (m *Manager) Refresh(ctx context.Context, seen Account) (Account, error) {
+	return m.refreshGated(ctx, seen, nil)
+}
+
+func (m *Manager) refreshGated(ctx context.Context, seen Account, gate chan struct{}) (Account, error) {
 	if seen.State == StateRevoked || !seen.Refreshable() {
 		return seen, usable(seen)
 	}
-	return m.refresh(ctx, seen, func(cur Account) bool { return cur.AccessToken == seen.AccessToken })
+	return m.refresh(ctx, seen, func(cur Account) bool { return cur.AccessToken == seen.AccessToken }, gate)
 }
 
 // refresh is the one place that calls Authority.Refresh. Under the
 // account's lock it reads the account again and asks need whether a
 // refresh is still wanted; then it refreshes and persists the result before
 // returning. A rotated refresh token that cannot be written to the store
-// goes to a recovery file (see UnsavedError).
-func (m *Manager) refresh(ctx context.Context, seen Account, need func(cur Account) bool) (Account, error) {
+// goes to a recovery file (see UnsavedError). A non-nil gate bounds the
+// requests in flight: only the request holds a place in it, so that
+// writing one result overlaps with the next requests.
+func (m *Manager) refresh(ctx context.Context, seen Account, need func(cur Account) bool, gate chan struct{}) (Account, error) {
 	unlock, err := m.Store.LockAccount(ctx, seen.ID, seen.Name)
 	if err != nil {
 		return seen, err
@@ -173,11 +235,21 @@ func (m *Manager) refresh(ctx context.Context, seen Account, need func(cur Accou
 		return cur, usable(cur)
 	}
 
+	if gate != nil {
+		select {
+		case gate <- struct{}{}:
+		case <-ctx.Done():
+			return cur, ctx.Err()
+		}
+	}
 	g, rerr := m.Auth.Refresh(ctx, cur)
+	if gate != nil {
+		<-gate
+	}
 	now := m.now()
 	if rerr != nil {
 		// Record the failure; the tokens stay as they were.
-		_ = m.Store.Update(ctx, func(f *File) error {
+		_ = m.persist(ctx, func(f *File) error {
 			if a := f.Find(cur.ID); a != nil {
 				a.LastRefresh = &RefreshResult{At: now, Error: rerr.Error()}
 				a.State, a.StateDetail = StateError, rerr.Error()
@@ -191,7 +263,7 @@ func (m *Manager) refresh(ctx context.Context, seen Account, need func(cur Accou
 	}
 
 	cur.Apply(g, now)
-	werr := m.Store.Update(ctx, func(f *File) error {
+	werr := m.persist(ctx, func(f *File) error {
 		a := f.Find(cur.ID)
 		if a == nil {
 			return fmt.Errorf("%w: %q was removed during the refresh", ErrNotFound, cur.Name)
@@ -226,15 +298,19 @@ func (m *Manager) RefreshMany(ctx context.Context, seen []Account, concurrency i
 		concurrency = 1
 	}
 	out := make([]RefreshResultFor, len(seen))
-	sem := make(chan struct{}, concurrency)
+	gate := make(chan struct{}, concurrency)
+	// Accounts past their request still hold a lock (and a descriptor)
+	// until their result is written; a few rounds' worth is enough to keep
+	// the gate busy.
+	active := make(chan struct{}, 4*concurrency)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	for i, a := range seen {
 		wg.Add(1)
-		sem <- struct{}{}
+		active <- struct{}{}
 		go func() {
-			defer func() { <-sem; wg.Done() }()
-			got, err := m.Refresh(ctx, a)
+			defer func() { <-active; wg.Done() }()
+			got, err := m.refreshGated(ctx, a, gate)
 			r := RefreshResultFor{Account: got, Err: err}
 			mu.Lock()
 			out[i] = r

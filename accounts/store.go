@@ -6,12 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/adrg/xdg"
@@ -36,8 +39,11 @@ const DefaultLockTimeout = 30 * time.Second
 
 // File is the decoded store: a format version and the accounts.
 type File struct {
-	Version  int       `json:"version"`
-	Accounts []Account `json:"accounts"`
+	Version int `json:"version"`
+	// Generation counts the writes of the store. It comes right after the
+	// version so that Stamp finds it in the first bytes of the file.
+	Generation uint64    `json:"generation,omitempty"`
+	Accounts   []Account `json:"accounts"`
 }
 
 // Find returns the account with id, or nil.
@@ -66,14 +72,27 @@ var migrations = map[int]migration{}
 
 // Store is the account store in one directory. Reads need no lock (writes
 // replace the file atomically); every read-modify-write goes through Update.
+// A Store is safe for concurrent use; it remembers the last version of the
+// file it read or wrote and decodes the file again only when its stamp
+// says another writer changed it.
 type Store struct {
 	dir string
+
+	mu    sync.Mutex
+	cache cached
 	// LockTimeout bounds waits for the store and account locks
 	// (DefaultLockTimeout when zero).
 	LockTimeout time.Duration
 	// Notice receives messages for the user that are not errors (loose
 	// permissions fixed, a recovery file merged). Nil discards them.
 	Notice func(string)
+}
+
+// cached is the store as last read or written, by stamp.
+type cached struct {
+	stamp string
+	file  *File
+	data  []byte // the encoded file, nil when there was none
 }
 
 // DefaultDir is $XDG_CONFIG_HOME/keyfob.
@@ -109,18 +128,29 @@ func (s *Store) lockTimeout() time.Duration {
 // in a recovery file after a failed write are laid over the ones in the
 // store when they are newer, so no rotated refresh token goes unused.
 func (s *Store) Load() (*File, error) {
-	f, _, err := s.read()
+	shared, _, err := s.read()
 	if err != nil {
 		return nil, err
 	}
+	f := shared.copy()
 	if rec := s.readRecovery(); rec != nil {
 		mergeNewer(f, rec)
 	}
 	return f, nil
 }
 
-// read returns the decoded store and its raw bytes (nil when missing).
+// read returns the decoded store and its raw bytes (nil when missing),
+// from the cache when the stamp is the same. The File is shared with the
+// cache: callers change only a copy.
 func (s *Store) read() (*File, []byte, error) {
+	s.fixPermissions()
+	stamp := s.Stamp()
+	s.mu.Lock()
+	c := s.cache
+	s.mu.Unlock()
+	if stamp != "" && c.stamp == stamp {
+		return c.file, c.data, nil
+	}
 	path := s.Path()
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -129,41 +159,77 @@ func (s *Store) read() (*File, []byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot read the account store %s: %w; check its permissions", path, err)
 	}
-	s.fixPermissions()
 	f, err := decode(path, data)
-	return f, data, err
+	if err != nil {
+		return nil, nil, err
+	}
+	// The stamp was taken before the read: if a write slipped in between,
+	// the next read sees a different stamp and decodes again.
+	s.remember(stamp, f, data)
+	return f, data, nil
+}
+
+func (s *Store) remember(stamp string, f *File, data []byte) {
+	if stamp == "" {
+		return
+	}
+	s.mu.Lock()
+	s.cache = cached{stamp: stamp, file: f, data: data}
+	s.mu.Unlock()
+}
+
+// copy returns a File whose account list can be changed without touching
+// f. Account fields are replaced, never changed in place (Apply assigns new
+// scope slices), so the accounts themselves need no deeper copy.
+func (f *File) copy() *File {
+	out := *f
+	out.Accounts = slices.Clone(f.Accounts)
+	return &out
 }
 
 // decode parses store bytes, migrating older versions in memory. path only
-// names the file in errors.
+// names the file in errors. The current format decodes in one pass: the
+// start-up cost of `keyfob token` is mostly this call.
 func decode(path string, data []byte) (*File, error) {
+	var f struct {
+		Version    *int      `json:"version"`
+		Generation uint64    `json:"generation"`
+		Accounts   []Account `json:"accounts"`
+	}
+	err := json.Unmarshal(data, &f)
+	if err != nil || f.Version == nil || *f.Version != CurrentVersion {
+		return decodeOther(path, data, err)
+	}
+	out := &File{Version: CurrentVersion, Generation: f.Generation, Accounts: f.Accounts}
+	if err := out.check(); err != nil {
+		return nil, corrupt(path, data, err)
+	}
+	return out, nil
+}
+
+// decodeOther handles what is not a well-formed current store: a newer
+// version (whose accounts may not even decode), an older one to migrate,
+// or a corrupt file.
+func decodeOther(path string, data []byte, decodeErr error) (*File, error) {
 	var head struct {
 		Version *int `json:"version"`
 	}
 	if err := json.Unmarshal(data, &head); err != nil {
 		return nil, corrupt(path, data, err)
 	}
-	if head.Version == nil {
+	switch {
+	case head.Version == nil:
 		return nil, corrupt(path, data, errors.New(`the "version" field is missing`))
+	case *head.Version > CurrentVersion:
+		return nil, &VersionError{Path: path, Version: *head.Version}
+	case *head.Version == CurrentVersion:
+		return nil, corrupt(path, data, decodeErr)
 	}
-	v := *head.Version
-	if v > CurrentVersion {
-		return nil, &VersionError{Path: path, Version: v}
-	}
-	if v < CurrentVersion {
-		var err error
-		if data, err = migrate(data, v); err != nil {
-			return nil, corrupt(path, data, err)
-		}
-	}
-	var f File
-	if err := json.Unmarshal(data, &f); err != nil {
+	migrated, err := migrate(data, *head.Version)
+	if err != nil {
 		return nil, corrupt(path, data, err)
 	}
-	if err := f.check(); err != nil {
-		return nil, corrupt(path, data, err)
-	}
-	return &f, nil
+	return decode(path, migrated)
 }
 
 // check rejects files that decode but cannot be right.
@@ -269,10 +335,11 @@ func (s *Store) Update(ctx context.Context, fn func(*File) error) error {
 	}
 	defer unlock()
 
-	f, before, err := s.read()
+	shared, before, err := s.read()
 	if err != nil {
 		return err
 	}
+	f := shared.copy()
 	// A recovery file is folded in and removed once the store is written,
 	// even when everything in it is older than the store.
 	rec := s.readRecovery()
@@ -283,13 +350,15 @@ func (s *Store) Update(ctx context.Context, fn func(*File) error) error {
 	if err := fn(f); err != nil {
 		return err
 	}
-	f.Version = CurrentVersion
+	// Nothing to write when fn changed nothing, unless the file on disk is
+	// in an older format or a recovery file was folded in.
+	if !merged && before != nil && versionOf(before) == CurrentVersion && reflect.DeepEqual(shared, f) {
+		return nil
+	}
+	f.Version, f.Generation = CurrentVersion, shared.Generation+1
 	data, err := encode(f)
 	if err != nil {
 		return err
-	}
-	if bytes.Equal(data, before) && !merged {
-		return nil
 	}
 	if before != nil {
 		if err := s.backupBeforeMigration(before); err != nil {
@@ -299,31 +368,63 @@ func (s *Store) Update(ctx context.Context, fn func(*File) error) error {
 	if err := s.write(s.Path(), data); err != nil {
 		return err
 	}
+	s.removeTemporaries()
 	if merged {
 		s.removeRecovery()
 		s.notice("accounts saved in the recovery file after an earlier failed write are back in %s", s.Path())
 	}
+	s.remember(s.stampOf(f.Generation), f, data)
 	return nil
+}
+
+// removeTemporaries deletes temporary store files that a writer killed
+// between creating and renaming one left behind. Only a holder of the
+// store lock writes them, so under the lock every one of them is stale.
+func (s *Store) removeTemporaries() {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return
+	}
+	prefix := "." + StoreFile
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
+			_ = os.Remove(filepath.Join(s.dir, e.Name()))
+		}
+	}
 }
 
 // backupBeforeMigration keeps accounts.json.bak-vN before a file of an
 // older version N is replaced by the current format.
 func (s *Store) backupBeforeMigration(old []byte) error {
-	var head struct {
-		Version int `json:"version"`
-	}
-	if json.Unmarshal(old, &head) != nil || head.Version >= CurrentVersion {
+	v := versionOf(old)
+	if v >= CurrentVersion {
 		return nil
 	}
-	bak := fmt.Sprintf("%s.bak-v%d", s.Path(), head.Version)
+	bak := fmt.Sprintf("%s.bak-v%d", s.Path(), v)
 	if _, err := os.Stat(bak); err == nil {
 		return nil
 	}
 	if err := s.write(bak, old); err != nil {
-		return fmt.Errorf("cannot keep a backup of the version %d store before upgrading it: %w", head.Version, err)
+		return fmt.Errorf("cannot keep a backup of the version %d store before upgrading it: %w", v, err)
 	}
-	s.notice("upgraded %s from version %d to %d; the old file is kept as %s", s.Path(), head.Version, CurrentVersion, bak)
+	s.notice("upgraded %s from version %d to %d; the old file is kept as %s", s.Path(), v, CurrentVersion, bak)
 	return nil
+}
+
+// versionOf reads the format version of store bytes that decoded, from
+// the first bytes where keyfob writes it.
+func versionOf(data []byte) int {
+	if v, ok := headNumber(data[:min(len(data), 128)], "version"); ok {
+		return int(v)
+	}
+	var head struct {
+		Version int `json:"version"`
+	}
+	if json.Unmarshal(data, &head) != nil {
+		return -1
+	}
+	return head.Version
 }
 
 func encode(f *File) ([]byte, error) {
@@ -413,14 +514,53 @@ func (s *Store) LockAccount(ctx context.Context, id, name string) (unlock func()
 	return s.lock(ctx, filepath.Join(dir, id+".lock"), fmt.Sprintf("account %q", name))
 }
 
-// Stamp identifies the store file's current content cheaply (size and
-// modification time), so a UI can notice writes by other processes.
+// Stamp identifies the store's current content cheaply, so that a UI can
+// notice writes by other processes and reads can skip decoding what they
+// already hold: the generation number from the first bytes of the file,
+// plus the size and time of any recovery file. It is "" when the store
+// cannot be identified (missing, or written before generations existed).
 func (s *Store) Stamp() string {
-	fi, err := os.Stat(s.Path())
+	f, err := os.Open(s.Path())
 	if err != nil {
 		return ""
 	}
-	return fmt.Sprintf("%d-%d", fi.Size(), fi.ModTime().UnixNano())
+	head := make([]byte, 128)
+	n, _ := io.ReadFull(f, head)
+	f.Close()
+	gen, _ := headNumber(head[:n], "generation")
+	if gen == 0 {
+		return ""
+	}
+	return s.stampOf(gen)
+}
+
+func (s *Store) stampOf(gen uint64) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "g%d", gen)
+	for _, p := range s.recoveryPaths() {
+		if fi, err := os.Stat(p); err == nil {
+			fmt.Fprintf(&b, "|r%d-%d", fi.Size(), fi.ModTime().UnixNano())
+		}
+	}
+	return b.String()
+}
+
+// headNumber finds `"key": N` in the head of a store file.
+func headNumber(head []byte, key string) (uint64, bool) {
+	_, rest, ok := bytes.Cut(head, []byte(`"`+key+`":`))
+	if !ok {
+		return 0, false
+	}
+	rest = bytes.TrimLeft(rest, " ")
+	end := 0
+	for end < len(rest) && rest[end] >= '0' && rest[end] <= '9' {
+		end++
+	}
+	if end == 0 || end == len(rest) { // no number, or cut off by the head's end
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(rest[:end]), 10, 64)
+	return n, err == nil
 }
 
 // recoveryPaths lists where a recovery file may be: beside the store, or in
