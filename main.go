@@ -864,27 +864,35 @@ func newClipboardClearCmd() *cobra.Command {
 func newRefreshCmd(a *app) *cobra.Command {
 	var all bool
 	var concurrency int
+	var minValid time.Duration
 	cmd := &cobra.Command{
 		Use:   "refresh [NAME...]",
 		Short: "Refresh access tokens now",
 		Long: "refresh gets new access tokens now, saving each rotated refresh token before anything else.\n" +
-			"With --all it refreshes every account that can be refreshed, --concurrency at a time.",
-		Example: "  keyfob refresh home\n  keyfob refresh --all --concurrency 16",
+			"With --all it refreshes every account that can be refreshed, --concurrency at a time.\n" +
+			"With --min-valid it refreshes only tokens that expire within that time, which suits cron:\n" +
+			"tokens another keyfob process refreshed meanwhile are left alone.",
+		Example: "  keyfob refresh home\n  keyfob refresh --all --concurrency 16\n" +
+			"  */10 * * * * keyfob refresh --all --min-valid 30m   # crontab: keep every token warm",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runRefresh(cmd.Context(), a, args, all, concurrency)
+			return runRefresh(cmd.Context(), a, args, all, concurrency, minValid)
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "refresh every account")
 	cmd.Flags().IntVar(&concurrency, "concurrency", 8, "refreshes in flight at once with --all")
+	cmd.Flags().DurationVar(&minValid, "min-valid", 0, "only refresh tokens that expire within this (0: refresh all named)")
 	return cmd
 }
 
-func runRefresh(ctx context.Context, a *app, names []string, all bool, concurrency int) error {
+func runRefresh(ctx context.Context, a *app, names []string, all bool, concurrency int, minValid time.Duration) error {
 	if all && len(names) > 0 {
 		return usagef("give account names or --all, not both")
 	}
 	if concurrency < 1 {
 		return usagef("--concurrency must be at least 1")
+	}
+	if minValid < 0 {
+		return usagef("--min-valid cannot be negative")
 	}
 	m := a.manager()
 	f, err := m.Store.Load()
@@ -923,12 +931,16 @@ func runRefresh(ctx context.Context, a *app, names []string, all bool, concurren
 		}
 	}
 	now := time.Now
-	res := m.RefreshMany(ctx, todo, concurrency, func(_ int, r accounts.RefreshResultFor) {
-		if r.Err != nil {
+	res := m.RefreshMany(ctx, todo, concurrency, minValid, func(i int, r accounts.RefreshResultFor) {
+		switch {
+		case r.Err != nil && len(todo) > 1: // a single error is the command's error
 			fmt.Fprintf(a.io.Err, "✗ %s: %v\n", r.Account.Name, r.Err)
-			return
+		case r.Err != nil:
+		case r.Account.AccessToken == todo[i].AccessToken:
+			fmt.Fprintf(a.io.Out, "· %s: still valid, access token %s\n", r.Account.Name, expiresIn(r.Account, now()))
+		default:
+			fmt.Fprintf(a.io.Out, "✓ %s: access token %s\n", r.Account.Name, expiresIn(r.Account, now()))
 		}
-		fmt.Fprintf(a.io.Out, "✓ %s: access token %s\n", r.Account.Name, expiresIn(r.Account, now()))
 	})
 	var failed, loginRequired int
 	for _, r := range res {

@@ -613,6 +613,21 @@ func TestBadInput(t *testing.T) {
 		{"timeout", fault(oauthtest.FaultTimeout), []string{"--http-timeout", "1s", "token", "car"}, 1, "no answer"},
 		{"malformed json", fault(oauthtest.FaultMalformedJSON), []string{"token", "car"}, 1, "cannot read"},
 		{"login required", fault(oauthtest.FaultLoginRequired), []string{"token", "car"}, 4, "log in again"},
+		{"invalid_grant", fault(oauthtest.FaultInvalidGrant), []string{"token", "car"}, 4, "log in again"},
+		{"revoked refresh token", func(e *env) { e.srv.KillRefreshToken(e.account("car").RefreshToken) },
+			[]string{"refresh", "car"}, 4, "no longer accepted"},
+		{"429 with Retry-After", fault(oauthtest.FaultRateLimit), []string{"token", "car"}, 1, "try again in 7s"},
+		{"slow drip", fault(oauthtest.FaultSlowDrip), []string{"--http-timeout", "1s", "token", "car"}, 1, "within 1s"},
+		{"html error page", fault(oauthtest.FaultHTML), []string{"token", "car"}, 1, "web page instead of JSON"},
+		{"missing fields", fault(oauthtest.FaultMissingFields), []string{"token", "car"}, 1, "without an access token"},
+		{"wrong token_type", fault(oauthtest.FaultWrongTokenType), []string{"token", "car"}, 1, "only handles bearer tokens"},
+		{"negative --min-valid", nil, []string{"token", "car", "--min-valid", "-5m"}, 2, "cannot be negative"},
+		{"names and --all", nil, []string{"refresh", "car", "--all"}, 2, "not both"},
+		{"revoke without name", nil, []string{"revoke"}, 2, "exactly one account name"},
+		{"bad region", nil, []string{"login", "--region", "mars"}, 2, "--region"},
+		{"bad grant", nil, []string{"login", "--kind", "custom", "--grant", "magic"}, 2, "--grant"},
+		{"import without token", nil, []string{"import", "--kind", "owner"}, 2, "no refresh token"},
+		{"sandbox on a public address", nil, []string{"sandbox", "--addr", "0.0.0.0:0"}, 1, "loopback"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -636,14 +651,14 @@ func TestBadInput(t *testing.T) {
 				}
 			}
 			after := e.storeBytes()
-			if c.name == "login required" {
+			if c.code == 4 {
 				// The failure is recorded, the refresh token kept.
 				if a := e.account("car"); a.State != accounts.StateLoginRequired || a.RefreshToken != car.RefreshToken {
 					t.Fatalf("stored %+v", a)
 				}
 				return
 			}
-			if strings.HasPrefix(c.name, "5xx") || c.name == "timeout" || c.name == "malformed json" {
+			if c.prepare != nil && c.name != "corrupt store" && !strings.HasPrefix(c.name, "corrupt") && !strings.HasPrefix(c.name, "newer") {
 				// Only the failure note may change; the tokens stay.
 				if a := e.account("car"); a.RefreshToken != car.RefreshToken || a.AccessToken != car.AccessToken {
 					t.Fatal("tokens changed after a failed refresh")

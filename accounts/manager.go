@@ -192,14 +192,23 @@ func usable(a Account) error {
 // another process refreshed it after seen was read (then its token is
 // returned and no request is made).
 func (m *Manager) Refresh(ctx context.Context, seen Account) (Account, error) {
-	return m.refreshGated(ctx, seen, nil)
+	return m.refreshGated(ctx, seen, 0, nil)
 }
 
-func (m *Manager) refreshGated(ctx context.Context, seen Account, gate chan struct{}) (Account, error) {
+// refreshGated refreshes seen unless another process already did, or,
+// with minValid > 0, unless its token is still valid for minValid.
+func (m *Manager) refreshGated(ctx context.Context, seen Account, minValid time.Duration, gate chan struct{}) (Account, error) {
 	if seen.State == StateRevoked || !seen.Refreshable() {
 		return seen, usable(seen)
 	}
-	return m.refresh(ctx, seen, func(cur Account) bool { return cur.AccessToken == seen.AccessToken }, gate)
+	need := func(cur Account) bool { return cur.AccessToken == seen.AccessToken }
+	if minValid > 0 {
+		if seen.ValidFor(m.now(), minValid) {
+			return seen, nil
+		}
+		need = func(cur Account) bool { return !cur.ValidFor(m.now(), minValid) }
+	}
+	return m.refresh(ctx, seen, need, gate)
 }
 
 // refresh is the one place that calls Authority.Refresh. Under the
@@ -292,8 +301,10 @@ type RefreshResultFor struct {
 
 // RefreshMany refreshes the accounts in seen with at most concurrency
 // requests in flight, calling done (from any goroutine, serialised) as
-// each finishes. Results come back in the order of seen.
-func (m *Manager) RefreshMany(ctx context.Context, seen []Account, concurrency int, done func(int, RefreshResultFor)) []RefreshResultFor {
+// each finishes. Results come back in the order of seen. With minValid > 0
+// only tokens that expire within minValid are refreshed (cron-friendly: a
+// token refreshed meanwhile by another process is left alone).
+func (m *Manager) RefreshMany(ctx context.Context, seen []Account, concurrency int, minValid time.Duration, done func(int, RefreshResultFor)) []RefreshResultFor {
 	if concurrency < 1 {
 		concurrency = 1
 	}
@@ -310,7 +321,7 @@ func (m *Manager) RefreshMany(ctx context.Context, seen []Account, concurrency i
 		active <- struct{}{}
 		go func() {
 			defer func() { <-active; wg.Done() }()
-			got, err := m.refreshGated(ctx, a, gate)
+			got, err := m.refreshGated(ctx, a, minValid, gate)
 			r := RefreshResultFor{Account: got, Err: err}
 			mu.Lock()
 			out[i] = r

@@ -165,7 +165,7 @@ func TestRefreshManyBoundsConcurrency(t *testing.T) {
 	}
 	seed(t, m.Store, accts...)
 	var done atomic.Int32
-	res := m.RefreshMany(context.Background(), accts, 3, func(int, RefreshResultFor) { done.Add(1) })
+	res := m.RefreshMany(context.Background(), accts, 3, 0, func(int, RefreshResultFor) { done.Add(1) })
 	if peak.Load() > 3 || peak.Load() < 2 {
 		t.Errorf("peak concurrency %d, want 2..3", peak.Load())
 	}
