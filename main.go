@@ -176,10 +176,10 @@ func newRoot(s *streams) *cobra.Command {
 		Long: "keyfob keeps the OAuth tokens of Tesla accounts (Fleet API, Owner API, partner and legacy tokens)\n" +
 			"in one place: it logs in, shows every token's live expiry and scopes, refreshes and revokes them,\n" +
 			"and hands scripts a valid access token. Run it without arguments for the terminal UI.",
-		Example: "  keyfob                      # the terminal UI\n" +
-			"  keyfob demo                 # try it on a local sandbox, no Tesla account needed\n" +
-			"  keyfob token home           # print a valid access token for scripts\n" +
-			"  curl -H \"Authorization: Bearer $(keyfob token)\" …",
+		Example: "  # the terminal UI, and the same on a local sandbox (no Tesla account needed)\n" +
+			"  keyfob\n  keyfob demo\n" +
+			"  # a valid access token for scripts\n" +
+			"  curl -H \"Authorization: Bearer $(keyfob token home)\" …",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st := a.store()
@@ -204,7 +204,7 @@ func newRoot(s *streams) *cobra.Command {
 		"keyfob's directory (default $KEYFOB_CONFIG_DIR, else $XDG_CONFIG_HOME/keyfob)")
 	root.PersistentFlags().DurationVar(&a.httpTimeout, "http-timeout", 30*time.Second,
 		"give up on a server that has not answered within this")
-	root.Flags().StringVar(&theme, "theme", "", "TUI theme: "+strings.Join(themeNames(), ", "))
+	root.Flags().StringVar(&theme, "theme", "", "theme of the terminal UI: "+strings.Join(themeNames(), ", "))
 
 	root.AddCommand(
 		newDemoCmd(a), newListCmd(a), newLoginCmd(a), newImportCmd(a), newTokenCmd(a),
@@ -263,7 +263,7 @@ func newDemoCmd(a *app) *cobra.Command {
 			}))
 		},
 	}
-	cmd.Flags().StringVar(&theme, "theme", "", "TUI theme: "+strings.Join(themeNames(), ", "))
+	cmd.Flags().StringVar(&theme, "theme", "", "theme of the terminal UI: "+strings.Join(themeNames(), ", "))
 	return cmd
 }
 

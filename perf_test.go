@@ -182,3 +182,23 @@ func BenchmarkRefreshAll(b *testing.B) {
 	b.ReportMetric(float64(w.Milliseconds()), "wall-ms")
 	b.ReportMetric(float64(w)/float64(ideal), "x-ideal")
 }
+
+// TestWriteBenchStore writes a 1,000-account store into
+// $KEYFOB_BENCH_STORE for .ci/bench, which measures the real TUI on it.
+func TestWriteBenchStore(t *testing.T) {
+	dst := os.Getenv("KEYFOB_BENCH_STORE")
+	if dst == "" {
+		t.Skip("set KEYFOB_BENCH_STORE to a directory")
+	}
+	dir, _ := bigStore(t, 1000, 8*time.Hour)
+	data, err := os.ReadFile(filepath.Join(dir, accounts.StoreFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dst, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dst, accounts.StoreFile), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
