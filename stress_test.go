@@ -339,8 +339,8 @@ func TestUnsavableRotationGoesToRecovery(t *testing.T) {
 			if !bytes.Contains(raw, []byte(a.RefreshToken)) || !e.srv.RefreshTokenLive(a.RefreshToken) {
 				t.Fatal("the recovered refresh token did not make it back into the store")
 			}
-			for _, p := range []string{filepath.Join(e.storeDir(), accounts.RecoveryFile),
-				filepath.Join(e.dir, "home", ".state", "keyfob", accounts.RecoveryFile)} {
+			leftovers, _ := filepath.Glob(filepath.Join(e.dir, "home", ".state", "keyfob", "*"+accounts.RecoveryFile))
+			for _, p := range append(leftovers, filepath.Join(e.storeDir(), accounts.RecoveryFile)) {
 				if _, err := os.Stat(p); err == nil {
 					t.Errorf("recovery file %s is still there after the merge", p)
 				}

@@ -3,6 +3,8 @@ package accounts
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -191,6 +193,8 @@ func (f *File) copy() *File {
 // names the file in errors. The current format decodes in one pass: the
 // start-up cost of `keyfob token` is mostly this call.
 func decode(path string, data []byte) (*File, error) {
+	// Some editors save a byte-order mark; JSON has no use for it.
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	var f struct {
 		Version    *int      `json:"version"`
 		Generation uint64    `json:"generation"`
@@ -373,7 +377,9 @@ func (s *Store) Update(ctx context.Context, fn func(*File) error) error {
 		s.removeRecovery()
 		s.notice("accounts saved in the recovery file after an earlier failed write are back in %s", s.Path())
 	}
-	s.remember(s.stampOf(f.Generation), f, data)
+	if fi, err := os.Stat(s.Path()); err == nil {
+		s.remember(s.stampOf(f.Generation, fi), f, data)
+	}
 	return nil
 }
 
@@ -516,27 +522,33 @@ func (s *Store) LockAccount(ctx context.Context, id, name string) (unlock func()
 
 // Stamp identifies the store's current content cheaply, so that a UI can
 // notice writes by other processes and reads can skip decoding what they
-// already hold: the generation number from the first bytes of the file,
-// plus the size and time of any recovery file. It is "" when the store
-// cannot be identified (missing, or written before generations existed).
+// already hold: the generation number from the first bytes of the file
+// with the file's size and time, plus the size and time of any recovery
+// file. It is "" when the store cannot be identified (missing, or written
+// before generations existed).
 func (s *Store) Stamp() string {
 	f, err := os.Open(s.Path())
 	if err != nil {
 		return ""
 	}
+	defer f.Close()
 	head := make([]byte, 128)
 	n, _ := io.ReadFull(f, head)
-	f.Close()
 	gen, _ := headNumber(head[:n], "generation")
-	if gen == 0 {
+	fi, err := f.Stat()
+	if gen == 0 || err != nil {
 		return ""
 	}
-	return s.stampOf(gen)
+	return s.stampOf(gen, fi)
 }
 
-func (s *Store) stampOf(gen uint64) string {
+// stampOf builds the stamp of a store file of generation gen. The size and
+// time catch an edit by hand, which keeps the generation: without them a
+// long-running keyfob would go on using, and then write, what it read
+// before — even over a file the edit broke.
+func (s *Store) stampOf(gen uint64, store fs.FileInfo) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "g%d", gen)
+	fmt.Fprintf(&b, "g%d|s%d-%d", gen, store.Size(), store.ModTime().UnixNano())
 	for _, p := range s.recoveryPaths() {
 		if fi, err := os.Stat(p); err == nil {
 			fmt.Fprintf(&b, "|r%d-%d", fi.Size(), fi.ModTime().UnixNano())
@@ -565,10 +577,17 @@ func headNumber(head []byte, key string) (uint64, bool) {
 
 // recoveryPaths lists where a recovery file may be: beside the store, or in
 // the XDG state directory when the store's directory cannot be written.
+// The second is named after the store's directory, so that a recovery file
+// of one store (say the demo's) never ends up in another.
 func (s *Store) recoveryPaths() []string {
+	abs, err := filepath.Abs(s.dir)
+	if err != nil {
+		abs = s.dir
+	}
+	sum := sha256.Sum256([]byte(abs))
 	return []string{
 		filepath.Join(s.dir, RecoveryFile),
-		filepath.Join(xdg.StateHome, "keyfob", RecoveryFile),
+		filepath.Join(xdg.StateHome, "keyfob", hex.EncodeToString(sum[:6])+"-"+RecoveryFile),
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"golang.org/x/oauth2"
 
@@ -396,6 +397,11 @@ func ParseRedirect(pasted string) (code, state, issuer string, err error) {
 	code = strings.TrimSpace(q.Get("code"))
 	if code == "" {
 		return "", "", "", errors.New("the pasted URL has no code parameter; paste the address of the page you landed on after signing in, or just its code")
+	}
+	// No server issues such a code: the address was wrapped or mangled on
+	// its way to the terminal, and the server would only say invalid_grant.
+	if strings.IndexFunc(code, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		return "", "", "", errors.New("the code in the pasted address has a space or a line break in it; paste the address again on one line, exactly as the browser shows it")
 	}
 	return code, q.Get("state"), q.Get("issuer"), nil
 }

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/keyfob/keyfob/accounts"
 )
@@ -35,6 +36,8 @@ func TestParseRedirect(t *testing.T) {
 			fail: "cancelled in the browser (login_cancelled: User cancelled login)"},
 		{name: "other error", in: "http://127.0.0.1/cb?error=invalid_request&error_description=bad+scope", fail: "invalid_request: bad scope"},
 		{name: "prose", in: "I could not sign in", fail: "neither a URL nor a code"},
+		{name: "wrapped line", in: "tesla://auth/callback?code=NA_0a1b2c\n3d4e5f&state=s", fail: "paste the address again on one line"},
+		{name: "space in code", in: "tesla://auth/callback?code=abc%20def&state=s", fail: "has a space or a line break"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -60,20 +63,58 @@ func TestParseRedirect(t *testing.T) {
 	}
 }
 
+// FuzzParseRedirect checks ParseRedirect on anything a user could paste.
+// Properties: it never panics; it returns either an error and nothing else,
+// or a non-empty code without whitespace or control characters; and when
+// the paste is exactly a URL whose query carries a code (and no error), the
+// code (less surrounding spaces), state and issuer are that query's. The seed corpus is in
+// testdata/fuzz/FuzzParseRedirect.
 func FuzzParseRedirect(f *testing.F) {
-	for _, s := range []string{"tesla://auth/callback?code=a&state=b&issuer=c", "code=x", "?error=e", "#code=1", "%zz", "a b", "://", "?code=%"} {
-		f.Add(s)
-	}
+	f.Add("tesla://auth/callback?code=NA_0a1b2c3d&state=st&issuer=https%3A%2F%2Fauth.tesla.com%2Foauth2%2Fv3")
 	f.Fuzz(func(t *testing.T, s string) {
-		code, _, _, err := ParseRedirect(s)
-		if err == nil && code == "" {
-			t.Fatal("no error and no code")
+		code, state, issuer, err := ParseRedirect(s)
+		if err != nil {
+			if code != "" || state != "" || issuer != "" {
+				t.Fatalf("ParseRedirect(%q) returned %q %q %q with the error %v", s, code, state, issuer, err)
+			}
+		} else {
+			if code == "" {
+				t.Fatalf("ParseRedirect(%q) returned no code and no error", s)
+			}
+			if i := strings.IndexFunc(code, badInCode); i >= 0 {
+				t.Fatalf("ParseRedirect(%q) returned the code %q, with %q in it", s, code, code[i:])
+			}
 		}
-		if err != nil && code != "" {
-			t.Fatal("a code with an error")
+
+		// A paste that is exactly a URL whose query carries a code.
+		if strings.Trim(s, "\"'`<> \t\r\n") != s {
+			return
+		}
+		u, perr := url.Parse(s)
+		if perr != nil || u.Scheme == "" {
+			return
+		}
+		// Spaces around the code are dropped like those around the paste.
+		q := u.Query()
+		want := strings.TrimSpace(q.Get("code"))
+		if want == "" || q.Get("error") != "" {
+			return
+		}
+		if strings.IndexFunc(want, badInCode) >= 0 {
+			if err == nil {
+				t.Fatalf("ParseRedirect(%q) accepted the code %q", s, code)
+			}
+			return
+		}
+		if err != nil || code != want || state != q.Get("state") || issuer != q.Get("issuer") {
+			t.Fatalf("ParseRedirect(%q) = %q %q %q %v, want %q %q %q", s, code, state, issuer, err, want, q.Get("state"), q.Get("issuer"))
 		}
 	})
 }
+
+// badInCode reports what cannot be part of an authorization code as
+// pasted: whitespace (a wrapped line) and control characters.
+func badInCode(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
 
 func TestRedirectPlan(t *testing.T) {
 	cases := []struct {

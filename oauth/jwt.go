@@ -43,7 +43,7 @@ func Inspect(token string) (c Claims, ok bool) {
 		return Claims{}, false
 	}
 	parts := strings.Split(token, ".")
-	if len(parts) != 3 || parts[1] == "" {
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || !isSegment(parts[0]) || !isSegment(parts[2]) {
 		return Claims{}, false
 	}
 	payload, err := decodeSegment(parts[1])
@@ -73,6 +73,21 @@ func Inspect(token string) (c Claims, ok bool) {
 	c.IssuedAt = unixTime(raw["iat"])
 	c.AuthTime = unixTime(raw["auth_time"])
 	return c, true
+}
+
+// isSegment reports whether s could be a base64url JWT segment, in the
+// tolerant sense of decodeSegment: an opaque token that merely has two dots
+// (or a header that is not base64 at all) is not a JWT.
+func isSegment(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c == '-', c == '_', c == '+', c == '/', c == '=':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // decodeSegment decodes base64url, tolerating padding and the standard

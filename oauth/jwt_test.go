@@ -3,10 +3,12 @@ package oauth
 import (
 	"encoding/base64"
 	"encoding/json"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // makeJWT builds an unsigned-looking JWT with the given claims.
@@ -91,6 +93,8 @@ func TestInspectRejectsOpaqueAndGarbage(t *testing.T) {
 		"x." + enc([]byte(`null`)) + ".y",
 		"x.!!!.y", "x..y",
 		"e.y.j.w.e", // five parts: an encrypted JWT, whose payload cannot be read
+		// Two dots around a readable payload do not make a JWT.
+		"<script>.e30.sig", ".e30.sig", "eA.e30.si g",
 	} {
 		if c, ok := Inspect(tok); ok {
 			t.Errorf("Inspect(%q) = %+v, true", tok, c)
@@ -116,18 +120,102 @@ func TestInspectExtremeTimes(t *testing.T) {
 	}
 }
 
+// FuzzInspect checks Inspect and Mask on any string. Properties: neither
+// panics; Inspect says ok only for three dot-separated base64url parts (a
+// non-empty header, padding and the standard alphabet tolerated) whose
+// payload is a JSON object, always says ok for such a token in canonical
+// form, returns zero Claims when not ok and claims that match the payload
+// when ok; Mask shows at most 14 runes, 13 of them from the token: its
+// first 10 and last 3, or only its last 2 when it is shorter than 20. The
+// seed corpus is in testdata/fuzz/FuzzInspect.
 func FuzzInspect(f *testing.F) {
 	f.Add(makeJWT(f, map[string]any{"sub": "x", "scp": []string{"a"}, "exp": 1e9}))
-	f.Add("a.b.c")
-	f.Add("..")
-	f.Add("eyJ.eyJ.")
-	f.Add("x.eyJleHAiOjFlMzA4fQ.y")
 	f.Fuzz(func(t *testing.T, tok string) {
 		c, ok := Inspect(tok)
-		if !ok && (c.Raw != nil || c.Subject != "") {
-			t.Fatal("claims returned for a token that was not decoded")
+		raw, shaped := jwtShape(tok, false)
+		switch {
+		case !ok && !reflect.DeepEqual(c, Claims{}):
+			t.Fatalf("Inspect(%q) is not ok but returned %+v", tok, c)
+		case ok && !shaped:
+			t.Fatalf("Inspect(%q) is ok for something that is not a JWT", tok)
+		case !ok:
+			if _, canonical := jwtShape(tok, true); canonical {
+				t.Fatalf("Inspect(%q) is not ok for a well-formed JWT", tok)
+			}
+		default:
+			sub, _ := raw["sub"].(string)
+			if len(c.Raw) != len(raw) || c.Subject != sub {
+				t.Fatalf("Inspect(%q) claims %+v do not match the payload %v", tok, c, raw)
+			}
+			for _, at := range []time.Time{c.ExpiresAt, c.IssuedAt, c.AuthTime} {
+				if !at.IsZero() && (at.Year() < 1970 || at.Year() > 9999) {
+					t.Fatalf("Inspect(%q) gave the time %v", tok, at)
+				}
+			}
 		}
+		checkMask(t, tok)
 	})
+}
+
+// jwtShape reports whether tok, trimmed, is three dot-separated base64url
+// parts with a non-empty header and a JSON object payload, and returns that
+// payload. Unless canonical, padding and the standard alphabet are allowed.
+func jwtShape(tok string, canonical bool) (map[string]any, bool) {
+	tok = strings.TrimSpace(tok)
+	parts := strings.Split(tok, ".")
+	if len(tok) > maxTokenLen || len(parts) != 3 || parts[0] == "" {
+		return nil, false
+	}
+	alphabet := "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	if !canonical {
+		alphabet += "+/="
+	}
+	for _, p := range parts {
+		if strings.Trim(p, alphabet) != "" {
+			return nil, false
+		}
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil && !canonical {
+		p := strings.TrimRight(parts[1], "=")
+		if payload, err = base64.RawURLEncoding.DecodeString(p); err != nil {
+			payload, err = base64.RawStdEncoding.DecodeString(p)
+		}
+	}
+	if err != nil {
+		return nil, false
+	}
+	var raw map[string]any
+	if json.Unmarshal(payload, &raw) != nil || raw == nil {
+		return nil, false
+	}
+	return raw, true
+}
+
+// checkMask checks Mask(tok) against its documented shape.
+func checkMask(t *testing.T, tok string) {
+	t.Helper()
+	m := Mask(tok)
+	if (m == "") != (tok == "") {
+		t.Fatalf("Mask(%q) = %q", tok, m)
+	}
+	if !utf8.ValidString(m) || utf8.RuneCountInString(m) > 14 {
+		t.Fatalf("Mask(%q) = %q: invalid or longer than 14 runes", tok, m)
+	}
+	r := []rune(strings.ToValidUTF8(tok, "?"))
+	var want string
+	switch n := len(r); {
+	case n == 0:
+	case n >= 20:
+		want = string(r[:10]) + "…" + string(r[n-3:])
+	case n > 4:
+		want = "…" + string(r[n-2:])
+	default:
+		want = "…"
+	}
+	if m != want {
+		t.Fatalf("Mask(%q) = %q, want %q", tok, m, want)
+	}
 }
 
 func TestMask(t *testing.T) {

@@ -108,6 +108,9 @@ var countdown = regexp.MustCompile(`(\d+h )?\d+m \d\ds`)
 // the sample accounts, help, the filter, a refresh, and quitting.
 func TestDemoInTmux(t *testing.T) {
 	if _, err := exec.LookPath("tmux"); err != nil {
+		if os.Getenv("KEYFOB_REQUIRE_TMUX") != "" {
+			t.Fatal("tmux is not installed, and KEYFOB_REQUIRE_TMUX says this test must run")
+		}
 		t.Skip("tmux is not installed")
 	}
 	if testing.Short() {
