@@ -16,6 +16,7 @@ package oauthtest
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -23,7 +24,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -178,9 +178,18 @@ func StartAt(addr string, opts Options) (*Server, error) {
 	return s, nil
 }
 
+// TB is the part of testing.TB that NewTest uses. Taking it instead of
+// testing.TB keeps the testing package out of programs that embed the
+// sandbox (keyfob sandbox, keyfob demo).
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
+
 // NewTest starts a server for a test and closes it in t.Cleanup; it fails
 // the test on error.
-func NewTest(t testing.TB, opts Options) *Server {
+func NewTest(t TB, opts Options) *Server {
 	t.Helper()
 	s, err := Start(opts)
 	if err != nil {
@@ -388,4 +397,39 @@ func (s *Server) pause(ctx context.Context, d time.Duration) bool {
 	case <-s.done:
 	}
 	return false
+}
+
+// SignIn plays a user's browser: it opens the sign-in address authURL (the
+// sandbox approves at once unless LoginForm is set) and follows redirects
+// while they are web addresses. It returns the last address reached: a
+// loopback callback, which completes a login by itself, or a tesla://
+// address a user would copy and paste.
+func (s *Server) SignIn(ctx context.Context, authURL string) (landed string, err error) {
+	landed = authURL
+	client := &http.Client{
+		Timeout: 30 * time.Second,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			landed = req.URL.String()
+			if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+				return http.ErrUseLastResponse
+			}
+			if len(via) >= 10 {
+				return errors.New("the sign-in redirected too many times")
+			}
+			return nil
+		},
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, authURL, nil)
+	if err != nil {
+		return "", fmt.Errorf("the sign-in address is not valid: %w", err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("could not open the sign-in page: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 400 {
+		return landed, fmt.Errorf("the sign-in page answered %s", resp.Status)
+	}
+	return landed, nil
 }

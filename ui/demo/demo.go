@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -168,33 +167,7 @@ func (d *Demo) Browse(ctx context.Context, authURL string) (string, error) {
 		case <-t.C:
 		}
 	}
-	landed := authURL
-	client := &http.Client{
-		Timeout: 30 * time.Second,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			landed = req.URL.String()
-			if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
-				return http.ErrUseLastResponse
-			}
-			if len(via) >= 10 {
-				return errors.New("the sign-in redirected too many times")
-			}
-			return nil
-		},
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, authURL, nil)
-	if err != nil {
-		return "", fmt.Errorf("the sign-in address is not valid: %w", err)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("the demo browser could not open the sign-in page: %w", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode >= 400 {
-		return landed, fmt.Errorf("the sign-in page answered %s", resp.Status)
-	}
-	return landed, nil
+	return d.Server.SignIn(ctx, authURL)
 }
 
 // seed writes the sample accounts: fresh, expiring in a few minutes,
