@@ -336,16 +336,35 @@ func runList(a *app, asJSON bool, now time.Time) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tEMAIL\tKIND\tEXPIRES\tSCOPES\tSTATUS")
+	fmt.Fprintln(tw, "NAME\tEMAIL\tKIND\tEXPIRES\tSCOPES\tSTATUS\tID")
 	for _, ac := range accts {
 		kind := string(ac.Kind)
 		if ac.Region != "" {
 			kind += "/" + ac.Region
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", ac.Name, orDash(ac.Email), kind, expiresIn(ac, now),
-			orDash(strings.Join(ac.Scopes(), ",")), statusText(ac, now))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ac.Name, orDash(ac.Email), kind, expiresIn(ac, now),
+			orDash(shortScopes(ac.Scopes())), statusText(ac, now), ac.ID)
 	}
 	return tw.Flush()
+}
+
+// shortScopes lists the first scopes that matter and counts the rest;
+// openid and offline_access go last since nearly every token has them.
+func shortScopes(scopes []string) string {
+	const shown = 3
+	var main, common []string
+	for _, sc := range scopes {
+		if sc == "openid" || sc == "offline_access" {
+			common = append(common, sc)
+		} else {
+			main = append(main, sc)
+		}
+	}
+	all := append(main, common...)
+	if len(all) <= shown {
+		return strings.Join(all, ",")
+	}
+	return fmt.Sprintf("%s +%d", strings.Join(all[:shown], ","), len(all)-shown)
 }
 
 func orDash(s string) string {
