@@ -49,7 +49,7 @@ func main() {
 	os.Exit(exitCode(err))
 }
 
-// Exit codes of SPEC §5.
+// Exit codes, documented in README.
 const (
 	exitOK            = 0
 	exitError         = 1
@@ -161,7 +161,7 @@ func (a *app) store() *accounts.Store {
 
 func (a *app) manager() *accounts.Manager {
 	if a.engine == nil {
-		// Go's default transport, so HTTP/2 stays negotiable (TESLA.md §3).
+		// Go's default transport, so HTTP/2 stays negotiable.
 		a.engine = &oauth.Engine{HTTPClient: &http.Client{Timeout: a.httpTimeout}}
 	}
 	return accounts.NewManager(a.store(), a.engine)

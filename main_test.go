@@ -582,7 +582,7 @@ func TestListJSONSchema(t *testing.T) {
 	}
 }
 
-// TestBadInput runs every bad input of SPEC §5/§7 and checks the message,
+// TestBadInput runs every bad input and checks the message,
 // the exit code, and that the store is byte-for-byte unchanged.
 func TestBadInput(t *testing.T) {
 	type tc struct {

@@ -15,7 +15,7 @@ import (
 	"github.com/keyfob/keyfob/oauth/oauthtest"
 )
 
-// The speed bars of SPEC §7 that concern whole processes. Run them with
+// The speed bars that concern whole processes. Run them with
 //
 //	go test -run '^$' -bench . -benchtime 20x .
 //

@@ -12,7 +12,7 @@ import (
 	"github.com/keyfob/keyfob/oauth/oauthtest"
 )
 
-// Security checks of SPEC §7 seen from the outside: file modes, loose
+// Security checks seen from the outside: file modes, loose
 // modes fixed with a notice, no token in any file but the store, and the
 // clipboard cleared after the delay only when it still holds the token.
 // (Loopback-only listeners, state and PKCE are tested in ./oauth and

@@ -8,7 +8,7 @@ import (
 	"github.com/keyfob/keyfob/accounts"
 )
 
-// Tesla's public clients and defaults (TESLA.md). They are defaults only:
+// Tesla's public clients and defaults (from Tesla's documentation and the tools people use). They are defaults only:
 // every value ends up in the account record, where flags override it.
 const (
 	// OwnerClientID is the client id of the Owner API through Tesla SSO.

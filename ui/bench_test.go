@@ -43,7 +43,7 @@ func benchModel(b testing.TB) *Model {
 }
 
 // BenchmarkView renders the list of 1,000 accounts, one second later each
-// time, as after every tick (SPEC §7: ≤ 2 ms).
+// time, as after every tick (the bar: ≤ 2 ms).
 func BenchmarkView(b *testing.B) {
 	m := benchModel(b)
 	now := testNow
@@ -67,7 +67,7 @@ func BenchmarkViewDetail(b *testing.B) {
 }
 
 // BenchmarkTick is one countdown tick with 1,000 accounts: the Update of
-// the tick (SPEC §7: ≤ 1 ms, nothing allocated per account).
+// the tick (the bar: ≤ 1 ms, nothing allocated per account).
 func BenchmarkTick(b *testing.B) {
 	m := benchModel(b)
 	m.clock = func() time.Time { return testNow }
@@ -143,7 +143,7 @@ func TestViewRendersOnlyVisibleRows(t *testing.T) {
 }
 
 // TestMemory reports the resident memory of the TUI with 1,000 accounts
-// (SPEC §7: ≤ 40 MB). It runs the measurement in a fresh process, so the
+// (the bar: ≤ 40 MB). It runs the measurement in a fresh process, so the
 // figure is the model's and not the test runner's.
 func TestMemory(t *testing.T) {
 	if os.Getenv("KEYFOB_MEMORY_CHILD") == "1" {

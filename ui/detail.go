@@ -145,7 +145,7 @@ func wrapText(s string, width int) []string {
 	return strings.Split(ansi.Wrap(s, width, ""), "\n")
 }
 
-// renderDetail renders everything known about one account (SPEC §4).
+// renderDetail renders everything known about one account.
 func renderDetail(r *row, st *Styles, now time.Time, loc *time.Location, width int, spin string) string {
 	a := r.acct
 	w := &detailWriter{st: st, width: width, labelW: 14}

@@ -20,7 +20,7 @@ const (
 	urgencyExpired                 // gone
 )
 
-// Thresholds of the countdown colours (SPEC §4).
+// Thresholds of the countdown colours.
 const (
 	warningWithin  = time.Hour
 	criticalWithin = 10 * time.Minute

@@ -2,7 +2,7 @@ package ui
 
 import "charm.land/bubbles/v2/key"
 
-// KeyMap holds the keys of the main screens (SPEC §4). The footer and the
+// KeyMap holds the keys of the main screens. The footer and the
 // `?` screen are rendered from these same bindings by bubbles/help; a
 // binding that does not apply right now is disabled, so help never lists a
 // dead key.
@@ -35,7 +35,7 @@ type KeyMap struct {
 	emptyImport key.Binding // i in the footer of the empty screen
 }
 
-// DefaultKeyMap returns the keys of SPEC §4.
+// DefaultKeyMap returns the default keys.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
 		Up:          key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),

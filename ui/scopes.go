@@ -2,7 +2,7 @@ package ui
 
 import "sort"
 
-// scopeInfo describes one OAuth scope (TESLA.md §6).
+// scopeInfo describes one OAuth scope.
 type scopeInfo struct {
 	Title string // what Tesla's consent page calls it
 	Desc  string // what it allows

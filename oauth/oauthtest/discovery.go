@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// scopesSupported is Tesla's scope list (TESLA.md §6).
+// scopesSupported is Tesla's scope list.
 var scopesSupported = []string{
 	"openid", "offline_access", "user_data", "vehicle_device_data", "vehicle_location", "vehicle_cmds",
 	"vehicle_charging_cmds", "vehicle_specs", "vehicle_pricing_info", "energy_device_data", "energy_cmds",

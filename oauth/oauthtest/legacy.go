@@ -16,7 +16,7 @@ type legacyRequest struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
-// legacyResponse is a successful /oauth/token answer (TESLA.md §5).
+// legacyResponse is a successful /oauth/token answer.
 type legacyResponse struct {
 	AccessToken  string `json:"access_token"`
 	TokenType    string `json:"token_type"`

@@ -57,7 +57,7 @@ const (
 	// PartnerSecret is PartnerClientID's secret.
 	PartnerSecret = "sandbox-partner-secret"
 	// LegacyClientID is the Tesla app's public client of the legacy
-	// owner-api (TESLA.md §5); /oauth/token requires it.
+	// owner-api; /oauth/token requires it.
 	LegacyClientID = "81527cff06843c8634fdc09e8ac0abefb46ac849f38fe1e431c2ef2106796384"
 	// LegacyClientSecret is LegacyClientID's secret.
 	LegacyClientSecret = "c7257eb71a564034f9419ee651c7d0e5f7aa6bfbd18bafb5c5c033b093bb2fa3"
@@ -66,7 +66,7 @@ const (
 // ownerClientID is the Owner API's client, whose refresh tokens are JWTs.
 const ownerClientID = "ownerapi"
 
-// Default lifetimes (TESLA.md §1, §5).
+// Default lifetimes.
 const (
 	defaultAccessTTL = 8 * time.Hour
 	defaultLegacyTTL = 45 * 24 * time.Hour

@@ -147,7 +147,7 @@ func (s *Server) idJWT(g *grant, now, expiry time.Time) string {
 }
 
 // ownerRefreshJWT is a refresh token of the Owner API client, which Tesla
-// issues as a JWT (TESLA.md §2).
+// issues as a JWT.
 func (s *Server) ownerRefreshJWT(g *grant, now time.Time) string {
 	return s.signJWT(map[string]any{
 		"iss":     s.Issuer(),
