@@ -107,6 +107,7 @@ func TestStressTokensRefreshAllAndWriter(t *testing.T) {
 			}
 		}
 		before := e.srv.Stats().Refreshes
+		roundStart := time.Now()
 		type printed struct {
 			name, token string
 			at          time.Time
@@ -141,6 +142,7 @@ func TestStressTokensRefreshAllAndWriter(t *testing.T) {
 		if t.Failed() {
 			break
 		}
+		t.Logf("round %d took %v", round, time.Since(roundStart))
 		if n := e.srv.Stats().Refreshes - before; n != len(names) {
 			t.Fatalf("round %d: %d refreshes at the server, want one per account (%d)", round, n, len(names))
 		}
