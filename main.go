@@ -42,7 +42,7 @@ func main() {
 	s := &streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}
 	err := fang.Execute(context.Background(), newRoot(s),
 		fang.WithVersion(buildVersion()),
-		fang.WithNotifySignal(os.Interrupt, syscall.SIGTERM),
+		fang.WithNotifySignal(os.Interrupt, syscall.SIGTERM, syscall.SIGHUP),
 		fang.WithErrorHandler(printError),
 		fang.WithoutManpage(),
 	)
@@ -144,6 +144,8 @@ type app struct {
 	dir         string        // --config-dir
 	httpTimeout time.Duration // --http-timeout
 	engine      *oauth.Engine
+	stdin       *bufio.Reader
+	pendingLine chan stdinLine // see nextLine
 }
 
 func (a *app) store() *accounts.Store {
@@ -284,6 +286,7 @@ type listEntry struct {
 	RefreshObtainedAt *time.Time `json:"refresh_obtained_at"`
 	RefreshExpiresAt  *time.Time `json:"refresh_expires_at"`
 	Status            string     `json:"status"`
+	LastRefreshError  string     `json:"last_refresh_error"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -325,6 +328,7 @@ func runList(a *app, asJSON bool, now time.Time) error {
 				ID: ac.ID, Name: ac.Name, Email: ac.Email, Kind: string(ac.Kind), Region: ac.Region,
 				Scopes: scopes, AccessExpiresAt: timePtr(ac.Expiry), RefreshObtainedAt: timePtr(ac.RefreshObtainedAt),
 				RefreshExpiresAt: timePtr(ac.RefreshExpiresAt()), Status: string(ac.Health(now)),
+				LastRefreshError: lastRefreshError(ac),
 			})
 		}
 		enc := json.NewEncoder(a.io.Out)
@@ -376,10 +380,21 @@ func orDash(s string) string {
 
 func statusText(ac accounts.Account, now time.Time) string {
 	h := ac.Health(now)
-	if h == accounts.HealthError && ac.StateDetail != "" {
+	switch {
+	case h == accounts.HealthError && ac.StateDetail != "":
 		return "error: " + ac.StateDetail
+	case lastRefreshError(ac) != "" && (h == accounts.HealthValid || h == accounts.HealthExpiring):
+		return string(h) + " (last refresh failed)"
 	}
 	return strings.ReplaceAll(string(h), "_", " ")
+}
+
+// lastRefreshError is the error of the last refresh, "" if it worked.
+func lastRefreshError(ac accounts.Account) string {
+	if ac.LastRefresh == nil || ac.LastRefresh.OK {
+		return ""
+	}
+	return ac.LastRefresh.Error
 }
 
 func expiresIn(ac accounts.Account, now time.Time) string {
@@ -542,27 +557,44 @@ func (a *app) readSecret(prompt string) (string, error) {
 // readLine reads one line of stdin (with a prompt on stderr).
 func (a *app) readLine(ctx context.Context, prompt string) (string, error) {
 	fmt.Fprint(a.io.Err, prompt)
-	type result struct {
-		line string
-		err  error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		line, err := bufio.NewReader(a.io.In).ReadString('\n')
-		if err == io.EOF && line != "" {
-			err = nil
-		}
-		ch <- result{strings.TrimSpace(line), err}
-	}()
 	select {
 	case <-ctx.Done():
 		return "", ctx.Err()
-	case r := <-ch:
-		if r.err == io.EOF {
+	case l := <-a.nextLine():
+		a.pendingLine = nil
+		if l.err == io.EOF {
 			return "", errors.New("stdin closed before anything was pasted")
 		}
-		return r.line, r.err
+		return l.text, l.err
 	}
+}
+
+// stdinLine is one line read from stdin, trimmed.
+type stdinLine struct {
+	text string
+	err  error
+}
+
+// nextLine starts reading the next line of stdin, unless a read is under
+// way already, and returns where it arrives. The receiver clears
+// pendingLine. One line is read at a time, so that a password prompt that
+// reads the terminal itself gets its own input.
+func (a *app) nextLine() <-chan stdinLine {
+	if a.pendingLine == nil {
+		if a.stdin == nil {
+			a.stdin = bufio.NewReader(a.io.In)
+		}
+		ch := make(chan stdinLine, 1)
+		a.pendingLine = ch
+		go func() {
+			s, err := a.stdin.ReadString('\n')
+			if err == io.EOF && s != "" {
+				err = nil
+			}
+			ch <- stdinLine{strings.TrimSpace(s), err}
+		}()
+	}
+	return a.pendingLine
 }
 
 func newLoginCmd(a *app) *cobra.Command {
@@ -596,6 +628,10 @@ func runLogin(ctx context.Context, a *app, f *accountFlags, noBrowser bool, time
 	m := a.manager()
 	acct, err := f.account(ctx, a)
 	if err != nil {
+		return err
+	}
+	// Fail before the sign-in, not after it.
+	if err := m.CheckName(acct); err != nil {
 		return err
 	}
 	var got accounts.Account
@@ -670,11 +706,50 @@ func (a *app) browserLogin(ctx context.Context, acct accounts.Account, noBrowser
 	if flow.Loopback() {
 		fmt.Fprintf(a.io.Err, "Waiting for the browser to come back to %s (ctrl+c cancels; gives up after %v)…\n",
 			flow.RedirectURI(), timeout)
-		return flow.Wait(ctx)
+		if !isTerminal(a.io.In) {
+			return flow.Wait(ctx)
+		}
+		// The browser may run on another machine (keyfob over SSH): then
+		// the user pastes the address it could not reach.
+		fmt.Fprintln(a.io.Err, "If the browser runs on another machine, paste the address it lands on (or its code) here.")
+		type waited struct {
+			acct accounts.Account
+			err  error
+		}
+		done := make(chan waited, 1)
+		go func() {
+			got, err := flow.Wait(ctx)
+			done <- waited{got, err}
+		}()
+		pastes := a.nextLine()
+		for {
+			select {
+			case w := <-done:
+				return w.acct, w.err
+			case l := <-pastes:
+				a.pendingLine = nil
+				if l.err != nil {
+					pastes = nil // stdin is gone: only the browser can finish
+					continue
+				}
+				pastes = a.nextLine()
+				if l.text == "" {
+					continue
+				}
+				got, err := flow.Complete(ctx, l.text)
+				if err == nil {
+					return got, nil
+				}
+				fmt.Fprintf(a.io.Err, "%v\nPaste the address again, or finish in the browser.\n", err)
+			}
+		}
 	}
 	fmt.Fprintln(a.io.Err, "After signing in, the browser lands on a page that may not load (for Owner accounts its")
 	fmt.Fprintln(a.io.Err, "address starts with tesla://). Copy that address from the address bar and paste it here.")
 	pasted, err := a.readLine(ctx, "Redirect URL or code: ")
+	if errors.Is(err, context.DeadlineExceeded) {
+		return acct, fmt.Errorf("nothing was pasted within %v; run keyfob login again (--timeout sets how long keyfob waits)", timeout)
+	}
 	if err != nil {
 		return acct, err
 	}
@@ -1029,7 +1104,7 @@ func runRevoke(ctx context.Context, a *app, name string, remove bool) error {
 		fmt.Fprintf(w, "        To withdraw the app's access for good, open:\n        %s\n", rev.ConsentURL)
 	}
 	switch {
-	case remove && rev.Outcome != "":
+	case remove && rev.Outcome != "" && rev.Outcome != accounts.RevokeFailed:
 		fmt.Fprintf(w, "Local:  %s removed.\n", acct.Name)
 	case rev.Outcome == accounts.RevokedAtServer:
 		fmt.Fprintf(w, "Local:  %s marked revoked; its tokens were deleted.\n", acct.Name)

@@ -736,3 +736,20 @@ func TestVersionAndSandbox(t *testing.T) {
 		t.Fatal("sandbox did not stop on interrupt")
 	}
 }
+
+func TestImportUnderATakenNameSpendsNothing(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	e.seed(e.minted("a1", "car", time.Hour))
+	ts := e.srv.Mint(oauthtest.MintRequest{ClientID: "other-app", Scopes: []string{"openid", "offline_access"}})
+	before := e.storeBytes()
+	r := e.run(ts.RefreshToken+"\n", nil, "import", "--kind", "owner", "--issuer", e.srv.URL(), "--name", "car")
+	if r.code != 1 || !strings.Contains(r.stderr, `named "car" already exists`) {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if !e.srv.RefreshTokenLive(ts.RefreshToken) || e.srv.Stats().Refreshes != 0 {
+		t.Fatal("the refresh token was spent although the account could not be saved")
+	}
+	if !bytes.Equal(before, e.storeBytes()) {
+		t.Fatal("store changed")
+	}
+}

@@ -25,7 +25,10 @@ func TestFilesArePrivate(t *testing.T) {
 	e.mustRun("", "token", "soon") // takes the account lock, writes again
 	home := filepath.Join(e.dir, "home")
 	for _, root := range []string{e.storeDir(), home} {
-		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if _, err := os.Stat(root); root == home && os.IsNotExist(err) {
+			continue // nothing was written outside the store
+		}
+		walkOrFail(t, root, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
@@ -70,7 +73,10 @@ func TestTokensOnlyInTheStore(t *testing.T) {
 	e.mustRun("", "token", "car")
 	a := e.account("car")
 	for _, root := range []string{e.storeDir(), filepath.Join(e.dir, "home")} {
-		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if _, err := os.Stat(root); os.IsNotExist(err) && root != e.storeDir() {
+			continue
+		}
+		walkOrFail(t, root, func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || filepath.Base(p) == accounts.StoreFile {
 				return err
 			}
@@ -82,6 +88,20 @@ func TestTokensOnlyInTheStore(t *testing.T) {
 			}
 			return nil
 		})
+	}
+}
+
+// walkOrFail walks root and fails the test if the walk fails, so that a
+// missing directory cannot pass for a clean one.
+func walkOrFail(t *testing.T, root string, fn fs.WalkDirFunc) {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		n++
+		return fn(p, d, err)
+	})
+	if err != nil || n < 2 {
+		t.Fatalf("walking %s: %v (%d entries)", root, err, n)
 	}
 }
 

@@ -225,7 +225,9 @@ const (
 // ExpiringWithin is when a valid token starts counting as expiring.
 const ExpiringWithin = time.Hour
 
-// Health reports the account's condition at now.
+// Health reports the account's condition at now. A failed refresh counts
+// as an error only once the access token is gone: until then the token
+// works, and the failure shows in LastRefresh.
 func (a *Account) Health(now time.Time) Health {
 	switch a.State {
 	case StateRevoked:
@@ -239,8 +241,6 @@ func (a *Account) Health(now time.Time) Health {
 			return HealthError
 		}
 		return HealthExpired
-	case a.State == StateError:
-		return HealthError
 	case !a.Expiry.IsZero() && a.Expiry.Sub(now) < ExpiringWithin:
 		return HealthExpiring
 	}

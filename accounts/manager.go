@@ -388,12 +388,46 @@ func (m *Manager) Import(ctx context.Context, a Account) (saved Account, replace
 	if a.RefreshToken == "" && !a.UsesClientCredentials() {
 		return a, false, errors.New("no refresh token was given; pipe it on stdin or paste it at the prompt")
 	}
+	// Refreshing spends the given refresh token: make sure the result can
+	// be saved under its name before that.
+	if err := m.CheckName(a); err != nil {
+		return a, false, err
+	}
 	g, err := m.Auth.Refresh(ctx, a)
 	if err != nil {
 		return a, false, fmt.Errorf("the server did not accept the refresh token: %w", err)
 	}
 	a.Apply(g, m.now())
-	return m.Add(ctx, a)
+	saved, replaced, err = m.Add(ctx, a)
+	if errors.Is(err, ErrNameTaken) {
+		// Another process took the name meanwhile; the new refresh token
+		// must not be lost over a name.
+		a.Name = ""
+		saved, replaced, err = m.Add(ctx, a)
+	}
+	return saved, replaced, err
+}
+
+// CheckName tells, before a login or import spends anything at the
+// server, whether a's name can be saved: it fails when the store cannot be
+// read, or when another account has the name and is not the same login
+// (same kind, grant, client and token endpoint), which a new login would
+// update in place.
+func (m *Manager) CheckName(a Account) error {
+	f, err := m.Store.Load()
+	if err != nil {
+		return err
+	}
+	if a.Name == "" {
+		return nil
+	}
+	p := byName(f, a.Name)
+	if p == nil || (p.Kind == a.Kind && p.Grant == a.Grant && p.ClientID == a.ClientID &&
+		p.Endpoints.TokenURL == a.Endpoints.TokenURL && p.Endpoints.BaseURL == a.Endpoints.BaseURL) {
+		return nil
+	}
+	return fmt.Errorf("%w: an account named %q already exists (%s); choose another name or remove it first",
+		ErrNameTaken, p.Name, p.Kind)
 }
 
 func sameLogin(f *File, a Account) *Account {
@@ -402,7 +436,7 @@ func sameLogin(f *File, a Account) *Account {
 	}
 	for i := range f.Accounts {
 		p := &f.Accounts[i]
-		if p.Subject == a.Subject && p.Kind == a.Kind && p.ClientID == a.ClientID &&
+		if p.Subject == a.Subject && p.Kind == a.Kind && p.Grant == a.Grant && p.ClientID == a.ClientID &&
 			p.Endpoints.TokenURL == a.Endpoints.TokenURL && p.Endpoints.BaseURL == a.Endpoints.BaseURL {
 			return p
 		}
@@ -482,9 +516,10 @@ func (m *Manager) Remove(ctx context.Context, id string) error {
 
 // Revoke asks the server to revoke the account's tokens and then marks the
 // record revoked, or removes it when remove is set. The tokens are dropped
-// from the record only when the server confirmed the revocation, so a
-// failed revocation can be tried again. The error is non-nil when the
-// server could not be asked or refused; the local change happens anyway.
+// from the record only when the server confirmed the revocation, and a
+// record is removed only when the revocation did not fail, so a failed
+// revocation can be tried again. The error is non-nil when the server could
+// not be asked or refused; the record is marked revoked anyway.
 func (m *Manager) Revoke(ctx context.Context, id string, remove bool) (Revocation, error) {
 	a, err := m.Find(id)
 	if err != nil {
@@ -505,8 +540,11 @@ func (m *Manager) Revoke(ctx context.Context, id string, remove bool) (Revocatio
 	if rev.Outcome == RevokeFailed && rev.Detail == "" && rerr != nil {
 		rev.Detail = rerr.Error()
 	}
+	// Removing after a failed revocation would leave live tokens at the
+	// server that nothing here can revoke any more.
+	removed := remove && rev.Outcome != RevokeFailed
 	werr := m.Store.Update(ctx, func(f *File) error {
-		if remove {
+		if removed {
 			f.Remove(a.ID)
 			return nil
 		}
@@ -523,7 +561,13 @@ func (m *Manager) Revoke(ctx context.Context, id string, remove bool) (Revocatio
 	if werr != nil {
 		return rev, fmt.Errorf("the server part is done (%s) but the store could not be updated: %w", rev.Outcome, werr)
 	}
+	if rerr == nil && rev.Outcome == RevokeFailed {
+		rerr = errors.New(orDefault(rev.Detail, "the server refused"))
+	}
 	if rerr != nil {
+		if remove {
+			return rev, fmt.Errorf("revoking %q at the server: %w; the account was kept (marked revoked) so you can retry — keyfob remove forgets it anyway", a.Name, rerr)
+		}
 		return rev, fmt.Errorf("revoking %q at the server: %w", a.Name, rerr)
 	}
 	return rev, nil

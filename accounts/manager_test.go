@@ -306,12 +306,40 @@ func TestHealth(t *testing.T) {
 		{Account{AccessToken: "x", Expiry: testNow.Add(-time.Second)}, HealthExpired},
 		{Account{AccessToken: "x", Expiry: testNow.Add(2 * time.Hour), State: StateRevoked}, HealthRevoked},
 		{Account{AccessToken: "x", State: StateLoginRequired}, HealthLoginRequired},
-		{Account{AccessToken: "x", Expiry: testNow.Add(2 * time.Hour), State: StateError}, HealthError},
+		{Account{AccessToken: "x", Expiry: testNow.Add(2 * time.Hour), State: StateError}, HealthValid},
+		{Account{AccessToken: "x", Expiry: testNow.Add(-time.Second), State: StateError}, HealthError},
 		{Account{}, HealthExpired},
 	}
 	for i, c := range cases {
 		if got := c.a.Health(testNow); got != c.want {
 			t.Errorf("%d: %s, want %s", i, got, c.want)
 		}
+	}
+}
+
+func TestImportChecksTheNameBeforeSpendingTheToken(t *testing.T) {
+	m, auth := newManager(t)
+	seed(t, m.Store, Account{ID: "o1", Name: "home", Kind: KindOwner, ClientID: "ownerapi"})
+	_, _, err := m.Import(context.Background(), Account{Name: "home", Kind: KindFleet, ClientID: "app", RefreshToken: "rt-0"})
+	if !errors.Is(err, ErrNameTaken) || auth.calls.Load() != 0 {
+		t.Fatalf("got %v after %d refreshes; want ErrNameTaken before any", err, auth.calls.Load())
+	}
+	// The same login under its own name is fine (it is updated in place).
+	if _, _, err := m.Import(context.Background(), Account{Name: "home", Kind: KindOwner, ClientID: "ownerapi", RefreshToken: "rt-0"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRevokeAndRemoveKeepsTheAccountWhenTheServerFailed(t *testing.T) {
+	m, auth := newManager(t)
+	seed(t, m.Store, expired())
+	auth.err = errors.New("network down")
+	rev, err := m.Revoke(context.Background(), "a1", true)
+	if err == nil || rev.Outcome != RevokeFailed || !strings.Contains(err.Error(), "was kept") {
+		t.Fatalf("%+v %v", rev, err)
+	}
+	a, err := m.Find("a1")
+	if err != nil || a.State != StateRevoked || a.RefreshToken != "rt-0" {
+		t.Fatalf("the account must stay, marked revoked, with its tokens: %+v %v", a, err)
 	}
 }

@@ -65,7 +65,7 @@ type result struct {
 // grant code): a PKCE S256 verifier, a random state and the authorize URL.
 // When the redirect URI is empty or a loopback http URI (127.0.0.1,
 // localhost, [::1], with or without a port) it starts a listener on
-// 127.0.0.1 only, on the URI's port or an ephemeral one (then the redirect
+// 127.0.0.1 only, on the URI's port or an ephemeral one (an empty redirect
 // URI becomes http://127.0.0.1:PORT/callback). Any other redirect URI (the
 // Owner API's tesla://auth/callback, a remote https page) makes a paste
 // flow. ctx only bounds the setup; Close ends the flow.
@@ -103,10 +103,20 @@ func (e *Engine) StartCodeFlow(ctx context.Context, a accounts.Account) (*CodeFl
 				port, err)
 		}
 		path := "/callback"
-		if port == "0" {
+		if a.Endpoints.RedirectURI == "" {
 			f.redirect = fmt.Sprintf("http://127.0.0.1:%d/callback", ln.Addr().(*net.TCPAddr).Port)
-		} else if u, _ := url.Parse(a.Endpoints.RedirectURI); u.Path != "" {
-			path = u.Path
+		} else {
+			// A registered loopback URI keeps its host and path; without a
+			// port it gets the listener's (loopback redirects may use any
+			// port, RFC 8252 §7.3).
+			u, _ := url.Parse(a.Endpoints.RedirectURI)
+			if path = u.Path; path == "" {
+				path = "/"
+			}
+			if port == "0" {
+				u.Host = net.JoinHostPort(u.Hostname(), strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+				f.redirect = u.String()
+			}
 		}
 		mux := http.NewServeMux()
 		mux.HandleFunc(path, f.handle)

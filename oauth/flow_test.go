@@ -467,3 +467,41 @@ func TestCompleteWorksForLoopbackFlows(t *testing.T) {
 		t.Error("listener still open after Complete")
 	}
 }
+
+func TestLoopbackRedirectWithoutPathOrPort(t *testing.T) {
+	access := makeJWT(t, map[string]any{"sub": "u1"})
+	srv := newFakeTokenServer(t, jsonAnswer(200, `{"access_token":"`+access+`","token_type":"Bearer","expires_in":3600}`))
+
+	// No port: the registered host and path stay, the listener's port is added.
+	a := customCodeAccount(srv.URL + "/token")
+	a.Endpoints.RedirectURI = "http://localhost/cb"
+	f, err := (&Engine{}).StartCodeFlow(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	u, _ := url.Parse(f.RedirectURI())
+	if u.Hostname() != "localhost" || u.Path != "/cb" || u.Port() == "" {
+		t.Fatalf("redirect %q", f.RedirectURI())
+	}
+
+	// No path: the browser comes back to "/".
+	probe := httptest.NewServer(http.NotFoundHandler())
+	addr := probe.Listener.Addr().String()
+	probe.Close()
+	b := customCodeAccount(srv.URL + "/token")
+	b.Endpoints.RedirectURI = "http://" + addr
+	g, err := (&Engine{}).StartCodeFlow(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	done := make(chan error, 1)
+	go func() { _, err := g.Wait(context.Background()); done <- err }()
+	if status, body := browse(t, "http://"+addr+"/?code=c&state="+url.QueryEscape(g.state)); status != 200 {
+		t.Fatalf("callback at / got %d %s", status, body)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

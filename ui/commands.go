@@ -22,7 +22,9 @@ func (m *Model) revokeCmd(id string, remove bool) tea.Cmd {
 	mgr, ctx := m.mgr, m.ctx
 	return tea.Batch(m.setToast("revoking "+name+"…", statusBusy), func() tea.Msg {
 		rev, err := mgr.Revoke(ctx, id, remove)
-		return revokedMsg{id: id, name: name, removed: remove, rev: rev, err: err}
+		// The manager keeps an account whose revocation failed.
+		removed := remove && rev.Outcome != "" && rev.Outcome != accounts.RevokeFailed
+		return revokedMsg{id: id, name: name, removed: removed, rev: rev, err: err}
 	})
 }
 

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -262,7 +264,7 @@ func newRevokeResult(m *Model, msg revokedMsg) modal {
 			{label: "c copy its address", keys: []string{"c"}, msg: copyTextMsg{what: "the consent page address", text: u}},
 			{label: "enter close", msg: closeModalMsg{}},
 		}
-		d.focus = 0
+		d.focus = len(d.buttons) - 1 // enter closes, as the label says
 	} else {
 		d.buttons = []button{{label: "enter close", msg: closeModalMsg{}}}
 	}
@@ -374,10 +376,7 @@ func (h *helpModal) View() string {
 	st := m.st
 	w := m.boxWidth(84)
 	inner := w - st.Dialog.GetHorizontalFrameSize()
-	hm := m.help
-	hm.ShowAll = true
-	hm.SetWidth(inner)
-	keys := hm.View(m.keys)
+	keys := fullHelp(m.help, m.keys, inner)
 
 	legend := []string{
 		st.OK.Render("✓ valid") + "  " + st.Warn.Render("! expiring within the hour") + "  " + st.Danger.Render("✗ expired"),
@@ -401,6 +400,45 @@ func (h *helpModal) View() string {
 		box = renderBox(st, w, "keyfob — keys", keys, "esc or ? close")
 	}
 	return box
+}
+
+// fullHelp renders every key in as many columns as fit in width: three,
+// else two, else one, so that a narrow terminal loses no key.
+func fullHelp(hm help.Model, keys KeyMap, width int) string {
+	hm.ShowAll = true
+	hm.SetWidth(0)
+	groups := keys.FullHelp()
+	for cols := len(groups); ; cols-- {
+		out := hm.View(regrouped(groups, cols))
+		if cols == 1 || lipgloss.Width(out) <= width {
+			return out
+		}
+	}
+}
+
+// helpGroups is a help.KeyMap of given columns.
+type helpGroups [][]key.Binding
+
+func (g helpGroups) ShortHelp() []key.Binding  { return nil }
+func (g helpGroups) FullHelp() [][]key.Binding { return g }
+
+// regrouped spreads the bindings of groups over n columns, in order.
+func regrouped(groups [][]key.Binding, n int) helpGroups {
+	if n >= len(groups) {
+		return groups
+	}
+	var all []key.Binding
+	for _, g := range groups {
+		all = append(all, g...)
+	}
+	per := (len(all) + n - 1) / n
+	var out helpGroups
+	for len(all) > 0 {
+		k := min(per, len(all))
+		out = append(out, all[:k])
+		all = all[k:]
+	}
+	return out
 }
 
 func clearText(c accounts.Config) string {

@@ -683,3 +683,27 @@ func TestClipboardReadTimeoutClears(t *testing.T) {
 	e.d.send(clipReadTimeoutMsg{seq: e.m.clip.seq})
 	e.d.until("the clear", func() bool { return slices.Contains(e.d.clipboard(), "") })
 }
+
+// A loopback login finished by pasting the address (the browser ran on
+// another machine) succeeds, even though the paste also ends the wait.
+func TestLoginLoopbackFinishedByPaste(t *testing.T) {
+	for range 5 { // the race it guards against is one of timing
+		e := newFlowEnv(t, oauthtest.Options{}, nil)
+		e.m.engine.OpenBrowser = func(string) error { return errNoBrowser } // nobody comes back
+		e.d.press("n", "enter", "enter", "enter")
+		e.d.until("the browser step", func() bool { w := e.wizard(); return w != nil && w.step == stepBrowser })
+		w := e.wizard()
+		if !w.loopback {
+			t.Fatal("a fleet login with no redirect URI should listen on loopback")
+		}
+		landed := landedAt(t, w.authURL)
+		e.d.press("paste:"+landed, "enter")
+		e.d.until("the account to be saved", e.noModals)
+		if n := len(e.stored(t)); n != 1 {
+			t.Fatalf("%d accounts stored", n)
+		}
+		if strings.Contains(plain(e.m), "cancelled") {
+			t.Fatalf("the login was reported as cancelled:\n%s", plain(e.m))
+		}
+	}
+}

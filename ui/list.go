@@ -169,7 +169,12 @@ func statusOf(r *row, now time.Time) (text string, st statusKind) {
 	if r.queued {
 		return "… queued", statusBusy
 	}
-	switch r.acct.Health(now) {
+	h := r.acct.Health(now)
+	if r.acct.State == accounts.StateError && (h == accounts.HealthValid || h == accounts.HealthExpiring) {
+		// The token still works, but the last refresh failed.
+		return "! refresh failed: " + oneLine(r.acct.StateDetail), statusWarn
+	}
+	switch h {
 	case accounts.HealthValid:
 		return "✓ valid", statusOK
 	case accounts.HealthExpiring:

@@ -14,6 +14,9 @@ type (
 	// tickMsg is the once-a-second countdown tick of the whole screen.
 	tickMsg time.Time
 
+	// stampMsg carries the store's stamp as read by watchCmd.
+	stampMsg struct{ stamp string }
+
 	// loadedMsg carries the store as read by loadCmd.
 	loadedMsg struct {
 		accts []accounts.Account

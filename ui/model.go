@@ -106,6 +106,7 @@ type Model struct {
 	offset    int   // first visible row on screen
 	stamp     string
 	reloading bool
+	watching  bool // a look at the store's stamp is under way
 
 	filtering bool // the filter input has the keyboard
 	filter    textinput.Model
@@ -267,6 +268,8 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case tickMsg:
 		return m.onTick()
+	case stampMsg:
+		return m.onStamp(msg)
 	case spinner.TickMsg:
 		if m.busy == 0 && !m.modalBusy() {
 			m.spinning = false

@@ -15,9 +15,10 @@ import (
 	"github.com/keyfob/keyfob/themes"
 )
 
-// An idle screen costs one tick a second: the tick re-arms only itself,
-// and a spinner frame that arrives with nothing refreshing stops the
-// spinner instead of re-arming it.
+// An idle screen costs one tick a second: the tick re-arms itself and
+// looks at the store's stamp (in a command), nothing else; and a spinner
+// frame that arrives with nothing refreshing stops the spinner instead of
+// re-arming it.
 func TestIdleScreenSchedulesOnlyTheTick(t *testing.T) {
 	m := newViewModel(t, fixtures()[:2], 80, 24)
 	m.auto = false
@@ -25,10 +26,29 @@ func TestIdleScreenSchedulesOnlyTheTick(t *testing.T) {
 	if cmd == nil {
 		t.Fatal("the tick did not re-arm")
 	}
-	if msg := cmd(); msg == nil {
-		t.Fatal("the re-armed tick produced nothing")
-	} else if _, ok := msg.(tickMsg); !ok {
-		t.Fatalf("an idle tick scheduled %T besides the next tick", msg)
+	batch, ok := cmd().(tea.BatchMsg)
+	if !ok || len(batch) != 2 {
+		t.Fatalf("an idle tick scheduled %T, want the next tick and a look at the stamp", cmd())
+	}
+	var kinds []string
+	for _, c := range batch {
+		switch c().(type) {
+		case tickMsg:
+			kinds = append(kinds, "tick")
+		case stampMsg:
+			kinds = append(kinds, "stamp")
+		default:
+			t.Fatalf("an idle tick scheduled %T", c())
+		}
+	}
+	if strings.Join(kinds, ",") != "tick,stamp" {
+		t.Fatalf("scheduled %v", kinds)
+	}
+	// While a look is under way, the next tick starts no other.
+	if _, cmd := m.Update(tickMsg(time.Now())); cmd == nil {
+		t.Fatal("the tick did not re-arm")
+	} else if _, ok := cmd().(tickMsg); !ok {
+		t.Fatal("a second look at the stamp started before the first came back")
 	}
 	m.spinning = true
 	if _, cmd := m.Update(spinner.TickMsg{ID: m.spin.ID()}); cmd != nil || m.spinning {
@@ -138,7 +158,7 @@ func TestStatusesReadWithoutColour(t *testing.T) {
 		}
 		seen[strings.Fields(text)[1]] = true
 	}
-	for _, w := range []string{"valid", "expiring", "expired", "revoked", "login", "error:"} {
+	for _, w := range []string{"valid", "expiring", "expired", "revoked", "login", "refresh"} {
 		if !seen[w] {
 			t.Errorf("no fixture shows the %q status", w)
 		}

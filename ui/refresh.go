@@ -10,18 +10,17 @@ import (
 	"github.com/keyfob/keyfob/accounts"
 )
 
-// onTick advances the clock of the whole screen. It costs a stat of the
-// store file and, only when an auto-refresh is due, one pass over the
-// accounts: nothing is allocated per account.
+// onTick advances the clock of the whole screen. It starts a look at the
+// store's stamp (in a command: Update never touches the disk) and, only
+// when an auto-refresh is due, makes one pass over the accounts: nothing is
+// allocated per account.
 func (m *Model) onTick() tea.Cmd {
 	m.now = m.clock()
 	m.lv.now = m.now
 	cmds := []tea.Cmd{m.tickCmd()}
-	if m.loaded && !m.reloading {
-		if st := m.mgr.Store.Stamp(); st != m.stamp {
-			m.reloading = true
-			cmds = append(cmds, m.loadCmd())
-		}
+	if m.loaded && !m.reloading && !m.watching {
+		m.watching = true
+		cmds = append(cmds, m.watchCmd())
 	}
 	if m.auto && m.loaded && !m.now.Before(m.nextDue) {
 		cmds = append(cmds, m.autoRefresh())
@@ -30,6 +29,23 @@ func (m *Model) onTick() tea.Cmd {
 		m.refreshDetail()
 	}
 	return tea.Batch(cmds...)
+}
+
+// watchCmd reads the store's stamp, so that writes by other processes
+// (keyfob token in cron) show up within a tick or two.
+func (m *Model) watchCmd() tea.Cmd {
+	store := m.mgr.Store
+	return func() tea.Msg { return stampMsg{stamp: store.Stamp()} }
+}
+
+// onStamp reloads the store when another process changed it.
+func (m *Model) onStamp(msg stampMsg) tea.Cmd {
+	m.watching = false
+	if !m.loaded || m.reloading || msg.stamp == m.stamp {
+		return nil
+	}
+	m.reloading = true
+	return m.loadCmd()
 }
 
 // loadCmd reads the store. The stamp is taken first, so a write that lands

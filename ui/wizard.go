@@ -893,6 +893,11 @@ func (w *wizard) onDone(msg wizDoneMsg) tea.Cmd {
 		return nil
 	}
 	w.holdOn = false
+	if msg.fromWait && msg.err != nil && w.exchanged {
+		// The pasted address is being exchanged, which ends the wait: its
+		// own result decides.
+		return nil
+	}
 	if msg.err == nil {
 		w.abandon() // a late callback of the same flow is now stale
 		w.decide(accountSavedMsg{acct: msg.saved, replaced: msg.replaced, imported: w.mode == modeImport})
