@@ -379,7 +379,7 @@ func (h *helpModal) View() string {
 	keys := fullHelp(m.help, m.keys, inner)
 
 	legend := []string{
-		st.OK.Render("✓ valid") + "  " + st.Warn.Render("! expiring within the hour") + "  " + st.Danger.Render("✗ expired"),
+		st.OK.Render("✓ valid") + "  " + st.Warn.Render("! expiring within the hour, or refresh failed") + "  " + st.Danger.Render("✗ expired"),
 		st.Info.Render(m.spin.View()+" refreshing") + "  " + st.Muted.Render("⊘ revoked") + "  " + st.Danger.Render("⊗ login required") + "  " + st.Danger.Render("✗ error"),
 		"Countdown: " + st.Fine.Render("more than 1 h") + " · " + st.Warning.Render("under 1 h") + " · " +
 			st.Critical.Render("under 10 min") + " · " + st.Expired.Render("expired"),
