@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -31,6 +30,7 @@ import (
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/themes"
 	"github.com/keyfob/keyfob/ui"
 	"github.com/keyfob/keyfob/ui/demo"
 )
@@ -97,22 +97,15 @@ func isUsage(err error) bool {
 	return false
 }
 
-// printError writes err as fang does, adding the --help hint only for
-// usage errors.
-func printError(w io.Writer, styles fang.Styles, err error) {
+// printError writes err as one line on stderr, with the --help hint only
+// for usage errors (fang's handler adds it by guessing from the text).
+func printError(w io.Writer, _ fang.Styles, err error) {
 	if errors.Is(err, context.Canceled) {
 		err = errors.New("cancelled")
 	}
-	if f, ok := w.(interface{ Fd() uintptr }); !ok || !term.IsTerminal(f.Fd()) {
-		fmt.Fprintln(w, "keyfob: "+err.Error())
-		if isUsage(err) {
-			fmt.Fprintln(w, "Try 'keyfob --help' for usage.")
-		}
-		return
-	}
-	fang.DefaultErrorHandler(w, styles, err)
-	if isUsage(err) && !strings.HasPrefix(err.Error(), "unknown") {
-		fmt.Fprintln(w, "  Try --help for usage.")
+	fmt.Fprintln(w, "keyfob: "+err.Error())
+	if isUsage(err) {
+		fmt.Fprintln(w, "Try 'keyfob --help' for usage.")
 	}
 }
 
@@ -126,7 +119,7 @@ func buildVersion() string {
 	return "dev"
 }
 
-// streams are the command's standard streams, swapped for buffers in tests.
+// streams are the command's standard streams.
 type streams struct {
 	In       io.Reader
 	Out, Err io.Writer
@@ -161,12 +154,17 @@ func (a *app) store() *accounts.Store {
 	return s
 }
 
-func (a *app) manager() *accounts.Manager {
+// oauth returns the engine, built on first use with --http-timeout.
+func (a *app) oauth() *oauth.Engine {
 	if a.engine == nil {
 		// Go's default transport, so HTTP/2 stays negotiable.
 		a.engine = &oauth.Engine{HTTPClient: &http.Client{Timeout: a.httpTimeout}}
 	}
-	return accounts.NewManager(a.store(), a.engine)
+	return a.engine
+}
+
+func (a *app) manager() *accounts.Manager {
+	return accounts.NewManager(a.store(), a.oauth())
 }
 
 func newRoot(s *streams) *cobra.Command {
@@ -184,16 +182,18 @@ func newRoot(s *streams) *cobra.Command {
 			"  curl -H \"Authorization: Bearer $(keyfob token home)\" …",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st := a.store()
-			cfg, err := st.LoadConfig()
+			m := a.manager()
+			cfg, err := m.Store.LoadConfig()
 			if err != nil {
 				return err
 			}
-			if _, err := st.Load(); err != nil {
+			// A corrupt store is reported here, in plain text, rather than
+			// on a screen that then has nothing to show.
+			if _, err := m.Store.Load(); err != nil {
 				return err
 			}
 			return ui.Run(cmd.Context(), ui.Options{
-				Manager: a.manager(), Engine: a.engine, Config: cfg, Theme: theme,
+				Manager: m, Engine: a.oauth(), Config: cfg, Theme: theme,
 				Input: s.In, Output: tuiOutput(s),
 			})
 		},
@@ -206,7 +206,7 @@ func newRoot(s *streams) *cobra.Command {
 		"keyfob's directory (default $KEYFOB_CONFIG_DIR, else $XDG_CONFIG_HOME/keyfob)")
 	root.PersistentFlags().DurationVar(&a.httpTimeout, "http-timeout", 30*time.Second,
 		"give up on a server that has not answered within this")
-	root.Flags().StringVar(&theme, "theme", "", "theme of the terminal UI: "+strings.Join(themeNames(), ", "))
+	root.Flags().StringVar(&theme, "theme", "", "theme of the terminal UI: "+strings.Join(themes.Names(), ", "))
 
 	root.AddCommand(
 		newDemoCmd(a), newListCmd(a), newLoginCmd(a), newImportCmd(a), newTokenCmd(a),
@@ -258,18 +258,12 @@ func newDemoCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer d.Close()
-			a.dir = d.Dir
-			return ui.Run(cmd.Context(), d.Options(ui.Options{
-				Manager: a.manager(), Engine: a.engine, Theme: theme,
-				Input: a.io.In, Output: tuiOutput(a.io),
-			}))
+			return ui.Run(cmd.Context(), d.Options(ui.Options{Theme: theme, Input: a.io.In, Output: tuiOutput(a.io)}))
 		},
 	}
-	cmd.Flags().StringVar(&theme, "theme", "", "theme of the terminal UI: "+strings.Join(themeNames(), ", "))
+	cmd.Flags().StringVar(&theme, "theme", "", "theme of the terminal UI: "+strings.Join(themes.Names(), ", "))
 	return cmd
 }
-
-func themeNames() []string { return ui.ThemeNames() }
 
 // ---- list ----
 
@@ -328,7 +322,7 @@ func runList(a *app, asJSON bool, now time.Time) error {
 				ID: ac.ID, Name: ac.Name, Email: ac.Email, Kind: string(ac.Kind), Region: ac.Region,
 				Scopes: scopes, AccessExpiresAt: timePtr(ac.Expiry), RefreshObtainedAt: timePtr(ac.RefreshObtainedAt),
 				RefreshExpiresAt: timePtr(ac.RefreshExpiresAt()), Status: string(ac.Health(now)),
-				LastRefreshError: lastRefreshError(ac),
+				LastRefreshError: ac.RefreshFailed(),
 			})
 		}
 		enc := json.NewEncoder(a.io.Out)
@@ -383,18 +377,10 @@ func statusText(ac accounts.Account, now time.Time) string {
 	switch {
 	case h == accounts.HealthError && ac.StateDetail != "":
 		return "error: " + ac.StateDetail
-	case lastRefreshError(ac) != "" && (h == accounts.HealthValid || h == accounts.HealthExpiring):
+	case ac.RefreshFailed() != "" && (h == accounts.HealthValid || h == accounts.HealthExpiring):
 		return string(h) + " (last refresh failed)"
 	}
 	return strings.ReplaceAll(string(h), "_", " ")
-}
-
-// lastRefreshError is the error of the last refresh, "" if it worked.
-func lastRefreshError(ac accounts.Account) string {
-	if ac.LastRefresh == nil || ac.LastRefresh.OK {
-		return ""
-	}
-	return ac.LastRefresh.Error
 }
 
 func expiresIn(ac accounts.Account, now time.Time) string {
@@ -456,34 +442,23 @@ func (f *accountFlags) register(cmd *cobra.Command) {
 
 // account builds the account to log in from the kind's preset, the
 // issuer's discovery document and the flags, in that order of precedence.
+// Preset and Validate check the kind, region and grant.
 func (f *accountFlags) account(ctx context.Context, a *app) (accounts.Account, error) {
-	kind := accounts.Kind(strings.ToLower(f.kind))
-	if !kind.Valid() {
-		return accounts.Account{}, usagef("--kind %q is not one of fleet, owner, partner, legacy, custom", f.kind)
-	}
-	region := strings.ToLower(f.region)
-	if !slices.Contains([]string{"na", "eu", "cn"}, region) {
-		return accounts.Account{}, usagef("--region %q is not one of na, eu, cn", f.region)
-	}
-	acct, err := oauth.Preset(kind, region)
+	acct, err := oauth.Preset(accounts.Kind(strings.ToLower(f.kind)), f.region)
 	if err != nil {
 		return acct, usageError{err}
 	}
-	if kind == accounts.KindCustom {
-		if !slices.Contains([]string{accounts.GrantCode, accounts.GrantPassword, accounts.GrantClientCredentials}, f.grant) {
-			return acct, usagef("--grant %q is not one of code, password, client_credentials", f.grant)
-		}
+	if acct.Kind == accounts.KindCustom {
 		acct.Grant = f.grant
 	}
 	if f.issuer != "" {
-		ep, err := a.engine.Discover(ctx, f.issuer)
+		ep, err := a.oauth().Discover(ctx, f.issuer)
 		if err != nil {
 			return acct, err
 		}
 		ep.RedirectURI = acct.Endpoints.RedirectURI
-		if ep.BaseURL == "" {
-			ep.BaseURL = strings.TrimSuffix(f.issuer, "/oauth2/v3")
-		}
+		// A legacy server's /oauth/token hangs off the issuer's host.
+		ep.BaseURL = strings.TrimSuffix(strings.TrimRight(f.issuer, "/"), "/oauth2/v3")
 		acct.Endpoints = ep
 	}
 	set := func(dst *string, v string) {
@@ -538,7 +513,7 @@ func (a *app) clientSecret(file string) (string, error) {
 // readSecret reads a password or token: all of stdin when it is piped, else
 // a prompt on stderr without echo.
 func (a *app) readSecret(prompt string) (string, error) {
-	if f, ok := a.io.In.(interface{ Fd() uintptr }); ok && term.IsTerminal(f.Fd()) {
+	if f, ok := a.io.In.(*os.File); ok && isTerminal(f) {
 		fmt.Fprint(a.io.Err, prompt)
 		b, err := term.ReadPassword(f.Fd())
 		fmt.Fprintln(a.io.Err)
@@ -637,7 +612,7 @@ func runLogin(ctx context.Context, a *app, f *accountFlags, noBrowser bool, time
 	var got accounts.Account
 	switch {
 	case acct.UsesClientCredentials():
-		got, err = a.engine.Login(ctx, acct, oauth.Credentials{})
+		got, err = a.oauth().Login(ctx, acct, oauth.Credentials{})
 	case acct.Kind == accounts.KindLegacy || acct.Grant == accounts.GrantPassword:
 		got, err = a.passwordLogin(ctx, acct)
 	default:
@@ -646,7 +621,6 @@ func runLogin(ctx context.Context, a *app, f *accountFlags, noBrowser bool, time
 	if err != nil {
 		return err
 	}
-	got.Name = f.name
 	saved, replaced, err := m.Add(ctx, got)
 	if err != nil {
 		return err
@@ -678,11 +652,11 @@ func (a *app) passwordLogin(ctx context.Context, acct accounts.Account) (account
 	if password == "" {
 		return acct, errors.New("no password given; pipe it on stdin or type it at the prompt")
 	}
-	return a.engine.Login(ctx, acct, oauth.Credentials{Email: email, Password: password})
+	return a.oauth().Login(ctx, acct, oauth.Credentials{Email: email, Password: password})
 }
 
 func (a *app) browserLogin(ctx context.Context, acct accounts.Account, noBrowser bool, timeout time.Duration) (accounts.Account, error) {
-	flow, err := a.engine.StartCodeFlow(ctx, acct)
+	flow, err := a.oauth().StartCodeFlow(ctx, acct)
 	if err != nil {
 		return acct, err
 	}
@@ -810,7 +784,6 @@ func runImport(ctx context.Context, a *app, f *accountFlags) error {
 		return usagef("no refresh token on stdin; pipe it in, e.g. keyfob import --kind %s < token.txt", acct.Kind)
 	}
 	acct.RefreshToken = rt
-	acct.RefreshObtainedAt = time.Time{}
 	saved, replaced, err := m.Import(ctx, acct)
 	if err != nil {
 		return err
@@ -883,7 +856,7 @@ func runToken(ctx context.Context, a *app, name string, minValid time.Duration, 
 		}
 	}
 	if copyIt {
-		return copyToClipboard(a, acct, tok, what)
+		return copyToClipboard(a, m.Store, acct, tok, what)
 	}
 	_, err = fmt.Fprintln(a.io.Out, tok)
 	return err
@@ -892,8 +865,8 @@ func runToken(ctx context.Context, a *app, name string, minValid time.Duration, 
 // copyToClipboard puts tok on the system clipboard (or, without one, the
 // terminal's through OSC 52) and starts a detached keyfob that clears it
 // after the configured delay if it still holds tok.
-func copyToClipboard(a *app, acct accounts.Account, tok, what string) error {
-	cfg, err := a.store().LoadConfig()
+func copyToClipboard(a *app, st *accounts.Store, acct accounts.Account, tok, what string) error {
+	cfg, err := st.LoadConfig()
 	if err != nil {
 		return err
 	}
@@ -913,8 +886,12 @@ func copyToClipboard(a *app, acct accounts.Account, tok, what string) error {
 		fmt.Fprintf(a.io.Err, "Copied the %s of %s.\n", what, acct.Name)
 		return nil
 	}
+	self, err := os.Executable()
+	if err != nil {
+		self = os.Args[0]
+	}
 	sum := sha256.Sum256([]byte(tok))
-	clear := exec.Command(os.Args[0], "clipboard-clear", "--after", after.String(), "--sha256", hex.EncodeToString(sum[:]))
+	clear := exec.Command(self, "clipboard-clear", "--after", after.String(), "--sha256", hex.EncodeToString(sum[:]))
 	clear.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := clear.Start(); err != nil {
 		fmt.Fprintf(a.io.Err, "Copied the %s of %s; it could not be scheduled for clearing (%v).\n", what, acct.Name, err)

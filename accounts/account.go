@@ -195,6 +195,15 @@ func (a *Account) Scopes() []string {
 	return a.RequestedScopes
 }
 
+// RefreshFailed is why the last refresh failed, or "" when it worked (or
+// none was tried). A token can still be valid after a failed refresh.
+func (a *Account) RefreshFailed() string {
+	if a.LastRefresh == nil || a.LastRefresh.OK {
+		return ""
+	}
+	return a.LastRefresh.Error
+}
+
 // RefreshTokenLifetime is how long Tesla refresh tokens live; their expiry
 // cannot be decoded, so it is estimated from when they were obtained.
 const RefreshTokenLifetime = 90 * 24 * time.Hour

@@ -422,8 +422,7 @@ func (m *Manager) CheckName(a Account) error {
 		return nil
 	}
 	p := byName(f, a.Name)
-	if p == nil || (p.Kind == a.Kind && p.Grant == a.Grant && p.ClientID == a.ClientID &&
-		p.Endpoints.TokenURL == a.Endpoints.TokenURL && p.Endpoints.BaseURL == a.Endpoints.BaseURL) {
+	if p == nil || sameClient(p, &a) {
 		return nil
 	}
 	return fmt.Errorf("%w: an account named %q already exists (%s); choose another name or remove it first",
@@ -436,12 +435,18 @@ func sameLogin(f *File, a Account) *Account {
 	}
 	for i := range f.Accounts {
 		p := &f.Accounts[i]
-		if p.Subject == a.Subject && p.Kind == a.Kind && p.Grant == a.Grant && p.ClientID == a.ClientID &&
-			p.Endpoints.TokenURL == a.Endpoints.TokenURL && p.Endpoints.BaseURL == a.Endpoints.BaseURL {
+		if p.Subject == a.Subject && sameClient(p, &a) {
 			return p
 		}
 	}
 	return nil
+}
+
+// sameClient reports whether two accounts sign in the same way: same kind,
+// grant, client and token endpoint.
+func sameClient(p, a *Account) bool {
+	return p.Kind == a.Kind && p.Grant == a.Grant && p.ClientID == a.ClientID &&
+		p.Endpoints.TokenURL == a.Endpoints.TokenURL && p.Endpoints.BaseURL == a.Endpoints.BaseURL
 }
 
 func byName(f *File, name string) *Account {

@@ -83,6 +83,7 @@ func fixtures() []accounts.Account {
 	custom.Grant = accounts.GrantCode
 	custom.Endpoints.RevokeURL = "https://auth.example.test/oauth2/v3/revoke"
 	custom.State, custom.StateDetail = accounts.StateError, "no answer from auth.example.test within 30s"
+	custom.LastRefresh = &accounts.RefreshResult{At: testNow.Add(-time.Minute), Error: custom.StateDetail}
 	sold := fixtureAccount("a7", "sold", "sold@example.com", accounts.KindFleet, "eu",
 		testNow.Add(5*time.Hour), fleetScopes)
 	sold.State, sold.AccessToken, sold.RefreshToken = accounts.StateRevoked, "", ""

@@ -170,9 +170,9 @@ func statusOf(r *row, now time.Time) (text string, st statusKind) {
 		return "… queued", statusBusy
 	}
 	h := r.acct.Health(now)
-	if r.acct.State == accounts.StateError && (h == accounts.HealthValid || h == accounts.HealthExpiring) {
+	if why := r.acct.RefreshFailed(); why != "" && (h == accounts.HealthValid || h == accounts.HealthExpiring) {
 		// The token still works, but the last refresh failed.
-		return "! refresh failed: " + oneLine(r.acct.StateDetail), statusWarn
+		return "! refresh failed: " + oneLine(why), statusWarn
 	}
 	switch h {
 	case accounts.HealthValid:

@@ -7,8 +7,6 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
-
-	"github.com/keyfob/keyfob/themes"
 )
 
 // frameRate caps how often the screen is redrawn.
@@ -48,6 +46,3 @@ func Run(ctx context.Context, o Options) error {
 	}
 	return err
 }
-
-// ThemeNames lists the themes --theme accepts, in the order `t` cycles.
-func ThemeNames() []string { return themes.Names() }
