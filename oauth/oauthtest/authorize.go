@@ -98,7 +98,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	s.codes[code] = &authCode{
 		clientID: clientID, redirectURI: redirect, challenge: challenge, nonce: q.Get("nonce"),
-		scopes: s.grantable(parseScopes(q.Get("scope"))), expiry: now.Add(codeTTL),
+		scopes: s.grantable(strings.Fields(q.Get("scope"))), expiry: now.Add(codeTTL),
 	}
 	s.stats.Authorize++
 	s.mu.Unlock()

@@ -53,47 +53,51 @@ const (
 func (s *Server) FailNext(f Fault, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if f == FaultDenied {
+		s.denials += max(n, 0)
+		return
+	}
 	for range n {
 		s.faults = append(s.faults, f)
 	}
 }
 
-// takeFault removes and returns the oldest queued fault meant for the
-// authorize endpoint (authorize) or for a token endpoint (!authorize), and
-// counts it as a failure.
+// takeFault returns the failure the next request to the authorize endpoint
+// (authorize) or to a token endpoint (!authorize) answers with, and counts
+// it: a queued FaultDenied for authorize; for a token endpoint the oldest
+// queued fault, or else FaultServerError with probability FailRate.
 func (s *Server) takeFault(authorize bool) (Fault, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if (f == FaultDenied) == authorize {
-			s.faults = append(s.faults[:i], s.faults[i+1:]...)
-			s.stats.Failures++
-			return f, true
-		}
+	var f Fault
+	switch {
+	case authorize && s.denials == 0:
+		return "", false
+	case authorize:
+		s.denials--
+		f = FaultDenied
+	case len(s.faults) > 0:
+		f, s.faults = s.faults[0], s.faults[1:]
+	case s.failRate > 0 && rand.Float64() < s.failRate:
+		f = FaultServerError
+	default:
+		return "", false
 	}
-	return "", false
+	s.stats.Failures++
+	return f, true
 }
 
 // tokenEndpoint runs a token endpoint: a queued fault or a FailRate hit
-// answers instead of grant; otherwise grant's reply is sent. mint issues
-// the token set FaultWrongTokenType answers with.
-func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request, grant func() reply, mint func() reply) {
+// answers instead of run(false), whose reply is sent otherwise. run(true)
+// issues the token set FaultWrongTokenType answers with.
+func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request, run func(wrongType bool) reply) {
 	if r.Method != http.MethodPost {
 		writeReply(w, methodNotAllowed(http.MethodPost))
 		return
 	}
 	f, ok := s.takeFault(false)
 	if !ok {
-		s.mu.Lock()
-		p := s.failRate
-		if p > 0 && rand.Float64() < p {
-			s.stats.Failures++
-			f, ok = FaultServerError, true
-		}
-		s.mu.Unlock()
-	}
-	if !ok {
-		writeReply(w, grant())
+		writeReply(w, run(false))
 		return
 	}
 	switch f {
@@ -103,7 +107,7 @@ func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request, grant fun
 		case <-s.done:
 		}
 	case FaultSlowDrip:
-		s.dripReply(r.Context(), w, grant())
+		s.dripReply(r.Context(), w, run(false))
 	case FaultMalformedJSON:
 		writeReply(w, reply{status: http.StatusOK, contentType: "application/json", body: []byte(`{"access_token": "ab`)})
 	case FaultHTML:
@@ -119,7 +123,7 @@ func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request, grant fun
 	case FaultMissingFields:
 		writeReply(w, jsonReply(http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 28800}))
 	case FaultWrongTokenType:
-		writeReply(w, mint())
+		writeReply(w, run(true))
 	default: // FaultServerError and any unknown fault
 		writeReply(w, errorReply(http.StatusServiceUnavailable, "server_error", "The service is temporarily unavailable."))
 	}

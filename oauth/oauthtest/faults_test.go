@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -267,12 +268,23 @@ func TestFailRate(t *testing.T) {
 	if r := get(t, s.URL()+"/.well-known/openid-configuration"); r.status != 200 {
 		t.Fatalf("discovery: %d", r.status)
 	}
-	s.SetFailRate(0)
-	if r := refresh(t, s, FleetClientID, ts.RefreshToken); r.status != 200 {
-		t.Fatalf("after SetFailRate(0): %d", r.status)
-	}
-	if st := s.Stats(); st.Failures != 3 || st.Refreshes != 1 {
+	if st := s.Stats(); st.Failures != 3 || st.Refreshes != 0 || !s.RefreshTokenLive(ts.RefreshToken) {
 		t.Fatalf("stats %+v", st)
+	}
+	// A queued fault goes first and counts once; FailRate does not roll for it.
+	s.FailNext(FaultRateLimit, 1)
+	if r := refresh(t, s, FleetClientID, ts.RefreshToken); r.status != 429 {
+		t.Fatalf("queued fault: %d %s", r.status, r.body)
+	}
+	if st := s.Stats(); st.Failures != 4 {
+		t.Fatalf("stats %+v", st)
+	}
+	for _, p := range []float64{0, -1, math.NaN()} { // NaN and negatives count as never
+		s := NewTest(t, Options{FailRate: p})
+		ts := s.Mint(MintRequest{Scopes: []string{"offline_access"}})
+		if r := refresh(t, s, FleetClientID, ts.RefreshToken); r.status != 200 || s.Stats().Failures != 0 {
+			t.Fatalf("FailRate %v: %d %s", p, r.status, r.body)
+		}
 	}
 }
 

@@ -191,6 +191,37 @@ func TestLegacyRejections(t *testing.T) {
 	}
 }
 
+func TestLegacyTokenHonoursOptions(t *testing.T) {
+	s := NewTest(t, Options{LegacyTTL: time.Hour, AccessTTL: time.Minute,
+		Secrets: map[string]string{LegacyClientID: "rotated-secret"}})
+	u := s.User()
+	body := map[string]string{"grant_type": "password", "client_id": LegacyClientID,
+		"client_secret": LegacyClientSecret, "email": u.Email, "password": u.Password}
+	if r := postJSON(t, s.URL()+"/oauth/token", body); r.status != 401 || r.str(t, "error") != "invalid_grant" {
+		t.Fatalf("password grant with the replaced secret: %d %s", r.status, r.body)
+	}
+	body["client_secret"] = "rotated-secret"
+	r := postJSON(t, s.URL()+"/oauth/token", body)
+	if r.status != 200 || r.json(t)["expires_in"] != float64(3600) {
+		t.Fatalf("password grant: %d %s", r.status, r.body)
+	}
+	refreshBody := map[string]string{"grant_type": "refresh_token", "client_id": LegacyClientID,
+		"client_secret": LegacyClientSecret, "refresh_token": r.str(t, "refresh_token")}
+	if r := postJSON(t, s.URL()+"/oauth/token", refreshBody); r.status != 401 || r.str(t, "error") != "invalid_client" {
+		t.Fatalf("refresh with the replaced secret: %d %s", r.status, r.body)
+	}
+	refreshBody["client_secret"] = "rotated-secret"
+	if r := postJSON(t, s.URL()+"/oauth/token", refreshBody); r.status != 200 || r.json(t)["expires_in"] != float64(3600) {
+		t.Fatalf("refresh: %d %s", r.status, r.body)
+	}
+	if ts := s.Mint(MintRequest{Legacy: true}); time.Until(ts.Expiry) < 59*time.Minute || time.Until(ts.Expiry) > time.Hour {
+		t.Fatalf("minted legacy expiry %v, want LegacyTTL", ts.Expiry)
+	}
+	if st := s.Stats(); st.PasswordGrants != 1 || st.LegacyRefreshes != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
 func TestRevokeRefreshTokenEndsTheChain(t *testing.T) {
 	s := NewTest(t, Options{RefreshGrace: time.Hour})
 	first := s.Mint(MintRequest{Scopes: []string{"openid", "offline_access"}})

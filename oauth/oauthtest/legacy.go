@@ -1,7 +1,6 @@
 package oauthtest
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"net/http"
 )
@@ -43,75 +42,61 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) *reply {
 // serveLegacyToken is the retired owner-api /oauth/token: the password and
 // refresh_token grants with JSON bodies and opaque "qts-" tokens.
 func (s *Server) serveLegacyToken(w http.ResponseWriter, r *http.Request) {
-	var req legacyRequest
-	var bad *reply
-	parsed := false
-	parse := func() {
-		if !parsed {
-			bad = decodeJSON(w, r, &req)
-			parsed = true
-		}
-	}
-	s.tokenEndpoint(w, r, func() reply {
-		parse()
-		if bad != nil {
+	s.tokenEndpoint(w, r, func(wrongType bool) reply {
+		var req legacyRequest
+		if bad := decodeJSON(w, r, &req); bad != nil {
 			return *bad
 		}
-		return s.legacyGrant(req)
-	}, func() reply {
-		parse()
-		if bad != nil {
-			return *bad
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		g := &grant{clientID: req.ClientID, scopes: []string{}, legacy: true, user: true, authTime: s.now()}
-		resp := legacyResponseOf(s.issueLocked(g, true, s.legacy))
-		resp.TokenType = "mac"
-		return jsonReply(http.StatusOK, resp)
+		return s.legacyGrant(req, wrongType)
 	})
 }
 
-// legacyGrant runs the grant of a decoded /oauth/token request.
-func (s *Server) legacyGrant(req legacyRequest) reply {
-	switch req.GrantType {
-	case "password":
-		okClient := req.ClientID == LegacyClientID &&
-			subtle.ConstantTimeCompare([]byte(req.ClientSecret), []byte(LegacyClientSecret)) == 1
+// legacyGrant runs the grant of a decoded /oauth/token request, or with
+// wrongType issues the token set of FaultWrongTokenType instead.
+func (s *Server) legacyGrant(req legacyRequest, wrongType bool) reply {
+	client := tokenRequest{clientID: req.ClientID, secret: req.ClientSecret}
+	switch {
+	case wrongType:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		resp := legacyResponseOf(s.issueLocked(s.legacyLoginLocked(req.ClientID), true, 0))
+		resp.TokenType = "mac"
+		return jsonReply(http.StatusOK, resp)
+	case req.GrantType == "password":
+		okClient := req.ClientID == LegacyClientID && s.authenticate(client) == nil
 		if !okClient || !s.checkUser(req.Email, req.Password) {
 			return errorReply(http.StatusUnauthorized, "invalid_grant", "The email, password or client credentials are wrong.")
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		g := &grant{clientID: req.ClientID, scopes: []string{}, legacy: true, user: true, authTime: s.now()}
-		t := s.issueLocked(g, true, s.legacy)
+		t := s.issueLocked(s.legacyLoginLocked(req.ClientID), true, 0)
 		s.stats.PasswordGrants++
 		return jsonReply(http.StatusOK, legacyResponseOf(t))
-	case "refresh_token":
+	case req.GrantType == "refresh_token":
 		if req.RefreshToken == "" {
 			return errorReply(http.StatusBadRequest, "invalid_request", "The refresh_token field is required.")
 		}
-		if rep := s.authenticate(tokenRequest{clientID: req.ClientID, secret: req.ClientSecret}); rep != nil {
+		if rep := s.authenticate(client); rep != nil {
 			return *rep
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		rec, ok := s.refresh[req.RefreshToken]
-		now := s.now()
-		if !ok || !rec.grant.legacy || rec.grant.clientID != req.ClientID || !s.liveLocked(rec, now) {
+		t, ok := s.rotateLocked(req.RefreshToken, req.ClientID, true)
+		if !ok {
 			return loginRequired()
 		}
-		if rec.retired.IsZero() {
-			rec.retired = now
-		}
-		t := s.issueLocked(rec.grant, true, s.legacy)
 		s.stats.LegacyRefreshes++
 		return jsonReply(http.StatusOK, legacyResponseOf(t))
-	case "":
+	case req.GrantType == "":
 		return errorReply(http.StatusBadRequest, "invalid_request", "The grant_type field is required.")
 	default:
 		return errorReply(http.StatusBadRequest, "unsupported_grant_type", "The grant_type is not supported; use password or refresh_token.")
 	}
+}
+
+// legacyLoginLocked is a new owner-api grant for clientID's user.
+func (s *Server) legacyLoginLocked(clientID string) *grant {
+	return &grant{clientID: clientID, scopes: []string{}, legacy: true, user: true, authTime: s.now()}
 }
 
 // serveLegacyRevoke is the owner-api /oauth/revoke: the access token in

@@ -263,17 +263,21 @@ func TestAccessTTL(t *testing.T) {
 	if r.json(t)["expires_in"] != float64(120) {
 		t.Fatalf("expires_in %v", r.json(t)["expires_in"])
 	}
-	s.SetAccessTTL(time.Hour)
 	r = refresh(t, s, FleetClientID, r.str(t, "refresh_token"))
-	if r.json(t)["expires_in"] != float64(3600) {
-		t.Fatalf("after SetAccessTTL: expires_in %v", r.json(t)["expires_in"])
+	if r.json(t)["expires_in"] != float64(120) {
+		t.Fatalf("refresh: expires_in %v", r.json(t)["expires_in"])
 	}
 	c := claims(t, r.str(t, "access_token"))
-	if c["exp"].(float64)-c["iat"].(float64) != 3600 {
+	if c["exp"].(float64)-c["iat"].(float64) != 120 {
 		t.Fatalf("exp-iat %v", c["exp"].(float64)-c["iat"].(float64))
 	}
-	s.SetAccessTTL(0)
-	if ts := s.Mint(MintRequest{}); time.Until(ts.Expiry) < 7*time.Hour {
-		t.Fatalf("SetAccessTTL(0) did not restore 8h: %v", ts.Expiry)
+	if ts := s.Mint(MintRequest{}); time.Until(ts.Expiry) > 2*time.Minute {
+		t.Fatalf("Mint ignored AccessTTL: %v", ts.Expiry)
+	}
+	if ts := s.Mint(MintRequest{AccessTTL: time.Hour}); time.Until(ts.Expiry) < 59*time.Minute {
+		t.Fatalf("Mint's own AccessTTL lost: %v", ts.Expiry)
+	}
+	if ts := NewTest(t, Options{}).Mint(MintRequest{}); time.Until(ts.Expiry) < 7*time.Hour {
+		t.Fatalf("the default is not 8h: %v", ts.Expiry)
 	}
 }

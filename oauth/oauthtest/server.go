@@ -107,33 +107,33 @@ type Stats struct {
 
 // Server is a running sandbox. All methods are safe for concurrent use.
 type Server struct {
-	url      string
-	key      []byte // HS256 key of every JWT; nobody verifies it
-	now      func() time.Time
-	user     User
-	form     bool
-	legacy   time.Duration
-	grace    time.Duration
-	drop     map[string]bool
-	secrets  map[string]string
-	listener net.Listener
-	http     *http.Server
-	done     chan struct{} // closed by Close: releases every waiting handler
-	inflight sync.WaitGroup
-	once     sync.Once
-	closeErr error
-
-	mu        sync.Mutex
-	closed    bool
-	latency   time.Duration
-	failRate  float64
+	url       string
+	key       []byte // HS256 key of every JWT; nobody verifies it
+	now       func() time.Time
+	user      User
+	form      bool
 	accessTTL time.Duration
-	drip      time.Duration // pause between the bytes of FaultSlowDrip
-	faults    []Fault
-	stats     Stats
-	codes     map[string]*authCode
-	refresh   map[string]*refreshRecord
-	access    map[string]*accessRecord
+	legacyTTL time.Duration
+	grace     time.Duration
+	failRate  float64
+	drop      map[string]bool
+	secrets   map[string]string
+	http      *http.Server
+	done      chan struct{} // closed by Close: releases every waiting handler
+	inflight  sync.WaitGroup
+	once      sync.Once
+	closeErr  error
+
+	mu      sync.Mutex
+	closed  bool
+	latency time.Duration
+	drip    time.Duration // pause between the bytes of FaultSlowDrip
+	faults  []Fault       // FailNext's queue for token endpoints
+	denials int           // FailNext's FaultDenied count for the authorize endpoint
+	stats   Stats
+	codes   map[string]*authCode
+	refresh map[string]*refreshRecord
+	access  map[string]*accessRecord
 }
 
 // Start listens on 127.0.0.1:0 and serves until Close.
@@ -165,7 +165,6 @@ func StartAt(addr string, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen on %s; pick another port: %w", addr, err)
 	}
-	s.listener = ln
 	s.url = "http://" + ln.Addr().String()
 	s.http = &http.Server{
 		Handler:           s.handler(),
@@ -209,14 +208,14 @@ func newServer(opts Options) (*Server, error) {
 		now:       opts.Now,
 		user:      withDefaults(opts.User),
 		form:      opts.LoginForm,
-		legacy:    opts.LegacyTTL,
+		accessTTL: opts.AccessTTL,
+		legacyTTL: opts.LegacyTTL,
 		grace:     opts.RefreshGrace,
+		failRate:  clamp01(opts.FailRate),
 		drop:      map[string]bool{},
 		secrets:   map[string]string{PartnerClientID: PartnerSecret, LegacyClientID: LegacyClientSecret},
 		done:      make(chan struct{}),
 		latency:   opts.Latency,
-		failRate:  clamp01(opts.FailRate),
-		accessTTL: opts.AccessTTL,
 		drip:      dripInterval,
 		codes:     map[string]*authCode{},
 		refresh:   map[string]*refreshRecord{},
@@ -225,8 +224,8 @@ func newServer(opts Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if s.legacy == 0 {
-		s.legacy = defaultLegacyTTL
+	if s.legacyTTL == 0 {
+		s.legacyTTL = defaultLegacyTTL
 	}
 	if s.accessTTL == 0 {
 		s.accessTTL = defaultAccessTTL
@@ -318,26 +317,6 @@ func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.latency = d
-}
-
-// SetFailRate sets the probability, clamped to [0,1], that a token request
-// answers 503 server_error.
-func (s *Server) SetFailRate(p float64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failRate = clamp01(p)
-}
-
-// SetAccessTTL sets the lifetime of access tokens issued from now on by
-// /oauth2/v3/token and Mint; 0 restores the 8h default, a negative value
-// issues tokens that are already expired.
-func (s *Server) SetAccessTTL(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if d == 0 {
-		d = defaultAccessTTL
-	}
-	s.accessTTL = d
 }
 
 // handler routes every request, applying latency first.

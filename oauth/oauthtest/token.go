@@ -36,27 +36,15 @@ type tokenRequest struct {
 
 // serveToken is /oauth2/v3/token.
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
-	var req tokenRequest
-	var bad *reply
-	parsed := false
-	parse := func() {
-		if !parsed {
-			req, bad = parseTokenRequest(w, r)
-			parsed = true
-		}
-	}
-	s.tokenEndpoint(w, r, func() reply {
-		parse()
-		if bad != nil {
+	s.tokenEndpoint(w, r, func(wrongType bool) reply {
+		req, bad := parseTokenRequest(w, r)
+		switch {
+		case bad != nil:
 			return *bad
+		case wrongType:
+			return s.mintWrongType(req)
 		}
 		return s.grant(req)
-	}, func() reply {
-		parse()
-		if bad != nil {
-			return *bad
-		}
-		return s.mintWrongType(req)
 	})
 }
 
@@ -163,15 +151,14 @@ func (s *Server) exchangeCode(req tokenRequest) reply {
 	}
 	g := &grant{clientID: ac.clientID, scopes: ac.scopes, audience: req.form.Get("audience"),
 		user: true, nonce: ac.nonce, authTime: now}
-	t := s.issueLocked(g, slices.Contains(g.scopes, "offline_access"), s.accessTTL)
+	t := s.issueLocked(g, slices.Contains(g.scopes, "offline_access"), 0)
 	s.stats.CodeExchanges++
 	resp := responseOf(t)
 	resp.Scope = strings.Join(g.scopes, " ")
 	return jsonReply(http.StatusOK, resp)
 }
 
-// refreshGrant rotates a refresh token: the one presented is retired (it
-// dies now, or after RefreshGrace) and a new one issued for the same grant.
+// refreshGrant is the refresh_token grant, rotating the token presented.
 func (s *Server) refreshGrant(req tokenRequest) reply {
 	if rep := s.authenticate(req); rep != nil {
 		return *rep
@@ -182,15 +169,10 @@ func (s *Server) refreshGrant(req tokenRequest) reply {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec, ok := s.refresh[rt]
-	now := s.now()
-	if !ok || rec.grant.legacy || rec.grant.clientID != req.clientID || !s.liveLocked(rec, now) {
+	t, ok := s.rotateLocked(rt, req.clientID, false)
+	if !ok {
 		return loginRequired()
 	}
-	if rec.retired.IsZero() {
-		rec.retired = now
-	}
-	t := s.issueLocked(rec.grant, true, s.accessTTL)
 	s.stats.Refreshes++
 	return jsonReply(http.StatusOK, responseOf(t))
 }
@@ -206,9 +188,7 @@ func (s *Server) clientCredentials(req tokenRequest) reply {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g := &grant{clientID: req.clientID, scopes: s.grantable(parseScopes(req.form.Get("scope"))),
-		audience: req.form.Get("audience"), authTime: s.now()}
-	t := s.issueLocked(g, false, s.accessTTL)
+	t := s.issueLocked(s.formGrantLocked(req, false), false, 0)
 	s.stats.ClientCredentials++
 	return jsonReply(http.StatusOK, responseOf(t))
 }
@@ -225,11 +205,18 @@ func (s *Server) passwordGrant(req tokenRequest) reply {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g := &grant{clientID: req.clientID, scopes: s.grantable(parseScopes(req.form.Get("scope"))),
-		audience: req.form.Get("audience"), user: true, authTime: s.now()}
-	t := s.issueLocked(g, slices.Contains(g.scopes, "offline_access"), s.accessTTL)
+	g := s.formGrantLocked(req, true)
+	t := s.issueLocked(g, slices.Contains(g.scopes, "offline_access"), 0)
 	s.stats.PasswordGrants++
 	return jsonReply(http.StatusOK, responseOf(t))
+}
+
+// formGrantLocked is a new grant for req's client, with the scope and
+// audience its form asks for; user is false for a grant that acts for no
+// user (client credentials).
+func (s *Server) formGrantLocked(req tokenRequest, user bool) *grant {
+	return &grant{clientID: req.clientID, scopes: s.grantable(strings.Fields(req.form.Get("scope"))),
+		audience: req.form.Get("audience"), user: user, authTime: s.now()}
 }
 
 // mintWrongType answers FaultWrongTokenType: a new, valid token set for the
@@ -238,19 +225,21 @@ func (s *Server) passwordGrant(req tokenRequest) reply {
 func (s *Server) mintWrongType(req tokenRequest) reply {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g := &grant{clientID: req.clientID, scopes: s.grantable(parseScopes(req.form.Get("scope"))),
-		audience: req.form.Get("audience"), user: true, authTime: s.now()}
+	g := s.formGrantLocked(req, true)
 	if rec, ok := s.refresh[req.form.Get("refresh_token")]; ok {
 		g.scopes, g.audience = rec.grant.scopes, rec.grant.audience
 	}
-	resp := responseOf(s.issueLocked(g, true, s.accessTTL))
+	resp := responseOf(s.issueLocked(g, true, 0))
 	resp.TokenType = "mac"
 	return jsonReply(http.StatusOK, resp)
 }
 
 // serveRevoke is RFC 7009 revocation. A refresh token ends its whole
 // grant, every access token issued from it included; an access token ends
-// alone. Unknown tokens get the same 200 (RFC 7009 §2.2).
+// alone. Unknown tokens get the same 200 (RFC 7009 §2.2). The client names
+// itself by client_id in the form, the auth methods discovery advertises
+// (client_secret_post, none); a client_id other than the token's is
+// refused, but no secret is checked.
 func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		writeReply(w, methodNotAllowed(http.MethodPost))
@@ -267,9 +256,6 @@ func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	clientID := r.PostForm.Get("client_id")
-	if user, _, ok := r.BasicAuth(); ok && clientID == "" {
-		clientID, _ = url.QueryUnescape(user)
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// The hint only orders the lookups; both kinds are tried (RFC 7009 §2.1).

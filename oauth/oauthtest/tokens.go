@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -16,7 +15,7 @@ import (
 // refreshes, belongs to it, so revoking the grant ends them all.
 type grant struct {
 	clientID string
-	scopes   []string
+	scopes   []string // never nil, so the scp claim is a list
 	audience string
 	legacy   bool // opaque owner-api tokens, refreshed at /oauth/token
 	user     bool // false for client credentials, which act for no user
@@ -70,8 +69,15 @@ func validLocked(rec *accessRecord, now time.Time) bool {
 }
 
 // issueLocked creates an access token (and a refresh token when
-// withRefresh, an id token when the grant has openid) for g, living ttl.
+// withRefresh, an id token when the grant has openid) for g, living ttl;
+// 0 is the server's lifetime for g's kind of token (AccessTTL or LegacyTTL).
 func (s *Server) issueLocked(g *grant, withRefresh bool, ttl time.Duration) issued {
+	if ttl == 0 {
+		ttl = s.accessTTL
+		if g.legacy {
+			ttl = s.legacyTTL
+		}
+	}
 	now := s.now()
 	out := issued{tokenType: "Bearer", issuedAt: now, ttl: ttl}
 	out.expiry = time.Unix(now.Add(ttl).Unix(), 0)
@@ -101,6 +107,22 @@ func (s *Server) issueLocked(g *grant, withRefresh bool, ttl time.Duration) issu
 	return out
 }
 
+// rotateLocked retires the refresh token rt, which then dies now or after
+// RefreshGrace, and issues a new token set for its grant. It reports false
+// and issues nothing when rt is unknown, dead, not clientID's, or not of
+// the kind asked for (legacy owner-api or not).
+func (s *Server) rotateLocked(rt, clientID string, legacy bool) (issued, bool) {
+	rec, ok := s.refresh[rt]
+	now := s.now()
+	if !ok || rec.grant.legacy != legacy || rec.grant.clientID != clientID || !s.liveLocked(rec, now) {
+		return issued{}, false
+	}
+	if rec.retired.IsZero() {
+		rec.retired = now
+	}
+	return s.issueLocked(rec.grant, true, 0), true
+}
+
 func (s *Server) accessJWT(g *grant, now, expiry time.Time) string {
 	aud := []string{s.Issuer() + "/userinfo"}
 	if g.audience != "" {
@@ -115,7 +137,7 @@ func (s *Server) accessJWT(g *grant, now, expiry time.Time) string {
 		"azp":     g.clientID,
 		"sub":     sub,
 		"aud":     aud,
-		"scp":     nonNil(g.scopes),
+		"scp":     g.scopes,
 		"exp":     expiry.Unix(),
 		"iat":     now.Unix(),
 		"ou_code": s.user.Region,
@@ -154,7 +176,7 @@ func (s *Server) ownerRefreshJWT(g *grant, now time.Time) string {
 		"aud":     s.Issuer() + "/token",
 		"azp":     g.clientID,
 		"sub":     s.user.Subject,
-		"scp":     nonNil(g.scopes),
+		"scp":     g.scopes,
 		"iat":     now.Unix(),
 		"exp":     now.Add(refreshTTL).Unix(),
 		"ou_code": s.user.Region,
@@ -183,24 +205,6 @@ func randomHex(n int) string {
 	// crypto/rand.Read never fails on supported platforms.
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-// parseScopes splits a space-separated scope parameter, dropping repeats.
-func parseScopes(param string) []string {
-	var out []string
-	for _, sc := range strings.Fields(param) {
-		if !slices.Contains(out, sc) {
-			out = append(out, sc)
-		}
-	}
-	return out
 }
 
 // grantable returns the requested scopes the server grants: all but
@@ -247,14 +251,7 @@ func (s *Server) Mint(r MintRequest) TokenSet {
 	}
 	g := &grant{clientID: r.ClientID, scopes: s.grantable(r.Scopes), audience: r.Audience,
 		legacy: r.Legacy, user: true, authTime: s.now()}
-	ttl := r.AccessTTL
-	if ttl == 0 {
-		ttl = s.accessTTL
-		if r.Legacy {
-			ttl = s.legacy
-		}
-	}
-	t := s.issueLocked(g, !r.NoRefresh, ttl)
+	t := s.issueLocked(g, !r.NoRefresh, r.AccessTTL)
 	return TokenSet{AccessToken: t.access, RefreshToken: t.refresh, IDToken: t.id, TokenType: t.tokenType,
 		Expiry: t.expiry, Scopes: slices.Clone(g.scopes)}
 }
