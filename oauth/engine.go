@@ -209,47 +209,82 @@ func (e *Engine) Discover(ctx context.Context, issuer string) (accounts.Endpoint
 	}, nil
 }
 
-// Validate checks that a has what its kind and grant need to log in, and
-// names the missing flag when it does not.
+// FieldError is Validate's complaint about one field of an account. Field
+// names it, so that a form can point at its own input; Error words it for
+// the command line, naming the flag that sets it.
+type FieldError struct {
+	// Field is the field at fault: kind, grant, client_id, client_secret,
+	// auth_url, token_url, revoke_url, userinfo_url, base_url, redirect_uri
+	// or audience.
+	Field string
+	// Problem says what is wrong, without the remedy: "a fleet account
+	// needs a client id".
+	Problem string
+	// fix is the command line's remedy: "pass --client-id …".
+	fix string
+}
+
+// Error words the problem for the command line, with the flag that fixes
+// it.
+func (e *FieldError) Error() string {
+	if e.fix == "" {
+		return e.Problem
+	}
+	return e.Problem + "; " + e.fix
+}
+
+// Validate checks that a has what its kind and grant need to log in. Its
+// error is a *FieldError naming the field, and the flag, to fix.
 func Validate(a accounts.Account) error {
 	if !a.Kind.Valid() {
-		return fmt.Errorf("unknown account kind %q; use one of fleet, owner, partner, legacy, custom", a.Kind)
+		return &FieldError{Field: "kind", Problem: fmt.Sprintf("unknown account kind %q", a.Kind),
+			fix: "use one of fleet, owner, partner, legacy, custom"}
 	}
 	kind := string(a.Kind)
 	if a.ClientID == "" {
-		return fmt.Errorf("a %s account needs a client id; pass --client-id (your app's id from the provider's developer site)", kind)
+		return &FieldError{Field: "client_id", Problem: fmt.Sprintf("a %s account needs a client id", kind),
+			fix: "pass --client-id (your app's id from the provider's developer site)"}
 	}
-	needURL := func(what, flag, v string) error {
+	needURL := func(field, what, flag, v string) error {
 		if v == "" {
-			return fmt.Errorf("a %s account needs the %s; pass %s", kind, what, flag)
+			return &FieldError{Field: field, Problem: fmt.Sprintf("a %s account needs the %s", kind, what), fix: "pass " + flag}
 		}
 		if err := checkURL(v); err != nil {
-			return fmt.Errorf("the %s of this %s account %s; fix %s", what, kind, err, flag)
+			return &FieldError{Field: field, Problem: fmt.Sprintf("the %s of this %s account %s", what, kind, err), fix: "fix " + flag}
 		}
 		return nil
 	}
-	optURL := func(what, flag, v string) error {
+	optURL := func(field, what, flag, v string) error {
 		if v == "" {
 			return nil
 		}
-		return needURL(what, flag, v)
+		return needURL(field, what, flag, v)
 	}
-	if err := optURL("revocation URL", "--revoke-url", a.Endpoints.RevokeURL); err != nil {
+	if err := optURL("revoke_url", "revocation URL", "--revoke-url", a.Endpoints.RevokeURL); err != nil {
 		return err
 	}
-	if err := optURL("userinfo URL", "--userinfo-url", a.Endpoints.UserInfoURL); err != nil {
+	if err := optURL("userinfo_url", "userinfo URL", "--userinfo-url", a.Endpoints.UserInfoURL); err != nil {
 		return err
+	}
+	needAudience := func() error {
+		if a.Audience != "" {
+			return nil
+		}
+		return &FieldError{Field: "audience", Problem: fmt.Sprintf("a %s account needs the audience (the Fleet API URL of its region)", kind),
+			fix: "pass --audience or --region"}
 	}
 	switch grantOf(a) {
 	case accounts.GrantCode:
-		if err := needURL("authorization URL", "--auth-url (or --issuer)", a.Endpoints.AuthURL); err != nil {
+		if err := needURL("auth_url", "authorization URL", "--auth-url (or --issuer)", a.Endpoints.AuthURL); err != nil {
 			return err
 		}
-		if err := needURL("token URL", "--token-url (or --issuer)", a.Endpoints.TokenURL); err != nil {
+		if err := needURL("token_url", "token URL", "--token-url (or --issuer)", a.Endpoints.TokenURL); err != nil {
 			return err
 		}
-		if a.Kind == accounts.KindFleet && a.Audience == "" {
-			return errors.New("a fleet account needs the audience (the Fleet API URL of its region); pass --audience or --region")
+		if a.Kind == accounts.KindFleet {
+			if err := needAudience(); err != nil {
+				return err
+			}
 		}
 		if a.Endpoints.RedirectURI != "" {
 			if _, _, err := redirectPlan(a.Endpoints.RedirectURI); err != nil {
@@ -257,25 +292,29 @@ func Validate(a accounts.Account) error {
 			}
 		}
 	case accounts.GrantClientCredentials:
-		if err := needURL("token URL", "--token-url (or --issuer)", a.Endpoints.TokenURL); err != nil {
+		if err := needURL("token_url", "token URL", "--token-url (or --issuer)", a.Endpoints.TokenURL); err != nil {
 			return err
 		}
 		if a.ClientSecret == "" {
-			return fmt.Errorf("a %s account needs the client secret; set KEYFOB_CLIENT_SECRET or pass --client-secret-file", kind)
+			return &FieldError{Field: "client_secret", Problem: fmt.Sprintf("a %s account needs the client secret", kind),
+				fix: "set KEYFOB_CLIENT_SECRET or pass --client-secret-file"}
 		}
-		if a.Kind == accounts.KindPartner && a.Audience == "" {
-			return errors.New("a partner account needs the audience (the Fleet API URL of its region); pass --audience or --region")
+		if a.Kind == accounts.KindPartner {
+			if err := needAudience(); err != nil {
+				return err
+			}
 		}
 	case grantLegacy:
-		if err := needURL("owner-api base URL", "--base-url", a.Endpoints.BaseURL); err != nil {
+		if err := needURL("base_url", "owner-api base URL", "--base-url", a.Endpoints.BaseURL); err != nil {
 			return err
 		}
 	case accounts.GrantPassword:
-		if err := needURL("token URL", "--token-url (or --issuer)", a.Endpoints.TokenURL); err != nil {
+		if err := needURL("token_url", "token URL", "--token-url (or --issuer)", a.Endpoints.TokenURL); err != nil {
 			return err
 		}
 	default:
-		return fmt.Errorf("unknown grant %q for a custom account; pass --grant code, password or client_credentials", a.Grant)
+		return &FieldError{Field: "grant", Problem: fmt.Sprintf("unknown grant %q for a custom account", a.Grant),
+			fix: "pass --grant code, password or client_credentials"}
 	}
 	return nil
 }

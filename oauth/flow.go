@@ -146,7 +146,7 @@ func redirectPlan(uri string) (loopback bool, port string, err error) {
 	}
 	u, perr := url.Parse(uri)
 	if perr != nil || u.Scheme == "" {
-		return false, "", fmt.Errorf("the redirect URI %q is not a valid URI; fix --redirect-uri", cleanText(uri, 100))
+		return false, "", &FieldError{Field: "redirect_uri", Problem: fmt.Sprintf("the redirect URI %q is not a valid URI", cleanText(uri, 100)), fix: "fix --redirect-uri"}
 	}
 	if u.Scheme != "http" {
 		return false, "", nil
@@ -161,7 +161,7 @@ func redirectPlan(uri string) (loopback bool, port string, err error) {
 		return true, "0", nil
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return false, "", fmt.Errorf("the redirect URI has an invalid port %q; fix --redirect-uri", port)
+		return false, "", &FieldError{Field: "redirect_uri", Problem: fmt.Sprintf("the redirect URI has an invalid port %q", port), fix: "fix --redirect-uri"}
 	}
 	return true, port, nil
 }

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -97,30 +98,31 @@ func TestValidateNamesTheMissingFlag(t *testing.T) {
 
 	with := func(a accounts.Account, f func(*accounts.Account)) accounts.Account { f(&a); return a }
 	cases := []struct {
-		name string
-		a    accounts.Account
-		want string
+		name  string
+		a     accounts.Account
+		want  string
+		field string // FieldError.Field
 	}{
-		{"unknown kind", accounts.Account{Kind: "x", ClientID: "c"}, "unknown account kind"},
-		{"fleet without client id", with(fleet, func(a *accounts.Account) { a.ClientID = "" }), "--client-id"},
-		{"fleet without audience", with(fleet, func(a *accounts.Account) { a.Audience = "" }), "--audience"},
-		{"fleet bad redirect", with(fleet, func(a *accounts.Account) { a.Endpoints.RedirectURI = "http://127.0.0.1:99999/cb" }), "--redirect-uri"},
-		{"partner without secret", partner, "KEYFOB_CLIENT_SECRET"},
-		{"legacy without base", with(legacy, func(a *accounts.Account) { a.Endpoints.BaseURL = "" }), "--base-url"},
-		{"custom code without auth url", with(custom, func(a *accounts.Account) { a.Endpoints.TokenURL = "http://127.0.0.1/t" }), "--auth-url"},
-		{"custom code without token url", with(custom, func(a *accounts.Account) { a.Endpoints.AuthURL = "http://127.0.0.1/a" }), "--token-url"},
-		{"custom password without token url", with(custom, func(a *accounts.Account) { a.Grant = accounts.GrantPassword }), "--token-url"},
+		{"unknown kind", accounts.Account{Kind: "x", ClientID: "c"}, "unknown account kind", "kind"},
+		{"fleet without client id", with(fleet, func(a *accounts.Account) { a.ClientID = "" }), "--client-id", "client_id"},
+		{"fleet without audience", with(fleet, func(a *accounts.Account) { a.Audience = "" }), "--audience", "audience"},
+		{"fleet bad redirect", with(fleet, func(a *accounts.Account) { a.Endpoints.RedirectURI = "http://127.0.0.1:99999/cb" }), "--redirect-uri", "redirect_uri"},
+		{"partner without secret", partner, "KEYFOB_CLIENT_SECRET", "client_secret"},
+		{"legacy without base", with(legacy, func(a *accounts.Account) { a.Endpoints.BaseURL = "" }), "--base-url", "base_url"},
+		{"custom code without auth url", with(custom, func(a *accounts.Account) { a.Endpoints.TokenURL = "http://127.0.0.1/t" }), "--auth-url", "auth_url"},
+		{"custom code without token url", with(custom, func(a *accounts.Account) { a.Endpoints.AuthURL = "http://127.0.0.1/a" }), "--token-url", "token_url"},
+		{"custom password without token url", with(custom, func(a *accounts.Account) { a.Grant = accounts.GrantPassword }), "--token-url", "token_url"},
 		{"custom cc without secret", with(custom, func(a *accounts.Account) {
 			a.Grant, a.Endpoints.TokenURL = accounts.GrantClientCredentials, "https://x/t"
-		}), "--client-secret-file"},
-		{"custom unknown grant", with(custom, func(a *accounts.Account) { a.Grant = "implicit" }), "--grant"},
+		}), "--client-secret-file", "client_secret"},
+		{"custom unknown grant", with(custom, func(a *accounts.Account) { a.Grant = "implicit" }), "--grant", "grant"},
 		{"not http", with(custom, func(a *accounts.Account) {
 			a.Endpoints.AuthURL, a.Endpoints.TokenURL = "ftp://x/a", "https://x/t"
-		}), "not an http or https URL"},
+		}), "not an http or https URL", "auth_url"},
 		{"credentials in URL", with(custom, func(a *accounts.Account) {
 			a.Endpoints.AuthURL, a.Endpoints.TokenURL = "https://x/a", "https://me:hunter2@x/t"
-		}), "user name or password"},
-		{"bad revoke url", with(fleet, func(a *accounts.Account) { a.Endpoints.RevokeURL = "revoke" }), "--revoke-url"},
+		}), "user name or password", "token_url"},
+		{"bad revoke url", with(fleet, func(a *accounts.Account) { a.Endpoints.RevokeURL = "revoke" }), "--revoke-url", "revoke_url"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -130,6 +132,10 @@ func TestValidateNamesTheMissingFlag(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "hunter2") {
 				t.Fatal("the error repeats a password")
+			}
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Field != tc.field || strings.Contains(fe.Problem, "--") {
+				t.Fatalf("got %#v; want a FieldError for %s whose problem names no flag", err, tc.field)
 			}
 		})
 	}
@@ -174,6 +180,25 @@ func TestConsentURL(t *testing.T) {
 		a, _ := Preset(k, "na")
 		if got := consentURL(a); got != "" {
 			t.Errorf("%s: %q", k, got)
+		}
+	}
+}
+
+func TestRevokeEndpoint(t *testing.T) {
+	legacy, _ := Preset(accounts.KindLegacy, "na")
+	legacy.Endpoints.BaseURL += "/"
+	fleet, _ := Preset(accounts.KindFleet, "na")
+	custom := accounts.Account{Kind: accounts.KindCustom, Endpoints: accounts.Endpoints{RevokeURL: "https://id.example/revoke"}}
+	for _, tc := range []struct {
+		a    accounts.Account
+		want string
+	}{
+		{legacy, "https://owner-api.teslamotors.com/oauth/revoke"},
+		{fleet, ""},
+		{custom, "https://id.example/revoke"},
+	} {
+		if got := RevokeEndpoint(tc.a); got != tc.want {
+			t.Errorf("%s: RevokeEndpoint = %q, want %q", tc.a.Kind, got, tc.want)
 		}
 	}
 }

@@ -20,10 +20,11 @@ import (
 // since no Tesla revocation endpoint is documented to work.
 func (e *Engine) Revoke(ctx context.Context, a accounts.Account) (accounts.Revocation, error) {
 	rev := accounts.Revocation{ConsentURL: consentURL(a)}
+	endpoint := RevokeEndpoint(a)
 	switch {
-	case a.Kind == accounts.KindLegacy && a.Endpoints.BaseURL != "":
-		return e.revokeLegacy(ctx, a, rev)
-	case a.Endpoints.RevokeURL == "":
+	case legacyRevoke(a):
+		return e.revokeLegacy(ctx, a, rev, endpoint)
+	case endpoint == "":
 		rev.Outcome = accounts.RevokeUnsupported
 		switch {
 		case a.Kind == accounts.KindPartner:
@@ -35,7 +36,7 @@ func (e *Engine) Revoke(ctx context.Context, a accounts.Account) (accounts.Revoc
 		}
 		return rev, nil
 	}
-	if err := checkURL(a.Endpoints.RevokeURL); err != nil {
+	if err := checkURL(endpoint); err != nil {
 		rev.Outcome = accounts.RevokeFailed
 		return rev, fmt.Errorf("the revocation URL of the account %s; fix it with a new login", err)
 	}
@@ -59,7 +60,7 @@ func (e *Engine) Revoke(ctx context.Context, a accounts.Account) (accounts.Revoc
 			form.Set("client_secret", a.ClientSecret)
 		}
 		header := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
-		err := e.doJSON(ctx, opRevoke, http.MethodPost, a.Endpoints.RevokeURL, header, []byte(form.Encode()), nil)
+		err := e.doJSON(ctx, opRevoke, http.MethodPost, endpoint, header, []byte(form.Encode()), nil)
 		if err != nil {
 			if i == 0 {
 				rev.Outcome = accounts.RevokeFailed
@@ -80,9 +81,25 @@ func (e *Engine) Revoke(ctx context.Context, a accounts.Account) (accounts.Revoc
 	return rev, nil
 }
 
-// revokeLegacy posts the access token to the legacy owner-api, which ends
-// the access token and its refresh token together.
-func (e *Engine) revokeLegacy(ctx context.Context, a accounts.Account, rev accounts.Revocation) (accounts.Revocation, error) {
+// RevokeEndpoint is where Revoke asks a's server to revoke its tokens: the
+// owner-api's {base}/oauth/revoke for a legacy account, else the account's
+// RFC 7009 endpoint; "" when there is none and revoking only marks the
+// account locally.
+func RevokeEndpoint(a accounts.Account) string {
+	if legacyRevoke(a) {
+		return strings.TrimRight(a.Endpoints.BaseURL, "/") + "/oauth/revoke"
+	}
+	return a.Endpoints.RevokeURL
+}
+
+// legacyRevoke reports whether a is revoked the legacy owner-api's way.
+func legacyRevoke(a accounts.Account) bool {
+	return a.Kind == accounts.KindLegacy && a.Endpoints.BaseURL != ""
+}
+
+// revokeLegacy posts the access token to the legacy owner-api's endpoint,
+// which ends the access token and its refresh token together.
+func (e *Engine) revokeLegacy(ctx context.Context, a accounts.Account, rev accounts.Revocation, endpoint string) (accounts.Revocation, error) {
 	if a.AccessToken == "" {
 		rev.Outcome = accounts.RevokeUnsupported
 		rev.Detail = "the account holds no access token, which is what the legacy revocation needs"
@@ -92,7 +109,6 @@ func (e *Engine) revokeLegacy(ctx context.Context, a accounts.Account, rev accou
 	if err != nil {
 		return rev, fmt.Errorf("cannot encode the revocation request: %w", err)
 	}
-	endpoint := strings.TrimRight(a.Endpoints.BaseURL, "/") + "/oauth/revoke"
 	header := http.Header{"Content-Type": {"application/json"}}
 	if err := e.doJSON(ctx, opRevoke, http.MethodPost, endpoint, header, body, nil); err != nil {
 		rev.Outcome = accounts.RevokeFailed

@@ -103,14 +103,14 @@ func (m *Model) onClipClear(msg clipClearMsg) tea.Cmd {
 	if msg.seq != m.clip.seq || m.clip.value == "" {
 		return nil // a newer copy replaced it
 	}
-	value := m.clip.value
-	m.clip.value = ""
 	if m.native != nil {
+		value := m.clip.value
+		m.clip.value = ""
 		return clearClipboardCmd(m.native, value)
 	}
-	// Only the terminal holds it: ask the terminal what its clipboard holds.
+	// Only the terminal holds it: ask the terminal what its clipboard
+	// holds; the secret is kept to compare with the answer.
 	m.clip.awaiting = msg.seq
-	m.clip.value = value
 	seq := msg.seq
 	return tea.Batch(tea.ReadClipboard,
 		tea.Tick(clipReadWait, func(time.Time) tea.Msg { return clipReadTimeoutMsg{seq: seq} }))

@@ -28,31 +28,13 @@ func (m *Model) revokeCmd(id string, remove bool) tea.Cmd {
 	})
 }
 
-// onRevoked tells the user honestly what the revocation did: at the
-// server, and locally.
+// onRevoked tells the user honestly what the revocation did, at the
+// server and locally; the reload shows the account as the manager left it.
 func (m *Model) onRevoked(msg revokedMsg) tea.Cmd {
 	m.toast = toast{}
-	if msg.removed && m.screen == screenDetail && m.detail.id == msg.id {
-		m.screen = screenList
-	}
 	if msg.rev.Outcome == "" && msg.err != nil {
 		// Nothing was asked: the account could not be found or locked.
 		return m.setToast(fmt.Sprintf("could not revoke %s: %v", msg.name, msg.err), statusDanger)
-	}
-	// Show the local change at once, as the manager made it; the reload
-	// confirms it.
-	switch {
-	case localFailed(msg):
-	case msg.removed:
-		m.dropRow(msg.id)
-	default:
-		if r := m.rowByID(msg.id); r != nil {
-			r.acct.State, r.acct.StateDetail = accounts.StateRevoked, msg.rev.Detail
-			if msg.rev.Outcome == accounts.RevokedAtServer {
-				r.acct.AccessToken, r.acct.RefreshToken, r.acct.IDToken = "", "", ""
-			}
-			r.refreshDerived()
-		}
 	}
 	return tea.Batch(m.pushModal(newRevokeResult(m, msg)), m.loadCmd())
 }
@@ -135,22 +117,7 @@ func (m *Model) onRemoved(msg removedMsg) tea.Cmd {
 	if msg.err != nil && !errors.Is(msg.err, accounts.ErrNotFound) {
 		return m.setToast(fmt.Sprintf("could not remove %s: %v", msg.name, msg.err), statusDanger)
 	}
-	if m.screen == screenDetail && m.detail.id == msg.id {
-		m.screen = screenList
-	}
-	m.dropRow(msg.id)
 	return tea.Batch(m.setToast(fmt.Sprintf("removed %s from keyfob", msg.name), statusOK), m.loadCmd())
-}
-
-// dropRow removes an account from the list at once, before the reload.
-func (m *Model) dropRow(id string) {
-	accts := make([]accounts.Account, 0, len(m.rows))
-	for _, r := range m.rows {
-		if r.acct.ID != id {
-			accts = append(accts, r.acct)
-		}
-	}
-	m.setAccounts(accts)
 }
 
 // renameCmd renames an account.
@@ -182,51 +149,24 @@ func (m *Model) onRenamed(msg renamedMsg) tea.Cmd {
 			m.popModal()
 		}
 	}
-	if r := m.rowByID(msg.id); r != nil {
-		r.acct = msg.acct
-		r.refreshDerived()
-		m.applyFilter()
-		m.selectID(msg.id)
-	}
 	return tea.Batch(m.setToast(fmt.Sprintf("renamed %s to %s", msg.old, msg.acct.Name), statusOK), m.loadCmd())
 }
 
-// onSaved closes the wizard and selects the new account.
+// onSaved closes the wizard; the reload selects the new account.
 func (m *Model) onSaved(msg accountSavedMsg) tea.Cmd {
 	for len(m.modals) > 0 {
 		m.popModal()
 	}
 	m.screen = screenList
-	accts := make([]accounts.Account, 0, len(m.rows)+1)
-	found := false
-	for _, r := range m.rows {
-		if r.acct.ID == msg.acct.ID {
-			accts = append(accts, msg.acct)
-			found = true
-			continue
-		}
-		accts = append(accts, r.acct)
-	}
-	if !found {
-		accts = append(accts, msg.acct)
-	}
-	if m.query != "" && !newRow(msg.acct).matches(m.query) {
-		m.setQuery("")
-	}
-	m.setAccounts(accts)
-	m.selectID(msg.acct.ID)
-	who := msg.acct.Name
-	if msg.acct.Email != "" && msg.acct.Email != msg.acct.Name {
-		who = fmt.Sprintf("%s (%s)", msg.acct.Name, msg.acct.Email)
-	}
+	m.selectAfterLoad = msg.acct.ID
 	var text string
 	switch {
 	case msg.replaced:
-		text = fmt.Sprintf("%s already existed; its tokens were replaced with the new ones", who)
+		text = fmt.Sprintf("%s already existed; its tokens were replaced with the new ones", who(msg.acct))
 	case msg.imported:
-		text = fmt.Sprintf("imported %s — the refresh token works and was rotated", who)
+		text = fmt.Sprintf("imported %s — the refresh token works and was rotated", who(msg.acct))
 	default:
-		text = fmt.Sprintf("signed in: %s saved", who)
+		text = fmt.Sprintf("signed in: %s saved", who(msg.acct))
 	}
 	return tea.Batch(m.setToast(text, statusOK), m.loadCmd())
 }

@@ -1,9 +1,11 @@
 package ui
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -158,14 +160,14 @@ func renderDetail(r *row, st *Styles, now time.Time, loc *time.Location, width i
 
 	w.section("Account")
 	w.kv("Name", a.Name, st.Bold)
-	w.kv("Email", orDash(a.Email), text)
-	w.kv("Subject", orDash(a.Subject), text)
+	w.kv("Email", cmp.Or(a.Email, "—"), text)
+	w.kv("Subject", cmp.Or(a.Subject, "—"), text)
 	w.kv("Kind", string(a.Kind)+" — "+kindTitle(a.Kind), text)
 	if a.Kind == accounts.KindCustom && a.Grant != "" {
 		w.kv("Grant", a.Grant, text)
 	}
-	w.kv("Region", orDash(regionTitle(a.Region)), text)
-	w.kv("Client id", orDash(a.ClientID), text)
+	w.kv("Region", cmp.Or(regionTitle(a.Region), "—"), text)
+	w.kv("Client id", cmp.Or(a.ClientID, "—"), text)
 	if a.ClientSecret != "" {
 		w.kv("Client secret", "set (hidden)", st.Muted)
 	}
@@ -251,7 +253,7 @@ func renderDetail(r *row, st *Styles, now time.Time, loc *time.Location, width i
 	if granted {
 		var dropped []string
 		for _, s := range a.RequestedScopes {
-			if !contains(a.GrantedScopes, s) {
+			if !slices.Contains(a.GrantedScopes, s) {
 				dropped = append(dropped, s)
 			}
 		}
@@ -263,20 +265,17 @@ func renderDetail(r *row, st *Styles, now time.Time, loc *time.Location, width i
 	w.section("Endpoints")
 	e := a.Endpoints
 	if e.AuthURL != "" || a.Kind == accounts.KindFleet || a.Kind == accounts.KindOwner {
-		w.kv("Authorize", orDash(e.AuthURL), text)
+		w.kv("Authorize", cmp.Or(e.AuthURL, "—"), text)
 	}
 	if e.TokenURL != "" || a.Kind != accounts.KindLegacy {
-		w.kv("Token", orDash(e.TokenURL), text)
+		w.kv("Token", cmp.Or(e.TokenURL, "—"), text)
 	}
 	if e.BaseURL != "" || a.Kind == accounts.KindLegacy {
-		w.kv("Owner API", orDash(e.BaseURL), text)
+		w.kv("Owner API", cmp.Or(e.BaseURL, "—"), text)
 	}
-	switch {
-	case e.RevokeURL != "":
-		w.kv("Revoke", e.RevokeURL, text)
-	case a.Kind == accounts.KindLegacy:
-		w.kv("Revoke", strings.TrimRight(e.BaseURL, "/")+"/oauth/revoke", text)
-	default:
+	if endpoint := oauth.RevokeEndpoint(a); endpoint != "" {
+		w.kv("Revoke", endpoint, text)
+	} else {
 		w.kv("Revoke", "none — x only marks the account revoked here", st.Muted)
 	}
 	if e.UserInfoURL != "" {
@@ -352,22 +351,6 @@ func claimValue(k string, v any, now time.Time, loc *time.Location) string {
 
 func when(t, now time.Time, loc *time.Location) string {
 	return stamp(t, loc) + " · " + relative(t, now)
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "—"
-	}
-	return s
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 // kindTitle says what a kind is.

@@ -12,6 +12,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
 )
 
 // modal is a dialog on the stack: while open it gets every key. It tells
@@ -186,12 +187,6 @@ func who(a accounts.Account) string {
 	return a.Name
 }
 
-// revokeAtServer reports whether keyfob can ask a server to revoke a's
-// tokens.
-func revokeAtServer(a accounts.Account) bool {
-	return a.Endpoints.RevokeURL != "" || (a.Kind == accounts.KindLegacy && a.Endpoints.BaseURL != "")
-}
-
 func hostOf(raw string) string {
 	if u, err := url.Parse(raw); err == nil && u.Host != "" {
 		return u.Host
@@ -202,12 +197,8 @@ func hostOf(raw string) string {
 // newRevokeConfirm asks before revoking, saying what will really happen.
 func newRevokeConfirm(m *Model, a accounts.Account) modal {
 	var paras []string
-	if revokeAtServer(a) {
-		host := hostOf(a.Endpoints.RevokeURL)
-		if a.Endpoints.RevokeURL == "" {
-			host = hostOf(a.Endpoints.BaseURL)
-		}
-		paras = append(paras, fmt.Sprintf("keyfob will ask %s to revoke the tokens of %s. Whatever uses them stops working.", host, who(a)))
+	if endpoint := oauth.RevokeEndpoint(a); endpoint != "" {
+		paras = append(paras, fmt.Sprintf("keyfob will ask %s to revoke the tokens of %s. Whatever uses them stops working.", hostOf(endpoint), who(a)))
 	} else {
 		switch a.Kind {
 		case accounts.KindFleet, accounts.KindOwner:
@@ -279,7 +270,6 @@ type renameDialog struct {
 	old   string
 	input textinput.Model
 	err   string
-	busy  bool
 }
 
 func newRenameDialog(m *Model, a accounts.Account) modal {
@@ -303,10 +293,7 @@ func (d *renameDialog) resize() {
 }
 
 // fail shows why the rename did not happen, keeping the dialog open.
-func (d *renameDialog) fail(err error) {
-	d.busy = false
-	d.err = err.Error()
-}
+func (d *renameDialog) fail(err error) { d.err = err.Error() }
 
 func (d *renameDialog) Update(msg tea.Msg) (modal, tea.Cmd) {
 	if kp, ok := msg.(tea.KeyPressMsg); ok {
@@ -324,7 +311,6 @@ func (d *renameDialog) Update(msg tea.Msg) (modal, tea.Cmd) {
 				d.decide(closeModalMsg{})
 				return d, nil
 			}
-			d.busy = true
 			d.err = ""
 			d.decide(renameMsg{id: d.id, name: name})
 			return d, nil
@@ -385,7 +371,7 @@ func (h *helpModal) View() string {
 			st.Critical.Render("under 10 min") + " · " + st.Expired.Render("expired"),
 	}
 	auto := "off"
-	if m.auto {
+	if m.cfg.AutoRefreshOn() {
 		auto = fmt.Sprintf("on — tokens are refreshed %s before they expire; failures back off up to %s", approx(m.cfg.Margin()), approx(backoffMax))
 	}
 	settings := paragraphs(st.Muted, inner,

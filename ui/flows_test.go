@@ -47,9 +47,10 @@ func TestLoginFleetLoopback(t *testing.T) {
 	if got := e.srv.Stats().CodeExchanges; got != 1 {
 		t.Errorf("code exchanges = %d, want 1", got)
 	}
-	if r := e.m.selected(); r == nil || r.acct.ID != a.ID {
-		t.Errorf("the new account is not selected")
-	}
+	e.d.until("the reload to select the new account", func() bool {
+		r := e.m.selected()
+		return r != nil && r.acct.ID == a.ID
+	})
 	if !strings.Contains(plain(e.m), "signed in: car") {
 		t.Errorf("no success toast:\n%s", plain(e.m))
 	}
@@ -164,6 +165,25 @@ func TestLoginValidationNamesTheMissingField(t *testing.T) {
 	}
 }
 
+// A name held by another login is refused before anything reaches the
+// server; the manager's rule decides, as it does for the command line.
+func TestLoginRefusesATakenNameBeforeSigningIn(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindPartner,
+		oauthtest.MintRequest{ClientID: oauthtest.PartnerClientID, NoRefresh: true}))
+	e.d.press("n", "enter", "enter", "type:CAR", "enter") // fleet → na, named like the partner account
+	e.d.until("the error", func() bool { w := e.wizard(); return w != nil && w.err != "" })
+	w := e.wizard()
+	if w.step != stepFields || w.flow != nil || !strings.Contains(w.err, "already exists") {
+		t.Fatalf("step %v, flow %v, error %q; want the form with a name-taken error", w.step, w.flow != nil, w.err)
+	}
+	if st := e.srv.Stats(); st.Authorize != 0 || st.CodeExchanges != 0 {
+		t.Errorf("the sign-in went ahead: %+v", st)
+	}
+	if n := len(e.stored(t)); n != 1 {
+		t.Errorf("%d accounts stored", n)
+	}
+}
+
 func TestLoginEscCancelsAndClosesTheListener(t *testing.T) {
 	e := newFlowEnv(t, oauthtest.Options{}, nil)
 	e.m.engine.OpenBrowser = func(string) error { return errNoBrowser } // nobody comes back
@@ -196,6 +216,34 @@ func TestLoginEscCancelsAndClosesTheListener(t *testing.T) {
 	})
 	if n := len(e.stored(t)); n != 0 {
 		t.Errorf("a cancelled login saved %d accounts", n)
+	}
+}
+
+// ctrl+c only ends the program; Close, which Run calls after it, closes
+// the loopback listener of a login in progress before it returns.
+func TestCloseAfterQuitClosesTheListener(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	e.m.engine.OpenBrowser = func(string) error { return errNoBrowser } // nobody comes back
+	e.d.press("n", "enter", "enter", "enter")
+	e.d.until("the browser step", func() bool { w := e.wizard(); return w != nil && w.step == stepBrowser })
+	u, err := url.Parse(e.wizard().redirect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.d.press("ctrl+c")
+	e.d.until("quit", e.d.quitted)
+	if c, err := net.Dial("tcp", u.Host); err != nil {
+		t.Fatalf("quit closed the listener before Close: %v", err)
+	} else {
+		c.Close()
+	}
+	e.m.Close()
+	if c, err := net.Dial("tcp", u.Host); err == nil {
+		c.Close()
+		t.Fatal("the listener is still up after Close")
+	}
+	if !e.noModals() {
+		t.Error("Close left dialogs open")
 	}
 }
 
@@ -358,7 +406,7 @@ func TestAutoRefreshWithinMarginAndBackOff(t *testing.T) {
 func TestAutoRefreshOffDoesNothing(t *testing.T) {
 	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, AccessTTL: time.Minute}))
 	e.d.press("a")
-	if e.m.auto {
+	if e.m.cfg.AutoRefreshOn() {
 		t.Fatal("a did not turn auto-refresh off")
 	}
 	e.d.send(tickMsg(time.Now()))
@@ -393,9 +441,7 @@ func TestRevokeAtServer(t *testing.T) {
 	}
 	e.d.press("enter")
 	e.d.until("the report to close", e.noModals)
-	if !strings.Contains(plain(e.m), "⊘ revoked") {
-		t.Errorf("the list does not show the revocation:\n%s", plain(e.m))
-	}
+	e.d.until("the list to show the revocation", func() bool { return strings.Contains(plain(e.m), "⊘ revoked") })
 }
 
 func TestRevokeWithoutEndpointShowsConsentPage(t *testing.T) {
@@ -481,9 +527,10 @@ func TestRename(t *testing.T) {
 	if _, ok := e.storedNamed(t, "car"); ok {
 		t.Error("the old name is still in the store")
 	}
-	if r := e.m.selected(); r == nil || r.acct.Name != "model-3" {
-		t.Error("the renamed account is not selected")
-	}
+	e.d.until("the reload to show the new name, selected", func() bool {
+		r := e.m.selected()
+		return r != nil && r.acct.Name == "model-3"
+	})
 }
 
 func TestCopyTokens(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/keyfob/keyfob/accounts"
 )
 
 // urgency classifies how soon an access token expires; it picks the colour
@@ -15,16 +17,14 @@ type urgency int
 const (
 	urgencyNone     urgency = iota // no expiry known
 	urgencyFine                    // more than an hour left
-	urgencyWarning                 // less than an hour
+	urgencyWarning                 // less than accounts.ExpiringWithin (an hour)
 	urgencyCritical                // less than ten minutes
 	urgencyExpired                 // gone
 )
 
-// Thresholds of the countdown colours.
-const (
-	warningWithin  = time.Hour
-	criticalWithin = 10 * time.Minute
-)
+// criticalWithin is when the countdown turns critical; it turns a warning
+// at accounts.ExpiringWithin, where the status says "expiring".
+const criticalWithin = 10 * time.Minute
 
 // urgencyOf classifies a token expiring at exp, seen at now.
 func urgencyOf(exp, now time.Time) urgency {
@@ -37,7 +37,7 @@ func urgencyOf(exp, now time.Time) urgency {
 		return urgencyExpired
 	case left < criticalWithin:
 		return urgencyCritical
-	case left < warningWithin:
+	case left < accounts.ExpiringWithin:
 		return urgencyWarning
 	}
 	return urgencyFine
@@ -185,6 +185,3 @@ func oneLine(s string) string {
 	}
 	return strings.Join(strings.Fields(s), " ")
 }
-
-// lower is the case-folded form the filter compares.
-func lower(s string) string { return strings.ToLower(s) }

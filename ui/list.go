@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"cmp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -268,35 +270,67 @@ func (v *listView) titles() string {
 	return v.st.ColTitle.Render(fit(b.String(), v.l.width))
 }
 
+// cells builds one line of the table: each shown column's text fitted to
+// its width, with a gap between columns. On the selected row every piece
+// carries the selection style.
+type cells struct {
+	v   *listView
+	b   []byte
+	gap string
+	any bool // a cell was written: the next one needs a gap
+	sel bool
+}
+
+// next writes the gap before a cell, if it is not the first.
+func (c *cells) next() {
+	if c.any {
+		c.b = append(c.b, c.gap...)
+	}
+	c.any = true
+}
+
+// text writes a column's text in style st, aligned left or right.
+func (c *cells) text(id colID, text string, st lipgloss.Style, right bool) {
+	w := c.v.l.w[id]
+	if w == 0 {
+		return
+	}
+	c.next()
+	if right {
+		text = fitRight(text, w)
+	} else {
+		text = fit(text, w)
+	}
+	if c.sel {
+		st = st.Inherit(c.v.st.Selected)
+	}
+	c.b = append(c.b, st.Render(text)...)
+}
+
+// rendered writes a column rendered already.
+func (c *cells) rendered(id colID, s string) {
+	if c.v.l.w[id] == 0 {
+		return
+	}
+	c.next()
+	c.b = append(c.b, s...)
+}
+
+// static writes the cells that do not tick: name, email and kind.
+func (v *listView) static(c *cells, r *row) {
+	c.text(colName, r.acct.Name, v.st.Name, false)
+	c.text(colEmail, cmp.Or(r.acct.Email, "—"), v.st.Email, false)
+	c.text(colKind, r.kind, v.st.Kind, false)
+}
+
 // ensureCache renders the static cells of r for the current generation.
 func (v *listView) ensureCache(r *row) {
 	if r.cacheGen == v.gen {
 		return
 	}
-	var b strings.Builder
-	first := true
-	add := func(id colID, text string, st lipgloss.Style) {
-		w := v.l.w[id]
-		if w == 0 {
-			return
-		}
-		if !first {
-			b.WriteString(v.gapStr)
-		}
-		first = false
-		b.WriteString(st.Render(fit(text, w)))
-	}
-	add(colName, r.acct.Name, v.st.Name)
-	email := r.acct.Email
-	if email == "" {
-		email = "—"
-	}
-	add(colEmail, email, v.st.Email)
-	add(colKind, r.kind, v.st.Kind)
-	if !first {
-		b.WriteString(v.gapStr)
-	}
-	r.pre = b.String()
+	c := cells{v: v, gap: v.gapStr}
+	v.static(&c, r)
+	r.pre = string(c.b)
 	r.scopes = v.badgeCell(r.badges, v.l.w[colScopes], false)
 	r.cacheGen = v.gen
 }
@@ -313,11 +347,8 @@ func (v *listView) badgeCell(badges []string, w int, selected bool) string {
 		}
 		return st.Render(fit("none", w))
 	}
-	pad := 2 // badge padding, one cell each side
+	pad := v.st.Badge.GetHorizontalFrameSize()
 	sep := " "
-	if v.st.Plain {
-		pad = 0
-	}
 	badge := v.st.Badge
 	if selected {
 		badge = badge.Inherit(v.st.Selected)
@@ -329,14 +360,14 @@ func (v *listView) badgeCell(badges []string, w int, selected bool) string {
 		rest := len(badges) - i - 1
 		more := 0
 		if rest > 0 {
-			more = len(sep) + len("+") + len(itoa(rest))
+			more = len(sep) + len("+") + len(strconv.Itoa(rest))
 		}
 		sepw := 0
 		if i > 0 {
 			sepw = len(sep)
 		}
 		if used+sepw+bw+more > w {
-			tail := "+" + itoa(len(badges)-i)
+			tail := "+" + strconv.Itoa(len(badges)-i)
 			if i > 0 {
 				tail = sep + tail
 			}
@@ -369,34 +400,35 @@ func (v *listView) plainCell(s string, selected bool) string {
 	return v.st.Muted.Render(s)
 }
 
-// render renders one row; selected rows are rendered afresh with the
-// selection style, others from the cache plus the ticking cells.
+// render renders one row: the static cells from the cache, or afresh in
+// the selection style on the selected row, then the ticking cells.
 func (v *listView) render(r *row, selected bool) string {
+	c := cells{v: v, b: v.buf[:0], gap: v.gapStr, sel: selected}
+	var scopes string
 	if selected {
-		return v.renderSelected(r)
+		sel := v.st.Selected
+		c.gap = sel.Render(v.gapStr)
+		c.b = append(c.b, v.st.Marker.Inherit(sel).Render("›")...)
+		c.b = append(c.b, sel.Render(" ")...)
+		v.static(&c, r)
+		scopes = v.badgeCell(r.badges, v.l.w[colScopes], true)
+	} else {
+		v.ensureCache(r)
+		c.b = append(c.b, "  "...)
+		c.b = append(c.b, r.pre...)
+		c.any = r.pre != ""
+		scopes = r.scopes
 	}
-	v.ensureCache(r)
-	buf := v.buf[:0]
-	buf = append(buf, "  "...)
-	buf = append(buf, r.pre...)
-	if w := v.l.w[colExpires]; w > 0 {
-		text, u := v.expires(r)
-		buf = append(buf, v.st.urgency(u).Render(fitRight(text, w))...)
+	text, u := v.expires(r)
+	c.text(colExpires, text, v.st.urgency(u), true)
+	c.rendered(colScopes, scopes)
+	status, k := statusOf(r, v.now)
+	if r.busy {
+		status = v.spin + " " + status
 	}
-	if w := v.l.w[colScopes]; w > 0 {
-		buf = append(buf, v.gapStr...)
-		buf = append(buf, r.scopes...)
-	}
-	if w := v.l.w[colStatus]; w > 0 {
-		buf = append(buf, v.gapStr...)
-		text, k := statusOf(r, v.now)
-		if r.busy {
-			text = v.spin + " " + text
-		}
-		buf = append(buf, v.st.status(k).Render(fit(text, w))...)
-	}
-	v.buf = buf
-	return string(buf)
+	c.text(colStatus, status, v.st.status(k), false)
+	v.buf = c.b
+	return string(c.b)
 }
 
 // expires is the countdown text of a row and its urgency.
@@ -416,65 +448,4 @@ func (v *listView) expires(r *row) (string, urgency) {
 		return "expired", u
 	}
 	return countdown(a.Expiry.Sub(v.now)), u
-}
-
-func (v *listView) renderSelected(r *row) string {
-	sel := v.st.Selected
-	var b strings.Builder
-	b.WriteString(v.st.Marker.Inherit(sel).Render("›"))
-	b.WriteString(sel.Render(" "))
-	first := true
-	gap := sel.Render(v.gapStr)
-	cell := func(id colID, text string, st lipgloss.Style, right bool) {
-		w := v.l.w[id]
-		if w == 0 {
-			return
-		}
-		if !first {
-			b.WriteString(gap)
-		}
-		first = false
-		if right {
-			text = fitRight(text, w)
-		} else {
-			text = fit(text, w)
-		}
-		b.WriteString(st.Inherit(sel).Render(text))
-	}
-	cell(colName, r.acct.Name, v.st.Name, false)
-	email := r.acct.Email
-	if email == "" {
-		email = "—"
-	}
-	cell(colEmail, email, v.st.Email, false)
-	cell(colKind, r.kind, v.st.Kind, false)
-	text, u := v.expires(r)
-	cell(colExpires, text, v.st.urgency(u), true)
-	if w := v.l.w[colScopes]; w > 0 {
-		if !first {
-			b.WriteString(gap)
-		}
-		first = false
-		b.WriteString(v.badgeCell(r.badges, w, true))
-	}
-	status, k := statusOf(r, v.now)
-	if r.busy {
-		status = v.spin + " " + status
-	}
-	cell(colStatus, status, v.st.status(k), false)
-	return b.String()
-}
-
-func itoa(n int) string {
-	var buf [20]byte
-	i := len(buf)
-	if n == 0 {
-		return "0"
-	}
-	for n > 0 {
-		i--
-		buf[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(buf[i:])
 }

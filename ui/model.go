@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -116,9 +118,11 @@ type Model struct {
 	detail   detailView
 	modals   []modal
 	quitting bool
+	// selectAfterLoad is an account just saved, selected once a reload
+	// shows it.
+	selectAfterLoad string
 
 	// Refreshes.
-	auto     bool
 	inflight int
 	queue    []queued
 	nextDue  time.Time
@@ -172,7 +176,6 @@ func New(ctx context.Context, o Options) (*Model, error) {
 		width:   80,
 		height:  24,
 		byID:    map[string]int{},
-		auto:    o.Config.AutoRefreshOn(),
 		native:  nativeClipboard(),
 	}
 	if m.engine == nil {
@@ -250,6 +253,11 @@ func (m *Model) tickCmd() tea.Cmd {
 // then the open modal, then the active screen.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	cmd := m.update(msg)
+	if m.screen == screenDetail {
+		// Whatever changed (the clock, the account, the size, the theme,
+		// the spinner), the page shows it.
+		m.refreshDetail()
+	}
 	m.syncKeys()
 	if spin := m.ensureSpinner(); spin != nil {
 		cmd = tea.Batch(cmd, spin)
@@ -458,21 +466,19 @@ func (m *Model) ensureSpinner() tea.Cmd {
 	return m.spin.Tick
 }
 
-// quit leaves the program, closing any login in progress and clearing a
-// token still waiting in the clipboard.
+// quit leaves the program, clearing a token still waiting in the
+// clipboard. Close, which Run calls once the program has ended, closes a
+// login in progress.
 func (m *Model) quit() tea.Cmd {
 	m.quitting = true
-	for len(m.modals) > 0 {
-		m.popModal()
-	}
 	if clear := m.clearOnQuit(); clear != nil {
 		return tea.Sequence(clear, tea.Quit)
 	}
 	return tea.Quit
 }
 
-// Close releases what the model holds open (a login's loopback listener).
-// Run calls it when the program ends.
+// Close releases what the model holds open: a login's loopback listener
+// is closed before it returns. Run calls it when the program ends.
 func (m *Model) Close() {
 	for _, md := range m.modals {
 		if w, ok := md.(*wizard); ok {
@@ -534,7 +540,6 @@ func (m *Model) updateKeys(msg tea.KeyPressMsg) tea.Cmd {
 			m.screen = screenDetail
 			m.detail = newDetailView(r.acct.ID)
 			m.detail.setSize(m.width, m.detailHeight())
-			m.refreshDetail()
 		}
 	default:
 		if r := m.selected(); r != nil {
@@ -580,39 +585,28 @@ func (m *Model) accountKeys(msg tea.KeyPressMsg, r *row) tea.Cmd {
 	case key.Matches(msg, k.Rename):
 		return m.pushModal(newRenameDialog(m, r.acct))
 	}
-	return m.explainDisabled(msg.String(), r)
+	return m.explainDisabled(msg, r)
 }
 
 // explainDisabled says why an account key does nothing right now, instead
-// of ignoring it silently.
-func (m *Model) explainDisabled(k string, r *row) tea.Cmd {
-	a := &r.acct
-	var why string
-	switch k {
-	case "r":
-		switch {
-		case r.busy || r.queued:
-			return nil
-		case a.State == accounts.StateRevoked:
-			why = fmt.Sprintf("%s was revoked; sign in again with n", a.Name)
-		case !a.Refreshable():
-			why = fmt.Sprintf("%s has no refresh token; sign in again with n or import one with i", a.Name)
+// of ignoring it silently. A disabled copy goes to copyToken, which says
+// what is missing.
+func (m *Model) explainDisabled(msg tea.KeyPressMsg, r *row) tea.Cmd {
+	k, a := &m.keys, &r.acct
+	switch pressed := msg.String(); {
+	case slices.Contains(k.CopyAccess.Keys(), pressed):
+		return m.copyToken(r, false)
+	case slices.Contains(k.CopyRefresh.Keys(), pressed):
+		return m.copyToken(r, true)
+	case slices.Contains(k.Refresh.Keys(), pressed) && !r.busy && !r.queued:
+		if a.State == accounts.StateRevoked {
+			return m.setToast(a.Name+" was revoked; sign in again with n", statusWarn)
 		}
-	case "c":
-		if a.AccessToken == "" {
-			why = fmt.Sprintf("%s has no access token; refresh it with r or sign in again with n", a.Name)
-		}
-	case "C":
-		if a.RefreshToken == "" {
-			return m.copyToken(r, true)
-		}
-	case "x":
-		why = fmt.Sprintf("%s is already revoked and holds no token; d removes it", a.Name)
+		return m.setToast(a.Name+" has no refresh token; sign in again with n or import one with i", statusWarn)
+	case slices.Contains(k.Revoke.Keys(), pressed):
+		return m.setToast(a.Name+" is already revoked and holds no token; d removes it", statusWarn)
 	}
-	if why == "" {
-		return nil
-	}
-	return m.setToast(why, statusWarn)
+	return nil
 }
 
 // updateFilter feeds the filter input while it has the keyboard.
@@ -644,7 +638,7 @@ func (m *Model) updateFilter(msg tea.Msg) tea.Cmd {
 
 // setQuery applies a filter text.
 func (m *Model) setQuery(q string) {
-	q = lower(q)
+	q = strings.ToLower(q)
 	if q == m.query && len(m.visible) > 0 {
 		return
 	}

@@ -21,7 +21,8 @@ import (
 // re-arming it.
 func TestIdleScreenSchedulesOnlyTheTick(t *testing.T) {
 	m := newViewModel(t, fixtures()[:2], 80, 24)
-	m.auto = false
+	off := false
+	m.cfg.AutoRefresh = &off
 	_, cmd := m.Update(tickMsg(time.Now()))
 	if cmd == nil {
 		t.Fatal("the tick did not re-arm")
@@ -240,5 +241,23 @@ func TestDisabledKeysExplainThemselves(t *testing.T) {
 		if !strings.Contains(m.toast.text, want) || len(m.modals) != 0 {
 			t.Errorf("%s on a revoked account: toast %q, %d dialogs; want %q", k, m.toast.text, len(m.modals), want)
 		}
+	}
+}
+
+// The detail page follows every change at once, not at the next tick: a
+// resize and a theme change give the page a fresh model would show.
+func TestDetailFollowsResizeAndTheme(t *testing.T) {
+	m := newViewModel(t, fixtures(), 120, 40)
+	press(m, "enter")
+	m.Update(tea.WindowSizeMsg{Width: 70, Height: 30})
+	fresh := newViewModel(t, fixtures(), 70, 30)
+	press(fresh, "enter")
+	if got, want := plain(m), plain(fresh); got != want {
+		t.Errorf("after a resize the detail page is\n%s\nwant\n%s", got, want)
+	}
+	press(m, "t")
+	press(fresh, "esc", "t", "enter")
+	if got, want := m.View().Content, fresh.View().Content; got != want {
+		t.Errorf("after a theme change the detail page is\n%q\nwant\n%q", got, want)
 	}
 }

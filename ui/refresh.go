@@ -16,17 +16,13 @@ import (
 // allocated per account.
 func (m *Model) onTick() tea.Cmd {
 	m.now = m.clock()
-	m.lv.now = m.now
 	cmds := []tea.Cmd{m.tickCmd()}
 	if m.loaded && !m.reloading && !m.watching {
 		m.watching = true
 		cmds = append(cmds, m.watchCmd())
 	}
-	if m.auto && m.loaded && !m.now.Before(m.nextDue) {
+	if m.cfg.AutoRefreshOn() && m.loaded && !m.now.Before(m.nextDue) {
 		cmds = append(cmds, m.autoRefresh())
-	}
-	if m.screen == screenDetail {
-		m.refreshDetail()
 	}
 	return tea.Batch(cmds...)
 }
@@ -59,46 +55,36 @@ func (m *Model) loadCmd() tea.Cmd {
 	}
 }
 
-// onLoaded replaces the rows with what the store holds, keeping the
-// selection, the transient state of each row and its render cache when the
-// account did not change.
+// onLoaded replaces the rows with what the store holds.
 func (m *Model) onLoaded(msg loadedMsg) tea.Cmd {
 	m.reloading = false
-	if msg.err != nil {
-		m.loadErr = msg.err
-		m.stamp = msg.stamp
-		m.loaded = true
-		return nil
-	}
-	m.loadErr = nil
 	m.loaded = true
 	m.stamp = msg.stamp
+	m.loadErr = msg.err
+	if msg.err != nil {
+		return nil
+	}
 	m.setAccounts(msg.accts)
 	m.nextDue = time.Time{} // re-plan the auto-refresh with the new data
 	return nil
 }
 
-// setAccounts installs a new list of accounts.
+// setAccounts installs a new list of accounts, keeping each row's
+// transient state and the selection, or selecting an account just saved.
 func (m *Model) setAccounts(accts []accounts.Account) {
 	selID := ""
 	if r := m.selected(); r != nil {
 		selID = r.acct.ID
 	}
-	old := m.byID
-	oldRows := m.rows
 	rows := make([]*row, len(accts))
 	byID := make(map[string]int, len(accts))
-	for i := range accts {
-		a := accts[i]
-		var r *row
-		if j, ok := old[a.ID]; ok && j < len(oldRows) {
-			r = oldRows[j]
-			if !sameAccount(&r.acct, &a) {
-				r.acct = a
-				r.refreshDerived()
-			}
-		} else {
+	for i, a := range accts {
+		r := m.rowByID(a.ID)
+		if r == nil {
 			r = newRow(a)
+		} else {
+			r.acct = a
+			r.refreshDerived()
 		}
 		rows[i] = r
 		byID[a.ID] = i
@@ -113,39 +99,17 @@ func (m *Model) setAccounts(accts []accounts.Account) {
 	}
 	m.queue = q
 	m.recountBusy()
+	if r := m.rowByID(m.selectAfterLoad); r != nil {
+		selID, m.selectAfterLoad = r.acct.ID, ""
+		if m.query != "" && !r.matches(m.query) {
+			m.query = ""
+			m.filter.SetValue("")
+		}
+	}
 	m.filterKeeping(selID)
-	if m.screen == screenDetail {
-		if m.rowByID(m.detail.id) == nil {
-			m.screen = screenList
-		} else {
-			m.refreshDetail()
-		}
+	if m.screen == screenDetail && m.rowByID(m.detail.id) == nil {
+		m.screen = screenList
 	}
-}
-
-// sameAccount reports whether two versions of an account render the same.
-func sameAccount(a, b *accounts.Account) bool {
-	if a.ID != b.ID || a.Name != b.Name || a.Email != b.Email || a.Kind != b.Kind || a.Region != b.Region ||
-		a.AccessToken != b.AccessToken || a.RefreshToken != b.RefreshToken || !a.Expiry.Equal(b.Expiry) ||
-		a.State != b.State || a.StateDetail != b.StateDetail || len(a.GrantedScopes) != len(b.GrantedScopes) ||
-		len(a.RequestedScopes) != len(b.RequestedScopes) {
-		return false
-	}
-	for i := range a.GrantedScopes {
-		if a.GrantedScopes[i] != b.GrantedScopes[i] {
-			return false
-		}
-	}
-	for i := range a.RequestedScopes {
-		if a.RequestedScopes[i] != b.RequestedScopes[i] {
-			return false
-		}
-	}
-	lr, lb := a.LastRefresh, b.LastRefresh
-	if (lr == nil) != (lb == nil) || (lr != nil && (!lr.At.Equal(lb.At) || lr.OK != lb.OK || lr.Error != lb.Error)) {
-		return false
-	}
-	return true
 }
 
 func (m *Model) recountBusy() {
@@ -171,10 +135,6 @@ func (m *Model) refreshBatch(auto bool, batch int, rows ...*row) tea.Cmd {
 	var cmds []tea.Cmd
 	for _, r := range rows {
 		if r.busy || r.queued {
-			continue
-		}
-		if !auto && !r.acct.Refreshable() {
-			cmds = append(cmds, m.setToast(fmt.Sprintf("%s has no refresh token; sign in again with n or import one with i", r.acct.Name), statusWarn))
 			continue
 		}
 		if m.inflight >= maxInFlight {
@@ -295,9 +255,6 @@ func (m *Model) onRefreshed(msg refreshedMsg) tea.Cmd {
 				m.toast.text = m.batch.progress()
 			}
 		}
-		if m.screen == screenDetail && m.detail.id == r.acct.ID {
-			m.refreshDetail()
-		}
 	}
 	for m.inflight < maxInFlight && len(m.queue) > 0 {
 		e := m.queue[0]
@@ -395,8 +352,7 @@ func autoCandidate(r *row) bool {
 
 // toggleAuto switches auto-refresh and saves the choice.
 func (m *Model) toggleAuto() tea.Cmd {
-	m.auto = !m.auto
-	on := m.auto
+	on := !m.cfg.AutoRefreshOn()
 	m.cfg.AutoRefresh = &on
 	m.nextDue = time.Time{}
 	text := "auto-refresh off"

@@ -18,11 +18,9 @@ type Styles struct {
 	Plain bool
 
 	Title    lipgloss.Style // the "keyfob" wordmark
-	Header   lipgloss.Style // header line text
 	Banner   lipgloss.Style // the one-line note under the header
 	Text     lipgloss.Style
 	Muted    lipgloss.Style
-	Subtle   lipgloss.Style
 	Bold     lipgloss.Style
 	Accent   lipgloss.Style
 	Link     lipgloss.Style
@@ -73,11 +71,9 @@ func NewStyles(t themes.Theme, isDark, plain bool) *Styles {
 	fg := func(col color.Color) lipgloss.Style { return lipgloss.NewStyle().Foreground(col) }
 	s := &Styles{Plain: plain}
 	s.Title = fg(c.Primary).Bold(true)
-	s.Header = fg(c.Text)
 	s.Banner = fg(c.Info)
 	s.Text = fg(c.Text)
 	s.Muted = fg(c.Muted)
-	s.Subtle = fg(c.Subtle)
 	s.Bold = fg(c.Text).Bold(true)
 	s.Accent = fg(c.Secondary)
 	s.Link = fg(c.Info).Underline(true)

@@ -14,7 +14,8 @@ import (
 // first frame lists the accounts, keys reach it, q quits cleanly.
 func TestProgramEndToEnd(t *testing.T) {
 	m := newViewModel(t, fixtures(), 100, 30)
-	m.auto = false // nothing may write to the store after the program ends
+	off := false
+	m.cfg.AutoRefresh = &off // nothing may write to the store after the program ends
 	tm := teatest.NewTestModel(t, m,
 		teatest.WithInitialTermSize(100, 30),
 		teatest.WithProgramOptions(

@@ -132,7 +132,7 @@ func (m *Model) headerLine() string {
 		info = fmt.Sprintf("%d accounts", len(m.rows))
 	}
 	auto := "auto-refresh off"
-	if m.auto {
+	if m.cfg.AutoRefreshOn() {
 		auto = "auto-refresh on"
 	}
 	if info != "" {

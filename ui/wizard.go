@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -622,10 +623,8 @@ func (w *wizard) account() (accounts.Account, oauth.Credentials, string) {
 
 // setField changes a field's value (after discovery).
 func (w *wizard) setField(k fieldKey, v string) {
-	for i := range w.fields {
-		if w.fields[i].key == k && strings.TrimSpace(w.fields[i].input.Value()) == "" && v != "" {
-			w.fields[i].input.SetValue(v)
-		}
+	if i := w.fieldIndex(k); i >= 0 && strings.TrimSpace(w.fields[i].input.Value()) == "" && v != "" {
+		w.fields[i].input.SetValue(v)
 	}
 }
 
@@ -650,16 +649,7 @@ func (w *wizard) submit() tea.Cmd {
 		return w.importCmd(a)
 	}
 	if err := oauth.Validate(a); err != nil {
-		w.err = formWording(err.Error())
-		return nil
-	}
-	if a.Name != "" {
-		for _, r := range w.m.rows {
-			if strings.EqualFold(r.acct.Name, a.Name) {
-				w.err = fmt.Sprintf("an account named %q already exists; choose another name (or leave it empty)", a.Name)
-				return nil
-			}
-		}
+		return w.fieldError(err)
 	}
 	switch {
 	case a.Kind == accounts.KindFleet || a.Kind == accounts.KindOwner || (a.Kind == accounts.KindCustom && a.Grant == accounts.GrantCode):
@@ -667,47 +657,59 @@ func (w *wizard) submit() tea.Cmd {
 	case a.Kind == accounts.KindPartner || a.Grant == accounts.GrantClientCredentials:
 		return w.loginCmd(a, creds, "Getting a token with the client credentials…")
 	}
-	if creds.Email == "" || creds.Password == "" {
-		w.err = "a password sign-in needs the email and the password; fill both in"
-		return nil
-	}
 	return w.loginCmd(a, creds, "Signing in…")
 }
 
-// flagFields names the form field for each command-line flag that the
-// engine's validation messages mention.
-var flagFields = strings.NewReplacer(
-	"pass --auth-url and --token-url instead", "fill in Auth URL and Token URL instead",
-	"fix --userinfo-url", "fix the account's userinfo URL",
-	"set KEYFOB_CLIENT_SECRET or pass --client-secret-file", "fill in Secret",
-	" (or --issuer)", " (or an Issuer)",
-	"pass --audience or --region", "fill in Audience",
-	"pass --client-id", "fill in Client ID",
-	"pass --auth-url", "fill in Auth URL",
-	"pass --token-url", "fill in Token URL",
-	"pass --revoke-url", "fill in Revoke URL",
-	"pass --base-url", "fill in Owner API",
-	"pass --redirect-uri", "fill in Redirect URI",
-	"fix --redirect-uri", "fix Redirect URI",
-	"fix --auth-url", "fix Auth URL",
-	"fix --token-url", "fix Token URL",
-	"fix --revoke-url", "fix Revoke URL",
-	"fix --base-url", "fix Owner API",
-	"pass --email", "fill in Email",
-	"(--revoke-url)", "(Revoke URL)",
-)
+// formFields maps the fields oauth.Validate names to the form's.
+var formFields = map[string]fieldKey{
+	"client_id":     fClientID,
+	"client_secret": fSecret,
+	"auth_url":      fAuthURL,
+	"token_url":     fTokenURL,
+	"revoke_url":    fRevokeURL,
+	"base_url":      fBaseURL,
+	"redirect_uri":  fRedirect,
+	"audience":      fAudience,
+}
 
-// formWording turns a validation message written for the command line
-// into one about the form's fields.
-func formWording(msg string) string { return flagFields.Replace(msg) }
+// fieldError shows a validation error in the form's words: the problem,
+// then the field to fill in or fix, which gets the focus.
+func (w *wizard) fieldError(err error) tea.Cmd {
+	w.err = err.Error()
+	var fe *oauth.FieldError
+	if !errors.As(err, &fe) {
+		return nil
+	}
+	w.err = fe.Problem
+	k, ok := formFields[fe.Field]
+	i := w.fieldIndex(k)
+	if !ok || i < 0 {
+		return nil
+	}
+	switch {
+	case strings.TrimSpace(w.fields[i].input.Value()) != "":
+		w.err += "; fix " + fieldSpecs[k].label
+	case (k == fAuthURL || k == fTokenURL) && w.fieldIndex(fIssuer) >= 0:
+		w.err += "; fill in " + fieldSpecs[k].label + " (or an Issuer)"
+	default:
+		w.err += "; fill in " + fieldSpecs[k].label
+	}
+	return w.focusField(i)
+}
+
+// fieldIndex is the position of a field in the form, or -1.
+func (w *wizard) fieldIndex(k fieldKey) int {
+	for i, f := range w.fields {
+		if f.key == k {
+			return i
+		}
+	}
+	return -1
+}
 
 // validateImport checks an import form.
 func validateImport(a accounts.Account) error {
 	switch {
-	case a.RefreshToken == "":
-		return errors.New("paste the refresh token to import into the Refresh token field")
-	case a.ClientID == "":
-		return errors.New("the client id is needed: refresh tokens only work with the client that got them")
 	case a.Kind == accounts.KindLegacy && a.Endpoints.BaseURL == "":
 		return errors.New("the owner-api base URL is needed; fill in Owner API")
 	case a.Kind != accounts.KindLegacy && a.Endpoints.TokenURL == "":
@@ -751,10 +753,8 @@ func (w *wizard) onDiscovered(msg wizDiscoveredMsg) tea.Cmd {
 		w.base.Endpoints.UserInfoURL = msg.ep.UserInfoURL
 	}
 	// Drop the issuer so the next submit goes on with the found URLs.
-	for i := range w.fields {
-		if w.fields[i].key == fIssuer {
-			w.fields[i].input.SetValue("")
-		}
+	if i := w.fieldIndex(fIssuer); i >= 0 {
+		w.fields[i].input.SetValue("")
 	}
 	w.note = "endpoints filled from the discovery document"
 	return w.submit()
@@ -765,6 +765,9 @@ func (w *wizard) loginCmd(a accounts.Account, creds oauth.Credentials, working s
 	ctx, attempt := w.begin(working)
 	engine, mgr := w.m.engine, w.m.mgr
 	return func() tea.Msg {
+		if err := mgr.CheckName(a); err != nil {
+			return wizDoneMsg{attempt: attempt, err: err}
+		}
 		got, err := engine.Login(ctx, a, creds)
 		if err != nil {
 			return wizDoneMsg{attempt: attempt, err: err}
@@ -775,7 +778,7 @@ func (w *wizard) loginCmd(a accounts.Account, creds oauth.Credentials, working s
 
 // importCmd imports a refresh token through the manager.
 func (w *wizard) importCmd(a accounts.Account) tea.Cmd {
-	ctx, attempt := w.begin("Checking the refresh token with " + hostOf(firstNonEmpty(a.Endpoints.TokenURL, a.Endpoints.BaseURL)) + "…")
+	ctx, attempt := w.begin("Checking the refresh token with " + hostOf(cmp.Or(a.Endpoints.TokenURL, a.Endpoints.BaseURL)) + "…")
 	// The import's request is not tied to esc (see holdOn).
 	ctx = context.WithoutCancel(ctx)
 	w.holdOn = true
@@ -794,8 +797,11 @@ func saveResult(ctx context.Context, mgr *accounts.Manager, a accounts.Account, 
 // startFlow prepares a browser sign-in (PKCE, state, listener).
 func (w *wizard) startFlow(a accounts.Account) tea.Cmd {
 	ctx, attempt := w.begin("Preparing the sign-in…")
-	engine := w.m.engine
+	engine, mgr := w.m.engine, w.m.mgr
 	return func() tea.Msg {
+		if err := mgr.CheckName(a); err != nil {
+			return wizFlowMsg{attempt: attempt, err: err}
+		}
 		flow, err := engine.StartCodeFlow(ctx, a)
 		return wizFlowMsg{attempt: attempt, flow: flow, err: err}
 	}
@@ -922,15 +928,6 @@ func (w *wizard) cancelAttempt(note string) tea.Cmd {
 	w.err = ""
 	w.note = note
 	return nil
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // View renders the current page.

@@ -5,49 +5,74 @@ import (
 	"testing"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/oauth"
 )
 
-// The engine's validation speaks of command-line flags; the form must
-// speak of its own fields instead.
-func TestFormWordingNamesFieldsNotFlags(t *testing.T) {
-	var msgs []string
+// The engine's validation speaks of command-line flags; the form speaks of
+// its own fields instead, and puts the focus on the one to fix.
+func TestValidationErrorsNameFormFields(t *testing.T) {
+	m := newViewModel(t, nil, 100, 30)
+	baseline := map[fieldKey]string{
+		fClientID: "app", fSecret: "s", fEmail: "me@example.com", fPassword: "pw",
+		fAuthURL: "https://id.example/authorize", fTokenURL: "https://id.example/token",
+	}
+	edits := []struct {
+		k fieldKey
+		v string
+	}{
+		{fAuthURL, ""}, {fAuthURL, "ftp://id.example/authorize"}, {fTokenURL, ""}, {fTokenURL, "https://me:pw@id.example/token"},
+		{fAudience, ""}, {fRedirect, "::bad"}, {fRevokeURL, "nope"}, {fBaseURL, ""}, {fBaseURL, "owner-api"},
+	}
+	form := func(k accounts.Kind, grant string) *wizard {
+		w := newWizard(m, modeLogin)
+		w.kind, w.grant = k, grant
+		if k != accounts.KindCustom {
+			w.region = "na"
+		}
+		w.buildForm()
+		for fk, v := range baseline {
+			if i := w.fieldIndex(fk); i >= 0 {
+				w.fields[i].input.SetValue(v)
+			}
+		}
+		return w
+	}
+	failures := 0
 	for _, k := range accounts.Kinds {
-		for _, grant := range []string{"", accounts.GrantCode, accounts.GrantPassword, accounts.GrantClientCredentials} {
-			a, err := oauth.Preset(k, "na")
-			if err != nil {
-				t.Fatal(err)
+		for _, grant := range []string{accounts.GrantCode, accounts.GrantPassword, accounts.GrantClientCredentials} {
+			if k != accounts.KindCustom && grant != accounts.GrantCode {
+				continue
 			}
-			a.Grant = grant
-			steps := []func(*accounts.Account){
-				func(a *accounts.Account) {},
-				func(a *accounts.Account) { a.ClientID = "app" },
-				func(a *accounts.Account) { a.Endpoints.AuthURL = "" },
-				func(a *accounts.Account) { a.Endpoints.AuthURL = "ftp://x" },
-				func(a *accounts.Account) {
-					a.Endpoints.AuthURL = "https://a.example/authorize"
-					a.Endpoints.TokenURL = ""
-				},
-				func(a *accounts.Account) { a.Endpoints.TokenURL = "https://a.example/token"; a.Audience = "" },
-				func(a *accounts.Account) { a.Audience = "https://api.example"; a.Endpoints.RedirectURI = "::bad" },
-				func(a *accounts.Account) { a.Endpoints.RedirectURI = ""; a.Endpoints.RevokeURL = "nope" },
-				func(a *accounts.Account) { a.Endpoints.RevokeURL = ""; a.Endpoints.BaseURL = "" },
+			w := form(k, grant)
+			w.submit()
+			w.abandon()
+			if w.err != "" {
+				t.Fatalf("%s/%s: the baseline form fails: %s", k, grant, w.err)
 			}
-			for _, step := range steps {
-				step(&a)
-				if err := oauth.Validate(a); err != nil {
-					msgs = append(msgs, err.Error())
+			for _, e := range edits {
+				w := form(k, grant)
+				i := w.fieldIndex(e.k)
+				if i < 0 {
+					continue
+				}
+				w.fields[i].input.SetValue(e.v)
+				w.submit()
+				w.abandon()
+				if w.err == "" {
+					continue
+				}
+				failures++
+				label := fieldSpecs[e.k].label
+				if strings.Contains(w.err, "--") || strings.Contains(w.err, "KEYFOB_") || !strings.Contains(w.err, label) {
+					t.Errorf("%s/%s, %s = %q: %q names a flag, not the field", k, grant, label, e.v, w.err)
+				}
+				if w.fields[w.focus].key != e.k {
+					t.Errorf("%s/%s, %s = %q: the focus is on %s", k, grant, label, e.v, fieldSpecs[w.fields[w.focus].key].label)
 				}
 			}
 		}
 	}
-	if len(msgs) < 5 {
-		t.Fatalf("only %d validation messages exercised", len(msgs))
-	}
-	for _, m := range msgs {
-		if got := formWording(m); strings.Contains(got, "--") || strings.Contains(got, "KEYFOB_") {
-			t.Errorf("%q\n  became %q, which still names a flag", m, got)
-		}
+	if failures < 10 {
+		t.Fatalf("only %d validation failures exercised", failures)
 	}
 }
 

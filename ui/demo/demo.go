@@ -6,6 +6,7 @@
 package demo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -176,72 +177,69 @@ func (d *Demo) Browse(ctx context.Context, authURL string) (string, error) {
 func (d *Demo) seed(ctx context.Context) error {
 	now := time.Now()
 	s := d.Server
-	issuer := s.Issuer()
 	day := 24 * time.Hour
-	fleetEP := accounts.Endpoints{AuthURL: issuer + "/authorize", TokenURL: issuer + "/token", UserInfoURL: issuer + "/userinfo"}
-	fleetNA, _ := oauth.Preset(accounts.KindFleet, "na")
-	fleetEU, _ := oauth.Preset(accounts.KindFleet, "eu")
-	partnerEU, _ := oauth.Preset(accounts.KindPartner, "eu")
+	// preset is the account the wizard would start from; samples change
+	// only what differs.
+	var presetErr error
+	preset := func(name string, kind accounts.Kind, region string, change func(*accounts.Account)) accounts.Account {
+		a, err := d.Presets(kind, region)
+		presetErr = cmp.Or(presetErr, err)
+		a.Name = name
+		if change != nil {
+			change(&a)
+		}
+		return a
+	}
+	fleetApp := func(a *accounts.Account) { a.ClientID = sampleClient }
+	yScopes := []string{"openid", "offline_access", "vehicle_device_data", "vehicle_location", "vehicle_charging_cmds"}
 
 	type sample struct {
 		acct     accounts.Account
-		mint     oauthtest.MintRequest
-		age      time.Duration // how long ago the refresh token was obtained
-		kill     bool          // the refresh token is dead: login required
+		mint     oauthtest.MintRequest // its client, scopes and audience come from acct
+		age      time.Duration         // how long ago the refresh token was obtained
+		kill     bool                  // the refresh token is dead: login required
 		lastFail string
 	}
 	samples := []sample{
+		{acct: preset("model-3", accounts.KindFleet, "na", fleetApp), age: 3 * day},
 		{
-			acct: accounts.Account{Name: "model-3", Kind: accounts.KindFleet, Region: "na", ClientID: sampleClient,
-				Endpoints: fleetEP, Audience: fleetNA.Audience, RequestedScopes: oauth.FleetScopes},
-			mint: oauthtest.MintRequest{ClientID: sampleClient, Scopes: oauth.FleetScopes, Audience: fleetNA.Audience},
-			age:  3 * day,
+			acct: preset("model-y", accounts.KindFleet, "eu", func(a *accounts.Account) {
+				fleetApp(a)
+				a.RequestedScopes = yScopes
+			}),
+			mint: oauthtest.MintRequest{AccessTTL: 7 * time.Minute},
+			age:  41 * day,
 		},
 		{
-			acct: accounts.Account{Name: "model-y", Kind: accounts.KindFleet, Region: "eu", ClientID: sampleClient,
-				Endpoints: fleetEP, Audience: fleetEU.Audience,
-				RequestedScopes: []string{"openid", "offline_access", "vehicle_device_data", "vehicle_location", "vehicle_charging_cmds"}},
-			mint: oauthtest.MintRequest{ClientID: sampleClient, Audience: fleetEU.Audience, AccessTTL: 7 * time.Minute,
-				Scopes: []string{"openid", "offline_access", "vehicle_device_data", "vehicle_location", "vehicle_charging_cmds"}},
-			age: 41 * day,
-		},
-		{
-			acct: accounts.Account{Name: "powerwall", Kind: accounts.KindOwner, Region: "na", ClientID: oauth.OwnerClientID,
-				Endpoints:       accounts.Endpoints{AuthURL: issuer + "/authorize", TokenURL: issuer + "/token", UserInfoURL: issuer + "/userinfo", RedirectURI: oauth.OwnerRedirectURI},
-				RequestedScopes: oauth.OwnerScopes},
-			mint: oauthtest.MintRequest{ClientID: oauth.OwnerClientID, Scopes: oauth.OwnerScopes, AccessTTL: -25 * time.Minute},
+			acct: preset("powerwall", accounts.KindOwner, "na", nil),
+			mint: oauthtest.MintRequest{AccessTTL: -25 * time.Minute},
 			age:  84 * day,
 		},
 		{
-			acct: accounts.Account{Name: "fleet-partner", Kind: accounts.KindPartner, Region: "eu",
-				ClientID: oauthtest.PartnerClientID, ClientSecret: oauthtest.PartnerSecret,
-				Endpoints: accounts.Endpoints{TokenURL: issuer + "/token"}, Audience: partnerEU.Audience, RequestedScopes: oauth.PartnerScopes},
-			mint: oauthtest.MintRequest{ClientID: oauthtest.PartnerClientID, Scopes: oauth.PartnerScopes, Audience: partnerEU.Audience,
-				NoRefresh: true, AccessTTL: 2*time.Hour + 13*time.Minute},
+			acct: preset("fleet-partner", accounts.KindPartner, "eu", nil),
+			mint: oauthtest.MintRequest{NoRefresh: true, AccessTTL: 2*time.Hour + 13*time.Minute},
 		},
 		{
-			acct: accounts.Account{Name: "old-app", Kind: accounts.KindLegacy, Region: "na",
-				ClientID: oauthtest.LegacyClientID, ClientSecret: oauthtest.LegacyClientSecret,
-				Endpoints: accounts.Endpoints{BaseURL: s.URL()}},
+			acct:     preset("old-app", accounts.KindLegacy, "na", nil),
 			mint:     oauthtest.MintRequest{Legacy: true, AccessTTL: -3 * time.Hour},
 			age:      50 * day,
 			kill:     true,
 			lastFail: "the server rejected the refresh token (login_required); sign in again",
 		},
 		{
-			acct: accounts.Account{Name: "homelab", Kind: accounts.KindCustom, Grant: accounts.GrantCode, ClientID: oauthtest.FleetClientID,
-				Endpoints: accounts.Endpoints{AuthURL: issuer + "/authorize", TokenURL: issuer + "/token",
-					RevokeURL: issuer + "/revoke", UserInfoURL: issuer + "/userinfo"},
-				RequestedScopes: []string{"openid", "email", "offline_access"}},
-			mint: oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, Scopes: []string{"openid", "email", "offline_access"},
-				AccessTTL: 46 * time.Minute},
-			age: 9 * day,
+			acct: preset("homelab", accounts.KindCustom, "", func(a *accounts.Account) { a.Grant = accounts.GrantCode }),
+			mint: oauthtest.MintRequest{AccessTTL: 46 * time.Minute},
+			age:  9 * day,
 		},
+	}
+	if presetErr != nil {
+		return fmt.Errorf("cannot build the demo accounts: %w", presetErr)
 	}
 	var accts []accounts.Account
 	for i, smp := range samples {
-		ts := s.Mint(smp.mint)
 		a := smp.acct
+		smp.mint.ClientID, smp.mint.Scopes, smp.mint.Audience = a.ClientID, a.RequestedScopes, a.Audience
+		ts := s.Mint(smp.mint)
 		a.ID = fmt.Sprintf("demo%04d", i+1)
 		g := accounts.Grant{
 			TokenType: "Bearer", AccessToken: ts.AccessToken, RefreshToken: ts.RefreshToken,
