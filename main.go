@@ -103,10 +103,36 @@ func printError(w io.Writer, _ fang.Styles, err error) {
 	if errors.Is(err, context.Canceled) {
 		err = errors.New("cancelled")
 	}
-	fmt.Fprintln(w, "keyfob: "+err.Error())
+	msg := err.Error()
+	if a := advice(err); a != "" {
+		msg += "; " + a
+	}
+	fmt.Fprintln(w, "keyfob: "+msg)
 	if isUsage(err) {
 		fmt.Fprintln(w, "Try 'keyfob --help' for usage.")
 	}
+}
+
+// advice says, in the command line's terms, what to do about the errors
+// whose packages leave the remedy to the face.
+func advice(err error) string {
+	var re *accounts.ResolveError
+	var ce *accounts.CannotRefreshError
+	switch {
+	case errors.As(err, &re) && re.Ref == "" && re.Total == 0:
+		return "add one with keyfob login or keyfob import"
+	case errors.As(err, &re) && re.Ref == "":
+		return "name one (keyfob list shows them) or set default_account in config.json"
+	case errors.As(err, &re) && len(re.Matches) > 1:
+		return "use more of the name, or the id from keyfob list"
+	case errors.As(err, &re):
+		return "keyfob list shows the accounts"
+	case errors.As(err, &ce) && ce.State != accounts.StateRevoked && ce.State != accounts.StateLoginRequired:
+		return "log in again with keyfob login, or import a refresh token with keyfob import"
+	case errors.As(err, &ce):
+		return "log in again with keyfob login"
+	}
+	return ""
 }
 
 func buildVersion() string {
@@ -443,7 +469,7 @@ func (f *accountFlags) register(cmd *cobra.Command) {
 // account builds the account to log in from the kind's preset, the
 // issuer's discovery document and the flags, in that order of precedence.
 // Preset and Validate check the kind, region and grant.
-func (f *accountFlags) account(ctx context.Context, a *app) (accounts.Account, error) {
+func (f *accountFlags) account(ctx context.Context, a *app, purpose oauth.Purpose) (accounts.Account, error) {
 	acct, err := oauth.Preset(accounts.Kind(strings.ToLower(f.kind)), f.region)
 	if err != nil {
 		return acct, usageError{err}
@@ -484,10 +510,35 @@ func (f *accountFlags) account(ctx context.Context, a *app) (accounts.Account, e
 		return acct, err
 	}
 	set(&acct.ClientSecret, secret)
-	if err := oauth.Validate(acct); err != nil {
-		return acct, usageError{err}
+	if err := oauth.Validate(purpose, acct); err != nil {
+		return acct, usageError{withFlagAdvice(err)}
 	}
 	return acct, nil
+}
+
+// withFlagAdvice adds to a field's problem the flag that fixes it.
+func withFlagAdvice(err error) error {
+	var fe *oauth.FieldError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	fix := map[oauth.Field]string{
+		oauth.FieldKind:         "use one of fleet, owner, partner, legacy, custom",
+		oauth.FieldClientID:     "pass --client-id (your app's id from the provider's developer site)",
+		oauth.FieldClientSecret: "set KEYFOB_CLIENT_SECRET or pass --client-secret-file",
+		oauth.FieldAudience:     "pass --audience or --region",
+		oauth.FieldAuthURL:      "pass --auth-url (or --issuer)",
+		oauth.FieldTokenURL:     "pass --token-url (or --issuer)",
+		oauth.FieldRevokeURL:    "fix --revoke-url",
+		oauth.FieldUserInfoURL:  "fix --userinfo-url",
+		oauth.FieldBaseURL:      "pass --base-url",
+		oauth.FieldRedirectURI:  "fix --redirect-uri",
+		oauth.FieldGrant:        "pass --grant code, password or client_credentials",
+	}[fe.Field]
+	if fix == "" {
+		return err
+	}
+	return fmt.Errorf("%w; %s", err, fix)
 }
 
 // clientSecret reads the client secret from a file, stdin or the
@@ -601,7 +652,7 @@ func newLoginCmd(a *app) *cobra.Command {
 
 func runLogin(ctx context.Context, a *app, f *accountFlags, noBrowser bool, timeout time.Duration) error {
 	m := a.manager()
-	acct, err := f.account(ctx, a)
+	acct, err := f.account(ctx, a, oauth.PurposeLogin)
 	if err != nil {
 		return err
 	}
@@ -769,7 +820,7 @@ func newImportCmd(a *app) *cobra.Command {
 
 func runImport(ctx context.Context, a *app, f *accountFlags) error {
 	m := a.manager()
-	acct, err := f.account(ctx, a)
+	acct, err := f.account(ctx, a, oauth.PurposeImport)
 	if err != nil {
 		return err
 	}

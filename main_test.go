@@ -607,7 +607,7 @@ func TestBadInput(t *testing.T) {
 		{"too many args", nil, []string{"token", "a", "b"}, 2, "at most 1"},
 		{"bad duration", nil, []string{"token", "--min-valid", "soon"}, 2, "invalid argument"},
 		{"bad kind", nil, []string{"login", "--kind", "bogus"}, 2, "unknown account kind"},
-		{"unknown account", nil, []string{"token", "nobody"}, 3, "nothing matches"},
+		{"unknown account", nil, []string{"token", "nobody"}, 3, "no account matches"},
 		{"ambiguous name", nil, []string{"token", "ca"}, 3, "matches car, cab"},
 		{"5xx", fault(oauthtest.FaultServerError), []string{"token", "car"}, 1, "503"},
 		{"timeout", fault(oauthtest.FaultTimeout), []string{"--http-timeout", "1s", "token", "car"}, 1, "no answer"},

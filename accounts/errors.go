@@ -3,6 +3,7 @@ package accounts
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinel errors callers branch on (the command line maps them to exit
@@ -75,3 +76,70 @@ func (e *UnsavedError) Error() string {
 }
 
 func (e *UnsavedError) Unwrap() error { return e.Err }
+
+// ResolveError says why a reference (a name, email, id or prefix) names no
+// single account. It matches ErrNotFound or ErrAmbiguous with errors.Is.
+// Its message says what happened; each face adds what to do in its own
+// terms (a command to run, a key to press).
+type ResolveError struct {
+	// Ref is the reference as given; "" when none was.
+	Ref string
+	// Matches names the accounts an ambiguous reference matches.
+	Matches []string
+	// Total is how many accounts the store holds.
+	Total int
+}
+
+func (e *ResolveError) Error() string {
+	switch {
+	case e.Ref == "" && e.Total == 0:
+		return "there are no accounts yet"
+	case e.Ref == "":
+		return fmt.Sprintf("there are %d accounts and none was named", e.Total)
+	case len(e.Matches) > 1:
+		return fmt.Sprintf("%q matches %s", e.Ref, strings.Join(e.Matches, ", "))
+	}
+	return fmt.Sprintf("no account matches %q", e.Ref)
+}
+
+// Is matches ErrAmbiguous when several accounts (or, without a reference,
+// several accounts and no default) match, else ErrNotFound.
+func (e *ResolveError) Is(target error) bool {
+	ambiguous := len(e.Matches) > 1 || (e.Ref == "" && e.Total > 1)
+	return (target == ErrAmbiguous && ambiguous) || (target == ErrNotFound && !ambiguous)
+}
+
+// CannotRefreshError says that an account is in a state no refresh can fix: revoked,
+// rejected by the server (login required) or without anything to refresh
+// with. It matches ErrLoginRequired, or ErrNotRefreshable for an account
+// with no refresh token.
+type CannotRefreshError struct {
+	Account string
+	Kind    Kind
+	State   State
+	// Reason is the server's answer that put the account in this state, if
+	// known (e.g. "login_required").
+	Reason string
+}
+
+func (e *CannotRefreshError) Error() string {
+	switch {
+	case e.State == StateRevoked:
+		return fmt.Sprintf("%q was revoked and needs a new login", e.Account)
+	case e.State == StateLoginRequired && e.Reason != "":
+		return fmt.Sprintf("the server rejected the refresh token of %q (%s): it needs a new login", e.Account, e.Reason)
+	case e.State == StateLoginRequired:
+		return fmt.Sprintf("the server rejected the refresh token of %q: it needs a new login", e.Account)
+	}
+	return fmt.Sprintf("%q has no refresh token: it needs a new login or an imported refresh token", e.Account)
+}
+
+// Is matches ErrLoginRequired for revoked and rejected accounts and
+// ErrNotRefreshable for an account with nothing to refresh with.
+func (e *CannotRefreshError) Is(target error) bool {
+	switch e.State {
+	case StateRevoked, StateLoginRequired:
+		return target == ErrLoginRequired
+	}
+	return target == ErrNotRefreshable
+}

@@ -116,14 +116,10 @@ func (m *Manager) Find(ref string) (Account, error) {
 // or email starts with ref. An empty ref names the only account there is.
 func Resolve(accts []Account, ref string) (*Account, error) {
 	if ref == "" {
-		switch len(accts) {
-		case 0:
-			return nil, fmt.Errorf("%w: the store is empty; add one with keyfob login or keyfob import", ErrNotFound)
-		case 1:
+		if len(accts) == 1 {
 			return &accts[0], nil
 		}
-		return nil, fmt.Errorf("%w: there are %d accounts; name one (keyfob list shows them) or set default_account in the config",
-			ErrAmbiguous, len(accts))
+		return nil, &ResolveError{Total: len(accts)}
 	}
 	exact := func(a *Account) bool {
 		return a.ID == ref || strings.EqualFold(a.Name, ref) || (a.Email != "" && strings.EqualFold(a.Email, ref))
@@ -150,10 +146,9 @@ func Resolve(accts []Account, ref string) (*Account, error) {
 		for i, a := range found {
 			names[i] = a.Name
 		}
-		return nil, fmt.Errorf("%w: %q matches %s; use more of the name, or the id from keyfob list",
-			ErrAmbiguous, ref, strings.Join(names, ", "))
+		return nil, &ResolveError{Ref: ref, Matches: names, Total: len(accts)}
 	}
-	return nil, fmt.Errorf("%w: nothing matches %q; keyfob list shows the accounts", ErrNotFound, ref)
+	return nil, &ResolveError{Ref: ref, Total: len(accts)}
 }
 
 // Token returns the account ref names with an access token valid for at
@@ -176,14 +171,14 @@ func (m *Manager) Token(ctx context.Context, ref string, minValid time.Duration)
 // usable rejects accounts that no refresh can bring back.
 func usable(a Account) error {
 	switch {
-	case a.State == StateRevoked:
-		return fmt.Errorf("%w: %q was revoked; log in again with keyfob login", ErrLoginRequired, a.Name)
-	case a.State == StateLoginRequired:
-		return fmt.Errorf("%w: the server rejected the refresh token of %q (%s); log in again with keyfob login",
-			ErrLoginRequired, a.Name, orDefault(a.StateDetail, "login_required"))
+	case a.State == StateRevoked, a.State == StateLoginRequired:
+		reason := ""
+		if a.State == StateLoginRequired {
+			reason = orDefault(a.StateDetail, "login_required")
+		}
+		return &CannotRefreshError{Account: a.Name, Kind: a.Kind, State: a.State, Reason: reason}
 	case !a.Refreshable():
-		return fmt.Errorf("%w: %q has no refresh token; log in again or import one with keyfob import",
-			ErrNotRefreshable, a.Name)
+		return &CannotRefreshError{Account: a.Name, Kind: a.Kind, State: a.State}
 	}
 	return nil
 }

@@ -164,7 +164,7 @@ func (e *Engine) Discover(ctx context.Context, issuer string) (accounts.Endpoint
 	issuer = strings.TrimSpace(issuer)
 	u, err := url.Parse(issuer)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return accounts.Endpoints{}, fmt.Errorf("the issuer %q is not an http(s) URL; pass the server's base URL, e.g. https://auth.tesla.com/oauth2/v3", cleanText(issuer, 100))
+		return accounts.Endpoints{}, fieldErr(FieldIssuer, "the issuer %q is not an http(s) URL; it is the server's base URL, e.g. https://auth.tesla.com/oauth2/v3", cleanText(issuer, 100))
 	}
 	base := strings.TrimRight(issuer, "/")
 	candidates := []string{base + wellKnown}
@@ -198,7 +198,7 @@ func (e *Engine) Discover(ctx context.Context, issuer string) (accounts.Endpoint
 		if firstErr != nil {
 			return accounts.Endpoints{}, fmt.Errorf("cannot read the discovery document of %s: %w", endpointOf(base), firstErr)
 		}
-		return accounts.Endpoints{}, fmt.Errorf("the discovery document of %s names no authorization or token endpoint; pass --auth-url and --token-url instead",
+		return accounts.Endpoints{}, fmt.Errorf("the discovery document of %s names no authorization or token endpoint; give the endpoints instead of the issuer",
 			endpointOf(base))
 	}
 	return accounts.Endpoints{
@@ -209,133 +209,95 @@ func (e *Engine) Discover(ctx context.Context, issuer string) (accounts.Endpoint
 	}, nil
 }
 
-// FieldError is Validate's complaint about one field of an account. Field
-// names it, so that a form can point at its own input; Error words it for
-// the command line, naming the flag that sets it.
-type FieldError struct {
-	// Field is the field at fault: kind, grant, client_id, client_secret,
-	// auth_url, token_url, revoke_url, userinfo_url, base_url, redirect_uri
-	// or audience.
-	Field string
-	// Problem says what is wrong, without the remedy: "a fleet account
-	// needs a client id".
-	Problem string
-	// fix is the command line's remedy: "pass --client-id …".
-	fix string
-}
+// grantLegacy is the legacy kind's JSON password grant.
+const grantLegacy = "legacy"
 
-// Error words the problem for the command line, with the flag that fixes
-// it.
-func (e *FieldError) Error() string {
-	if e.fix == "" {
-		return e.Problem
-	}
-	return e.Problem + "; " + e.fix
-}
-
-// Validate checks that a has what its kind and grant need to log in. Its
-// error is a *FieldError naming the field, and the flag, to fix.
-func Validate(a accounts.Account) error {
+// Validate checks that a has what a login (or, for PurposeImport, a
+// refresh) of its kind and grant needs, as the requirements table says, and
+// that its URLs are usable. Secrets that are asked for after validation
+// (the password, the refresh token of an import) are not checked here. Its
+// error is a *FieldError naming the field to fix.
+func Validate(p Purpose, a accounts.Account) error {
 	if !a.Kind.Valid() {
-		return &FieldError{Field: "kind", Problem: fmt.Sprintf("unknown account kind %q", a.Kind),
-			fix: "use one of fleet, owner, partner, legacy, custom"}
+		return fieldErr(FieldKind, "unknown account kind %q; the kinds are fleet, owner, partner, legacy and custom", cleanText(string(a.Kind), 40))
 	}
-	kind := string(a.Kind)
-	if a.ClientID == "" {
-		return &FieldError{Field: "client_id", Problem: fmt.Sprintf("a %s account needs a client id", kind),
-			fix: "pass --client-id (your app's id from the provider's developer site)"}
+	grant := GrantOf(a)
+	reqs := Requirements(p, a.Kind, grant)
+	switch {
+	case reqs == nil && p == PurposeImport:
+		return fieldErr(FieldKind, "%s accounts get no refresh token, so there is none to import; log in instead", a.Kind)
+	case reqs == nil:
+		return fieldErr(FieldGrant, "unknown grant %q for a custom account; the grants are code, password and client_credentials", cleanText(a.Grant, 40))
 	}
-	needURL := func(field, what, flag, v string) error {
-		if v == "" {
-			return &FieldError{Field: field, Problem: fmt.Sprintf("a %s account needs the %s", kind, what), fix: "pass " + flag}
+	for _, r := range reqs {
+		v := accountValue(a, r.Field)
+		if r.Need != NeedOptional && v == "" && !askedLater(r.Field) {
+			return fieldErr(r.Field, "a %s account needs %s", a.Kind, r.Field.Noun())
 		}
-		if err := checkURL(v); err != nil {
-			return &FieldError{Field: field, Problem: fmt.Sprintf("the %s of this %s account %s", what, kind, err), fix: "fix " + flag}
-		}
-		return nil
-	}
-	optURL := func(field, what, flag, v string) error {
-		if v == "" {
-			return nil
-		}
-		return needURL(field, what, flag, v)
-	}
-	if err := optURL("revoke_url", "revocation URL", "--revoke-url", a.Endpoints.RevokeURL); err != nil {
-		return err
-	}
-	if err := optURL("userinfo_url", "userinfo URL", "--userinfo-url", a.Endpoints.UserInfoURL); err != nil {
-		return err
-	}
-	needAudience := func() error {
-		if a.Audience != "" {
-			return nil
-		}
-		return &FieldError{Field: "audience", Problem: fmt.Sprintf("a %s account needs the audience (the Fleet API URL of its region)", kind),
-			fix: "pass --audience or --region"}
-	}
-	switch grantOf(a) {
-	case accounts.GrantCode:
-		if err := needURL("auth_url", "authorization URL", "--auth-url (or --issuer)", a.Endpoints.AuthURL); err != nil {
+		if err := checkField(a, r.Field, v); err != nil {
 			return err
 		}
-		if err := needURL("token_url", "token URL", "--token-url (or --issuer)", a.Endpoints.TokenURL); err != nil {
-			return err
-		}
-		if a.Kind == accounts.KindFleet {
-			if err := needAudience(); err != nil {
-				return err
-			}
-		}
-		if a.Endpoints.RedirectURI != "" {
-			if _, _, err := redirectPlan(a.Endpoints.RedirectURI); err != nil {
-				return err
-			}
-		}
-	case accounts.GrantClientCredentials:
-		if err := needURL("token_url", "token URL", "--token-url (or --issuer)", a.Endpoints.TokenURL); err != nil {
-			return err
-		}
-		if a.ClientSecret == "" {
-			return &FieldError{Field: "client_secret", Problem: fmt.Sprintf("a %s account needs the client secret", kind),
-				fix: "set KEYFOB_CLIENT_SECRET or pass --client-secret-file"}
-		}
-		if a.Kind == accounts.KindPartner {
-			if err := needAudience(); err != nil {
-				return err
-			}
-		}
-	case grantLegacy:
-		if err := needURL("base_url", "owner-api base URL", "--base-url", a.Endpoints.BaseURL); err != nil {
-			return err
-		}
-	case accounts.GrantPassword:
-		if err := needURL("token_url", "token URL", "--token-url (or --issuer)", a.Endpoints.TokenURL); err != nil {
-			return err
-		}
-	default:
-		return &FieldError{Field: "grant", Problem: fmt.Sprintf("unknown grant %q for a custom account", a.Grant),
-			fix: "pass --grant code, password or client_credentials"}
 	}
 	return nil
 }
 
-// grantLegacy is the legacy kind's JSON password grant.
-const grantLegacy = "legacy"
+// askedLater reports the fields a face asks for only once the rest is
+// valid (so that a bad flag fails before a prompt): the email and password
+// of a password grant and the refresh token of an import.
+func askedLater(f Field) bool {
+	return f == FieldEmail || f == FieldPassword || f == FieldRefreshToken
+}
 
-// grantOf says how a logs in.
-func grantOf(a accounts.Account) string {
-	switch a.Kind {
-	case accounts.KindFleet, accounts.KindOwner:
-		return accounts.GrantCode
-	case accounts.KindPartner:
-		return accounts.GrantClientCredentials
-	case accounts.KindLegacy:
-		return grantLegacy
+// checkField checks the form of one value that is set.
+func checkField(a accounts.Account, f Field, v string) error {
+	if v == "" {
+		return nil
 	}
-	if a.Grant == "" {
-		return accounts.GrantCode
+	switch f {
+	case FieldAuthURL, FieldTokenURL, FieldRevokeURL, FieldUserInfoURL, FieldBaseURL:
+		if err := checkURL(v); err != nil {
+			return fieldErr(f, "%s of this %s account %s", f.Noun(), a.Kind, err)
+		}
+	case FieldRedirectURI:
+		if _, _, err := redirectPlan(v); err != nil {
+			return err
+		}
 	}
-	return a.Grant
+	return nil
+}
+
+// accountValue is the value of field f on a ("" for the fields that are
+// not kept on an account: the password and the issuer).
+func accountValue(a accounts.Account, f Field) string {
+	switch f {
+	case FieldName:
+		return a.Name
+	case FieldEmail:
+		return a.Email
+	case FieldClientID:
+		return a.ClientID
+	case FieldClientSecret:
+		return a.ClientSecret
+	case FieldScopes:
+		return strings.Join(a.RequestedScopes, " ")
+	case FieldRedirectURI:
+		return a.Endpoints.RedirectURI
+	case FieldAudience:
+		return a.Audience
+	case FieldAuthURL:
+		return a.Endpoints.AuthURL
+	case FieldTokenURL:
+		return a.Endpoints.TokenURL
+	case FieldRevokeURL:
+		return a.Endpoints.RevokeURL
+	case FieldUserInfoURL:
+		return a.Endpoints.UserInfoURL
+	case FieldBaseURL:
+		return a.Endpoints.BaseURL
+	case FieldRefreshToken:
+		return a.RefreshToken
+	}
+	return ""
 }
 
 // checkURL accepts absolute http and https URLs.

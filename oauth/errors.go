@@ -146,7 +146,7 @@ func (e *ServerError) advice() string {
 	case clientError(e.Code), e.StatusCode == http.StatusUnauthorized && e.op == opClientCredentials:
 		return "check the client id and client secret"
 	case e.Code == "invalid_scope":
-		return "check the requested scopes (--scopes)"
+		return "check the requested scopes"
 	case e.Code == "unsupported_grant_type":
 		return "this server does not support the grant; check the account kind and the token URL"
 	case e.op == opRevoke:

@@ -73,10 +73,10 @@ func (e *Engine) StartCodeFlow(ctx context.Context, a accounts.Account) (*CodeFl
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if grantOf(a) != accounts.GrantCode {
+	if GrantOf(a) != accounts.GrantCode {
 		return nil, fmt.Errorf("a %s account does not sign in in the browser; use the password or client-credentials login", a.Kind)
 	}
-	if err := Validate(a); err != nil {
+	if err := Validate(PurposeLogin, a); err != nil {
 		return nil, err
 	}
 	state, err := randomString(24)
@@ -146,7 +146,7 @@ func redirectPlan(uri string) (loopback bool, port string, err error) {
 	}
 	u, perr := url.Parse(uri)
 	if perr != nil || u.Scheme == "" {
-		return false, "", &FieldError{Field: "redirect_uri", Problem: fmt.Sprintf("the redirect URI %q is not a valid URI", cleanText(uri, 100)), fix: "fix --redirect-uri"}
+		return false, "", fieldErr(FieldRedirectURI, "the redirect URI %q is not a valid URI", cleanText(uri, 100))
 	}
 	if u.Scheme != "http" {
 		return false, "", nil
@@ -161,7 +161,7 @@ func redirectPlan(uri string) (loopback bool, port string, err error) {
 		return true, "0", nil
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return false, "", &FieldError{Field: "redirect_uri", Problem: fmt.Sprintf("the redirect URI has an invalid port %q", port), fix: "fix --redirect-uri"}
+		return false, "", fieldErr(FieldRedirectURI, "the redirect URI has an invalid port %q", cleanText(port, 20))
 	}
 	return true, port, nil
 }

@@ -27,7 +27,7 @@ type Credentials struct{ Email, Password string }
 // custom with grant client_credentials). It returns a with the grant
 // applied; a's Name is left as given. Code-flow kinds use StartCodeFlow.
 func (e *Engine) Login(ctx context.Context, a accounts.Account, c Credentials) (accounts.Account, error) {
-	if err := Validate(a); err != nil {
+	if err := Validate(PurposeLogin, a); err != nil {
 		return a, err
 	}
 	email := strings.TrimSpace(c.Email)
@@ -36,10 +36,13 @@ func (e *Engine) Login(ctx context.Context, a accounts.Account, c Credentials) (
 	}
 	var g accounts.Grant
 	var err error
-	switch grantOf(a) {
+	switch GrantOf(a) {
 	case grantLegacy, accounts.GrantPassword:
 		if email == "" || c.Password == "" {
-			return a, errors.New("a password login needs the email and the password; pass --email and type the password at the prompt")
+			if email == "" {
+				return a, fieldErr(FieldEmail, "a password login needs the email")
+			}
+			return a, fieldErr(FieldPassword, "a password login needs the password")
 		}
 		if a.Kind == accounts.KindLegacy {
 			g, err = e.legacyToken(ctx, a, opPassword, map[string]string{
@@ -63,7 +66,7 @@ func (e *Engine) Login(ctx context.Context, a accounts.Account, c Credentials) (
 	if err != nil {
 		return a, err
 	}
-	if g.Email == "" && a.Email == "" && grantOf(a) != accounts.GrantClientCredentials {
+	if g.Email == "" && a.Email == "" && GrantOf(a) != accounts.GrantClientCredentials {
 		g.Email = email
 	}
 	a.Apply(g, e.now())
@@ -81,7 +84,7 @@ func (e *Engine) Refresh(ctx context.Context, a accounts.Account) (accounts.Gran
 			return accounts.Grant{}, fmt.Errorf("%w: the account has no client secret; log in again with it", accounts.ErrNotRefreshable)
 		}
 		if a.Endpoints.TokenURL == "" {
-			return accounts.Grant{}, errors.New("the account has no token URL; log in again with --token-url")
+			return accounts.Grant{}, errors.New("the account has no token URL; set its endpoints again or log in again")
 		}
 		return e.clientCredentials(ctx, a)
 	}
@@ -90,14 +93,14 @@ func (e *Engine) Refresh(ctx context.Context, a accounts.Account) (accounts.Gran
 	}
 	if a.Kind == accounts.KindLegacy {
 		if a.Endpoints.BaseURL == "" {
-			return accounts.Grant{}, errors.New("the legacy account has no base URL; log in again with --base-url")
+			return accounts.Grant{}, errors.New("the legacy account has no owner-api base URL; set its endpoints again or log in again")
 		}
 		return e.legacyToken(ctx, a, opRefresh, map[string]string{
 			"grant_type": "refresh_token", "refresh_token": a.RefreshToken,
 		})
 	}
 	if err := checkURL(a.Endpoints.TokenURL); err != nil {
-		return accounts.Grant{}, fmt.Errorf("the token URL of the account %s; log in again with a valid --token-url", err)
+		return accounts.Grant{}, fmt.Errorf("the token URL of the account %s; set its endpoints again or log in again", err)
 	}
 	var extra url.Values
 	if a.Kind == accounts.KindOwner {

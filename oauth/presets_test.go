@@ -81,14 +81,14 @@ func TestEveryPresetValidatesOnceTheUserPartsAreGiven(t *testing.T) {
 			if k == accounts.KindPartner {
 				a.ClientSecret = "s"
 			}
-			if err := Validate(a); err != nil {
+			if err := Validate(PurposeLogin, a); err != nil {
 				t.Errorf("%s/%s: %v", k, r, err)
 			}
 		}
 	}
 }
 
-func TestValidateNamesTheMissingFlag(t *testing.T) {
+func TestValidateNamesTheFieldAtFault(t *testing.T) {
 	fleet, _ := Preset(accounts.KindFleet, "na")
 	fleet.ClientID = "app"
 	partner, _ := Preset(accounts.KindPartner, "na")
@@ -101,32 +101,32 @@ func TestValidateNamesTheMissingFlag(t *testing.T) {
 		name  string
 		a     accounts.Account
 		want  string
-		field string // FieldError.Field
+		field Field // FieldError.Field
 	}{
 		{"unknown kind", accounts.Account{Kind: "x", ClientID: "c"}, "unknown account kind", "kind"},
-		{"fleet without client id", with(fleet, func(a *accounts.Account) { a.ClientID = "" }), "--client-id", "client_id"},
-		{"fleet without audience", with(fleet, func(a *accounts.Account) { a.Audience = "" }), "--audience", "audience"},
-		{"fleet bad redirect", with(fleet, func(a *accounts.Account) { a.Endpoints.RedirectURI = "http://127.0.0.1:99999/cb" }), "--redirect-uri", "redirect_uri"},
-		{"partner without secret", partner, "KEYFOB_CLIENT_SECRET", "client_secret"},
-		{"legacy without base", with(legacy, func(a *accounts.Account) { a.Endpoints.BaseURL = "" }), "--base-url", "base_url"},
-		{"custom code without auth url", with(custom, func(a *accounts.Account) { a.Endpoints.TokenURL = "http://127.0.0.1/t" }), "--auth-url", "auth_url"},
-		{"custom code without token url", with(custom, func(a *accounts.Account) { a.Endpoints.AuthURL = "http://127.0.0.1/a" }), "--token-url", "token_url"},
-		{"custom password without token url", with(custom, func(a *accounts.Account) { a.Grant = accounts.GrantPassword }), "--token-url", "token_url"},
+		{"fleet without client id", with(fleet, func(a *accounts.Account) { a.ClientID = "" }), "needs the client id", "client_id"},
+		{"fleet without audience", with(fleet, func(a *accounts.Account) { a.Audience = "" }), "needs the audience", "audience"},
+		{"fleet bad redirect", with(fleet, func(a *accounts.Account) { a.Endpoints.RedirectURI = "http://127.0.0.1:99999/cb" }), "invalid port", "redirect_uri"},
+		{"partner without secret", partner, "needs the client secret", "client_secret"},
+		{"legacy without base", with(legacy, func(a *accounts.Account) { a.Endpoints.BaseURL = "" }), "needs the owner-api base URL", "base_url"},
+		{"custom code without auth url", with(custom, func(a *accounts.Account) { a.Endpoints.TokenURL = "http://127.0.0.1/t" }), "needs the authorization URL", "auth_url"},
+		{"custom code without token url", with(custom, func(a *accounts.Account) { a.Endpoints.AuthURL = "http://127.0.0.1/a" }), "needs the token URL", "token_url"},
+		{"custom password without token url", with(custom, func(a *accounts.Account) { a.Grant = accounts.GrantPassword }), "needs the token URL", "token_url"},
 		{"custom cc without secret", with(custom, func(a *accounts.Account) {
 			a.Grant, a.Endpoints.TokenURL = accounts.GrantClientCredentials, "https://x/t"
-		}), "--client-secret-file", "client_secret"},
-		{"custom unknown grant", with(custom, func(a *accounts.Account) { a.Grant = "implicit" }), "--grant", "grant"},
+		}), "needs the client secret", "client_secret"},
+		{"custom unknown grant", with(custom, func(a *accounts.Account) { a.Grant = "implicit" }), "unknown grant", "grant"},
 		{"not http", with(custom, func(a *accounts.Account) {
 			a.Endpoints.AuthURL, a.Endpoints.TokenURL = "ftp://x/a", "https://x/t"
 		}), "not an http or https URL", "auth_url"},
 		{"credentials in URL", with(custom, func(a *accounts.Account) {
 			a.Endpoints.AuthURL, a.Endpoints.TokenURL = "https://x/a", "https://me:hunter2@x/t"
 		}), "user name or password", "token_url"},
-		{"bad revoke url", with(fleet, func(a *accounts.Account) { a.Endpoints.RevokeURL = "revoke" }), "--revoke-url", "revoke_url"},
+		{"bad revoke url", with(fleet, func(a *accounts.Account) { a.Endpoints.RevokeURL = "revoke" }), "revocation URL", "revoke_url"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			err := Validate(tc.a)
+			err := Validate(PurposeLogin, tc.a)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want one naming %q", err, tc.want)
 			}
@@ -142,8 +142,42 @@ func TestValidateNamesTheMissingFlag(t *testing.T) {
 	ok := with(custom, func(a *accounts.Account) {
 		a.Grant, a.Endpoints.TokenURL = accounts.GrantPassword, "http://127.0.0.1:8080/token"
 	})
-	if err := Validate(ok); err != nil {
+	if err := Validate(PurposeLogin, ok); err != nil {
 		t.Errorf("valid custom password account: %v", err)
+	}
+}
+
+// An import needs only what a refresh needs: a custom account's import
+// takes no authorization URL (the command line used to demand one), while
+// a login of the same account does.
+func TestValidateImportNeedsOnlyWhatARefreshNeeds(t *testing.T) {
+	custom := accounts.Account{Kind: accounts.KindCustom, ClientID: "c",
+		Endpoints: accounts.Endpoints{TokenURL: "http://127.0.0.1:8080/token"}}
+	if err := Validate(PurposeImport, custom); err != nil {
+		t.Errorf("custom import without an authorization URL: %v", err)
+	}
+	var fe *FieldError
+	if err := Validate(PurposeLogin, custom); !errors.As(err, &fe) || fe.Field != FieldAuthURL {
+		t.Errorf("custom code login without an authorization URL: got %v, want a FieldError for auth_url", err)
+	}
+	fleet, _ := Preset(accounts.KindFleet, "eu")
+	fleet.ClientID, fleet.Endpoints.AuthURL, fleet.Audience = "app", "", ""
+	if err := Validate(PurposeImport, fleet); err != nil {
+		t.Errorf("fleet import without authorization URL and audience: %v", err)
+	}
+	partner, _ := Preset(accounts.KindPartner, "na")
+	partner.ClientID, partner.ClientSecret = "p", "s"
+	if err := Validate(PurposeImport, partner); !errors.As(err, &fe) || fe.Field != FieldKind {
+		t.Errorf("partner import: got %v, want a FieldError for kind", err)
+	}
+	for _, k := range accounts.Kinds {
+		for _, p := range []Purpose{PurposeLogin, PurposeImport} {
+			for _, r := range Requirements(p, k, "") {
+				if r.Need == NeedRequired && r.Hidden {
+					t.Errorf("%s: the required %s is hidden from the form", k, r.Field)
+				}
+			}
+		}
 	}
 }
 

@@ -32,7 +32,7 @@ func (e *Engine) Revoke(ctx context.Context, a accounts.Account) (accounts.Revoc
 		case rev.ConsentURL != "":
 			rev.Detail = "the account has no revocation endpoint; withdraw the app's access on Tesla's consent page to end it for good"
 		default:
-			rev.Detail = "the account has no revocation endpoint (--revoke-url); only the local record changes"
+			rev.Detail = "the account has no revocation endpoint; only the local record changes"
 		}
 		return rev, nil
 	}

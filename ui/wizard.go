@@ -648,7 +648,7 @@ func (w *wizard) submit() tea.Cmd {
 		}
 		return w.importCmd(a)
 	}
-	if err := oauth.Validate(a); err != nil {
+	if err := oauth.Validate(oauth.PurposeLogin, a); err != nil {
 		return w.fieldError(err)
 	}
 	switch {
@@ -661,7 +661,7 @@ func (w *wizard) submit() tea.Cmd {
 }
 
 // formFields maps the fields oauth.Validate names to the form's.
-var formFields = map[string]fieldKey{
+var formFields = map[oauth.Field]fieldKey{
 	"client_id":     fClientID,
 	"client_secret": fSecret,
 	"auth_url":      fAuthURL,

@@ -120,7 +120,7 @@ func TestPresetsAndBrowseSignIn(t *testing.T) {
 			a.Name = "x"
 			if k == accounts.KindFleet || k == accounts.KindCustom {
 				// These two must be able to log in with the defaults alone.
-				if err := oauth.Validate(a); err != nil {
+				if err := oauth.Validate(oauth.PurposeLogin, a); err != nil {
 					t.Errorf("%s preset does not validate: %v", k, err)
 				}
 			}

@@ -1,0 +1,226 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/keyfob/keyfob/accounts"
+)
+
+// Inputs are what the user gave for a login or import, by field: the
+// command line's flags, or the TUI wizard's form. An empty value means
+// "not given": the kind's preset (or the issuer's discovery document)
+// fills it.
+type Inputs map[Field]string
+
+// Request is a login or import to prepare.
+type Request struct {
+	Purpose Purpose
+	Kind    accounts.Kind
+	Region  string // Tesla region: na, eu or cn ("" is na)
+	Grant   string // custom accounts: code, password or client_credentials ("" is code)
+	Inputs  Inputs
+}
+
+// Prepared is an account ready to sign in or to be imported, with the
+// credentials of a password grant.
+type Prepared struct {
+	Account     accounts.Account
+	Credentials Credentials
+}
+
+// Saved is the outcome of a login or import: the account as stored, and
+// whether it replaced an earlier login of the same user and client.
+type Saved struct {
+	Account  accounts.Account
+	Replaced bool
+}
+
+// Logins is the one path from a user's inputs to a saved account, for both
+// faces: Prepare builds and validates the account, Begin checks its name
+// and starts the sign-in, the Attempt finishes it and saves the result
+// (through Manager.Add, which keeps the tokens in a recovery file when the
+// store cannot be written). Import does the same for a refresh token.
+type Logins struct {
+	Engine  *Engine
+	Manager *accounts.Manager
+	// Presets returns the defaults of a kind in a region; nil means Preset
+	// (Tesla's endpoints). keyfob demo points them at its sandbox.
+	Presets func(kind accounts.Kind, region string) (accounts.Account, error)
+}
+
+// Preset returns the defaults a login of kind k in region starts from.
+func (l *Logins) Preset(k accounts.Kind, region string) (accounts.Account, error) {
+	if l.Presets != nil {
+		return l.Presets(k, region)
+	}
+	return Preset(k, region)
+}
+
+// Prepare builds the account of a request: the kind's preset, then the
+// endpoints of the issuer's discovery document when an issuer is given,
+// then the user's inputs, which win. It validates the result for the
+// request's purpose; the error is a *FieldError when a field is at fault.
+func (l *Logins) Prepare(ctx context.Context, r Request) (Prepared, error) {
+	a, err := l.Preset(r.Kind, r.Region)
+	if err != nil {
+		if !r.Kind.Valid() {
+			return Prepared{}, fieldErr(FieldKind, "%v", err)
+		}
+		return Prepared{}, fieldErr(FieldRegion, "%v", err)
+	}
+	if a.Kind == accounts.KindCustom {
+		a.Grant = kindGrant(a.Kind, r.Grant)
+	}
+	if issuer := strings.TrimSpace(r.Inputs[FieldIssuer]); issuer != "" {
+		ep, err := l.Engine.Discover(ctx, issuer)
+		if err != nil {
+			return Prepared{}, err
+		}
+		ep.RedirectURI = a.Endpoints.RedirectURI
+		// A legacy server's /oauth/token hangs off the issuer's host.
+		ep.BaseURL = strings.TrimSuffix(strings.TrimRight(issuer, "/"), "/oauth2/v3")
+		a.Endpoints = ep
+	}
+	var p Prepared
+	for f, v := range r.Inputs {
+		if f != FieldPassword {
+			v = strings.TrimSpace(v)
+		}
+		if v != "" {
+			setInput(&a, &p.Credentials, f, v)
+		}
+	}
+	if err := Validate(r.Purpose, a); err != nil {
+		return Prepared{}, err
+	}
+	p.Account = a
+	return p, nil
+}
+
+// setInput stores one given value on the account (or, for the password,
+// in the credentials).
+func setInput(a *accounts.Account, c *Credentials, f Field, v string) {
+	switch f {
+	case FieldName:
+		a.Name = v
+	case FieldEmail:
+		a.Email, c.Email = v, v
+	case FieldPassword:
+		c.Password = v
+	case FieldClientID:
+		a.ClientID = v
+	case FieldClientSecret:
+		a.ClientSecret = v
+	case FieldScopes:
+		a.RequestedScopes = accounts.ParseScopes(v)
+	case FieldRedirectURI:
+		a.Endpoints.RedirectURI = v
+	case FieldAudience:
+		a.Audience = v
+	case FieldAuthURL:
+		a.Endpoints.AuthURL = v
+	case FieldTokenURL:
+		a.Endpoints.TokenURL = v
+	case FieldRevokeURL:
+		a.Endpoints.RevokeURL = v
+	case FieldUserInfoURL:
+		a.Endpoints.UserInfoURL = v
+	case FieldBaseURL:
+		a.Endpoints.BaseURL = v
+	case FieldRefreshToken:
+		// A token pasted over several lines is one token.
+		a.RefreshToken = strings.Join(strings.Fields(v), "")
+	}
+}
+
+// Attempt is a sign-in under way. For the browser kinds it holds the code
+// flow, which the face shows (the address to open, a field to paste the
+// redirect into); the other grants need nothing more from the user.
+type Attempt struct {
+	l    *Logins
+	p    Prepared
+	flow *CodeFlow
+}
+
+// Begin starts the sign-in of a prepared account. It fails before anything
+// reaches the server when the account's name belongs to another account
+// or the store cannot be read; for the browser kinds it then starts the
+// code flow (PKCE, state, and a loopback listener where the redirect URI
+// allows one).
+func (l *Logins) Begin(ctx context.Context, p Prepared) (*Attempt, error) {
+	if err := l.Manager.CheckName(p.Account); err != nil {
+		return nil, err
+	}
+	at := &Attempt{l: l, p: p}
+	if GrantOf(p.Account) == accounts.GrantCode {
+		flow, err := l.Engine.StartCodeFlow(ctx, p.Account)
+		if err != nil {
+			return nil, err
+		}
+		at.flow = flow
+	}
+	return at, nil
+}
+
+// Flow is the browser sign-in, or nil for the grants that need none.
+func (at *Attempt) Flow() *CodeFlow { return at.flow }
+
+// Finish completes the sign-in and saves the account: it runs the password
+// or client-credentials grant, or, for a browser sign-in, waits for the
+// browser to come back to the loopback listener.
+func (at *Attempt) Finish(ctx context.Context) (Saved, error) {
+	if at.flow != nil {
+		if !at.flow.Loopback() {
+			return Saved{}, errors.New("this sign-in has no listener: paste the address the browser landed on")
+		}
+		got, err := at.flow.Wait(ctx)
+		if err != nil {
+			return Saved{}, err
+		}
+		return at.save(ctx, got)
+	}
+	got, err := at.l.Engine.Login(ctx, at.p.Account, at.p.Credentials)
+	if err != nil {
+		return Saved{}, err
+	}
+	return at.save(ctx, got)
+}
+
+// Complete finishes a browser sign-in from what the user pasted (the
+// address the browser landed on, or its code) and saves the account. A
+// paste that is not usable leaves the attempt waiting for another.
+func (at *Attempt) Complete(ctx context.Context, pasted string) (Saved, error) {
+	if at.flow == nil {
+		return Saved{}, errors.New("this sign-in does not use the browser")
+	}
+	got, err := at.flow.Complete(ctx, pasted)
+	if err != nil {
+		return Saved{}, err
+	}
+	return at.save(ctx, got)
+}
+
+// Close abandons the attempt: a loopback listener stops.
+func (at *Attempt) Close() {
+	if at.flow != nil {
+		_ = at.flow.Close()
+	}
+}
+
+func (at *Attempt) save(ctx context.Context, a accounts.Account) (Saved, error) {
+	saved, replaced, err := at.l.Manager.Add(ctx, a)
+	return Saved{Account: saved, Replaced: replaced}, err
+}
+
+// Import adds a prepared account from its refresh token: the manager checks
+// the name, refreshes at once (which proves the token works and learns the
+// expiry, scopes and email) and saves the account with the rotated token.
+func (l *Logins) Import(ctx context.Context, p Prepared) (Saved, error) {
+	if p.Account.RefreshToken == "" {
+		return Saved{}, fieldErr(FieldRefreshToken, "no refresh token was given")
+	}
+	saved, replaced, err := l.Manager.Import(ctx, p.Account)
+	return Saved{Account: saved, Replaced: replaced}, err
+}
