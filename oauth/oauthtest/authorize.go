@@ -186,10 +186,15 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <body><h1>keyfob sandbox</h1><p>{{.}}</p></body></html>
 `))
 
+// textEscaper escapes what matters in an HTML text node, and leaves
+// apostrophes and quotes as they are, so a page's source holds Tesla's
+// words ("We don't recognize …") verbatim for clients that search it.
+var textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
 // writePage answers an HTML page with message.
 func writePage(w http.ResponseWriter, status int, message string) {
 	var b bytes.Buffer
-	_ = pageTemplate.Execute(&b, message)
+	_ = pageTemplate.Execute(&b, template.HTML(textEscaper.Replace(message)))
 	writeReply(w, reply{status: status, contentType: "text/html; charset=utf-8", body: b.Bytes()})
 }
 
