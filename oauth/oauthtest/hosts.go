@@ -22,9 +22,8 @@ func isChina(r *http.Request) bool {
 	return cn
 }
 
-// serve starts an HTTP server for h on ln, as the China host when cn, and
-// returns its base URL.
-func (s *Server) serve(ln net.Listener, h http.Handler, cn bool) string {
+// serve starts an HTTP server for h on ln, as the China host when cn.
+func (s *Server) serve(ln net.Listener, h http.Handler, cn bool) {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 30 * time.Second,
@@ -36,12 +35,11 @@ func (s *Server) serve(ln net.Listener, h http.Handler, cn bool) string {
 	s.servers = append(s.servers, srv)
 	if s.tlsConfig == nil {
 		go func() { _ = srv.Serve(ln) }()
-		return "http://" + ln.Addr().String()
+		return
 	}
 	// ServeTLS, unlike Serve on a TLS listener, sets HTTP/2 up.
 	srv.TLSConfig = s.tlsConfig.Clone()
 	go func() { _ = srv.ServeTLS(ln, "", "") }()
-	return "https://" + ln.Addr().String()
 }
 
 // CNURL returns the base URL of the China host, the sandbox's

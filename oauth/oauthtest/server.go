@@ -219,9 +219,15 @@ func StartAt(addr string, opts Options) (*Server, error) {
 		ln.Close()
 		return nil, fmt.Errorf("cannot listen on %s for the China host: %w", host, err)
 	}
+	scheme := "http://"
+	if s.tlsConfig != nil {
+		scheme = "https://"
+	}
+	// Both URLs are set before anything is served: handlers read them.
+	s.url, s.cnURL = scheme+ln.Addr().String(), scheme+cnLn.Addr().String()
 	h := s.handler()
-	s.url = s.serve(ln, h, false)
-	s.cnURL = s.serve(cnLn, h, true)
+	s.serve(ln, h, false)
+	s.serve(cnLn, h, true)
 	return s, nil
 }
 
