@@ -73,9 +73,12 @@ const (
 )
 
 // FailNext makes the next n requests to token endpoints (/oauth2/v3/token,
-// /oauth/token, and for FaultDenied the authorize endpoint) fail with f.
-// Faults queue in order: each token request takes the oldest queued fault
-// other than FaultDenied, each authorize request the oldest FaultDenied.
+// /oauth/token, and for FaultDenied the authorize endpoint) of either host
+// fail with f. Faults queue in order: each token request takes the oldest
+// queued fault other than FaultDenied, each authorize request the oldest
+// FaultDenied. A request refused by RequireHTTP2 takes none. Every fault
+// counts in Stats.Failures, those that still grant (FaultSlowDrip,
+// FaultWrongTokenType, FaultHostileClaims) included.
 func (s *Server) FailNext(f Fault, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
