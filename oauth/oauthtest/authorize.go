@@ -2,7 +2,6 @@ package oauthtest
 
 import (
 	"bytes"
-	"crypto/subtle"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -12,25 +11,15 @@ import (
 // maxForm bounds request bodies; real ones are a few hundred bytes.
 const maxForm = 1 << 20
 
-// serveAuthorize is the browser's authorization endpoint. It approves at
-// once, or with LoginForm asks for the user's email and password first.
-// Errors it can trust the redirect_uri for go back to the client in the
-// redirect; a bad client_id or redirect_uri gets a 400 page, never a
-// redirect (RFC 6749 §4.1.2.1).
+// serveAuthorize is the browser's authorization endpoint, on both hosts.
+// It approves at once, or with LoginForm asks for the user's email and
+// password first. At the main host, a China user's request goes on at the
+// China host. Errors it can trust the redirect_uri for go back to the
+// client in the redirect; a bad client_id or redirect_uri gets a 400 page,
+// never a redirect (RFC 6749 §4.1.2.1).
 func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
-	var q url.Values
-	switch {
-	case r.Method == http.MethodGet || r.Method == http.MethodHead:
-		q = r.URL.Query()
-	case r.Method == http.MethodPost && s.form:
-		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-		if err := r.ParseForm(); err != nil {
-			writePage(w, http.StatusBadRequest, "The sign-in form could not be read. Start the login again from the app.")
-			return
-		}
-		q = r.PostForm
-	default:
-		writeReply(w, methodNotAllowed(http.MethodGet))
+	q, ok := s.authorizeQuery(w, r)
+	if !ok {
 		return
 	}
 	clientID, redirect, state := q.Get("client_id"), q.Get("redirect_uri"), q.Get("state")
@@ -38,8 +27,17 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		writePage(w, http.StatusBadRequest, "The request has no client_id. The app that sent you here is misconfigured.")
 		return
 	}
-	if msg := checkRedirectURI(redirect); msg != "" {
+	if msg := s.redirectProblem(clientID, redirect); msg != "" {
 		writePage(w, http.StatusBadRequest, msg+" The app that sent you here is misconfigured.")
+		return
+	}
+	cn := isChina(r)
+	email := q.Get("login_hint")
+	if r.Method == http.MethodPost {
+		email = q.Get("email")
+	}
+	if target, ok := s.chinaRedirect(q, email); ok && !cn {
+		redirectTo(w, target, nil)
 		return
 	}
 	fail := func(code, description string) {
@@ -49,47 +47,90 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		}
 		redirectTo(w, redirect, v)
 	}
-	if q.Get("response_type") != "code" {
-		fail("unsupported_response_type", "response_type must be code.")
-		return
-	}
-	if state == "" {
-		fail("invalid_request", "The state parameter is required.")
-		return
-	}
-	challenge, method := q.Get("code_challenge"), q.Get("code_challenge_method")
-	switch {
-	case challenge == "":
-		fail("invalid_request", "PKCE is required: send code_challenge with code_challenge_method=S256.")
-		return
-	case method != "S256":
-		fail("invalid_request", "code_challenge_method must be S256; plain is not supported.")
-		return
-	case !validPKCE(challenge):
-		fail("invalid_request", "code_challenge must be 43 to 128 characters of base64url.")
+	if code, description := checkAuthorizeParams(q); code != "" {
+		fail(code, description)
 		return
 	}
 	if _, ok := s.takeFault(true); ok {
 		fail("login_cancelled", "The user cancelled the login.")
 		return
 	}
-	if s.form {
-		if r.Method != http.MethodPost {
-			s.writeLoginForm(w, http.StatusOK, q, q.Get("login_hint"), "")
-			return
-		}
-		if q.Get("cancel") != "" {
-			fail("login_cancelled", "The user cancelled the login.")
-			return
-		}
-		if !s.checkUser(q.Get("email"), q.Get("password")) {
-			s.writeLoginForm(w, http.StatusUnauthorized, q, q.Get("email"), "The email or password is wrong.")
-			return
-		}
+	who, ok := s.signInUser(w, r, q, fail)
+	if !ok {
+		return
 	}
+	code := s.newCode(q, who, cn)
+	redirectTo(w, redirect, url.Values{"code": {code}, "state": {state}, "issuer": {s.issuerOf(cn)}})
+}
 
+// authorizeQuery returns the parameters of an authorize request: its query,
+// or the submitted login form. It answers the request itself and returns
+// false when there are none to read.
+func (s *Server) authorizeQuery(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	switch {
+	case r.Method == http.MethodGet || r.Method == http.MethodHead:
+		return r.URL.Query(), true
+	case r.Method == http.MethodPost && s.form:
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		if err := r.ParseForm(); err != nil {
+			writePage(w, http.StatusBadRequest, "The sign-in form could not be read. Start the login again from the app.")
+			return nil, false
+		}
+		return r.PostForm, true
+	}
+	writeReply(w, methodNotAllowed(http.MethodGet))
+	return nil, false
+}
+
+// checkAuthorizeParams returns the error code and description of an
+// authorize request the client should hear about, or "".
+func checkAuthorizeParams(q url.Values) (code, description string) {
+	challenge, method := q.Get("code_challenge"), q.Get("code_challenge_method")
+	switch {
+	case q.Get("response_type") != "code":
+		return "unsupported_response_type", "response_type must be code."
+	case q.Get("state") == "":
+		return "invalid_request", "The state parameter is required."
+	case challenge == "":
+		return "invalid_request", "PKCE is required: send code_challenge with code_challenge_method=S256."
+	case method != "S256":
+		return "invalid_request", "code_challenge_method must be S256; plain is not supported."
+	case !validPKCE(challenge):
+		return "invalid_request", "code_challenge must be 43 to 128 characters of base64url."
+	}
+	return "", ""
+}
+
+// signInUser returns the user who approves the request q: with LoginForm
+// the one whose email and password were submitted (showing the form
+// first), else the one login_hint names or the default user. It answers
+// the request itself and returns false when the login is not done.
+func (s *Server) signInUser(w http.ResponseWriter, r *http.Request, q url.Values, fail func(code, description string)) (User, bool) {
+	if !s.form {
+		return s.hintedUser(q.Get("login_hint")), true
+	}
+	if r.Method != http.MethodPost {
+		s.writeLoginForm(w, http.StatusOK, q, q.Get("login_hint"), "")
+		return User{}, false
+	}
+	if q.Get("cancel") != "" {
+		fail("login_cancelled", "The user cancelled the login.")
+		return User{}, false
+	}
+	who, ok := s.checkUser(q.Get("email"), q.Get("password"))
+	if !ok {
+		s.writeLoginForm(w, http.StatusUnauthorized, q, q.Get("email"), "The email or password is wrong.")
+		return User{}, false
+	}
+	return who, true
+}
+
+// newCode records an authorization code of request q for who, issued by
+// the China host when cn, and returns it.
+func (s *Server) newCode(q url.Values, who User, cn bool) string {
 	code := randomHex(20)
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	now := s.now()
 	for c, ac := range s.codes {
 		if !now.Before(ac.expiry) {
@@ -97,38 +138,12 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.codes[code] = &authCode{
-		clientID: clientID, redirectURI: redirect, challenge: challenge, nonce: q.Get("nonce"),
-		scopes: s.grantable(strings.Fields(q.Get("scope"))), expiry: now.Add(codeTTL),
+		clientID: q.Get("client_id"), redirectURI: q.Get("redirect_uri"), challenge: q.Get("code_challenge"),
+		nonce: q.Get("nonce"), scopes: s.grantable(strings.Fields(q.Get("scope"))), expiry: now.Add(codeTTL),
+		who: who, china: cn,
 	}
 	s.stats.Authorize++
-	s.mu.Unlock()
-	redirectTo(w, redirect, url.Values{"code": {code}, "state": {state}, "issuer": {s.Issuer()}})
-}
-
-// checkUser reports whether email and password are the sandbox user's.
-func (s *Server) checkUser(email, password string) bool {
-	okEmail := strings.EqualFold(strings.TrimSpace(email), s.user.Email)
-	okPassword := subtle.ConstantTimeCompare([]byte(password), []byte(s.user.Password)) == 1
-	return okEmail && okPassword
-}
-
-// checkRedirectURI returns why raw cannot be redirected to, or "".
-// Any absolute URI is accepted, tesla://auth/callback included: the
-// sandbox has no app registry to compare it with.
-func checkRedirectURI(raw string) string {
-	if raw == "" {
-		return "The request has no redirect_uri."
-	}
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil || !u.IsAbs():
-		return "The redirect_uri is not an absolute URI."
-	case u.Fragment != "":
-		return "The redirect_uri must not have a fragment."
-	case (u.Scheme == "http" || u.Scheme == "https") && u.Host == "":
-		return "The redirect_uri has no host."
-	}
-	return ""
+	return code
 }
 
 // validPKCE reports whether v has the length and alphabet RFC 7636 §4.1
@@ -152,7 +167,7 @@ func validPKCE(v string) bool {
 func redirectTo(w http.ResponseWriter, target string, params url.Values) {
 	u, err := url.Parse(target)
 	if err != nil {
-		// checkRedirectURI has accepted target already.
+		// redirectProblem has accepted target already.
 		writePage(w, http.StatusBadRequest, "The redirect_uri is not a valid URI.")
 		return
 	}
@@ -171,10 +186,15 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <body><h1>keyfob sandbox</h1><p>{{.}}</p></body></html>
 `))
 
+// textEscaper escapes what matters in an HTML text node, and leaves
+// apostrophes and quotes as they are, so a page's source holds Tesla's
+// words ("We don't recognize …") verbatim for clients that search it.
+var textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
 // writePage answers an HTML page with message.
 func writePage(w http.ResponseWriter, status int, message string) {
 	var b bytes.Buffer
-	_ = pageTemplate.Execute(&b, message)
+	_ = pageTemplate.Execute(&b, template.HTML(textEscaper.Replace(message)))
 	writeReply(w, reply{status: status, contentType: "text/html; charset=utf-8", body: b.Bytes()})
 }
 

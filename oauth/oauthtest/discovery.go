@@ -12,15 +12,15 @@ var scopesSupported = []string{
 	"enterprise_management", "email", "profile",
 }
 
-// serveDiscovery answers the OpenID Connect discovery document. Unlike
-// Tesla's captured copies it names a revocation endpoint, which the
-// sandbox has.
+// serveDiscovery answers the OpenID Connect discovery document of the
+// host asked, whose endpoints it names. Unlike Tesla's captured copies it
+// names a revocation endpoint, which the sandbox has.
 func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		writeReply(w, methodNotAllowed(http.MethodGet))
 		return
 	}
-	iss := s.Issuer()
+	iss := s.issuerOf(isChina(r))
 	writeReply(w, jsonReply(http.StatusOK, map[string]any{
 		"issuer":                                     iss,
 		"authorization_endpoint":                     iss + "/authorize",
@@ -62,16 +62,14 @@ func (s *Server) serveUserInfo(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// serveUsersMe is the Owner/Fleet API's /api/1/users/me.
+// serveUsersMe is the Owner/Fleet API's /api/1/users/me at the root of
+// either host: any user token, any scope, any region.
 func (s *Server) serveUsersMe(w http.ResponseWriter, r *http.Request) {
-	s.serveUser(w, r, func(u User) any {
-		return map[string]any{"response": map[string]any{
-			"email": u.Email, "full_name": u.FullName, "profile_image_url": "",
-		}}
-	})
+	s.serveUser(w, r, usersMeBody)
 }
 
-// serveUser checks the request's bearer token and answers body(user).
+// serveUser checks the request's bearer token and answers body with the
+// token's user.
 func (s *Server) serveUser(w http.ResponseWriter, r *http.Request, body func(User) any) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		writeReply(w, methodNotAllowed(http.MethodGet))
@@ -82,24 +80,49 @@ func (s *Server) serveUser(w http.ResponseWriter, r *http.Request, body func(Use
 		writeReply(w, invalidToken("The request carries no bearer token."))
 		return
 	}
-	s.mu.Lock()
-	rec, found := s.access[tok]
-	valid := found && validLocked(rec, s.now())
-	forUser := found && rec.grant.user
-	if valid && forUser {
-		s.stats.UserInfo++
-	}
-	s.mu.Unlock()
+	b, valid := s.lookupBearer(tok)
 	switch {
 	case !valid:
 		writeReply(w, invalidToken("The access token is unknown, expired or revoked."))
-	case !forUser:
+	case !b.user:
 		rep := errorReply(http.StatusForbidden, "insufficient_scope", "The token acts for a client, not for a user.")
 		rep.header = http.Header{"WWW-Authenticate": {`Bearer error="insufficient_scope"`}}
 		writeReply(w, rep)
 	default:
-		writeReply(w, jsonReply(http.StatusOK, body(s.user)))
+		s.count(func(st *Stats) { st.UserInfo++ })
+		writeReply(w, jsonReply(http.StatusOK, body(b.who)))
 	}
+}
+
+// bearerInfo is what the server knows of a valid access token.
+type bearerInfo struct {
+	clientID string
+	user     bool // acts for a user, not for a client
+	who      User // the user, as the token shows it (hostile when minted so)
+	scopes   []string
+}
+
+// lookupBearer returns what the server knows of the access token tok, and
+// whether it is valid now.
+func (s *Server) lookupBearer(tok string) (bearerInfo, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.access[tok]
+	if !ok || !validLocked(rec, s.now()) {
+		return bearerInfo{}, false
+	}
+	b := bearerInfo{clientID: rec.grant.clientID, user: rec.grant.user, who: rec.grant.who, scopes: rec.grant.scopes}
+	if rec.hostile {
+		b.who = hostileUser(b.who)
+	}
+	return b, true
+}
+
+// count updates the counters with f.
+func (s *Server) count(f func(*Stats)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(&s.stats)
 }
 
 // invalidToken is RFC 6750's answer to a bad bearer token.

@@ -44,12 +44,41 @@ const (
 	// FaultDenied applies to the authorize endpoint only: it redirects back
 	// with error=login_cancelled, as when the user cancels Tesla's login.
 	FaultDenied Fault = "denied"
+	// FaultEcho answers 400 {"error":"invalid_request",
+	// "error_description":D,"message":B} like a careless server that
+	// echoes what it was sent: B is the raw request body; D holds B, then
+	// every form (or JSON) field's value raw, URL-encoded
+	// (url.QueryEscape), JSON-escaped (as inside a JSON string, e.g.
+	// \u003c), base64 (StdEncoding) and base64url (RawURLEncoding), then
+	// the Authorization header and, for Basic, its decoded user and
+	// password in the same five forms. The grant is not performed:
+	// nothing presented is consumed.
+	FaultEcho Fault = "echo"
+	// FaultHostileClaims performs the grant normally but mints tokens
+	// whose claims are hostile to terminals: HostileEmail, HostileName,
+	// HostileOUCode, and scp (and the answer's scope field, sent even on
+	// a refresh) ending in HostileScopeNewline and HostileScopeClear.
+	// userinfo and users/me answer HostileEmail and HostileName for them.
+	// Legacy /oauth/token tokens are opaque, so there it is a plain grant.
+	FaultHostileClaims Fault = "hostile_claims"
+)
+
+// grantMode is how a token endpoint performs the grant it is asked for.
+type grantMode int
+
+const (
+	grantNormal    grantMode = iota
+	grantWrongType           // FaultWrongTokenType: a new token set of type "mac"; nothing consumed
+	grantHostile             // FaultHostileClaims: the grant, with hostile claims
 )
 
 // FailNext makes the next n requests to token endpoints (/oauth2/v3/token,
-// /oauth/token, and for FaultDenied the authorize endpoint) fail with f.
-// Faults queue in order: each token request takes the oldest queued fault
-// other than FaultDenied, each authorize request the oldest FaultDenied.
+// /oauth/token, and for FaultDenied the authorize endpoint) of either host
+// fail with f. Faults queue in order: each token request takes the oldest
+// queued fault other than FaultDenied, each authorize request the oldest
+// FaultDenied. A request refused by RequireHTTP2 takes none. Every fault
+// counts in Stats.Failures, those that still grant (FaultSlowDrip,
+// FaultWrongTokenType, FaultHostileClaims) included.
 func (s *Server) FailNext(f Fault, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -87,17 +116,23 @@ func (s *Server) takeFault(authorize bool) (Fault, bool) {
 	return f, true
 }
 
-// tokenEndpoint runs a token endpoint: a queued fault or a FailRate hit
-// answers instead of run(false), whose reply is sent otherwise. run(true)
-// issues the token set FaultWrongTokenType answers with.
-func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request, run func(wrongType bool) reply) {
+// tokenEndpoint runs a token endpoint: it records how the request came
+// (LastTokenRequest) and refuses HTTP/1 under RequireHTTP2; then a queued
+// fault or a FailRate hit answers instead of run(grantNormal), whose reply
+// is sent otherwise. The faults that still grant call run with their mode.
+func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request, run func(grantMode) reply) {
+	s.recordTransport(r)
 	if r.Method != http.MethodPost {
 		writeReply(w, methodNotAllowed(http.MethodPost))
 		return
 	}
+	if s.requireH2 && r.ProtoMajor != 2 {
+		writeReply(w, errorReply(http.StatusForbidden, "http2_required", "Token requests must be sent over HTTP/2."))
+		return
+	}
 	f, ok := s.takeFault(false)
 	if !ok {
-		writeReply(w, run(false))
+		writeReply(w, run(grantNormal))
 		return
 	}
 	switch f {
@@ -107,7 +142,7 @@ func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request, run func(
 		case <-s.done:
 		}
 	case FaultSlowDrip:
-		s.dripReply(r.Context(), w, run(false))
+		s.dripReply(r.Context(), w, run(grantNormal))
 	case FaultMalformedJSON:
 		writeReply(w, reply{status: http.StatusOK, contentType: "application/json", body: []byte(`{"access_token": "ab`)})
 	case FaultHTML:
@@ -123,7 +158,11 @@ func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request, run func(
 	case FaultMissingFields:
 		writeReply(w, jsonReply(http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 28800}))
 	case FaultWrongTokenType:
-		writeReply(w, run(true))
+		writeReply(w, run(grantWrongType))
+	case FaultHostileClaims:
+		writeReply(w, run(grantHostile))
+	case FaultEcho:
+		writeReply(w, echoReply(w, r))
 	default: // FaultServerError and any unknown fault
 		writeReply(w, errorReply(http.StatusServiceUnavailable, "server_error", "The service is temporarily unavailable."))
 	}

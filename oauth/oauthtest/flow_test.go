@@ -35,7 +35,9 @@ func TestCodeFlowIssuesTeslaShapedTokens(t *testing.T) {
 	if at["iss"] != s.Issuer() || at["azp"] != FleetClientID || at["sub"] != u.Subject || at["ou_code"] != "NA" || at["locale"] != "en-US" {
 		t.Errorf("access claims %v", at)
 	}
-	if got := strs(at["aud"]); !slices.Equal(got, []string{audience, s.Issuer() + "/userinfo"}) {
+	// The audience asked for is kept with the grant, but aud names the
+	// user's region, as Tesla's tokens do.
+	if got := strs(at["aud"]); !slices.Equal(got, []string{s.FleetAPIBase("NA"), s.Issuer() + "/userinfo"}) {
 		t.Errorf("aud %v", got)
 	}
 	if got := strs(at["scp"]); !slices.Equal(got, []string{"openid", "offline_access", "vehicle_device_data", "email"}) {
@@ -81,7 +83,7 @@ func TestCodeFlowWithoutAudienceOrOpenID(t *testing.T) {
 		t.Error("refresh_token without offline_access")
 	}
 	at := claims(t, r.str(t, "access_token"))
-	if got := strs(at["aud"]); !slices.Equal(got, []string{s.Issuer() + "/userinfo"}) {
+	if got := strs(at["aud"]); !slices.Equal(got, []string{s.URL() + "/fleet-api/na", s.URL() + "/oauth2/v3/userinfo"}) {
 		t.Errorf("aud %v", got)
 	}
 }

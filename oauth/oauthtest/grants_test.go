@@ -92,7 +92,7 @@ func TestPasswordGrantAtTokenEndpoint(t *testing.T) {
 
 func TestLegacyPasswordRefreshRevoke(t *testing.T) {
 	clk := newClock()
-	s := NewTest(t, Options{Now: clk.Now})
+	s := NewTest(t, Options{Now: clk.Now, LegacyRevokeWorks: true})
 	u := s.User()
 	r := postJSON(t, s.URL()+"/oauth/token", map[string]string{"grant_type": "password", "client_id": LegacyClientID,
 		"client_secret": LegacyClientSecret, "email": u.Email, "password": u.Password})
@@ -141,6 +141,29 @@ func TestLegacyPasswordRefreshRevoke(t *testing.T) {
 	}
 	if st := s.Stats(); st.PasswordGrants != 1 || st.LegacyRefreshes != 1 || st.LegacyRevocations != 1 || st.Refreshes != 0 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestLegacyRevokeRevokesNothingByDefault(t *testing.T) {
+	s := NewTest(t, Options{})
+	ts := s.Mint(MintRequest{Legacy: true})
+	for _, tok := range []string{ts.AccessToken, ts.RefreshToken, "qts-unknown"} {
+		rev := postJSON(t, s.URL()+"/oauth/revoke", map[string]string{"token": tok})
+		if rev.status != 200 || len(rev.body) != 0 {
+			t.Fatalf("legacy revoke: %d %q", rev.status, rev.body)
+		}
+	}
+	if info, _ := s.AccessToken(ts.AccessToken); info.Revoked {
+		t.Error("the access token was revoked")
+	}
+	if !s.RefreshTokenLive(ts.RefreshToken) {
+		t.Error("the refresh token was revoked")
+	}
+	if me := get(t, s.URL()+"/api/1/users/me", "Authorization", "Bearer "+ts.AccessToken); me.status != 200 {
+		t.Errorf("users/me after the revoke: %d", me.status)
+	}
+	if st := s.Stats(); st.LegacyRevocations != 3 {
+		t.Errorf("LegacyRevocations = %d, want the 3 answers", st.LegacyRevocations)
 	}
 }
 
@@ -348,7 +371,7 @@ func TestMint(t *testing.T) {
 	s := NewTest(t, Options{})
 	ts := s.Mint(MintRequest{ClientID: "app", Scopes: []string{"openid", "vehicle_cmds"}, Audience: "https://aud.example.test"})
 	c := claims(t, ts.AccessToken)
-	if c["azp"] != "app" || !slices.Equal(strs(c["aud"]), []string{"https://aud.example.test", s.Issuer() + "/userinfo"}) {
+	if c["azp"] != "app" || !slices.Equal(strs(c["aud"]), []string{s.FleetAPIBase("NA"), s.Issuer() + "/userinfo"}) {
 		t.Errorf("claims %v", c)
 	}
 	if ts.TokenType != "Bearer" || ts.IDToken == "" || !slices.Equal(ts.Scopes, []string{"openid", "vehicle_cmds"}) ||

@@ -42,34 +42,37 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) *reply {
 // serveLegacyToken is the retired owner-api /oauth/token: the password and
 // refresh_token grants with JSON bodies and opaque "qts-" tokens.
 func (s *Server) serveLegacyToken(w http.ResponseWriter, r *http.Request) {
-	s.tokenEndpoint(w, r, func(wrongType bool) reply {
+	s.tokenEndpoint(w, r, func(m grantMode) reply {
 		var req legacyRequest
 		if bad := decodeJSON(w, r, &req); bad != nil {
 			return *bad
 		}
-		return s.legacyGrant(req, wrongType)
+		return s.legacyGrant(req, m == grantWrongType, isChina(r))
 	})
 }
 
-// legacyGrant runs the grant of a decoded /oauth/token request, or with
-// wrongType issues the token set of FaultWrongTokenType instead.
-func (s *Server) legacyGrant(req legacyRequest, wrongType bool) reply {
+// legacyGrant runs the grant of a decoded /oauth/token request at the
+// China host when cn, or with wrongType issues the token set of
+// FaultWrongTokenType instead.
+func (s *Server) legacyGrant(req legacyRequest, wrongType, cn bool) reply {
 	client := tokenRequest{clientID: req.ClientID, secret: req.ClientSecret}
+	withRefresh := issueOptions{refresh: true}
 	switch {
 	case wrongType:
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		resp := legacyResponseOf(s.issueLocked(s.legacyLoginLocked(req.ClientID), true, 0))
+		resp := legacyResponseOf(s.issueLocked(s.legacyLoginLocked(req.ClientID, s.users[0], cn), withRefresh))
 		resp.TokenType = "mac"
 		return jsonReply(http.StatusOK, resp)
 	case req.GrantType == "password":
 		okClient := req.ClientID == LegacyClientID && s.authenticate(client) == nil
-		if !okClient || !s.checkUser(req.Email, req.Password) {
+		who, okUser := s.checkUser(req.Email, req.Password)
+		if !okClient || !okUser {
 			return errorReply(http.StatusUnauthorized, "invalid_grant", "The email, password or client credentials are wrong.")
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		t := s.issueLocked(s.legacyLoginLocked(req.ClientID), true, 0)
+		t := s.issueLocked(s.legacyLoginLocked(req.ClientID, who, cn), withRefresh)
 		s.stats.PasswordGrants++
 		return jsonReply(http.StatusOK, legacyResponseOf(t))
 	case req.GrantType == "refresh_token":
@@ -81,7 +84,7 @@ func (s *Server) legacyGrant(req legacyRequest, wrongType bool) reply {
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		t, ok := s.rotateLocked(req.RefreshToken, req.ClientID, true)
+		t, ok := s.rotateLocked(req.RefreshToken, rotation{clientID: req.ClientID, legacy: true, china: cn})
 		if !ok {
 			return loginRequired()
 		}
@@ -94,13 +97,17 @@ func (s *Server) legacyGrant(req legacyRequest, wrongType bool) reply {
 	}
 }
 
-// legacyLoginLocked is a new owner-api grant for clientID's user.
-func (s *Server) legacyLoginLocked(clientID string) *grant {
-	return &grant{clientID: clientID, scopes: []string{}, legacy: true, user: true, authTime: s.now()}
+// legacyLoginLocked is a new owner-api grant of who for clientID, at the
+// China host when cn.
+func (s *Server) legacyLoginLocked(clientID string, who User, cn bool) *grant {
+	return &grant{clientID: clientID, scopes: []string{}, legacy: true, user: true, who: who, china: cn, authTime: s.now()}
 }
 
-// serveLegacyRevoke is the owner-api /oauth/revoke: the access token in
-// the JSON body ends together with its refresh token.
+// serveLegacyRevoke is the owner-api /oauth/revoke. Like Tesla's, it
+// answers 200 with an empty body whether or not the token exists, and
+// revokes nothing (TESLA.md §7: tesla-net#75, TeslaJS#250). With
+// LegacyRevokeWorks the token in the JSON body, access or refresh, ends
+// with its whole grant.
 func (s *Server) serveLegacyRevoke(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		writeReply(w, methodNotAllowed(http.MethodPost))
@@ -118,10 +125,14 @@ func (s *Server) serveLegacyRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	var g *grant
 	if rec, ok := s.access[req.Token]; ok {
-		rec.grant.revoked = true
+		g = rec.grant
 	} else if rec, ok := s.refresh[req.Token]; ok {
-		rec.grant.revoked = true
+		g = rec.grant
+	}
+	if g != nil && s.legacyRevoke && g.china == isChina(r) {
+		g.revoked = true
 	}
 	s.stats.LegacyRevocations++
 	s.mu.Unlock()

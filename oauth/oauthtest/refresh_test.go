@@ -32,7 +32,7 @@ func TestRefreshRotatesSingleUse(t *testing.T) {
 		t.Errorf("refresh answer %v", body)
 	}
 	at := claims(t, r.str(t, "access_token"))
-	if !slices.Equal(strs(at["aud"]), []string{audience, s.Issuer() + "/userinfo"}) ||
+	if !slices.Equal(strs(at["aud"]), []string{s.FleetAPIBase("NA"), s.Issuer() + "/userinfo"}) ||
 		!slices.Equal(strs(at["scp"]), []string{"openid", "offline_access", "vehicle_cmds"}) || at["azp"] != FleetClientID {
 		t.Errorf("refreshed claims %v", at)
 	}
@@ -279,5 +279,33 @@ func TestAccessTTL(t *testing.T) {
 	}
 	if ts := NewTest(t, Options{}).Mint(MintRequest{}); time.Until(ts.Expiry) < 7*time.Hour {
 		t.Fatalf("the default is not 8h: %v", ts.Expiry)
+	}
+}
+
+func TestRefreshTTL(t *testing.T) {
+	clk := newClock()
+	const ttl = 7 * 24 * time.Hour
+	s := NewTest(t, Options{Now: clk.Now, RefreshTTL: ttl})
+	old := s.Mint(MintRequest{Scopes: []string{"offline_access"}}).RefreshToken
+	stale := s.Mint(MintRequest{Scopes: []string{"offline_access"}}).RefreshToken
+	clk.Advance(ttl - time.Hour)
+	r := refresh(t, s, FleetClientID, old)
+	if r.status != 200 {
+		t.Fatalf("an hour before expiry: %d %s", r.status, r.body)
+	}
+	clk.Advance(time.Hour)
+	if r := refresh(t, s, FleetClientID, stale); r.status != 401 || r.str(t, "error") != "login_required" {
+		t.Fatalf("at expiry: %d %s", r.status, r.body)
+	}
+	// The rotated token lives RefreshTTL from its own issue.
+	clk.Advance(ttl - 2*time.Hour)
+	if r := refresh(t, s, FleetClientID, r.str(t, "refresh_token")); r.status != 200 {
+		t.Fatalf("rotated token: %d %s", r.status, r.body)
+	}
+
+	owner := s.Mint(MintRequest{ClientID: "ownerapi", Scopes: []string{"openid", "offline_access"}})
+	c := claims(t, owner.RefreshToken)
+	if c["exp"].(float64)-c["iat"].(float64) != ttl.Seconds() {
+		t.Errorf("owner refresh JWT lives %vs", c["exp"].(float64)-c["iat"].(float64))
 	}
 }

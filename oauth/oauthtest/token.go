@@ -23,7 +23,7 @@ type tokenResponse struct {
 
 func responseOf(t issued) tokenResponse {
 	return tokenResponse{AccessToken: t.access, RefreshToken: t.refresh, IDToken: t.id,
-		TokenType: t.tokenType, ExpiresIn: int64(t.ttl.Seconds())}
+		TokenType: t.tokenType, ExpiresIn: int64(t.ttl.Seconds()), Scope: t.scope}
 }
 
 // tokenRequest is a parsed form POST to /oauth2/v3/token.
@@ -32,18 +32,21 @@ type tokenRequest struct {
 	clientID string
 	secret   string
 	basic    bool // credentials came in an Authorization: Basic header
+	china    bool // sent to the China host
+	hostile  bool // FaultHostileClaims: mint claims hostile to terminals
 }
 
-// serveToken is /oauth2/v3/token.
+// serveToken is /oauth2/v3/token, on both hosts.
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
-	s.tokenEndpoint(w, r, func(wrongType bool) reply {
+	s.tokenEndpoint(w, r, func(m grantMode) reply {
 		req, bad := parseTokenRequest(w, r)
 		switch {
 		case bad != nil:
 			return *bad
-		case wrongType:
+		case m == grantWrongType:
 			return s.mintWrongType(req)
 		}
+		req.hostile = m == grantHostile
 		return s.grant(req)
 	})
 }
@@ -60,7 +63,8 @@ func parseTokenRequest(w http.ResponseWriter, r *http.Request) (tokenRequest, *r
 		rep := errorReply(http.StatusBadRequest, "invalid_request", "The request body is not a valid form.")
 		return tokenRequest{}, &rep
 	}
-	req := tokenRequest{form: r.PostForm, clientID: r.PostForm.Get("client_id"), secret: r.PostForm.Get("client_secret")}
+	req := tokenRequest{form: r.PostForm, clientID: r.PostForm.Get("client_id"), secret: r.PostForm.Get("client_secret"),
+		china: isChina(r)}
 	if user, pass, ok := r.BasicAuth(); ok {
 		// RFC 6749 §2.3.1: both parts are form-encoded inside the header.
 		if u, err := url.QueryUnescape(user); err == nil {
@@ -117,7 +121,8 @@ func (s *Server) grant(req tokenRequest) reply {
 	}
 }
 
-// exchangeCode is the authorization_code grant with PKCE S256.
+// exchangeCode is the authorization_code grant with PKCE S256. A code
+// works only at the host that issued it: the other one does not know it.
 func (s *Server) exchangeCode(req tokenRequest) reply {
 	if rep := s.authenticate(req); rep != nil {
 		return *rep
@@ -126,36 +131,59 @@ func (s *Server) exchangeCode(req tokenRequest) reply {
 	if code == "" {
 		return errorReply(http.StatusBadRequest, "invalid_request", "The code parameter is required.")
 	}
+	unknown := errorReply(http.StatusBadRequest, "invalid_grant", "The authorization code is invalid, expired or already used.")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ac, ok := s.codes[code]
 	now := s.now()
-	if !ok || !now.Before(ac.expiry) {
+	switch {
+	case ok && ac.china != req.china:
+		// Left for the host that issued it.
+		return unknown
+	case !ok || !now.Before(ac.expiry):
 		delete(s.codes, code)
-		return errorReply(http.StatusBadRequest, "invalid_grant", "The authorization code is invalid, expired or already used.")
-	}
-	if ac.clientID != req.clientID {
+		return unknown
+	case ac.clientID != req.clientID:
 		// A code presented by another client is kept for its owner.
 		return errorReply(http.StatusBadRequest, "invalid_grant", "The authorization code was issued to another client.")
 	}
 	// Single use: any attempt by its client consumes it, so a guessed
 	// verifier gets one try.
 	delete(s.codes, code)
-	if req.form.Get("redirect_uri") != ac.redirectURI {
-		return errorReply(http.StatusBadRequest, "invalid_grant", "The redirect_uri differs from the one of the authorization request.")
+	if rep := s.checkExchangeLocked(ac, req); rep != nil {
+		return *rep
+	}
+	g := &grant{clientID: ac.clientID, scopes: ac.scopes, audience: req.form.Get("audience"),
+		user: true, who: ac.who, china: ac.china, nonce: ac.nonce, authTime: now}
+	t := s.issueLocked(g, issueOptions{refresh: slices.Contains(g.scopes, "offline_access"), hostile: req.hostile})
+	s.stats.CodeExchanges++
+	resp := responseOf(t)
+	if resp.Scope == "" {
+		resp.Scope = joinScopes(g.scopes)
+	}
+	return jsonReply(http.StatusOK, resp)
+}
+
+// checkExchangeLocked checks what a code exchange presents besides the
+// code: the redirect_uri of the authorization, still registered, and the
+// PKCE verifier.
+func (s *Server) checkExchangeLocked(ac *authCode, req tokenRequest) *reply {
+	redirect := req.form.Get("redirect_uri")
+	if redirect != ac.redirectURI {
+		rep := errorReply(http.StatusBadRequest, "invalid_grant", "The redirect_uri differs from the one of the authorization request.")
+		return &rep
+	}
+	if s.redirectProblemLocked(req.clientID, redirect) != "" {
+		rep := errorReply(http.StatusBadRequest, "invalid_grant", "The redirect_uri is not registered for this client.")
+		return &rep
 	}
 	verifier := req.form.Get("code_verifier")
 	sum := sha256.Sum256([]byte(verifier))
 	if !validPKCE(verifier) || base64.RawURLEncoding.EncodeToString(sum[:]) != ac.challenge {
-		return errorReply(http.StatusBadRequest, "invalid_grant", "The code_verifier does not match the code_challenge.")
+		rep := errorReply(http.StatusBadRequest, "invalid_grant", "The code_verifier does not match the code_challenge.")
+		return &rep
 	}
-	g := &grant{clientID: ac.clientID, scopes: ac.scopes, audience: req.form.Get("audience"),
-		user: true, nonce: ac.nonce, authTime: now}
-	t := s.issueLocked(g, slices.Contains(g.scopes, "offline_access"), 0)
-	s.stats.CodeExchanges++
-	resp := responseOf(t)
-	resp.Scope = strings.Join(g.scopes, " ")
-	return jsonReply(http.StatusOK, resp)
+	return nil
 }
 
 // refreshGrant is the refresh_token grant, rotating the token presented.
@@ -169,7 +197,7 @@ func (s *Server) refreshGrant(req tokenRequest) reply {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.rotateLocked(rt, req.clientID, false)
+	t, ok := s.rotateLocked(rt, rotation{clientID: req.clientID, china: req.china, hostile: req.hostile})
 	if !ok {
 		return loginRequired()
 	}
@@ -188,7 +216,7 @@ func (s *Server) clientCredentials(req tokenRequest) reply {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := s.issueLocked(s.formGrantLocked(req, false), false, 0)
+	t := s.issueLocked(s.formGrantLocked(req, s.users[0], false), issueOptions{hostile: req.hostile})
 	s.stats.ClientCredentials++
 	return jsonReply(http.StatusOK, responseOf(t))
 }
@@ -200,23 +228,24 @@ func (s *Server) passwordGrant(req tokenRequest) reply {
 	if rep := s.authenticate(req); rep != nil {
 		return *rep
 	}
-	if !s.checkUser(req.form.Get("username"), req.form.Get("password")) {
+	who, ok := s.checkUser(req.form.Get("username"), req.form.Get("password"))
+	if !ok {
 		return errorReply(http.StatusBadRequest, "invalid_grant", "The username or password is wrong.")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g := s.formGrantLocked(req, true)
-	t := s.issueLocked(g, slices.Contains(g.scopes, "offline_access"), 0)
+	g := s.formGrantLocked(req, who, true)
+	t := s.issueLocked(g, issueOptions{refresh: slices.Contains(g.scopes, "offline_access"), hostile: req.hostile})
 	s.stats.PasswordGrants++
 	return jsonReply(http.StatusOK, responseOf(t))
 }
 
-// formGrantLocked is a new grant for req's client, with the scope and
-// audience its form asks for; user is false for a grant that acts for no
-// user (client credentials).
-func (s *Server) formGrantLocked(req tokenRequest, user bool) *grant {
+// formGrantLocked is a new grant of who for req's client, at req's host,
+// with the scope and audience its form asks for; user is false for a
+// grant that acts for no user (client credentials).
+func (s *Server) formGrantLocked(req tokenRequest, who User, user bool) *grant {
 	return &grant{clientID: req.clientID, scopes: s.grantable(strings.Fields(req.form.Get("scope"))),
-		audience: req.form.Get("audience"), user: user, authTime: s.now()}
+		audience: req.form.Get("audience"), user: user, who: who, china: req.china, authTime: s.now()}
 }
 
 // mintWrongType answers FaultWrongTokenType: a new, valid token set for the
@@ -225,57 +254,11 @@ func (s *Server) formGrantLocked(req tokenRequest, user bool) *grant {
 func (s *Server) mintWrongType(req tokenRequest) reply {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g := s.formGrantLocked(req, true)
+	g := s.formGrantLocked(req, s.users[0], true)
 	if rec, ok := s.refresh[req.form.Get("refresh_token")]; ok {
-		g.scopes, g.audience = rec.grant.scopes, rec.grant.audience
+		g.scopes, g.audience, g.who = rec.grant.scopes, rec.grant.audience, rec.grant.who
 	}
-	resp := responseOf(s.issueLocked(g, true, 0))
+	resp := responseOf(s.issueLocked(g, issueOptions{refresh: true}))
 	resp.TokenType = "mac"
 	return jsonReply(http.StatusOK, resp)
-}
-
-// serveRevoke is RFC 7009 revocation. A refresh token ends its whole
-// grant, every access token issued from it included; an access token ends
-// alone. Unknown tokens get the same 200 (RFC 7009 §2.2). The client names
-// itself by client_id in the form, the auth methods discovery advertises
-// (client_secret_post, none); a client_id other than the token's is
-// refused, but no secret is checked.
-func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		writeReply(w, methodNotAllowed(http.MethodPost))
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	if err := r.ParseForm(); err != nil {
-		writeReply(w, errorReply(http.StatusBadRequest, "invalid_request", "The request body is not a valid form."))
-		return
-	}
-	tok := r.PostForm.Get("token")
-	if tok == "" {
-		writeReply(w, errorReply(http.StatusBadRequest, "invalid_request", "The token parameter is required."))
-		return
-	}
-	clientID := r.PostForm.Get("client_id")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	// The hint only orders the lookups; both kinds are tried (RFC 7009 §2.1).
-	var g *grant
-	var at *accessRecord
-	if rec, ok := s.refresh[tok]; ok {
-		g = rec.grant
-	} else if rec, ok := s.access[tok]; ok {
-		g, at = rec.grant, rec
-	}
-	if g != nil && clientID != "" && clientID != g.clientID {
-		writeReply(w, errorReply(http.StatusBadRequest, "unauthorized_client", "The token was issued to another client."))
-		return
-	}
-	switch {
-	case at != nil:
-		at.revoked = true
-	case g != nil:
-		g.revoked = true
-	}
-	s.stats.Revocations++
-	writeReply(w, emptyReply())
 }
