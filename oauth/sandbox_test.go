@@ -134,9 +134,8 @@ func TestFleetLoopbackLogin(t *testing.T) {
 	if !slices.Equal(got.GrantedScopes, info.Scopes) || len(got.GrantedScopes) == 0 {
 		t.Errorf("granted %q, server says %q", got.GrantedScopes, info.Scopes)
 	}
-	claims, _ := oauth.Inspect(got.AccessToken)
-	if len(claims.Audience) == 0 || claims.Audience[0] != "https://fleet-api.prd.eu.vn.cloud.tesla.com" {
-		t.Errorf("the exchange did not send the audience: aud %q", claims.Audience)
+	if info.Audience != "https://fleet-api.prd.eu.vn.cloud.tesla.com" {
+		t.Errorf("the exchange did not send the audience: it asked for %q", info.Audience)
 	}
 	if st := srv.Stats(); st.CodeExchanges != 1 || st.Authorize != 1 {
 		t.Errorf("stats %+v", st)
@@ -381,7 +380,7 @@ func TestPartnerClientCredentials(t *testing.T) {
 }
 
 func TestLegacyPasswordRefreshRevoke(t *testing.T) {
-	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	srv := oauthtest.NewTest(t, oauthtest.Options{LegacyRevokeWorks: true})
 	e := &oauth.Engine{}
 	a, _ := oauth.Preset(accounts.KindLegacy, "na")
 	a.Endpoints.BaseURL = srv.URL() + "/"

@@ -100,6 +100,7 @@ type AccessTokenInfo struct {
 	Scopes           []string
 	Email            string // the user's; for client credentials the default user's
 	China            bool   // issued by the China host
+	Audience         string // the audience the grant asked for ("" when none)
 }
 
 // AccessToken reports what the server knows of tok, and false when it did
@@ -119,5 +120,6 @@ func (s *Server) AccessToken(tok string) (AccessTokenInfo, bool) {
 		Scopes:   slices.Clone(rec.grant.scopes),
 		Email:    rec.grant.who.Email,
 		China:    rec.grant.china,
+		Audience: rec.grant.audience,
 	}, true
 }
