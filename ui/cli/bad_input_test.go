@@ -15,20 +15,30 @@ import (
 // TestBadInput runs every bad input and checks the message,
 // the exit code, and that the store is byte-for-byte unchanged.
 func TestBadInput(t *testing.T) {
-	type tc struct {
-		name     string
-		prepare  func(e *env)
-		args     []string
-		code     int
-		contains string
+	for _, c := range badInputs() {
+		t.Run(c.name, func(t *testing.T) { checkBadInput(t, c) })
 	}
+}
+
+// badInput is one bad input, the exit code it gets and what its message
+// says.
+type badInput struct {
+	name     string
+	prepare  func(e *env)
+	args     []string
+	code     int
+	contains string
+}
+
+func badInputs() []badInput {
+	type tc = badInput
 	corrupt := func(body string) func(e *env) {
 		return func(e *env) {
 			os.WriteFile(filepath.Join(e.storeDir(), accounts.StoreFile), []byte(body), 0o600)
 		}
 	}
 	fault := func(f oauthtest.Fault) func(e *env) { return func(e *env) { e.srv.FailNext(f, 1) } }
-	cases := []tc{
+	return []tc{
 		{"corrupt store", corrupt("{\"version\": 1, \"accounts\": [}"), []string{"token", "car"}, 1, "not valid keyfob JSON at line 1"},
 		{"corrupt store on write", corrupt("{\"version\": 1, \"accounts\": [}"), []string{"remove", "car"}, 1, "will not write to it"},
 		{"newer store version", corrupt(`{"version": 7, "accounts": []}`), []string{"refresh", "--all"}, 1, "upgrade keyfob"},
@@ -61,49 +71,51 @@ func TestBadInput(t *testing.T) {
 		{"flag the kind does not use", nil, []string{"import", "--kind", "custom", "--auth-url", "https://a.example/auth"}, 2, "--auth-url does not apply"},
 		{"field without its flag", nil, []string{"login", "--kind", "fleet"}, 2, "needs the client id; pass --client-id"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			e := newEnv(t, oauthtest.Options{})
-			car := e.minted("a1", "car", -time.Minute)
-			e.seed(car, e.minted("a2", "cab", time.Hour))
-			if c.prepare != nil {
-				c.prepare(e)
-			}
-			before := e.storeBytes()
-			r := e.run("", c.args...)
-			if r.code != c.code || !strings.Contains(r.stderr, c.contains) {
-				t.Fatalf("exit %d (want %d), stderr %q (want %q)", r.code, c.code, r.stderr, c.contains)
-			}
-			if r.stdout != "" {
-				t.Errorf("stdout %q", r.stdout)
-			}
-			if hint := strings.Contains(r.stderr, "Try 'keyfob --help'"); hint != (c.code == ExitUsage) {
-				t.Errorf("--help hint %v for exit %d: %q", hint, r.code, r.stderr)
-			}
-			for _, secret := range []string{car.AccessToken, car.RefreshToken} {
-				if strings.Contains(r.stderr, secret) {
-					t.Fatal("stderr holds a token")
-				}
-			}
-			after := e.storeBytes()
-			if c.code == 4 {
-				// The failure is recorded, the refresh token kept.
-				if a := e.account("car"); a.State != accounts.StateLoginRequired || a.RefreshToken != car.RefreshToken {
-					t.Fatalf("stored %+v", a)
-				}
-				return
-			}
-			if c.prepare != nil && !strings.HasPrefix(c.name, "corrupt") && !strings.HasPrefix(c.name, "newer") {
-				// Only the failure note may change; the tokens stay.
-				if a := e.account("car"); a.RefreshToken != car.RefreshToken || a.AccessToken != car.AccessToken {
-					t.Fatal("tokens changed after a failed refresh")
-				}
-				return
-			}
-			if !bytes.Equal(before, after) {
-				t.Fatal("store changed")
-			}
-		})
+}
+
+// checkBadInput runs c on a store with two accounts and checks the
+// message, the exit code, and that the store is byte-for-byte unchanged
+// (or, for a failed refresh, that only the failure was recorded).
+func checkBadInput(t *testing.T, c badInput) {
+	e := newEnv(t, oauthtest.Options{})
+	car := e.minted("a1", "car", -time.Minute)
+	e.seed(car, e.minted("a2", "cab", time.Hour))
+	if c.prepare != nil {
+		c.prepare(e)
+	}
+	before := e.storeBytes()
+	r := e.run("", c.args...)
+	if r.code != c.code || !strings.Contains(r.stderr, c.contains) {
+		t.Fatalf("exit %d (want %d), stderr %q (want %q)", r.code, c.code, r.stderr, c.contains)
+	}
+	if r.stdout != "" {
+		t.Errorf("stdout %q", r.stdout)
+	}
+	if hint := strings.Contains(r.stderr, "Try 'keyfob --help'"); hint != (c.code == ExitUsage) {
+		t.Errorf("--help hint %v for exit %d: %q", hint, r.code, r.stderr)
+	}
+	for _, secret := range []string{car.AccessToken, car.RefreshToken} {
+		if strings.Contains(r.stderr, secret) {
+			t.Fatal("stderr holds a token")
+		}
+	}
+	after := e.storeBytes()
+	if c.code == 4 {
+		// The failure is recorded, the refresh token kept.
+		if a := e.account("car"); a.State != accounts.StateLoginRequired || a.RefreshToken != car.RefreshToken {
+			t.Fatalf("stored %+v", a)
+		}
+		return
+	}
+	if c.prepare != nil && !strings.HasPrefix(c.name, "corrupt") && !strings.HasPrefix(c.name, "newer") {
+		// Only the failure note may change; the tokens stay.
+		if a := e.account("car"); a.RefreshToken != car.RefreshToken || a.AccessToken != car.AccessToken {
+			t.Fatal("tokens changed after a failed refresh")
+		}
+		return
+	}
+	if !bytes.Equal(before, after) {
+		t.Fatal("store changed")
 	}
 }
 

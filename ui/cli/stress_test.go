@@ -103,37 +103,7 @@ func TestStressTokensRefreshAllAndWriter(t *testing.T) {
 		}
 		before := e.srv.Stats().Refreshes
 		roundStart := time.Now()
-		type printed struct {
-			name, token string
-			at          time.Time
-		}
-		var mu sync.Mutex
-		var got []printed
-		var wg sync.WaitGroup
-		for i := range procs + 1 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if i == procs {
-					r := e.runProcess("", nil, "refresh", "--all", "--min-valid", margin.String())
-					if r.code != 0 {
-						t.Errorf("round %d: refresh --all: exit %d %s", round, r.code, r.stderr)
-					}
-					return
-				}
-				name := names[i%len(names)]
-				r := e.runProcess("", nil, "token", name, "--min-valid", margin.String())
-				at := time.Now()
-				if r.code != 0 {
-					t.Errorf("round %d: token %s: exit %d %s", round, name, r.code, r.stderr)
-					return
-				}
-				mu.Lock()
-				got = append(got, printed{name, strings.TrimSpace(r.stdout), at})
-				mu.Unlock()
-			}()
-		}
-		wg.Wait()
+		got := stressRound(t, e, round, names, procs, margin)
 		if t.Failed() {
 			break
 		}
@@ -173,6 +143,46 @@ func TestStressTokensRefreshAllAndWriter(t *testing.T) {
 		t.Fatalf("%d live refresh tokens at the server, %d in the store: one was lost", live, len(names))
 	}
 	t.Logf("%d rounds of %d token processes + refresh --all; the writer made %d writes", rounds, procs, writes)
+}
+
+// printed is a token a `keyfob token` process printed, and when.
+type printed struct {
+	name, token string
+	at          time.Time
+}
+
+// stressRound runs procs `keyfob token` processes over names and one
+// `keyfob refresh --all` at once, and returns what the token processes
+// printed.
+func stressRound(t *testing.T, e *env, round int, names []string, procs int, margin time.Duration) []printed {
+	var mu sync.Mutex
+	var got []printed
+	var wg sync.WaitGroup
+	for i := range procs + 1 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i == procs {
+				r := e.runProcess("", nil, "refresh", "--all", "--min-valid", margin.String())
+				if r.code != 0 {
+					t.Errorf("round %d: refresh --all: exit %d %s", round, r.code, r.stderr)
+				}
+				return
+			}
+			name := names[i%len(names)]
+			r := e.runProcess("", nil, "token", name, "--min-valid", margin.String())
+			at := time.Now()
+			if r.code != 0 {
+				t.Errorf("round %d: token %s: exit %d %s", round, name, r.code, r.stderr)
+				return
+			}
+			mu.Lock()
+			got = append(got, printed{name, strings.TrimSpace(r.stdout), at})
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return got
 }
 
 // TestCrashSafetySIGKILL kills keyfob writers with SIGKILL at random
