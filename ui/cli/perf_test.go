@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 
 // The speed bars that concern whole processes. Run them with
 //
-//	go test -run '^$' -bench . -benchtime 20x .
+//	go test -run '^$' -bench . -benchtime 20x ./ui/cli
 //
 // (the UI's bars are benchmarks in ./ui).
 
@@ -82,12 +82,22 @@ func main() {
 }
 `
 
+// moduleRoot is the directory of keyfob's go.mod.
+func moduleRoot(tb testing.TB) string {
+	tb.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		tb.Fatalf("go list -m: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
 // buildMinimal compiles minimalProgram against this module.
 func buildMinimal(tb testing.TB) string {
 	tb.Helper()
-	wd, _ := os.Getwd()
+	wd := moduleRoot(tb)
 	dir := tb.TempDir()
-	sum, err := os.ReadFile("go.sum")
+	sum, err := os.ReadFile(filepath.Join(wd, "go.sum"))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -132,6 +142,7 @@ func BenchmarkTokenVsMinimal(b *testing.B) {
 	minimal := buildMinimal(b)
 	store := filepath.Join(dir, accounts.StoreFile)
 	env := append(os.Environ(), "KEYFOB_CONFIG_DIR="+dir)
+	keyfobBin := keyfobBinary(b)
 	var kf, mn []time.Duration
 	// Warm the page cache and both binaries.
 	for range 3 {
@@ -160,6 +171,7 @@ func BenchmarkTokenVsMinimal(b *testing.B) {
 func BenchmarkRefreshAll(b *testing.B) {
 	const n, concurrency, latency = 200, 8, 50 * time.Millisecond
 	ideal := time.Duration(n/concurrency) * latency
+	keyfobBin := keyfobBinary(b)
 	var walls []time.Duration
 	for range b.N {
 		b.StopTimer()

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -37,7 +37,8 @@ func envInt(name string, def, short int) int {
 
 // storeWriter is a second process that keeps writing the store (renaming
 // a scratch account) until its stop file appears; it prints how many
-// writes it made. Started as the test binary with KEYFOB_TEST_WRITER set.
+// writes it made. Started as the test binary with KEYFOB_TEST_WRITER set
+// (see TestMain).
 func storeWriter(dir string) int {
 	s := accounts.Open(dir)
 	stop := filepath.Join(dir, "stop-writer")
@@ -61,12 +62,6 @@ func storeWriter(dir string) int {
 		}
 		n++
 		time.Sleep(2 * time.Millisecond)
-	}
-}
-
-func init() {
-	if dir := os.Getenv("KEYFOB_TEST_WRITER"); dir != "" {
-		os.Exit(storeWriter(dir))
 	}
 }
 
@@ -108,37 +103,7 @@ func TestStressTokensRefreshAllAndWriter(t *testing.T) {
 		}
 		before := e.srv.Stats().Refreshes
 		roundStart := time.Now()
-		type printed struct {
-			name, token string
-			at          time.Time
-		}
-		var mu sync.Mutex
-		var got []printed
-		var wg sync.WaitGroup
-		for i := range procs + 1 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if i == procs {
-					r := e.run("", nil, "refresh", "--all", "--min-valid", margin.String())
-					if r.code != 0 {
-						t.Errorf("round %d: refresh --all: exit %d %s", round, r.code, r.stderr)
-					}
-					return
-				}
-				name := names[i%len(names)]
-				r := e.run("", nil, "token", name, "--min-valid", margin.String())
-				at := time.Now()
-				if r.code != 0 {
-					t.Errorf("round %d: token %s: exit %d %s", round, name, r.code, r.stderr)
-					return
-				}
-				mu.Lock()
-				got = append(got, printed{name, strings.TrimSpace(r.stdout), at})
-				mu.Unlock()
-			}()
-		}
-		wg.Wait()
+		got := stressRound(t, e, round, names, procs, margin)
 		if t.Failed() {
 			break
 		}
@@ -180,6 +145,46 @@ func TestStressTokensRefreshAllAndWriter(t *testing.T) {
 	t.Logf("%d rounds of %d token processes + refresh --all; the writer made %d writes", rounds, procs, writes)
 }
 
+// printed is a token a `keyfob token` process printed, and when.
+type printed struct {
+	name, token string
+	at          time.Time
+}
+
+// stressRound runs procs `keyfob token` processes over names and one
+// `keyfob refresh --all` at once, and returns what the token processes
+// printed.
+func stressRound(t *testing.T, e *env, round int, names []string, procs int, margin time.Duration) []printed {
+	var mu sync.Mutex
+	var got []printed
+	var wg sync.WaitGroup
+	for i := range procs + 1 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i == procs {
+				r := e.runProcess("", nil, "refresh", "--all", "--min-valid", margin.String())
+				if r.code != 0 {
+					t.Errorf("round %d: refresh --all: exit %d %s", round, r.code, r.stderr)
+				}
+				return
+			}
+			name := names[i%len(names)]
+			r := e.runProcess("", nil, "token", name, "--min-valid", margin.String())
+			at := time.Now()
+			if r.code != 0 {
+				t.Errorf("round %d: token %s: exit %d %s", round, name, r.code, r.stderr)
+				return
+			}
+			mu.Lock()
+			got = append(got, printed{name, strings.TrimSpace(r.stdout), at})
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return got
+}
+
 // TestCrashSafetySIGKILL kills keyfob writers with SIGKILL at random
 // instants and checks after every kill that the store parses and holds
 // every account. The writers refresh every account (group-committed
@@ -196,13 +201,14 @@ func TestCrashSafetySIGKILL(t *testing.T) {
 		accts = append(accts, e.minted(fmt.Sprintf("id%02d", i), fmt.Sprintf("car%02d", i), time.Hour))
 	}
 	e.seed(accts...)
+	bin := keyfobBinary(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	killedRunning := 0
 	for i := range kills {
-		cmd := exec.Command(keyfobBin, "refresh", "--all", "--concurrency", "4")
+		cmd := exec.Command(bin, "refresh", "--all", "--concurrency", "4")
 		if i%5 == 4 {
 			// Exercise other writes too: a login that is added.
-			cmd = exec.Command(keyfobBin, "login", "--kind", "partner", "--issuer", e.srv.URL(),
+			cmd = exec.Command(bin, "login", "--kind", "partner", "--issuer", e.srv.URL(),
 				"--client-id", oauthtest.PartnerClientID, "--name", fmt.Sprintf("p%d", i))
 		}
 		cmd.Env = e.environ("KEYFOB_CLIENT_SECRET=" + oauthtest.PartnerSecret)
@@ -291,24 +297,19 @@ func TestUnsavableRotationGoesToRecovery(t *testing.T) {
 	for _, how := range []string{"full", "read-only"} {
 		t.Run(how, func(t *testing.T) {
 			e := newEnv(t, oauthtest.Options{})
+			home := e.isolateHome() // where the recovery file goes when the store's directory is read-only
 			e.seed(e.minted("a1", "car", -time.Minute), e.minted("a2", "spare", time.Hour))
 			e.mustRun("", "refresh", "spare") // the lock files exist from now on
 			old := e.account("car")
 			// The store stops taking writes while the refresh request is
 			// at the server, after keyfob took its locks.
 			e.srv.SetLatency(time.Second)
-			cmd := exec.Command(keyfobBin, "token", "car")
-			cmd.Env = e.environ()
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
+			done := make(chan result, 1)
+			go func() { done <- e.run("", "token", "car") }()
 			time.Sleep(300 * time.Millisecond)
 			what := unwritable(t, e.storeDir(), how)
-			cmd.Wait()
+			r := <-done
 			e.srv.SetLatency(0)
-			r := result{stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()}
 			if r.code != 1 || !strings.Contains(r.stderr, "could not be saved") || !strings.Contains(r.stderr, "recovery") {
 				t.Fatalf("%s: exit %d, stderr %s", what, r.code, r.stderr)
 			}
@@ -341,7 +342,7 @@ func TestUnsavableRotationGoesToRecovery(t *testing.T) {
 			if !bytes.Contains(raw, []byte(a.RefreshToken)) || !e.srv.RefreshTokenLive(a.RefreshToken) {
 				t.Fatal("the recovered refresh token did not make it back into the store")
 			}
-			leftovers, _ := filepath.Glob(filepath.Join(e.dir, "home", ".state", "keyfob", "*"+accounts.RecoveryFile))
+			leftovers, _ := filepath.Glob(filepath.Join(home, ".state", "keyfob", "*"+accounts.RecoveryFile))
 			for _, p := range append(leftovers, filepath.Join(e.storeDir(), accounts.RecoveryFile)) {
 				if _, err := os.Stat(p); err == nil {
 					t.Errorf("recovery file %s is still there after the merge", p)

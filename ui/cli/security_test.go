@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"io/fs"
@@ -16,14 +16,15 @@ import (
 // modes fixed with a notice, no token in any file but the store, and the
 // clipboard cleared after the delay only when it still holds the token.
 // (Loopback-only listeners, state and PKCE are tested in ./oauth and
-// ./oauth/oauthtest; secrets in argv and errors in main_test.go.)
+// ./oauth/oauthtest; secrets in argv and errors in process_test.go and
+// bad_input_test.go.)
 
 func TestFilesArePrivate(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{})
+	home := e.isolateHome()
 	e.mustRun("", "login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", oauthtest.FleetClientID)
 	e.seed(e.minted("a9", "soon", -time.Minute))
 	e.mustRun("", "token", "soon") // takes the account lock, writes again
-	home := filepath.Join(e.dir, "home")
 	for _, root := range []string{e.storeDir(), home} {
 		if _, err := os.Stat(root); root == home && os.IsNotExist(err) {
 			continue // nothing was written outside the store
@@ -69,10 +70,11 @@ func TestLoosePermissionsAreFixedWithNotice(t *testing.T) {
 
 func TestTokensOnlyInTheStore(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{})
+	home := e.isolateHome()
 	e.seed(e.minted("a1", "car", -time.Minute))
 	e.mustRun("", "token", "car")
 	a := e.account("car")
-	for _, root := range []string{e.storeDir(), filepath.Join(e.dir, "home")} {
+	for _, root := range []string{e.storeDir(), home} {
 		if _, err := os.Stat(root); os.IsNotExist(err) && root != e.storeDir() {
 			continue
 		}
@@ -127,7 +129,9 @@ func TestTokenCopyClearsClipboardOnlyIfUnchanged(t *testing.T) {
 	path, clip := fakeClipboard(t, e)
 	tok := e.account("car").AccessToken
 
-	r := e.run("", []string{path}, "token", "car", "--copy")
+	// The helper that clears the clipboard is keyfob itself, started
+	// detached: this needs the real binary.
+	r := e.runProcess("", []string{path}, "token", "car", "--copy")
 	if r.code != 0 || r.stdout != "" || !strings.Contains(r.stderr, "clears in 1s") {
 		t.Fatalf("exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
 	}
@@ -137,21 +141,10 @@ func TestTokenCopyClearsClipboardOnlyIfUnchanged(t *testing.T) {
 	waitFor(t, 5*time.Second, func() bool { got, _ := os.ReadFile(clip); return len(got) == 0 })
 
 	// Something else copied meanwhile is left alone.
-	e.run("", []string{path}, "token", "car", "--copy")
+	e.runProcess("", []string{path}, "token", "car", "--copy")
 	os.WriteFile(clip, []byte("my shopping list"), 0o600)
 	time.Sleep(2 * time.Second)
 	if got, _ := os.ReadFile(clip); string(got) != "my shopping list" {
 		t.Fatalf("the clipboard was cleared although it held something else: %q", got)
-	}
-}
-
-func waitFor(t *testing.T, limit time.Duration, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v", limit)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -1,0 +1,321 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth/oauthtest"
+)
+
+func TestImportRefreshToken(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	ts := e.srv.Mint(oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, Scopes: []string{"openid", "offline_access", "energy_device_data"}})
+	r := e.run(ts.RefreshToken+"\n", "import", "--kind", "fleet", "--issuer", e.srv.URL(),
+		"--client-id", oauthtest.FleetClientID, "--name", "solar")
+	if r.code != 0 || !strings.Contains(r.stderr, "Imported solar <driver@example.com> (fleet/na)") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	a := e.account("solar")
+	if a.RefreshToken == ts.RefreshToken || !e.srv.RefreshTokenLive(a.RefreshToken) || e.srv.RefreshTokenLive(ts.RefreshToken) {
+		t.Fatal("the rotated refresh token was not saved")
+	}
+	if a.Email != "driver@example.com" || strings.Join(a.GrantedScopes, " ") != "openid offline_access energy_device_data" {
+		t.Errorf("stored %+v", a)
+	}
+	// An empty stdin is a usage error.
+	if r := e.run("", "import", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", "x"); r.code != 2 {
+		t.Errorf("empty stdin: exit %d %s", r.code, r.stderr)
+	}
+	// A dead token is refused with exit 4 and nothing is saved.
+	before := e.storeBytes()
+	r = e.run(ts.RefreshToken+"\n", "import", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", oauthtest.FleetClientID)
+	if r.code != 4 || strings.Contains(r.stderr, ts.RefreshToken) || !bytes.Equal(before, e.storeBytes()) {
+		t.Fatalf("dead token: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// TestImportCustomNeedsNoAuthURL: an import takes only what a refresh
+// needs, so a custom account imports without an authorization endpoint.
+func TestImportCustomNeedsNoAuthURL(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	ts := e.srv.Mint(oauthtest.MintRequest{ClientID: "my-app", Scopes: []string{"openid", "offline_access"}})
+	r := e.run(ts.RefreshToken+"\n", "import", "--kind", "custom", "--token-url", e.srv.URL()+"/oauth2/v3/token",
+		"--client-id", "my-app", "--name", "mine")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if a := e.account("mine"); a.Kind != accounts.KindCustom || !e.srv.RefreshTokenLive(a.RefreshToken) {
+		t.Fatalf("stored %+v", a)
+	}
+}
+
+func TestImportUnderATakenNameSpendsNothing(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	e.seed(e.minted("a1", "car", time.Hour))
+	ts := e.srv.Mint(oauthtest.MintRequest{ClientID: "other-app", Scopes: []string{"openid", "offline_access"}})
+	before := e.storeBytes()
+	r := e.run(ts.RefreshToken+"\n", "import", "--kind", "owner", "--issuer", e.srv.URL(), "--name", "car")
+	if r.code != 1 || !strings.Contains(r.stderr, `named "car" already exists`) {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if !e.srv.RefreshTokenLive(ts.RefreshToken) || e.srv.Stats().Refreshes != 0 {
+		t.Fatal("the refresh token was spent although the account could not be saved")
+	}
+	if !bytes.Equal(before, e.storeBytes()) {
+		t.Fatal("store changed")
+	}
+}
+
+func TestTokenFreshNearExpiryAndRotation(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{AccessTTL: 8 * time.Hour})
+	e.seed(e.minted("a1", "fresh", time.Hour), e.minted("a2", "soon", 2*time.Minute))
+	fresh := e.account("fresh")
+
+	r := e.mustRun("", "token", "fresh")
+	if r.stdout != fresh.AccessToken+"\n" || r.stderr != "" {
+		t.Fatalf("stdout %q stderr %q", r.stdout, r.stderr)
+	}
+	if st := e.srv.Stats(); st.Refreshes != 0 {
+		t.Fatal("a fresh token caused a request")
+	}
+
+	soon := e.account("soon")
+	r = e.mustRun("", "token", "soon", "--min-valid", "5m")
+	after := e.account("soon")
+	if r.stdout != after.AccessToken+"\n" || after.AccessToken == soon.AccessToken {
+		t.Fatalf("not refreshed: %q", r.stdout)
+	}
+	if st := e.srv.Stats(); st.Refreshes != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	if after.RefreshToken == soon.RefreshToken || !e.srv.RefreshTokenLive(after.RefreshToken) {
+		t.Fatal("rotated refresh token not saved")
+	}
+	// Again: now fresh, so no second request.
+	e.mustRun("", "token", "soon")
+	if st := e.srv.Stats(); st.Refreshes != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	// --refresh-token prints the stored refresh token.
+	if r := e.mustRun("", "token", "soon", "--refresh-token"); r.stdout != after.RefreshToken+"\n" {
+		t.Fatalf("refresh token: %q", r.stdout)
+	}
+}
+
+// TestTokenDefaultAccount: without NAME, the only account or the
+// configured default.
+func TestTokenDefaultAccount(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	e.seed(e.minted("a1", "car", time.Hour))
+	if r := e.mustRun("", "token"); r.stdout != e.account("car").AccessToken+"\n" {
+		t.Fatalf("only account: %q", r.stdout)
+	}
+	e.seed(e.minted("a2", "truck", time.Hour))
+	if r := e.run("", "token"); r.code != 3 || !strings.Contains(r.stderr, "default_account") {
+		t.Fatalf("two accounts: exit %d %s", r.code, r.stderr)
+	}
+	if err := accounts.Open(e.storeDir()).SaveConfig(accounts.Config{DefaultAccount: "truck"}); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.mustRun("", "token"); r.stdout != e.account("truck").AccessToken+"\n" {
+		t.Fatalf("default account: %q", r.stdout)
+	}
+}
+
+func TestRefreshAllBoundedConcurrency(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{Latency: 100 * time.Millisecond})
+	var accts []accounts.Account
+	for i := range 12 {
+		accts = append(accts, e.minted(fmt.Sprintf("id%02d", i), fmt.Sprintf("car%02d", i), time.Hour))
+	}
+	e.seed(accts...)
+	start := time.Now()
+	r := e.mustRun("", "refresh", "--all", "--concurrency", "4")
+	elapsed := time.Since(start)
+	if got := strings.Count(r.stdout, "✓"); got != 12 {
+		t.Fatalf("%d refreshed: %s %s", got, r.stdout, r.stderr)
+	}
+	if st := e.srv.Stats(); st.Refreshes != 12 {
+		t.Fatalf("stats %+v", st)
+	}
+	// 12 refreshes 4 at a time at 100 ms each take at least 3 rounds; all
+	// at once would take one. (A lower bound, so a busy machine cannot
+	// fail it.)
+	if elapsed < 300*time.Millisecond {
+		t.Fatalf("took %v: concurrency was not bounded", elapsed)
+	}
+	for _, a := range e.store().Accounts {
+		if !e.srv.RefreshTokenLive(a.RefreshToken) {
+			t.Fatalf("%s: refresh token not live", a.Name)
+		}
+	}
+	// With --min-valid, tokens that stay valid long enough are left alone.
+	r = e.mustRun("", "refresh", "--all", "--min-valid", "30m")
+	if got := strings.Count(r.stdout, "· "); got != 12 || !strings.Contains(r.stdout, "still valid, access token in ") {
+		t.Fatalf("--min-valid: %s", r.stdout)
+	}
+}
+
+func TestRevokeAndRemove(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	e.seed(e.minted("a1", "car", time.Hour), e.minted("a2", "truck", time.Hour))
+	car := e.account("car")
+	r := e.mustRun("", "revoke", "car")
+	if !strings.Contains(r.stdout, "Server: revoked") || !strings.Contains(r.stdout, "marked revoked") {
+		t.Fatalf("stdout %s", r.stdout)
+	}
+	if e.srv.RefreshTokenLive(car.RefreshToken) {
+		t.Fatal("refresh token still live at the server")
+	}
+	if a := e.account("car"); a.State != accounts.StateRevoked || a.RefreshToken != "" {
+		t.Fatalf("stored %+v", a)
+	}
+	// token on a revoked account: exit 4.
+	if r := e.run("", "token", "car"); r.code != 4 || !strings.Contains(r.stderr, "log in again with keyfob login") {
+		t.Fatalf("token on revoked: exit %d %s", r.code, r.stderr)
+	}
+	e.mustRun("", "revoke", "truck", "--remove")
+	e.mustRun("", "remove", "car")
+	if n := len(e.store().Accounts); n != 0 {
+		t.Fatalf("%d accounts left", n)
+	}
+}
+
+// TestRemoveAsks: at a terminal remove asks first; only yes removes.
+func TestRemoveAsks(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	e.seed(e.minted("a1", "car", time.Hour))
+	for _, tc := range []struct {
+		answer string
+		code   int
+		left   int
+	}{{"n\n", 1, 1}, {"\n", 1, 1}, {"yes\n", 0, 0}} {
+		r := e.invoke(call{stdin: strings.NewReader(tc.answer), inTTY: true}, "remove", "car")
+		if r.code != tc.code || !strings.Contains(r.stderr, "Forget car? ") || len(e.store().Accounts) != tc.left {
+			t.Fatalf("answer %q: exit %d, %d accounts left: %s", tc.answer, r.code, len(e.store().Accounts), r.stderr)
+		}
+	}
+}
+
+func TestRevokeWithoutEndpointExplainsConsent(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	a := e.minted("a1", "car", time.Hour)
+	a.Endpoints.RevokeURL = ""
+	e.seed(a)
+	r := e.mustRun("", "revoke", "car")
+	if !strings.Contains(r.stdout, "Server: not revoked") || !strings.Contains(r.stdout, "revoke/consent?revoke_client_id="+oauthtest.FleetClientID) {
+		t.Fatalf("stdout %s", r.stdout)
+	}
+	if got := e.account("car"); got.State != accounts.StateRevoked || got.RefreshToken == "" {
+		t.Fatal("unsupported revoke must keep the tokens and mark the record")
+	}
+}
+
+func TestListJSONSchema(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	a := e.minted("a1", "car", 30*time.Minute)
+	a.Email = "driver@example.com"
+	e.seed(a)
+	r := e.mustRun("", "list", "--json")
+	var got []map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatal(err, r.stdout)
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d entries", len(got))
+	}
+	for _, k := range []string{"id", "name", "email", "kind", "region", "scopes", "access_expires_at",
+		"refresh_obtained_at", "refresh_expires_at", "status"} {
+		if _, ok := got[0][k]; !ok {
+			t.Errorf("missing %q", k)
+		}
+	}
+	if got[0]["status"] != "expiring" || got[0]["kind"] != "fleet" || got[0]["name"] != "car" {
+		t.Errorf("entry %v", got[0])
+	}
+	if strings.Contains(r.stdout, a.AccessToken) || strings.Contains(r.stdout, a.RefreshToken) {
+		t.Fatal("list --json shows a token")
+	}
+	r = e.mustRun("", "list")
+	if !strings.Contains(r.stdout, "car") || !strings.Contains(r.stdout, "expiring") {
+		t.Fatalf("list: %s", r.stdout)
+	}
+}
+
+// TestListCleansOutsideText: what came from outside keyfob reaches the
+// terminal without escape sequences in the table, and exact in --json.
+func TestListCleansOutsideText(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	a := e.minted("a1", "car", 8*time.Hour)
+	a.Email = "evil\x1b]0;pwned\x07@example.com"
+	a.GrantedScopes = []string{"openid", "vehicle\x1b[2Jcmds"}
+	e.seed(a)
+	r := e.mustRun("", "list")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if strings.ContainsRune(r.stdout, '\x1b') || len(lines) != 2 {
+		t.Fatalf("list: %q", r.stdout)
+	}
+	for _, want := range []string{"NAME", "evil@example.com", "fleet/na", "in 7h 59m", "openid,vehiclecmds", "✓ valid", "a1"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("list lacks %q: %s", want, r.stdout)
+		}
+	}
+	r = e.mustRun("", "list", "--json")
+	var got []listEntry
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || got[0].Email != a.Email {
+		t.Fatalf("--json changed the email: %v %+v", err, got)
+	}
+	// No accounts: a hint on stderr, nothing on stdout.
+	e2 := newEnv(t, oauthtest.Options{})
+	if r := e2.mustRun("", "list"); r.stdout != "" || !strings.Contains(r.stderr, "No accounts yet") {
+		t.Fatalf("empty list: %q %q", r.stdout, r.stderr)
+	}
+}
+
+func TestVersionAndSandbox(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	if r := e.mustRun("", "version"); r.stdout != "keyfob test\n" {
+		t.Fatalf("version: %q", r.stdout)
+	}
+	if r := e.mustRun("", "--version"); !strings.Contains(r.stdout, "test") {
+		t.Fatalf("--version: %q", r.stdout)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	outR, outW := io.Pipe()
+	done := make(chan result, 1)
+	go func() {
+		done <- e.invoke(call{ctx: ctx, stdout: outW}, "sandbox", "--access-ttl", "1m")
+		outW.Close()
+	}()
+	first, err := bufio.NewReader(outR).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, outR)
+	base := strings.TrimSpace(first)
+	if !strings.HasPrefix(base, "http://127.0.0.1:") {
+		t.Fatalf("first line %q", first)
+	}
+	// It is a working sandbox: log in against it.
+	e.mustRun("", "login", "--kind", "fleet", "--issuer", base, "--client-id", oauthtest.FleetClientID, "--name", "ext")
+	if a := e.account("ext"); time.Until(a.Expiry) > 2*time.Minute {
+		t.Fatalf("--access-ttl ignored: expires %v", a.Expiry)
+	}
+	stop() // what ctrl+c does through fang's signal context
+	select {
+	case r := <-done:
+		if r.code != 0 || !strings.Contains(r.stderr, "sandbox: served 1 code exchanges") {
+			t.Fatalf("sandbox exit %d: %s", r.code, r.stderr)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("sandbox did not stop on interrupt")
+	}
+}

@@ -1,0 +1,41 @@
+package cli
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keyfob/keyfob/ui/present"
+)
+
+// completeNames makes the shell complete cmd's NAME arguments with the
+// names of the accounts in the store, up to limit names (0: any number). A
+// command that takes NAME gets it with one call.
+func completeNames(cmd *cobra.Command, f *Factory, limit int) {
+	cmd.ValidArgsFunction = func(_ *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		none := cobra.ShellCompDirectiveNoFileComp
+		if limit > 0 && len(args) >= limit {
+			return nil, none
+		}
+		accts, err := f.Manager().List()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		var out []cobra.Completion
+		for _, a := range accts {
+			// A name the terminal would show differently cannot be typed
+			// back; keyfob never writes one, but the file is the user's.
+			if present.Clean(a.Name) != a.Name || slices.Contains(args, a.Name) ||
+				!strings.HasPrefix(strings.ToLower(a.Name), strings.ToLower(toComplete)) {
+				continue
+			}
+			desc := present.KindRegion(&a)
+			if a.Email != "" {
+				desc += " · " + present.OneLine(a.Email)
+			}
+			out = append(out, cobra.CompletionWithDesc(a.Name, desc))
+		}
+		return out, none
+	}
+}

@@ -1,0 +1,151 @@
+// Package cli is keyfob's command line: the root command (which opens the
+// TUI), one file per subcommand (an options struct, a NewCmdX constructor
+// and a runX function), and the one place where errors are printed and
+// mapped to exit codes.
+//
+// Every command reaches the store, the OAuth engine and the login path
+// through a Factory, which builds them on first use, so `keyfob token`
+// does no work it does not need, and tests run commands in-process with
+// buffers for streams.
+package cli
+
+import (
+	"net/http"
+	"os"
+	"runtime/debug"
+	"time"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/ui/present"
+)
+
+// Environment variables keyfob reads.
+const (
+	EnvConfigDir    = "KEYFOB_CONFIG_DIR"
+	EnvClientSecret = "KEYFOB_CLIENT_SECRET"
+)
+
+// DefaultHTTPTimeout is the default of --http-timeout.
+const DefaultHTTPTimeout = 30 * time.Second
+
+// Factory gives commands their streams, settings and services. The
+// services are built on first use from the global flags.
+type Factory struct {
+	IO *IOStreams
+	// Version is what `keyfob version` and --version print.
+	Version string
+	// Getenv reads the environment; nil means os.Getenv.
+	Getenv func(string) string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Browser opens a sign-in address; nil means $BROWSER, else the
+	// system's browser.
+	Browser func(url string) error
+
+	configDir   string        // --config-dir
+	httpTimeout time.Duration // --http-timeout
+
+	store    *accounts.Store
+	engine   *oauth.Engine
+	manager  *accounts.Manager
+	logins   *oauth.Logins
+	prompter *Prompter
+}
+
+// NewFactory returns a factory over the process's streams and environment.
+func NewFactory(version string) *Factory {
+	return &Factory{IO: System(), Version: version}
+}
+
+func (f *Factory) getenv(key string) string {
+	if f.Getenv != nil {
+		return f.Getenv(key)
+	}
+	return os.Getenv(key)
+}
+
+func (f *Factory) now() time.Time {
+	if f.Now != nil {
+		return f.Now()
+	}
+	return time.Now()
+}
+
+// ConfigDir is keyfob's directory: --config-dir, else $KEYFOB_CONFIG_DIR,
+// else $XDG_CONFIG_HOME/keyfob.
+func (f *Factory) ConfigDir() string {
+	switch {
+	case f.configDir != "":
+		return f.configDir
+	case f.getenv(EnvConfigDir) != "":
+		return f.getenv(EnvConfigDir)
+	}
+	return accounts.DefaultDir()
+}
+
+// Store is the account store; its notices go to stderr.
+func (f *Factory) Store() *accounts.Store {
+	if f.store == nil {
+		f.store = accounts.Open(f.ConfigDir())
+		errOut := f.IO.Err
+		f.store.Notice = func(msg string) { fprintln(errOut, "keyfob: note: "+present.OneLine(msg)) }
+	}
+	return f.store
+}
+
+// Config reads config.json.
+func (f *Factory) Config() (accounts.Config, error) {
+	return f.Store().LoadConfig()
+}
+
+// Engine is the OAuth engine, with --http-timeout on every request.
+func (f *Factory) Engine() *oauth.Engine {
+	if f.engine == nil {
+		timeout := f.httpTimeout
+		if timeout <= 0 {
+			timeout = DefaultHTTPTimeout
+		}
+		// Go's default transport, so HTTP/2 stays negotiable.
+		f.engine = &oauth.Engine{HTTPClient: &http.Client{Timeout: timeout}, OpenBrowser: f.Browser, Now: f.Now}
+	}
+	return f.engine
+}
+
+// Manager runs the operations on accounts the TUI shares.
+func (f *Factory) Manager() *accounts.Manager {
+	if f.manager == nil {
+		f.manager = accounts.NewManager(f.Store(), f.Engine())
+		f.manager.Now = f.Now
+	}
+	return f.manager
+}
+
+// Logins is the one path from a user's inputs to a saved account.
+func (f *Factory) Logins() *oauth.Logins {
+	if f.logins == nil {
+		f.logins = &oauth.Logins{Engine: f.Engine(), Manager: f.Manager()}
+	}
+	return f.logins
+}
+
+// Prompter asks the user on stderr and reads stdin; there is one per
+// process, since it may hold a line read ahead.
+func (f *Factory) Prompter() *Prompter {
+	if f.prompter == nil {
+		f.prompter = NewPrompter(f.IO)
+	}
+	return f.prompter
+}
+
+// BuildVersion is the version to show: the one set at build time (ldflags),
+// else the module version of `go install`, else "dev".
+func BuildVersion(set string) string {
+	if set != "" {
+		return set
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}

@@ -1,0 +1,235 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
+)
+
+// fieldFlag is a login or import flag that sets one field of the
+// requirements table (oauth.Requirements).
+type fieldFlag struct {
+	name  string
+	field oauth.Field
+	usage string
+}
+
+// fieldFlags are the flags of the fields that may come from argv; the
+// secrets come from the environment, a file or stdin (see secretFlag).
+var fieldFlags = []fieldFlag{
+	{"name", oauth.FieldName, "name for the account (default: from its email)"},
+	{"client-id", oauth.FieldClientID, "OAuth client id (owner and legacy have defaults)"},
+	{"scopes", oauth.FieldScopes, "scopes to request, space or comma separated (default: the kind's)"},
+	{"audience", oauth.FieldAudience, "audience (default: the region's Fleet API URL)"},
+	{"redirect-uri", oauth.FieldRedirectURI, "registered redirect URI (default: a loopback one)"},
+	{"issuer", oauth.FieldIssuer, "read every endpoint from ISSUER/.well-known/openid-configuration"},
+	{"auth-url", oauth.FieldAuthURL, "authorization endpoint"},
+	{"token-url", oauth.FieldTokenURL, "token endpoint"},
+	{"revoke-url", oauth.FieldRevokeURL, "revocation endpoint (RFC 7009)"},
+	{"userinfo-url", oauth.FieldUserInfoURL, "userinfo endpoint (used to learn the email)"},
+	{"base-url", oauth.FieldBaseURL, "legacy owner-api base URL"},
+	{"email", oauth.FieldEmail, "email (legacy password login; login hint for owner)"},
+}
+
+// secretFlag names the client secret's file; the secret itself never
+// comes from argv.
+const secretFlag = "client-secret-file"
+
+// fieldFix says how to fix each field on the command line: a flag, the
+// environment or stdin. It completes a *oauth.FieldError, whose problem
+// carries no remedy.
+var fieldFix = map[oauth.Field]string{
+	oauth.FieldName:         "choose another with --name",
+	oauth.FieldEmail:        "pass --email",
+	oauth.FieldPassword:     "pipe it on stdin or type it at the prompt",
+	oauth.FieldClientID:     "pass --client-id (your app's id from the provider's developer site)",
+	oauth.FieldClientSecret: "set " + EnvClientSecret + " or pass --" + secretFlag,
+	oauth.FieldScopes:       "fix --scopes",
+	oauth.FieldRedirectURI:  "fix --redirect-uri",
+	oauth.FieldAudience:     "pass --audience or --region",
+	oauth.FieldAuthURL:      "pass --auth-url (or --issuer)",
+	oauth.FieldTokenURL:     "pass --token-url (or --issuer)",
+	oauth.FieldRevokeURL:    "fix --revoke-url",
+	oauth.FieldUserInfoURL:  "fix --userinfo-url",
+	oauth.FieldBaseURL:      "pass --base-url",
+	oauth.FieldIssuer:       "fix --issuer",
+	oauth.FieldRefreshToken: "pipe it on stdin (keyfob import … < token.txt) or paste it at the prompt",
+	oauth.FieldKind:         "pass one of them with --kind",
+	oauth.FieldRegion:       "pass it with --region",
+	oauth.FieldGrant:        "pass --grant code, password or client_credentials",
+}
+
+// AccountInputs are the flags login and import share.
+type AccountInputs struct {
+	Kind, Region string
+	// Grant is --grant, for custom accounts ("" is code).
+	Grant string
+	// Inputs holds the field flags that were given, by field (a flag given
+	// empty is there, empty).
+	Inputs oauth.Inputs
+	// ClientSecretFile is --client-secret-file ("-" is stdin).
+	ClientSecretFile string
+
+	values map[oauth.Field]*string
+}
+
+func (in *AccountInputs) register(fl *pflag.FlagSet) {
+	fl.StringVar(&in.Kind, "kind", string(accounts.KindFleet), "account kind: fleet, owner, partner, legacy or custom")
+	fl.StringVar(&in.Region, "region", "na", "Tesla region: na, eu or cn")
+	fl.StringVar(&in.Grant, "grant", "", "custom kind: code (the default), password or client_credentials")
+	in.values = map[oauth.Field]*string{}
+	for _, ff := range fieldFlags {
+		in.values[ff.field] = fl.String(ff.name, "", ff.usage)
+	}
+	fl.StringVar(&in.ClientSecretFile, secretFlag, "",
+		"read the client secret from this file (- for stdin); else $"+EnvClientSecret)
+}
+
+// collect fills Inputs from the field flags that were given.
+func (in *AccountInputs) collect(fl *pflag.FlagSet) {
+	in.Inputs = oauth.Inputs{}
+	for _, ff := range fieldFlags {
+		if fl.Changed(ff.name) {
+			in.Inputs[ff.field] = *in.values[ff.field]
+		}
+	}
+}
+
+func (in *AccountInputs) kind() accounts.Kind { return accounts.Kind(strings.ToLower(in.Kind)) }
+
+// refuse refuses the flags that name a field the requirements table does
+// not list for this purpose, kind and grant: they would be ignored.
+func (in *AccountInputs) refuse(p oauth.Purpose) error {
+	k := in.kind()
+	if in.Grant != "" && k.Valid() && k != accounts.KindCustom {
+		return usagef("--grant applies to custom accounts only; a %s account signs in its own way", k)
+	}
+	reqs := oauth.Requirements(p, k, in.Grant)
+	if reqs == nil {
+		return nil // an unknown kind or grant: Prepare says so
+	}
+	listed := func(f oauth.Field) bool {
+		return slices.ContainsFunc(reqs, func(r oauth.Requirement) bool { return r.Field == f })
+	}
+	refused := ""
+	for _, ff := range fieldFlags {
+		if _, given := in.Inputs[ff.field]; given && !listed(ff.field) {
+			refused = "--" + ff.name
+			break
+		}
+	}
+	if refused == "" && in.ClientSecretFile != "" && !listed(oauth.FieldClientSecret) {
+		refused = "--" + secretFlag
+	}
+	if refused == "" {
+		return nil
+	}
+	return usagef("%s does not apply to %s, which takes %s", refused, purposeOf(p, k, in.Grant), flagsOf(reqs))
+}
+
+// purposeOf names a login or import for a message: "a fleet login",
+// "a custom login with --grant password", "importing an owner account".
+func purposeOf(p oauth.Purpose, k accounts.Kind, grant string) string {
+	if p == oauth.PurposeImport {
+		return "importing " + article(string(k)) + " account"
+	}
+	if k == accounts.KindCustom && grant != "" && grant != accounts.GrantCode {
+		return "a custom login with --grant " + grant
+	}
+	return article(string(k)) + " login"
+}
+
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an " + word
+	}
+	return "a " + word
+}
+
+// flagsOf lists the flags of the fields of a form.
+func flagsOf(reqs []oauth.Requirement) string {
+	var out []string
+	for _, ff := range fieldFlags {
+		if slices.ContainsFunc(reqs, func(r oauth.Requirement) bool { return r.Field == ff.field }) {
+			out = append(out, "--"+ff.name)
+		}
+	}
+	if slices.ContainsFunc(reqs, func(r oauth.Requirement) bool { return r.Field == oauth.FieldClientSecret }) {
+		out = append(out, "--"+secretFlag)
+	}
+	return strings.Join(out, ", ")
+}
+
+// inputSource reads what the flags leave to the environment and stdin.
+type inputSource struct {
+	getenv   func(string) string
+	prompter func() *Prompter
+}
+
+// prepare checks the flags against the requirements table, reads the
+// client secret where the form has one, and prepares the account. A field
+// at fault becomes a usage error naming the flag that fixes it.
+func (in *AccountInputs) prepare(ctx context.Context, l *oauth.Logins, p oauth.Purpose, src inputSource) (oauth.Prepared, error) {
+	if err := in.refuse(p); err != nil {
+		return oauth.Prepared{}, err
+	}
+	inputs := maps.Clone(in.Inputs)
+	if slices.ContainsFunc(oauth.Requirements(p, in.kind(), in.Grant), func(r oauth.Requirement) bool {
+		return r.Field == oauth.FieldClientSecret
+	}) {
+		secret, err := in.clientSecret(src)
+		if err != nil {
+			return oauth.Prepared{}, err
+		}
+		if secret != "" {
+			inputs[oauth.FieldClientSecret] = secret
+		}
+	}
+	prep, err := l.Prepare(ctx, oauth.Request{Purpose: p, Kind: in.kind(), Region: in.Region, Grant: in.Grant, Inputs: inputs})
+	if err != nil {
+		return prep, withFieldFix(err, p, in.kind())
+	}
+	return prep, nil
+}
+
+// clientSecret reads the client secret from a file, stdin or the
+// environment — never from argv.
+func (in *AccountInputs) clientSecret(src inputSource) (string, error) {
+	switch in.ClientSecretFile {
+	case "":
+		return strings.TrimSpace(src.getenv(EnvClientSecret)), nil
+	case "-":
+		return src.prompter().All("the client secret")
+	}
+	b, err := os.ReadFile(in.ClientSecretFile)
+	if err != nil {
+		return "", fmt.Errorf("cannot read the client secret file: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// withFieldFix turns a *oauth.FieldError into a usage error that adds the
+// flag (or the environment variable, or stdin) that fixes the field.
+func withFieldFix(err error, p oauth.Purpose, k accounts.Kind) error {
+	var fe *oauth.FieldError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	if fe.Field == oauth.FieldKind && p == oauth.PurposeImport && k.Valid() {
+		// A kind with no refresh token to import.
+		return usageError{fmt.Errorf("%w: keyfob login --kind %s", err, k)}
+	}
+	if fix := fieldFix[fe.Field]; fix != "" {
+		return usageError{fmt.Errorf("%w; %s", err, fix)}
+	}
+	return usageError{err}
+}

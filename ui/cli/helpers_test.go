@@ -1,0 +1,330 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"charm.land/fang/v2"
+	"github.com/adrg/xdg"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth/oauthtest"
+)
+
+// Most tests run commands in-process, with buffers for streams, against
+// the sandbox server on loopback. The few that need whole processes (many
+// at once, killed ones, $BROWSER, the clipboard helper, timings of the real
+// binary) build keyfob once per test binary.
+
+func TestMain(m *testing.M) {
+	// The test binary doubles as a fake browser ($BROWSER points at it) and
+	// as a second process writing the store.
+	if mode := os.Getenv("KEYFOB_TEST_BROWSER"); mode != "" {
+		os.Exit(fakeBrowser(mode, os.Args[len(os.Args)-1]))
+	}
+	if dir := os.Getenv("KEYFOB_TEST_WRITER"); dir != "" {
+		os.Exit(storeWriter(dir))
+	}
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
+}
+
+// built is the keyfob binary, built on first use.
+var built struct {
+	once      sync.Once
+	dir, path string
+	err       error
+}
+
+// keyfobBinary builds keyfob once per test binary and returns its path.
+func keyfobBinary(tb testing.TB) string {
+	tb.Helper()
+	built.once.Do(func() {
+		built.dir, built.err = os.MkdirTemp("", "keyfob-bin-")
+		if built.err != nil {
+			return
+		}
+		built.path = filepath.Join(built.dir, "keyfob")
+		out, err := exec.Command("go", "build", "-o", built.path, "github.com/keyfob/keyfob").CombinedOutput()
+		if err != nil {
+			built.err = fmt.Errorf("building keyfob: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		tb.Fatal(built.err)
+	}
+	return built.path
+}
+
+// fakeBrowser signs in like a browser would: it follows the authorize URL
+// to the loopback callback. Mode "tamper" changes the state on the way.
+func fakeBrowser(mode, authURL string) int {
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(authURL)
+	if err != nil {
+		return 1
+	}
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		return 1
+	}
+	if mode == "tamper" {
+		q := loc.Query()
+		q.Set("state", "forged")
+		loc.RawQuery = q.Encode()
+	}
+	if resp, err = http.Get(loc.String()); err != nil {
+		return 1
+	}
+	resp.Body.Close()
+	return 0
+}
+
+// browser is fakeBrowser in-process, as the engine's OpenBrowser: like a
+// real browser it returns at once and signs in meanwhile.
+func browser(mode string) func(string) error {
+	return func(authURL string) error {
+		go fakeBrowser(mode, authURL)
+		return nil
+	}
+}
+
+// env is one isolated keyfob directory plus a sandbox.
+type env struct {
+	t   *testing.T
+	srv *oauthtest.Server
+	dir string
+}
+
+func newEnv(t *testing.T, opts oauthtest.Options) *env {
+	t.Helper()
+	return &env{t: t, srv: oauthtest.NewTest(t, opts), dir: t.TempDir()}
+}
+
+func (e *env) storeDir() string { return filepath.Join(e.dir, "keyfob") }
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// call is one in-process run of keyfob.
+type call struct {
+	stdin   io.Reader
+	env     map[string]string // besides KEYFOB_CONFIG_DIR
+	browser func(string) error
+	inTTY   bool
+	stdout  io.Writer // besides the result's copy
+	stderr  io.Writer
+	ctx     context.Context
+}
+
+// lockedBuffer is a buffer that goroutines of a command may write at once.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// invoke runs keyfob in-process as main does, with the test's streams and
+// environment, and returns what it printed and its exit code.
+func (e *env) invoke(c call, args ...string) result {
+	if c.stdin == nil {
+		c.stdin = strings.NewReader("")
+	}
+	if c.browser == nil {
+		c.browser = browser("follow")
+	}
+	if c.ctx == nil {
+		c.ctx = context.Background()
+	}
+	var out, errb lockedBuffer
+	var stdout, stderr io.Writer = &out, &errb
+	if c.stdout != nil {
+		stdout = io.MultiWriter(&out, c.stdout)
+	}
+	if c.stderr != nil {
+		stderr = io.MultiWriter(&errb, c.stderr)
+	}
+	f := &Factory{
+		IO:      &IOStreams{In: c.stdin, Out: stdout, Err: stderr, InTTY: c.inTTY},
+		Version: "test",
+		Getenv: func(k string) string {
+			if k == EnvConfigDir {
+				return e.storeDir()
+			}
+			return c.env[k]
+		},
+		Browser: c.browser,
+	}
+	root := NewCmdRoot(f)
+	root.SetArgs(append([]string{}, args...))
+	err := fang.Execute(c.ctx, root, fang.WithVersion(f.Version), fang.WithErrorHandler(PrintError))
+	return result{out.String(), errb.String(), ExitCode(err)}
+}
+
+// run runs keyfob in-process with stdin.
+func (e *env) run(stdin string, args ...string) result {
+	return e.invoke(call{stdin: strings.NewReader(stdin)}, args...)
+}
+
+// runEnv runs keyfob in-process with stdin and environment variables.
+func (e *env) runEnv(stdin string, vars map[string]string, args ...string) result {
+	return e.invoke(call{stdin: strings.NewReader(stdin), env: vars}, args...)
+}
+
+func (e *env) mustRun(stdin string, args ...string) result {
+	e.t.Helper()
+	r := e.run(stdin, args...)
+	if r.code != 0 {
+		e.t.Fatalf("keyfob %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r
+}
+
+// environ is the environment of a keyfob process: its own home, and the
+// test binary as its browser.
+func (e *env) environ(extra ...string) []string {
+	home := filepath.Join(e.dir, "home")
+	return append([]string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + home,
+		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
+		"XDG_STATE_HOME=" + filepath.Join(home, ".state"),
+		EnvConfigDir + "=" + e.storeDir(),
+		"BROWSER=" + os.Args[0],
+		"KEYFOB_TEST_BROWSER=follow",
+	}, extra...)
+}
+
+// runProcess runs the keyfob binary as a user or a script would.
+func (e *env) runProcess(stdin string, extraEnv []string, args ...string) result {
+	e.t.Helper()
+	cmd := exec.Command(keyfobBinary(e.t), args...)
+	cmd.Env = e.environ(extraEnv...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		e.t.Fatal(err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+// isolateHome points HOME and the XDG directories of this process at the
+// test's own, so that a file keyfob writes outside its directory is seen.
+func (e *env) isolateHome() string {
+	home := filepath.Join(e.dir, "home")
+	e.t.Cleanup(xdg.Reload) // after t.Setenv restores the environment
+	e.t.Setenv("HOME", home)
+	e.t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+	e.t.Setenv("XDG_STATE_HOME", filepath.Join(home, ".state"))
+	xdg.Reload()
+	return home
+}
+
+func (e *env) store() *accounts.File {
+	e.t.Helper()
+	f, err := accounts.Open(e.storeDir()).Load()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return f
+}
+
+func (e *env) account(name string) accounts.Account {
+	e.t.Helper()
+	a, err := accounts.Resolve(e.store().Accounts, name)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return *a
+}
+
+func (e *env) storeBytes() []byte {
+	b, _ := os.ReadFile(filepath.Join(e.storeDir(), accounts.StoreFile))
+	return b
+}
+
+// seed writes accounts minted by the sandbox straight into the store.
+func (e *env) seed(accts ...accounts.Account) {
+	e.t.Helper()
+	err := accounts.Open(e.storeDir()).Update(context.Background(), func(f *accounts.File) error {
+		f.Accounts = append(f.Accounts, accts...)
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// minted is a fleet account on the sandbox with tokens from Mint.
+func (e *env) minted(id, name string, ttl time.Duration) accounts.Account {
+	ts := e.srv.Mint(oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, AccessTTL: ttl,
+		Scopes: []string{"openid", "offline_access", "vehicle_device_data"}})
+	now := time.Now()
+	return accounts.Account{
+		ID: id, Name: name, Kind: accounts.KindFleet, Region: "na", ClientID: oauthtest.FleetClientID,
+		Endpoints: accounts.Endpoints{
+			AuthURL: e.srv.Issuer() + "/authorize", TokenURL: e.srv.Issuer() + "/token",
+			RevokeURL: e.srv.Issuer() + "/revoke",
+		},
+		AccessToken: ts.AccessToken, RefreshToken: ts.RefreshToken, Expiry: ts.Expiry,
+		GrantedScopes: ts.Scopes, AccessObtainedAt: now, RefreshObtainedAt: now, State: accounts.StateActive,
+	}
+}
+
+// redirectOf signs in at the sandbox and returns where it redirects to,
+// as a user would copy it from the address bar.
+func redirectOf(t *testing.T, authURL string) string {
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.Header.Get("Location")
+}
+
+func waitFor(t *testing.T, limit time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v", limit)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -1,0 +1,78 @@
+package cli
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/ui/present"
+)
+
+// ImportOptions are the options of `keyfob import`.
+type ImportOptions struct {
+	IO       *IOStreams
+	Ctx      context.Context
+	Logins   func() *oauth.Logins
+	Prompter func() *Prompter
+	Getenv   func(string) string
+	Now      func() time.Time
+
+	Account AccountInputs
+}
+
+// NewCmdImport returns `keyfob import`; runF replaces its run in tests.
+func NewCmdImport(f *Factory, runF func(*ImportOptions) error) *cobra.Command {
+	opts := &ImportOptions{IO: f.IO, Logins: f.Logins, Prompter: f.Prompter, Getenv: f.getenv, Now: f.now}
+	cmd := &cobra.Command{
+		Use:   "import",
+		Short: "Add an account from a refresh token read on stdin",
+		Long: "import adds an account from a refresh token you already have. The token is read from stdin\n" +
+			"(or a prompt without echo), never from the command line. keyfob refreshes it at once, which\n" +
+			"proves it works and learns the expiry, scopes and email. Tesla refresh tokens are single use:\n" +
+			"once keyfob refreshes it, the tool you took it from must not use it again. An import takes only\n" +
+			"what a refresh needs: a flag that only a login uses is refused.",
+		Example: "  keyfob import --kind fleet --client-id YOUR_APP_ID --name car < refresh_token.txt\n" +
+			"  pbpaste | keyfob import --kind owner --name home",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Ctx = cmd.Context()
+			opts.Account.collect(cmd.Flags())
+			if runF != nil {
+				return runF(opts)
+			}
+			return runImport(opts)
+		},
+	}
+	opts.Account.register(cmd.Flags())
+	return cmd
+}
+
+func runImport(opts *ImportOptions) error {
+	ctx, l := opts.Ctx, opts.Logins()
+	prep, err := opts.Account.prepare(ctx, l, oauth.PurposeImport, inputSource{opts.Getenv, opts.Prompter})
+	if err != nil {
+		return err
+	}
+	if prep.Account.UsesClientCredentials() {
+		return usagef("accounts with --grant %s have no refresh token; use keyfob login", prep.Account.Grant)
+	}
+	rt, err := opts.Prompter().Secret("Refresh token: ")
+	if err != nil {
+		return err
+	}
+	// A token pasted over several lines is one token.
+	prep.Account.RefreshToken = strings.Join(strings.Fields(rt), "")
+	saved, err := l.Import(ctx, prep)
+	if err != nil {
+		return withFieldFix(err, oauth.PurposeImport, prep.Account.Kind)
+	}
+	verb := "Imported"
+	if saved.Replaced {
+		verb = "Updated"
+	}
+	fprintf(opts.IO.Err, "%s %s\n", verb, present.Summary(&saved.Account, opts.Now()))
+	return nil
+}

@@ -1,0 +1,218 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/ui/present"
+)
+
+// LoginOptions are the options of `keyfob login`.
+type LoginOptions struct {
+	IO       *IOStreams
+	Ctx      context.Context
+	Logins   func() *oauth.Logins
+	Prompter func() *Prompter
+	Getenv   func(string) string
+	Now      func() time.Time
+
+	Account   AccountInputs
+	NoBrowser bool
+	Timeout   time.Duration
+}
+
+// NewCmdLogin returns `keyfob login`; runF replaces its run in tests.
+func NewCmdLogin(f *Factory, runF func(*LoginOptions) error) *cobra.Command {
+	opts := &LoginOptions{IO: f.IO, Logins: f.Logins, Prompter: f.Prompter, Getenv: f.getenv, Now: f.now}
+	cmd := &cobra.Command{
+		Use:   "login",
+		Short: "Add an account by logging in (browser, password or client-credentials flow)",
+		Long: "login adds an account. Fleet accounts sign in in the browser and come back to a listener on\n" +
+			"127.0.0.1; Owner accounts sign in in the browser and you paste the URL of the page you land on;\n" +
+			"partner accounts use the client-credentials grant; legacy accounts the password grant.\n" +
+			"Secrets never come from flags: the client secret comes from $" + EnvClientSecret + " or\n" +
+			"--client-secret-file, a password from stdin or a prompt. A flag the kind does not use is refused.",
+		Example: "  keyfob login --kind fleet --client-id YOUR_APP_ID --redirect-uri http://localhost:8080/callback\n" +
+			"  keyfob login --kind owner --email you@example.com\n" +
+			"  KEYFOB_CLIENT_SECRET=… keyfob login --kind partner --client-id YOUR_APP_ID --region eu\n" +
+			"  keyfob login --kind custom --issuer http://127.0.0.1:8765 --client-id sandbox-fleet-app",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Ctx = cmd.Context()
+			opts.Account.collect(cmd.Flags())
+			if runF != nil {
+				return runF(opts)
+			}
+			return runLogin(opts)
+		},
+	}
+	opts.Account.register(cmd.Flags())
+	cmd.Flags().BoolVar(&opts.NoBrowser, "no-browser", false, "print the sign-in URL instead of opening a browser")
+	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 5*time.Minute, "how long to wait for the browser sign-in")
+	return cmd
+}
+
+func runLogin(opts *LoginOptions) error {
+	ctx, l := opts.Ctx, opts.Logins()
+	prep, err := opts.Account.prepare(ctx, l, oauth.PurposeLogin, inputSource{opts.Getenv, opts.Prompter})
+	if err != nil {
+		return err
+	}
+	if needs(prep.Account, oauth.FieldPassword) {
+		if prep, err = askPassword(opts, prep); err != nil {
+			return err
+		}
+	}
+	// Begin fails before the sign-in, not after it, when the name is taken.
+	at, err := l.Begin(ctx, prep)
+	if err != nil {
+		return withFieldFix(err, oauth.PurposeLogin, prep.Account.Kind)
+	}
+	defer at.Close()
+	var saved oauth.Saved
+	if at.Flow() != nil {
+		saved, err = browserLogin(opts, at)
+	} else {
+		saved, err = at.Finish(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	verb := "Added"
+	if saved.Replaced {
+		verb = "Logged in again to"
+	}
+	fprintf(opts.IO.Err, "%s %s\n", verb, present.Summary(&saved.Account, opts.Now()))
+	return nil
+}
+
+// needs reports whether a login of a's kind and grant has field f.
+func needs(a accounts.Account, f oauth.Field) bool {
+	return slices.ContainsFunc(oauth.Requirements(oauth.PurposeLogin, a.Kind, a.Grant),
+		func(r oauth.Requirement) bool { return r.Field == f })
+}
+
+// askPassword completes a password login: the email when --email did not
+// give it (only at a terminal), then the password from stdin or a prompt.
+func askPassword(opts *LoginOptions, prep oauth.Prepared) (oauth.Prepared, error) {
+	email := prep.Credentials.Email
+	if email == "" {
+		if !opts.IO.InTTY {
+			return prep, usagef("--email is required for a password login when stdin is not a terminal")
+		}
+		line, err := opts.Prompter().Line(opts.Ctx, "Email: ")
+		if err != nil {
+			return prep, err
+		}
+		email = line
+		prep.Account.Email, prep.Credentials.Email = email, email
+	}
+	password, err := opts.Prompter().Secret("Password for " + present.OneLine(email) + ": ")
+	if err != nil {
+		return prep, err
+	}
+	if password == "" {
+		return prep, errors.New("no password given; pipe it on stdin or type it at the prompt")
+	}
+	prep.Credentials.Password = password
+	return prep, nil
+}
+
+// browserLogin runs the browser part of a code login: it opens the browser
+// (or prints the address), then waits for the browser to come back to the
+// loopback listener, or for the address it landed on to be pasted.
+func browserLogin(opts *LoginOptions, at *oauth.Attempt) (oauth.Saved, error) {
+	flow, w := at.Flow(), opts.IO.Err
+	ctx, cancel := context.WithTimeout(opts.Ctx, opts.Timeout)
+	defer cancel()
+
+	opened := false
+	if !opts.NoBrowser {
+		if err := flow.OpenBrowser(); err != nil {
+			fprintf(w, "Could not open a browser (%s).\n", present.OneLine(err.Error()))
+		} else {
+			opened = true
+		}
+	}
+	if opened {
+		fprintf(w, "Opened your browser to sign in. If nothing happened, open this URL:\n\n  %s\n\n", present.Clean(flow.AuthURL()))
+	} else {
+		fprintf(w, "Open this URL in a browser to sign in:\n\n  %s\n\n", present.Clean(flow.AuthURL()))
+	}
+	if flow.Loopback() {
+		fprintf(w, "Waiting for the browser to come back to %s (ctrl+c cancels; gives up after %v)…\n",
+			present.Clean(flow.RedirectURI()), opts.Timeout)
+		if !opts.IO.InTTY {
+			return at.Finish(ctx)
+		}
+		// The browser may run on another machine (keyfob over SSH): then
+		// the user pastes the address it could not reach.
+		fprintln(w, "If the browser runs on another machine, paste the address it lands on (or its code) here.")
+		return waitOrPaste(ctx, opts.Prompter(), w, at)
+	}
+	fprintln(w, "After signing in, the browser lands on a page that may not load (for Owner accounts its")
+	fprintln(w, "address starts with tesla://). Copy that address from the address bar and paste it here.")
+	pasted, err := opts.Prompter().Line(ctx, "Redirect URL or code: ")
+	if errors.Is(err, context.DeadlineExceeded) {
+		return oauth.Saved{}, fmt.Errorf("nothing was pasted within %v; run keyfob login again (--timeout sets how long keyfob waits)", opts.Timeout)
+	}
+	if err != nil {
+		return oauth.Saved{}, err
+	}
+	return at.Complete(ctx, pasted)
+}
+
+// waitOrPaste waits for the browser to come back to the loopback listener
+// while taking pasted addresses from stdin; a paste that does not work
+// leaves the login waiting for the browser or another paste.
+func waitOrPaste(ctx context.Context, p *Prompter, w io.Writer, at *oauth.Attempt) (oauth.Saved, error) {
+	type waited struct {
+		saved oauth.Saved
+		err   error
+	}
+	done := make(chan waited, 1)
+	go func() {
+		saved, err := at.Finish(ctx)
+		done <- waited{saved, err}
+	}()
+	pastes := p.next()
+	for {
+		select {
+		case r := <-done:
+			return r.saved, r.err
+		case l := <-pastes:
+			p.taken()
+			if l.err != nil {
+				pastes = nil // stdin is gone: only the browser can finish
+				continue
+			}
+			pastes = p.next()
+			if l.text == "" {
+				continue
+			}
+			saved, err := at.Complete(ctx, l.text)
+			if err == nil || saveFailed(err) {
+				return saved, err
+			}
+			fprintf(w, "%s\nPaste the address again, or finish in the browser.\n", present.OneLine(err.Error()))
+		}
+	}
+}
+
+// saveFailed reports an error of saving a signed-in account, after which
+// another paste cannot help.
+func saveFailed(err error) bool {
+	var unsaved *accounts.UnsavedError
+	var corrupt *accounts.CorruptError
+	var version *accounts.VersionError
+	return errors.Is(err, accounts.ErrNameTaken) || errors.Is(err, accounts.ErrLockTimeout) ||
+		errors.As(err, &unsaved) || errors.As(err, &corrupt) || errors.As(err, &version)
+}

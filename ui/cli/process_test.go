@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keyfob/keyfob/oauth/oauthtest"
+)
+
+// The tests here need whole keyfob processes.
+
+func TestConcurrentTokenProcessesRefreshOnce(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{Latency: 50 * time.Millisecond})
+	e.seed(e.minted("a1", "car", -time.Minute))
+	keyfobBinary(t) // built before the clock matters
+	const n = 50
+	outs := make([]result, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i] = e.runProcess("", nil, "token", "car")
+		}()
+	}
+	wg.Wait()
+	for i, r := range outs {
+		if r.code != 0 || r.stdout != outs[0].stdout {
+			t.Fatalf("process %d: exit %d stdout %q stderr %s", i, r.code, r.stdout, r.stderr)
+		}
+	}
+	if st := e.srv.Stats(); st.Refreshes != 1 {
+		t.Fatalf("%d refreshes at the server, want 1", st.Refreshes)
+	}
+	tok := strings.TrimSpace(outs[0].stdout)
+	if info, ok := e.srv.AccessToken(tok); !ok || !info.Expiry.After(time.Now()) {
+		t.Fatal("printed token is not a valid sandbox token")
+	}
+	if a := e.account("car"); a.AccessToken != tok || !e.srv.RefreshTokenLive(a.RefreshToken) {
+		t.Fatal("store does not hold the live token")
+	}
+}
+
+func TestSecretsNeverInArgv(t *testing.T) {
+	// The only child process keyfob starts is the browser; its argument is
+	// the authorize URL, which must carry no secret.
+	e := newEnv(t, oauthtest.Options{})
+	logFile := filepath.Join(e.dir, "argv")
+	script := filepath.Join(e.dir, "browser.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" >> "+logFile+"\nexec \""+os.Args[0]+"\" \"$@\"\n"), 0o700)
+	r := e.runProcess("", []string{"BROWSER=" + script, EnvClientSecret + "=s3cr3t-client-value"},
+		"login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", oauthtest.FleetClientID)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	argv, _ := os.ReadFile(logFile)
+	if !strings.Contains(string(argv), "/authorize?") {
+		t.Fatalf("browser not started through $BROWSER: %q", argv)
+	}
+	a := e.account("driver")
+	for _, secret := range []string{"s3cr3t-client-value", a.AccessToken, a.RefreshToken} {
+		if strings.Contains(string(argv), secret) || strings.Contains(r.stderr, secret) {
+			t.Fatal("a secret reached argv or stderr")
+		}
+	}
+	if !strings.Contains(string(argv), "code_challenge_method=S256") {
+		t.Error("authorize URL without PKCE S256")
+	}
+}

@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"context"
+	"errors"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/ui/present"
+)
+
+// RemoveOptions are the options of `keyfob remove`.
+type RemoveOptions struct {
+	IO       *IOStreams
+	Ctx      context.Context
+	Manager  func() *accounts.Manager
+	Prompter func() *Prompter
+
+	Name string
+	Yes  bool
+}
+
+// NewCmdRemove returns `keyfob remove`; runF replaces its run in tests.
+func NewCmdRemove(f *Factory, runF func(*RemoveOptions) error) *cobra.Command {
+	opts := &RemoveOptions{IO: f.IO, Manager: f.Manager, Prompter: f.Prompter}
+	cmd := &cobra.Command{
+		Use:     "remove NAME",
+		Aliases: []string{"rm"},
+		Short:   "Forget an account locally (its tokens stay valid at the server)",
+		Example: "  keyfob remove old-car --yes",
+		Args:    exactlyOneName,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Ctx, opts.Name = cmd.Context(), args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return runRemove(opts)
+		},
+	}
+	completeNames(cmd, f, 1)
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}
+
+func runRemove(opts *RemoveOptions) error {
+	m := opts.Manager()
+	acct, err := m.Find(opts.Name)
+	if err != nil {
+		return err
+	}
+	name := present.Clean(acct.Name)
+	if !opts.Yes && opts.IO.InTTY {
+		ok, err := opts.Prompter().Confirm(opts.Ctx, "Forget "+name+"? Its tokens stay valid at the server (use keyfob revoke for that).")
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errors.New("nothing removed")
+		}
+	}
+	if err := m.Remove(opts.Ctx, acct.ID); err != nil {
+		return err
+	}
+	fprintf(opts.IO.Err, "Removed %s.\n", name)
+	return nil
+}

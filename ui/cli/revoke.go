@@ -1,0 +1,88 @@
+package cli
+
+import (
+	"context"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/ui/present"
+)
+
+// RevokeOptions are the options of `keyfob revoke`.
+type RevokeOptions struct {
+	IO      *IOStreams
+	Ctx     context.Context
+	Manager func() *accounts.Manager
+
+	Name   string
+	Remove bool
+}
+
+// NewCmdRevoke returns `keyfob revoke`; runF replaces its run in tests.
+func NewCmdRevoke(f *Factory, runF func(*RevokeOptions) error) *cobra.Command {
+	opts := &RevokeOptions{IO: f.IO, Manager: f.Manager}
+	cmd := &cobra.Command{
+		Use:   "revoke NAME",
+		Short: "Revoke an account's tokens at the server and mark it revoked",
+		Long: "revoke asks the account's revocation endpoint (RFC 7009) to revoke the refresh token, then the\n" +
+			"access token, and reports what the server did and what changed locally, separately. Tesla\n" +
+			"documents no revocation endpoint: for Tesla accounts keyfob shows the consent page where you\n" +
+			"can withdraw the app's access. The record stays, marked revoked, unless --remove.",
+		Example: "  keyfob revoke home\n  keyfob revoke old-car --remove",
+		Args:    exactlyOneName,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Ctx, opts.Name = cmd.Context(), args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return runRevoke(opts)
+		},
+	}
+	completeNames(cmd, f, 1)
+	cmd.Flags().BoolVar(&opts.Remove, "remove", false, "also forget the account locally")
+	return cmd
+}
+
+func runRevoke(opts *RevokeOptions) error {
+	m := opts.Manager()
+	acct, err := m.Find(opts.Name)
+	if err != nil {
+		return err
+	}
+	rev, err := m.Revoke(opts.Ctx, acct.ID, opts.Remove)
+	printRevocation(opts.IO.Out, present.Clean(acct.Name), rev, opts.Remove)
+	return err
+}
+
+// printRevocation reports the server's and the local outcome separately.
+func printRevocation(w io.Writer, name string, rev accounts.Revocation, remove bool) {
+	switch rev.Outcome {
+	case accounts.RevokedAtServer:
+		fprintf(w, "Server: revoked (%s).\n", present.OneLine(strings.Join(rev.Revoked, ", ")))
+	case accounts.RevokeUnsupported:
+		fprintf(w, "Server: not revoked — %s.\n", orDefault(present.OneLine(rev.Detail), "this account has no revocation endpoint"))
+	case accounts.RevokeFailed:
+		fprintf(w, "Server: revocation failed — %s.\n", orDefault(present.OneLine(rev.Detail), "see below"))
+	}
+	if rev.ConsentURL != "" {
+		fprintf(w, "        To withdraw the app's access for good, open:\n        %s\n", present.Clean(rev.ConsentURL))
+	}
+	switch {
+	case remove && rev.Outcome != "" && rev.Outcome != accounts.RevokeFailed:
+		fprintf(w, "Local:  %s removed.\n", name)
+	case rev.Outcome == accounts.RevokedAtServer:
+		fprintf(w, "Local:  %s marked revoked; its tokens were deleted.\n", name)
+	case rev.Outcome != "":
+		fprintf(w, "Local:  %s marked revoked; its tokens are kept so you can retry with keyfob revoke %s.\n", name, name)
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

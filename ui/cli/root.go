@@ -1,0 +1,197 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"charm.land/fang/v2"
+	"github.com/spf13/cobra"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/themes"
+	"github.com/keyfob/keyfob/ui"
+	"github.com/keyfob/keyfob/ui/present"
+)
+
+// Exit codes, documented in README.
+const (
+	ExitOK            = 0
+	ExitError         = 1
+	ExitUsage         = 2
+	ExitNoAccount     = 3
+	ExitLoginRequired = 4
+)
+
+// RootOptions are the options of `keyfob` alone: the TUI.
+type RootOptions struct {
+	IO      *IOStreams
+	Ctx     context.Context
+	Manager func() *accounts.Manager
+	Engine  func() *oauth.Engine
+
+	Theme string
+}
+
+// NewCmdRoot returns the keyfob command with every subcommand.
+func NewCmdRoot(f *Factory) *cobra.Command {
+	opts := &RootOptions{IO: f.IO, Manager: f.Manager, Engine: f.Engine}
+	root := &cobra.Command{
+		Use:   "keyfob",
+		Short: "Keep the OAuth tokens of your Tesla accounts fresh, in one place",
+		Long: "keyfob keeps the OAuth tokens of Tesla accounts (Fleet API, Owner API, partner and legacy tokens)\n" +
+			"in one place: it logs in, shows every token's live expiry and scopes, refreshes and revokes them,\n" +
+			"and hands scripts a valid access token. Run it without arguments for the terminal UI.",
+		Example: "  # the terminal UI, and the same on a local sandbox (no Tesla account needed)\n" +
+			"  keyfob\n  keyfob demo\n" +
+			"  # a valid access token for scripts\n" +
+			"  curl -H \"Authorization: Bearer $(keyfob token home)\" …",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Ctx = cmd.Context()
+			return runRoot(opts)
+		},
+	}
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.Err)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.PersistentFlags().StringVar(&f.configDir, "config-dir", "",
+		"keyfob's directory (default $"+EnvConfigDir+", else $XDG_CONFIG_HOME/keyfob)")
+	root.PersistentFlags().DurationVar(&f.httpTimeout, "http-timeout", DefaultHTTPTimeout,
+		"give up on a server that has not answered within this")
+	root.Flags().StringVar(&opts.Theme, "theme", "", themeUsage())
+
+	root.AddCommand(
+		NewCmdDemo(f, nil), NewCmdList(f, nil), NewCmdLogin(f, nil), NewCmdImport(f, nil),
+		NewCmdToken(f, nil), NewCmdRefresh(f, nil), NewCmdRevoke(f, nil), NewCmdRemove(f, nil),
+		NewCmdVersion(f, nil), NewCmdSandbox(f, nil), NewCmdClipboardClear(f, nil),
+	)
+	return root
+}
+
+func themeUsage() string {
+	return "theme of the terminal UI: " + strings.Join(themes.Names(), ", ")
+}
+
+func runRoot(opts *RootOptions) error {
+	m := opts.Manager()
+	cfg, err := m.Store.LoadConfig()
+	if err != nil {
+		return err
+	}
+	// A corrupt store is reported here, in plain text, rather than on a
+	// screen that then has nothing to show.
+	if _, err := m.Store.Load(); err != nil {
+		return err
+	}
+	return ui.Run(opts.Ctx, ui.Options{
+		Manager: m, Engine: opts.Engine(), Config: cfg, Theme: opts.Theme,
+		Input: opts.IO.In, Output: opts.IO.TUIOutput(),
+	})
+}
+
+// usageError marks a mistake in how keyfob was called.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// ExitCode maps an error to the exit code scripts branch on.
+func ExitCode(err error) int {
+	switch {
+	case err == nil:
+		return ExitOK
+	case isUsage(err):
+		return ExitUsage
+	case errors.Is(err, accounts.ErrNotFound), errors.Is(err, accounts.ErrAmbiguous):
+		return ExitNoAccount
+	case errors.Is(err, accounts.ErrLoginRequired):
+		return ExitLoginRequired
+	}
+	return ExitError
+}
+
+func isUsage(err error) bool {
+	var u usageError
+	var fe *oauth.FieldError
+	if errors.As(err, &u) || errors.As(err, &fe) {
+		return true
+	}
+	// Cobra's own argument and command errors carry no type.
+	s := err.Error()
+	for _, prefix := range []string{"unknown command", "unknown flag", "unknown shorthand flag",
+		"flag needs an argument", "invalid argument", "accepts ", "requires at least", "required flag"} {
+		if strings.HasPrefix(s, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// PrintError is keyfob's fang error handler: err as one line on stderr,
+// cleaned for the terminal, with what to do about it, and the --help hint
+// only for usage errors (fang's own handler guesses from the text).
+func PrintError(w io.Writer, _ fang.Styles, err error) {
+	if errors.Is(err, context.Canceled) {
+		err = errors.New("cancelled")
+	}
+	msg := err.Error()
+	if a := advice(err); a != "" {
+		msg += "; " + a
+	}
+	fprintln(w, "keyfob: "+present.OneLine(msg))
+	if isUsage(err) {
+		fprintln(w, "Try 'keyfob --help' for usage.")
+	}
+}
+
+// advice says, in the command line's terms, what to do about the errors
+// whose packages leave the remedy to the face.
+func advice(err error) string {
+	var re *accounts.ResolveError
+	var ce *accounts.CannotRefreshError
+	switch {
+	case errors.As(err, &re) && re.Ref == "" && re.Total == 0:
+		return "add one with keyfob login or keyfob import"
+	case errors.As(err, &re) && re.Ref == "":
+		return "name one (keyfob list shows them) or set default_account in config.json"
+	case errors.As(err, &re) && len(re.Matches) > 1:
+		return "use more of the name, or the id from keyfob list"
+	case errors.As(err, &re):
+		return "keyfob list shows the accounts"
+	case errors.As(err, &ce) && ce.State != accounts.StateRevoked && ce.State != accounts.StateLoginRequired:
+		return "log in again with keyfob login, or import a refresh token with keyfob import"
+	case errors.As(err, &ce):
+		return "log in again with keyfob login"
+	}
+	return ""
+}
+
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("unknown command %q for %q", args[0], cmd.CommandPath())
+	}
+	return nil
+}
+
+func maxNames(n int) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) > n {
+			return usagef("accepts at most %d account name, got %d: %s", n, len(args), strings.Join(args, " "))
+		}
+		return nil
+	}
+}
+
+func exactlyOneName(cmd *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return usagef("%s needs exactly one account name", cmd.Name())
+	}
+	return nil
+}

@@ -1,0 +1,79 @@
+package cli
+
+import (
+	"context"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keyfob/keyfob/oauth/oauthtest"
+)
+
+// SandboxOptions are the options of `keyfob sandbox`.
+type SandboxOptions struct {
+	IO  *IOStreams
+	Ctx context.Context
+
+	Addr   string
+	Server oauthtest.Options
+}
+
+// NewCmdSandbox returns `keyfob sandbox`; runF replaces its run in tests.
+func NewCmdSandbox(f *Factory, runF func(*SandboxOptions) error) *cobra.Command {
+	opts := &SandboxOptions{IO: f.IO}
+	cmd := &cobra.Command{
+		Use:   "sandbox",
+		Short: "Run the local sandbox authorization server in the foreground",
+		Long: "sandbox runs a local authorization server that behaves like Tesla's (authorize, token, revoke,\n" +
+			"the legacy /oauth/token, users/me) for trying keyfob and for tests. The first line of stdout is\n" +
+			"its base URL; then the test user's credentials and example login commands. ctrl+c stops it.",
+		Example: "  keyfob sandbox --addr 127.0.0.1:8765 --access-ttl 2m\n" +
+			"  keyfob sandbox --latency 200ms --fail-rate 0.1",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Ctx = cmd.Context()
+			if runF != nil {
+				return runF(opts)
+			}
+			return runSandbox(opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Addr, "addr", "127.0.0.1:0", "loopback address to listen on")
+	fl.DurationVar(&opts.Server.AccessTTL, "access-ttl", 8*time.Hour, "lifetime of access tokens")
+	fl.DurationVar(&opts.Server.RefreshGrace, "refresh-grace", 0, "how long a rotated-out refresh token keeps working")
+	fl.DurationVar(&opts.Server.Latency, "latency", 0, "delay added to every request")
+	fl.Float64Var(&opts.Server.FailRate, "fail-rate", 0, "share of token requests that fail with 503 (0–1)")
+	fl.BoolVar(&opts.Server.LoginForm, "login-form", false, "show a login form instead of approving at once")
+	return cmd
+}
+
+func runSandbox(opts *SandboxOptions) error {
+	if opts.Server.FailRate < 0 || opts.Server.FailRate > 1 {
+		return usagef("--fail-rate must be between 0 and 1")
+	}
+	srv, err := oauthtest.StartAt(opts.Addr, opts.Server)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	u := srv.User()
+	w := opts.IO.Out
+	fprintln(w, srv.URL())
+	fprintf(w, "\nTest user: %s  password: %s\n", u.Email, u.Password)
+	fprintf(w, "Partner client: %s  secret: %s\n\n", oauthtest.PartnerClientID, oauthtest.PartnerSecret)
+	fprintln(w, "Try, with an empty config directory:")
+	fprintf(w, "  export %s=$(mktemp -d)\n", EnvConfigDir)
+	fprintf(w, "  keyfob login --kind fleet --issuer %s --client-id %s\n", srv.URL(), oauthtest.FleetClientID)
+	fprintf(w, "  keyfob login --kind owner --issuer %s --redirect-uri tesla://auth/callback --no-browser\n", srv.URL())
+	fprintf(w, "  %s=%s keyfob login --kind partner --issuer %s --client-id %s\n",
+		EnvClientSecret, oauthtest.PartnerSecret, srv.URL(), oauthtest.PartnerClientID)
+	fprintf(w, "  echo %s | keyfob login --kind legacy --base-url %s --email %s\n", u.Password, srv.URL(), u.Email)
+	fprintln(w, "  keyfob list; keyfob token")
+	fprintln(w, "\nServing until ctrl+c.")
+	<-opts.Ctx.Done()
+	st := srv.Stats()
+	fprintf(opts.IO.Err, "sandbox: served %d code exchanges, %d refreshes, %d client-credentials, %d password grants, %d revocations\n",
+		st.CodeExchanges, st.Refreshes+st.LegacyRefreshes, st.ClientCredentials, st.PasswordGrants, st.Revocations+st.LegacyRevocations)
+	return nil
+}
