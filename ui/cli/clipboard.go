@@ -2,27 +2,22 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"syscall"
-	"time"
 
-	"github.com/atotto/clipboard"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/spf13/cobra"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/ui/clip"
 )
 
 // copyToClipboard puts tok on the system clipboard (or, without one, the
-// terminal's through OSC 52) and starts a detached keyfob that clears it
-// after the configured delay if it still holds tok. name is already clean.
+// terminal's through OSC 52) and has a detached keyfob clear it after the
+// configured delay if it still holds tok. name is already clean.
 func copyToClipboard(s *IOStreams, cfg accounts.Config, name, tok, what string) error {
-	if clipboard.Unsupported {
+	cb := clip.System()
+	if cb == nil {
 		if !s.ErrTTY {
 			return errors.New("no clipboard here (install xclip, xsel or wl-clipboard, or run in a terminal that supports OSC 52); print the token instead")
 		}
@@ -30,7 +25,7 @@ func copyToClipboard(s *IOStreams, cfg accounts.Config, name, tok, what string) 
 		fprintf(s.Err, "Copied the %s of %s through the terminal; clear your clipboard when done.\n", what, name)
 		return nil
 	}
-	if err := clipboard.WriteAll(tok); err != nil {
+	if err := cb.WriteAll(tok); err != nil {
 		return fmt.Errorf("cannot write to the clipboard: %w", err)
 	}
 	after := cfg.ClearAfter()
@@ -38,36 +33,28 @@ func copyToClipboard(s *IOStreams, cfg accounts.Config, name, tok, what string) 
 		fprintf(s.Err, "Copied the %s of %s.\n", what, name)
 		return nil
 	}
-	self, err := os.Executable()
-	if err != nil {
-		self = os.Args[0]
-	}
-	sum := sha256.Sum256([]byte(tok))
-	clear := exec.Command(self, "clipboard-clear", "--after", after.String(), "--sha256", hex.EncodeToString(sum[:]))
-	clear.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := clear.Start(); err != nil {
-		fprintf(s.Err, "Copied the %s of %s; it could not be scheduled for clearing (%v).\n", what, name, err)
+	if err := (clip.Clearer{}).Schedule(tok, after); err != nil {
+		fprintf(s.Err, "Copied the %s of %s; it could not be scheduled for clearing (%v): clear your clipboard when done.\n", what, name, err)
 		return nil
 	}
-	_ = clear.Process.Release()
 	fprintf(s.Err, "Copied the %s of %s — clears in %v.\n", what, name, after)
 	return nil
 }
 
 // ClipboardClearOptions are the options of the hidden clipboard-clear.
 type ClipboardClearOptions struct {
-	Ctx    context.Context
-	After  time.Duration
-	SHA256 string
+	IO  *IOStreams
+	Ctx context.Context
 }
 
-// NewCmdClipboardClear returns the hidden helper copyToClipboard starts:
-// it waits, then empties the clipboard if it still holds the token whose
-// hash it was given (the token itself never reaches argv).
-func NewCmdClipboardClear(_ *Factory, runF func(*ClipboardClearOptions) error) *cobra.Command {
-	opts := &ClipboardClearOptions{}
-	cmd := &cobra.Command{
-		Use:    "clipboard-clear",
+// NewCmdClipboardClear returns the hidden command that clears a copied
+// token (see package clip): it reads its request on stdin, waits, then
+// empties the clipboard if it still holds the token. A termination signal
+// clears at once.
+func NewCmdClipboardClear(f *Factory, runF func(*ClipboardClearOptions) error) *cobra.Command {
+	opts := &ClipboardClearOptions{IO: f.IO}
+	return &cobra.Command{
+		Use:    clip.ClearCommand,
 		Hidden: true,
 		Args:   noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -75,26 +62,8 @@ func NewCmdClipboardClear(_ *Factory, runF func(*ClipboardClearOptions) error) *
 			if runF != nil {
 				return runF(opts)
 			}
-			return runClipboardClear(opts)
+			_, err := clip.Serve(opts.Ctx, opts.IO.In, clip.System())
+			return err
 		},
 	}
-	cmd.Flags().DurationVar(&opts.After, "after", accounts.DefaultClipboardClear, "")
-	cmd.Flags().StringVar(&opts.SHA256, "sha256", "", "")
-	return cmd
-}
-
-func runClipboardClear(opts *ClipboardClearOptions) error {
-	select {
-	case <-time.After(opts.After):
-	case <-opts.Ctx.Done():
-	}
-	cur, err := clipboard.ReadAll()
-	if err != nil {
-		return err
-	}
-	got := sha256.Sum256([]byte(cur))
-	if hex.EncodeToString(got[:]) != opts.SHA256 {
-		return nil
-	}
-	return clipboard.WriteAll("")
 }

@@ -54,8 +54,19 @@ type Factory struct {
 }
 
 // NewFactory returns a factory over the process's streams and environment.
+// It takes the client secret out of the environment at once, so that no
+// process keyfob starts (a browser, a clipboard helper, the clipboard
+// clearer) inherits it.
 func NewFactory(version string) *Factory {
-	return &Factory{IO: System(), Version: version}
+	secret, _ := os.LookupEnv(EnvClientSecret)
+	_ = os.Unsetenv(EnvClientSecret)
+	getenv := func(key string) string {
+		if key == EnvClientSecret {
+			return secret
+		}
+		return os.Getenv(key)
+	}
+	return &Factory{IO: System(), Version: version, Getenv: getenv}
 }
 
 func (f *Factory) getenv(key string) string {

@@ -51,7 +51,7 @@ func TestSecretsNeverInArgv(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{})
 	logFile := filepath.Join(e.dir, "argv")
 	script := filepath.Join(e.dir, "browser.sh")
-	os.WriteFile(script, []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" >> "+logFile+"\nexec \""+os.Args[0]+"\" \"$@\"\n"), 0o700)
+	os.WriteFile(script, []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" >> "+logFile+"\nenv >> "+logFile+".env\nexec \""+os.Args[0]+"\" \"$@\"\n"), 0o700)
 	r := e.runProcess("", []string{"BROWSER=" + script, EnvClientSecret + "=s3cr3t-client-value"},
 		"login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", oauthtest.FleetClientID)
 	if r.code != 0 {
@@ -66,6 +66,9 @@ func TestSecretsNeverInArgv(t *testing.T) {
 		if strings.Contains(string(argv), secret) || strings.Contains(r.stderr, secret) {
 			t.Fatal("a secret reached argv or stderr")
 		}
+	}
+	if env, _ := os.ReadFile(logFile + ".env"); len(env) == 0 || strings.Contains(string(env), "s3cr3t-client-value") {
+		t.Fatalf("the browser's environment is missing or carries the client secret")
 	}
 	if !strings.Contains(string(argv), "code_challenge_method=S256") {
 		t.Error("authorize URL without PKCE S256")

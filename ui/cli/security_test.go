@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -107,14 +109,23 @@ func walkOrFail(t *testing.T, root string, fn fs.WalkDirFunc) {
 	}
 }
 
-// fakeClipboard puts an xclip on PATH that keeps the clipboard in a file.
+// fakeClipboard puts an xclip on PATH that keeps the clipboard in a file
+// and appends to file+".log", for every call, its arguments, its
+// environment and the command line of the process that called it (keyfob,
+// or keyfob's clipboard clearer, whose environment it records too).
 func fakeClipboard(t *testing.T, e *env) (pathEnv, file string) {
 	t.Helper()
 	bin := filepath.Join(e.dir, "bin")
 	os.MkdirAll(bin, 0o700)
 	file = filepath.Join(e.dir, "clipboard")
 	os.WriteFile(file, nil, 0o600)
-	script := "#!/bin/sh\ncase \"$1\" in\n  -in) cat > " + file + " ;;\n  -out) cat " + file + " ;;\nesac\n"
+	log := file + ".log"
+	// /proc/PID/environ shows the environment a process started with, so
+	// it is read for the clearer only: keyfob itself takes the client
+	// secret out of its environment after it started.
+	script := "#!/bin/sh\n{ echo \"argv: $*\"; env; caller=$(tr '\\0' ' ' < /proc/$PPID/cmdline); echo \"caller: $caller\"\n" +
+		"case \"$caller\" in *clipboard-clear*) tr '\\0' '\\n' < /proc/$PPID/environ ;; esac; } >> " + log + "\n" +
+		"case \"$1\" in\n  -in) cat > " + file + " ;;\n  -out) cat " + file + " ;;\nesac\n"
 	if err := os.WriteFile(filepath.Join(bin, "xclip"), []byte(script), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +142,7 @@ func TestTokenCopyClearsClipboardOnlyIfUnchanged(t *testing.T) {
 
 	// The helper that clears the clipboard is keyfob itself, started
 	// detached: this needs the real binary.
-	r := e.runProcess("", []string{path}, "token", "car", "--copy")
+	r := e.runProcess("", []string{path, EnvClientSecret + "=s3cr3t-client-value"}, "token", "car", "--copy")
 	if r.code != 0 || r.stdout != "" || !strings.Contains(r.stderr, "clears in 1s") {
 		t.Fatalf("exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
 	}
@@ -139,6 +150,20 @@ func TestTokenCopyClearsClipboardOnlyIfUnchanged(t *testing.T) {
 		t.Fatal("the token did not reach the clipboard")
 	}
 	waitFor(t, 5*time.Second, func() bool { got, _ := os.ReadFile(clip); return len(got) == 0 })
+
+	// No process keyfob started (the clipboard helper, the detached
+	// clearer) saw the token or its digest in its arguments, nor the client
+	// secret in its environment; the clearer is one of the callers.
+	sum := sha256.Sum256([]byte(tok))
+	log, _ := os.ReadFile(clip + ".log")
+	if !strings.Contains(string(log), "caller: "+keyfobBinary(t)+" clipboard-clear") {
+		t.Fatalf("the clearer never called the clipboard helper:\n%s", log)
+	}
+	for _, leak := range []string{tok, hex.EncodeToString(sum[:]), "s3cr3t-client-value"} {
+		if strings.Contains(string(log), leak) {
+			t.Fatalf("a child process saw %.12s… in its argv or environment", leak)
+		}
+	}
 
 	// Something else copied meanwhile is left alone.
 	e.runProcess("", []string{path}, "token", "car", "--copy")
