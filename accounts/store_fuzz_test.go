@@ -42,7 +42,7 @@ func FuzzStoreDecode(f *testing.F) {
 	// it, and a Store has read it: a long-running keyfob (the TUI) whose
 	// file is then edited by hand must see the edit as a new Store does.
 	warm, err := encode(&File{Version: CurrentVersion, Generation: 1, Accounts: []Account{
-		{ID: "01JD7Q3M5B8C2N4P6R8T0V2X4Z", Name: "home", Kind: KindFleet, RefreshToken: "NA_fake_refresh_0001"},
+		{ID: "0d7c3a5b", Name: "home", Kind: KindFleet, RefreshToken: "NA_fake_refresh_0001"},
 	}})
 	if err != nil {
 		f.Fatal(err)
@@ -51,7 +51,7 @@ func FuzzStoreDecode(f *testing.F) {
 	wrote := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	edited := wrote.Add(time.Second)
 
-	f.Add([]byte(`{"version": 1, "accounts": [{"id": "a1", "name": "home", "refresh_token": "NA_rt"}]}`))
+	f.Add([]byte(`{"version": 1, "accounts": [{"id": "000000a1", "name": "home", "refresh_token": "NA_rt"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		writeStore(t, path, warm, wrote)
 		s := Open(dir)
