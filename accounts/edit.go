@@ -11,10 +11,11 @@ import (
 // client and subject (the same login again, e.g. after "login required")
 // is updated in place, keeping its id and name; replaced says so. A new
 // account gets an id, and a unique name derived from its email or kind
-// when it has none. A name that is given must pass ValidateName.
+// when it has none ("" means none; a name that is given, once trimmed,
+// must pass ValidateName).
 func (m *Manager) Add(ctx context.Context, a Account) (saved Account, replaced bool, err error) {
-	a.Name = strings.TrimSpace(a.Name)
 	if a.Name != "" {
+		a.Name = strings.TrimSpace(a.Name)
 		if err := ValidateName(a.Name); err != nil {
 			return a, false, err
 		}
@@ -82,12 +83,12 @@ func (m *Manager) Import(ctx context.Context, a Account) (saved Account, replace
 	if a.RefreshToken == "" && !a.UsesClientCredentials() {
 		return a, false, errors.New("no refresh token was given; pipe it on stdin or paste it at the prompt")
 	}
-	a.Name = strings.TrimSpace(a.Name)
 	// Refreshing spends the given refresh token: make sure the result can
 	// be saved under its name before that.
 	if err := m.CheckName(a); err != nil {
 		return a, false, err
 	}
+	a.Name = strings.TrimSpace(a.Name)
 	rctx, cancel := context.WithTimeout(ctx, m.refreshTimeout())
 	g, err := m.Auth.Refresh(rctx, a)
 	unknown := err != nil && outcomeUnknown(rctx, err)
@@ -116,7 +117,7 @@ func (m *Manager) Import(ctx context.Context, a Account) (saved Account, replace
 // and token endpoint), which a new login would update in place.
 func (m *Manager) CheckName(a Account) error {
 	name := strings.TrimSpace(a.Name)
-	if name != "" {
+	if a.Name != "" {
 		if err := ValidateName(name); err != nil {
 			return err
 		}
