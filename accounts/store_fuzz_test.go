@@ -77,43 +77,52 @@ func FuzzStoreDecode(f *testing.F) {
 			sameAccounts(t, fresh, got)
 		}
 
-		uerr := s.Update(context.Background(), func(*File) error { return nil })
-		after, rerr := os.ReadFile(path)
-		if rerr != nil {
-			t.Fatalf("the store is gone after Update: %v", rerr)
-		}
-		if (err == nil) != (uerr == nil) {
-			t.Fatalf("Load said %v but Update said %v", err, uerr)
-		}
-		if uerr != nil {
-			checkRefusal(t, "Update", path, data, uerr)
-			if !bytes.Equal(after, data) {
-				t.Fatalf("Update failed with %v and still changed the file:\nbefore %q\nafter  %q", uerr, data, after)
-			}
-			return
-		}
-		// A no-op Update leaves the file as it was or rewrites it in the
-		// canonical encoding, holding the same accounts.
-		again, err := decode(path, after)
-		if err != nil {
-			t.Fatalf("the store written by Update does not decode: %v\n%s", err, after)
-		}
-		sameAccounts(t, got, again)
-		if !bytes.Equal(after, data) {
-			canon, err := encode(again)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(after, canon) {
-				t.Fatalf("Update wrote a non-canonical file:\n%s\nwant\n%s", after, canon)
-			}
-		}
-		reloaded, err := Open(dir).Load()
-		if err != nil {
-			t.Fatalf("the store written by Update does not load: %v", err)
-		}
-		sameAccounts(t, got, reloaded)
+		checkNoOpUpdate(t, s, path, data, got, err)
 	})
+}
+
+// checkNoOpUpdate runs a no-op Update on s after Load said loadErr about
+// data at path (and returned got): it must refuse exactly what Load
+// refused, leaving the file as it was, and otherwise leave the file as it
+// was or in its canonical encoding, holding the same accounts.
+func checkNoOpUpdate(t *testing.T, s *Store, path string, data []byte, got *File, loadErr error) {
+	t.Helper()
+	uerr := s.Update(context.Background(), func(*File) error { return nil })
+	after, rerr := os.ReadFile(path)
+	if rerr != nil {
+		t.Fatalf("the store is gone after Update: %v", rerr)
+	}
+	if (loadErr == nil) != (uerr == nil) {
+		t.Fatalf("Load said %v but Update said %v", loadErr, uerr)
+	}
+	if uerr != nil {
+		checkRefusal(t, "Update", path, data, uerr)
+		if !bytes.Equal(after, data) {
+			t.Fatalf("Update failed with %v and still changed the file:\nbefore %q\nafter  %q", uerr, data, after)
+		}
+		return
+	}
+	// A no-op Update leaves the file as it was or rewrites it in the
+	// canonical encoding, holding the same accounts.
+	again, err := decode(path, after)
+	if err != nil {
+		t.Fatalf("the store written by Update does not decode: %v\n%s", err, after)
+	}
+	sameAccounts(t, got, again)
+	if !bytes.Equal(after, data) {
+		canon, err := encode(again)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(after, canon) {
+			t.Fatalf("Update wrote a non-canonical file:\n%s\nwant\n%s", after, canon)
+		}
+	}
+	reloaded, err := Open(s.Dir()).Load()
+	if err != nil {
+		t.Fatalf("the store written by Update does not load: %v", err)
+	}
+	sameAccounts(t, got, reloaded)
 }
 
 // writeStore puts data at path with the modification time at.

@@ -1,9 +1,9 @@
 package accounts
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -72,11 +72,14 @@ func readNoFollow(path string) ([]byte, fs.FileInfo, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, nil, fmt.Errorf("%s is not a regular file; move it away", path)
 	}
-	data, err := io.ReadAll(f)
-	if err != nil {
+	// Sized from the file, as os.ReadFile does: the store of `keyfob
+	// token` is read here, and a large one must not be copied as it grows.
+	var buf bytes.Buffer
+	buf.Grow(int(fi.Size()) + bytes.MinRead)
+	if _, err := buf.ReadFrom(f); err != nil {
 		return nil, nil, err
 	}
-	return data, fi, nil
+	return buf.Bytes(), fi, nil
 }
 
 // linkError turns the error of an open that met a symbolic link into a
