@@ -218,7 +218,11 @@ func (m *Manager) Revoke(ctx context.Context, id string, remove bool) (Revocatio
 	if a, err = m.Find(a.ID); err != nil {
 		return Revocation{}, err
 	}
-	rev, rerr := m.Auth.Revoke(ctx, a)
+	// The account's lock is held across the request: bound it as a
+	// refresh is bounded.
+	rctx, cancel := context.WithTimeout(ctx, m.refreshTimeout())
+	rev, rerr := m.Auth.Revoke(rctx, a)
+	cancel()
 	if rerr != nil && rev.Outcome == "" {
 		rev.Outcome = RevokeFailed
 	}

@@ -348,3 +348,30 @@ func checkTokens(t *testing.T, f *File, want map[string]string) {
 		}
 	}
 }
+
+// TestRevokeIsBounded: a revocation holds the account's lock across its
+// request, so the manager's deadline ends a server that never answers.
+func TestRevokeIsBounded(t *testing.T) {
+	m, _ := newManager(t)
+	seed(t, m.Store, expired())
+	m.RefreshTimeout = 100 * time.Millisecond
+	m.Auth = revokeFunc(func(ctx context.Context) (Revocation, error) {
+		<-ctx.Done()
+		return Revocation{}, ctx.Err()
+	})
+	done := make(chan error, 1)
+	go func() { _, err := m.Revoke(context.Background(), "000000a1", false); done <- err }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("got %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the revocation held the account's lock without bound")
+	}
+}
+
+type revokeFunc func(ctx context.Context) (Revocation, error)
+
+func (f revokeFunc) Refresh(context.Context, Account) (Grant, error)           { return Grant{}, nil }
+func (f revokeFunc) Revoke(ctx context.Context, _ Account) (Revocation, error) { return f(ctx) }

@@ -17,9 +17,10 @@ type Manager struct {
 	Auth  Authority
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
-	// RefreshTimeout bounds every refresh request, whatever the caller's
-	// context and HTTP client allow, so that an account's lock is never
-	// held without bound (DefaultRefreshTimeout when zero or negative).
+	// RefreshTimeout bounds every refresh (and revocation) request,
+	// whatever the caller's context and HTTP client allow, so that an
+	// account's lock is never held without bound (DefaultRefreshTimeout
+	// when zero or negative).
 	RefreshTimeout time.Duration
 
 	commits commitQueue
