@@ -78,8 +78,8 @@ func badInputs() []badInput {
 // (or, for a failed refresh, that only the failure was recorded).
 func checkBadInput(t *testing.T, c badInput) {
 	e := newEnv(t, oauthtest.Options{})
-	car := e.minted("a1", "car", -time.Minute)
-	e.seed(car, e.minted("a2", "cab", time.Hour))
+	car := e.minted("a0000001", "car", -time.Minute)
+	e.seed(car, e.minted("a0000002", "cab", time.Hour))
 	if c.prepare != nil {
 		c.prepare(e)
 	}
