@@ -166,7 +166,7 @@ var escapes = regexp.MustCompile("\x1b\\[[0-?]*[ -/]*[@-~]|\x1b\\][^\x07\x1b]*(\
 // white space folded, long token-like runs redacted, at most n runes.
 func clean(s string, n int, secret string) string {
 	if secret != "" {
-		for _, form := range []string{secret, url.QueryEscape(secret), strconv.Quote(secret)[1:len(strconv.Quote(secret))-1],
+		for _, form := range []string{secret, url.QueryEscape(secret), strconv.Quote(secret)[1 : len(strconv.Quote(secret))-1],
 			base64.StdEncoding.EncodeToString([]byte(secret)), base64.RawURLEncoding.EncodeToString([]byte(secret))} {
 			s = strings.ReplaceAll(s, form, "[redacted]")
 		}
