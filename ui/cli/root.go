@@ -75,6 +75,7 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 		NewCmdDemo(f, nil), NewCmdList(f, nil), NewCmdLogin(f, nil), NewCmdImport(f, nil),
 		NewCmdToken(f, nil), NewCmdRefresh(f, nil), NewCmdRevoke(f, nil), NewCmdRemove(f, nil),
 		NewCmdVersion(f, nil), NewCmdSandbox(f, nil), NewCmdClipboardClear(f, nil),
+		NewCmdCheck(f, nil), NewCmdEdit(f, nil), NewCmdPartner(f, nil),
 	)
 	return root
 }
