@@ -129,6 +129,9 @@ func scopesOf(a accounts.Account) ScopeCheck {
 		sc.Requested = []string{}
 	}
 	sc.Missing = []string{}
+	if len(sc.Granted) == 0 {
+		return sc // nothing known of what was granted: nothing to call missing
+	}
 	for _, s := range sc.Requested {
 		if !slices.Contains(sc.Granted, s) {
 			sc.Missing = append(sc.Missing, s)

@@ -86,6 +86,8 @@ type NetError struct {
 	Cause string
 	// NoSuchHost is set when the host name does not resolve.
 	NoSuchHost bool
+	// Proxy is set when the proxy (HTTPS_PROXY) did not answer.
+	Proxy bool
 }
 
 func (e *NetError) Error() string {
@@ -115,6 +117,8 @@ func netError(ctx context.Context, raw string, err error, secret string) *NetErr
 		}
 	case errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &invalid):
 		ne.Cause = "its TLS certificate is not trusted (" + clean(firstLine(err), 120, secret) + ")"
+	case errors.As(err, &op) && op.Op == "proxyconnect":
+		ne.Cause, ne.Proxy = "the proxy did not answer ("+clean(op.Error(), 120, secret)+")", true
 	case errors.As(err, &op) && op.Err != nil:
 		ne.Cause = clean(op.Err.Error(), 120, secret)
 	default:

@@ -102,7 +102,11 @@ func runCheck(opts *CheckOptions) error {
 // printCheck writes the report for people. Everything a server said, and
 // every field of the store, is cleaned first.
 func printCheck(w io.Writer, a *accounts.Account, r fleetapi.Report, now time.Time) {
-	fprintf(w, "Checked %s (%s)\n", present.Who(a), present.KindRegion(a))
+	who := present.Clean(a.Name)
+	if a.Email != "" {
+		who += " <" + present.Clean(a.Email) + ">"
+	}
+	fprintf(w, "Checked %s (%s)\n", who, present.KindRegion(a))
 	if r.Refreshed {
 		fprintln(w, "The access token had expired and was refreshed first.")
 	}
@@ -126,11 +130,14 @@ func printCheck(w io.Writer, a *accounts.Account, r fleetapi.Report, now time.Ti
 		}
 		kv("User", who)
 	}
-	src := "from the token's scp claim"
-	if r.Scopes.Source != "token" {
-		src = "as the token response listed them: the token is not a JWT"
+	switch {
+	case r.Scopes.Source == "token":
+		kv("Scopes", present.Clean(strings.Join(r.Scopes.Granted, " "))+" — from the token's scp claim")
+	case len(r.Scopes.Granted) > 0:
+		kv("Scopes", present.Clean(strings.Join(r.Scopes.Granted, " "))+" — as the token response listed them: the token is not a JWT")
+	default:
+		kv("Scopes", "unknown — the token is not a JWT and the token response listed none")
 	}
-	kv("Scopes", orDash(present.Clean(strings.Join(r.Scopes.Granted, " ")))+" — "+src)
 	if len(r.Scopes.Missing) > 0 {
 		kv("Not granted", present.Clean(strings.Join(r.Scopes.Missing, " "))+" — requested, but the token does not carry them")
 	}
@@ -199,7 +206,7 @@ func checkError(a *accounts.Account, err error, now time.Time) error {
 	case errors.Is(err, fleetapi.ErrNothingToCall):
 		return fmt.Errorf("nothing to call for %q (%v); give it one with keyfob edit %s --userinfo-url URL", name, err, name)
 	case errors.As(err, &ne):
-		return fmt.Errorf("%v; check your network, or HTTPS_PROXY and NO_PROXY if you use a proxy", err)
+		return fmt.Errorf("%v; %s", err, networkAdvice(ne))
 	}
 	return fmt.Errorf("%v; the token was not proved", err)
 }
@@ -218,4 +225,12 @@ func regionFix(k accounts.Kind, mm *fleetapi.MismatchError) string {
 		return "--region " + r + " --audience " + mm.Base
 	}
 	return "--audience " + mm.Base
+}
+
+// networkAdvice says what to check when a server did not answer.
+func networkAdvice(ne *fleetapi.NetError) string {
+	if ne.Proxy {
+		return "check HTTPS_PROXY and NO_PROXY"
+	}
+	return "check your network, or HTTPS_PROXY and NO_PROXY if you use a proxy"
 }

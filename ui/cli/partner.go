@@ -217,7 +217,7 @@ func partnerError(domain string, p accounts.Account, err error) error {
 	case errors.As(err, &ne) && strings.HasPrefix(ne.Endpoint, domain+"/"):
 		return fmt.Errorf("cannot fetch the public key of %s (%v); check the domain's spelling, DNS and HTTPS certificate", domain, err)
 	case errors.As(err, &ne):
-		return fmt.Errorf("cannot reach Tesla (%v); check your network, or HTTPS_PROXY and NO_PROXY if you use a proxy", err)
+		return fmt.Errorf("cannot reach Tesla (%v); %s", err, networkAdvice(ne))
 	case errors.Is(err, fleetapi.ErrUnauthorized):
 		return &loginNeeded{fmt.Sprintf("Tesla refused the partner token of %q (%v); get a new one with keyfob refresh %s, and check the app's client id and secret", p.Name, err, p.Name)}
 	}
