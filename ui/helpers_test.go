@@ -16,6 +16,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/ui/clipboard"
 )
 
 // testNow is the fixed clock of view tests.
@@ -154,8 +155,8 @@ func newModelFor(t testing.TB, o Options, w, h int) *Model {
 		t.Fatal(err)
 	}
 	t.Cleanup(m.Close)
-	m.loc = time.UTC
-	m.native = &fakeClipboard{}
+	m.c.Loc = time.UTC
+	m.clip = clipboard.New(&fakeClipboard{})
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
 	m.Update(m.loadCmd()())
 	return m
@@ -164,6 +165,42 @@ func newModelFor(t testing.TB, o Options, w, h int) *Model {
 // plain is the plain text of the model's view.
 func plain(m *Model) string {
 	return ansi.Strip(m.View().Content)
+}
+
+// dialogText is the plain text of the dialog on top, its lines joined by
+// spaces with the border and runs of spaces removed, so that wrapped
+// sentences read whole; "" when no dialog is open.
+func dialogText(m *Model) string {
+	d := m.dialogs.Top()
+	if d == nil {
+		return ""
+	}
+	s := ansi.Strip(d.View())
+	s = strings.NewReplacer("│", " ", "╭", " ", "╮", " ", "╰", " ", "╯", " ", "─", " ").Replace(s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// focusedField is the label of the form field with the focus (without the
+// * of a required one), or "".
+func focusedField(m *Model) string {
+	l := focusedLine(m)
+	return strings.TrimSuffix(strings.TrimSpace(l[:min(15, len(l))]), "*")
+}
+
+// focusedLine is the line of the dialog on top marked with "› ", without
+// the marker and the border, or "".
+func focusedLine(m *Model) string {
+	d := m.dialogs.Top()
+	if d == nil {
+		return ""
+	}
+	for _, l := range strings.Split(ansi.Strip(d.View()), "\n") {
+		l = strings.TrimSpace(strings.Trim(strings.TrimSpace(l), "│"))
+		if rest, ok := strings.CutPrefix(l, "› "); ok {
+			return rest
+		}
+	}
+	return ""
 }
 
 // press sends keys to the model: each string is one key ("enter", "n",

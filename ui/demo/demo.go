@@ -89,9 +89,9 @@ func (d *Demo) Banner() string {
 	return fmt.Sprintf("demo · sandbox on %s · sample password: %s", strings.TrimPrefix(d.Server.URL(), "http://"), u.Password)
 }
 
-// Options completes base with the demo: the sandbox presets, the
-// simulated browser and the banner; the demo's manager, engine and settings
-// where base has none. The caller keeps Input, Output and Theme.
+// Options completes base with the demo: logins with the sandbox presets,
+// the simulated browser and the banner; the demo's manager, engine and
+// settings where base has none. The caller keeps Input, Output and Theme.
 func (d *Demo) Options(base ui.Options) ui.Options {
 	o := base
 	if o.Manager == nil {
@@ -106,13 +106,14 @@ func (d *Demo) Options(base ui.Options) ui.Options {
 	if o.Banner == "" {
 		o.Banner = d.Banner()
 	}
-	o.Presets = d.Presets
+	o.Logins = &oauth.Logins{Engine: o.Engine, Manager: o.Manager, Presets: d.Presets}
 	o.Browse = d.Browse
 	return o
 }
 
 // Presets are Tesla's presets with the sandbox's endpoints and clients, so
-// `n` → fleet → enter signs in against the sandbox.
+// `n` → fleet → enter signs in against the sandbox. Options puts them in the
+// logins of the TUI; the command line's login can use them too.
 func (d *Demo) Presets(kind accounts.Kind, region string) (accounts.Account, error) {
 	a, err := oauth.Preset(kind, region)
 	if err != nil {

@@ -1,4 +1,4 @@
-package ui
+package common
 
 import (
 	"image/color"
@@ -8,6 +8,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/keyfob/keyfob/themes"
+	"github.com/keyfob/keyfob/ui/present"
 )
 
 // Styles are every style the UI renders with, built once from a theme and
@@ -60,6 +61,8 @@ type Styles struct {
 	Spinner  lipgloss.Style
 	Backdrop lipgloss.Style // the screen behind a dialog
 	Help     help.Styles
+	// HintHelp renders the key hints at the foot of a dialog, all muted.
+	HintHelp help.Styles
 	Input    textinput.Styles
 }
 
@@ -133,6 +136,11 @@ func NewStyles(t themes.Theme, isDark, plain bool) *Styles {
 		FullSeparator:  fg(c.Subtle),
 	}
 
+	s.HintHelp = help.Styles{
+		ShortKey: s.Muted, ShortDesc: s.Muted, ShortSeparator: s.Muted, Ellipsis: s.Muted,
+		FullKey: s.Muted, FullDesc: s.Muted, FullSeparator: s.Muted,
+	}
+
 	s.Input = textinput.DefaultStyles(isDark)
 	s.Input.Focused.Text = fg(c.Text)
 	s.Input.Blurred.Text = fg(c.Muted)
@@ -157,4 +165,47 @@ func NewStyles(t themes.Theme, isDark, plain bool) *Styles {
 		s.Link = lipgloss.NewStyle().Underline(true)
 	}
 	return s
+}
+
+// Tone is the style of a status or a notice of tone t.
+func (s *Styles) Tone(t present.Tone) lipgloss.Style {
+	switch t {
+	case present.ToneOK:
+		return s.OK
+	case present.ToneWarn:
+		return s.Warn
+	case present.ToneDanger:
+		return s.Danger
+	case present.ToneBusy:
+		return s.Info
+	}
+	return s.Muted
+}
+
+// Notice is the style of a notice of tone t above the footer.
+func (s *Styles) Notice(t present.Tone) lipgloss.Style {
+	switch t {
+	case present.ToneDanger:
+		return s.ToastError
+	case present.ToneOK:
+		return s.ToastOK
+	case present.ToneBusy:
+		return s.Toast
+	}
+	return s.Tone(t)
+}
+
+// Urgency is the style of a countdown of urgency u.
+func (s *Styles) Urgency(u present.Urgency) lipgloss.Style {
+	switch u {
+	case present.UrgencyFine:
+		return s.Fine
+	case present.UrgencyWarning:
+		return s.Warning
+	case present.UrgencyCritical:
+		return s.Critical
+	case present.UrgencyExpired:
+		return s.Expired
+	}
+	return s.Unknown
 }
