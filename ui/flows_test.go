@@ -795,3 +795,11 @@ func TestLoginLoopbackFinishedByPaste(t *testing.T) {
 		}
 	}
 }
+
+func TestRequiredFieldIsFocusedWithItsHelp(t *testing.T) {
+	m := newViewModel(t, fixtures(), 100, 30)
+	press(m, "n", "down", "down", "enter", "enter", "type:my-app", "enter") // partner: a client id but no secret
+	if f, text := focusedField(m), dialogText(m); f != "Secret" || !strings.Contains(text, "✗ Secret is required. The client secret") {
+		t.Fatalf("focus on %q, dialog %q; want the secret field and its requirement", f, text)
+	}
+}
