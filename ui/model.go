@@ -95,16 +95,18 @@ type Model struct {
 	spin     spinner.Model
 	spinning bool
 
-	store    storeState
-	screen   screen
-	list     *list.Model
-	detail   *detail.Model
-	dialogs  dialog.Stack
-	refresh  refresher
-	toast    toast
-	clip     *clipboard.Model
-	footer   footerCache
-	quitting bool
+	store   storeState
+	screen  screen
+	list    *list.Model
+	detail  *detail.Model
+	dialogs dialog.Stack
+	refresh refresher
+	toast   toast
+	clip    *clipboard.Model
+	footer  footerCache
+	// frameSize is the length of the last list screen, to size the next.
+	frameSize int
+	quitting  bool
 }
 
 // toast is the transient message above the footer.
@@ -222,7 +224,6 @@ func tickCmd() tea.Cmd {
 // then the dialog on top, then the active screen.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	cmd := m.update(msg)
-	m.c.Frame = m.spin.View()
 	if m.screen == screenDetail {
 		// Whatever changed (the clock, the account, the size, the theme,
 		// the spinner), the page shows it.
@@ -269,6 +270,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		}
 		var cmd tea.Cmd
 		m.spin, cmd = m.spin.Update(msg)
+		m.c.Frame = m.spin.View()
 		return cmd
 	}
 	if notice, cmd, ok := m.clip.Update(msg); ok {
@@ -281,7 +283,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	// dialogs, which ignore what is not theirs, and to an open filter.
 	var cmds []tea.Cmd
 	for _, d := range slices.Clone(m.dialogs.All()) {
-		cmds = append(cmds, m.updateDialog(d, msg))
+		if m.dialogs.Has(d) { // not closed by the one before
+			cmds = append(cmds, m.updateDialog(d, msg))
+		}
 	}
 	if m.list.Filtering() {
 		_, cmd := m.list.Update(msg)

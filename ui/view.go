@@ -83,7 +83,7 @@ func (m *Model) top(w *screenWriter) {
 
 func (m *Model) listScreen() string {
 	var w screenWriter
-	w.b.Grow(m.c.Width * m.c.Height * 2)
+	w.b.Grow(max(m.frameSize, m.c.Width*m.c.Height*2))
 	m.top(&w)
 	w.line(m.list.FilterLine())
 	rows := m.listRows()
@@ -107,6 +107,7 @@ func (m *Model) listScreen() string {
 	}
 	w.line(m.toastLine())
 	w.b.WriteString(m.footerLine())
+	m.frameSize = w.b.Len()
 	return w.b.String()
 }
 

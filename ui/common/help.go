@@ -107,14 +107,19 @@ func (g Groups) ShortHelp() []key.Binding {
 // FullHelp implements help.KeyMap.
 func (g Groups) FullHelp() [][]key.Binding { return g }
 
-// regrouped spreads the bindings of groups over n columns, in order.
+// regrouped spreads the enabled bindings of groups over n columns, in
+// order.
 func regrouped(groups [][]key.Binding, n int) Groups {
 	if n >= len(groups) {
 		return groups
 	}
 	var all []key.Binding
 	for _, g := range groups {
-		all = append(all, g...)
+		for _, b := range g {
+			if b.Enabled() {
+				all = append(all, b)
+			}
+		}
 	}
 	per := (len(all) + n - 1) / n
 	var out Groups

@@ -75,6 +75,16 @@ func (s *Stack) Top() Dialog {
 // All is every open dialog, bottom first.
 func (s *Stack) All() []Dialog { return s.dialogs }
 
+// Has reports whether d is open.
+func (s *Stack) Has(d Dialog) bool {
+	for _, e := range s.dialogs {
+		if e == d {
+			return true
+		}
+	}
+	return false
+}
+
 // Remove closes d wherever it is on the stack. What d holds is released
 // in the background: Close may wait briefly for a page being sent.
 func (s *Stack) Remove(d Dialog) {

@@ -20,7 +20,7 @@ func NewRevoke(c *common.Common, a accounts.Account) *Confirm {
 		switch a.Kind {
 		case accounts.KindFleet, accounts.KindOwner:
 			paras = append(paras,
-				fmt.Sprintf("Tesla documents no revocation endpoint for %s tokens, so keyfob can only mark %s revoked here; its tokens stay valid until they expire.", a.Kind, who),
+				fmt.Sprintf("Tesla documents no revocation endpoint for %s tokens, so keyfob can only mark %s revoked here; its tokens stay valid until they expire.", present.Clean(string(a.Kind)), who),
 				"Afterwards keyfob shows Tesla's consent page, where you withdraw the app's access for good.")
 		case accounts.KindPartner:
 			paras = append(paras, fmt.Sprintf("Partner tokens cannot be revoked: keyfob can only mark %s revoked here; its access token stays valid until it expires.", who))

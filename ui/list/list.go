@@ -319,11 +319,13 @@ func (l *Model) View() string {
 	}
 	l.table.now, l.table.spin = l.c.Now, l.c.Frame
 	var b strings.Builder
+	b.Grow(l.table.size)
 	b.WriteString(l.table.titles())
 	end := min(l.offset+l.height, len(l.visible))
 	for i := l.offset; i < end; i++ {
 		b.WriteByte('\n')
 		b.WriteString(l.table.row(l.rows[l.visible[i]], i == l.cursor))
 	}
+	l.table.size = b.Len()
 	return b.String()
 }

@@ -24,6 +24,7 @@ type table struct {
 	now  time.Time
 	spin string // current spinner frame
 	buf  []byte
+	size int // the length of the last rendering, to size the next
 }
 
 const gap = "  "
