@@ -27,8 +27,11 @@ type Native interface {
 
 type system struct{}
 
+// ReadAll implements Native.
 func (system) ReadAll() (string, error) { return sysclip.ReadAll() }
-func (system) WriteAll(s string) error  { return sysclip.WriteAll(s) }
+
+// WriteAll implements Native.
+func (system) WriteAll(s string) error { return sysclip.WriteAll(s) }
 
 // System is the system clipboard, or nil where there is none (no xclip,
 // xsel or wl-copy on Linux).

@@ -5,7 +5,6 @@ import (
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
-	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 )
 
@@ -20,13 +19,6 @@ func Shown(bindings []key.Binding) []key.Binding {
 		}
 	}
 	return out
-}
-
-// Pressed reports whether msg is one of b's keys, even while b is
-// disabled: for keys that explain why they do nothing right now.
-func Pressed(msg tea.KeyPressMsg, b key.Binding) bool {
-	b.SetEnabled(true)
-	return key.Matches(msg, b)
 }
 
 // Hint is the muted key line at the foot of a dialog, rendered by

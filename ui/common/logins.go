@@ -49,6 +49,7 @@ func LoginsOf(l *oauth.Logins) Logins { return logins{l} }
 
 type logins struct{ *oauth.Logins }
 
+// Begin implements Logins.
 func (l logins) Begin(ctx context.Context, p oauth.Prepared) (SignIn, error) {
 	at, err := l.Logins.Begin(ctx, p)
 	if err != nil {
@@ -59,6 +60,8 @@ func (l logins) Begin(ctx context.Context, p oauth.Prepared) (SignIn, error) {
 
 type attempt struct{ *oauth.Attempt }
 
+// Browser implements SignIn: the code flow, when there is one (a nil
+// *oauth.CodeFlow would be a non-nil Browser).
 func (a attempt) Browser() Browser {
 	if f := a.Flow(); f != nil {
 		return f
