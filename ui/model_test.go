@@ -238,3 +238,18 @@ func TestDetailFollowsResizeAndTheme(t *testing.T) {
 		t.Errorf("after a theme change the detail page is\n%q\nwant\n%q", got, want)
 	}
 }
+
+// A refresh refused because another keyfob already found the account dead
+// shows the account as it is now, with what to do in this screen's words.
+func TestRefreshOfAnAccountRevokedElsewhere(t *testing.T) {
+	m := newViewModel(t, fixtures(), 100, 30)
+	r := m.list.Rows()[0]
+	m.refreshRows(false, r)
+	m.Update(refreshedMsg{id: r.Acct.ID, err: &accounts.CannotRefreshError{Account: r.Acct.Name, State: accounts.StateRevoked}})
+	if r.Acct.State != accounts.StateRevoked || r.Busy {
+		t.Errorf("state %q, busy %v; want revoked, idle", r.Acct.State, r.Busy)
+	}
+	if want := "home was revoked; sign in again with n"; m.toast.text != want {
+		t.Errorf("toast %q, want %q", m.toast.text, want)
+	}
+}
