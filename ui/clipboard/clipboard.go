@@ -1,0 +1,196 @@
+// Package clipboard copies to the clipboard for keyfob's terminal
+// interface: through the terminal with OSC 52 (which reaches the user's
+// machine over SSH and tmux) and through the system clipboard where one
+// exists, and it clears a copied secret after a delay, only if the
+// clipboard still holds it.
+package clipboard
+
+import (
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	sysclip "github.com/atotto/clipboard"
+
+	"github.com/keyfob/keyfob/ui/common"
+	"github.com/keyfob/keyfob/ui/present"
+)
+
+// readWait is how long the terminal has to answer a clipboard read.
+const readWait = 1500 * time.Millisecond
+
+// Native is the system clipboard outside the terminal (X11, Wayland,
+// macOS, Windows).
+type Native interface {
+	ReadAll() (string, error)
+	WriteAll(text string) error
+}
+
+type system struct{}
+
+// ReadAll implements Native.
+func (system) ReadAll() (string, error) { return sysclip.ReadAll() }
+
+// WriteAll implements Native.
+func (system) WriteAll(s string) error { return sysclip.WriteAll(s) }
+
+// System is the system clipboard, or nil where there is none (no xclip,
+// xsel or wl-copy on Linux).
+func System() Native {
+	if sysclip.Unsupported {
+		return nil
+	}
+	return system{}
+}
+
+// Messages of the clipboard's commands.
+type (
+	// ClearDue is due when the copy Seq should leave the clipboard.
+	ClearDue struct{ Seq int }
+	// ReadTimeout ends the wait for the terminal's answer about copy Seq.
+	ReadTimeout struct{ Seq int }
+	// clearedMsg reports a clearing; cleared is false when the clipboard
+	// held something else by then.
+	clearedMsg struct{ cleared bool }
+)
+
+// Model remembers the last secret copied, so it can be cleared later only
+// if the clipboard still holds it. Create it with New.
+type Model struct {
+	native   Native // nil: only the terminal's clipboard
+	seq      int    // bumped by every copy; a clearing is for one copy only
+	value    string // the secret waiting to be cleared ("" = none)
+	awaiting int    // seq whose terminal clipboard read is pending
+}
+
+// New returns a clipboard that also writes to native (nil for none).
+func New(native Native) *Model { return &Model{native: native} }
+
+// Seq is the number of the last copy.
+func (m *Model) Seq() int { return m.seq }
+
+// CopySecret puts a secret on both clipboards; after clearAfter (0 =
+// never) it leaves them again, if they still hold it. label names it in
+// the notice ("access token of home").
+func (m *Model) CopySecret(label, secret string, clearAfter time.Duration) (common.Notice, tea.Cmd) {
+	m.seq++
+	m.awaiting = 0
+	cmds := []tea.Cmd{tea.SetClipboard(secret), m.writeCmd(secret)}
+	if clearAfter <= 0 {
+		m.value = ""
+		return common.Notice{Text: "copied " + label, Tone: present.ToneOK}, tea.Batch(cmds...)
+	}
+	m.value = secret
+	seq := m.seq
+	cmds = append(cmds, tea.Tick(clearAfter, func(time.Time) tea.Msg { return ClearDue{Seq: seq} }))
+	return common.Notice{Text: "copied " + label + " — clears in " + present.Delay(clearAfter), Tone: present.ToneOK}, tea.Batch(cmds...)
+}
+
+// CopyText copies something that is not a secret (an address).
+func (m *Model) CopyText(what, text string) (common.Notice, tea.Cmd) {
+	m.seq++
+	m.value = ""
+	m.awaiting = 0
+	return common.Notice{Text: "copied " + what, Tone: present.ToneOK}, tea.Batch(tea.SetClipboard(text), m.writeCmd(text))
+}
+
+func (m *Model) writeCmd(s string) tea.Cmd {
+	n := m.native
+	if n == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		// OSC 52 went out too; a failure here only matters where the
+		// terminal ignores it, and the user sees the token missing.
+		_ = n.WriteAll(s)
+		return nil
+	}
+}
+
+// Update handles the clipboard's messages. It reports whether msg was one;
+// the notice, when not empty, says the clipboard was cleared.
+func (m *Model) Update(msg tea.Msg) (common.Notice, tea.Cmd, bool) {
+	switch msg := msg.(type) {
+	case ClearDue:
+		return common.Notice{}, m.onClearDue(msg), true
+	case ReadTimeout:
+		return common.Notice{}, m.onReadTimeout(msg), true
+	case tea.ClipboardMsg:
+		return common.Notice{}, m.onRead(msg), true
+	case clearedMsg:
+		if msg.cleared {
+			return common.Notice{Text: "clipboard cleared", Tone: present.ToneMuted}, nil, true
+		}
+		return common.Notice{}, nil, true
+	}
+	return common.Notice{}, nil, false
+}
+
+// onClearDue clears the clipboard when the copied secret is due to go,
+// provided nothing else was copied since.
+func (m *Model) onClearDue(msg ClearDue) tea.Cmd {
+	if msg.Seq != m.seq || m.value == "" {
+		return nil // a newer copy replaced it
+	}
+	if m.native != nil {
+		value := m.value
+		m.value = ""
+		return clearCmd(m.native, value)
+	}
+	// Only the terminal holds it: ask the terminal what its clipboard
+	// holds; the secret is kept to compare with the answer.
+	m.awaiting = msg.Seq
+	seq := msg.Seq
+	return tea.Batch(tea.ReadClipboard,
+		tea.Tick(readWait, func(time.Time) tea.Msg { return ReadTimeout{Seq: seq} }))
+}
+
+// onRead compares the terminal's clipboard with the secret.
+func (m *Model) onRead(msg tea.ClipboardMsg) tea.Cmd {
+	if m.awaiting == 0 {
+		return nil
+	}
+	value := m.value
+	m.awaiting, m.value = 0, ""
+	if msg.Content != value {
+		return nil // the user copied something else meanwhile
+	}
+	return clearCmd(nil, value)
+}
+
+// onReadTimeout handles terminals that do not answer clipboard reads:
+// keyfob cannot tell whether the token is still there, and clears it,
+// since leaving a live token behind is the worse mistake.
+func (m *Model) onReadTimeout(msg ReadTimeout) tea.Cmd {
+	if m.awaiting != msg.Seq {
+		return nil
+	}
+	value := m.value
+	m.awaiting, m.value = 0, ""
+	return clearCmd(nil, value)
+}
+
+// ClearOnQuit clears a secret that is still waiting to be cleared, since
+// no timer survives the program.
+func (m *Model) ClearOnQuit() tea.Cmd {
+	if m.value == "" {
+		return nil
+	}
+	value := m.value
+	m.value = ""
+	return clearCmd(m.native, value)
+}
+
+// clearCmd empties both clipboards if the native one (when there is one)
+// still holds value.
+func clearCmd(native Native, value string) tea.Cmd {
+	return func() tea.Msg {
+		if native != nil {
+			cur, err := native.ReadAll()
+			if err == nil && cur != value {
+				return clearedMsg{cleared: false}
+			}
+			_ = native.WriteAll("")
+		}
+		return tea.BatchMsg{tea.SetClipboard(""), func() tea.Msg { return clearedMsg{cleared: true} }}
+	}
+}
