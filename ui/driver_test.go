@@ -316,7 +316,7 @@ func newFlowEnv(t *testing.T, opts oauthtest.Options, seed func(*oauthtest.Serve
 	e.mgr = accounts.NewManager(store, e.engine)
 	logins := &oauth.Logins{Engine: e.engine, Manager: e.mgr, Presets: sandboxPresets(srv)}
 	e.m = newModelFor(t, Options{Manager: e.mgr, Engine: e.engine, Logins: logins}, 100, 30)
-	e.m.clip = clipboard.New(e.clip)
+	e.m.clip = clipboard.New(e.clip, nil)
 	e.d = newDriver(t, e.m)
 	return e
 }

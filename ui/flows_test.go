@@ -1,12 +1,15 @@
 package ui
 
 import (
+	"errors"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -614,9 +617,42 @@ func TestCopyTokens(t *testing.T) {
 	}
 }
 
+// Every secret that reaches the system clipboard is also handed to a
+// clearer that outlives the TUI (a closed terminal or a kill ends the
+// program's own timer); a scheduling failure is said, not swallowed.
+func TestCopyHandsTheSecretToAClearerThatOutlivesTheTUI(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	type scheduled struct {
+		secret string
+		after  time.Duration
+	}
+	var mu sync.Mutex
+	var calls []scheduled
+	var fail atomic.Bool
+	e.m.clip = clipboard.New(e.clip, func(secret string, after time.Duration) error {
+		mu.Lock()
+		calls = append(calls, scheduled{secret, after})
+		mu.Unlock()
+		if fail.Load() {
+			return errors.New("no executable")
+		}
+		return nil
+	})
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(calls) }
+	a := e.stored(t)[0]
+	e.d.press("c")
+	e.d.until("a clearer to be scheduled", func() bool { return count() == 1 })
+	if s := calls[0]; s.secret != a.AccessToken || s.after != accounts.DefaultClipboardClear {
+		t.Fatalf("scheduled %.8q… after %v; want the access token after %v", s.secret, s.after, accounts.DefaultClipboardClear)
+	}
+	fail.Store(true)
+	e.d.press("C")
+	e.d.until("the warning", func() bool { return count() == 2 && strings.Contains(plain(e.m), "no clearer could be started") })
+}
+
 func TestCopyWithoutNativeClipboardAsksTheTerminal(t *testing.T) {
 	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
-	e.m.clip = clipboard.New(nil)
+	e.m.clip = clipboard.New(nil, nil)
 	a := e.stored(t)[0]
 	e.d.press("c")
 	e.d.until("the OSC 52 copy", func() bool { return len(e.d.clipboard()) == 1 })
@@ -762,7 +798,7 @@ func TestLoginCustomWithDiscovery(t *testing.T) {
 
 func TestClipboardReadTimeoutClears(t *testing.T) {
 	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
-	e.m.clip = clipboard.New(nil)
+	e.m.clip = clipboard.New(nil, nil)
 	e.d.press("c")
 	e.d.until("the OSC 52 copy", func() bool { return len(e.d.clipboard()) == 1 })
 	e.d.send(clipboard.ClearDue{Seq: e.m.clip.Seq()})

@@ -159,7 +159,7 @@ func newModelFor(t testing.TB, o Options, w, h int) *Model {
 	}
 	t.Cleanup(m.Close)
 	m.c.Loc = time.UTC
-	m.clip = clipboard.New(&fakeClipboard{})
+	m.clip = clipboard.New(&fakeClipboard{}, nil)
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
 	m.Update(m.loadCmd()())
 	return m

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
-	sysclip "github.com/atotto/clipboard"
 
+	"github.com/keyfob/keyfob/ui/clip"
 	"github.com/keyfob/keyfob/ui/common"
 	"github.com/keyfob/keyfob/ui/present"
 )
@@ -20,27 +20,16 @@ const readWait = 1500 * time.Millisecond
 
 // Native is the system clipboard outside the terminal (X11, Wayland,
 // macOS, Windows).
-type Native interface {
-	ReadAll() (string, error)
-	WriteAll(text string) error
-}
-
-type system struct{}
-
-// ReadAll implements Native.
-func (system) ReadAll() (string, error) { return sysclip.ReadAll() }
-
-// WriteAll implements Native.
-func (system) WriteAll(s string) error { return sysclip.WriteAll(s) }
+type Native = clip.Clipboard
 
 // System is the system clipboard, or nil where there is none (no xclip,
 // xsel or wl-copy on Linux).
-func System() Native {
-	if sysclip.Unsupported {
-		return nil
-	}
-	return system{}
-}
+func System() Native { return clip.System() }
+
+// Scheduler has a process of its own clear secret from the system
+// clipboard after a delay (clip.Clearer.Schedule), so a copied token goes
+// even when keyfob is closed, hung up or killed first.
+type Scheduler func(secret string, after time.Duration) error
 
 // Messages of the clipboard's commands.
 type (
@@ -51,19 +40,26 @@ type (
 	// clearedMsg reports a clearing; cleared is false when the clipboard
 	// held something else by then.
 	clearedMsg struct{ cleared bool }
+	// unscheduledMsg reports a clearer that could not be started.
+	unscheduledMsg struct{ err error }
 )
 
 // Model remembers the last secret copied, so it can be cleared later only
 // if the clipboard still holds it. Create it with New.
 type Model struct {
-	native   Native // nil: only the terminal's clipboard
-	seq      int    // bumped by every copy; a clearing is for one copy only
-	value    string // the secret waiting to be cleared ("" = none)
-	awaiting int    // seq whose terminal clipboard read is pending
+	native   Native    // nil: only the terminal's clipboard
+	schedule Scheduler // nil: no clearer outlives the program
+	seq      int       // bumped by every copy; a clearing is for one copy only
+	value    string    // the secret waiting to be cleared ("" = none)
+	awaiting int       // seq whose terminal clipboard read is pending
 }
 
-// New returns a clipboard that also writes to native (nil for none).
-func New(native Native) *Model { return &Model{native: native} }
+// New returns a clipboard that also writes to native (nil for none) and,
+// when schedule is set, hands every secret copied there to a clearer that
+// outlives the program.
+func New(native Native, schedule Scheduler) *Model {
+	return &Model{native: native, schedule: schedule}
+}
 
 // Seq is the number of the last copy.
 func (m *Model) Seq() int { return m.seq }
@@ -81,7 +77,8 @@ func (m *Model) CopySecret(label, secret string, clearAfter time.Duration) (comm
 	}
 	m.value = secret
 	seq := m.seq
-	cmds = append(cmds, tea.Tick(clearAfter, func(time.Time) tea.Msg { return ClearDue{Seq: seq} }))
+	cmds = append(cmds, tea.Tick(clearAfter, func(time.Time) tea.Msg { return ClearDue{Seq: seq} }),
+		m.scheduleCmd(secret, clearAfter))
 	return common.Notice{Text: "copied " + label + " — clears in " + present.Delay(clearAfter), Tone: present.ToneOK}, tea.Batch(cmds...)
 }
 
@@ -91,6 +88,22 @@ func (m *Model) CopyText(what, text string) (common.Notice, tea.Cmd) {
 	m.value = ""
 	m.awaiting = 0
 	return common.Notice{Text: "copied " + what, Tone: present.ToneOK}, tea.Batch(tea.SetClipboard(text), m.writeCmd(text))
+}
+
+// scheduleCmd starts the clearer that outlives the program, for the system
+// clipboard; the program's own timer still clears both clipboards on time
+// while it runs (only it can reach the terminal's).
+func (m *Model) scheduleCmd(secret string, after time.Duration) tea.Cmd {
+	if m.native == nil || m.schedule == nil {
+		return nil
+	}
+	schedule := m.schedule
+	return func() tea.Msg {
+		if err := schedule(secret, after); err != nil {
+			return unscheduledMsg{err}
+		}
+		return nil
+	}
 }
 
 func (m *Model) writeCmd(s string) tea.Cmd {
@@ -116,6 +129,9 @@ func (m *Model) Update(msg tea.Msg) (common.Notice, tea.Cmd, bool) {
 		return common.Notice{}, m.onReadTimeout(msg), true
 	case tea.ClipboardMsg:
 		return common.Notice{}, m.onRead(msg), true
+	case unscheduledMsg:
+		return common.Notice{Text: "no clearer could be started (" + present.OneLine(msg.err.Error()) +
+			"): the copy is cleared only if keyfob is still open then", Tone: present.ToneWarn}, nil, true
 	case clearedMsg:
 		if msg.cleared {
 			return common.Notice{Text: "clipboard cleared", Tone: present.ToneMuted}, nil, true
