@@ -355,8 +355,15 @@ func minted(s *oauthtest.Server, id, name string, kind accounts.Kind, req oautht
 		a.Grant = accounts.GrantCode
 		a.Endpoints = accounts.Endpoints{AuthURL: iss + "/authorize", TokenURL: iss + "/token", RevokeURL: iss + "/revoke"}
 	}
+	// The token counts as obtained 8 hours before it ends (Tesla's
+	// lifetime), so that one near its end is not taken for a short-lived
+	// token, whose refresh margin keyfob caps at half its life.
+	obtained := ts.Expiry.Add(-8 * time.Hour)
+	if now := time.Now(); obtained.After(now) {
+		obtained = now
+	}
 	a.Apply(accounts.Grant{TokenType: "Bearer", AccessToken: ts.AccessToken, RefreshToken: ts.RefreshToken,
-		IDToken: ts.IDToken, Expiry: ts.Expiry, GrantedScopes: ts.Scopes, Email: s.User().Email, Subject: id}, time.Now())
+		IDToken: ts.IDToken, Expiry: ts.Expiry, GrantedScopes: ts.Scopes, Email: s.User().Email, Subject: id}, obtained)
 	return a
 }
 

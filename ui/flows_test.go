@@ -454,6 +454,26 @@ func TestAutoRefreshWithinMarginAndBackOff(t *testing.T) {
 	}
 }
 
+// Tokens that live no longer than the margin (5 minutes here, 4-minute
+// tokens) are refreshed once, then not again until half their life has
+// gone: the next refresh is never due at once after the last one.
+func TestAutoRefreshOfShortLivedTokensDoesNotStorm(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{AccessTTL: 4 * time.Minute},
+		seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, AccessTTL: time.Minute}))
+	e.d.send(tickMsg(time.Now()))
+	e.d.until("the auto-refresh", func() bool { return e.srv.Stats().Refreshes == 1 && !e.row(0).Busy })
+	for range 5 {
+		e.d.send(tickMsg(time.Now()))
+		e.d.settle()
+	}
+	if got := e.srv.Stats().Refreshes; got != 1 {
+		t.Fatalf("%d refreshes of a 4-minute token within a few ticks; want 1", got)
+	}
+	if next := time.Until(e.m.refresh.nextDue); next < time.Minute {
+		t.Fatalf("the next auto-refresh is planned in %v; want about 2 minutes (half the token's life)", next)
+	}
+}
+
 func TestAutoRefreshOffDoesNothing(t *testing.T) {
 	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, AccessTTL: time.Minute}))
 	e.d.press("a")

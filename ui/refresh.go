@@ -297,7 +297,10 @@ func (m *Model) autoRefresh() tea.Cmd {
 		if !autoCandidate(r) {
 			continue
 		}
-		at := r.Acct.Expiry.Add(-margin)
+		// Never more than half a token's life before its end: a token that
+		// lives no longer than the margin would otherwise be due again at
+		// once after every refresh.
+		at := r.Acct.RefreshDue(margin)
 		if r.RetryAt.After(at) {
 			at = r.RetryAt
 		}
