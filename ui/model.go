@@ -27,7 +27,6 @@ import (
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/themes"
-	"github.com/keyfob/keyfob/ui/clip"
 	"github.com/keyfob/keyfob/ui/clipboard"
 	"github.com/keyfob/keyfob/ui/common"
 	"github.com/keyfob/keyfob/ui/detail"
@@ -144,7 +143,7 @@ func New(ctx context.Context, o Options) (*Model, error) {
 		banner: o.Banner,
 		cfg:    o.Config,
 		isDark: true, // until the terminal answers
-		clip:   clipboard.New(clipboard.System(), clip.Clearer{}.Schedule),
+		clip:   clipboard.New(clipboard.System(), clipboard.Clearer{}.Schedule),
 	}
 	if m.clock == nil {
 		m.clock = time.Now

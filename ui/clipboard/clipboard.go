@@ -1,8 +1,17 @@
-// Package clipboard copies to the clipboard for keyfob's terminal
-// interface: through the terminal with OSC 52 (which reaches the user's
-// machine over SSH and tmux) and through the system clipboard where one
-// exists, and it clears a copied secret after a delay, only if the
-// clipboard still holds it.
+// Package clipboard is keyfob's one copy-and-clear mechanism, for both of
+// its faces. Secrets go to the system clipboard where there is one, and
+// in the TUI also through the terminal with OSC 52 (which reaches the
+// user's machine over SSH and tmux); a copied secret is cleared after a
+// delay, only if the clipboard still holds it.
+//
+// The clearing of the system clipboard is done by a small keyfob process
+// of its own (Clearer, Serve), started detached from the one that copied,
+// so a copied token leaves on time even when the copying process ends
+// first: `keyfob token --copy` exits at once, and a TUI may be closed,
+// hung up or killed. The clearer learns what to clear on its standard
+// input — the delay and a SHA-256 of the secret, never the secret itself,
+// and nothing derived from it on its command line. Model is the TUI's part:
+// it also clears the terminal's clipboard while the program runs.
 package clipboard
 
 import (
@@ -10,7 +19,6 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/keyfob/keyfob/ui/clip"
 	"github.com/keyfob/keyfob/ui/common"
 	"github.com/keyfob/keyfob/ui/present"
 )
@@ -18,16 +26,8 @@ import (
 // readWait is how long the terminal has to answer a clipboard read.
 const readWait = 1500 * time.Millisecond
 
-// Native is the system clipboard outside the terminal (X11, Wayland,
-// macOS, Windows).
-type Native = clip.Clipboard
-
-// System is the system clipboard, or nil where there is none (no xclip,
-// xsel or wl-copy on Linux).
-func System() Native { return clip.System() }
-
 // Scheduler has a process of its own clear secret from the system
-// clipboard after a delay (clip.Clearer.Schedule), so a copied token goes
+// clipboard after a delay (Clearer.Schedule), so a copied token goes
 // even when keyfob is closed, hung up or killed first.
 type Scheduler func(secret string, after time.Duration) error
 
