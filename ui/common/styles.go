@@ -1,4 +1,4 @@
-package ui
+package common
 
 import (
 	"image/color"
@@ -8,6 +8,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/keyfob/keyfob/themes"
+	"github.com/keyfob/keyfob/ui/present"
 )
 
 // Styles are every style the UI renders with, built once from a theme and
@@ -60,6 +61,8 @@ type Styles struct {
 	Spinner  lipgloss.Style
 	Backdrop lipgloss.Style // the screen behind a dialog
 	Help     help.Styles
+	// HintHelp renders the key hints at the foot of a dialog, all muted.
+	HintHelp help.Styles
 	Input    textinput.Styles
 }
 
@@ -68,8 +71,30 @@ type Styles struct {
 func NewStyles(t themes.Theme, isDark, plain bool) *Styles {
 	plain = plain || t.Plain
 	c := t.Colors(isDark)
-	fg := func(col color.Color) lipgloss.Style { return lipgloss.NewStyle().Foreground(col) }
 	s := &Styles{Plain: plain}
+	s.text(c)
+	s.states(c)
+	s.dialogs(c)
+	s.helpAndInput(c, isDark)
+	if plain {
+		// Without colour, weight and reverse video carry the meaning.
+		s.Backdrop = lipgloss.NewStyle().Faint(true)
+		s.Selected = lipgloss.NewStyle().Reverse(true)
+		s.Badge = lipgloss.NewStyle()
+		s.ButtonActive = lipgloss.NewStyle().Reverse(true).Bold(true).Padding(0, 1)
+		s.ButtonDanger = s.ButtonActive
+		s.Critical = lipgloss.NewStyle().Bold(true)
+		s.Expired = lipgloss.NewStyle().Bold(true)
+		s.ToastError = lipgloss.NewStyle().Bold(true)
+		s.Link = lipgloss.NewStyle().Underline(true)
+	}
+	return s
+}
+
+func fg(col color.Color) lipgloss.Style { return lipgloss.NewStyle().Foreground(col) }
+
+// text sets the styles of plain text, the table and the detail page.
+func (s *Styles) text(c themes.Colors) {
 	s.Title = fg(c.Primary).Bold(true)
 	s.Banner = fg(c.Info)
 	s.Text = fg(c.Text)
@@ -86,6 +111,14 @@ func NewStyles(t themes.Theme, isDark, plain bool) *Styles {
 	s.Selected = lipgloss.NewStyle().Background(c.Selection).Foreground(c.OnSelect)
 	s.Badge = lipgloss.NewStyle().Background(c.Badge).Foreground(c.BadgeText).Padding(0, 1)
 
+	s.Section = fg(c.Primary).Bold(true)
+	s.Key = fg(c.Muted)
+	s.Spinner = fg(c.Info)
+	s.Backdrop = fg(c.Subtle)
+}
+
+// states sets the colours of countdowns, statuses and toasts.
+func (s *Styles) states(c themes.Colors) {
 	s.Fine = fg(c.OK)
 	s.Warning = fg(c.Warn)
 	s.Critical = fg(c.Danger).Bold(true)
@@ -100,7 +133,10 @@ func NewStyles(t themes.Theme, isDark, plain bool) *Styles {
 	s.Toast = fg(c.Info)
 	s.ToastOK = fg(c.OK)
 	s.ToastError = fg(c.Danger).Bold(true)
+}
 
+// dialogs sets the styles of boxes, buttons and forms.
+func (s *Styles) dialogs(c themes.Colors) {
 	s.Dialog = lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(c.Primary).Padding(0, 1)
 	s.DialogTitle = fg(c.Primary).Bold(true)
 	s.Button = fg(c.Muted).Padding(0, 1)
@@ -113,16 +149,10 @@ func NewStyles(t themes.Theme, isDark, plain bool) *Styles {
 	s.ErrorText = fg(c.Danger)
 	s.Choice = fg(c.Text)
 	s.ChoiceActive = fg(c.Primary).Bold(true)
+}
 
-	s.Section = fg(c.Primary).Bold(true)
-	s.Key = fg(c.Muted)
-
-	s.Spinner = fg(c.Info)
-	s.Backdrop = fg(c.Subtle)
-	if plain {
-		s.Backdrop = lipgloss.NewStyle().Faint(true)
-	}
-
+// helpAndInput sets the styles of the help lines and the text inputs.
+func (s *Styles) helpAndInput(c themes.Colors, isDark bool) {
 	s.Help = help.Styles{
 		ShortKey:       fg(c.Primary),
 		ShortDesc:      fg(c.Muted),
@@ -131,6 +161,10 @@ func NewStyles(t themes.Theme, isDark, plain bool) *Styles {
 		FullKey:        fg(c.Primary).Bold(true),
 		FullDesc:       fg(c.Text),
 		FullSeparator:  fg(c.Subtle),
+	}
+	s.HintHelp = help.Styles{
+		ShortKey: s.Muted, ShortDesc: s.Muted, ShortSeparator: s.Muted, Ellipsis: s.Muted,
+		FullKey: s.Muted, FullDesc: s.Muted, FullSeparator: s.Muted,
 	}
 
 	s.Input = textinput.DefaultStyles(isDark)
@@ -144,17 +178,47 @@ func NewStyles(t themes.Theme, isDark, plain bool) *Styles {
 	if _, ok := c.Primary.(lipgloss.NoColor); !ok {
 		s.Input.Cursor.Color = c.Primary
 	}
+}
 
-	if plain {
-		// Without colour, weight and reverse video carry the meaning.
-		s.Selected = lipgloss.NewStyle().Reverse(true)
-		s.Badge = lipgloss.NewStyle()
-		s.ButtonActive = lipgloss.NewStyle().Reverse(true).Bold(true).Padding(0, 1)
-		s.ButtonDanger = s.ButtonActive
-		s.Critical = lipgloss.NewStyle().Bold(true)
-		s.Expired = lipgloss.NewStyle().Bold(true)
-		s.ToastError = lipgloss.NewStyle().Bold(true)
-		s.Link = lipgloss.NewStyle().Underline(true)
+// Tone is the style of a status or a notice of tone t.
+func (s *Styles) Tone(t present.Tone) lipgloss.Style {
+	switch t {
+	case present.ToneOK:
+		return s.OK
+	case present.ToneWarn:
+		return s.Warn
+	case present.ToneDanger:
+		return s.Danger
+	case present.ToneBusy:
+		return s.Info
 	}
-	return s
+	return s.Muted
+}
+
+// Notice is the style of a notice of tone t above the footer.
+func (s *Styles) Notice(t present.Tone) lipgloss.Style {
+	switch t {
+	case present.ToneDanger:
+		return s.ToastError
+	case present.ToneOK:
+		return s.ToastOK
+	case present.ToneBusy:
+		return s.Toast
+	}
+	return s.Tone(t)
+}
+
+// Urgency is the style of a countdown of urgency u.
+func (s *Styles) Urgency(u present.Urgency) lipgloss.Style {
+	switch u {
+	case present.UrgencyFine:
+		return s.Fine
+	case present.UrgencyWarning:
+		return s.Warning
+	case present.UrgencyCritical:
+		return s.Critical
+	case present.UrgencyExpired:
+		return s.Expired
+	}
+	return s.Unknown
 }

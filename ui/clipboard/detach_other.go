@@ -1,6 +1,6 @@
 //go:build !unix && !windows
 
-package clip
+package clipboard
 
 import "os/exec"
 

@@ -1,15 +1,4 @@
-// Package clip copies secrets to the system clipboard and takes them off
-// again after a delay, for both of keyfob's faces. The clearing is done by
-// a small keyfob process of its own, started detached from the one that
-// copied, so a copied token leaves the clipboard on time even when the
-// copying process ends first: `keyfob token --copy` exits at once, and a TUI
-// may be closed, hung up or killed.
-//
-// The clearer learns what to clear on its standard input — the delay and a
-// SHA-256 of the secret, never the secret itself, and nothing derived from
-// it on its command line — and clears only if the clipboard still holds
-// that secret, so something the user copied since is left alone.
-package clip
+package clipboard
 
 import (
 	"context"
@@ -28,8 +17,9 @@ import (
 	"github.com/atotto/clipboard"
 )
 
-// Clipboard is a system clipboard (X11, Wayland, macOS, Windows).
-type Clipboard interface {
+// Native is the system clipboard outside the terminal (X11, Wayland,
+// macOS, Windows).
+type Native interface {
 	ReadAll() (string, error)
 	WriteAll(text string) error
 }
@@ -41,7 +31,7 @@ func (system) WriteAll(s string) error  { return clipboard.WriteAll(s) }
 
 // System returns the system clipboard, or nil where there is none (on Linux
 // without xclip, xsel or wl-clipboard).
-func System() Clipboard {
+func System() Native {
 	if clipboard.Unsupported {
 		return nil
 	}
@@ -115,7 +105,7 @@ func (c Clearer) Schedule(secret string, after time.Duration) error {
 // waits for its delay (a cancelled ctx, such as a termination signal,
 // cuts the wait short) and then empties cb if it still holds the secret.
 // It reports whether it cleared anything.
-func Serve(ctx context.Context, r io.Reader, cb Clipboard) (cleared bool, err error) {
+func Serve(ctx context.Context, r io.Reader, cb Native) (cleared bool, err error) {
 	if cb == nil {
 		return false, errors.New("there is no system clipboard to clear")
 	}
@@ -137,7 +127,7 @@ func Serve(ctx context.Context, r io.Reader, cb Clipboard) (cleared bool, err er
 
 // ClearIfHolds empties cb when it holds the secret whose SHA-256 is sum
 // (hex), and reports whether it did.
-func ClearIfHolds(cb Clipboard, sum string) (bool, error) {
+func ClearIfHolds(cb Native, sum string) (bool, error) {
 	cur, err := cb.ReadAll()
 	if err != nil {
 		return false, fmt.Errorf("cannot read the clipboard: %w", err)

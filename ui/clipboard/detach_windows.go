@@ -1,6 +1,6 @@
 //go:build windows
 
-package clip
+package clipboard
 
 import (
 	"os/exec"
