@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/oauth/edit"
 	"github.com/keyfob/keyfob/themes"
 	"github.com/keyfob/keyfob/ui/common"
 	"github.com/keyfob/keyfob/ui/detail"
@@ -106,6 +108,9 @@ func (m *Model) accountKey(msg tea.KeyPressMsg, k KeyMap, r *list.Row) (tea.Cmd,
 	case key.Matches(msg, k.Rename):
 		d, cmd := dialog.NewRename(m.c, r.Acct)
 		return m.push(d, cmd), true
+	case key.Matches(msg, k.Edit):
+		d, cmd := dialog.NewEdit(m.c, r.Acct, m.c.Logins.Preset)
+		return m.push(d, cmd), true
 	}
 	return m.explainDisabled(msg, k, r)
 }
@@ -144,6 +149,9 @@ func (m *Model) act(d dialog.Dialog, action common.Action) tea.Cmd {
 	case dialog.Renamed:
 		m.dialogs.Remove(d)
 		return tea.Batch(m.setToast(fmt.Sprintf("renamed %s to %s", present.OneLine(a.Old), present.OneLine(a.Account.Name)), present.ToneOK), m.loadCmd())
+	case dialog.Edited:
+		m.dialogs.Remove(d)
+		return tea.Batch(m.setToast(editedText(a), present.ToneOK), m.loadCmd())
 	case dialog.Copy:
 		notice, cmd := m.clip.CopyText(a.What, a.Text)
 		return tea.Batch(cmd, m.notify(notice))
@@ -261,4 +269,27 @@ func (m *Model) nextTheme() tea.Cmd {
 		text += " (colours are off: NO_COLOR is set)"
 	}
 	return tea.Batch(m.setToast(text, present.ToneBusy), m.saveConfigCmd(func(c *accounts.Config) { c.Theme = name }))
+}
+
+// editedText sums an edit up for the toast: what changed, old → new.
+func editedText(e dialog.Edited) string {
+	var parts []string
+	for _, c := range edit.Diff(e.Before, e.After) {
+		parts = append(parts, fmt.Sprintf("%s %s → %s", edit.Label(c.Field), orNone(c.Old), orNone(c.New)))
+	}
+	text := fmt.Sprintf("edited %s, tokens kept: %s", e.After.Name, strings.Join(parts, "; "))
+	if len(parts) == 0 {
+		text = fmt.Sprintf("%s already had those settings", e.After.Name)
+	}
+	for _, n := range e.Notes {
+		text += "; " + n
+	}
+	return present.OneLine(text)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
 }

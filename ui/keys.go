@@ -32,6 +32,9 @@ type KeyMap struct {
 	Revoke      key.Binding
 	Remove      key.Binding
 	Rename      key.Binding
+	// Edit opens the form of the account's endpoints, region, audience
+	// and name.
+	Edit key.Binding
 }
 
 // DefaultKeyMap returns the default keys.
@@ -51,6 +54,7 @@ func DefaultKeyMap() KeyMap {
 		Revoke:      key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "revoke")),
 		Remove:      key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "remove")),
 		Rename:      key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "rename")),
+		Edit:        key.NewBinding(key.WithKeys("E"), key.WithHelp("E", "edit endpoints")),
 	}
 }
 
@@ -68,6 +72,7 @@ func (m *Model) keyMap() KeyMap {
 	k.Revoke.SetEnabled(has && (r.Acct.State != accounts.StateRevoked || r.Acct.AccessToken != "" || r.Acct.RefreshToken != ""))
 	k.Remove.SetEnabled(has)
 	k.Rename.SetEnabled(has)
+	k.Edit.SetEnabled(has)
 	return k
 }
 
@@ -110,7 +115,7 @@ func (m *Model) fullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		first,
 		{k.New, k.Import, k.Refresh, k.RefreshAll, k.Rename, k.Revoke, k.Remove},
-		{k.CopyAccess, k.CopyRefresh, k.AutoRefresh, k.Theme, k.Help, k.Quit},
+		{k.Edit, k.CopyAccess, k.CopyRefresh, k.AutoRefresh, k.Theme, k.Help, k.Quit},
 	}
 }
 

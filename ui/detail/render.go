@@ -159,10 +159,14 @@ func refreshToken(w *writer, a *accounts.Account) {
 			w.kv("Obtained", w.when(a.RefreshObtainedAt), st.Text)
 			exp := a.RefreshExpiresAt()
 			style := st.Text
-			if exp.Sub(w.now) < 7*24*time.Hour {
+			if a.RefreshExpiresSoon(w.now) {
 				style = st.Warning
 			}
 			w.kv("Expires ≈", w.when(exp)+" — estimated: obtained + 90 days", style)
+			if a.RefreshExpiresSoon(w.now) {
+				w.kv("", "Ending soon: sign in again with n before then — the same login (same kind, client and user) "+
+					"updates this account in place and keeps its name.", st.Warning)
+			}
 		}
 	case a.UsesClientCredentials():
 		w.kv("Token", "none — this kind gets new tokens from its client credentials", st.Muted)

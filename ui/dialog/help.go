@@ -68,7 +68,7 @@ func (h *Help) View() string {
 func (h *Help) legend() []string {
 	st := h.c.Styles
 	return []string{
-		st.OK.Render("✓ valid") + "  " + st.Warn.Render("! expiring within the hour, or refresh failed") + "  " + st.Danger.Render("✗ expired"),
+		st.OK.Render("✓ valid") + "  " + st.Warn.Render("! expiring (< 1 h), refresh failed or refresh ending") + "  " + st.Danger.Render("✗ expired"),
 		st.Info.Render(h.c.Frame+" refreshing") + "  " + st.Muted.Render("⊘ revoked") + "  " + st.Danger.Render("⊗ login required") + "  " + st.Danger.Render("✗ error"),
 		"Countdown: " + st.Fine.Render("more than 1 h") + " · " + st.Warning.Render("under 1 h") + " · " +
 			st.Critical.Render("under 10 min") + " · " + st.Expired.Render("expired"),

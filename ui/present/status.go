@@ -67,7 +67,9 @@ func StatusOf(a *accounts.Account, now time.Time) Status {
 		return Status{Symbol: "!", Word: "refresh failed", Detail: OneLine(why), Tone: ToneWarn}
 	}
 	if works && a.RefreshExpiresSoon(now) {
-		return Status{Symbol: "!", Word: RefreshEndingWord, Detail: "≈ " + Relative(a.RefreshExpiresAt(), now), Tone: ToneWarn}
+		// No detail: "! refresh ending" fills the list's status column,
+		// and the detail view says when and what to do.
+		return Status{Symbol: "!", Word: RefreshEndingWord, Tone: ToneWarn}
 	}
 	switch h {
 	case accounts.HealthValid:
