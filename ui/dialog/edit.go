@@ -72,9 +72,12 @@ func NewEdit(c *common.Common, a accounts.Account, presets edit.Presets) (*Edit,
 		in := textinput.New()
 		in.Prompt = ""
 		in.CharLimit = 2048
-		in.SetValue(edit.Value(a, f))
+		// Shown cleaned: the store is the user's file. A value that needed
+		// cleaning counts as changed only if the user changes it.
+		v := present.OneLine(edit.Value(a, f))
+		in.SetValue(v)
 		in.CursorEnd()
-		d.fields = append(d.fields, editField{field: f, old: edit.Value(a, f), input: in})
+		d.fields = append(d.fields, editField{field: f, old: v, input: in})
 	}
 	d.SetSize(c.Width, c.Height)
 	return d, d.fields[0].input.Focus()
