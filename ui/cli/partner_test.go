@@ -136,6 +136,11 @@ func TestPartnerRegisterAndCheck(t *testing.T) {
 	}
 	e.mustRun("", "partner", "register", "--domain", d)
 	e.mustRun("", "partner", "check", "--domain", d)
+	// keyfob check proves a partner token too: users/region only.
+	r = e.mustRun("", "check", "biz")
+	if !strings.Contains(r.stdout, "Region       eu ✓") || !strings.Contains(r.stdout, "users/me not called: a partner token acts for no user") {
+		t.Fatalf("check of the partner account: %s", r.stdout)
+	}
 }
 
 func TestPartnerBadInput(t *testing.T) {
