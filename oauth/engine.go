@@ -100,8 +100,13 @@ const maxAnswer = 1 << 20
 // decodes a 2xx JSON answer into out (when out is not nil). Any failure
 // comes back classified.
 func (e *Engine) doJSON(ctx context.Context, op operation, method, rawURL string, header http.Header, body []byte, out any) error {
-	var c call
-	ctx, hc := e.recording(ctx, &c, nil)
+	return e.doCall(ctx, &call{}, op, method, rawURL, header, body, out)
+}
+
+// doCall is doJSON recording into c, whose redactor then knows the
+// request's secrets.
+func (e *Engine) doCall(ctx context.Context, c *call, op operation, method, rawURL string, header http.Header, body []byte, out any) error {
+	ctx, hc := e.recording(ctx, c, nil)
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -119,20 +124,20 @@ func (e *Engine) doJSON(ctx context.Context, op operation, method, rawURL string
 	resp, err := hc.Do(req)
 	if err != nil {
 		c.endpoint = endpointOf(rawURL)
-		return e.classify(ctx, &c, op, err)
+		return e.classify(ctx, c, op, err)
 	}
 	_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer))
 	resp.Body.Close()
 	if err != nil {
-		return e.classify(ctx, &c, op, err)
+		return e.classify(ctx, c, op, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return answerError(&c, op, e.now())
+		return answerError(c, op, e.now())
 	}
 	if out == nil {
 		return nil
 	}
-	if looksHTML(&c) {
+	if looksHTML(c) {
 		return &ServerError{Endpoint: c.endpoint, StatusCode: c.status, Kind: KindHTML, op: op}
 	}
 	if c.body.Len() >= maxRecordedBody {

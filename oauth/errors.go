@@ -61,7 +61,11 @@ type ServerError struct {
 
 	op      operation     // what keyfob was doing, for the advice
 	timeout time.Duration // the client's timeout, for the message
+	redact  *redactor     // the secrets of the request, kept out of the cause
 }
+
+// netCause says why a transport failed, without the request's secrets.
+func (e *ServerError) netCause() string { return netCause(e.Err, e.redact) }
 
 // operation names what a request was for; it picks the advice in errors.
 type operation int
@@ -87,9 +91,9 @@ func (e *ServerError) Error() string {
 		return fmt.Sprintf("no answer from %s in time; check the network or try again", e.Endpoint)
 	case KindNetwork:
 		if e.StatusCode != 0 {
-			return fmt.Sprintf("the connection to %s broke while reading its answer (%s); try again", e.Endpoint, netCause(e.Err))
+			return fmt.Sprintf("the connection to %s broke while reading its answer (%s); try again", e.Endpoint, e.netCause())
 		}
-		return fmt.Sprintf("cannot reach %s (%s); check the network and the URL, then try again", e.Endpoint, netCause(e.Err))
+		return fmt.Sprintf("cannot reach %s (%s); check the network and the URL, then try again", e.Endpoint, e.netCause())
 	case KindMalformed:
 		return fmt.Sprintf("%s sent a reply keyfob cannot read (HTTP %d, not valid JSON); check the URL or try again later",
 			e.Endpoint, e.StatusCode)
@@ -225,7 +229,11 @@ var tokenLike = regexp.MustCompile(`[A-Za-z0-9._~+/=-]{24,}`)
 
 // cleanText trims server-provided text for use in a message: control
 // characters dropped, anything token-like redacted, at most n runes.
-func cleanText(s string, n int) string {
+func cleanText(s string, n int) string { return cleanWith(s, n, nil) }
+
+// cleanWith is cleanText with redact applied once the spaces are
+// normalised, before the heuristic and the cut.
+func cleanWith(s string, n int, redact func(string) string) string {
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
 			return ' '
@@ -233,6 +241,9 @@ func cleanText(s string, n int) string {
 		return r
 	}, s)
 	s = strings.Join(strings.Fields(s), " ")
+	if redact != nil {
+		s = redact(s)
+	}
 	s = tokenLike.ReplaceAllString(s, "[redacted]")
 	if r := []rune(s); len(r) > n {
 		s = string(r[:n-1]) + "…"
@@ -262,7 +273,7 @@ func endpointOf(raw string) string {
 	return u.Host + u.EscapedPath()
 }
 
-func netCause(err error) string {
+func netCause(err error, r *redactor) string {
 	var dns *net.DNSError
 	var op *net.OpError
 	switch {
@@ -275,12 +286,12 @@ func netCause(err error) string {
 		return "name lookup failed"
 	case errors.As(err, &op):
 		if op.Err != nil {
-			return cleanText(op.Err.Error(), 80)
+			return r.clean(op.Err.Error(), 80)
 		}
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return cleanText(ue.Err.Error(), 80)
+		return r.clean(ue.Err.Error(), 80)
 	}
-	return cleanText(err.Error(), 80)
+	return r.clean(err.Error(), 80)
 }

@@ -208,7 +208,7 @@ func (e *Engine) grantFrom(a accounts.Account, rc *call, f tokenFields, oldRefre
 	}
 	if f.tokenType != "" && !strings.EqualFold(f.tokenType, "bearer") {
 		return accounts.Grant{}, &ServerError{Endpoint: endpoint, StatusCode: rc.status, Kind: KindTokenType,
-			TokenType: cleanText(f.tokenType, 20)}
+			TokenType: rc.redact.clean(f.tokenType, 20)}
 	}
 	now := e.now()
 	g := accounts.Grant{
@@ -281,12 +281,12 @@ func (e *Engine) legacyToken(ctx context.Context, a accounts.Account, op operati
 	}
 	tokenURL := strings.TrimRight(a.Endpoints.BaseURL, "/") + "/oauth/token"
 	header := http.Header{"Content-Type": {"application/json"}}
-	if err := e.doJSON(ctx, op, http.MethodPost, tokenURL, header, data, &resp); err != nil {
+	rc := &call{}
+	if err := e.doCall(ctx, rc, op, http.MethodPost, tokenURL, header, data, &resp); err != nil {
 		return accounts.Grant{}, err
 	}
 	f := tokenFields{access: resp.AccessToken, tokenType: resp.TokenType, refresh: resp.RefreshToken,
 		idToken: resp.IDToken, scope: resp.Scope, expiresIn: number(resp.ExpiresIn), createdAt: number(resp.CreatedAt)}
-	rc := &call{endpoint: endpointOf(tokenURL), status: http.StatusOK}
 	old := ""
 	if op == opRefresh {
 		old = a.RefreshToken

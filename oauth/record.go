@@ -28,6 +28,9 @@ type call struct {
 	header   http.Header
 	body     bytes.Buffer
 	readErr  error
+	// redact knows every secret the requests carried, to keep them out of
+	// whatever the server answered.
+	redact redactor
 }
 
 const maxRecordedBody = 64 << 10
@@ -53,6 +56,11 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
+	body, err := requestBody(req)
+	if err != nil {
+		return nil, err
+	}
+	r.c.redact.addRequest(req, body)
 	resp, err := r.base.RoundTrip(req)
 	if err != nil {
 		return nil, err
@@ -105,7 +113,7 @@ func (b *recordedBody) Read(p []byte) (int, error) {
 // the OAuth library (or keyfob's own request code) returned; c is what the
 // recorder saw.
 func (e *Engine) classify(ctx context.Context, c *call, op operation, err error) error {
-	se := &ServerError{Endpoint: c.endpoint, StatusCode: c.status, op: op, timeout: e.client().Timeout}
+	se := &ServerError{Endpoint: c.endpoint, StatusCode: c.status, op: op, timeout: e.client().Timeout, redact: &c.redact}
 	if se.Endpoint == "" {
 		se.Endpoint = "the server"
 	}
@@ -121,8 +129,8 @@ func (e *Engine) classify(ctx context.Context, c *call, op operation, err error)
 				se.RetryAfter = retryAfter(re.Response.Header.Get("Retry-After"), e.now())
 			}
 		}
-		se.Code = errorCode(re.ErrorCode)
-		se.Description = cleanText(re.ErrorDescription, 200)
+		se.Code = c.redact.code(re.ErrorCode)
+		se.Description = c.redact.clean(re.ErrorDescription, 200)
 		se.Kind = KindOAuth
 		if se.Code == "" && c.status != 0 && looksHTML(c) {
 			se.Kind = KindHTML
@@ -172,7 +180,7 @@ func (e *Engine) classify(ctx context.Context, c *call, op operation, err error)
 // answerError classifies a complete answer to one of keyfob's own requests
 // (legacy grants, revocation, discovery, userinfo) that was not a success.
 func answerError(c *call, op operation, now time.Time) *ServerError {
-	se := &ServerError{Endpoint: c.endpoint, StatusCode: c.status, op: op, Kind: KindOAuth}
+	se := &ServerError{Endpoint: c.endpoint, StatusCode: c.status, op: op, Kind: KindOAuth, redact: &c.redact}
 	if c.header != nil {
 		se.RetryAfter = retryAfter(c.header.Get("Retry-After"), now)
 	}
@@ -185,9 +193,9 @@ func answerError(c *call, op operation, now time.Time) *ServerError {
 		se.Kind = KindHTML
 	case c.body.Len() > 0 && json.Unmarshal(c.body.Bytes(), &body) == nil:
 		if s, ok := body.Error.(string); ok {
-			se.Code = errorCode(s)
+			se.Code = c.redact.code(s)
 		}
-		se.Description = cleanText(body.Description, 200)
+		se.Description = c.redact.clean(body.Description, 200)
 	case c.status >= 200 && c.status < 300:
 		se.Kind = KindMalformed
 	}
