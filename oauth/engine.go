@@ -30,14 +30,15 @@ import (
 // DefaultTimeout bounds every HTTP call of an Engine without its own client.
 const DefaultTimeout = 30 * time.Second
 
-// defaultClient keeps Go's default transport, so HTTP/2 stays negotiable
-// (some Tesla endpoints reject HTTP/1.1 token requests).
-var defaultClient = &http.Client{Timeout: DefaultTimeout}
+// defaultClient is NewHTTPClient's, so HTTP/2 stays negotiable (some
+// Tesla endpoints reject HTTP/1.1 token requests).
+var defaultClient = NewHTTPClient(DefaultTimeout)
 
 // Engine talks to authorization servers. The zero value works.
 type Engine struct {
-	// HTTPClient makes every request; nil means a client with a 30 s
-	// overall timeout on http.DefaultTransport.
+	// HTTPClient makes every request; nil means NewHTTPClient(DefaultTimeout).
+	// A client built otherwise must keep HTTP/2 negotiable (see
+	// NewHTTPClient).
 	HTTPClient *http.Client
 	// OpenBrowser opens a URL for the code flows; nil means OpenBrowser.
 	OpenBrowser func(url string) error
