@@ -35,6 +35,8 @@ type CodeFlow struct {
 	state    string
 	authURL  string
 	redirect string
+	opts     LoginOptions
+	allow    bool // plain http endpoints off loopback are allowed
 
 	srv       *http.Server // nil for a paste flow
 	callbacks chan callback
@@ -70,13 +72,18 @@ type result struct {
 // Owner API's tesla://auth/callback, a remote https page) makes a paste
 // flow. ctx only bounds the setup; Close ends the flow.
 func (e *Engine) StartCodeFlow(ctx context.Context, a accounts.Account) (*CodeFlow, error) {
+	return e.StartCodeFlowWith(ctx, a, LoginOptions{})
+}
+
+// StartCodeFlowWith is StartCodeFlow with the options of one login.
+func (e *Engine) StartCodeFlowWith(ctx context.Context, a accounts.Account, o LoginOptions) (*CodeFlow, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if GrantOf(a) != accounts.GrantCode {
 		return nil, fmt.Errorf("a %s account does not sign in in the browser; use the password or client-credentials login", a.Kind)
 	}
-	if err := Validate(PurposeLogin, a); err != nil {
+	if err := ValidateWith(PurposeLogin, a, o); err != nil {
 		return nil, err
 	}
 	state, err := randomString(24)
@@ -90,6 +97,8 @@ func (e *Engine) StartCodeFlow(ctx context.Context, a accounts.Account) (*CodeFl
 		state:     state,
 		callbacks: make(chan callback, 1),
 		closed:    make(chan struct{}),
+		opts:      o,
+		allow:     o.AllowInsecureHTTP || e.allowsHTTP(a),
 	}
 	loopback, port, err := redirectPlan(a.Endpoints.RedirectURI)
 	if err != nil {
@@ -269,19 +278,19 @@ func (f *CodeFlow) exchange(ctx context.Context, code, issuer string) (accounts.
 	if f.acct.Audience != "" && f.acct.Kind != accounts.KindOwner {
 		opts = append(opts, oauth2.SetAuthURLParam("audience", f.acct.Audience))
 	}
-	var rc call
-	rctx, _ := f.e.recording(ctx, &rc, nil)
+	rc := &call{allowHTTP: f.allow}
+	rctx, _ := f.e.recording(ctx, rc, nil)
 	tok, err := conf.Exchange(rctx, code, opts...)
 	if err != nil {
-		return f.acct, f.e.classify(ctx, &rc, opExchange, err)
+		return f.acct, f.e.classify(ctx, rc, opExchange, err)
 	}
-	g, err := f.e.grantFrom(f.acct, &rc, fieldsOf(tok), "")
+	g, err := f.e.grantFrom(f.acct, rc, fieldsOf(tok), "")
 	if err != nil {
 		return f.acct, err
 	}
 	a := f.acct
 	a.Apply(g, f.e.now())
-	f.e.learnEmail(ctx, &a)
+	f.e.learnEmail(ctx, &a, f.allow)
 	f.mu.Lock()
 	f.finished = true
 	f.mu.Unlock()

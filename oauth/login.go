@@ -21,6 +21,10 @@ type Request struct {
 	Region  string // Tesla region: na, eu or cn ("" is na)
 	Grant   string // custom accounts: code, password or client_credentials ("" is code)
 	Inputs  Inputs
+	// Options are the login's choices that are not kept with the account:
+	// plain http off loopback, the sign-in page's locale, requiring every
+	// requested scope.
+	Options LoginOptions
 }
 
 // Prepared is an account ready to sign in or to be imported, with the
@@ -28,6 +32,7 @@ type Request struct {
 type Prepared struct {
 	Account     accounts.Account
 	Credentials Credentials
+	Options     LoginOptions
 }
 
 // Saved is the outcome of a login or import: the account as stored, and
@@ -74,7 +79,7 @@ func (l *Logins) Prepare(ctx context.Context, r Request) (Prepared, error) {
 		a.Grant = kindGrant(a.Kind, r.Grant)
 	}
 	if issuer := strings.TrimSpace(r.Inputs[FieldIssuer]); issuer != "" {
-		ep, err := l.Engine.Discover(ctx, issuer)
+		ep, err := l.Engine.discover(ctx, issuer, r.Options.AllowInsecureHTTP)
 		if err != nil {
 			return Prepared{}, err
 		}
@@ -92,10 +97,10 @@ func (l *Logins) Prepare(ctx context.Context, r Request) (Prepared, error) {
 			setInput(&a, &p.Credentials, f, v)
 		}
 	}
-	if err := Validate(r.Purpose, a); err != nil {
+	if err := ValidateWith(r.Purpose, a, r.Options); err != nil {
 		return Prepared{}, err
 	}
-	p.Account = a
+	p.Account, p.Options = a, r.Options
 	return p, nil
 }
 
@@ -155,7 +160,7 @@ func (l *Logins) Begin(ctx context.Context, p Prepared) (*Attempt, error) {
 	}
 	at := &Attempt{l: l, p: p}
 	if GrantOf(p.Account) == accounts.GrantCode {
-		flow, err := l.Engine.StartCodeFlow(ctx, p.Account)
+		flow, err := l.Engine.StartCodeFlowWith(ctx, p.Account, p.Options)
 		if err != nil {
 			return nil, err
 		}
@@ -181,7 +186,7 @@ func (at *Attempt) Finish(ctx context.Context) (Saved, error) {
 		}
 		return at.save(ctx, got)
 	}
-	got, err := at.l.Engine.Login(ctx, at.p.Account, at.p.Credentials)
+	got, err := at.l.Engine.LoginWith(ctx, at.p.Account, at.p.Credentials, at.p.Options)
 	if err != nil {
 		return Saved{}, err
 	}
@@ -221,6 +226,23 @@ func (l *Logins) Import(ctx context.Context, p Prepared) (Saved, error) {
 	if p.Account.RefreshToken == "" {
 		return Saved{}, fieldErr(FieldRefreshToken, "no refresh token was given")
 	}
-	saved, replaced, err := l.Manager.Import(ctx, p.Account)
+	saved, replaced, err := l.importer(p).Import(ctx, p.Account)
 	return Saved{Account: saved, Replaced: replaced}, err
+}
+
+// importer is the manager that imports p: Logins' own, or, when p opted
+// in to plain http off loopback, one whose engine allows it for p's
+// account.
+func (l *Logins) importer(p Prepared) *accounts.Manager {
+	if !p.Options.AllowInsecureHTTP {
+		return l.Manager
+	}
+	e := *l.Engine
+	policy := e.AllowInsecureHTTP
+	e.AllowInsecureHTTP = func(a accounts.Account) bool {
+		return a.ClientID == p.Account.ClientID && a.Endpoints == p.Account.Endpoints || policy != nil && policy(a)
+	}
+	m := accounts.NewManager(l.Manager.Store, &e)
+	m.Now = l.Manager.Now
+	return m
 }

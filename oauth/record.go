@@ -31,6 +31,9 @@ type call struct {
 	// redact knows every secret the requests carried, to keep them out of
 	// whatever the server answered.
 	redact redactor
+	// allowHTTP lets the requests go over plain http off loopback: the
+	// user's opt-in. Without it the recorder refuses them unsent.
+	allowHTTP bool
 }
 
 const maxRecordedBody = 64 << 10
@@ -49,6 +52,9 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.c.start = time.Now()
 	r.c.status, r.c.header, r.c.readErr = 0, nil, nil
 	r.c.body.Reset()
+	if !r.c.allowHTTP && insecureURL(req.URL.String()) {
+		return nil, refusedRequest(req.URL)
+	}
 	if len(r.extraForm) > 0 && req.Method == http.MethodPost && req.Body != nil &&
 		strings.HasPrefix(req.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		var err error
@@ -121,6 +127,11 @@ func (e *Engine) classify(ctx context.Context, c *call, op operation, err error)
 		se.RetryAfter = retryAfter(c.header.Get("Retry-After"), e.now())
 	}
 
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		// The recorder refused to send it.
+		return fe
+	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		if re.Response != nil {

@@ -40,6 +40,11 @@ func (e *Engine) Revoke(ctx context.Context, a accounts.Account) (accounts.Revoc
 		rev.Outcome = accounts.RevokeFailed
 		return rev, fmt.Errorf("the revocation URL of the account %s; fix it with a new login", err)
 	}
+	allow := e.allowsHTTP(a)
+	if err := checkSecure(FieldRevokeURL, endpoint, allow); err != nil {
+		rev.Outcome, rev.Detail = accounts.RevokeFailed, err.Error()
+		return rev, err
+	}
 
 	type item struct{ hint, token string }
 	var items []item
@@ -60,7 +65,7 @@ func (e *Engine) Revoke(ctx context.Context, a accounts.Account) (accounts.Revoc
 			form.Set("client_secret", a.ClientSecret)
 		}
 		header := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
-		err := e.doJSON(ctx, opRevoke, http.MethodPost, endpoint, header, []byte(form.Encode()), nil)
+		err := e.doCall(ctx, &call{allowHTTP: allow}, opRevoke, http.MethodPost, endpoint, header, []byte(form.Encode()), nil)
 		if err != nil {
 			if i == 0 {
 				rev.Outcome = accounts.RevokeFailed
@@ -105,12 +110,17 @@ func (e *Engine) revokeLegacy(ctx context.Context, a accounts.Account, rev accou
 		rev.Detail = "the account holds no access token, which is what the legacy revocation needs"
 		return rev, nil
 	}
+	allow := e.allowsHTTP(a)
+	if err := checkSecure(FieldBaseURL, endpoint, allow); err != nil {
+		rev.Outcome, rev.Detail = accounts.RevokeFailed, err.Error()
+		return rev, err
+	}
 	body, err := json.Marshal(map[string]string{"token": a.AccessToken})
 	if err != nil {
 		return rev, fmt.Errorf("cannot encode the revocation request: %w", err)
 	}
 	header := http.Header{"Content-Type": {"application/json"}}
-	if err := e.doJSON(ctx, opRevoke, http.MethodPost, endpoint, header, body, nil); err != nil {
+	if err := e.doCall(ctx, &call{allowHTTP: allow}, opRevoke, http.MethodPost, endpoint, header, body, nil); err != nil {
 		rev.Outcome = accounts.RevokeFailed
 		rev.Detail = "the server did not revoke the tokens: " + err.Error()
 		return rev, err
