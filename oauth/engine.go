@@ -48,6 +48,14 @@ type Engine struct {
 	// the account). nil means no account may: their refreshes and
 	// revocations fail with ErrInsecureHTTP before sending anything.
 	AllowInsecureHTTP func(a accounts.Account) bool
+	// OnRegion hears, after a refresh of a, that its new token names
+	// another region than a's (see RegionCheck): the faces show
+	// c.String(). g.Region carries a safe correction, but until
+	// accounts.Grant carries the audience and Apply takes a corrected
+	// region the stored account keeps its own; c.Refused is set when the
+	// correction would move the account between Tesla's .com and .cn
+	// hosts. nil means nobody listens.
+	OnRegion func(a accounts.Account, c RegionChange)
 }
 
 var _ accounts.Authority = (*Engine)(nil)

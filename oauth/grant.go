@@ -121,7 +121,32 @@ func (e *Engine) Refresh(ctx context.Context, a accounts.Account) (accounts.Gran
 	if err := secureEndpoints(a, allow, FieldTokenURL); err != nil {
 		return accounts.Grant{}, err
 	}
-	return e.refreshGrant(ctx, a, allow)
+	g, err := e.refreshGrant(ctx, a, allow)
+	if err != nil {
+		return g, err
+	}
+	return e.checkRegion(a, g), nil
+}
+
+// checkRegion compares the region of a refreshed account with what its
+// new token says: a safe correction goes into g.Region, and the Engine's
+// OnRegion hears of any difference. The tokens are returned either way:
+// the old refresh token is spent.
+func (e *Engine) checkRegion(a accounts.Account, g accounts.Grant) accounts.Grant {
+	after := a
+	after.AccessToken = g.AccessToken
+	c := RegionCheck(after)
+	if !c.Changed() {
+		return g
+	}
+	g.Region = ""
+	if c.Refused == nil {
+		g.Region = c.To
+	}
+	if e.OnRegion != nil {
+		e.OnRegion(a, c)
+	}
+	return g
 }
 
 // refreshGrant is the standard refresh_token grant.
@@ -268,9 +293,7 @@ func (e *Engine) grantFrom(a accounts.Account, rc *call, f tokenFields, oldRefre
 	}
 	if id, ok := Inspect(f.idToken); ok {
 		g.Email, g.Subject = id.Email, id.Subject
-		if g.Region == "" && id.OUCode != "" {
-			g.Region = strings.ToLower(id.OUCode)
-		}
+		g.Region = knownRegion(id.OUCode)
 	}
 	if accessJWT {
 		if g.Subject == "" {
@@ -279,8 +302,8 @@ func (e *Engine) grantFrom(a accounts.Account, rc *call, f tokenFields, oldRefre
 		if g.Email == "" {
 			g.Email = access.Email
 		}
-		if access.OUCode != "" {
-			g.Region = strings.ToLower(access.OUCode)
+		if r := knownRegion(access.OUCode); r != "" {
+			g.Region = r
 		}
 	}
 	return g, nil

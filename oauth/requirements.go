@@ -140,7 +140,7 @@ func hide(f Field, n Need) Requirement { return Requirement{Field: f, Need: n, H
 var loginTable = map[accounts.Kind]map[string][]Requirement{
 	accounts.KindFleet: {accounts.GrantCode: {
 		req(FieldName, NeedOptional), req(FieldClientID, NeedRequired), req(FieldClientSecret, NeedOptional),
-		req(FieldScopes, NeedOptional), req(FieldRedirectURI, NeedOptional), req(FieldAudience, NeedPreset),
+		req(FieldRedirectURI, NeedRequired), req(FieldScopes, NeedOptional), req(FieldAudience, NeedPreset),
 		req(FieldAuthURL, NeedPreset), req(FieldTokenURL, NeedPreset),
 		hide(FieldRevokeURL, NeedOptional), hide(FieldUserInfoURL, NeedOptional), hide(FieldIssuer, NeedOptional),
 	}},

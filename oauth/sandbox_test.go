@@ -5,10 +5,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,7 +70,33 @@ func preset(t *testing.T, e *oauth.Engine, srv *oauthtest.Server, k accounts.Kin
 	ep.RedirectURI = a.Endpoints.RedirectURI
 	ep.BaseURL = srv.URL()
 	a.Endpoints = ep
+	if k == accounts.KindFleet {
+		// Tesla matches a fleet app's redirect URI exactly: register one.
+		a.Endpoints.RedirectURI = freeLocalhostURI(t)
+		srv.RegisterRedirectURI(oauthtest.FleetClientID, a.Endpoints.RedirectURI)
+	}
 	return a
+}
+
+// freeLocalhostURI returns http://localhost:PORT/callback with a port
+// free on both 127.0.0.1 and ::1 right now.
+func freeLocalhostURI(t *testing.T) string {
+	t.Helper()
+	for range 20 {
+		l4, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := strconv.Itoa(l4.Addr().(*net.TCPAddr).Port)
+		l6, err := net.Listen("tcp", "[::1]:"+port)
+		l4.Close()
+		if err == nil {
+			l6.Close()
+			return "http://localhost:" + port + "/callback"
+		}
+	}
+	t.Fatal("no port is free on both loopback addresses")
+	return ""
 }
 
 func TestDiscover(t *testing.T) {
@@ -94,20 +122,25 @@ func TestDiscover(t *testing.T) {
 	}
 }
 
+// A fleet login through the loopback listener, at a redirect URI
+// registered exactly; the user is in Europe while the login was prepared
+// for North America: the token's ou_code and aud correct the region and
+// the audience.
 func TestFleetLoopbackLogin(t *testing.T) {
-	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	eu := oauthtest.User{Email: "eu-driver@example.com", Region: "EU"}
+	srv := oauthtest.NewTest(t, oauthtest.Options{Users: []oauthtest.User{eu}, StrictFleet: true})
 	e := &oauth.Engine{OpenBrowser: follow(t)}
-	a := preset(t, e, srv, accounts.KindFleet, "eu")
+	a := preset(t, e, srv, accounts.KindFleet, "na")
 	a.ClientID = oauthtest.FleetClientID
-	a.Name = "car"
+	a.Name, a.Email = "car", eu.Email
 
 	f, err := e.StartCodeFlow(context.Background(), a)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if !f.Loopback() || f.RedirectURI() == "" {
-		t.Fatalf("loopback %v redirect %q", f.Loopback(), f.RedirectURI())
+	if !f.Loopback() || f.RedirectURI() != a.Endpoints.RedirectURI {
+		t.Fatalf("loopback %v redirect %q, registered %q", f.Loopback(), f.RedirectURI(), a.Endpoints.RedirectURI)
 	}
 	if err := f.OpenBrowser(); err != nil {
 		t.Fatal(err)
@@ -118,9 +151,9 @@ func TestFleetLoopbackLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	user := srv.User()
+	user := srv.Users()[1]
 	if got.Name != "car" || got.Email != user.Email || got.Subject != user.Subject || got.Region != "eu" ||
-		got.State != accounts.StateActive || got.Endpoints.RedirectURI != "" {
+		got.Audience != srv.FleetAPIBase("eu") || got.State != accounts.StateActive || got.Endpoints.RedirectURI != a.Endpoints.RedirectURI {
 		t.Errorf("account %+v", got)
 	}
 	if !srv.RefreshTokenLive(got.RefreshToken) || got.IDToken == "" {
@@ -133,7 +166,7 @@ func TestFleetLoopbackLogin(t *testing.T) {
 	if !slices.Equal(got.GrantedScopes, info.Scopes) || len(got.GrantedScopes) == 0 {
 		t.Errorf("granted %q, server says %q", got.GrantedScopes, info.Scopes)
 	}
-	if info.Audience != "https://fleet-api.prd.eu.vn.cloud.tesla.com" {
+	if info.Audience != "https://fleet-api.prd.na.vn.cloud.tesla.com" {
 		t.Errorf("the exchange did not send the audience: it asked for %q", info.Audience)
 	}
 	if st := srv.Stats(); st.CodeExchanges != 1 || st.Authorize != 1 {
@@ -246,9 +279,12 @@ func TestLoopbackCancelledAtTheServer(t *testing.T) {
 	}
 }
 
+// A forged answer (another state) reaching the listener first gets a 400
+// and does not end the login; the real answer then completes it.
 func TestLoopbackStateMismatch(t *testing.T) {
 	srv := oauthtest.NewTest(t, oauthtest.Options{})
 	e := &oauth.Engine{}
+	forgedStatus := make(chan int, 1)
 	e.OpenBrowser = func(u string) error {
 		go func() {
 			loc, err := url.Parse(landing(t, u))
@@ -256,11 +292,20 @@ func TestLoopbackStateMismatch(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			q := loc.Query()
+			forged := *loc
+			q := forged.Query()
 			q.Set("state", "forged")
-			loc.RawQuery = q.Encode()
-			if resp, err := http.Get(loc.String()); err == nil {
+			forged.RawQuery = q.Encode()
+			for _, target := range []string{forged.String(), loc.String()} {
+				resp, err := http.Get(target)
+				if err != nil {
+					t.Error(err)
+					return
+				}
 				resp.Body.Close()
+				if target != loc.String() {
+					forgedStatus <- resp.StatusCode
+				}
 			}
 		}()
 		return nil
@@ -275,11 +320,14 @@ func TestLoopbackStateMismatch(t *testing.T) {
 	_ = f.OpenBrowser()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := f.Wait(ctx); !errors.Is(err, oauth.ErrStateMismatch) {
-		t.Fatalf("got %v", err)
+	if _, err := f.Wait(ctx); err != nil {
+		t.Fatalf("the real answer after a forged one: %v", err)
 	}
-	if srv.Stats().CodeExchanges != 0 {
-		t.Error("exchanged despite the state mismatch")
+	if st := <-forgedStatus; st != http.StatusBadRequest {
+		t.Errorf("the forged answer got %d", st)
+	}
+	if srv.Stats().CodeExchanges != 1 {
+		t.Errorf("stats %+v", srv.Stats())
 	}
 }
 

@@ -43,13 +43,21 @@ func ValidateWith(p Purpose, a accounts.Account, o LoginOptions) error {
 	for _, r := range reqs {
 		v := accountValue(a, r.Field)
 		if r.Need != NeedOptional && v == "" && !askedLater(r.Field) {
-			return fieldErr(r.Field, "a %s account needs %s", a.Kind, r.Field.Noun())
+			return missingField(a.Kind, r.Field)
 		}
 		if err := checkField(a, r.Field, v, o.AllowInsecureHTTP); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// missingField is the error of a required field left empty.
+func missingField(k accounts.Kind, f Field) error {
+	if k == accounts.KindFleet && f == FieldRedirectURI {
+		return fieldErr(f, "a fleet account needs the redirect URI registered for its app, which Tesla matches exactly; a loopback one with a free port, e.g. http://localhost:8976/callback, lets keyfob catch the answer itself")
+	}
+	return fieldErr(f, "a %s account needs %s", k, f.Noun())
 }
 
 // askedLater reports the fields a face asks for only once the rest is
@@ -71,7 +79,7 @@ func checkField(a accounts.Account, f Field, v string, allowHTTP bool) error {
 		}
 		return checkSecure(f, v, allowHTTP)
 	case FieldRedirectURI:
-		if _, _, err := redirectPlan(v); err != nil {
+		if _, err := redirectPlan(v, a.Kind == accounts.KindFleet); err != nil {
 			return err
 		}
 	}
