@@ -180,3 +180,35 @@ func TestRevokeOutcomes(t *testing.T) {
 		t.Errorf("failing endpoint: %+v %v", rev, err)
 	}
 }
+
+// The legacy /oauth/revoke answers 200 and revokes nothing: the outcome
+// says so, and the manager keeps the tokens while marking the record.
+func TestLegacyRevokeIsUnconfirmed(t *testing.T) {
+	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	e := &oauth.Engine{}
+	m := accounts.NewManager(accounts.Open(t.TempDir()), e)
+	a, _ := oauth.Preset(accounts.KindLegacy, "na")
+	a.Endpoints.BaseURL = srv.URL()
+	got, err := e.Login(context.Background(), a, oauth.Credentials{Email: srv.User().Email, Password: srv.User().Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, _, err := m.Add(context.Background(), got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev, err := m.Revoke(context.Background(), saved.ID, false)
+	if err != nil || rev.Outcome != oauth.RevokeUnconfirmed || len(rev.Revoked) != 0 || strings.Contains(rev.Detail, "revoked") {
+		t.Fatalf("revoke %+v %v", rev, err)
+	}
+	stored, _ := m.Find(saved.ID)
+	if stored.State != accounts.StateRevoked || stored.AccessToken != got.AccessToken || stored.RefreshToken != got.RefreshToken {
+		t.Errorf("stored %+v", stored)
+	}
+	if info, _ := srv.AccessToken(got.AccessToken); info.Revoked || !srv.RefreshTokenLive(got.RefreshToken) {
+		t.Error("the sandbox revoked: the test proves nothing")
+	}
+	if srv.Stats().LegacyRevocations != 1 {
+		t.Errorf("stats %+v", srv.Stats())
+	}
+}

@@ -457,12 +457,11 @@ func TestLegacyPasswordRefreshRevoke(t *testing.T) {
 	}
 	got.Apply(g, time.Now())
 
+	// Even a server that really revokes cannot say so: its 200 is the one
+	// it answers to everything.
 	rev, err := e.Revoke(context.Background(), got)
-	if err != nil || rev.Outcome != accounts.RevokedAtServer || !slices.Equal(rev.Revoked, []string{"access_token"}) {
+	if err != nil || rev.Outcome != oauth.RevokeUnconfirmed || len(rev.Revoked) != 0 || !strings.Contains(rev.Detail, "known to answer so without revoking") {
 		t.Fatalf("revoke %+v %v", rev, err)
-	}
-	if info, ok := srv.AccessToken(got.AccessToken); !ok || !info.Revoked {
-		t.Error("the access token is still valid at the server")
 	}
 	if st := srv.Stats(); st.PasswordGrants != 1 || st.LegacyRefreshes != 1 || st.LegacyRevocations != 1 {
 		t.Errorf("stats %+v", st)
