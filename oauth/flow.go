@@ -82,6 +82,7 @@ func (e *Engine) StartCodeFlowWith(ctx context.Context, a accounts.Account, o Lo
 	if GrantOf(a) != accounts.GrantCode {
 		return nil, fmt.Errorf("a %s account does not sign in in the browser; use the password or client-credentials login", a.Kind)
 	}
+	o.AllowInsecureHTTP = o.AllowInsecureHTTP || e.allowsHTTP(a)
 	if err := ValidateWith(PurposeLogin, a, o); err != nil {
 		return nil, err
 	}
@@ -121,7 +122,7 @@ func newCodeFlow(e *Engine, a accounts.Account, o LoginOptions) (*CodeFlow, erro
 		nonce:     nonce,
 		redirect:  a.Endpoints.RedirectURI,
 		opts:      o,
-		allow:     o.AllowInsecureHTTP || e.allowsHTTP(a),
+		allow:     o.AllowInsecureHTTP,
 		callbacks: make(chan callback, 1),
 		closed:    make(chan struct{}),
 	}, nil

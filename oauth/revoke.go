@@ -124,10 +124,7 @@ func (e *Engine) revokeLegacy(ctx context.Context, a accounts.Account, rev accou
 		rev.Outcome, rev.Detail = accounts.RevokeFailed, err.Error()
 		return rev, err
 	}
-	body, err := json.Marshal(map[string]string{"token": a.AccessToken})
-	if err != nil {
-		return rev, fmt.Errorf("cannot encode the revocation request: %w", err)
-	}
+	body, _ := json.Marshal(map[string]string{"token": a.AccessToken}) // a map of strings always encodes
 	header := http.Header{"Content-Type": {"application/json"}}
 	if err := e.doCall(ctx, &call{allowHTTP: allow}, opRevoke, http.MethodPost, endpoint, header, body, nil); err != nil {
 		rev.Outcome = accounts.RevokeFailed

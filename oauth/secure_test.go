@@ -184,3 +184,24 @@ func TestPrepareTakesTheInsecureOptIn(t *testing.T) {
 		t.Fatalf("with the opt-in: %+v %v", p.Options, err)
 	}
 }
+
+// An import with the opt-in refreshes through the plain http endpoint
+// (here it fails to resolve); the engine alone would refuse it.
+func TestImportTakesTheInsecureOptIn(t *testing.T) {
+	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	l, m := newLogins(t, srv)
+	r := oauth.Request{Purpose: oauth.PurposeImport, Kind: accounts.KindCustom, Options: oauth.LoginOptions{AllowInsecureHTTP: true},
+		Inputs: oauth.Inputs{oauth.FieldTokenURL: offLoopback + "/token", oauth.FieldClientID: "c", oauth.FieldRefreshToken: "rt"}}
+	p, err := l.Prepare(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.Import(context.Background(), p)
+	var se *oauth.ServerError
+	if errors.Is(err, oauth.ErrInsecureHTTP) || !errors.As(err, &se) || se.Kind != oauth.KindNetwork {
+		t.Fatalf("import with the opt-in: %v", err)
+	}
+	if _, _, err := m.Import(context.Background(), p.Account); !errors.Is(err, oauth.ErrInsecureHTTP) {
+		t.Fatalf("the manager's own engine: %v", err)
+	}
+}
