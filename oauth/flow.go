@@ -203,12 +203,13 @@ func (f *CodeFlow) OpenBrowser() error {
 	return OpenBrowser(f.authURL)
 }
 
-// Wait blocks until the browser comes back to the loopback listener, then
-// exchanges the code and returns the logged-in account. It also ends when
-// ctx ends or the flow is closed. A callback with the wrong state
-// (ErrStateMismatch) or an error (a *CallbackError; ErrLoginCancelled when
-// the user cancelled) ends the flow without an exchange. The browser gets
-// a small page saying what happened. The listener closes when Wait returns.
+// Wait blocks until the browser comes back to the loopback listener with
+// this login's state, then exchanges the code and returns the logged-in
+// account. It also ends when ctx ends or the flow is closed. An error that
+// carries the state (a *CallbackError; ErrLoginCancelled when the user
+// cancelled) ends the flow without an exchange; a callback without the
+// state ends nothing (see handle). The browser gets a small page saying
+// what happened. The listener closes when Wait returns.
 func (f *CodeFlow) Wait(ctx context.Context) (accounts.Account, error) {
 	if f.srv == nil {
 		return f.acct, errors.New("this login has no listener: the browser lands on a page whose address must be pasted")
