@@ -166,4 +166,3 @@ func urlProblem(err error) string {
 	}
 	return "not a valid URL"
 }
-

@@ -364,4 +364,3 @@ func (f *CodeFlow) Close() error {
 	})
 	return nil
 }
-
