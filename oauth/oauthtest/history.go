@@ -1,10 +1,7 @@
 package oauthtest
 
-import "time"
-
 // What tests ask the sandbox about the rotation history of refresh tokens:
-// whether a token a client kept is the newest of its grant or one behind,
-// and whether rotated-out tokens still work.
+// whether a token a client kept is the newest of its grant or behind it.
 
 // RefreshTokenPosition says where rt stands in the rotation history of the
 // grant it belongs to: 0 when it is the newest refresh token the grant has
@@ -30,13 +27,4 @@ func (s *Server) RefreshTokenPosition(rt string) (pos int, ok bool) {
 		}
 	}
 	return pos, true
-}
-
-// SetRefreshGrace changes Options.RefreshGrace from now on, for tokens
-// already rotated out too: with 0, every refresh token but the newest of
-// each rotation is dead at once.
-func (s *Server) SetRefreshGrace(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.grace = d
 }

@@ -43,3 +43,18 @@ func TestRefreshTokenPosition(t *testing.T) {
 		t.Error("without a grace only the tokens never rotated out should live")
 	}
 }
+
+// TestSetAccessTTL: refreshes after the change issue tokens of the new
+// lifetime; 0 goes back to Tesla's 8 hours.
+func TestSetAccessTTL(t *testing.T) {
+	s := NewTest(t, Options{})
+	rt := s.Mint(MintRequest{}).RefreshToken
+	for _, c := range []struct{ set, want time.Duration }{{7 * time.Second, 7 * time.Second}, {0, 8 * time.Hour}} {
+		s.SetAccessTTL(c.set)
+		r := refresh(t, s, FleetClientID, rt)
+		if got := r.json(t)["expires_in"]; got != c.want.Seconds() {
+			t.Errorf("SetAccessTTL(%v): expires_in %v, want %v", c.set, got, c.want.Seconds())
+		}
+		rt = r.str(t, "refresh_token")
+	}
+}
