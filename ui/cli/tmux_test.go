@@ -4,7 +4,6 @@ package cli
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,7 +91,7 @@ func needTmux(t *testing.T) {
 // tmux server, so the user's own tmux is never touched.
 type tmuxTUI struct {
 	t      *testing.T
-	socket string
+	socket string // the server's socket file
 	pid    int // the keyfob process
 }
 
@@ -100,7 +99,7 @@ type tmuxTUI struct {
 // ("PATH=…") as its PATH. The tmux server is killed at the end of the test.
 func startTUI(t *testing.T, e *env, pathEnv string) *tmuxTUI {
 	t.Helper()
-	s := &tmuxTUI{t: t, socket: fmt.Sprintf("keyfob-cli-%d-%d", os.Getpid(), time.Now().UnixNano())}
+	s := &tmuxTUI{t: t, socket: filepath.Join(e.dir, "tmux.sock")} // removed with the test's directory
 	home := filepath.Join(e.dir, "home")
 	args := []string{"new-session", "-d", "-s", "tui", "-x", "100", "-y", "30",
 		"env", "-i", pathEnv, "HOME=" + home, "TERM=xterm-256color", "LANG=C.UTF-8",
@@ -118,7 +117,7 @@ func startTUI(t *testing.T, e *env, pathEnv string) *tmuxTUI {
 }
 
 func (s *tmuxTUI) tmux(args ...string) (string, error) {
-	cmd := exec.Command("tmux", append([]string{"-L", s.socket}, args...)...)
+	cmd := exec.Command("tmux", append([]string{"-S", s.socket}, args...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
