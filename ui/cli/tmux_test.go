@@ -92,7 +92,7 @@ func needTmux(t *testing.T) {
 type tmuxTUI struct {
 	t      *testing.T
 	socket string // the server's socket file
-	pid    int // the keyfob process
+	pid    int    // the keyfob process
 }
 
 // startTUI opens the TUI on e's store in a clean environment, with pathEnv
