@@ -37,7 +37,7 @@ func TestHostileClaimsNeverReachTheTerminal(t *testing.T) {
 	}
 	if len(got) != 1 || got[0].Email != oauthtest.HostileEmail ||
 		!slices.Contains(got[0].Scopes, oauthtest.HostileScopeNewline) || !slices.Contains(got[0].Scopes, oauthtest.HostileScopeClear) {
-		t.Errorf("list --json changed the server's strings: %+q", got)
+		t.Errorf("list --json changed the server's strings: %+v", got)
 	}
 }
 
