@@ -275,7 +275,7 @@ func (m *Model) nextTheme() tea.Cmd {
 func editedText(e dialog.Edited) string {
 	var parts []string
 	for _, c := range edit.Diff(e.Before, e.After) {
-		parts = append(parts, fmt.Sprintf("%s %s → %s", edit.Label(c.Field), orNone(c.Old), orNone(c.New)))
+		parts = append(parts, fmt.Sprintf("%s %s → %s", c.Field.Label(), orNone(c.Old), orNone(c.New)))
 	}
 	text := fmt.Sprintf("edited %s, tokens kept: %s", e.After.Name, strings.Join(parts, "; "))
 	if len(parts) == 0 {

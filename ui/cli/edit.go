@@ -70,7 +70,7 @@ func NewCmdEdit(f *Factory, runF func(*EditOptions) error) *cobra.Command {
 	completeNames(cmd, f, 1)
 	opts.values = map[oauth.Field]*string{}
 	for _, fl := range edit.Fields {
-		usage := "new " + edit.Label(fl)
+		usage := "new " + fl.Label()
 		if fl == oauth.FieldRegion {
 			usage = "new Tesla region: na, eu or cn (moves the region's endpoints and audience)"
 		}
@@ -131,7 +131,7 @@ func printEdit(s *IOStreams, before, after accounts.Account, notes []string) {
 	}
 	fprintf(s.Out, "Edited %s; its tokens are kept:\n", present.Clean(after.Name))
 	for _, c := range changes {
-		fprintf(s.Out, "  %s: %s → %s\n", edit.Label(c.Field), orNone(present.Clean(c.Old)), orNone(present.Clean(c.New)))
+		fprintf(s.Out, "  %s: %s → %s\n", c.Field.Label(), orNone(present.Clean(c.Old)), orNone(present.Clean(c.New)))
 	}
 	for _, n := range notes {
 		fprintf(s.Out, "  note: %s\n", present.OneLine(n))

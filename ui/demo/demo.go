@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -100,7 +101,7 @@ func (d *Demo) Options(base ui.Options) ui.Options {
 	if o.Engine == nil {
 		o.Engine = d.Engine
 	}
-	if o.Config == (accounts.Config{}) {
+	if reflect.DeepEqual(o.Config, accounts.Config{}) {
 		o.Config = d.Config
 	}
 	if o.Banner == "" {

@@ -76,7 +76,7 @@ func (w *Model) request(discover bool) oauth.Request {
 func (w *Model) submit() tea.Cmd {
 	w.err, w.note = "", ""
 	if i := w.form.missing(); i >= 0 {
-		t := textOf(w.form.fields[i].req.Field)
+		t := kindText(w.kind, w.form.fields[i].req.Field)
 		w.err = fmt.Sprintf("%s is required. %s", t.label, t.help)
 		return w.form.focusOn(i)
 	}

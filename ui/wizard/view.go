@@ -99,7 +99,7 @@ func (w *Model) formView() string {
 		lines = append(lines, st.Marker.Render(marker)+ls.Render(common.Fit(label, labelWidth))+" "+f.input.View())
 	}
 	if w.form.focus < len(w.form.fields) {
-		lines = append(lines, "", common.Paragraphs(st.Hint, w.inner(), textOf(w.form.fields[w.form.focus].req.Field).help))
+		lines = append(lines, "", common.Paragraphs(st.Hint, w.inner(), kindText(w.kind, w.form.fields[w.form.focus].req.Field).help))
 	}
 	return strings.Join(lines, "\n")
 }
