@@ -114,8 +114,11 @@ func runEdit(opts *EditOptions) error {
 	})
 	var fe *oauth.FieldError
 	switch {
+	case errors.As(err, &fe) && errors.Is(err, oauth.ErrInsecureHTTP):
+		return usageError{err: fmt.Errorf("%w; nothing was changed: fix --%s (only an account logged in with --insecure-http may use plain http)",
+			err, editFlag(fe.Field)), advised: true}
 	case errors.As(err, &fe):
-		return usageError{fmt.Errorf("%w; nothing was changed: fix --%s", err, editFlag(fe.Field))}
+		return usageError{err: fmt.Errorf("%w; nothing was changed: fix --%s", err, editFlag(fe.Field))}
 	case err != nil:
 		return err
 	}
