@@ -32,7 +32,7 @@ var fieldFlags = []fieldFlag{
 	{"client-id", oauth.FieldClientID, "OAuth client id (owner and legacy have defaults)"},
 	{"scopes", oauth.FieldScopes, "scopes to request, space or comma separated (default: the kind's)"},
 	{"audience", oauth.FieldAudience, "audience (default: the region's Fleet API URL)"},
-	{"redirect-uri", oauth.FieldRedirectURI, "registered redirect URI (default: a loopback one)"},
+	{"redirect-uri", oauth.FieldRedirectURI, "the app's registered redirect URI (fleet: required once, then remembered per client id)"},
 	{"issuer", oauth.FieldIssuer, "read every endpoint from ISSUER/.well-known/openid-configuration"},
 	{"auth-url", oauth.FieldAuthURL, "authorization endpoint"},
 	{"token-url", oauth.FieldTokenURL, "token endpoint"},

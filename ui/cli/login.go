@@ -40,11 +40,13 @@ func NewCmdLogin(f *Factory, runF func(*LoginOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "login",
 		Short: "Add an account by logging in (browser, password or client-credentials flow)",
-		Long: "login adds an account. Fleet accounts sign in in the browser and come back to a listener on\n" +
-			"127.0.0.1; Owner accounts sign in in the browser and you paste the URL of the page you land on;\n" +
+		Long: "login adds an account. Fleet accounts sign in in the browser with the redirect URI registered\n" +
+			"for the app (remembered per client id once a login with it worked): a loopback one comes back to\n" +
+			"a listener on its port. Owner accounts sign in in the browser and you paste the address you land on;\n" +
 			"partner accounts use the client-credentials grant; legacy accounts the password grant.\n" +
 			"Secrets never come from flags: the client secret comes from $" + EnvClientSecret + " or\n" +
-			"--client-secret-file, a password from stdin or a prompt. A flag the kind does not use is refused.",
+			"--client-secret-file, a password from stdin or a prompt. A flag the kind does not use is refused.\n" +
+			"Endpoints must be https except on this machine; --insecure-http allows plain http, with a warning.",
 		Example: "  keyfob login --kind fleet --client-id YOUR_APP_ID --redirect-uri http://localhost:8080/callback\n" +
 			"  keyfob login --kind owner --email you@example.com\n" +
 			"  KEYFOB_CLIENT_SECRET=… keyfob login --kind partner --client-id YOUR_APP_ID --region eu\n" +
