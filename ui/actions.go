@@ -255,7 +255,21 @@ func (m *Model) onSaved(s wizard.Saved) tea.Cmd {
 	default:
 		text = fmt.Sprintf("signed in: %s saved", who)
 	}
-	return tea.Batch(m.setToast(text, present.ToneOK), m.loadCmd())
+	tone := present.ToneOK
+	if c := s.RegionChange; c.Changed() {
+		note, t := present.RegionNote(c)
+		if c.Refused != nil {
+			note += " (" + m.keys.Edit.Help().Key + " edits its region)"
+		}
+		text, tone = text+"; "+note, t
+	}
+	for _, n := range m.heard.take() {
+		text += "; " + n.Text
+		if n.Tone != present.ToneOK {
+			tone = n.Tone
+		}
+	}
+	return tea.Batch(m.setToast(text, tone), m.loadCmd())
 }
 
 // nextTheme switches to the next theme and saves it.

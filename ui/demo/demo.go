@@ -34,6 +34,10 @@ type Demo struct {
 	// BrowseDelay is how long the simulated browser takes to sign in, so
 	// the wizard's waiting step can be seen.
 	BrowseDelay time.Duration
+	// RedirectURI is the loopback redirect URI registered at the sandbox
+	// for its Fleet API app (which, like Tesla, takes no other), preset in
+	// the wizard's fleet form.
+	RedirectURI string
 }
 
 // sampleClient is the client id of the sample Fleet accounts: a different
@@ -41,13 +45,37 @@ type Demo struct {
 // instead of replacing a sample of the same user.
 const sampleClient = "keyfob-demo-fleet"
 
+// regionUsers are the sandbox's users besides the default one (region
+// NA): the wizard's presets hint the user of the chosen region, so a login
+// there gets tokens that agree with it; the China user's sign-in goes on
+// at the sandbox's China host, as Tesla's does at auth.tesla.cn.
+var regionUsers = []oauthtest.User{
+	{Email: "eu-driver@example.com", FullName: "Sandbox Driver (EU)", Region: "EU"},
+	{Email: "cn-driver@example.com", FullName: "Sandbox Driver (CN)", Region: "CN"},
+}
+
+// userOf is the email of the sandbox user of a region.
+func userOf(s *oauthtest.Server, region string) string {
+	for _, u := range s.Users() {
+		if strings.EqualFold(u.Region, region) {
+			return u.Email
+		}
+	}
+	return s.User().Email
+}
+
 // Start launches the sandbox on 127.0.0.1, creates a temporary store with
 // sample accounts and returns the demo. ctx only bounds the setup.
 func Start(ctx context.Context) (*Demo, error) {
-	srv, err := oauthtest.Start(oauthtest.Options{})
+	redirect, err := FreeRedirectURI()
+	if err != nil {
+		return nil, err
+	}
+	srv, err := oauthtest.Start(oauthtest.Options{Users: regionUsers})
 	if err != nil {
 		return nil, fmt.Errorf("cannot start the sandbox server: %w", err)
 	}
+	srv.RegisterRedirectURI(oauthtest.FleetClientID, redirect)
 	dir, err := os.MkdirTemp("", "keyfob-demo-")
 	if err != nil {
 		srv.Close()
@@ -59,6 +87,7 @@ func Start(ctx context.Context) (*Demo, error) {
 		Store:       accounts.Open(dir),
 		Engine:      &oauth.Engine{},
 		BrowseDelay: 700 * time.Millisecond,
+		RedirectURI: redirect,
 	}
 	d.Manager = accounts.NewManager(d.Store, d.Engine)
 	// Auto-refresh starts off so the sample states stay visible until the
@@ -113,8 +142,11 @@ func (d *Demo) Options(base ui.Options) ui.Options {
 }
 
 // Presets are Tesla's presets with the sandbox's endpoints and clients, so
-// `n` → fleet → enter signs in against the sandbox. Options puts them in the
-// logins of the TUI; the command line's login can use them too.
+// `n` → fleet → enter signs in against the sandbox: the Fleet app with its
+// registered redirect URI, the sandbox's Fleet API base of the region as
+// the audience, and the region's user as the sign-in's login hint (the
+// China user's sign-in moves to the China host, as at Tesla). Options puts
+// them in the logins of the TUI; the command line's login can use them too.
 func (d *Demo) Presets(kind accounts.Kind, region string) (accounts.Account, error) {
 	a, err := oauth.Preset(kind, region)
 	if err != nil {
@@ -128,15 +160,19 @@ func (d *Demo) Presets(kind accounts.Kind, region string) (accounts.Account, err
 		a.Endpoints.AuthURL = issuer + "/authorize"
 		a.Endpoints.TokenURL = issuer + "/token"
 		a.Endpoints.UserInfoURL = issuer + "/userinfo"
+		a.Endpoints.RedirectURI = d.RedirectURI
+		a.Audience = d.Server.FleetAPIBase(a.Region)
+		a.Email = userOf(d.Server, a.Region)
 	case accounts.KindOwner:
 		a.Endpoints.AuthURL = issuer + "/authorize"
 		a.Endpoints.TokenURL = issuer + "/token"
 		a.Endpoints.UserInfoURL = issuer + "/userinfo"
-		a.Email = d.Server.User().Email
+		a.Email = userOf(d.Server, a.Region)
 	case accounts.KindPartner:
 		a.ClientID = oauthtest.PartnerClientID
 		a.ClientSecret = oauthtest.PartnerSecret
 		a.Endpoints.TokenURL = issuer + "/token"
+		a.Audience = d.Server.FleetAPIBase(a.Region)
 	case accounts.KindLegacy:
 		a.ClientID = oauthtest.LegacyClientID
 		a.ClientSecret = oauthtest.LegacyClientSecret
@@ -265,6 +301,9 @@ func (d *Demo) mintSample(smp sample, id string, now time.Time) accounts.Account
 	s, day := d.Server, 24*time.Hour
 	a := smp.acct
 	smp.mint.ClientID, smp.mint.Scopes, smp.mint.Audience = a.ClientID, a.RequestedScopes, a.Audience
+	if a.Kind == accounts.KindFleet || a.Kind == accounts.KindOwner {
+		smp.mint.Email = userOf(s, a.Region) // tokens that agree with the sample's region
+	}
 	ts := s.Mint(smp.mint)
 	a.ID = id
 	g := accounts.Grant{
