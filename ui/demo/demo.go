@@ -45,6 +45,14 @@ type Demo struct {
 // instead of replacing a sample of the same user.
 const sampleClient = "keyfob-demo-fleet"
 
+// customClient and customSecret are the custom kind's app at the sandbox,
+// in its preset and its sample: a confidential client, so that every
+// grant of the custom kind (code, password, client credentials) works.
+const (
+	customClient = "keyfob-demo-custom"
+	customSecret = "keyfob-demo-custom-secret"
+)
+
 // regionUsers are the sandbox's users besides the default one (region
 // NA): the wizard's presets hint the user of the chosen region, so a login
 // there gets tokens that agree with it; the China user's sign-in goes on
@@ -71,7 +79,7 @@ func Start(ctx context.Context) (*Demo, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, err := oauthtest.Start(oauthtest.Options{Users: regionUsers})
+	srv, err := oauthtest.Start(oauthtest.Options{Users: regionUsers, Secrets: map[string]string{customClient: customSecret}})
 	if err != nil {
 		return nil, fmt.Errorf("cannot start the sandbox server: %w", err)
 	}
@@ -179,7 +187,9 @@ func (d *Demo) Presets(kind accounts.Kind, region string) (accounts.Account, err
 		a.Endpoints.BaseURL = base
 		a.Email = d.Server.User().Email
 	case accounts.KindCustom:
-		a.ClientID = oauthtest.FleetClientID
+		// An app with no registered redirect URI, which the sandbox lets
+		// use any loopback port (RFC 8252), as the custom kind does.
+		a.ClientID, a.ClientSecret = customClient, customSecret
 		a.Endpoints = accounts.Endpoints{
 			AuthURL:     issuer + "/authorize",
 			TokenURL:    issuer + "/token",

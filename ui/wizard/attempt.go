@@ -267,7 +267,11 @@ func (w *Model) onBrowsed(msg browsedMsg) tea.Cmd {
 	if msg.id != w.run.id || w.step != stepBrowser {
 		return nil
 	}
-	if msg.err != nil {
+	switch {
+	case msg.err != nil && w.c.Browse != nil:
+		w.note = fmt.Sprintf("the sign-in did not go through (%v): open the address above yourself to see why.", msg.err)
+		return nil
+	case msg.err != nil:
 		w.note = fmt.Sprintf("keyfob could not open a browser (%v): open the address above yourself.", msg.err)
 		return nil
 	}
