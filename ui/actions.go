@@ -257,9 +257,21 @@ func (m *Model) onSaved(s wizard.Saved) tea.Cmd {
 	}
 	tone := present.ToneOK
 	if c := s.RegionChange; c.Changed() {
+		// A shorter line (the name alone), so that the note is not cut.
 		note, t := present.RegionNote(c)
 		if c.Refused != nil {
 			note += " (" + m.keys.Edit.Help().Key + " edits its region)"
+		}
+		name := present.OneLine(s.Account.Name)
+		switch {
+		case s.Imported && s.Replaced:
+			text = name + " imported again"
+		case s.Imported:
+			text = name + " imported"
+		case s.Replaced:
+			text = name + " signed in again"
+		default:
+			text = name + " signed in"
 		}
 		text, tone = text+"; "+note, t
 	}

@@ -18,7 +18,7 @@ func TestRefreshRegionChangeIsAToast(t *testing.T) {
 	e := newFlowEnv(t, oauthtest.Options{Users: []oauthtest.User{eu}}, seedOne(accounts.KindFleet,
 		oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, Email: eu.Email, AccessTTL: -time.Minute}))
 	e.d.press("r")
-	e.d.until("the region toast", func() bool { return strings.Contains(plain(e.m), "car: region na → eu, as its tokens say") })
+	e.d.until("the region toast", func() bool { return strings.Contains(plain(e.m), "car: region na → eu (its tokens say so)") })
 	if got := e.stored(t)[0]; got.Region != "eu" || got.Audience != e.srv.FleetAPIBase("eu") {
 		t.Fatalf("stored region %q audience %q", got.Region, got.Audience)
 	}
@@ -34,8 +34,8 @@ func TestLoginRegionChangeIsInTheToast(t *testing.T) {
 	}
 	e.d.press("type:car", "enter")
 	e.d.until("the account to be saved", e.noModals)
-	e.d.until("the toast", func() bool { return strings.Contains(plain(e.m), "signed in: car") })
-	if !strings.Contains(plain(e.m), "region eu → na, as its tokens say") {
+	e.d.until("the toast", func() bool { return strings.Contains(plain(e.m), "car signed in") })
+	if !strings.Contains(plain(e.m), "region eu → na (its tokens say so)") {
 		t.Errorf("the toast does not tell the region change:\n%s", plain(e.m))
 	}
 	if a, _ := e.storedNamed(t, "car"); a.Region != "na" {

@@ -271,7 +271,15 @@ func (d *Demo) samples() ([]sample, error) {
 	fleetApp := func(a *accounts.Account) { a.ClientID = sampleClient }
 	yScopes := []string{"openid", "offline_access", "vehicle_device_data", "vehicle_location", "vehicle_charging_cmds"}
 	samples := []sample{
-		{acct: preset("model-3", accounts.KindFleet, "na", fleetApp), age: 3 * day},
+		{
+			// vehicle_specs shows how the detail view marks a scope Tesla is
+			// not known to grant third-party tokens.
+			acct: preset("model-3", accounts.KindFleet, "na", func(a *accounts.Account) {
+				fleetApp(a)
+				a.RequestedScopes = append(a.RequestedScopes, "vehicle_specs")
+			}),
+			age: 3 * day,
+		},
 		{
 			acct: preset("model-y", accounts.KindFleet, "eu", func(a *accounts.Account) {
 				fleetApp(a)

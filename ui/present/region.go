@@ -5,8 +5,8 @@ import (
 )
 
 // RegionNote is a region change in a few words, for a toast: "region na →
-// eu, as its tokens say, with that region's Fleet API address". The
-// command line prints the whole sentence (oauth.RegionChange.String).
+// eu (its tokens say so), Fleet API address too". The command line prints
+// the whole sentence (oauth.RegionChange.String).
 func RegionNote(c oauth.RegionChange) (text string, tone Tone) {
 	switch {
 	case c.Refused != nil:
@@ -14,9 +14,9 @@ func RegionNote(c oauth.RegionChange) (text string, tone Tone) {
 	case !c.Changed():
 		return "", ToneOK
 	case c.From == "":
-		return "region " + c.To + ", as its tokens say", ToneOK
+		return "region " + c.To + " (its tokens say so)", ToneOK
 	case c.FromAudience != c.ToAudience:
-		return "region " + c.From + " → " + c.To + ", as its tokens say, with that region's Fleet API address", ToneOK
+		return "region " + c.From + " → " + c.To + " (its tokens say so), Fleet API address too", ToneOK
 	}
-	return "region " + c.From + " → " + c.To + ", as its tokens say", ToneOK
+	return "region " + c.From + " → " + c.To + " (its tokens say so)", ToneOK
 }

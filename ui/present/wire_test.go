@@ -63,9 +63,9 @@ func TestRegionNote(t *testing.T) {
 		tone Tone
 	}{
 		{oauth.RegionChange{}, "", ToneOK},
-		{oauth.RegionChange{From: "na", To: "eu", FromAudience: "a", ToAudience: "a"}, "region na → eu, as its tokens say", ToneOK},
-		{oauth.RegionChange{From: "na", To: "eu", FromAudience: "a", ToAudience: "b"}, "region na → eu, as its tokens say, with that region's Fleet API address", ToneOK},
-		{oauth.RegionChange{To: "eu"}, "region eu, as its tokens say", ToneOK},
+		{oauth.RegionChange{From: "na", To: "eu", FromAudience: "a", ToAudience: "a"}, "region na → eu (its tokens say so)", ToneOK},
+		{oauth.RegionChange{From: "na", To: "eu", FromAudience: "a", ToAudience: "b"}, "region na → eu (its tokens say so), Fleet API address too", ToneOK},
+		{oauth.RegionChange{To: "eu"}, "region eu (its tokens say so)", ToneOK},
 		{oauth.RegionChange{From: "cn", To: "cn", Refused: errors.New("x")}, "its tokens name a region on Tesla's other sign-in hosts; keyfob did not move it", ToneWarn},
 	} {
 		if got, tone := RegionNote(tc.c); got != tc.want || tone != tc.tone {

@@ -19,27 +19,27 @@ type fieldText struct{ label, placeholder, help string }
 // fieldTexts word every field the requirements table can show: the
 // placeholder and the help.
 var fieldTexts = map[oauth.Field]fieldText{
-	oauth.FieldName:         {"", "optional — the email's name by default", "What keyfob calls the account; keyfob token NAME uses it."},
-	oauth.FieldEmail:        {"", "the Tesla account's email", "The email of the account."},
-	oauth.FieldPassword:     {"", "", "Sent once to the token endpoint and never stored."},
-	oauth.FieldClientID:     {"", "your app's client id", "The client id of your app (developer.tesla.com for Fleet API apps)."},
-	oauth.FieldClientSecret: {"", "none", "The client secret; open-source (PKCE) apps have none. Stored in the account file (0600)."},
-	oauth.FieldScopes:       {"", "space separated", "Scopes to ask for; the server may grant fewer — the detail view shows what it granted."},
-	oauth.FieldRedirectURI:  {"", "empty: 127.0.0.1, any free port", "Must match a redirect URI registered for the app. A loopback http URI (or empty) lets keyfob catch the answer itself."},
-	oauth.FieldAudience:     {"", "Fleet API base URL", "The Fleet API base URL of the account's region."},
-	oauth.FieldAuthURL:      {"", "authorize endpoint", "Where the browser signs in."},
-	oauth.FieldTokenURL:     {"", "token endpoint", "Where codes and refresh tokens are exchanged."},
-	oauth.FieldRevokeURL:    {"", "none", "An RFC 7009 revocation endpoint, if the server has one."},
-	oauth.FieldUserInfoURL:  {"", "userinfo endpoint", "Where keyfob learns the account's email after signing in."},
-	oauth.FieldBaseURL:      {"", "base URL", "The owner-api host; /oauth/token and /oauth/revoke hang off it."},
-	oauth.FieldIssuer:       {"", "optional — fills the URLs", "An OpenID issuer URL: keyfob reads its discovery document to fill the empty endpoints."},
-	oauth.FieldRefreshToken: {"", "paste it here", "The refresh token to import. keyfob refreshes it at once, which proves it works and rotates it."},
+	oauth.FieldName:         {placeholder: "optional — the email's name by default", help: "What keyfob calls the account; keyfob token NAME uses it."},
+	oauth.FieldEmail:        {placeholder: "the Tesla account's email", help: "The email of the account."},
+	oauth.FieldPassword:     {placeholder: "", help: "Sent once to the token endpoint and never stored."},
+	oauth.FieldClientID:     {placeholder: "your app's client id", help: "The client id of your app (developer.tesla.com for Fleet API apps)."},
+	oauth.FieldClientSecret: {placeholder: "none", help: "The client secret; open-source (PKCE) apps have none. Stored in the account file (0600)."},
+	oauth.FieldScopes:       {placeholder: "space separated", help: "Scopes to ask for; the server may grant fewer — the detail view shows what it granted."},
+	oauth.FieldRedirectURI:  {placeholder: "empty: 127.0.0.1, any free port", help: "Must match a redirect URI registered for the app. A loopback http URI (or empty) lets keyfob catch the answer itself."},
+	oauth.FieldAudience:     {placeholder: "Fleet API base URL", help: "The Fleet API base URL of the account's region."},
+	oauth.FieldAuthURL:      {placeholder: "authorize endpoint", help: "Where the browser signs in."},
+	oauth.FieldTokenURL:     {placeholder: "token endpoint", help: "Where codes and refresh tokens are exchanged."},
+	oauth.FieldRevokeURL:    {placeholder: "none", help: "An RFC 7009 revocation endpoint, if the server has one."},
+	oauth.FieldUserInfoURL:  {placeholder: "userinfo endpoint", help: "Where keyfob learns the account's email after signing in."},
+	oauth.FieldBaseURL:      {placeholder: "base URL", help: "The owner-api host; /oauth/token and /oauth/revoke hang off it."},
+	oauth.FieldIssuer:       {placeholder: "optional — fills the URLs", help: "An OpenID issuer URL: keyfob reads its discovery document to fill the empty endpoints."},
+	oauth.FieldRefreshToken: {placeholder: "paste it here", help: "The refresh token to import. keyfob refreshes it at once, which proves it works and rotates it."},
 }
 
 // fleetRedirect words the fleet form's redirect URI, which Tesla requires
 // and matches exactly.
-var fleetRedirect = fieldText{"", "the app's registered redirect URI",
-	"Required: a redirect URI registered for the app on developer.tesla.com, exactly as registered. A loopback one (http://localhost:PORT/…) lets keyfob catch the answer itself; any other means pasting the address the browser lands on."}
+var fleetRedirect = fieldText{placeholder: "the app's registered redirect URI",
+	help: "Required: a redirect URI registered for the app on developer.tesla.com, exactly as registered. A loopback one (http://localhost:PORT/…) lets keyfob catch the answer itself; any other means pasting the address the browser lands on."}
 
 // textOf is the wording of field f.
 func textOf(f oauth.Field) fieldText {
