@@ -91,6 +91,11 @@ type Account struct {
 	ClientSecret string    `json:"client_secret,omitempty"`
 	Endpoints    Endpoints `json:"endpoints"`
 	Audience     string    `json:"audience,omitempty"`
+	// AllowInsecureHTTP is the user's opt-in, given at login or import,
+	// to reach this account's endpoints over plain http off this machine
+	// (where anyone on the way can read its tokens). The OAuth engine
+	// refuses such endpoints for every account without it.
+	AllowInsecureHTTP bool `json:"allow_insecure_http,omitempty"`
 
 	RequestedScopes []string `json:"requested_scopes,omitempty"`
 	GrantedScopes   []string `json:"granted_scopes,omitempty"`
@@ -123,7 +128,13 @@ type Grant struct {
 	GrantedScopes []string // from the access token's scp claim, else the response's scope
 	Email         string
 	Subject       string
-	Region        string // from ou_code, lower case, when the account has none
+	// Region and Audience correct the account's region (lower case) and
+	// audience (the Fleet API base URL of the region) when they are set:
+	// the OAuth engine fills them only with a correction it trusts (what
+	// the token's ou_code and aud say), so Apply takes them even when the
+	// account has its own.
+	Region   string
+	Audience string
 }
 
 // Apply stores g in a, as obtained at now: a rotated refresh token replaces
@@ -151,8 +162,11 @@ func (a *Account) Apply(g Grant, now time.Time) {
 	if g.Subject != "" {
 		a.Subject = g.Subject
 	}
-	if g.Region != "" && a.Region == "" {
+	if g.Region != "" {
 		a.Region = g.Region
+	}
+	if g.Audience != "" {
+		a.Audience = g.Audience
 	}
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = now

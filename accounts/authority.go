@@ -26,6 +26,13 @@ const (
 	RevokeUnsupported RevokeOutcome = "unsupported"
 	// RevokeFailed: the endpoint exists but the request failed.
 	RevokeFailed RevokeOutcome = "failed"
+	// RevokeUnconfirmed: the server answered 200 without that meaning
+	// anything: the legacy owner-api's /oauth/revoke accepts every request
+	// and is known to revoke nothing (TESLA.md §7). The faces report what
+	// the server answered, never "revoked"; Manager.Revoke keeps the
+	// tokens (it drops them only for RevokedAtServer) and marks the record
+	// revoked, or removes it when asked.
+	RevokeUnconfirmed RevokeOutcome = "unconfirmed"
 )
 
 // Revocation is the server-side result of a revoke.

@@ -1,6 +1,7 @@
 package accounts
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,11 @@ type Config struct {
 	DefaultAccount string `json:"default_account,omitempty"`
 	// AutoRefresh turns the TUI's auto-refresh off when false.
 	AutoRefresh *bool `json:"auto_refresh,omitempty"`
+	// RedirectURIs remembers, by client id, the redirect URI of the last
+	// Fleet API login that succeeded with it. Tesla accepts only the
+	// redirect URIs registered for an app, matched exactly, so the next
+	// login of the same app needs none.
+	RedirectURIs map[string]string `json:"redirect_uris,omitempty"`
 }
 
 // Defaults for the settings.
@@ -112,4 +118,48 @@ func (s *Store) SaveConfig(c Config) error {
 		return err
 	}
 	return s.write(s.ConfigPath(), append(data, '\n'))
+}
+
+// UpdateConfig changes the settings: under a lock of its own it reads
+// config.json again, lets fn change it and writes it, so a setting another
+// process changed meanwhile is kept.
+func (s *Store) UpdateConfig(ctx context.Context, fn func(*Config)) error {
+	if err := s.ensureDir(); err != nil {
+		return err
+	}
+	unlock, err := s.lock(ctx, filepath.Join(s.dir, configLock), "the settings file")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	c, err := s.LoadConfig()
+	if err != nil {
+		return err
+	}
+	fn(&c)
+	return s.SaveConfig(c)
+}
+
+// RedirectFor returns the redirect URI remembered for a client id, or ""
+// (also when the settings cannot be read: the user then gives one).
+func (s *Store) RedirectFor(clientID string) string {
+	c, err := s.LoadConfig()
+	if err != nil || clientID == "" {
+		return ""
+	}
+	return c.RedirectURIs[clientID]
+}
+
+// RememberRedirect remembers uri as the redirect URI of a client id.
+// Nothing is written when it is already the one remembered.
+func (s *Store) RememberRedirect(ctx context.Context, clientID, uri string) error {
+	if clientID == "" || uri == "" || s.RedirectFor(clientID) == uri {
+		return nil
+	}
+	return s.UpdateConfig(ctx, func(c *Config) {
+		if c.RedirectURIs == nil {
+			c.RedirectURIs = map[string]string{}
+		}
+		c.RedirectURIs[clientID] = uri
+	})
 }

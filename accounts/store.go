@@ -25,6 +25,7 @@ const (
 	ConfigFile   = "config.json"
 	RecoveryFile = "accounts.json.recovery"
 	lockFile     = ".accounts.lock"
+	configLock   = ".config.lock"
 	locksDir     = "locks"
 )
 

@@ -43,18 +43,19 @@ type Engine struct {
 	OpenBrowser func(url string) error
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// AllowInsecureHTTP reports whether the user let stored account a use
-	// plain http endpoints off loopback (the faces keep that opt-in with
-	// the account). nil means no account may: their refreshes and
-	// revocations fail with ErrInsecureHTTP before sending anything.
-	AllowInsecureHTTP func(a accounts.Account) bool
 	// OnRegion hears, after a refresh of a, that its new token names
 	// another region than a's (see RegionCheck): the faces show
-	// c.String(). g.Region carries a safe correction, but until
-	// accounts.Grant carries the audience and Apply takes a corrected
-	// region the stored account keeps its own; c.Refused is set when the
+	// c.String(). A safe correction comes back in the Grant's Region and
+	// Audience, which the manager stores; c.Refused is set when the
 	// correction would move the account between Tesla's .com and .cn
-	// hosts. nil means nobody listens.
+	// hosts, and the account then keeps its own. It is called on the
+	// refreshing goroutine, so it must not block. nil means nobody
+	// listens.
+	//
+	// Plain http endpoints off loopback are used only for accounts with
+	// accounts.Account.AllowInsecureHTTP (the user's opt-in at login or
+	// import); every other account's refresh and revocation fail with
+	// ErrInsecureHTTP before sending anything.
 	OnRegion func(a accounts.Account, c RegionChange)
 }
 

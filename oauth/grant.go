@@ -129,9 +129,10 @@ func (e *Engine) Refresh(ctx context.Context, a accounts.Account) (accounts.Gran
 }
 
 // checkRegion compares the region of a refreshed account with what its
-// new token says: a safe correction goes into g.Region, and the Engine's
-// OnRegion hears of any difference. The tokens are returned either way:
-// the old refresh token is spent.
+// new token says: a safe correction goes into g.Region and g.Audience
+// (which the manager stores), and the Engine's OnRegion hears of any
+// difference. The tokens are returned either way: the old refresh token
+// is spent.
 func (e *Engine) checkRegion(a accounts.Account, g accounts.Grant) accounts.Grant {
 	after := a
 	after.AccessToken = g.AccessToken
@@ -139,9 +140,12 @@ func (e *Engine) checkRegion(a accounts.Account, g accounts.Grant) accounts.Gran
 	if !c.Changed() {
 		return g
 	}
-	g.Region = ""
+	g.Region, g.Audience = "", ""
 	if c.Refused == nil {
 		g.Region = c.To
+		if c.ToAudience != a.Audience {
+			g.Audience = c.ToAudience
+		}
 	}
 	if e.OnRegion != nil {
 		e.OnRegion(a, c)
@@ -305,6 +309,12 @@ func (e *Engine) grantFrom(a accounts.Account, rc *call, f tokenFields, oldRefre
 		if r := knownRegion(access.OUCode); r != "" {
 			g.Region = r
 		}
+	}
+	if a.Region != "" {
+		// The Grant's region corrects the account's (Apply takes it): only
+		// a check of the token's region against the account's may set it
+		// (checkRegion, CodeFlow.settle).
+		g.Region = ""
 	}
 	return g, nil
 }

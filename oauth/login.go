@@ -120,40 +120,17 @@ func (l *Logins) Prepare(ctx context.Context, r Request) (Prepared, error) {
 	return p, nil
 }
 
-// setInput stores one given value on the account (or, for the password,
-// in the credentials).
+// setInput stores one given value on the account (the email also in the
+// credentials, the password only there).
 func setInput(a *accounts.Account, c *Credentials, f Field, v string) {
 	switch f {
-	case FieldName:
-		a.Name = v
-	case FieldEmail:
-		a.Email, c.Email = v, v
 	case FieldPassword:
 		c.Password = v
-	case FieldClientID:
-		a.ClientID = v
-	case FieldClientSecret:
-		a.ClientSecret = v
-	case FieldScopes:
-		a.RequestedScopes = accounts.ParseScopes(v)
-	case FieldRedirectURI:
-		a.Endpoints.RedirectURI = v
-	case FieldAudience:
-		a.Audience = v
-	case FieldAuthURL:
-		a.Endpoints.AuthURL = v
-	case FieldTokenURL:
-		a.Endpoints.TokenURL = v
-	case FieldRevokeURL:
-		a.Endpoints.RevokeURL = v
-	case FieldUserInfoURL:
-		a.Endpoints.UserInfoURL = v
-	case FieldBaseURL:
-		a.Endpoints.BaseURL = v
-	case FieldRefreshToken:
-		// A token pasted over several lines is one token.
-		a.RefreshToken = strings.Join(strings.Fields(v), "")
+		return
+	case FieldEmail:
+		c.Email = v
 	}
+	Set(a, f, v)
 }
 
 // Attempt is a sign-in under way. For the browser kinds it holds the code
@@ -231,6 +208,7 @@ func (at *Attempt) Close() {
 }
 
 func (at *Attempt) save(ctx context.Context, a accounts.Account) (Saved, error) {
+	a.AllowInsecureHTTP = keepsInsecure(at.p)
 	saved, replaced, err := at.l.Manager.Add(ctx, a)
 	p := at.p.Account
 	if err == nil && a.Kind == accounts.KindFleet && p.Endpoints.RedirectURI != "" && at.l.Remember != nil {
@@ -250,7 +228,9 @@ func (l *Logins) Import(ctx context.Context, p Prepared) (Saved, error) {
 	if p.Account.RefreshToken == "" {
 		return Saved{}, fieldErr(FieldRefreshToken, "no refresh token was given")
 	}
-	saved, replaced, err := l.importer(p).Import(ctx, p.Account)
+	a := p.Account
+	a.AllowInsecureHTTP = keepsInsecure(p)
+	saved, replaced, err := l.Manager.Import(ctx, a)
 	if err != nil {
 		return Saved{Account: saved, Replaced: replaced}, err
 	}
@@ -284,19 +264,9 @@ func (l *Logins) correctRegion(ctx context.Context, prepared, saved accounts.Acc
 	return saved, c, nil
 }
 
-// importer is the manager that imports p: Logins' own, or, when p opted
-// in to plain http off loopback, one whose engine allows it for p's
-// account.
-func (l *Logins) importer(p Prepared) *accounts.Manager {
-	if !p.Options.AllowInsecureHTTP {
-		return l.Manager
-	}
-	e := *l.Engine
-	policy := e.AllowInsecureHTTP
-	e.AllowInsecureHTTP = func(a accounts.Account) bool {
-		return a.ClientID == p.Account.ClientID && a.Endpoints == p.Account.Endpoints || policy != nil && policy(a)
-	}
-	m := accounts.NewManager(l.Manager.Store, &e)
-	m.Now = l.Manager.Now
-	return m
+// keepsInsecure reports whether the account of p keeps the opt-in to plain
+// http off loopback for its later refreshes: the user gave it, and one of
+// the account's endpoints needs it.
+func keepsInsecure(p Prepared) bool {
+	return p.Options.AllowInsecureHTTP && NeedsInsecureHTTP(p.Account)
 }

@@ -8,8 +8,8 @@ import "regexp"
 type LoginOptions struct {
 	// AllowInsecureHTTP lets this login use plain http endpoints (and an
 	// http issuer) off loopback: the user's explicit opt-in, which the
-	// faces warn about. Stored accounts get it from
-	// Engine.AllowInsecureHTTP.
+	// faces warn about. The account keeps it (its AllowInsecureHTTP) when
+	// one of its endpoints needs it, for its later refreshes.
 	AllowInsecureHTTP bool
 	// Locale asks the sign-in page for a language, e.g. "de-DE": Tesla's
 	// locale parameter (custom servers get OIDC's ui_locales).

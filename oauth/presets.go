@@ -90,9 +90,9 @@ func ScopeUnconfirmed(scope string) (note string, unconfirmed bool) {
 // "na") with every Tesla default filled: client id (owner and legacy),
 // client secret (legacy's public one), endpoints, audience (the Fleet API
 // URL of the region, for fleet and partner), default scopes and redirect URI
-// (owner). A fleet account's redirect URI stays empty, which means a
-// loopback listener on an ephemeral port. A custom account gets nothing
-// but its kind.
+// (owner). A fleet account's redirect URI stays empty: it must be the one
+// registered for the user's app (Logins fills a remembered one). A custom
+// account gets nothing but its kind.
 func Preset(k accounts.Kind, region string) (accounts.Account, error) {
 	if !k.Valid() {
 		return accounts.Account{}, fmt.Errorf("unknown account kind %q; use one of fleet, owner, partner, legacy, custom", k)

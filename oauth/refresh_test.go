@@ -198,7 +198,7 @@ func TestLegacyRevokeIsUnconfirmed(t *testing.T) {
 		t.Fatal(err)
 	}
 	rev, err := m.Revoke(context.Background(), saved.ID, false)
-	if err != nil || rev.Outcome != oauth.RevokeUnconfirmed || len(rev.Revoked) != 0 || strings.Contains(rev.Detail, "revoked") {
+	if err != nil || rev.Outcome != accounts.RevokeUnconfirmed || len(rev.Revoked) != 0 || strings.Contains(rev.Detail, "revoked") {
 		t.Fatalf("revoke %+v %v", rev, err)
 	}
 	stored, _ := m.Find(saved.ID)

@@ -56,35 +56,6 @@ func (f Field) Secret() bool {
 	return f == FieldPassword || f == FieldClientSecret || f == FieldRefreshToken
 }
 
-// Noun is how a message names the field: "the client id".
-func (f Field) Noun() string {
-	switch f {
-	case FieldClientID:
-		return "the client id"
-	case FieldClientSecret:
-		return "the client secret"
-	case FieldRedirectURI:
-		return "the redirect URI"
-	case FieldAudience:
-		return "the audience (the Fleet API URL of its region)"
-	case FieldAuthURL:
-		return "the authorization URL"
-	case FieldTokenURL:
-		return "the token URL"
-	case FieldRevokeURL:
-		return "the revocation URL"
-	case FieldUserInfoURL:
-		return "the userinfo URL"
-	case FieldBaseURL:
-		return "the owner-api base URL"
-	case FieldIssuer:
-		return "the issuer"
-	case FieldRefreshToken:
-		return "the refresh token"
-	}
-	return "the " + string(f)
-}
-
 // Need says whether a field must have a value.
 type Need int
 

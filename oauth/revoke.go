@@ -11,18 +11,11 @@ import (
 	"github.com/keyfob/keyfob/accounts"
 )
 
-// RevokeUnconfirmed is the outcome of a revocation the server answered
-// 200 to without that meaning anything: the legacy owner-api's
-// /oauth/revoke accepts every request and is known to revoke nothing
-// (TESLA.md §7). The tokens are kept (accounts.Manager drops them only for
-// RevokedAtServer); the record is marked revoked, or removed when asked.
-const RevokeUnconfirmed accounts.RevokeOutcome = "unconfirmed"
-
 // Revoke implements accounts.Authority. With a revocation endpoint it
 // sends RFC 7009 requests, the refresh token first (revoking it ends the
 // whole grant) and then the access token; a legacy account posts its access
 // token to {base}/oauth/revoke (whose 200 proves nothing:
-// RevokeUnconfirmed). Without an endpoint nothing is sent and the
+// accounts.RevokeUnconfirmed). Without an endpoint nothing is sent and the
 // outcome is RevokeUnsupported. Fleet and Owner accounts always get the
 // ConsentURL of Tesla's page where the app's access is withdrawn for good,
 // since no Tesla revocation endpoint is documented to work.
@@ -131,7 +124,7 @@ func (e *Engine) revokeLegacy(ctx context.Context, a accounts.Account, rev accou
 		rev.Detail = "the server did not revoke the tokens: " + err.Error()
 		return rev, err
 	}
-	rev.Outcome = RevokeUnconfirmed
+	rev.Outcome = accounts.RevokeUnconfirmed
 	rev.Detail = "the owner-api answered 200 to the revocation request, but that endpoint is known to answer so without revoking anything, so the tokens may still work; changing the Tesla account's password ends them for sure"
 	return rev, nil
 }

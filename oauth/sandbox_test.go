@@ -460,7 +460,7 @@ func TestLegacyPasswordRefreshRevoke(t *testing.T) {
 	// Even a server that really revokes cannot say so: its 200 is the one
 	// it answers to everything.
 	rev, err := e.Revoke(context.Background(), got)
-	if err != nil || rev.Outcome != oauth.RevokeUnconfirmed || len(rev.Revoked) != 0 || !strings.Contains(rev.Detail, "known to answer so without revoking") {
+	if err != nil || rev.Outcome != accounts.RevokeUnconfirmed || len(rev.Revoked) != 0 || !strings.Contains(rev.Detail, "known to answer so without revoking") {
 		t.Fatalf("revoke %+v %v", rev, err)
 	}
 	if st := srv.Stats(); st.PasswordGrants != 1 || st.LegacyRefreshes != 1 || st.LegacyRevocations != 1 {

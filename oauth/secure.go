@@ -11,7 +11,7 @@ import (
 
 // ErrInsecureHTTP matches (errors.Is) the error of an endpoint that would
 // be reached over plain http off this machine without the user's opt-in
-// (LoginOptions.AllowInsecureHTTP, Engine.AllowInsecureHTTP). The error
+// (LoginOptions.AllowInsecureHTTP, accounts.Account.AllowInsecureHTTP). The error
 // is a *FieldError naming the endpoint's field.
 var ErrInsecureHTTP = errors.New("a plain http endpoint off loopback")
 
@@ -55,9 +55,20 @@ func checkSecure(f Field, raw string, allowHTTP bool) error {
 }
 
 // allowsHTTP reports whether a stored account may use plain http endpoints
-// off loopback: the Engine's AllowInsecureHTTP says so.
+// off loopback: the user opted in for it.
 func (e *Engine) allowsHTTP(a accounts.Account) bool {
-	return e != nil && e.AllowInsecureHTTP != nil && e.AllowInsecureHTTP(a)
+	return a.AllowInsecureHTTP
+}
+
+// NeedsInsecureHTTP reports whether one of a's endpoints is plain http off
+// loopback: what only the user's opt-in (--insecure-http) allows.
+func NeedsInsecureHTTP(a accounts.Account) bool {
+	for _, f := range []Field{FieldAuthURL, FieldTokenURL, FieldRevokeURL, FieldUserInfoURL, FieldBaseURL} {
+		if insecureURL(Value(a, f)) {
+			return true
+		}
+	}
+	return false
 }
 
 // secureEndpoints checks, before a request carrying a secret, the fields
@@ -65,7 +76,7 @@ func (e *Engine) allowsHTTP(a accounts.Account) bool {
 // tokens in clear text.
 func secureEndpoints(a accounts.Account, allowHTTP bool, fields ...Field) error {
 	for _, f := range fields {
-		if err := checkSecure(f, accountValue(a, f), allowHTTP); err != nil {
+		if err := checkSecure(f, Value(a, f), allowHTTP); err != nil {
 			return err
 		}
 	}

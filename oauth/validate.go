@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 
 	"github.com/keyfob/keyfob/accounts"
 )
@@ -41,7 +40,7 @@ func ValidateWith(p Purpose, a accounts.Account, o LoginOptions) error {
 		return fieldErr(FieldGrant, "unknown grant %q for a custom account; the grants are code, password and client_credentials", cleanText(a.Grant, 40))
 	}
 	for _, r := range reqs {
-		v := accountValue(a, r.Field)
+		v := Value(a, r.Field)
 		if r.Need != NeedOptional && v == "" && !askedLater(r.Field) {
 			return missingField(a.Kind, r.Field)
 		}
@@ -88,40 +87,6 @@ func checkField(a accounts.Account, f Field, v string, allowHTTP bool) error {
 		}
 	}
 	return nil
-}
-
-// accountValue is the value of field f on a ("" for the fields that are
-// not kept on an account: the password and the issuer).
-func accountValue(a accounts.Account, f Field) string {
-	switch f {
-	case FieldName:
-		return a.Name
-	case FieldEmail:
-		return a.Email
-	case FieldClientID:
-		return a.ClientID
-	case FieldClientSecret:
-		return a.ClientSecret
-	case FieldScopes:
-		return strings.Join(a.RequestedScopes, " ")
-	case FieldRedirectURI:
-		return a.Endpoints.RedirectURI
-	case FieldAudience:
-		return a.Audience
-	case FieldAuthURL:
-		return a.Endpoints.AuthURL
-	case FieldTokenURL:
-		return a.Endpoints.TokenURL
-	case FieldRevokeURL:
-		return a.Endpoints.RevokeURL
-	case FieldUserInfoURL:
-		return a.Endpoints.UserInfoURL
-	case FieldBaseURL:
-		return a.Endpoints.BaseURL
-	case FieldRefreshToken:
-		return a.RefreshToken
-	}
-	return ""
 }
 
 // checkURL accepts absolute http and https URLs.

@@ -255,7 +255,33 @@ func (m *Model) onSaved(s wizard.Saved) tea.Cmd {
 	default:
 		text = fmt.Sprintf("signed in: %s saved", who)
 	}
-	return tea.Batch(m.setToast(text, present.ToneOK), m.loadCmd())
+	tone := present.ToneOK
+	if c := s.RegionChange; c.Changed() {
+		// A shorter line (the name alone), so that the note is not cut.
+		note, t := present.RegionNote(c)
+		if c.Refused != nil {
+			note += " (" + m.keys.Edit.Help().Key + " edits its region)"
+		}
+		name := present.OneLine(s.Account.Name)
+		switch {
+		case s.Imported && s.Replaced:
+			text = name + " imported again"
+		case s.Imported:
+			text = name + " imported"
+		case s.Replaced:
+			text = name + " signed in again"
+		default:
+			text = name + " signed in"
+		}
+		text, tone = text+"; "+note, t
+	}
+	for _, n := range m.heard.take() {
+		text += "; " + n.Text
+		if n.Tone != present.ToneOK {
+			tone = n.Tone
+		}
+	}
+	return tea.Batch(m.setToast(text, tone), m.loadCmd())
 }
 
 // nextTheme switches to the next theme and saves it.
@@ -275,7 +301,7 @@ func (m *Model) nextTheme() tea.Cmd {
 func editedText(e dialog.Edited) string {
 	var parts []string
 	for _, c := range edit.Diff(e.Before, e.After) {
-		parts = append(parts, fmt.Sprintf("%s %s → %s", edit.Label(c.Field), orNone(c.Old), orNone(c.New)))
+		parts = append(parts, fmt.Sprintf("%s %s → %s", c.Field.Label(), orNone(c.Old), orNone(c.New)))
 	}
 	text := fmt.Sprintf("edited %s, tokens kept: %s", e.After.Name, strings.Join(parts, "; "))
 	if len(parts) == 0 {

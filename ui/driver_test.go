@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"reflect"
 	"strings"
@@ -314,11 +315,33 @@ func newFlowEnv(t *testing.T, opts oauthtest.Options, seed func(*oauthtest.Serve
 	e := &flowEnv{srv: srv, store: store, browser: followBrowser, clip: &fakeClipboard{}}
 	e.engine = &oauth.Engine{OpenBrowser: e.openBrowser}
 	e.mgr = accounts.NewManager(store, e.engine)
-	logins := &oauth.Logins{Engine: e.engine, Manager: e.mgr, Presets: sandboxPresets(srv)}
+	// The wizard's fleet form gets the app's redirect URI from the logins'
+	// memory, as after an earlier sign-in of the app. (The sandbox takes
+	// any loopback redirect URI of an app it has none registered for, as
+	// the custom kind's ephemeral ports need.)
+	redirect := freeRedirect(t)
+	logins := &oauth.Logins{Engine: e.engine, Manager: e.mgr, Presets: sandboxPresets(srv),
+		RedirectFor: func(clientID string) string {
+			if clientID == oauthtest.FleetClientID {
+				return redirect
+			}
+			return ""
+		}}
 	e.m = newModelFor(t, Options{Manager: e.mgr, Engine: e.engine, Logins: logins}, 100, 30)
 	e.m.clip = clipboard.New(e.clip, nil)
 	e.d = newDriver(t, e.m)
 	return e
+}
+
+// freeRedirect is a loopback redirect URI on a port free now.
+func freeRedirect(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return fmt.Sprintf("http://127.0.0.1:%d/callback", ln.Addr().(*net.TCPAddr).Port)
 }
 
 // stored reads the store as it is on disk now.

@@ -25,23 +25,23 @@ func TestEditFormMovesTheRegionAndKeepsTokens(t *testing.T) {
 		t.Fatal("E did not open the edit form")
 	}
 	text := dialogText(e.m)
-	for _, want := range []string{"Edit car", "name car", "region na", "audience " + before.Audience, "token URL " + before.Endpoints.TokenURL,
-		"redirect URI", "The tokens are kept"} {
+	for _, want := range []string{"Edit car", "Name car", "Region na", "Audience " + before.Audience, "Token URL " + before.Endpoints.TokenURL,
+		"Redirect URI", "The tokens are kept"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the form lacks %q: %s", want, text)
 		}
 	}
-	if strings.Contains(text, "base URL") {
+	if strings.Contains(text, "Owner API") {
 		t.Error("the form offers a base URL, which a fleet account has not")
 	}
 	// A typo is refused, focused, and nothing is written.
 	e.d.press("down", "down", "down", "down")
-	if got := focusedField(e.m); got != "token URL" {
+	if got := focusedField(e.m); got != "Token URL" {
 		t.Fatalf("focus on %q", got)
 	}
 	e.d.press("ctrl+u", "type:fleet-auth.example.com/token", "up", "up", "up", "enter")
 	e.d.until("the refusal", func() bool { return e.editOpen() && strings.Contains(dialogText(e.m), "✗") })
-	if got := focusedField(e.m); got != "token URL" || !strings.Contains(dialogText(e.m), "not an http or https URL; nothing was changed") {
+	if got := focusedField(e.m); got != "Token URL" || !strings.Contains(dialogText(e.m), "not an http or https URL; nothing was changed") {
 		t.Fatalf("focus %q: %s", got, dialogText(e.m))
 	}
 	if got := e.stored(t)[0]; got.Endpoints.TokenURL != before.Endpoints.TokenURL {

@@ -115,7 +115,8 @@ func TestGolden(t *testing.T) {
 		{name: "wizard_custom_code", setup: wizardAt("n", "up", "enter", "enter")},
 		{name: "wizard_custom_password", setup: wizardAt("n", "up", "enter", "down", "enter"), only: [][2]int{{80, 24}}},
 		{name: "wizard_required", setup: wizardAt("n", "enter", "enter", "enter"), only: [][2]int{{80, 24}}},
-		{name: "wizard_validation_error", setup: wizardAt("n", "enter", "enter", "type:my-app", "tab", "tab", "tab", "tab", "tab", "ctrl+u", "type:ftp://auth.example", "enter")},
+		{name: "wizard_validation_error", setup: wizardAt("n", "enter", "enter", "type:my-app", "tab", "tab", "type:http://localhost:8976/callback",
+			"tab", "tab", "tab", "ctrl+u", "type:ftp://auth.example", "enter")},
 		{name: "wizard_working", setup: func(t *testing.T, w, h int) *Model {
 			m := newViewModel(t, fixtures(), w, h)
 			press(m, "n", "down", "down", "enter", "enter", "type:my-app", "tab", "type:s3cret", "enter")
@@ -146,7 +147,7 @@ func TestGolden(t *testing.T) {
 			m := newViewModel(t, fixtures(), w, h)
 			withSignIn(t, m, s)
 			d := newDriver(t, m)
-			d.press("n", "enter", "enter", "type:car", "enter")
+			d.press("n", "enter", "enter", "type:car", "tab", "tab", "type:"+loopbackSignIn.redirect, "enter")
 			d.until("the error", func() bool { return strings.Contains(dialogText(m), "refused the code") })
 			d.settle()
 			return m
@@ -207,7 +208,8 @@ func browserStep(loopback bool) func(*testing.T, int, int) *Model {
 		keys := []string{"n", "down", "enter", "enter", "enter"} // owner → na → sign in
 		s := pasteSignIn
 		if loopback {
-			keys = []string{"n", "enter", "enter", "type:test-client", "enter"} // fleet → na → sign in
+			// fleet → na → the app and its registered redirect URI → sign in
+			keys = []string{"n", "enter", "enter", "type:test-client", "tab", "tab", "type:" + loopbackSignIn.redirect, "enter"}
 			s = loopbackSignIn
 		}
 		withSignIn(t, m, s)

@@ -43,7 +43,10 @@ type Options struct {
 	Engine *oauth.Engine
 	// Logins signs in and imports for the login wizard; nil means one over
 	// Engine and Manager with Tesla's presets. keyfob demo passes one
-	// whose presets point at its sandbox.
+	// whose presets point at its sandbox. Without a redirect memory of
+	// its own (RedirectFor, Remember) it gets the store's. New also makes
+	// the engine of Manager tell the TUI the regions its refreshes
+	// correct (its OnRegion).
 	Logins *oauth.Logins
 	Config accounts.Config
 	// Theme is the --theme flag; it overrides Config.Theme when set.
@@ -103,6 +106,7 @@ type Model struct {
 	refresh refresher
 	toast   toast
 	clip    *clipboard.Model
+	heard   *heard
 	footer  footerCache
 	// frameSize is the length of the last list screen, to size the next.
 	frameSize int
@@ -144,7 +148,9 @@ func New(ctx context.Context, o Options) (*Model, error) {
 		cfg:    o.Config,
 		isDark: true, // until the terminal answers
 		clip:   clipboard.New(clipboard.System(), clipboard.Clearer{}.Schedule),
+		heard:  &heard{},
 	}
+	m.listen(o, logins)
 	if m.clock == nil {
 		m.clock = time.Now
 	}
@@ -298,13 +304,13 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 func (m *Model) handle(msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
 	case tickMsg:
-		return m.onTick(), true
+		return tea.Batch(m.onTick(), m.showHeard()), true
 	case stampMsg:
 		return m.onStamp(msg), true
 	case loadedMsg:
 		return m.onLoaded(msg), true
 	case refreshedMsg:
-		return m.onRefreshed(msg), true
+		return tea.Batch(m.onRefreshed(msg), m.showHeard()), true
 	case revokedMsg:
 		return m.onRevoked(msg), true
 	case removedMsg:

@@ -95,16 +95,11 @@ func (m *Model) setAccounts(accts []accounts.Account) {
 	}
 }
 
-// saveConfigCmd changes the settings file: read, change, write, so that
-// settings changed elsewhere are kept.
+// saveConfigCmd changes the settings file: read, change, write under the
+// settings' lock, so that settings changed elsewhere are kept.
 func (m *Model) saveConfigCmd(change func(*accounts.Config)) tea.Cmd {
-	store := m.c.Manager.Store
+	store, ctx := m.c.Manager.Store, m.c.Ctx
 	return func() tea.Msg {
-		c, err := store.LoadConfig()
-		if err != nil {
-			return configSavedMsg{err: err}
-		}
-		change(&c)
-		return configSavedMsg{err: store.SaveConfig(c)}
+		return configSavedMsg{err: store.UpdateConfig(ctx, change)}
 	}
 }

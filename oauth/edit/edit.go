@@ -7,7 +7,6 @@ package edit
 
 import (
 	"fmt"
-	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -36,25 +35,6 @@ type Changes map[oauth.Field]string
 // oauth.Logins.Preset where the presets point elsewhere (keyfob demo).
 type Presets func(k accounts.Kind, region string) (accounts.Account, error)
 
-// Label names a field for people: "token URL".
-func Label(f oauth.Field) string {
-	switch f {
-	case oauth.FieldAuthURL:
-		return "authorization URL"
-	case oauth.FieldTokenURL:
-		return "token URL"
-	case oauth.FieldRevokeURL:
-		return "revocation URL"
-	case oauth.FieldUserInfoURL:
-		return "userinfo URL"
-	case oauth.FieldBaseURL:
-		return "base URL"
-	case oauth.FieldRedirectURI:
-		return "redirect URI"
-	}
-	return string(f)
-}
-
 // Tesla reports whether k is one of Tesla's kinds, which have regions.
 func Tesla(k accounts.Kind) bool {
 	return k == accounts.KindFleet || k == accounts.KindOwner || k == accounts.KindPartner || k == accounts.KindLegacy
@@ -70,7 +50,7 @@ func Applies(a accounts.Account, f oauth.Field) bool {
 	case oauth.FieldRegion:
 		return Tesla(a.Kind)
 	}
-	if Value(a, f) != "" {
+	if oauth.Value(a, f) != "" {
 		return true
 	}
 	grant := oauth.GrantOf(a)
@@ -82,54 +62,6 @@ func Applies(a accounts.Account, f oauth.Field) bool {
 	return false
 }
 
-// Value is a's value of an edit field.
-func Value(a accounts.Account, f oauth.Field) string {
-	switch f {
-	case oauth.FieldName:
-		return a.Name
-	case oauth.FieldRegion:
-		return a.Region
-	case oauth.FieldAudience:
-		return a.Audience
-	case oauth.FieldAuthURL:
-		return a.Endpoints.AuthURL
-	case oauth.FieldTokenURL:
-		return a.Endpoints.TokenURL
-	case oauth.FieldRevokeURL:
-		return a.Endpoints.RevokeURL
-	case oauth.FieldUserInfoURL:
-		return a.Endpoints.UserInfoURL
-	case oauth.FieldBaseURL:
-		return a.Endpoints.BaseURL
-	case oauth.FieldRedirectURI:
-		return a.Endpoints.RedirectURI
-	}
-	return ""
-}
-
-func set(a *accounts.Account, f oauth.Field, v string) {
-	switch f {
-	case oauth.FieldName:
-		a.Name = v
-	case oauth.FieldRegion:
-		a.Region = v
-	case oauth.FieldAudience:
-		a.Audience = v
-	case oauth.FieldAuthURL:
-		a.Endpoints.AuthURL = v
-	case oauth.FieldTokenURL:
-		a.Endpoints.TokenURL = v
-	case oauth.FieldRevokeURL:
-		a.Endpoints.RevokeURL = v
-	case oauth.FieldUserInfoURL:
-		a.Endpoints.UserInfoURL = v
-	case oauth.FieldBaseURL:
-		a.Endpoints.BaseURL = v
-	case oauth.FieldRedirectURI:
-		a.Endpoints.RedirectURI = v
-	}
-}
-
 // Apply changes a as ch says and checks the result; on error a must be
 // thrown away (Manager.Edit then writes nothing). A new region of a Tesla
 // kind moves the region's preset endpoints and audience with it: every
@@ -137,7 +69,8 @@ func set(a *accounts.Account, f oauth.Field, v string) {
 // one's, except fields given in ch. Fields the user had set to something
 // else stay, and a note says so. The result must
 // hold what a refresh needs (oauth.Validate as for an import) and every
-// URL it changed must be usable. The error is a *oauth.FieldError when a
+// URL it changed must be usable (plain http off loopback only for an
+// account with the user's opt-in). The error is a *oauth.FieldError when a
 // field is at fault.
 func Apply(a *accounts.Account, ch Changes, presets Presets) (notes []string, err error) {
 	if presets == nil {
@@ -148,7 +81,7 @@ func Apply(a *accounts.Account, ch Changes, presets Presets) (notes []string, er
 			return nil, &oauth.FieldError{Field: f, Problem: fmt.Sprintf("an edit cannot change %s", f.Noun())}
 		}
 		if !Applies(*a, f) {
-			return nil, &oauth.FieldError{Field: f, Problem: fmt.Sprintf("a %s account has no %s", a.Kind, Label(f))}
+			return nil, &oauth.FieldError{Field: f, Problem: fmt.Sprintf("a %s account has no %s", a.Kind, f.Label())}
 		}
 	}
 	before := *a
@@ -159,11 +92,11 @@ func Apply(a *accounts.Account, ch Changes, presets Presets) (notes []string, er
 	}
 	for f, v := range ch {
 		if f != oauth.FieldRegion {
-			set(a, f, strings.TrimSpace(v))
+			oauth.Set(a, f, strings.TrimSpace(v))
 		}
 	}
 	for _, c := range Diff(before, *a) {
-		if err := checkForm(c.Field, c.New); err != nil {
+		if err := checkForm(c.Field, c.New, a.AllowInsecureHTTP); err != nil {
 			return nil, err
 		}
 		if c.Field == oauth.FieldAudience && Tesla(a.Kind) {
@@ -172,7 +105,7 @@ func Apply(a *accounts.Account, ch Changes, presets Presets) (notes []string, er
 			}
 		}
 	}
-	return notes, oauth.Validate(purposeOf(*a), *a)
+	return notes, oauth.ValidateWith(purposeOf(*a), *a, oauth.LoginOptions{AllowInsecureHTTP: a.AllowInsecureHTTP})
 }
 
 // moveRegion sets a's region and moves the preset fields with it.
@@ -193,14 +126,14 @@ func moveRegion(a *accounts.Account, region string, ch Changes, presets Presets)
 		if _, given := ch[f]; given {
 			continue
 		}
-		cur, want := Value(*a, f), Value(next, f)
+		cur, want := oauth.Value(*a, f), oauth.Value(next, f)
 		switch {
 		case cur == want:
-		case (perr == nil && cur == Value(prev, f)) || (perr != nil && cur == ""):
-			set(a, f, want)
+		case (perr == nil && cur == oauth.Value(prev, f)) || (perr != nil && cur == ""):
+			oauth.Set(a, f, want)
 		default:
 			notes = append(notes, fmt.Sprintf("kept the %s %s: it is not region %s's default, so it did not move; give it explicitly to change it",
-				Label(f), cur, a.Region))
+				f.Label(), cur, a.Region))
 		}
 	}
 	a.Region = region
@@ -222,8 +155,9 @@ const probeURL = "https://keyfob.invalid/probe"
 
 // checkForm checks the form of one changed value with the checks of a
 // login, which cover every endpoint field: on a probe account that has
-// nothing else to fault.
-func checkForm(f oauth.Field, v string) error {
+// nothing else to fault. allowHTTP is the account's opt-in to plain http
+// off loopback.
+func checkForm(f oauth.Field, v string, allowHTTP bool) error {
 	switch {
 	case v == "" || f == oauth.FieldName || f == oauth.FieldRegion:
 		return nil
@@ -237,8 +171,8 @@ func checkForm(f oauth.Field, v string) error {
 	if f == oauth.FieldBaseURL {
 		probe = accounts.Account{Kind: accounts.KindLegacy, ClientID: "probe", ClientSecret: "probe"}
 	}
-	set(&probe, f, v)
-	err := oauth.Validate(oauth.PurposeLogin, probe)
+	oauth.Set(&probe, f, v)
+	err := oauth.ValidateWith(oauth.PurposeLogin, probe, oauth.LoginOptions{AllowInsecureHTTP: allowHTTP})
 	if fe, ok := err.(*oauth.FieldError); ok && fe.Field == f {
 		fe.Problem = strings.Replace(fe.Problem, "this custom account", "this account", 1)
 		fe.Problem = strings.Replace(fe.Problem, "this legacy account", "this account", 1)
@@ -258,7 +192,7 @@ type Change struct {
 func Diff(before, after accounts.Account) []Change {
 	var out []Change
 	for _, f := range Fields {
-		if o, n := Value(before, f), Value(after, f); o != n {
+		if o, n := oauth.Value(before, f), oauth.Value(after, f); o != n {
 			out = append(out, Change{Field: f, Old: o, New: n})
 		}
 	}
@@ -276,16 +210,8 @@ func checkAudience(v string) error {
 		return &oauth.FieldError{Field: oauth.FieldAudience, Problem: fmt.Sprintf("the audience %q is not a Fleet API base URL such as https://fleet-api.prd.na.vn.cloud.tesla.com", v)}
 	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
 		return &oauth.FieldError{Field: oauth.FieldAudience, Problem: "the audience must be a bare base URL, without user, query or fragment"}
-	case u.Scheme == "http" && !loopback(u.Hostname()):
+	case u.Scheme == "http" && !oauth.LoopbackHost(u.Host):
 		return &oauth.FieldError{Field: oauth.FieldAudience, Problem: "the audience must be an https URL (http only on loopback)"}
 	}
 	return nil
-}
-
-func loopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -104,7 +104,7 @@ func TestRefusals(t *testing.T) {
 		{"http audience", accounts.KindPartner, Changes{oauth.FieldAudience: "http://fleet.example.com"}, oauth.FieldAudience, "https"},
 		{"unknown region", accounts.KindFleet, Changes{oauth.FieldRegion: "mars"}, oauth.FieldRegion, `unknown region "mars"`},
 		{"no region", accounts.KindFleet, Changes{oauth.FieldRegion: ""}, oauth.FieldRegion, "needs a region"},
-		{"base URL of fleet", accounts.KindFleet, Changes{oauth.FieldBaseURL: "https://x.example.com"}, oauth.FieldBaseURL, "has no base URL"},
+		{"base URL of fleet", accounts.KindFleet, Changes{oauth.FieldBaseURL: "https://x.example.com"}, oauth.FieldBaseURL, "has no owner-api base URL"},
 		{"partner secret", accounts.KindPartner, Changes{oauth.FieldClientSecret: "x"}, oauth.FieldClientSecret, "cannot change"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -119,5 +119,26 @@ func TestRefusals(t *testing.T) {
 	custom := accounts.Account{Kind: accounts.KindCustom, ClientID: "x", Endpoints: accounts.Endpoints{TokenURL: "https://x.example.com/t"}}
 	if Applies(custom, oauth.FieldRegion) || !Applies(custom, oauth.FieldAudience) || Applies(teslaAccount(t, accounts.KindFleet, "na"), oauth.FieldBaseURL) {
 		t.Fatal("Applies")
+	}
+}
+
+// An account the user let use plain http off loopback may be edited to
+// another such endpoint, and its other fields edited at all; any other
+// account is refused.
+func TestPlainHTTPFollowsTheAccountsOptIn(t *testing.T) {
+	a := accounts.Account{Kind: accounts.KindCustom, Name: "lab", ClientID: "x",
+		Endpoints: accounts.Endpoints{TokenURL: "https://x.example.com/t"}}
+	plain := a
+	_, err := Apply(&plain, Changes{oauth.FieldTokenURL: "http://lab.example.com/t"}, nil)
+	if !errors.Is(err, oauth.ErrInsecureHTTP) {
+		t.Fatalf("without the opt-in: %v", err)
+	}
+	a.AllowInsecureHTTP = true
+	a.Endpoints.TokenURL = "http://lab.example.com/t"
+	if _, err := Apply(&a, Changes{oauth.FieldName: "lab2"}, nil); err != nil {
+		t.Fatalf("renaming an opted-in account: %v", err)
+	}
+	if _, err := Apply(&a, Changes{oauth.FieldRevokeURL: "http://lab.example.com/r"}, nil); err != nil || a.Endpoints.RevokeURL != "http://lab.example.com/r" {
+		t.Fatalf("another plain http endpoint of an opted-in account: %v", err)
 	}
 }

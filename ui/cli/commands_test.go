@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -295,17 +296,23 @@ func TestVersionAndSandbox(t *testing.T) {
 		done <- e.invoke(call{ctx: ctx, stdout: outW}, "sandbox", "--access-ttl", "1m")
 		outW.Close()
 	}()
-	first, err := bufio.NewReader(outR).ReadString('\n')
+	out := bufio.NewReader(outR)
+	first, err := out.ReadString('\n')
 	if err != nil {
 		t.Fatal(err)
 	}
-	go io.Copy(io.Discard, outR)
 	base := strings.TrimSpace(first)
 	if !strings.HasPrefix(base, "http://127.0.0.1:") {
 		t.Fatalf("first line %q", first)
 	}
-	// It is a working sandbox: log in against it.
-	e.mustRun("", "login", "--kind", "fleet", "--issuer", base, "--client-id", oauthtest.FleetClientID, "--name", "ext")
+	// It is a working sandbox: the fleet login it prints works against it
+	// (with the redirect URI it registered for the app).
+	login := printedCommand(t, out, "keyfob login --kind fleet")
+	go io.Copy(io.Discard, out)
+	if !slices.Contains(login, base) || !slices.Contains(login, "--redirect-uri") {
+		t.Fatalf("printed fleet login %q", login)
+	}
+	e.mustRun("", append(login[1:], "--name", "ext")...)
 	if a := e.account("ext"); time.Until(a.Expiry) > 2*time.Minute {
 		t.Fatalf("--access-ttl ignored: expires %v", a.Expiry)
 	}

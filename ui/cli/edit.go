@@ -70,7 +70,7 @@ func NewCmdEdit(f *Factory, runF func(*EditOptions) error) *cobra.Command {
 	completeNames(cmd, f, 1)
 	opts.values = map[oauth.Field]*string{}
 	for _, fl := range edit.Fields {
-		usage := "new " + edit.Label(fl)
+		usage := "new " + fl.Label()
 		if fl == oauth.FieldRegion {
 			usage = "new Tesla region: na, eu or cn (moves the region's endpoints and audience)"
 		}
@@ -114,8 +114,11 @@ func runEdit(opts *EditOptions) error {
 	})
 	var fe *oauth.FieldError
 	switch {
+	case errors.As(err, &fe) && errors.Is(err, oauth.ErrInsecureHTTP):
+		return usageError{err: fmt.Errorf("%w; nothing was changed: fix --%s (only an account logged in with --insecure-http may use plain http)",
+			err, editFlag(fe.Field)), advised: true}
 	case errors.As(err, &fe):
-		return usageError{fmt.Errorf("%w; nothing was changed: fix --%s", err, editFlag(fe.Field))}
+		return usageError{err: fmt.Errorf("%w; nothing was changed: fix --%s", err, editFlag(fe.Field))}
 	case err != nil:
 		return err
 	}
@@ -131,7 +134,7 @@ func printEdit(s *IOStreams, before, after accounts.Account, notes []string) {
 	}
 	fprintf(s.Out, "Edited %s; its tokens are kept:\n", present.Clean(after.Name))
 	for _, c := range changes {
-		fprintf(s.Out, "  %s: %s → %s\n", edit.Label(c.Field), orNone(present.Clean(c.Old)), orNone(present.Clean(c.New)))
+		fprintf(s.Out, "  %s: %s → %s\n", c.Field.Label(), orNone(present.Clean(c.Old)), orNone(present.Clean(c.New)))
 	}
 	for _, n := range notes {
 		fprintf(s.Out, "  note: %s\n", present.OneLine(n))

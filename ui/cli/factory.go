@@ -10,6 +10,7 @@
 package cli
 
 import (
+	"context"
 	"net/http"
 	"os"
 	"runtime/debug"
@@ -116,24 +117,26 @@ func (f *Factory) Config() (accounts.Config, error) {
 	return f.Store().LoadConfig()
 }
 
-// httpClient is HTTPClient, else a client with --http-timeout on every
-// request.
+// httpClient is HTTPClient, else oauth.NewHTTPClient's with --http-timeout
+// on every request (HTTP/2 and TLS 1.3 negotiable, proxies from the
+// environment).
 func (f *Factory) httpClient() *http.Client {
 	if f.HTTPClient == nil {
 		timeout := f.httpTimeout
 		if timeout <= 0 {
 			timeout = DefaultHTTPTimeout
 		}
-		// Go's default transport, so HTTP/2 stays negotiable.
-		f.HTTPClient = &http.Client{Timeout: timeout}
+		f.HTTPClient = oauth.NewHTTPClient(timeout)
 	}
 	return f.HTTPClient
 }
 
-// Engine is the OAuth engine, with --http-timeout on every request.
+// Engine is the OAuth engine, with --http-timeout on every request. A
+// refresh whose token corrects the account's region is told on stderr.
 func (f *Factory) Engine() *oauth.Engine {
 	if f.engine == nil {
-		f.engine = &oauth.Engine{HTTPClient: f.httpClient(), OpenBrowser: f.Browser, Now: f.Now}
+		f.engine = &oauth.Engine{HTTPClient: f.httpClient(), OpenBrowser: f.Browser, Now: f.Now,
+			OnRegion: regionNotes(f.IO.Err)}
 	}
 	return f.engine
 }
@@ -152,10 +155,18 @@ func (f *Factory) Manager() *accounts.Manager {
 	return f.manager
 }
 
-// Logins is the one path from a user's inputs to a saved account.
+// Logins is the one path from a user's inputs to a saved account. A fleet
+// app's redirect URI is remembered in config.json once a login with it
+// succeeded, and used when the next login of the app gives none.
 func (f *Factory) Logins() *oauth.Logins {
 	if f.logins == nil {
-		f.logins = &oauth.Logins{Engine: f.Engine(), Manager: f.Manager()}
+		store, errOut := f.Store(), f.IO.Err
+		f.logins = &oauth.Logins{Engine: f.Engine(), Manager: f.Manager(), RedirectFor: store.RedirectFor,
+			Remember: func(clientID, uri string) {
+				if err := store.RememberRedirect(context.Background(), clientID, uri); err != nil {
+					fprintln(errOut, "keyfob: note: the redirect URI could not be remembered for the next login: "+present.OneLine(err.Error()))
+				}
+			}}
 	}
 	return f.logins
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"slices"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/ui/present"
 )
 
 // fieldFlag is a login or import flag that sets one field of the
@@ -30,7 +32,7 @@ var fieldFlags = []fieldFlag{
 	{"client-id", oauth.FieldClientID, "OAuth client id (owner and legacy have defaults)"},
 	{"scopes", oauth.FieldScopes, "scopes to request, space or comma separated (default: the kind's)"},
 	{"audience", oauth.FieldAudience, "audience (default: the region's Fleet API URL)"},
-	{"redirect-uri", oauth.FieldRedirectURI, "registered redirect URI (default: a loopback one)"},
+	{"redirect-uri", oauth.FieldRedirectURI, "the app's registered redirect URI (fleet: required once, then remembered per client id)"},
 	{"issuer", oauth.FieldIssuer, "read every endpoint from ISSUER/.well-known/openid-configuration"},
 	{"auth-url", oauth.FieldAuthURL, "authorization endpoint"},
 	{"token-url", oauth.FieldTokenURL, "token endpoint"},
@@ -78,6 +80,9 @@ type AccountInputs struct {
 	Inputs oauth.Inputs
 	// ClientSecretFile is --client-secret-file ("-" is stdin).
 	ClientSecretFile string
+	// InsecureHTTP is --insecure-http: plain http endpoints off loopback
+	// are allowed for this account.
+	InsecureHTTP bool
 
 	values map[oauth.Field]*string
 }
@@ -92,7 +97,12 @@ func (in *AccountInputs) register(fl *pflag.FlagSet) {
 	}
 	fl.StringVar(&in.ClientSecretFile, secretFlag, "",
 		"read the client secret from this file (- for stdin); else $"+EnvClientSecret)
+	fl.BoolVar(&in.InsecureHTTP, insecureFlag, false,
+		"allow plain http endpoints on other machines (anyone on the way can read the tokens); kept with the account")
 }
+
+// insecureFlag lets a login or import use plain http off loopback.
+const insecureFlag = "insecure-http"
 
 // collect fills Inputs from the field flags that were given.
 func (in *AccountInputs) collect(fl *pflag.FlagSet) {
@@ -178,7 +188,7 @@ type inputSource struct {
 // prepare checks the flags against the requirements table, reads the
 // client secret where the form has one, and prepares the account. A field
 // at fault becomes a usage error naming the flag that fixes it.
-func (in *AccountInputs) prepare(ctx context.Context, l *oauth.Logins, p oauth.Purpose, src inputSource) (oauth.Prepared, error) {
+func (in *AccountInputs) prepare(ctx context.Context, l *oauth.Logins, p oauth.Purpose, src inputSource, opts oauth.LoginOptions) (oauth.Prepared, error) {
 	if err := in.refuse(p); err != nil {
 		return oauth.Prepared{}, err
 	}
@@ -194,11 +204,34 @@ func (in *AccountInputs) prepare(ctx context.Context, l *oauth.Logins, p oauth.P
 			inputs[oauth.FieldClientSecret] = secret
 		}
 	}
-	prep, err := l.Prepare(ctx, oauth.Request{Purpose: p, Kind: in.kind(), Region: in.Region, Grant: in.Grant, Inputs: inputs})
+	opts.AllowInsecureHTTP = in.InsecureHTTP
+	prep, err := l.Prepare(ctx, oauth.Request{Purpose: p, Kind: in.kind(), Region: in.Region, Grant: in.Grant,
+		Inputs: inputs, Options: opts})
 	if err != nil {
-		return prep, withFieldFix(err, p, in.kind())
+		return prep, in.withFieldFix(err, p)
 	}
 	return prep, nil
+}
+
+// notePrepared tells on w what the login or import will do that the flags
+// did not say: the redirect URI remembered for the app, and what
+// --insecure-http means for this account.
+func (in *AccountInputs) notePrepared(w io.Writer, prep oauth.Prepared) {
+	a := prep.Account
+	if _, given := in.Inputs[oauth.FieldRedirectURI]; !given && a.Kind == accounts.KindFleet && a.Endpoints.RedirectURI != "" {
+		fprintf(w, "keyfob: note: using the redirect URI remembered for this app: %s (--redirect-uri gives another)\n",
+			present.Clean(a.Endpoints.RedirectURI))
+	}
+	if !in.InsecureHTTP {
+		return
+	}
+	if oauth.NeedsInsecureHTTP(a) {
+		fprintln(w, "keyfob: warning: --insecure-http: this account's tokens and secrets travel in clear text to a plain http")
+		fprintln(w, "  endpoint on another machine, where anyone on the network path can read and use them. keyfob keeps")
+		fprintln(w, "  this choice with the account, for its refreshes; use https endpoints wherever the server offers them.")
+		return
+	}
+	fprintln(w, "keyfob: note: --insecure-http was not needed: every endpoint is https or on this machine, and the account keeps https only.")
 }
 
 // clientSecret reads the client secret from a file, stdin or the
@@ -218,18 +251,27 @@ func (in *AccountInputs) clientSecret(src inputSource) (string, error) {
 }
 
 // withFieldFix turns a *oauth.FieldError into a usage error that adds the
-// flag (or the environment variable, or stdin) that fixes the field.
-func withFieldFix(err error, p oauth.Purpose, k accounts.Kind) error {
+// flag (or the environment variable, or stdin) that fixes the field: for a
+// plain http endpoint, --insecure-http; for a fleet app's redirect URI
+// left out, where to find it.
+func (in *AccountInputs) withFieldFix(err error, p oauth.Purpose) error {
 	var fe *oauth.FieldError
 	if !errors.As(err, &fe) {
 		return err
 	}
-	if fe.Field == oauth.FieldKind && p == oauth.PurposeImport && k.Valid() {
+	k := in.kind()
+	_, redirectGiven := in.Inputs[oauth.FieldRedirectURI]
+	switch {
+	case fe.Field == oauth.FieldKind && p == oauth.PurposeImport && k.Valid():
 		// A kind with no refresh token to import.
-		return usageError{fmt.Errorf("%w: keyfob login --kind %s", err, k)}
+		return usageError{err: fmt.Errorf("%w: keyfob login --kind %s", err, k)}
+	case errors.Is(err, oauth.ErrInsecureHTTP):
+		return usageError{err: fmt.Errorf("%w; --%s accepts that risk", err, insecureFlag), advised: true}
+	case fe.Field == oauth.FieldRedirectURI && k == accounts.KindFleet && !redirectGiven:
+		return usageError{err: fmt.Errorf("%w; pass it with --redirect-uri (your app's page on developer.tesla.com lists it, or add one there); keyfob remembers it for the app's next login", err), advised: true}
 	}
 	if fix := fieldFix[fe.Field]; fix != "" {
-		return usageError{fmt.Errorf("%w; %s", err, fix)}
+		return usageError{err: fmt.Errorf("%w; %s", err, fix)}
 	}
-	return usageError{err}
+	return usageError{err: err}
 }

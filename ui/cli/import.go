@@ -52,10 +52,11 @@ func NewCmdImport(f *Factory, runF func(*ImportOptions) error) *cobra.Command {
 
 func runImport(opts *ImportOptions) error {
 	ctx, l := opts.Ctx, opts.Logins()
-	prep, err := opts.Account.prepare(ctx, l, oauth.PurposeImport, inputSource{opts.Getenv, opts.Prompter})
+	prep, err := opts.Account.prepare(ctx, l, oauth.PurposeImport, inputSource{opts.Getenv, opts.Prompter}, oauth.LoginOptions{})
 	if err != nil {
 		return err
 	}
+	opts.Account.notePrepared(opts.IO.Err, prep)
 	if prep.Account.UsesClientCredentials() {
 		return usagef("accounts with --grant %s have no refresh token; use keyfob login", prep.Account.Grant)
 	}
@@ -67,12 +68,13 @@ func runImport(opts *ImportOptions) error {
 	prep.Account.RefreshToken = strings.Join(strings.Fields(rt), "")
 	saved, err := l.Import(ctx, prep)
 	if err != nil {
-		return withFieldFix(err, oauth.PurposeImport, prep.Account.Kind)
+		return opts.Account.withFieldFix(err, oauth.PurposeImport)
 	}
 	verb := "Imported"
 	if saved.Replaced {
 		verb = "Updated"
 	}
 	fprintf(opts.IO.Err, "%s %s\n", verb, present.Summary(&saved.Account, opts.Now()))
+	printRegionChange(opts.IO.Err, present.Clean(saved.Account.Name), saved.RegionChange)
 	return nil
 }

@@ -27,6 +27,11 @@ type LoginOptions struct {
 	Account   AccountInputs
 	NoBrowser bool
 	Timeout   time.Duration
+	// Locale is --locale, the sign-in page's language; RequireScopes is
+	// --require-scopes (fleet): Tesla refuses the consent unless every
+	// requested scope is granted.
+	Locale        string
+	RequireScopes bool
 }
 
 // NewCmdLogin returns `keyfob login`; runF replaces its run in tests.
@@ -35,11 +40,13 @@ func NewCmdLogin(f *Factory, runF func(*LoginOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "login",
 		Short: "Add an account by logging in (browser, password or client-credentials flow)",
-		Long: "login adds an account. Fleet accounts sign in in the browser and come back to a listener on\n" +
-			"127.0.0.1; Owner accounts sign in in the browser and you paste the URL of the page you land on;\n" +
+		Long: "login adds an account. Fleet accounts sign in in the browser with the redirect URI registered\n" +
+			"for the app (remembered per client id once a login with it worked): a loopback one comes back to\n" +
+			"a listener on its port. Owner accounts sign in in the browser and you paste the address you land on;\n" +
 			"partner accounts use the client-credentials grant; legacy accounts the password grant.\n" +
 			"Secrets never come from flags: the client secret comes from $" + EnvClientSecret + " or\n" +
-			"--client-secret-file, a password from stdin or a prompt. A flag the kind does not use is refused.",
+			"--client-secret-file, a password from stdin or a prompt. A flag the kind does not use is refused.\n" +
+			"Endpoints must be https except on this machine; --insecure-http allows plain http, with a warning.",
 		Example: "  keyfob login --kind fleet --client-id YOUR_APP_ID --redirect-uri http://localhost:8080/callback\n" +
 			"  keyfob login --kind owner --email you@example.com\n" +
 			"  KEYFOB_CLIENT_SECRET=… keyfob login --kind partner --client-id YOUR_APP_ID --region eu\n" +
@@ -57,15 +64,37 @@ func NewCmdLogin(f *Factory, runF func(*LoginOptions) error) *cobra.Command {
 	opts.Account.register(cmd.Flags())
 	cmd.Flags().BoolVar(&opts.NoBrowser, "no-browser", false, "print the sign-in URL instead of opening a browser")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 5*time.Minute, "how long to wait for the browser sign-in")
+	cmd.Flags().StringVar(&opts.Locale, "locale", "", "language of the sign-in page, e.g. de-DE (browser sign-ins)")
+	cmd.Flags().BoolVar(&opts.RequireScopes, "require-scopes", false,
+		"fleet: Tesla refuses the consent unless every requested scope is granted (instead of granting fewer)")
 	return cmd
+}
+
+// options are the login's choices that are not kept with the account; the
+// flags a kind does not use are refused.
+func (opts *LoginOptions) options() (oauth.LoginOptions, error) {
+	k := opts.Account.kind()
+	if opts.RequireScopes && k != accounts.KindFleet {
+		return oauth.LoginOptions{}, usagef("--require-scopes applies to fleet logins only")
+	}
+	if opts.Locale != "" && k.Valid() && oauth.GrantOf(accounts.Account{Kind: k, Grant: opts.Account.Grant}) != accounts.GrantCode {
+		return oauth.LoginOptions{}, usagef("--locale applies to browser sign-ins only; %s has no sign-in page",
+			purposeOf(oauth.PurposeLogin, k, opts.Account.Grant))
+	}
+	return oauth.LoginOptions{Locale: opts.Locale, RequireRequestedScopes: opts.RequireScopes}, nil
 }
 
 func runLogin(opts *LoginOptions) error {
 	ctx, l := opts.Ctx, opts.Logins()
-	prep, err := opts.Account.prepare(ctx, l, oauth.PurposeLogin, inputSource{opts.Getenv, opts.Prompter})
+	lo, err := opts.options()
 	if err != nil {
 		return err
 	}
+	prep, err := opts.Account.prepare(ctx, l, oauth.PurposeLogin, inputSource{opts.Getenv, opts.Prompter}, lo)
+	if err != nil {
+		return err
+	}
+	opts.Account.notePrepared(opts.IO.Err, prep)
 	if needs(prep.Account, oauth.FieldPassword) {
 		if prep, err = askPassword(opts, prep); err != nil {
 			return err
@@ -74,7 +103,7 @@ func runLogin(opts *LoginOptions) error {
 	// Begin fails before the sign-in, not after it, when the name is taken.
 	at, err := l.Begin(ctx, prep)
 	if err != nil {
-		return withFieldFix(err, oauth.PurposeLogin, prep.Account.Kind)
+		return opts.Account.withFieldFix(err, oauth.PurposeLogin)
 	}
 	defer at.Close()
 	var saved oauth.Saved
@@ -91,6 +120,7 @@ func runLogin(opts *LoginOptions) error {
 		verb = "Logged in again to"
 	}
 	fprintf(opts.IO.Err, "%s %s\n", verb, present.Summary(&saved.Account, opts.Now()))
+	printRegionChange(opts.IO.Err, present.Clean(saved.Account.Name), saved.RegionChange)
 	return nil
 }
 
@@ -158,8 +188,10 @@ func browserLogin(opts *LoginOptions, at *oauth.Attempt) (oauth.Saved, error) {
 		fprintln(w, "If the browser runs on another machine, paste the address it lands on (or its code) here.")
 		return waitOrPaste(ctx, opts.Prompter(), w, at)
 	}
-	fprintln(w, "After signing in, the browser lands on a page that may not load (for Owner accounts its")
-	fprintln(w, "address starts with tesla://). Copy that address from the address bar and paste it here.")
+	for _, line := range present.PasteHelp(flow.RedirectURI()) {
+		fprintln(w, line)
+	}
+	fprintln(w)
 	pasted, err := opts.Prompter().Line(ctx, "Redirect URL or code: ")
 	if errors.Is(err, context.DeadlineExceeded) {
 		return oauth.Saved{}, fmt.Errorf("nothing was pasted within %v; run keyfob login again (--timeout sets how long keyfob waits)", opts.Timeout)

@@ -17,7 +17,8 @@ import (
 
 func TestLoginFleetLoopbackThroughBrowser(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{})
-	r := e.mustRun("", "login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", oauthtest.FleetClientID, "--name", "car")
+	r := e.mustRun("", "login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", oauthtest.FleetClientID,
+		"--redirect-uri", e.fleetRedirect(), "--name", "car")
 	if !strings.Contains(r.stderr, "Added car <driver@example.com>") {
 		t.Errorf("stderr: %s", r.stderr)
 	}
@@ -131,7 +132,8 @@ func TestLoginLoopbackPasteFallback(t *testing.T) {
 	done := make(chan result, 1)
 	go func() {
 		r := e.invoke(call{stdin: inR, stderr: errW, inTTY: true, browser: noBrowser},
-			"login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", oauthtest.FleetClientID, "--name", "remote")
+			"login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", oauthtest.FleetClientID,
+			"--redirect-uri", e.fleetRedirect(), "--name", "remote")
 		errW.Close()
 		done <- r
 	}()
@@ -179,7 +181,7 @@ func TestLoginPastedURLWithoutCode(t *testing.T) {
 func TestLoginStateMismatch(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{})
 	r := e.invoke(call{browser: browser("tamper")}, "login", "--kind", "fleet", "--issuer", e.srv.URL(),
-		"--client-id", oauthtest.FleetClientID, "--timeout", "20s")
+		"--client-id", oauthtest.FleetClientID, "--redirect-uri", e.fleetRedirect(), "--timeout", "20s")
 	if r.code != 1 || !strings.Contains(strings.ToLower(r.stderr), "state") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -242,9 +244,15 @@ func TestLoginLegacyPassword(t *testing.T) {
 	if st := e.srv.Stats(); st.LegacyRefreshes != 1 {
 		t.Fatalf("stats %+v", st)
 	}
+	// Its 200 proves nothing (TESLA.md §7): reported as not confirmed,
+	// never as revoked, and the tokens are kept.
 	r := e.mustRun("", "revoke", "old")
-	if !strings.Contains(r.stdout, "Server: revoked") || e.srv.Stats().LegacyRevocations != 1 {
+	if !strings.Contains(r.stdout, "Server: not confirmed") || strings.Contains(r.stdout, "Server: revoked") ||
+		!strings.Contains(r.stdout, "tokens were kept") || e.srv.Stats().LegacyRevocations != 1 {
 		t.Fatalf("revoke: %s / %+v", r.stdout, e.srv.Stats())
+	}
+	if a := e.account("old"); a.State != accounts.StateRevoked || a.RefreshToken == "" {
+		t.Fatalf("after an unconfirmed revocation: state %s, refresh token kept %v", a.State, a.RefreshToken != "")
 	}
 	// A wrong password is refused with exit 1 and not echoed.
 	r = e.run("hunter2-not-it\n", "login", "--kind", "legacy", "--base-url", e.srv.URL(), "--email", u.Email)

@@ -94,7 +94,7 @@ func partnerSetup(opts *PartnerOptions) (string, accounts.Account, error) {
 	}
 	domain, err := fleetapi.CheckDomain(opts.Domain)
 	if err != nil {
-		return "", accounts.Account{}, usageError{err}
+		return "", accounts.Account{}, usageError{err: err}
 	}
 	m := opts.Manager()
 	p, err := partnerAccount(m, opts.Account)

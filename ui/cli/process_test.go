@@ -53,7 +53,7 @@ func TestSecretsNeverInArgv(t *testing.T) {
 	script := filepath.Join(e.dir, "browser.sh")
 	os.WriteFile(script, []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" >> "+logFile+"\nenv >> "+logFile+".env\nexec \""+os.Args[0]+"\" \"$@\"\n"), 0o700)
 	r := e.runProcess("", []string{"BROWSER=" + script, EnvClientSecret + "=s3cr3t-client-value"},
-		"login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", oauthtest.FleetClientID)
+		"login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", oauthtest.FleetClientID, "--redirect-uri", e.fleetRedirect())
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}

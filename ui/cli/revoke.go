@@ -30,7 +30,9 @@ func NewCmdRevoke(f *Factory, runF func(*RevokeOptions) error) *cobra.Command {
 		Long: "revoke asks the account's revocation endpoint (RFC 7009) to revoke the refresh token, then the\n" +
 			"access token, and reports what the server did and what changed locally, separately. Tesla\n" +
 			"documents no revocation endpoint: for Tesla accounts keyfob shows the consent page where you\n" +
-			"can withdraw the app's access. The record stays, marked revoked, unless --remove.",
+			"can withdraw the app's access. The legacy owner-api's /oauth/revoke answers 200 without\n" +
+			"revoking anything, so keyfob reports its answer as not confirmed and keeps the tokens.\n" +
+			"The record stays, marked revoked, unless --remove.",
 		Example: "  keyfob revoke home\n  keyfob revoke old-car --remove",
 		Args:    exactlyOneName,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -66,15 +68,22 @@ func printRevocation(w io.Writer, name string, rev accounts.Revocation, remove b
 		fprintf(w, "Server: not revoked — %s.\n", orDefault(present.OneLine(rev.Detail), "this account has no revocation endpoint"))
 	case accounts.RevokeFailed:
 		fprintf(w, "Server: revocation failed — %s.\n", orDefault(present.OneLine(rev.Detail), "see below"))
+	case accounts.RevokeUnconfirmed:
+		fprintf(w, "Server: not confirmed — %s.\n", orDefault(present.OneLine(rev.Detail),
+			"the server answered 200, which this endpoint is known to answer without revoking anything"))
 	}
 	if rev.ConsentURL != "" {
 		fprintf(w, "        To withdraw the app's access for good, open:\n        %s\n", present.Clean(rev.ConsentURL))
 	}
 	switch {
+	case remove && rev.Outcome == accounts.RevokeUnconfirmed:
+		fprintf(w, "Local:  %s removed; its tokens may still work until they expire.\n", name)
 	case remove && rev.Outcome != "" && rev.Outcome != accounts.RevokeFailed:
 		fprintf(w, "Local:  %s removed.\n", name)
 	case rev.Outcome == accounts.RevokedAtServer:
 		fprintf(w, "Local:  %s marked revoked; its tokens were deleted.\n", name)
+	case rev.Outcome == accounts.RevokeUnconfirmed:
+		fprintf(w, "Local:  %s marked revoked; its tokens were kept, since they may still work (keyfob remove %s forgets them).\n", name, name)
 	case rev.Outcome != "":
 		fprintf(w, "Local:  %s marked revoked; its tokens are kept so you can retry with keyfob revoke %s.\n", name, name)
 	}

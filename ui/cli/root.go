@@ -64,7 +64,7 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 	root.SetIn(f.IO.In)
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.Err)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err: err} })
 	root.PersistentFlags().StringVar(&f.configDir, "config-dir", "",
 		"keyfob's directory (default $"+EnvConfigDir+", else $XDG_CONFIG_HOME/keyfob)")
 	root.PersistentFlags().DurationVar(&f.httpTimeout, "http-timeout", DefaultHTTPTimeout,
@@ -101,13 +101,17 @@ func runRoot(opts *RootOptions) error {
 	})
 }
 
-// usageError marks a mistake in how keyfob was called.
-type usageError struct{ err error }
+// usageError marks a mistake in how keyfob was called. advised errors
+// already say what to do: PrintError adds no advice of its own.
+type usageError struct {
+	err     error
+	advised bool
+}
 
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
-func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+func usagef(format string, args ...any) error { return usageError{err: fmt.Errorf(format, args...)} }
 
 // ExitCode maps an error to the exit code scripts branch on.
 func ExitCode(err error) int {
@@ -164,7 +168,14 @@ func advice(err error) string {
 	var re *accounts.ResolveError
 	var ce *accounts.CannotRefreshError
 	var ne *accounts.NameError
+	var ue usageError
 	switch {
+	case errors.As(err, &ue) && ue.advised:
+		return ""
+	case errors.Is(err, oauth.ErrInsecureHTTP):
+		return "give the account its https address with keyfob edit, or log in again with --insecure-http to accept that risk"
+	case isRegionHosts(err):
+		return regionAdvice("")
 	case errors.As(err, &ne):
 		return "choose another with --name"
 	case errors.As(err, &re) && re.Ref == "" && re.Total == 0:

@@ -2,11 +2,13 @@ package cli
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/ui/demo"
 )
 
 // SandboxOptions are the options of `keyfob sandbox`.
@@ -26,7 +28,8 @@ func NewCmdSandbox(f *Factory, runF func(*SandboxOptions) error) *cobra.Command 
 		Short: "Run the local sandbox authorization server in the foreground",
 		Long: "sandbox runs a local authorization server that behaves like Tesla's (authorize, token, revoke,\n" +
 			"the legacy /oauth/token, users/me) for trying keyfob and for tests. The first line of stdout is\n" +
-			"its base URL; then the test user's credentials and example login commands. ctrl+c stops it.",
+			"its base URL; then the test users' credentials, the Fleet app's registered redirect URI, the China\n" +
+			"host and example login commands. ctrl+c stops it.",
 		Example: "  keyfob sandbox --addr 127.0.0.1:8765 --access-ttl 2m\n" +
 			"  keyfob sandbox --latency 200ms --fail-rate 0.1",
 		Args: noArgs,
@@ -52,28 +55,48 @@ func runSandbox(opts *SandboxOptions) error {
 	if opts.Server.FailRate < 0 || opts.Server.FailRate > 1 {
 		return usagef("--fail-rate must be between 0 and 1")
 	}
+	redirect, err := demo.FreeRedirectURI()
+	if err != nil {
+		return err
+	}
+	opts.Server.Users = append(opts.Server.Users, chinaUser)
 	srv, err := oauthtest.StartAt(opts.Addr, opts.Server)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	u := srv.User()
-	w := opts.IO.Out
-	fprintln(w, srv.URL())
-	fprintf(w, "\nTest user: %s  password: %s\n", u.Email, u.Password)
-	fprintf(w, "Partner client: %s  secret: %s\n\n", oauthtest.PartnerClientID, oauthtest.PartnerSecret)
-	fprintln(w, "Try, with an empty config directory:")
-	fprintf(w, "  export %s=$(mktemp -d)\n", EnvConfigDir)
-	fprintf(w, "  keyfob login --kind fleet --issuer %s --client-id %s\n", srv.URL(), oauthtest.FleetClientID)
-	fprintf(w, "  keyfob login --kind owner --issuer %s --redirect-uri tesla://auth/callback --no-browser\n", srv.URL())
-	fprintf(w, "  %s=%s keyfob login --kind partner --issuer %s --client-id %s\n",
-		EnvClientSecret, oauthtest.PartnerSecret, srv.URL(), oauthtest.PartnerClientID)
-	fprintf(w, "  echo %s | keyfob login --kind legacy --base-url %s --email %s\n", u.Password, srv.URL(), u.Email)
-	fprintln(w, "  keyfob list; keyfob token")
-	fprintln(w, "\nServing until ctrl+c.")
+	// Like Tesla, the sandbox takes only a registered redirect URI for
+	// the Fleet API app.
+	srv.RegisterRedirectURI(oauthtest.FleetClientID, redirect)
+	printSandbox(opts.IO.Out, srv, redirect)
+	fprintln(opts.IO.Out, "\nServing until ctrl+c.")
 	<-opts.Ctx.Done()
 	st := srv.Stats()
 	fprintf(opts.IO.Err, "sandbox: served %d code exchanges, %d refreshes, %d client-credentials, %d password grants, %d revocations\n",
 		st.CodeExchanges, st.Refreshes+st.LegacyRefreshes, st.ClientCredentials, st.PasswordGrants, st.Revocations+st.LegacyRevocations)
 	return nil
+}
+
+// chinaUser is the sandbox's user in region CN, whose sign-in the main
+// host sends to the China host (the sandbox's auth.tesla.cn).
+var chinaUser = oauthtest.User{Email: "cn-driver@example.com", Region: "CN"}
+
+// printSandbox prints the sandbox's base URL (the first line), its users
+// and clients, and login commands that work against it.
+func printSandbox(w io.Writer, srv *oauthtest.Server, redirect string) {
+	u, base := srv.User(), srv.URL()
+	fprintln(w, base)
+	fprintf(w, "\nTest user: %s  password: %s\n", u.Email, u.Password)
+	fprintf(w, "China user: %s  same password; signs in at the China host %s (auth.tesla.cn)\n", chinaUser.Email, srv.CNURL())
+	fprintf(w, "Fleet app: %s  registered redirect URI: %s\n", oauthtest.FleetClientID, redirect)
+	fprintf(w, "Partner client: %s  secret: %s\n\n", oauthtest.PartnerClientID, oauthtest.PartnerSecret)
+	fprintln(w, "Try, with an empty config directory:")
+	fprintf(w, "  export %s=$(mktemp -d)\n", EnvConfigDir)
+	fprintf(w, "  keyfob login --kind fleet --issuer %s --client-id %s --redirect-uri %s\n", base, oauthtest.FleetClientID, redirect)
+	fprintf(w, "  keyfob login --kind owner --issuer %s --no-browser\n", base)
+	fprintf(w, "  keyfob login --kind owner --issuer %s --email %s --no-browser --name china\n", base, chinaUser.Email)
+	fprintf(w, "  %s=%s keyfob login --kind partner --issuer %s --client-id %s\n",
+		EnvClientSecret, oauthtest.PartnerSecret, base, oauthtest.PartnerClientID)
+	fprintf(w, "  echo %s | keyfob login --kind legacy --base-url %s --email %s\n", u.Password, base, u.Email)
+	fprintln(w, "  keyfob list; keyfob token")
 }

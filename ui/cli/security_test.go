@@ -24,7 +24,7 @@ import (
 func TestFilesArePrivate(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{})
 	home := e.isolateHome()
-	e.mustRun("", "login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", oauthtest.FleetClientID)
+	e.mustRun("", "login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", oauthtest.FleetClientID, "--redirect-uri", e.fleetRedirect())
 	e.seed(e.minted("a0000009", "soon", -time.Minute))
 	e.mustRun("", "token", "soon") // takes the account lock, writes again
 	for _, root := range []string{e.storeDir(), home} {

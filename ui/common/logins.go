@@ -21,6 +21,9 @@ type Logins interface {
 	Begin(ctx context.Context, p oauth.Prepared) (SignIn, error)
 	// Import adds an account from its refresh token.
 	Import(ctx context.Context, p oauth.Prepared) (oauth.Saved, error)
+	// RedirectFor returns the redirect URI remembered for a Fleet API
+	// app's client id, or "". It reads the settings file.
+	RedirectFor(clientID string) string
 }
 
 // SignIn is a sign-in under way (an *oauth.Attempt).
@@ -48,6 +51,14 @@ type Browser interface {
 func LoginsOf(l *oauth.Logins) Logins { return logins{l} }
 
 type logins struct{ *oauth.Logins }
+
+// RedirectFor implements Logins.
+func (l logins) RedirectFor(clientID string) string {
+	if l.Logins.RedirectFor == nil {
+		return ""
+	}
+	return l.Logins.RedirectFor(clientID)
+}
 
 // Begin implements Logins.
 func (l logins) Begin(ctx context.Context, p oauth.Prepared) (SignIn, error) {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -33,6 +34,10 @@ type Demo struct {
 	// BrowseDelay is how long the simulated browser takes to sign in, so
 	// the wizard's waiting step can be seen.
 	BrowseDelay time.Duration
+	// RedirectURI is the loopback redirect URI registered at the sandbox
+	// for its Fleet API app (which, like Tesla, takes no other), preset in
+	// the wizard's fleet form.
+	RedirectURI string
 }
 
 // sampleClient is the client id of the sample Fleet accounts: a different
@@ -40,13 +45,45 @@ type Demo struct {
 // instead of replacing a sample of the same user.
 const sampleClient = "keyfob-demo-fleet"
 
+// customClient and customSecret are the custom kind's app at the sandbox,
+// in its preset and its sample: a confidential client, so that every
+// grant of the custom kind (code, password, client credentials) works.
+const (
+	customClient = "keyfob-demo-custom"
+	customSecret = "keyfob-demo-custom-secret"
+)
+
+// regionUsers are the sandbox's users besides the default one (region
+// NA): the wizard's presets hint the user of the chosen region, so a login
+// there gets tokens that agree with it; the China user's sign-in goes on
+// at the sandbox's China host, as Tesla's does at auth.tesla.cn.
+var regionUsers = []oauthtest.User{
+	{Email: "eu-driver@example.com", FullName: "Sandbox Driver (EU)", Region: "EU"},
+	{Email: "cn-driver@example.com", FullName: "Sandbox Driver (CN)", Region: "CN"},
+}
+
+// userOf is the email of the sandbox user of a region.
+func userOf(s *oauthtest.Server, region string) string {
+	for _, u := range s.Users() {
+		if strings.EqualFold(u.Region, region) {
+			return u.Email
+		}
+	}
+	return s.User().Email
+}
+
 // Start launches the sandbox on 127.0.0.1, creates a temporary store with
 // sample accounts and returns the demo. ctx only bounds the setup.
 func Start(ctx context.Context) (*Demo, error) {
-	srv, err := oauthtest.Start(oauthtest.Options{})
+	redirect, err := FreeRedirectURI()
+	if err != nil {
+		return nil, err
+	}
+	srv, err := oauthtest.Start(oauthtest.Options{Users: regionUsers, Secrets: map[string]string{customClient: customSecret}})
 	if err != nil {
 		return nil, fmt.Errorf("cannot start the sandbox server: %w", err)
 	}
+	srv.RegisterRedirectURI(oauthtest.FleetClientID, redirect)
 	dir, err := os.MkdirTemp("", "keyfob-demo-")
 	if err != nil {
 		srv.Close()
@@ -58,6 +95,7 @@ func Start(ctx context.Context) (*Demo, error) {
 		Store:       accounts.Open(dir),
 		Engine:      &oauth.Engine{},
 		BrowseDelay: 700 * time.Millisecond,
+		RedirectURI: redirect,
 	}
 	d.Manager = accounts.NewManager(d.Store, d.Engine)
 	// Auto-refresh starts off so the sample states stay visible until the
@@ -100,7 +138,7 @@ func (d *Demo) Options(base ui.Options) ui.Options {
 	if o.Engine == nil {
 		o.Engine = d.Engine
 	}
-	if o.Config == (accounts.Config{}) {
+	if reflect.DeepEqual(o.Config, accounts.Config{}) {
 		o.Config = d.Config
 	}
 	if o.Banner == "" {
@@ -112,8 +150,11 @@ func (d *Demo) Options(base ui.Options) ui.Options {
 }
 
 // Presets are Tesla's presets with the sandbox's endpoints and clients, so
-// `n` → fleet → enter signs in against the sandbox. Options puts them in the
-// logins of the TUI; the command line's login can use them too.
+// `n` → fleet → enter signs in against the sandbox: the Fleet app with its
+// registered redirect URI, the sandbox's Fleet API base of the region as
+// the audience, and the region's user as the sign-in's login hint (the
+// China user's sign-in moves to the China host, as at Tesla). Options puts
+// them in the logins of the TUI; the command line's login can use them too.
 func (d *Demo) Presets(kind accounts.Kind, region string) (accounts.Account, error) {
 	a, err := oauth.Preset(kind, region)
 	if err != nil {
@@ -127,22 +168,28 @@ func (d *Demo) Presets(kind accounts.Kind, region string) (accounts.Account, err
 		a.Endpoints.AuthURL = issuer + "/authorize"
 		a.Endpoints.TokenURL = issuer + "/token"
 		a.Endpoints.UserInfoURL = issuer + "/userinfo"
+		a.Endpoints.RedirectURI = d.RedirectURI
+		a.Audience = d.Server.FleetAPIBase(a.Region)
+		a.Email = userOf(d.Server, a.Region)
 	case accounts.KindOwner:
 		a.Endpoints.AuthURL = issuer + "/authorize"
 		a.Endpoints.TokenURL = issuer + "/token"
 		a.Endpoints.UserInfoURL = issuer + "/userinfo"
-		a.Email = d.Server.User().Email
+		a.Email = userOf(d.Server, a.Region)
 	case accounts.KindPartner:
 		a.ClientID = oauthtest.PartnerClientID
 		a.ClientSecret = oauthtest.PartnerSecret
 		a.Endpoints.TokenURL = issuer + "/token"
+		a.Audience = d.Server.FleetAPIBase(a.Region)
 	case accounts.KindLegacy:
 		a.ClientID = oauthtest.LegacyClientID
 		a.ClientSecret = oauthtest.LegacyClientSecret
 		a.Endpoints.BaseURL = base
 		a.Email = d.Server.User().Email
 	case accounts.KindCustom:
-		a.ClientID = oauthtest.FleetClientID
+		// An app with no registered redirect URI, which the sandbox lets
+		// use any loopback port (RFC 8252), as the custom kind does.
+		a.ClientID, a.ClientSecret = customClient, customSecret
 		a.Endpoints = accounts.Endpoints{
 			AuthURL:     issuer + "/authorize",
 			TokenURL:    issuer + "/token",
@@ -224,7 +271,15 @@ func (d *Demo) samples() ([]sample, error) {
 	fleetApp := func(a *accounts.Account) { a.ClientID = sampleClient }
 	yScopes := []string{"openid", "offline_access", "vehicle_device_data", "vehicle_location", "vehicle_charging_cmds"}
 	samples := []sample{
-		{acct: preset("model-3", accounts.KindFleet, "na", fleetApp), age: 3 * day},
+		{
+			// vehicle_specs shows how the detail view marks a scope Tesla is
+			// not known to grant third-party tokens.
+			acct: preset("model-3", accounts.KindFleet, "na", func(a *accounts.Account) {
+				fleetApp(a)
+				a.RequestedScopes = append(a.RequestedScopes, "vehicle_specs")
+			}),
+			age: 3 * day,
+		},
 		{
 			acct: preset("model-y", accounts.KindFleet, "eu", func(a *accounts.Account) {
 				fleetApp(a)
@@ -264,6 +319,9 @@ func (d *Demo) mintSample(smp sample, id string, now time.Time) accounts.Account
 	s, day := d.Server, 24*time.Hour
 	a := smp.acct
 	smp.mint.ClientID, smp.mint.Scopes, smp.mint.Audience = a.ClientID, a.RequestedScopes, a.Audience
+	if a.Kind == accounts.KindFleet || a.Kind == accounts.KindOwner {
+		smp.mint.Email = userOf(s, a.Region) // tokens that agree with the sample's region
+	}
 	ts := s.Mint(smp.mint)
 	a.ID = id
 	g := accounts.Grant{

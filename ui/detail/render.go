@@ -203,8 +203,7 @@ func scopes(w *writer, a *accounts.Account) {
 		scopeW = max(scopeW, min(len(s)+1, 24))
 	}
 	for _, s := range scopes {
-		info := present.DescribeScope(s)
-		w.kvw(s, info.Title+" — "+info.Desc, st.Text, scopeW)
+		w.kvw(s, present.ScopeLine(a.Kind, s), st.Text, scopeW)
 	}
 	if !granted {
 		return

@@ -74,7 +74,7 @@ func NewEdit(c *common.Common, a accounts.Account, presets edit.Presets) (*Edit,
 		in.CharLimit = 2048
 		// Shown cleaned: the store is the user's file. A value that needed
 		// cleaning counts as changed only if the user changes it.
-		v := present.OneLine(edit.Value(a, f))
+		v := present.OneLine(oauth.Value(a, f))
 		in.SetValue(v)
 		in.CursorEnd()
 		d.fields = append(d.fields, editField{field: f, old: v, input: in})
@@ -197,7 +197,7 @@ func (d *Edit) View() string {
 		if i == d.focus {
 			marker, ls = "› ", st.LabelFocused
 		}
-		lines = append(lines, st.Marker.Render(marker)+ls.Render(common.Fit(edit.Label(f.field), editLabelWidth))+" "+f.input.View())
+		lines = append(lines, st.Marker.Render(marker)+ls.Render(common.Fit(present.FieldLabel(f.field), editLabelWidth))+" "+f.input.View())
 	}
 	note := "The tokens are kept. A new region moves the region's endpoints and audience, except fields you change too."
 	lines = append(lines, "", common.Paragraphs(st.Hint, inner, note))

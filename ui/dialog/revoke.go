@@ -14,7 +14,11 @@ import (
 func NewRevoke(c *common.Common, a accounts.Account) *Confirm {
 	who := present.Who(&a)
 	var paras []string
-	if endpoint := oauth.RevokeEndpoint(a); endpoint != "" {
+	if endpoint := oauth.RevokeEndpoint(a); endpoint != "" && a.Kind == accounts.KindLegacy {
+		paras = append(paras,
+			fmt.Sprintf("keyfob will ask %s to revoke the tokens of %s, at the legacy owner-api's /oauth/revoke.", common.Host(endpoint), who),
+			"That endpoint answers yes whether or not it revoked anything, so the tokens may keep working: keyfob keeps them and marks the account revoked. Changing the Tesla account's password ends them for sure.")
+	} else if endpoint != "" {
 		paras = append(paras, fmt.Sprintf("keyfob will ask %s to revoke the tokens of %s. Whatever uses them stops working.", common.Host(endpoint), who))
 	} else {
 		switch a.Kind {
@@ -84,6 +88,16 @@ func (r Revocation) report() (title string, paras []string) {
 			detail = sentence(rev.Detail)
 		}
 		paras = append(paras, detail+" Whatever still uses those tokens stops working.")
+	case accounts.RevokeUnconfirmed:
+		title = "Revocation of " + r.Name + " not confirmed"
+		detail := "The server answered 200, which this endpoint is known to answer without revoking anything."
+		if rev.Detail != "" {
+			detail = sentence(rev.Detail)
+		}
+		paras = append(paras, detail)
+		if !r.Removed {
+			local = fmt.Sprintf("keyfob marked %s revoked and kept its tokens, since they may still work; d removes it from the list.", r.Name)
+		}
 	case accounts.RevokeUnsupported:
 		title = r.Name + " revoked locally only"
 		paras = append(paras, "Nothing was revoked at the server: its tokens stay valid until they expire.")

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
 )
 
 // ScopeInfo describes one OAuth scope.
@@ -61,4 +64,16 @@ func ShortScopes(scopes []string, n int) string {
 		return strings.Join(all, ",")
 	}
 	return fmt.Sprintf("%s +%d", strings.Join(all[:n], ","), len(all)-n)
+}
+
+// ScopeLine is a scope's title and description as the detail view lists
+// it for an account of kind k; the scopes Tesla is not known to grant to
+// third-party (fleet and owner) tokens say so (oauth.ScopeUnconfirmed).
+func ScopeLine(k accounts.Kind, scope string) string {
+	info := DescribeScope(scope)
+	line := info.Title + " — " + info.Desc
+	if _, unconfirmed := oauth.ScopeUnconfirmed(scope); unconfirmed && (k == accounts.KindFleet || k == accounts.KindOwner) {
+		line += " (unconfirmed for third-party tokens)"
+	}
+	return line
 }

@@ -30,6 +30,10 @@ type attempt struct {
 	// userInfo is the userinfo endpoint an issuer's discovery document
 	// named, kept for the next try once the form holds the other ones.
 	userInfo string
+	// helpScroll is the first paste-help line shown when the screen is
+	// too short for all of them; helpWindow is how many the last frame
+	// showed.
+	helpScroll, helpWindow int
 }
 
 // Messages of the wizard's commands, tied to the try that started them.
@@ -75,8 +79,9 @@ func (w *Model) request(discover bool) oauth.Request {
 // (without an issuer that needs no I/O), so a bad field shows at once.
 func (w *Model) submit() tea.Cmd {
 	w.err, w.note = "", ""
+	w.fillRedirect()
 	if i := w.form.missing(); i >= 0 {
-		t := textOf(w.form.fields[i].req.Field)
+		t := kindText(w.kind, w.form.fields[i].req.Field)
 		w.err = fmt.Sprintf("%s is required. %s", t.label, t.help)
 		return w.form.focusOn(i)
 	}
@@ -99,6 +104,10 @@ func (w *Model) fieldError(err error) tea.Cmd {
 		return nil
 	}
 	w.err = fe.Problem
+	if errors.Is(err, oauth.ErrInsecureHTTP) {
+		// The opt-in is the command line's, with its warning.
+		w.err += " (to accept that risk, sign in with keyfob login --insecure-http instead: the login wizard sends no secret over plain http to another machine)"
+	}
 	i := w.form.index(fe.Field)
 	if i < 0 {
 		return nil
@@ -217,6 +226,7 @@ func (w *Model) onBegun(msg begunMsg) tea.Cmd {
 	w.run.signIn = msg.s
 	w.run.authURL, w.run.redirect, w.run.loopback = b.AuthURL(), b.RedirectURI(), b.Loopback()
 	w.step = stepBrowser
+	w.run.helpScroll = 0
 	w.paste.SetValue("")
 	cmds := []tea.Cmd{w.openBrowser(), w.paste.Focus()}
 	if w.run.loopback {
@@ -257,7 +267,11 @@ func (w *Model) onBrowsed(msg browsedMsg) tea.Cmd {
 	if msg.id != w.run.id || w.step != stepBrowser {
 		return nil
 	}
-	if msg.err != nil {
+	switch {
+	case msg.err != nil && w.c.Browse != nil:
+		w.note = fmt.Sprintf("the sign-in did not go through (%v): open the address above yourself to see why.", msg.err)
+		return nil
+	case msg.err != nil:
 		w.note = fmt.Sprintf("keyfob could not open a browser (%v): open the address above yourself.", msg.err)
 		return nil
 	}
@@ -294,7 +308,8 @@ func (w *Model) onDone(msg doneMsg) common.Action {
 	}
 	if msg.err == nil {
 		w.abandon() // a late callback of the same sign-in is now stale
-		return Saved{Account: msg.saved.Account, Replaced: msg.saved.Replaced, Imported: w.purpose == purposeImport}
+		return Saved{Account: msg.saved.Account, Replaced: msg.saved.Replaced, Imported: w.purpose == purposeImport,
+			RegionChange: msg.saved.RegionChange}
 	}
 	if w.step == stepBrowser && !msg.fromWait && w.run.signIn != nil {
 		w.run.exchanging = false

@@ -17,11 +17,14 @@ type KeyMap struct {
 	Submit               key.Binding
 	FormBack             key.Binding
 
-	// A request or a browser sign-in under way.
-	Cancel      key.Binding
-	UsePaste    key.Binding
-	OpenBrowser key.Binding
-	CopyAddress key.Binding
+	// A request or a browser sign-in under way. HelpDown and HelpUp
+	// scroll the paste help when the screen is too short for it; HelpDown
+	// carries the help of the pair.
+	Cancel           key.Binding
+	UsePaste         key.Binding
+	OpenBrowser      key.Binding
+	CopyAddress      key.Binding
+	HelpDown, HelpUp key.Binding
 }
 
 // DefaultKeyMap returns the wizard's default keys.
@@ -39,6 +42,8 @@ func DefaultKeyMap() KeyMap {
 		UsePaste:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "use the pasted address")),
 		OpenBrowser: key.NewBinding(key.WithKeys("ctrl+o"), key.WithHelp("ctrl+o", "open browser again")),
 		CopyAddress: key.NewBinding(key.WithKeys("ctrl+y"), key.WithHelp("ctrl+y", "copy address")),
+		HelpDown:    key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn/pgup", "more help")),
+		HelpUp:      key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "")),
 	}
 }
 
@@ -53,6 +58,9 @@ func (w *Model) keys() KeyMap {
 		k.Submit.SetHelp("enter", "import")
 	}
 	k.UsePaste.SetEnabled(!w.run.exchanging)
+	clipped := w.helpClipped()
+	k.HelpDown.SetEnabled(clipped)
+	k.HelpUp.SetEnabled(clipped)
 	return k
 }
 
@@ -68,5 +76,6 @@ func (w *Model) stepKeys() []key.Binding {
 	case stepWorking:
 		return []key.Binding{k.Cancel}
 	}
+	// HelpDown and HelpUp are named on the help's own line when it scrolls.
 	return []key.Binding{k.UsePaste, k.OpenBrowser, k.CopyAddress, k.Cancel}
 }

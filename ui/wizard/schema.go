@@ -8,37 +8,53 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/ui/present"
 )
 
-// fieldText is how the form presents a field: its label, the placeholder
-// of an empty input and the help line under the form.
+// fieldText is how the form presents a field: its label
+// (present.FieldLabel), the placeholder of an empty input and the help
+// line under the form.
 type fieldText struct{ label, placeholder, help string }
 
-// fieldTexts word every field the requirements table can show.
+// fieldTexts word every field the requirements table can show: the
+// placeholder and the help.
 var fieldTexts = map[oauth.Field]fieldText{
-	oauth.FieldName:         {"Name", "optional — the email's name by default", "What keyfob calls the account; keyfob token NAME uses it."},
-	oauth.FieldEmail:        {"Email", "the Tesla account's email", "The email of the account."},
-	oauth.FieldPassword:     {"Password", "", "Sent once to the token endpoint and never stored."},
-	oauth.FieldClientID:     {"Client ID", "your app's client id", "The client id of your app (developer.tesla.com for Fleet API apps)."},
-	oauth.FieldClientSecret: {"Secret", "none", "The client secret; open-source (PKCE) apps have none. Stored in the account file (0600)."},
-	oauth.FieldScopes:       {"Scopes", "space separated", "Scopes to ask for; the server may grant fewer — the detail view shows what it granted."},
-	oauth.FieldRedirectURI:  {"Redirect URI", "empty: 127.0.0.1, any free port", "Must match a redirect URI registered for the app. A loopback http URI (or empty) lets keyfob catch the answer itself."},
-	oauth.FieldAudience:     {"Audience", "Fleet API base URL", "The Fleet API base URL of the account's region."},
-	oauth.FieldAuthURL:      {"Auth URL", "authorize endpoint", "Where the browser signs in."},
-	oauth.FieldTokenURL:     {"Token URL", "token endpoint", "Where codes and refresh tokens are exchanged."},
-	oauth.FieldRevokeURL:    {"Revoke URL", "none", "An RFC 7009 revocation endpoint, if the server has one."},
-	oauth.FieldUserInfoURL:  {"User info", "userinfo endpoint", "Where keyfob learns the account's email after signing in."},
-	oauth.FieldBaseURL:      {"Owner API", "base URL", "The owner-api host; /oauth/token and /oauth/revoke hang off it."},
-	oauth.FieldIssuer:       {"Issuer", "optional — fills the URLs", "An OpenID issuer URL: keyfob reads its discovery document to fill the empty endpoints."},
-	oauth.FieldRefreshToken: {"Refresh token", "paste it here", "The refresh token to import. keyfob refreshes it at once, which proves it works and rotates it."},
+	oauth.FieldName:         {placeholder: "optional — the email's name by default", help: "What keyfob calls the account; keyfob token NAME uses it."},
+	oauth.FieldEmail:        {placeholder: "the Tesla account's email", help: "The email of the account."},
+	oauth.FieldPassword:     {placeholder: "", help: "Sent once to the token endpoint and never stored."},
+	oauth.FieldClientID:     {placeholder: "your app's client id", help: "The client id of your app (developer.tesla.com for Fleet API apps)."},
+	oauth.FieldClientSecret: {placeholder: "none", help: "The client secret; open-source (PKCE) apps have none. Stored in the account file (0600)."},
+	oauth.FieldScopes:       {placeholder: "space separated", help: "Scopes to ask for; the server may grant fewer — the detail view shows what it granted."},
+	oauth.FieldRedirectURI:  {placeholder: "empty: 127.0.0.1, any free port", help: "Must match a redirect URI registered for the app. A loopback http URI (or empty) lets keyfob catch the answer itself."},
+	oauth.FieldAudience:     {placeholder: "Fleet API base URL", help: "The Fleet API base URL of the account's region."},
+	oauth.FieldAuthURL:      {placeholder: "authorize endpoint", help: "Where the browser signs in."},
+	oauth.FieldTokenURL:     {placeholder: "token endpoint", help: "Where codes and refresh tokens are exchanged."},
+	oauth.FieldRevokeURL:    {placeholder: "none", help: "An RFC 7009 revocation endpoint, if the server has one."},
+	oauth.FieldUserInfoURL:  {placeholder: "userinfo endpoint", help: "Where keyfob learns the account's email after signing in."},
+	oauth.FieldBaseURL:      {placeholder: "base URL", help: "The owner-api host; /oauth/token and /oauth/revoke hang off it."},
+	oauth.FieldIssuer:       {placeholder: "optional — fills the URLs", help: "An OpenID issuer URL: keyfob reads its discovery document to fill the empty endpoints."},
+	oauth.FieldRefreshToken: {placeholder: "paste it here", help: "The refresh token to import. keyfob refreshes it at once, which proves it works and rotates it."},
 }
+
+// fleetRedirect words the fleet form's redirect URI, which Tesla requires
+// and matches exactly.
+var fleetRedirect = fieldText{placeholder: "the app's registered redirect URI",
+	help: "Required: a redirect URI registered for the app on developer.tesla.com, exactly as registered. A loopback one (http://localhost:PORT/…) lets keyfob catch the answer itself; any other means pasting the address the browser lands on."}
 
 // textOf is the wording of field f.
 func textOf(f oauth.Field) fieldText {
-	if t, ok := fieldTexts[f]; ok {
-		return t
+	t := fieldTexts[f]
+	t.label = present.FieldLabel(f)
+	return t
+}
+
+// kindText is the wording of field f in a form of kind k.
+func kindText(k accounts.Kind, f oauth.Field) fieldText {
+	t := textOf(f)
+	if k == accounts.KindFleet && f == oauth.FieldRedirectURI {
+		t.placeholder, t.help = fleetRedirect.placeholder, fleetRedirect.help
 	}
-	return fieldText{label: string(f)}
+	return t
 }
 
 // choice is one line of a chooser page.
@@ -74,7 +90,7 @@ func newForm(reqs []oauth.Requirement, preset accounts.Account, width int) form 
 		if r.Hidden {
 			continue
 		}
-		t := textOf(r.Field)
+		t := kindText(preset.Kind, r.Field)
 		in := textinput.New()
 		in.Prompt = ""
 		in.Placeholder = t.placeholder
@@ -84,42 +100,11 @@ func newForm(reqs []oauth.Requirement, preset accounts.Account, width int) form 
 			in.EchoCharacter = '•'
 		}
 		in.SetWidth(width)
-		in.SetValue(presetValue(preset, r.Field))
+		in.SetValue(oauth.Value(preset, r.Field))
 		in.CursorStart()
 		f.fields = append(f.fields, field{req: r, input: in})
 	}
 	return f
-}
-
-// presetValue is a field's value in the preset account.
-func presetValue(a accounts.Account, f oauth.Field) string {
-	switch f {
-	case oauth.FieldName:
-		return a.Name
-	case oauth.FieldEmail:
-		return a.Email
-	case oauth.FieldClientID:
-		return a.ClientID
-	case oauth.FieldClientSecret:
-		return a.ClientSecret
-	case oauth.FieldScopes:
-		return strings.Join(a.RequestedScopes, " ")
-	case oauth.FieldRedirectURI:
-		return a.Endpoints.RedirectURI
-	case oauth.FieldAudience:
-		return a.Audience
-	case oauth.FieldAuthURL:
-		return a.Endpoints.AuthURL
-	case oauth.FieldTokenURL:
-		return a.Endpoints.TokenURL
-	case oauth.FieldRevokeURL:
-		return a.Endpoints.RevokeURL
-	case oauth.FieldUserInfoURL:
-		return a.Endpoints.UserInfoURL
-	case oauth.FieldBaseURL:
-		return a.Endpoints.BaseURL
-	}
-	return ""
 }
 
 // index is the position of field f in the form, or -1.

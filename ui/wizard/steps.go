@@ -56,8 +56,10 @@ func (w *Model) formKey(msg tea.KeyPressMsg, k KeyMap) tea.Cmd {
 		w.step = w.prevStep()
 		return nil
 	case key.Matches(msg, k.NextField):
+		w.fillRedirect()
 		return w.form.focusOn(w.form.focus + 1)
 	case key.Matches(msg, k.PrevField):
+		w.fillRedirect()
 		return w.form.focusOn(w.form.focus - 1)
 	case key.Matches(msg, k.Submit):
 		return w.submit()
@@ -86,6 +88,12 @@ func (w *Model) browserKey(msg tea.KeyPressMsg, k KeyMap) (common.Action, tea.Cm
 		return nil, w.openBrowser()
 	case key.Matches(msg, k.CopyAddress):
 		return dialog.Copy{What: "the sign-in address", Text: w.run.authURL}, nil
+	case key.Matches(msg, k.HelpDown):
+		w.scrollHelp(max(w.run.helpWindow-1, 1))
+		return nil, nil
+	case key.Matches(msg, k.HelpUp):
+		w.scrollHelp(-max(w.run.helpWindow-1, 1))
+		return nil, nil
 	case key.Matches(msg, k.UsePaste):
 		pasted := strings.TrimSpace(w.paste.Value())
 		if pasted == "" {
@@ -153,6 +161,8 @@ func (w *Model) buildForm() tea.Cmd {
 	w.err, w.note = "", ""
 	w.run.userInfo = ""
 	w.form = newForm(oauth.Requirements(w.purpose, w.kind, w.grant), preset, w.inputWidth())
+	w.remembered = ""
+	w.fillRedirect()
 	w.SetSize(w.c.Width, w.c.Height)
 	w.step = stepFields
 	return w.form.focusOn(w.form.start())

@@ -43,16 +43,12 @@ func (w *Model) View() string {
 	if w.err != "" {
 		body += "\n\n" + common.Paragraphs(st.ErrorText, inner, "✗ "+w.err)
 	}
-	hint := common.Hint(st, w.stepKeys()...)
-	box := common.Box(st, w.width(), w.title(), body, hint)
+	box := common.Box(st, w.width(), w.title(), body, common.Hint(st, w.stepKeys()...))
 	if over := lipgloss.Height(box) - w.c.Height; over > 0 && w.step == stepBrowser {
-		// A short terminal: the address gives up lines (ctrl+y copies it
-		// whole), then the explanation shrinks to one line.
+		// A short terminal: the page fits in fewer lines (see browserPage).
 		full := w.browserPage(0)
-		box = common.Box(st, w.width(), w.title(), strings.Replace(body, full, w.browserPage(over), 1), hint)
-		if over := lipgloss.Height(box) - w.c.Height; over > 0 {
-			box = common.Box(st, w.width(), w.title(), strings.Replace(body, full, w.browserPage(-1), 1), hint)
-		}
+		page := w.browserPage(lipgloss.Height(full) - over)
+		box = common.Box(st, w.width(), w.title(), strings.Replace(body, full, page, 1), common.Hint(st, w.stepKeys()...))
 	}
 	return box
 }
@@ -99,54 +95,7 @@ func (w *Model) formView() string {
 		lines = append(lines, st.Marker.Render(marker)+ls.Render(common.Fit(label, labelWidth))+" "+f.input.View())
 	}
 	if w.form.focus < len(w.form.fields) {
-		lines = append(lines, "", common.Paragraphs(st.Hint, w.inner(), textOf(w.form.fields[w.form.focus].req.Field).help))
+		lines = append(lines, "", common.Paragraphs(st.Hint, w.inner(), w.fieldHelp(w.form.fields[w.form.focus].req.Field)))
 	}
 	return strings.Join(lines, "\n")
-}
-
-// browserPage renders the browser step; the address loses cut lines when
-// the screen is too short for all of it, and with cut < 0 everything is as
-// short as it gets.
-func (w *Model) browserPage(cut int) string {
-	tight := cut < 0
-	if tight {
-		cut = 1 << 10
-	}
-	st := w.c.Styles
-	inner := w.inner()
-	redirect := present.OneLine(w.run.redirect)
-	var parts []string
-	switch {
-	case w.run.exchanging:
-		parts = append(parts, w.c.Frame+" "+st.Info.Render("Exchanging the code for tokens…"))
-	case w.run.loopback:
-		parts = append(parts, w.c.Frame+" "+st.Info.Render("Waiting for the browser to come back to "+redirect))
-	case tight:
-		parts = append(parts, st.Text.Render(common.Clip("Sign in, then paste the "+redirect+"… address you land on.", inner)))
-	default:
-		parts = append(parts, common.Paragraphs(st.Text, inner,
-			"Sign in in the browser. The server then sends it to "+redirect+"…, which keyfob cannot receive: copy that final address (from the address bar, or the network panel of the browser's developer tools) and paste it below."))
-	}
-	opened := "keyfob opened your browser; if it did not, open this address:"
-	if w.c.Browse != nil {
-		opened = "keyfob is signing in to the sandbox for you; the address is:"
-	}
-	addr := common.Wrap(present.OneLine(w.run.authURL), inner)
-	if cut > 0 {
-		keep := max(len(addr)-cut, 1)
-		if keep < len(addr) {
-			addr = addr[:keep]
-			addr[keep-1] = common.Clip(addr[keep-1]+"…", inner)
-		}
-	}
-	parts = append(parts, common.Paragraphs(st.Muted, inner, opened)+"\n"+st.Link.Render(strings.Join(addr, "\n")))
-	if w.note != "" {
-		parts = append(parts, common.Paragraphs(st.Warning, inner, w.note))
-	}
-	label := "Or paste the address you landed on:"
-	if !w.run.loopback {
-		label = "Paste the address you landed on:"
-	}
-	parts = append(parts, st.Text.Render(label)+"\n"+st.LabelFocused.Render("› ")+w.paste.View())
-	return strings.Join(parts, "\n\n")
 }

@@ -38,6 +38,9 @@ type Saved struct {
 	Account  accounts.Account
 	Replaced bool // an earlier login of the same user and client was replaced
 	Imported bool
+	// RegionChange is how the tokens corrected the region the form chose
+	// (or why keyfob did not follow them); zero when they agreed.
+	RegionChange oauth.RegionChange
 }
 
 // step is a page of the wizard.
@@ -73,6 +76,9 @@ type Model struct {
 	working string // what the spinner says
 
 	run attempt
+	// remembered is the redirect URI keyfob filled in from the last
+	// sign-in of the form's client id ("" when none).
+	remembered string
 }
 
 // New opens the wizard for a login (oauth.PurposeLogin) or an import.

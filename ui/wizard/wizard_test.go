@@ -113,6 +113,7 @@ func TestValidationErrorsNameFormFields(t *testing.T) {
 	baseline := map[oauth.Field]string{
 		oauth.FieldClientID: "app", oauth.FieldClientSecret: "s", oauth.FieldEmail: "me@example.com", oauth.FieldPassword: "pw",
 		oauth.FieldAuthURL: "https://id.example/authorize", oauth.FieldTokenURL: "https://id.example/token",
+		oauth.FieldRedirectURI: "http://127.0.0.1:8976/callback",
 	}
 	edits := []struct {
 		f oauth.Field

@@ -1,0 +1,114 @@
+package oauth
+
+import (
+	"strings"
+
+	"github.com/keyfob/keyfob/accounts"
+)
+
+// Label is how a sentence names the field, without an article: "token
+// URL", "client id".
+func (f Field) Label() string {
+	switch f {
+	case FieldClientID:
+		return "client id"
+	case FieldClientSecret:
+		return "client secret"
+	case FieldRedirectURI:
+		return "redirect URI"
+	case FieldAuthURL:
+		return "authorization URL"
+	case FieldTokenURL:
+		return "token URL"
+	case FieldRevokeURL:
+		return "revocation URL"
+	case FieldUserInfoURL:
+		return "userinfo URL"
+	case FieldBaseURL:
+		return "owner-api base URL"
+	case FieldRefreshToken:
+		return "refresh token"
+	}
+	return strings.ReplaceAll(string(f), "_", " ")
+}
+
+// Noun is how a message names the field: "the client id".
+func (f Field) Noun() string {
+	if f == FieldAudience {
+		return "the audience (the Fleet API URL of its region)"
+	}
+	return "the " + f.Label()
+}
+
+// Value is the value of field f on a: "" for the fields that are not kept
+// on an account (the password, the issuer, the grant) and for those that
+// are not strings.
+func Value(a accounts.Account, f Field) string {
+	switch f {
+	case FieldName:
+		return a.Name
+	case FieldEmail:
+		return a.Email
+	case FieldClientID:
+		return a.ClientID
+	case FieldClientSecret:
+		return a.ClientSecret
+	case FieldScopes:
+		return strings.Join(a.RequestedScopes, " ")
+	case FieldRegion:
+		return a.Region
+	case FieldAudience:
+		return a.Audience
+	case FieldRedirectURI:
+		return a.Endpoints.RedirectURI
+	case FieldAuthURL:
+		return a.Endpoints.AuthURL
+	case FieldTokenURL:
+		return a.Endpoints.TokenURL
+	case FieldRevokeURL:
+		return a.Endpoints.RevokeURL
+	case FieldUserInfoURL:
+		return a.Endpoints.UserInfoURL
+	case FieldBaseURL:
+		return a.Endpoints.BaseURL
+	case FieldRefreshToken:
+		return a.RefreshToken
+	}
+	return ""
+}
+
+// Set stores v as field f of a; the fields Value does not know are left
+// alone. Scopes are parsed (space or comma separated); a refresh token
+// pasted over several lines is one token.
+func Set(a *accounts.Account, f Field, v string) {
+	switch f {
+	case FieldName:
+		a.Name = v
+	case FieldEmail:
+		a.Email = v
+	case FieldClientID:
+		a.ClientID = v
+	case FieldClientSecret:
+		a.ClientSecret = v
+	case FieldScopes:
+		a.RequestedScopes = accounts.ParseScopes(v)
+	case FieldRegion:
+		a.Region = v
+	case FieldAudience:
+		a.Audience = v
+	case FieldRedirectURI:
+		a.Endpoints.RedirectURI = v
+	case FieldAuthURL:
+		a.Endpoints.AuthURL = v
+	case FieldTokenURL:
+		a.Endpoints.TokenURL = v
+	case FieldRevokeURL:
+		a.Endpoints.RevokeURL = v
+	case FieldUserInfoURL:
+		a.Endpoints.UserInfoURL = v
+	case FieldBaseURL:
+		a.Endpoints.BaseURL = v
+	case FieldRefreshToken:
+		a.RefreshToken = strings.Join(strings.Fields(v), "")
+	}
+}

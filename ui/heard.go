@@ -1,0 +1,86 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/ui/common"
+	"github.com/keyfob/keyfob/ui/present"
+)
+
+// heard keeps what the services tell from inside the commands that call
+// them (a region a refresh's tokens corrected, a redirect URI that could
+// not be remembered) until Update shows it: commands only add, Update
+// takes at its next tick or refresh result, so it never waits.
+type heard struct {
+	mu    sync.Mutex
+	items []common.Notice
+}
+
+func (h *heard) add(n common.Notice) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.items = append(h.items, n)
+}
+
+func (h *heard) take() []common.Notice {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := h.items
+	h.items = nil
+	return out
+}
+
+// listen makes the services of o tell the TUI: the manager's engine its
+// region corrections (its OnRegion), the logins the redirect URIs they
+// could not remember. Logins without a redirect memory of their own get
+// the store's (config.json).
+func (m *Model) listen(o Options, l *oauth.Logins) {
+	editKey := m.keys.Edit.Help().Key
+	if e, ok := o.Manager.Auth.(*oauth.Engine); ok {
+		e.OnRegion = func(a accounts.Account, c oauth.RegionChange) {
+			if a.ID == "" {
+				return // an import's refresh: the wizard reports it
+			}
+			text, tone := present.RegionNote(c)
+			if c.Refused != nil {
+				text += " (" + editKey + " edits its region)"
+			}
+			m.heard.add(common.Notice{Text: present.OneLine(a.Name) + ": " + text, Tone: tone})
+		}
+	}
+	store := o.Manager.Store
+	if l.RedirectFor == nil {
+		l.RedirectFor = store.RedirectFor
+	}
+	if l.Remember == nil {
+		l.Remember = func(clientID, uri string) {
+			if err := store.RememberRedirect(context.Background(), clientID, uri); err != nil {
+				m.heard.add(common.Notice{Text: "the redirect URI could not be remembered for the next sign-in: " + err.Error(), Tone: present.ToneWarn})
+			}
+		}
+	}
+}
+
+// showHeard shows what the services told since the last time, as one
+// toast.
+func (m *Model) showHeard() tea.Cmd {
+	items := m.heard.take()
+	if len(items) == 0 {
+		return nil
+	}
+	texts := make([]string, len(items))
+	tone := present.ToneOK
+	for i, n := range items {
+		texts[i] = n.Text
+		if n.Tone != present.ToneOK {
+			tone = n.Tone
+		}
+	}
+	return m.setToast(strings.Join(texts, "; "), tone)
+}

@@ -1,0 +1,68 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/ui/dialog"
+)
+
+// A refresh whose tokens correct the account's region says so in a toast
+// (the engine tells it from inside the refresh; Update shows it), and the
+// store holds the corrected region.
+func TestRefreshRegionChangeIsAToast(t *testing.T) {
+	eu := oauthtest.User{Email: "eu-driver@example.com", Region: "EU"}
+	e := newFlowEnv(t, oauthtest.Options{Users: []oauthtest.User{eu}}, seedOne(accounts.KindFleet,
+		oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, Email: eu.Email, AccessTTL: -time.Minute}))
+	e.d.press("r")
+	e.d.until("the region toast", func() bool { return strings.Contains(plain(e.m), "car: region na → eu (its tokens say so)") })
+	if got := e.stored(t)[0]; got.Region != "eu" || got.Audience != e.srv.FleetAPIBase("eu") {
+		t.Fatalf("stored region %q audience %q", got.Region, got.Audience)
+	}
+}
+
+// A sign-in whose tokens name another region than the one chosen says
+// so in its toast.
+func TestLoginRegionChangeIsInTheToast(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	e.d.press("n", "enter", "down", "enter") // fleet → eu, for a user of region na
+	if !e.onForm() {
+		t.Fatalf("not on the form:\n%s", plain(e.m))
+	}
+	e.d.press("type:car", "enter")
+	e.d.until("the account to be saved", e.noModals)
+	e.d.until("the toast", func() bool { return strings.Contains(plain(e.m), "car signed in") })
+	if !strings.Contains(plain(e.m), "region eu → na (its tokens say so)") {
+		t.Errorf("the toast does not tell the region change:\n%s", plain(e.m))
+	}
+	if a, _ := e.storedNamed(t, "car"); a.Region != "na" {
+		t.Errorf("stored region %q", a.Region)
+	}
+}
+
+// The legacy revoke's 200 proves nothing: the result says the revocation
+// is not confirmed and the tokens were kept, never that they were revoked.
+func TestLegacyRevokeReadsHonestly(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindLegacy,
+		oauthtest.MintRequest{Legacy: true, ClientID: oauthtest.LegacyClientID}))
+	e.d.press("x")
+	if text := dialogText(e.m); !strings.Contains(text, "answers yes whether or not it revoked anything") || strings.Contains(text, "stops working") {
+		t.Fatalf("the confirm dialog: %s", text)
+	}
+	e.d.press("y")
+	e.d.until("the result", func() bool {
+		_, ok := e.m.dialogs.Top().(*dialog.Confirm)
+		return ok && strings.Contains(dialogText(e.m), "not confirmed")
+	})
+	text := dialogText(e.m)
+	if !strings.Contains(text, "Revocation of car not confirmed") || !strings.Contains(text, "kept its tokens") ||
+		strings.Contains(text, "Revoked car") {
+		t.Fatalf("the result: %s", text)
+	}
+	if a := e.stored(t)[0]; a.State != accounts.StateRevoked || a.RefreshToken == "" || a.AccessToken == "" {
+		t.Fatalf("stored %+v", a)
+	}
+}
