@@ -19,7 +19,7 @@ func TestHostileClaimsNeverReachTheTerminal(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{})
 	e.srv.FailNext(oauthtest.FaultHostileClaims, 1)
 	r := e.mustRun("", "login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", oauthtest.FleetClientID,
-		"--scopes", "openid", "--name", "car")
+		"--scopes", "openid", "--redirect-uri", e.fleetRedirect(), "--name", "car")
 	terminalSafe(t, "login", r.stdout+r.stderr)
 	if summary := lastLine(r.stderr); !strings.HasPrefix(summary, "Added car <evil@example.com> (fleet/na)") {
 		t.Errorf("the login summary is %q", summary)
