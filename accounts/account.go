@@ -187,6 +187,35 @@ func (a *Account) ValidFor(now time.Time, d time.Duration) bool {
 	return a.Expiry.Sub(now) >= d
 }
 
+// EffectiveMargin is how long before expiry a's access token counts as due
+// for a refresh, given the configured margin: margin, but never more than
+// half the token's lifetime (Expiry − AccessObtainedAt). A token that lives
+// no longer than the margin would otherwise be due from the moment it is
+// issued, and every request for it would refresh it. When the lifetime is
+// unknown, margin is kept. Manager.Token and RefreshMany apply it to their
+// minValid; schedulers use RefreshDue.
+func (a *Account) EffectiveMargin(margin time.Duration) time.Duration {
+	if a.Expiry.IsZero() || a.AccessObtainedAt.IsZero() {
+		return margin
+	}
+	life := a.Expiry.Sub(a.AccessObtainedAt)
+	if life <= 0 {
+		return margin
+	}
+	return min(margin, life/2)
+}
+
+// RefreshDue is when a's access token should be refreshed under the
+// configured margin: its expiry less EffectiveMargin(margin). The TUI's
+// auto-refresh schedules each account at this instant. It is the zero time
+// when the expiry is unknown (nothing to schedule).
+func (a *Account) RefreshDue(margin time.Duration) time.Time {
+	if a.Expiry.IsZero() {
+		return time.Time{}
+	}
+	return a.Expiry.Add(-a.EffectiveMargin(margin))
+}
+
 // Scopes returns the granted scopes when known, else the requested ones.
 func (a *Account) Scopes() []string {
 	if len(a.GrantedScopes) > 0 {

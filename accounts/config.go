@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 )
@@ -86,9 +85,13 @@ func (s *Store) ConfigPath() string { return filepath.Join(s.dir, ConfigFile) }
 // LoadConfig reads the settings; a missing file gives the defaults.
 func (s *Store) LoadConfig() (Config, error) {
 	var c Config
-	data, err := os.ReadFile(s.ConfigPath())
+	data, _, err := readNoFollow(s.ConfigPath())
 	if errors.Is(err, fs.ErrNotExist) {
 		return c, nil
+	}
+	var link *SymlinkError
+	if errors.As(err, &link) {
+		return c, err
 	}
 	if err != nil {
 		return c, fmt.Errorf("cannot read %s: %w", s.ConfigPath(), err)

@@ -3,6 +3,7 @@ package accounts
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -22,6 +23,19 @@ var (
 	ErrNameTaken = errors.New("name already taken")
 	// ErrNotRefreshable means the account has nothing to refresh with.
 	ErrNotRefreshable = errors.New("account cannot be refreshed")
+	// ErrOutcomeUnknown means a refresh request may have reached the server
+	// but its answer was lost (a timeout, a connection that broke after the
+	// request was sent, a cancel mid-request): the server may have rotated
+	// the refresh token. Tesla keeps the previous refresh token usable for a
+	// while, so the next refresh usually works; if it says login required,
+	// only a new login helps.
+	ErrOutcomeUnknown = errors.New("refresh outcome unknown")
+	// ErrInvalidName means an account name is blank, too long or holds
+	// control characters (see NameError).
+	ErrInvalidName = errors.New("invalid account name")
+	// ErrSymlink means a name inside the keyfob directory is a symbolic
+	// link, which keyfob never opens (see SymlinkError).
+	ErrSymlink = errors.New("symbolic link in the keyfob directory")
 )
 
 // CorruptError reports a store file that cannot be decoded. keyfob never
@@ -142,4 +156,72 @@ func (e *CannotRefreshError) Is(target error) bool {
 		return target == ErrLoginRequired
 	}
 	return target == ErrNotRefreshable
+}
+
+// OutcomeUnknownError reports a refresh whose answer was lost after the
+// request may have reached the server (see ErrOutcomeUnknown, which it
+// matches). The account keeps its previous refresh token.
+type OutcomeUnknownError struct {
+	Account string
+	// Import is set when the refresh was the one of an import, whose token
+	// exists nowhere in the store.
+	Import bool
+	Err    error
+}
+
+func (e *OutcomeUnknownError) Error() string {
+	if e.Import {
+		return fmt.Sprintf("%v — the request may have reached the server, which may have rotated the refresh token you gave; "+
+			"Tesla accepts a rotated-out refresh token for a while: import it again now, and if that says login required, log in instead", e.Err)
+	}
+	return fmt.Sprintf("%v — the request may have reached the server, which may have rotated the refresh token; "+
+		"keyfob kept the previous one, which Tesla accepts for a while after a rotation: refresh again now, "+
+		"and if that says login required, log in again", e.Err)
+}
+
+// Is matches ErrOutcomeUnknown.
+func (e *OutcomeUnknownError) Is(target error) bool { return target == ErrOutcomeUnknown }
+
+func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
+
+// SymlinkError reports a symbolic link where keyfob keeps one of its files
+// (the store, the settings, a lock, a recovery file or a backup). keyfob
+// neither reads nor writes through it. It matches ErrSymlink.
+type SymlinkError struct {
+	Path string
+}
+
+func (e *SymlinkError) Error() string {
+	return fmt.Sprintf("%s is a symbolic link, and keyfob opens none of its files through a link; "+
+		"put the file itself there (or move the link away) and try again", e.Path)
+}
+
+// Is matches ErrSymlink.
+func (e *SymlinkError) Is(target error) bool { return target == ErrSymlink }
+
+// NameError says why an account name cannot be used. It matches
+// ErrInvalidName; each face adds what to do in its own terms.
+type NameError struct {
+	Name string
+	// Problem is what is wrong, e.g. "is blank".
+	Problem string
+}
+
+func (e *NameError) Error() string {
+	if strings.TrimSpace(e.Name) == "" {
+		return "the account name " + e.Problem
+	}
+	return fmt.Sprintf("the account name %s %s", quoteShort(e.Name, 40), e.Problem)
+}
+
+// Is matches ErrInvalidName.
+func (e *NameError) Is(target error) bool { return target == ErrInvalidName }
+
+// quoteShort quotes s for a message, escaping control characters and
+// cutting it to at most n runes.
+func quoteShort(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return strconv.Quote(string(r[:n-1])) + "…"
+	}
+	return strconv.Quote(s)
 }

@@ -2,8 +2,6 @@ package accounts
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -19,6 +17,11 @@ type Manager struct {
 	Auth  Authority
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// RefreshTimeout bounds every refresh (and revocation) request,
+	// whatever the caller's context and HTTP client allow, so that an
+	// account's lock is never held without bound (DefaultRefreshTimeout
+	// when zero or negative).
+	RefreshTimeout time.Duration
 
 	commits commitQueue
 }
@@ -80,6 +83,17 @@ func (m *Manager) persist(ctx context.Context, fn func(*File) error) error {
 // NewManager returns a manager over store and auth.
 func NewManager(store *Store, auth Authority) *Manager {
 	return &Manager{Store: store, Auth: auth}
+}
+
+// DefaultRefreshTimeout bounds a refresh request when the Manager's
+// RefreshTimeout is not set.
+const DefaultRefreshTimeout = 60 * time.Second
+
+func (m *Manager) refreshTimeout() time.Duration {
+	if m.RefreshTimeout > 0 {
+		return m.RefreshTimeout
+	}
+	return DefaultRefreshTimeout
 }
 
 func (m *Manager) now() time.Time {
@@ -152,20 +166,22 @@ func Resolve(accts []Account, ref string) (*Account, error) {
 }
 
 // Token returns the account ref names with an access token valid for at
-// least minValid, refreshing it first when needed. A fresh token costs one
-// read of the store and nothing else.
+// least minValid, refreshing it first when needed. minValid is capped at
+// half the token's lifetime (see EffectiveMargin), so that tokens living
+// shorter than minValid are not refreshed on every call. A fresh token
+// costs one read of the store and nothing else.
 func (m *Manager) Token(ctx context.Context, ref string, minValid time.Duration) (Account, error) {
 	a, err := m.Find(ref)
 	if err != nil {
 		return Account{}, err
 	}
-	if a.ValidFor(m.now(), minValid) {
+	if a.ValidFor(m.now(), a.EffectiveMargin(minValid)) {
 		return a, nil
 	}
 	if err := usable(a); err != nil {
 		return a, err
 	}
-	return m.refresh(ctx, a, func(cur Account) bool { return !cur.ValidFor(m.now(), minValid) }, nil)
+	return m.refresh(ctx, a, func(cur Account) bool { return !cur.ValidFor(m.now(), cur.EffectiveMargin(minValid)) }, nil)
 }
 
 // usable rejects accounts that no refresh can bring back.
@@ -191,17 +207,18 @@ func (m *Manager) Refresh(ctx context.Context, seen Account) (Account, error) {
 }
 
 // refreshGated refreshes seen unless another process already did, or,
-// with minValid > 0, unless its token is still valid for minValid.
+// with minValid > 0, unless its token is still valid for minValid (capped
+// at half its lifetime, see EffectiveMargin).
 func (m *Manager) refreshGated(ctx context.Context, seen Account, minValid time.Duration, gate chan struct{}) (Account, error) {
 	if seen.State == StateRevoked || !seen.Refreshable() {
 		return seen, usable(seen)
 	}
-	need := func(cur Account) bool { return cur.AccessToken == seen.AccessToken }
+	need := func(cur Account) bool { return cur.AccessToken == seen.AccessToken || !cur.ValidFor(m.now(), 0) }
 	if minValid > 0 {
-		if seen.ValidFor(m.now(), minValid) {
+		if seen.ValidFor(m.now(), seen.EffectiveMargin(minValid)) {
 			return seen, nil
 		}
-		need = func(cur Account) bool { return !cur.ValidFor(m.now(), minValid) }
+		need = func(cur Account) bool { return !cur.ValidFor(m.now(), cur.EffectiveMargin(minValid)) }
 	}
 	return m.refresh(ctx, seen, need, gate)
 }
@@ -220,52 +237,95 @@ func (m *Manager) refresh(ctx context.Context, seen Account, need func(cur Accou
 	}
 	defer unlock()
 
+	cur, done, err := m.recheck(seen, need)
+	if done || err != nil {
+		return cur, err
+	}
+	g, rerr := m.request(ctx, cur, gate)
+	now := m.now()
+	if rerr != nil {
+		m.recordFailure(ctx, cur, now, rerr)
+		return cur, fmt.Errorf("refreshing %q: %w", cur.Name, rerr)
+	}
+	return m.save(ctx, cur, g, now)
+}
+
+// recheck reads the account again under its lock and says whether the
+// refresh is done without a request: another process refreshed it while
+// this one waited (its token is used as it is, unless it has expired),
+// need says no, or the account can no longer be refreshed.
+func (m *Manager) recheck(seen Account, need func(cur Account) bool) (cur Account, done bool, err error) {
 	f, err := m.Store.Load()
 	if err != nil {
-		return seen, err
+		return seen, true, err
 	}
 	p := f.Find(seen.ID)
 	if p == nil {
-		return seen, fmt.Errorf("%w: %q was removed while waiting to refresh it", ErrNotFound, seen.Name)
+		return seen, true, fmt.Errorf("%w: %q was removed while waiting to refresh it", ErrNotFound, seen.Name)
 	}
-	cur := *p
+	cur = *p
+	if cur.AccessToken != seen.AccessToken && cur.ValidFor(m.now(), 0) {
+		return cur, true, nil
+	}
 	if !need(cur) {
-		return cur, nil
+		return cur, true, nil
 	}
 	// Another process may have just learned that the refresh token is
 	// dead: asking again would only repeat the rejection.
 	if cur.State == StateRevoked || !cur.Refreshable() ||
 		(cur.State == StateLoginRequired && seen.State != StateLoginRequired) {
-		return cur, usable(cur)
+		return cur, true, usable(cur)
 	}
+	return cur, false, nil
+}
 
+// request asks the server for a new token within the manager's refresh
+// deadline, holding a place in gate (when not nil) only for the request.
+// A failure after which the server may have rotated the refresh token
+// comes back as an *OutcomeUnknownError.
+func (m *Manager) request(ctx context.Context, cur Account, gate chan struct{}) (Grant, error) {
 	if gate != nil {
 		select {
 		case gate <- struct{}{}:
+			defer func() { <-gate }()
 		case <-ctx.Done():
-			return cur, ctx.Err()
+			return Grant{}, ctx.Err()
 		}
 	}
-	g, rerr := m.Auth.Refresh(ctx, cur)
-	if gate != nil {
-		<-gate
+	rctx, cancel := context.WithTimeout(ctx, m.refreshTimeout())
+	defer cancel()
+	g, err := m.Auth.Refresh(rctx, cur)
+	if err != nil && outcomeUnknown(rctx, err) {
+		err = &OutcomeUnknownError{Account: cur.Name, Err: err}
 	}
-	now := m.now()
-	if rerr != nil {
-		// Record the failure; the tokens stay as they were.
-		_ = m.persist(ctx, func(f *File) error {
-			if a := f.Find(cur.ID); a != nil {
-				a.LastRefresh = &RefreshResult{At: now, Error: rerr.Error()}
-				a.State, a.StateDetail = StateError, rerr.Error()
-				if errors.Is(rerr, ErrLoginRequired) {
-					a.State = StateLoginRequired
-				}
-			}
-			return nil
-		})
-		return cur, fmt.Errorf("refreshing %q: %w", cur.Name, rerr)
-	}
+	return g, err
+}
 
+// outcomeUnknown reports a refresh error after which the server may have
+// acted: the Authority says so (a timeout or a connection lost after the
+// request was sent), or the request's context ended while it was out.
+func outcomeUnknown(rctx context.Context, err error) bool {
+	return errors.Is(err, ErrOutcomeUnknown) || (rctx.Err() != nil && errors.Is(err, rctx.Err()))
+}
+
+// recordFailure notes a failed refresh in the store; the tokens stay as
+// they were.
+func (m *Manager) recordFailure(ctx context.Context, cur Account, now time.Time, rerr error) {
+	_ = m.persist(ctx, func(f *File) error {
+		if a := f.Find(cur.ID); a != nil {
+			a.LastRefresh = &RefreshResult{At: now, Error: rerr.Error()}
+			a.State, a.StateDetail = StateError, rerr.Error()
+			if errors.Is(rerr, ErrLoginRequired) {
+				a.State = StateLoginRequired
+			}
+		}
+		return nil
+	})
+}
+
+// save applies g to cur and persists it, or, when the store cannot be
+// written, keeps it in a recovery file and says so.
+func (m *Manager) save(ctx context.Context, cur Account, g Grant, now time.Time) (Account, error) {
 	cur.Apply(g, now)
 	werr := m.persist(ctx, func(f *File) error {
 		a := f.Find(cur.ID)
@@ -275,17 +335,14 @@ func (m *Manager) refresh(ctx context.Context, seen Account, need func(cur Accou
 		a.Apply(g, now)
 		return nil
 	})
-	if werr != nil {
-		if errors.Is(werr, ErrNotFound) {
-			return cur, werr
-		}
-		path, rerr := m.Store.SaveRecovery(cur)
-		if rerr != nil {
-			path = ""
-		}
-		return cur, &UnsavedError{Account: cur.Name, StorePath: m.Store.Path(), RecoveryPath: path, Err: werr}
+	if werr == nil || errors.Is(werr, ErrNotFound) {
+		return cur, werr
 	}
-	return cur, nil
+	path, rerr := m.Store.SaveRecovery(cur)
+	if rerr != nil {
+		path = ""
+	}
+	return cur, &UnsavedError{Account: cur.Name, StorePath: m.Store.Path(), RecoveryPath: path, Err: werr}
 }
 
 // RefreshResultFor is the outcome of one account in RefreshMany.
@@ -328,254 +385,4 @@ func (m *Manager) RefreshMany(ctx context.Context, seen []Account, concurrency i
 	}
 	wg.Wait()
 	return out
-}
-
-// Add saves a freshly logged-in account. An account of the same kind,
-// client and subject (the same login again, e.g. after "login required")
-// is updated in place, keeping its id and name; replaced says so. A new
-// account gets an id, and a unique name derived from its email or kind
-// when it has none.
-func (m *Manager) Add(ctx context.Context, a Account) (saved Account, replaced bool, err error) {
-	err = m.Store.Update(ctx, func(f *File) error {
-		if prev := sameLogin(f, a); prev != nil {
-			id, name, created := prev.ID, prev.Name, prev.CreatedAt
-			*prev = a
-			prev.ID, prev.CreatedAt = id, created
-			if a.Name == "" {
-				prev.Name = name
-			} else if other := byName(f, a.Name); other != nil && other.ID != id {
-				return fmt.Errorf("%w: an account named %q already exists; choose another name", ErrNameTaken, a.Name)
-			}
-			saved, replaced = *prev, true
-			return nil
-		}
-		if a.Name == "" {
-			a.Name = uniqueName(f, defaultName(a))
-		} else if byName(f, a.Name) != nil {
-			return fmt.Errorf("%w: an account named %q already exists; choose another name or remove it first", ErrNameTaken, a.Name)
-		}
-		a.ID = newID(f)
-		if a.CreatedAt.IsZero() {
-			a.CreatedAt = m.now()
-		}
-		f.Accounts = append(f.Accounts, a)
-		saved = a
-		return nil
-	})
-	if err != nil && a.RefreshToken != "" && !errors.Is(err, ErrNameTaken) {
-		// The new tokens exist nowhere else: keep them in a recovery file.
-		if a.ID == "" {
-			a.ID = newID(&File{})
-		}
-		path, rerr := m.Store.SaveRecovery(a)
-		if rerr != nil {
-			path = ""
-		}
-		return a, false, &UnsavedError{Account: orDefault(a.Name, a.Email), StorePath: m.Store.Path(), RecoveryPath: path, Err: err}
-	}
-	return saved, replaced, err
-}
-
-// Import adds an account from an existing refresh token: it refreshes at
-// once, which proves the token works and learns the expiry, scopes and
-// email, then saves the account (and the rotated refresh token).
-func (m *Manager) Import(ctx context.Context, a Account) (saved Account, replaced bool, err error) {
-	if a.RefreshToken == "" && !a.UsesClientCredentials() {
-		return a, false, errors.New("no refresh token was given; pipe it on stdin or paste it at the prompt")
-	}
-	// Refreshing spends the given refresh token: make sure the result can
-	// be saved under its name before that.
-	if err := m.CheckName(a); err != nil {
-		return a, false, err
-	}
-	g, err := m.Auth.Refresh(ctx, a)
-	if err != nil {
-		return a, false, fmt.Errorf("the server did not accept the refresh token: %w", err)
-	}
-	a.Apply(g, m.now())
-	saved, replaced, err = m.Add(ctx, a)
-	if errors.Is(err, ErrNameTaken) {
-		// Another process took the name meanwhile; the new refresh token
-		// must not be lost over a name.
-		a.Name = ""
-		saved, replaced, err = m.Add(ctx, a)
-	}
-	return saved, replaced, err
-}
-
-// CheckName tells, before a login or import spends anything at the
-// server, whether a's name can be saved: it fails when the store cannot be
-// read, or when another account has the name and is not the same login
-// (same kind, grant, client and token endpoint), which a new login would
-// update in place.
-func (m *Manager) CheckName(a Account) error {
-	f, err := m.Store.Load()
-	if err != nil {
-		return err
-	}
-	if a.Name == "" {
-		return nil
-	}
-	p := byName(f, a.Name)
-	if p == nil || sameClient(p, &a) {
-		return nil
-	}
-	return fmt.Errorf("%w: an account named %q already exists (%s); choose another name or remove it first",
-		ErrNameTaken, p.Name, p.Kind)
-}
-
-func sameLogin(f *File, a Account) *Account {
-	if a.Subject == "" {
-		return nil
-	}
-	for i := range f.Accounts {
-		p := &f.Accounts[i]
-		if p.Subject == a.Subject && sameClient(p, &a) {
-			return p
-		}
-	}
-	return nil
-}
-
-// sameClient reports whether two accounts sign in the same way: same kind,
-// grant, client and token endpoint.
-func sameClient(p, a *Account) bool {
-	return p.Kind == a.Kind && p.Grant == a.Grant && p.ClientID == a.ClientID &&
-		p.Endpoints.TokenURL == a.Endpoints.TokenURL && p.Endpoints.BaseURL == a.Endpoints.BaseURL
-}
-
-func byName(f *File, name string) *Account {
-	for i := range f.Accounts {
-		if strings.EqualFold(f.Accounts[i].Name, name) {
-			return &f.Accounts[i]
-		}
-	}
-	return nil
-}
-
-func defaultName(a Account) string {
-	if at := strings.IndexByte(a.Email, '@'); at > 0 {
-		return a.Email[:at]
-	}
-	if a.Region != "" {
-		return string(a.Kind) + "-" + a.Region
-	}
-	return string(a.Kind)
-}
-
-func uniqueName(f *File, base string) string {
-	name := base
-	for n := 2; byName(f, name) != nil; n++ {
-		name = fmt.Sprintf("%s-%d", base, n)
-	}
-	return name
-}
-
-func newID(f *File) string {
-	for {
-		var b [4]byte
-		_, _ = rand.Read(b[:])
-		id := hex.EncodeToString(b[:])
-		if f.Find(id) == nil {
-			return id
-		}
-	}
-}
-
-// Rename gives the account with id a new, unique name.
-func (m *Manager) Rename(ctx context.Context, id, name string) (Account, error) {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		return Account{}, errors.New("a name cannot be empty")
-	}
-	var out Account
-	err := m.Store.Update(ctx, func(f *File) error {
-		a := f.Find(id)
-		if a == nil {
-			return fmt.Errorf("%w: it was removed meanwhile", ErrNotFound)
-		}
-		if other := byName(f, name); other != nil && other.ID != id {
-			return fmt.Errorf("%w: an account named %q already exists; choose another name", ErrNameTaken, name)
-		}
-		a.Name = name
-		out = *a
-		return nil
-	})
-	return out, err
-}
-
-// Remove forgets the account with id locally (no server call).
-func (m *Manager) Remove(ctx context.Context, id string) error {
-	return m.Store.Update(ctx, func(f *File) error {
-		if !f.Remove(id) {
-			return fmt.Errorf("%w: it was removed meanwhile", ErrNotFound)
-		}
-		return nil
-	})
-}
-
-// Revoke asks the server to revoke the account's tokens and then marks the
-// record revoked, or removes it when remove is set. The tokens are dropped
-// from the record only when the server confirmed the revocation, and a
-// record is removed only when the revocation did not fail, so a failed
-// revocation can be tried again. The error is non-nil when the server could
-// not be asked or refused; the record is marked revoked anyway.
-func (m *Manager) Revoke(ctx context.Context, id string, remove bool) (Revocation, error) {
-	a, err := m.Find(id)
-	if err != nil {
-		return Revocation{}, err
-	}
-	unlock, err := m.Store.LockAccount(ctx, a.ID, a.Name)
-	if err != nil {
-		return Revocation{}, err
-	}
-	defer unlock()
-	if a, err = m.Find(a.ID); err != nil {
-		return Revocation{}, err
-	}
-	rev, rerr := m.Auth.Revoke(ctx, a)
-	if rerr != nil && rev.Outcome == "" {
-		rev.Outcome = RevokeFailed
-	}
-	if rev.Outcome == RevokeFailed && rev.Detail == "" && rerr != nil {
-		rev.Detail = rerr.Error()
-	}
-	// Removing after a failed revocation would leave live tokens at the
-	// server that nothing here can revoke any more.
-	removed := remove && rev.Outcome != RevokeFailed
-	werr := m.Store.Update(ctx, func(f *File) error {
-		if removed {
-			f.Remove(a.ID)
-			return nil
-		}
-		p := f.Find(a.ID)
-		if p == nil {
-			return nil
-		}
-		p.State, p.StateDetail = StateRevoked, rev.Detail
-		if rev.Outcome == RevokedAtServer {
-			p.AccessToken, p.RefreshToken, p.IDToken = "", "", ""
-		}
-		return nil
-	})
-	if werr != nil {
-		return rev, fmt.Errorf("the server part is done (%s) but the store could not be updated: %w", rev.Outcome, werr)
-	}
-	if rerr == nil && rev.Outcome == RevokeFailed {
-		rerr = errors.New(orDefault(rev.Detail, "the server refused"))
-	}
-	if rerr != nil {
-		if remove {
-			return rev, fmt.Errorf("revoking %q at the server: %w; the account was kept (marked revoked) so you can retry — keyfob remove forgets it anyway", a.Name, rerr)
-		}
-		return rev, fmt.Errorf("revoking %q at the server: %w", a.Name, rerr)
-	}
-	return rev, nil
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

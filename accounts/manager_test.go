@@ -48,7 +48,7 @@ func newManager(t *testing.T) (*Manager, *fakeAuth) {
 }
 
 func expired() Account {
-	return Account{ID: "a1", Name: "home", Email: "me@example.com", Kind: KindFleet, AccessToken: "at-0",
+	return Account{ID: "000000a1", Name: "home", Email: "me@example.com", Kind: KindFleet, AccessToken: "at-0",
 		RefreshToken: "rt-0", Expiry: testNow.Add(-time.Minute)}
 }
 
@@ -73,7 +73,7 @@ func TestTokenNearExpiryRefreshesOnceAndSavesRotation(t *testing.T) {
 		t.Fatalf("got %q %v after %d calls", got.AccessToken, err, auth.calls.Load())
 	}
 	f, _ := m.Store.Load()
-	s := f.Find("a1")
+	s := f.Find("000000a1")
 	if s.RefreshToken != "rt-1" || !s.RefreshObtainedAt.Equal(testNow) || s.State != StateActive {
 		t.Fatalf("stored %+v", s)
 	}
@@ -119,7 +119,7 @@ func TestLoginRequiredIsRecordedAndNotRetried(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 	f, _ := m.Store.Load()
-	if a := f.Find("a1"); a.State != StateLoginRequired || a.RefreshToken != "rt-0" || a.LastRefresh.OK {
+	if a := f.Find("000000a1"); a.State != StateLoginRequired || a.RefreshToken != "rt-0" || a.LastRefresh.OK {
 		t.Fatalf("stored %+v", a)
 	}
 	_, err = m.Token(context.Background(), "home", 0)
@@ -160,7 +160,7 @@ func TestRefreshManyBoundsConcurrency(t *testing.T) {
 	var accts []Account
 	for i := range 12 {
 		a := expired()
-		a.ID, a.Name = fmt.Sprintf("id%02d", i), fmt.Sprintf("acct%02d", i)
+		a.ID, a.Name = fmt.Sprintf("%08x", i), fmt.Sprintf("acct%02d", i)
 		accts = append(accts, a)
 	}
 	seed(t, m.Store, accts...)
@@ -268,30 +268,30 @@ func TestRevokeMarksOrRemoves(t *testing.T) {
 	ctx := context.Background()
 	a := expired()
 	b := expired()
-	b.ID, b.Name = "b1", "work"
+	b.ID, b.Name = "000000b1", "work"
 	seed(t, m.Store, a, b)
-	rev, err := m.Revoke(ctx, "a1", false)
+	rev, err := m.Revoke(ctx, "000000a1", false)
 	if err != nil || rev.Outcome != RevokedAtServer {
 		t.Fatal(rev, err)
 	}
-	got, _ := m.Find("a1")
+	got, _ := m.Find("000000a1")
 	if got.State != StateRevoked || got.RefreshToken != "" {
 		t.Fatalf("%+v", got)
 	}
 	auth.err = errors.New("network down")
-	rev, err = m.Revoke(ctx, "b1", false)
+	rev, err = m.Revoke(ctx, "000000b1", false)
 	if err == nil || rev.Outcome != RevokeFailed {
 		t.Fatal(rev, err)
 	}
-	got, _ = m.Find("b1")
+	got, _ = m.Find("000000b1")
 	if got.State != StateRevoked || got.RefreshToken != "rt-0" {
 		t.Fatalf("failed revoke dropped the refresh token: %+v", got)
 	}
 	auth.err = nil
-	if _, err := m.Revoke(ctx, "b1", true); err != nil {
+	if _, err := m.Revoke(ctx, "000000b1", true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Find("b1"); !errors.Is(err, ErrNotFound) {
+	if _, err := m.Find("000000b1"); !errors.Is(err, ErrNotFound) {
 		t.Fatal("not removed")
 	}
 }
@@ -319,7 +319,7 @@ func TestHealth(t *testing.T) {
 
 func TestImportChecksTheNameBeforeSpendingTheToken(t *testing.T) {
 	m, auth := newManager(t)
-	seed(t, m.Store, Account{ID: "o1", Name: "home", Kind: KindOwner, ClientID: "ownerapi"})
+	seed(t, m.Store, Account{ID: "0000000f", Name: "home", Kind: KindOwner, ClientID: "ownerapi"})
 	_, _, err := m.Import(context.Background(), Account{Name: "home", Kind: KindFleet, ClientID: "app", RefreshToken: "rt-0"})
 	if !errors.Is(err, ErrNameTaken) || auth.calls.Load() != 0 {
 		t.Fatalf("got %v after %d refreshes; want ErrNameTaken before any", err, auth.calls.Load())
@@ -334,11 +334,11 @@ func TestRevokeAndRemoveKeepsTheAccountWhenTheServerFailed(t *testing.T) {
 	m, auth := newManager(t)
 	seed(t, m.Store, expired())
 	auth.err = errors.New("network down")
-	rev, err := m.Revoke(context.Background(), "a1", true)
+	rev, err := m.Revoke(context.Background(), "000000a1", true)
 	if err == nil || rev.Outcome != RevokeFailed || !strings.Contains(err.Error(), "was kept") {
 		t.Fatalf("%+v %v", rev, err)
 	}
-	a, err := m.Find("a1")
+	a, err := m.Find("000000a1")
 	if err != nil || a.State != StateRevoked || a.RefreshToken != "rt-0" {
 		t.Fatalf("the account must stay, marked revoked, with its tokens: %+v %v", a, err)
 	}

@@ -2,26 +2,18 @@ package accounts
 
 import (
 	"bytes"
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/adrg/xdg"
-	"github.com/gofrs/flock"
-	"github.com/google/renameio/v2"
 )
 
 // CurrentVersion is the store format this keyfob writes.
@@ -82,6 +74,11 @@ type Store struct {
 
 	mu    sync.Mutex
 	cache cached
+	// recoveryMu serialises this process's recovery writes; the store
+	// lock serialises them across processes.
+	recoveryMu sync.Mutex
+	// faults, when set by a test, can fail any step of a write.
+	faults func(step, path string) error
 	// LockTimeout bounds waits for the store and account locks
 	// (DefaultLockTimeout when zero).
 	LockTimeout time.Duration
@@ -135,8 +132,8 @@ func (s *Store) Load() (*File, error) {
 		return nil, err
 	}
 	f := shared.copy()
-	if rec := s.readRecovery(); rec != nil {
-		mergeNewer(f, rec)
+	if rec := s.readRecovery(); rec.file != nil {
+		mergeNewer(f, rec.file)
 	}
 	return f, nil
 }
@@ -154,9 +151,13 @@ func (s *Store) read() (*File, []byte, error) {
 		return c.file, c.data, nil
 	}
 	path := s.Path()
-	data, err := os.ReadFile(path)
+	data, _, err := readNoFollow(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &File{Version: CurrentVersion}, nil, nil
+	}
+	var link *SymlinkError
+	if errors.As(err, &link) {
+		return nil, nil, err
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot read the account store %s: %w; check its permissions", path, err)
@@ -236,14 +237,19 @@ func decodeOther(path string, data []byte, decodeErr error) (*File, error) {
 	return decode(path, migrated)
 }
 
-// check rejects files that decode but cannot be right.
+// check rejects files that decode but cannot be right: accounts without
+// an id, with one keyfob did not make (lock files are named after ids, so
+// "../x" would put one outside the directory), or sharing one.
 func (f *File) check() error {
 	seen := make(map[string]bool, len(f.Accounts))
 	for i, a := range f.Accounts {
-		if a.ID == "" {
+		switch {
+		case a.ID == "":
 			return fmt.Errorf("account %d has no id", i+1)
-		}
-		if seen[a.ID] {
+		case !ValidID(a.ID):
+			return fmt.Errorf("account %d (%s) has the id %s, which keyfob did not make (its ids are %d lowercase hexadecimal digits)",
+				i+1, quoteShort(a.Name, 40), quoteShort(a.ID, 40), idLen)
+		case seen[a.ID]:
 			return fmt.Errorf("two accounts share the id %q", a.ID)
 		}
 		seen[a.ID] = true
@@ -300,7 +306,9 @@ func position(data []byte, offset int64) (line, col int) {
 }
 
 // fixPermissions tightens a directory or store file that others can read,
-// and says so.
+// and says so. The directory may be a link (dotfile managers make one);
+// the files in it are never followed, so a link planted there cannot
+// make keyfob change the mode of another file.
 func (s *Store) fixPermissions() {
 	if fi, err := os.Stat(s.dir); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		if os.Chmod(s.dir, 0o700) == nil {
@@ -309,7 +317,7 @@ func (s *Store) fixPermissions() {
 	}
 	for _, name := range []string{StoreFile, ConfigFile, RecoveryFile} {
 		p := filepath.Join(s.dir, name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o077 != 0 {
 			if os.Chmod(p, 0o600) == nil {
 				s.notice("%s was readable by others (%v); keyfob set it to 0600", p, fi.Mode().Perm())
 			}
@@ -323,344 +331,4 @@ func (s *Store) ensureDir() error {
 		return fmt.Errorf("cannot create the keyfob directory %s: %w", s.dir, err)
 	}
 	return nil
-}
-
-// Update runs fn on the current store under the store-wide lock and writes
-// the result atomically. The file is read again after the lock is taken, so
-// fn always sees what other processes wrote. If fn fails nothing is written;
-// a corrupt or newer store is never written over.
-func (s *Store) Update(ctx context.Context, fn func(*File) error) error {
-	if err := s.ensureDir(); err != nil {
-		return err
-	}
-	unlock, err := s.lock(ctx, filepath.Join(s.dir, lockFile), "the account store")
-	if err != nil {
-		return err
-	}
-	defer unlock()
-
-	shared, before, err := s.read()
-	if err != nil {
-		return err
-	}
-	f := shared.copy()
-	// A recovery file is folded in and removed once the store is written,
-	// even when everything in it is older than the store.
-	rec := s.readRecovery()
-	merged := rec != nil
-	if merged {
-		mergeNewer(f, rec)
-	}
-	if err := fn(f); err != nil {
-		return err
-	}
-	// Nothing to write when fn changed nothing, unless the file on disk is
-	// in an older format or a recovery file was folded in.
-	if !merged && before != nil && versionOf(before) == CurrentVersion && reflect.DeepEqual(shared, f) {
-		return nil
-	}
-	f.Version, f.Generation = CurrentVersion, shared.Generation+1
-	data, err := encode(f)
-	if err != nil {
-		return err
-	}
-	if before != nil {
-		if err := s.backupBeforeMigration(before); err != nil {
-			return err
-		}
-	}
-	if err := s.write(s.Path(), data); err != nil {
-		return err
-	}
-	s.removeTemporaries()
-	if merged {
-		s.removeRecovery()
-		s.notice("accounts saved in the recovery file after an earlier failed write are back in %s", s.Path())
-	}
-	if fi, err := os.Stat(s.Path()); err == nil {
-		s.remember(s.stampOf(f.Generation, fi), f, data)
-	}
-	return nil
-}
-
-// removeTemporaries deletes temporary store files that a writer killed
-// between creating and renaming one left behind. Only a holder of the
-// store lock writes them, so under the lock every one of them is stale.
-func (s *Store) removeTemporaries() {
-	entries, err := os.ReadDir(s.dir)
-	if err != nil {
-		return
-	}
-	prefix := "." + StoreFile
-	for _, e := range entries {
-		rest, ok := strings.CutPrefix(e.Name(), prefix)
-		if ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
-			_ = os.Remove(filepath.Join(s.dir, e.Name()))
-		}
-	}
-}
-
-// backupBeforeMigration keeps accounts.json.bak-vN before a file of an
-// older version N is replaced by the current format.
-func (s *Store) backupBeforeMigration(old []byte) error {
-	v := versionOf(old)
-	if v >= CurrentVersion {
-		return nil
-	}
-	bak := fmt.Sprintf("%s.bak-v%d", s.Path(), v)
-	if _, err := os.Stat(bak); err == nil {
-		return nil
-	}
-	if err := s.write(bak, old); err != nil {
-		return fmt.Errorf("cannot keep a backup of the version %d store before upgrading it: %w", v, err)
-	}
-	s.notice("upgraded %s from version %d to %d; the old file is kept as %s", s.Path(), v, CurrentVersion, bak)
-	return nil
-}
-
-// versionOf reads the format version of store bytes that decoded, from
-// the first bytes where keyfob writes it.
-func versionOf(data []byte) int {
-	if v, ok := headNumber(data[:min(len(data), 128)], "version"); ok {
-		return int(v)
-	}
-	var head struct {
-		Version int `json:"version"`
-	}
-	if json.Unmarshal(data, &head) != nil {
-		return -1
-	}
-	return head.Version
-}
-
-func encode(f *File) ([]byte, error) {
-	data, err := json.MarshalIndent(f, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("cannot encode the account store: %w", err)
-	}
-	return append(data, '\n'), nil
-}
-
-// write replaces path atomically with data: a 0600 temporary file in the
-// same directory, fsync, rename, then fsync of the directory so the rename
-// itself survives a crash.
-func (s *Store) write(path string, data []byte) error {
-	t, err := renameio.NewPendingFile(path, renameio.WithTempDir(filepath.Dir(path)), renameio.WithStaticPermissions(0o600))
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	defer t.Cleanup()
-	if _, err := t.Write(data); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	if err := t.CloseAtomicallyReplace(); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("cannot sync %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return fmt.Errorf("cannot sync %s: %w", dir, err)
-	}
-	return nil
-}
-
-// lock takes an exclusive flock on path within the lock timeout. The
-// holder writes its pid and command into the file so that a waiter that
-// gives up can say who holds it.
-func (s *Store) lock(ctx context.Context, path, what string) (unlock func(), err error) {
-	l := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR))
-	ctx, cancel := context.WithTimeout(ctx, s.lockTimeout())
-	defer cancel()
-	ok, err := l.TryLockContext(ctx, 5*time.Millisecond)
-	if !ok || err != nil {
-		if err == nil || errors.Is(err, context.DeadlineExceeded) {
-			return nil, fmt.Errorf("%w: gave up after %v waiting for %s, held by %s; wait for it to finish or stop it",
-				ErrLockTimeout, s.lockTimeout(), what, holder(path))
-		}
-		if errors.Is(err, context.Canceled) {
-			return nil, fmt.Errorf("stopped waiting for %s: %w", what, err)
-		}
-		return nil, fmt.Errorf("cannot lock %s (%s): %w", what, path, err)
-	}
-	// Best effort: the owner note only feeds error messages.
-	_ = os.WriteFile(path, []byte(ownerNote()), 0o600)
-	return func() { _ = l.Unlock() }, nil
-}
-
-func ownerNote() string {
-	cmd := filepath.Base(os.Args[0])
-	if len(os.Args) > 1 {
-		cmd += " " + os.Args[1]
-	}
-	return fmt.Sprintf("pid %d (%s)\n", os.Getpid(), cmd)
-}
-
-func holder(path string) string {
-	b, err := os.ReadFile(path)
-	if note := strings.TrimSpace(string(b)); err == nil && note != "" {
-		return "keyfob process " + note
-	}
-	return "another keyfob process"
-}
-
-// LockAccount takes the per-account lock that serialises refreshes of one
-// account across processes. Callers re-read the account after taking it.
-func (s *Store) LockAccount(ctx context.Context, id, name string) (unlock func(), err error) {
-	dir := filepath.Join(s.dir, locksDir)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("cannot create the lock directory %s: %w", dir, err)
-	}
-	return s.lock(ctx, filepath.Join(dir, id+".lock"), fmt.Sprintf("account %q", name))
-}
-
-// Stamp identifies the store's current content cheaply, so that a UI can
-// notice writes by other processes and reads can skip decoding what they
-// already hold: the generation number from the first bytes of the file
-// with the file's size and time, plus the size and time of any recovery
-// file. It is "" when the store cannot be identified (missing, or written
-// before generations existed).
-func (s *Store) Stamp() string {
-	f, err := os.Open(s.Path())
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	head := make([]byte, 128)
-	n, _ := io.ReadFull(f, head)
-	gen, _ := headNumber(head[:n], "generation")
-	fi, err := f.Stat()
-	if gen == 0 || err != nil {
-		return ""
-	}
-	return s.stampOf(gen, fi)
-}
-
-// stampOf builds the stamp of a store file of generation gen. The size and
-// time catch an edit by hand, which keeps the generation: without them a
-// long-running keyfob would go on using, and then write, what it read
-// before — even over a file the edit broke.
-func (s *Store) stampOf(gen uint64, store fs.FileInfo) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "g%d|s%d-%d", gen, store.Size(), store.ModTime().UnixNano())
-	for _, p := range s.recoveryPaths() {
-		if fi, err := os.Stat(p); err == nil {
-			fmt.Fprintf(&b, "|r%d-%d", fi.Size(), fi.ModTime().UnixNano())
-		}
-	}
-	return b.String()
-}
-
-// headNumber finds `"key": N` in the head of a store file.
-func headNumber(head []byte, key string) (uint64, bool) {
-	_, rest, ok := bytes.Cut(head, []byte(`"`+key+`":`))
-	if !ok {
-		return 0, false
-	}
-	rest = bytes.TrimLeft(rest, " ")
-	end := 0
-	for end < len(rest) && rest[end] >= '0' && rest[end] <= '9' {
-		end++
-	}
-	if end == 0 || end == len(rest) { // no number, or cut off by the head's end
-		return 0, false
-	}
-	n, err := strconv.ParseUint(string(rest[:end]), 10, 64)
-	return n, err == nil
-}
-
-// recoveryPaths lists where a recovery file may be: beside the store, or in
-// the XDG state directory when the store's directory cannot be written.
-// The second is named after the store's directory, so that a recovery file
-// of one store (say the demo's) never ends up in another.
-func (s *Store) recoveryPaths() []string {
-	abs, err := filepath.Abs(s.dir)
-	if err != nil {
-		abs = s.dir
-	}
-	sum := sha256.Sum256([]byte(abs))
-	return []string{
-		filepath.Join(s.dir, RecoveryFile),
-		filepath.Join(xdg.StateHome, "keyfob", hex.EncodeToString(sum[:6])+"-"+RecoveryFile),
-	}
-}
-
-// readRecovery merges every recovery file there is; nil when there is none.
-func (s *Store) readRecovery() *File {
-	var out *File
-	for _, p := range s.recoveryPaths() {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		f, err := decode(p, data)
-		if err != nil {
-			s.notice("ignoring the unreadable recovery file %s: %v", p, err)
-			continue
-		}
-		if out == nil {
-			out = f
-		} else {
-			mergeNewer(out, f)
-		}
-	}
-	return out
-}
-
-func (s *Store) removeRecovery() {
-	for _, p := range s.recoveryPaths() {
-		_ = os.Remove(p)
-	}
-}
-
-// SaveRecovery writes a to a recovery file (merging with what is there)
-// after the store could not be written. It returns the path used.
-func (s *Store) SaveRecovery(a Account) (string, error) {
-	var errs []error
-	for _, p := range s.recoveryPaths() {
-		f := &File{Version: CurrentVersion}
-		if data, err := os.ReadFile(p); err == nil {
-			if old, err := decode(p, data); err == nil {
-				f = old
-			}
-		}
-		mergeNewer(f, &File{Accounts: []Account{a}})
-		data, err := encode(f)
-		if err == nil {
-			if err = os.MkdirAll(filepath.Dir(p), 0o700); err == nil {
-				err = s.write(p, data)
-			}
-		}
-		if err == nil {
-			return p, nil
-		}
-		errs = append(errs, err)
-	}
-	return "", errors.Join(errs...)
-}
-
-// mergeNewer lays the accounts of src over dst where they hold newer
-// tokens (or are missing from dst), and returns how many it took.
-func mergeNewer(dst, src *File) int {
-	n := 0
-	for _, a := range src.Accounts {
-		cur := dst.Find(a.ID)
-		switch {
-		case cur == nil:
-			dst.Accounts = append(dst.Accounts, a)
-			n++
-		case a.AccessObtainedAt.After(cur.AccessObtainedAt):
-			name := cur.Name
-			*cur = a
-			cur.Name = name
-			n++
-		}
-	}
-	return n
 }

@@ -42,7 +42,7 @@ func FuzzStoreDecode(f *testing.F) {
 	// it, and a Store has read it: a long-running keyfob (the TUI) whose
 	// file is then edited by hand must see the edit as a new Store does.
 	warm, err := encode(&File{Version: CurrentVersion, Generation: 1, Accounts: []Account{
-		{ID: "01JD7Q3M5B8C2N4P6R8T0V2X4Z", Name: "home", Kind: KindFleet, RefreshToken: "NA_fake_refresh_0001"},
+		{ID: "0d7c3a5b", Name: "home", Kind: KindFleet, RefreshToken: "NA_fake_refresh_0001"},
 	}})
 	if err != nil {
 		f.Fatal(err)
@@ -51,7 +51,7 @@ func FuzzStoreDecode(f *testing.F) {
 	wrote := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	edited := wrote.Add(time.Second)
 
-	f.Add([]byte(`{"version": 1, "accounts": [{"id": "a1", "name": "home", "refresh_token": "NA_rt"}]}`))
+	f.Add([]byte(`{"version": 1, "accounts": [{"id": "000000a1", "name": "home", "refresh_token": "NA_rt"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		writeStore(t, path, warm, wrote)
 		s := Open(dir)
@@ -77,43 +77,52 @@ func FuzzStoreDecode(f *testing.F) {
 			sameAccounts(t, fresh, got)
 		}
 
-		uerr := s.Update(context.Background(), func(*File) error { return nil })
-		after, rerr := os.ReadFile(path)
-		if rerr != nil {
-			t.Fatalf("the store is gone after Update: %v", rerr)
-		}
-		if (err == nil) != (uerr == nil) {
-			t.Fatalf("Load said %v but Update said %v", err, uerr)
-		}
-		if uerr != nil {
-			checkRefusal(t, "Update", path, data, uerr)
-			if !bytes.Equal(after, data) {
-				t.Fatalf("Update failed with %v and still changed the file:\nbefore %q\nafter  %q", uerr, data, after)
-			}
-			return
-		}
-		// A no-op Update leaves the file as it was or rewrites it in the
-		// canonical encoding, holding the same accounts.
-		again, err := decode(path, after)
-		if err != nil {
-			t.Fatalf("the store written by Update does not decode: %v\n%s", err, after)
-		}
-		sameAccounts(t, got, again)
-		if !bytes.Equal(after, data) {
-			canon, err := encode(again)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(after, canon) {
-				t.Fatalf("Update wrote a non-canonical file:\n%s\nwant\n%s", after, canon)
-			}
-		}
-		reloaded, err := Open(dir).Load()
-		if err != nil {
-			t.Fatalf("the store written by Update does not load: %v", err)
-		}
-		sameAccounts(t, got, reloaded)
+		checkNoOpUpdate(t, s, path, data, got, err)
 	})
+}
+
+// checkNoOpUpdate runs a no-op Update on s after Load said loadErr about
+// data at path (and returned got): it must refuse exactly what Load
+// refused, leaving the file as it was, and otherwise leave the file as it
+// was or in its canonical encoding, holding the same accounts.
+func checkNoOpUpdate(t *testing.T, s *Store, path string, data []byte, got *File, loadErr error) {
+	t.Helper()
+	uerr := s.Update(context.Background(), func(*File) error { return nil })
+	after, rerr := os.ReadFile(path)
+	if rerr != nil {
+		t.Fatalf("the store is gone after Update: %v", rerr)
+	}
+	if (loadErr == nil) != (uerr == nil) {
+		t.Fatalf("Load said %v but Update said %v", loadErr, uerr)
+	}
+	if uerr != nil {
+		checkRefusal(t, "Update", path, data, uerr)
+		if !bytes.Equal(after, data) {
+			t.Fatalf("Update failed with %v and still changed the file:\nbefore %q\nafter  %q", uerr, data, after)
+		}
+		return
+	}
+	// A no-op Update leaves the file as it was or rewrites it in the
+	// canonical encoding, holding the same accounts.
+	again, err := decode(path, after)
+	if err != nil {
+		t.Fatalf("the store written by Update does not decode: %v\n%s", err, after)
+	}
+	sameAccounts(t, got, again)
+	if !bytes.Equal(after, data) {
+		canon, err := encode(again)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(after, canon) {
+			t.Fatalf("Update wrote a non-canonical file:\n%s\nwant\n%s", after, canon)
+		}
+	}
+	reloaded, err := Open(s.Dir()).Load()
+	if err != nil {
+		t.Fatalf("the store written by Update does not load: %v", err)
+	}
+	sameAccounts(t, got, reloaded)
 }
 
 // writeStore puts data at path with the modification time at.

@@ -45,7 +45,7 @@ func TestLoadMissingIsEmpty(t *testing.T) {
 func TestUpdateWritesPrivateFilesAndRoundTrips(t *testing.T) {
 	s := newStore(t)
 	exp := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	seed(t, s, Account{ID: "a1", Name: "home", Kind: KindFleet, AccessToken: "at", RefreshToken: "rt", Expiry: exp,
+	seed(t, s, Account{ID: "000000a1", Name: "home", Kind: KindFleet, AccessToken: "at", RefreshToken: "rt", Expiry: exp,
 		GrantedScopes: []string{"openid", "vehicle_device_data"}})
 
 	for path, want := range map[string]os.FileMode{s.Dir(): 0o700, s.Path(): 0o600} {
@@ -61,7 +61,7 @@ func TestUpdateWritesPrivateFilesAndRoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := f.Find("a1")
+	a := f.Find("000000a1")
 	if a == nil || a.RefreshToken != "rt" || !a.Expiry.Equal(exp) || len(a.GrantedScopes) != 2 {
 		t.Fatalf("round trip lost data: %+v", a)
 	}
@@ -76,7 +76,7 @@ func TestUpdateWritesPrivateFilesAndRoundTrips(t *testing.T) {
 
 func TestUpdateErrorWritesNothing(t *testing.T) {
 	s := newStore(t)
-	seed(t, s, Account{ID: "a1", Name: "home"})
+	seed(t, s, Account{ID: "000000a1", Name: "home"})
 	before, _ := os.ReadFile(s.Path())
 	boom := errors.New("boom")
 	err := s.Update(context.Background(), func(f *File) error {
@@ -167,7 +167,7 @@ func TestOlderVersionMigratesWithBackup(t *testing.T) {
 	}}
 	s := newStore(t)
 	_ = os.MkdirAll(s.Dir(), 0o700)
-	body := `{"version": 0, "items": [{"id": "a1", "name": "home"}]}`
+	body := `{"version": 0, "items": [{"id": "000000a1", "name": "home"}]}`
 	_ = os.WriteFile(s.Path(), []byte(body), 0o600)
 
 	f, err := s.Load()
@@ -187,14 +187,14 @@ func TestOlderVersionMigratesWithBackup(t *testing.T) {
 		t.Error("no notice about the upgrade")
 	}
 	f, err = s.Load()
-	if err != nil || f.Version != CurrentVersion || f.Find("a1") == nil {
+	if err != nil || f.Version != CurrentVersion || f.Find("000000a1") == nil {
 		t.Fatalf("after migration: %v %+v", err, f)
 	}
 }
 
 func TestLoosePermissionsAreFixed(t *testing.T) {
 	s := newStore(t)
-	seed(t, s, Account{ID: "a1", Name: "x"})
+	seed(t, s, Account{ID: "000000a1", Name: "x"})
 	_ = os.Chmod(s.Path(), 0o644)
 	_ = os.Chmod(s.Dir(), 0o755)
 	var notes []string
@@ -215,12 +215,12 @@ func TestLoosePermissionsAreFixed(t *testing.T) {
 func TestLockTimeoutNamesHolder(t *testing.T) {
 	s := newStore(t)
 	s.LockTimeout = 50 * time.Millisecond
-	unlock, err := s.LockAccount(context.Background(), "a1", "home")
+	unlock, err := s.LockAccount(context.Background(), "000000a1", "home")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer unlock()
-	_, err = s.LockAccount(context.Background(), "a1", "home")
+	_, err = s.LockAccount(context.Background(), "000000a1", "home")
 	if !errors.Is(err, ErrLockTimeout) {
 		t.Fatalf("got %v", err)
 	}
@@ -232,13 +232,13 @@ func TestLockTimeoutNamesHolder(t *testing.T) {
 func TestRecoveryIsOverlaidThenMerged(t *testing.T) {
 	s := newStore(t)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	seed(t, s, Account{ID: "a1", Name: "home", RefreshToken: "old", AccessObtainedAt: t0})
-	path, err := s.SaveRecovery(Account{ID: "a1", Name: "other", RefreshToken: "new", AccessObtainedAt: t0.Add(time.Hour)})
+	seed(t, s, Account{ID: "000000a1", Name: "home", RefreshToken: "old", AccessObtainedAt: t0})
+	path, err := s.SaveRecovery(Account{ID: "000000a1", Name: "other", RefreshToken: "new", AccessObtainedAt: t0.Add(time.Hour)})
 	if err != nil || filepath.Dir(path) != s.Dir() {
 		t.Fatalf("SaveRecovery: %q %v", path, err)
 	}
 	f, _ := s.Load()
-	if a := f.Find("a1"); a.RefreshToken != "new" || a.Name != "home" {
+	if a := f.Find("000000a1"); a.RefreshToken != "new" || a.Name != "home" {
 		t.Fatalf("overlay: %+v", a)
 	}
 	if err := s.Update(context.Background(), func(*File) error { return nil }); err != nil {

@@ -254,6 +254,10 @@ func checkField(a accounts.Account, f Field, v string) error {
 		return nil
 	}
 	switch f {
+	case FieldName:
+		if err := accounts.ValidateName(v); err != nil {
+			return &FieldError{Field: f, Problem: err.Error()}
+		}
 	case FieldAuthURL, FieldTokenURL, FieldRevokeURL, FieldUserInfoURL, FieldBaseURL:
 		if err := checkURL(v); err != nil {
 			return fieldErr(f, "%s of this %s account %s", f.Noun(), a.Kind, err)

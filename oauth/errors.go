@@ -10,10 +10,12 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -69,6 +71,7 @@ type ServerError struct {
 
 	op      operation     // what keyfob was doing, for the advice
 	timeout time.Duration // the client's timeout, for the message
+	sent    bool          // the whole request was written to the server
 }
 
 // operation names what a request was for; it picks the advice in errors.
@@ -184,10 +187,24 @@ func (e *ServerError) loginRequired() bool {
 	return false
 }
 
+// outcomeUnknown reports a refresh whose answer was lost after the server
+// got the request (a timeout, or a connection that broke after sending):
+// the server may have rotated the refresh token.
+func (e *ServerError) outcomeUnknown() bool {
+	return e.op == opRefresh && (e.Kind == KindTimeout || e.Kind == KindNetwork) && (e.sent || e.StatusCode != 0)
+}
+
 // Is matches accounts.ErrLoginRequired for login_required and invalid_grant
-// answers (and a 401 to a refresh).
+// answers (and a 401 to a refresh), and accounts.ErrOutcomeUnknown for a
+// refresh whose answer was lost after the request reached the server.
 func (e *ServerError) Is(target error) bool {
-	return target == accounts.ErrLoginRequired && e.loginRequired()
+	switch target {
+	case accounts.ErrLoginRequired:
+		return e.loginRequired()
+	case accounts.ErrOutcomeUnknown:
+		return e.outcomeUnknown()
+	}
+	return false
 }
 
 // Unwrap returns the transport error behind a timeout or network failure.
@@ -299,6 +316,7 @@ func netCause(err error) string {
 // never put in a message.
 type call struct {
 	start    time.Time
+	sent     atomic.Bool // the request was written in full (set by the transport)
 	endpoint string
 	status   int
 	header   http.Header
@@ -321,6 +339,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.c.endpoint = endpointOf(req.URL.String())
 	r.c.start = time.Now()
 	r.c.status, r.c.header, r.c.readErr = 0, nil, nil
+	r.c.sent.Store(false)
 	r.c.body.Reset()
 	if len(r.extraForm) > 0 && req.Method == http.MethodPost && req.Body != nil &&
 		strings.HasPrefix(req.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
@@ -329,6 +348,14 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
+	c := r.c
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			if info.Err == nil {
+				c.sent.Store(true)
+			}
+		},
+	}))
 	resp, err := r.base.RoundTrip(req)
 	if err != nil {
 		return nil, err
@@ -381,7 +408,7 @@ func (b *recordedBody) Read(p []byte) (int, error) {
 // the OAuth library (or keyfob's own request code) returned; c is what the
 // recorder saw.
 func (e *Engine) classify(ctx context.Context, c *call, op operation, err error) error {
-	se := &ServerError{Endpoint: c.endpoint, StatusCode: c.status, op: op, timeout: e.client().Timeout}
+	se := &ServerError{Endpoint: c.endpoint, StatusCode: c.status, op: op, timeout: e.client().Timeout, sent: c.sent.Load()}
 	if se.Endpoint == "" {
 		se.Endpoint = "the server"
 	}

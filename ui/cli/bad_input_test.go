@@ -46,6 +46,10 @@ func badInputs() []badInput {
 		{"unknown command", nil, []string{"tokne"}, 2, "unknown command"},
 		{"too many args", nil, []string{"token", "a", "b"}, 2, "at most 1"},
 		{"bad duration", nil, []string{"token", "--min-valid", "soon"}, 2, "invalid argument"},
+		{"zero http timeout", nil, []string{"--http-timeout", "0", "token", "car"}, 2, "more than zero"},
+		{"negative http timeout", nil, []string{"--http-timeout", "-1s", "refresh", "--all"}, 2, "more than zero"},
+		{"control character in a name", nil, []string{"login", "--kind", "custom", "--grant", "client_credentials",
+			"--token-url", "http://127.0.0.1:1/token", "--client-id", "c", "--name", "bad\x1b[2Jname"}, 2, "control character"},
 		{"bad kind", nil, []string{"login", "--kind", "bogus"}, 2, "unknown account kind"},
 		{"unknown account", nil, []string{"token", "nobody"}, 3, "no account matches"},
 		{"ambiguous name", nil, []string{"token", "ca"}, 3, "matches car, cab"},
@@ -78,8 +82,8 @@ func badInputs() []badInput {
 // (or, for a failed refresh, that only the failure was recorded).
 func checkBadInput(t *testing.T, c badInput) {
 	e := newEnv(t, oauthtest.Options{})
-	car := e.minted("a1", "car", -time.Minute)
-	e.seed(car, e.minted("a2", "cab", time.Hour))
+	car := e.minted("a0000001", "car", -time.Minute)
+	e.seed(car, e.minted("a0000002", "cab", time.Hour))
 	if c.prepare != nil {
 		c.prepare(e)
 	}

@@ -59,7 +59,7 @@ func TestImportCustomNeedsNoAuthURL(t *testing.T) {
 
 func TestImportUnderATakenNameSpendsNothing(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{})
-	e.seed(e.minted("a1", "car", time.Hour))
+	e.seed(e.minted("a0000001", "car", time.Hour))
 	ts := e.srv.Mint(oauthtest.MintRequest{ClientID: "other-app", Scopes: []string{"openid", "offline_access"}})
 	before := e.storeBytes()
 	r := e.run(ts.RefreshToken+"\n", "import", "--kind", "owner", "--issuer", e.srv.URL(), "--name", "car")
@@ -76,7 +76,7 @@ func TestImportUnderATakenNameSpendsNothing(t *testing.T) {
 
 func TestTokenFreshNearExpiryAndRotation(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{AccessTTL: 8 * time.Hour})
-	e.seed(e.minted("a1", "fresh", time.Hour), e.minted("a2", "soon", 2*time.Minute))
+	e.seed(e.minted("a0000001", "fresh", time.Hour), e.minted("a0000002", "soon", 2*time.Minute))
 	fresh := e.account("fresh")
 
 	r := e.mustRun("", "token", "fresh")
@@ -114,11 +114,11 @@ func TestTokenFreshNearExpiryAndRotation(t *testing.T) {
 // configured default.
 func TestTokenDefaultAccount(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{})
-	e.seed(e.minted("a1", "car", time.Hour))
+	e.seed(e.minted("a0000001", "car", time.Hour))
 	if r := e.mustRun("", "token"); r.stdout != e.account("car").AccessToken+"\n" {
 		t.Fatalf("only account: %q", r.stdout)
 	}
-	e.seed(e.minted("a2", "truck", time.Hour))
+	e.seed(e.minted("a0000002", "truck", time.Hour))
 	if r := e.run("", "token"); r.code != 3 || !strings.Contains(r.stderr, "default_account") {
 		t.Fatalf("two accounts: exit %d %s", r.code, r.stderr)
 	}
@@ -134,7 +134,7 @@ func TestRefreshAllBoundedConcurrency(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{Latency: 100 * time.Millisecond})
 	var accts []accounts.Account
 	for i := range 12 {
-		accts = append(accts, e.minted(fmt.Sprintf("id%02d", i), fmt.Sprintf("car%02d", i), time.Hour))
+		accts = append(accts, e.minted(fmt.Sprintf("%08x", i+1), fmt.Sprintf("car%02d", i), time.Hour))
 	}
 	e.seed(accts...)
 	start := time.Now()
@@ -166,7 +166,7 @@ func TestRefreshAllBoundedConcurrency(t *testing.T) {
 
 func TestRevokeAndRemove(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{})
-	e.seed(e.minted("a1", "car", time.Hour), e.minted("a2", "truck", time.Hour))
+	e.seed(e.minted("a0000001", "car", time.Hour), e.minted("a0000002", "truck", time.Hour))
 	car := e.account("car")
 	r := e.mustRun("", "revoke", "car")
 	if !strings.Contains(r.stdout, "Server: revoked") || !strings.Contains(r.stdout, "marked revoked") {
@@ -192,7 +192,7 @@ func TestRevokeAndRemove(t *testing.T) {
 // TestRemoveAsks: at a terminal remove asks first; only yes removes.
 func TestRemoveAsks(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{})
-	e.seed(e.minted("a1", "car", time.Hour))
+	e.seed(e.minted("a0000001", "car", time.Hour))
 	for _, tc := range []struct {
 		answer string
 		code   int
@@ -207,7 +207,7 @@ func TestRemoveAsks(t *testing.T) {
 
 func TestRevokeWithoutEndpointExplainsConsent(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{})
-	a := e.minted("a1", "car", time.Hour)
+	a := e.minted("a0000001", "car", time.Hour)
 	a.Endpoints.RevokeURL = ""
 	e.seed(a)
 	r := e.mustRun("", "revoke", "car")
@@ -221,7 +221,7 @@ func TestRevokeWithoutEndpointExplainsConsent(t *testing.T) {
 
 func TestListJSONSchema(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{})
-	a := e.minted("a1", "car", 30*time.Minute)
+	a := e.minted("a0000001", "car", 30*time.Minute)
 	a.Email = "driver@example.com"
 	e.seed(a)
 	r := e.mustRun("", "list", "--json")
@@ -254,7 +254,7 @@ func TestListJSONSchema(t *testing.T) {
 // terminal without escape sequences in the table, and exact in --json.
 func TestListCleansOutsideText(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{})
-	a := e.minted("a1", "car", 8*time.Hour)
+	a := e.minted("a0000001", "car", 8*time.Hour)
 	a.Email = "evil\x1b]0;pwned\x07@example.com"
 	a.GrantedScopes = []string{"openid", "vehicle\x1b[2Jcmds"}
 	e.seed(a)
@@ -263,7 +263,7 @@ func TestListCleansOutsideText(t *testing.T) {
 	if strings.ContainsRune(r.stdout, '\x1b') || len(lines) != 2 {
 		t.Fatalf("list: %q", r.stdout)
 	}
-	for _, want := range []string{"NAME", "evil@example.com", "fleet/na", "in 7h 59m", "openid,vehiclecmds", "✓ valid", "a1"} {
+	for _, want := range []string{"NAME", "evil@example.com", "fleet/na", "in 7h 59m", "openid,vehiclecmds", "✓ valid", "a0000001"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("list lacks %q: %s", want, r.stdout)
 		}

@@ -295,11 +295,18 @@ func (e *env) seed(accts ...accounts.Account) {
 	}
 }
 
-// minted is a fleet account on the sandbox with tokens from Mint.
+// minted is a fleet account on the sandbox with tokens from Mint. Its
+// access token counts as obtained 8 hours before it expires (Tesla's
+// lifetime), so that a token near its end is not taken for a short-lived
+// one, whose refresh margin keyfob caps at half its lifetime.
 func (e *env) minted(id, name string, ttl time.Duration) accounts.Account {
 	ts := e.srv.Mint(oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, AccessTTL: ttl,
 		Scopes: []string{"openid", "offline_access", "vehicle_device_data"}})
 	now := time.Now()
+	obtained := ts.Expiry.Add(-8 * time.Hour)
+	if obtained.After(now) {
+		obtained = now
+	}
 	return accounts.Account{
 		ID: id, Name: name, Kind: accounts.KindFleet, Region: "na", ClientID: oauthtest.FleetClientID,
 		Endpoints: accounts.Endpoints{
@@ -307,7 +314,8 @@ func (e *env) minted(id, name string, ttl time.Duration) accounts.Account {
 			RevokeURL: e.srv.Issuer() + "/revoke",
 		},
 		AccessToken: ts.AccessToken, RefreshToken: ts.RefreshToken, Expiry: ts.Expiry,
-		GrantedScopes: ts.Scopes, AccessObtainedAt: now, RefreshObtainedAt: now, State: accounts.StateActive,
+		GrantedScopes: ts.Scopes, AccessObtainedAt: obtained, RefreshObtainedAt: now,
+		State: accounts.StateActive,
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 
 func TestConcurrentTokenProcessesRefreshOnce(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{Latency: 50 * time.Millisecond})
-	e.seed(e.minted("a1", "car", -time.Minute))
+	e.seed(e.minted("a0000001", "car", -time.Minute))
 	keyfobBinary(t) // built before the clock matters
 	const n = 50
 	outs := make([]result, n)

@@ -50,6 +50,12 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 			"  # a valid access token for scripts\n" +
 			"  curl -H \"Authorization: Bearer $(keyfob token home)\" …",
 		Args: noArgs,
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			if f.httpTimeout <= 0 {
+				return usagef("--http-timeout must be more than zero: without a bound, a refresh that never gets an answer would hold its account's lock forever")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Ctx = cmd.Context()
 			return runRoot(opts)
@@ -180,7 +186,10 @@ func PrintError(w io.Writer, _ fang.Styles, err error) {
 func advice(err error) string {
 	var re *accounts.ResolveError
 	var ce *accounts.CannotRefreshError
+	var ne *accounts.NameError
 	switch {
+	case errors.As(err, &ne):
+		return "choose another with --name"
 	case errors.As(err, &re) && re.Ref == "" && re.Total == 0:
 		return "add one with keyfob login or keyfob import"
 	case errors.As(err, &re) && re.Ref == "":

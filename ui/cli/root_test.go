@@ -41,9 +41,9 @@ func TestManPage(t *testing.T) {
 // names of the accounts in the store.
 func TestCompleteAccountNames(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{})
-	car := e.minted("a1", "car", time.Hour)
+	car := e.minted("a0000001", "car", time.Hour)
 	car.Email = "driver@example.com"
-	e.seed(car, e.minted("a2", "cab", time.Hour), e.minted("a3", "truck", time.Hour))
+	e.seed(car, e.minted("a0000002", "cab", time.Hour), e.minted("a0000003", "truck", time.Hour))
 	for _, tc := range []struct {
 		args []string
 		want []string

@@ -25,7 +25,7 @@ func TestFilesArePrivate(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{})
 	home := e.isolateHome()
 	e.mustRun("", "login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", oauthtest.FleetClientID)
-	e.seed(e.minted("a9", "soon", -time.Minute))
+	e.seed(e.minted("a0000009", "soon", -time.Minute))
 	e.mustRun("", "token", "soon") // takes the account lock, writes again
 	for _, root := range []string{e.storeDir(), home} {
 		if _, err := os.Stat(root); root == home && os.IsNotExist(err) {
@@ -53,7 +53,7 @@ func TestFilesArePrivate(t *testing.T) {
 
 func TestLoosePermissionsAreFixedWithNotice(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{})
-	e.seed(e.minted("a1", "car", time.Hour))
+	e.seed(e.minted("a0000001", "car", time.Hour))
 	os.Chmod(e.storeDir(), 0o755)
 	os.Chmod(filepath.Join(e.storeDir(), accounts.StoreFile), 0o644)
 	r := e.mustRun("", "list")
@@ -73,7 +73,7 @@ func TestLoosePermissionsAreFixedWithNotice(t *testing.T) {
 func TestTokensOnlyInTheStore(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{})
 	home := e.isolateHome()
-	e.seed(e.minted("a1", "car", -time.Minute))
+	e.seed(e.minted("a0000001", "car", -time.Minute))
 	e.mustRun("", "token", "car")
 	a := e.account("car")
 	for _, root := range []string{e.storeDir(), home} {
@@ -134,7 +134,7 @@ func fakeClipboard(t *testing.T, e *env) (pathEnv, file string) {
 
 func TestTokenCopyClearsClipboardOnlyIfUnchanged(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{})
-	e.seed(e.minted("a1", "car", time.Hour))
+	e.seed(e.minted("a0000001", "car", time.Hour))
 	os.MkdirAll(e.storeDir(), 0o700)
 	os.WriteFile(filepath.Join(e.storeDir(), accounts.ConfigFile), []byte(`{"clipboard_clear": "1s"}`), 0o600)
 	path, clip := fakeClipboard(t, e)

@@ -49,7 +49,7 @@ func storeWriter(dir string) int {
 			return 0
 		}
 		err := s.Update(context.Background(), func(f *accounts.File) error {
-			a := f.Find("scratch")
+			a := f.Find("5c7a7c40")
 			if a == nil {
 				return errors.New("the scratch account is gone")
 			}
@@ -80,9 +80,9 @@ func TestStressTokensRefreshAllAndWriter(t *testing.T) {
 	names := []string{"car", "truck", "wall"}
 	var seeded []accounts.Account
 	for i, n := range names {
-		seeded = append(seeded, e.minted(fmt.Sprintf("id%d", i), n, -time.Second))
+		seeded = append(seeded, e.minted(fmt.Sprintf("%08x", i+1), n, -time.Second))
 	}
-	seeded = append(seeded, accounts.Account{ID: "scratch", Name: "scratch-0", Kind: accounts.KindCustom})
+	seeded = append(seeded, accounts.Account{ID: "5c7a7c40", Name: "scratch-0", Kind: accounts.KindCustom})
 	e.seed(seeded...)
 
 	writer := exec.Command(os.Args[0], "-test.run=^$")
@@ -97,7 +97,7 @@ func TestStressTokensRefreshAllAndWriter(t *testing.T) {
 		// Wait until every token is inside the margin, so that each account
 		// needs exactly one refresh this round.
 		for _, a := range e.store().Accounts {
-			if a.ID != "scratch" {
+			if a.ID != "5c7a7c40" {
 				time.Sleep(time.Until(a.Expiry.Add(-margin)))
 			}
 		}
@@ -130,7 +130,7 @@ func TestStressTokensRefreshAllAndWriter(t *testing.T) {
 	}
 	writes, _ := strconv.Atoi(strings.TrimSpace(wout.String()))
 	f := e.store()
-	if a := f.Find("scratch"); writes == 0 || a == nil || a.Name != fmt.Sprintf("scratch-%d", writes) {
+	if a := f.Find("5c7a7c40"); writes == 0 || a == nil || a.Name != fmt.Sprintf("scratch-%d", writes) {
 		t.Fatalf("the writer made %d writes but the store holds %+v", writes, a)
 	}
 	for _, n := range names {
@@ -198,7 +198,7 @@ func TestCrashSafetySIGKILL(t *testing.T) {
 	const n = 20
 	var accts []accounts.Account
 	for i := range n {
-		accts = append(accts, e.minted(fmt.Sprintf("id%02d", i), fmt.Sprintf("car%02d", i), time.Hour))
+		accts = append(accts, e.minted(fmt.Sprintf("%08x", i+1), fmt.Sprintf("car%02d", i), time.Hour))
 	}
 	e.seed(accts...)
 	bin := keyfobBinary(t)
@@ -298,7 +298,7 @@ func TestUnsavableRotationGoesToRecovery(t *testing.T) {
 		t.Run(how, func(t *testing.T) {
 			e := newEnv(t, oauthtest.Options{})
 			home := e.isolateHome() // where the recovery file goes when the store's directory is read-only
-			e.seed(e.minted("a1", "car", -time.Minute), e.minted("a2", "spare", time.Hour))
+			e.seed(e.minted("a0000001", "car", -time.Minute), e.minted("a0000002", "spare", time.Hour))
 			e.mustRun("", "refresh", "spare") // the lock files exist from now on
 			old := e.account("car")
 			// The store stops taking writes while the refresh request is

@@ -12,7 +12,6 @@
 package clip
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -70,7 +69,8 @@ type Clearer struct {
 
 // Schedule starts a detached clearer that empties the clipboard after
 // `after` if it still holds secret. It returns once the process has
-// started; the request waits in its standard input.
+// started; the request waits in its standard input, so the caller may
+// exit at once.
 func (c Clearer) Schedule(secret string, after time.Duration) error {
 	path, args := c.Path, c.Args
 	if path == "" {
@@ -84,15 +84,29 @@ func (c Clearer) Schedule(secret string, after time.Duration) error {
 	if err != nil {
 		return err
 	}
+	// The request goes into a pipe before the child starts, so that it is
+	// there even when this process exits right after (keyfob token --copy
+	// does): a reader copied in by exec's goroutine would die with it.
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("cannot start the clipboard clearer: %w", err)
+	}
+	defer r.Close()
+	_, err = w.Write(append(body, '\n'))
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("cannot hand the clipboard clearer its request: %w", err)
+	}
 	cmd := exec.Command(path, args...)
-	cmd.Stdin = bytes.NewReader(append(body, '\n'))
+	cmd.Stdin = r
 	cmd.Env = ChildEnv()
 	detach(cmd)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("cannot start the clipboard clearer: %w", err)
 	}
-	// The request is copied into the child by a goroutine of cmd; Wait
-	// reaps the child once it is done, and keyfob never waits for that.
+	// Reap the child whenever it ends; keyfob never waits for it.
 	go func() { _ = cmd.Wait() }()
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,6 +32,15 @@ func TestMain(m *testing.M) {
 	board := os.Getenv("KEYFOB_CLIP_TEST_BOARD")
 	if board == "" {
 		os.Exit(m.Run())
+	}
+	if secret := os.Getenv("KEYFOB_CLIP_TEST_SCHEDULE"); secret != "" {
+		// Play keyfob token --copy: schedule the clearing, then exit at
+		// once, before the clearer has read anything.
+		_ = os.Unsetenv("KEYFOB_CLIP_TEST_SCHEDULE")
+		if err := (Clearer{Path: os.Args[0], Args: []string{"-test.run=^$"}}).Schedule(secret, 200*time.Millisecond); err != nil {
+			os.Exit(3)
+		}
+		os.Exit(0)
 	}
 	sid, _ := unix.Getsid(0)
 	seen, _ := json.Marshal(map[string]any{"args": os.Args, "env": os.Environ(), "sid": sid})
@@ -100,6 +110,22 @@ func TestScheduleClearsInADetachedProcess(t *testing.T) {
 	if mine, _ := unix.Getsid(0); seen.Sid == mine {
 		t.Errorf("the clearer runs in keyfob's session %d: a hang-up would kill it", mine)
 	}
+}
+
+// The process that copied may exit right after scheduling: the clearer
+// still gets its request and clears.
+func TestScheduleOutlivesTheCopyingProcess(t *testing.T) {
+	board := filepath.Join(t.TempDir(), "board")
+	if err := os.WriteFile(board, []byte("the-token"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	self, _ := os.Executable()
+	cmd := exec.Command(self, "-test.run=^$")
+	cmd.Env = append(os.Environ(), "KEYFOB_CLIP_TEST_BOARD="+board, "KEYFOB_CLIP_TEST_SCHEDULE=the-token")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("the copying process: %v %s", err, out)
+	}
+	waitFor(t, "the clipboard to be cleared", func() bool { b, _ := os.ReadFile(board); return len(b) == 0 })
 }
 
 // Something the user copied after the token is left alone.

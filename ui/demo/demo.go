@@ -240,7 +240,7 @@ func (d *Demo) seed(ctx context.Context) error {
 		a := smp.acct
 		smp.mint.ClientID, smp.mint.Scopes, smp.mint.Audience = a.ClientID, a.RequestedScopes, a.Audience
 		ts := s.Mint(smp.mint)
-		a.ID = fmt.Sprintf("demo%04d", i+1)
+		a.ID = fmt.Sprintf("de%06x", i+1)
 		g := accounts.Grant{
 			TokenType: "Bearer", AccessToken: ts.AccessToken, RefreshToken: ts.RefreshToken,
 			IDToken: ts.IDToken, Expiry: ts.Expiry, GrantedScopes: ts.Scopes,

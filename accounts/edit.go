@@ -1,0 +1,270 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Add saves a freshly logged-in account. An account of the same kind,
+// client and subject (the same login again, e.g. after "login required")
+// is updated in place, keeping its id and name; replaced says so. A new
+// account gets an id, and a unique name derived from its email or kind
+// when it has none ("" means none; a name that is given, once trimmed,
+// must pass ValidateName).
+func (m *Manager) Add(ctx context.Context, a Account) (saved Account, replaced bool, err error) {
+	if a.Name != "" {
+		a.Name = strings.TrimSpace(a.Name)
+		if err := ValidateName(a.Name); err != nil {
+			return a, false, err
+		}
+	}
+	err = m.Store.Update(ctx, func(f *File) error {
+		saved, replaced = Account{}, false
+		if prev := sameLogin(f, a); prev != nil {
+			id, name, created := prev.ID, prev.Name, prev.CreatedAt
+			*prev = a
+			prev.ID, prev.CreatedAt = id, created
+			if a.Name == "" {
+				prev.Name = name
+			} else if other := byName(f, a.Name); other != nil && other.ID != id {
+				return fmt.Errorf("%w: an account named %q already exists; choose another name", ErrNameTaken, a.Name)
+			}
+			saved, replaced = *prev, true
+			return nil
+		}
+		n := a
+		if n.Name == "" {
+			n.Name = uniqueName(f, defaultName(n))
+		} else if byName(f, n.Name) != nil {
+			return fmt.Errorf("%w: an account named %q already exists; choose another name or remove it first", ErrNameTaken, n.Name)
+		}
+		n.ID = newID(f)
+		if n.CreatedAt.IsZero() {
+			n.CreatedAt = m.now()
+		}
+		f.Accounts = append(f.Accounts, n)
+		saved = n
+		return nil
+	})
+	if err != nil && a.RefreshToken != "" && !errors.Is(err, ErrNameTaken) {
+		return m.keepUnsaved(a, saved, err)
+	}
+	return saved, replaced, err
+}
+
+// keepUnsaved puts a login that the store could not take into a recovery
+// file: its tokens exist nowhere else. saved is the account as Add made it
+// (id and name given) when it got that far.
+func (m *Manager) keepUnsaved(a, saved Account, err error) (Account, bool, error) {
+	keep := saved
+	if keep.ID == "" {
+		keep = a
+		keep.ID = newID(&File{})
+		if keep.Name == "" {
+			keep.Name = defaultName(keep)
+		}
+		if keep.CreatedAt.IsZero() {
+			keep.CreatedAt = m.now()
+		}
+	}
+	path, rerr := m.Store.SaveRecovery(keep)
+	if rerr != nil {
+		path = ""
+	}
+	return keep, false, &UnsavedError{Account: keep.Name, StorePath: m.Store.Path(), RecoveryPath: path, Err: err}
+}
+
+// Import adds an account from an existing refresh token: it refreshes at
+// once, which proves the token works and learns the expiry, scopes and
+// email, then saves the account (and the rotated refresh token).
+func (m *Manager) Import(ctx context.Context, a Account) (saved Account, replaced bool, err error) {
+	if a.RefreshToken == "" && !a.UsesClientCredentials() {
+		return a, false, errors.New("no refresh token was given; pipe it on stdin or paste it at the prompt")
+	}
+	// Refreshing spends the given refresh token: make sure the result can
+	// be saved under its name before that.
+	if err := m.CheckName(a); err != nil {
+		return a, false, err
+	}
+	a.Name = strings.TrimSpace(a.Name)
+	rctx, cancel := context.WithTimeout(ctx, m.refreshTimeout())
+	g, err := m.Auth.Refresh(rctx, a)
+	unknown := err != nil && outcomeUnknown(rctx, err)
+	cancel()
+	switch {
+	case unknown:
+		return a, false, fmt.Errorf("importing: %w", &OutcomeUnknownError{Account: orDefault(a.Name, a.Email), Import: true, Err: err})
+	case err != nil:
+		return a, false, fmt.Errorf("the server did not accept the refresh token: %w", err)
+	}
+	a.Apply(g, m.now())
+	saved, replaced, err = m.Add(ctx, a)
+	if errors.Is(err, ErrNameTaken) {
+		// Another process took the name meanwhile; the new refresh token
+		// must not be lost over a name.
+		a.Name = ""
+		saved, replaced, err = m.Add(ctx, a)
+	}
+	return saved, replaced, err
+}
+
+// CheckName tells, before a login or import spends anything at the
+// server, whether a's name can be saved: it fails when the name is not
+// valid (see ValidateName), when the store cannot be read, or when another
+// account has the name and is not the same login (same kind, grant, client
+// and token endpoint), which a new login would update in place.
+func (m *Manager) CheckName(a Account) error {
+	name := strings.TrimSpace(a.Name)
+	if a.Name != "" {
+		if err := ValidateName(name); err != nil {
+			return err
+		}
+	}
+	f, err := m.Store.Load()
+	if err != nil {
+		return err
+	}
+	if name == "" {
+		return nil
+	}
+	p := byName(f, name)
+	if p == nil || sameClient(p, &a) {
+		return nil
+	}
+	return fmt.Errorf("%w: an account named %q already exists (%s); choose another name or remove it first",
+		ErrNameTaken, p.Name, p.Kind)
+}
+
+func sameLogin(f *File, a Account) *Account {
+	if a.Subject == "" {
+		return nil
+	}
+	for i := range f.Accounts {
+		p := &f.Accounts[i]
+		if p.Subject == a.Subject && sameClient(p, &a) {
+			return p
+		}
+	}
+	return nil
+}
+
+// sameClient reports whether two accounts sign in the same way: same kind,
+// grant, client and token endpoint.
+func sameClient(p, a *Account) bool {
+	return p.Kind == a.Kind && p.Grant == a.Grant && p.ClientID == a.ClientID &&
+		p.Endpoints.TokenURL == a.Endpoints.TokenURL && p.Endpoints.BaseURL == a.Endpoints.BaseURL
+}
+
+func byName(f *File, name string) *Account {
+	for i := range f.Accounts {
+		if strings.EqualFold(f.Accounts[i].Name, name) {
+			return &f.Accounts[i]
+		}
+	}
+	return nil
+}
+
+// Rename gives the account with id a new, unique name, which must pass
+// ValidateName.
+func (m *Manager) Rename(ctx context.Context, id, name string) (Account, error) {
+	name = strings.TrimSpace(name)
+	if err := ValidateName(name); err != nil {
+		return Account{}, err
+	}
+	var out Account
+	err := m.Store.Update(ctx, func(f *File) error {
+		a := f.Find(id)
+		if a == nil {
+			return fmt.Errorf("%w: it was removed meanwhile", ErrNotFound)
+		}
+		if other := byName(f, name); other != nil && other.ID != id {
+			return fmt.Errorf("%w: an account named %q already exists; choose another name", ErrNameTaken, name)
+		}
+		a.Name = name
+		out = *a
+		return nil
+	})
+	return out, err
+}
+
+// Remove forgets the account with id locally (no server call).
+func (m *Manager) Remove(ctx context.Context, id string) error {
+	return m.Store.Update(ctx, func(f *File) error {
+		if !f.Remove(id) {
+			return fmt.Errorf("%w: it was removed meanwhile", ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// Revoke asks the server to revoke the account's tokens and then marks the
+// record revoked, or removes it when remove is set. The tokens are dropped
+// from the record only when the server confirmed the revocation, and a
+// record is removed only when the revocation did not fail, so a failed
+// revocation can be tried again. The error is non-nil when the server could
+// not be asked or refused; the record is marked revoked anyway.
+func (m *Manager) Revoke(ctx context.Context, id string, remove bool) (Revocation, error) {
+	a, err := m.Find(id)
+	if err != nil {
+		return Revocation{}, err
+	}
+	unlock, err := m.Store.LockAccount(ctx, a.ID, a.Name)
+	if err != nil {
+		return Revocation{}, err
+	}
+	defer unlock()
+	if a, err = m.Find(a.ID); err != nil {
+		return Revocation{}, err
+	}
+	// The account's lock is held across the request: bound it as a
+	// refresh is bounded.
+	rctx, cancel := context.WithTimeout(ctx, m.refreshTimeout())
+	rev, rerr := m.Auth.Revoke(rctx, a)
+	cancel()
+	if rerr != nil && rev.Outcome == "" {
+		rev.Outcome = RevokeFailed
+	}
+	if rev.Outcome == RevokeFailed && rev.Detail == "" && rerr != nil {
+		rev.Detail = rerr.Error()
+	}
+	// Removing after a failed revocation would leave live tokens at the
+	// server that nothing here can revoke any more.
+	removed := remove && rev.Outcome != RevokeFailed
+	werr := m.Store.Update(ctx, func(f *File) error {
+		if removed {
+			f.Remove(a.ID)
+			return nil
+		}
+		p := f.Find(a.ID)
+		if p == nil {
+			return nil
+		}
+		p.State, p.StateDetail = StateRevoked, rev.Detail
+		if rev.Outcome == RevokedAtServer {
+			p.AccessToken, p.RefreshToken, p.IDToken = "", "", ""
+		}
+		return nil
+	})
+	if werr != nil {
+		return rev, fmt.Errorf("the server part is done (%s) but the store could not be updated: %w", rev.Outcome, werr)
+	}
+	if rerr == nil && rev.Outcome == RevokeFailed {
+		rerr = errors.New(orDefault(rev.Detail, "the server refused"))
+	}
+	if rerr != nil {
+		if remove {
+			return rev, fmt.Errorf("revoking %q at the server: %w; the account was kept (marked revoked) so you can retry — keyfob remove forgets it anyway", a.Name, rerr)
+		}
+		return rev, fmt.Errorf("revoking %q at the server: %w", a.Name, rerr)
+	}
+	return rev, nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

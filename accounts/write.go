@@ -1,0 +1,96 @@
+package accounts
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// The steps of a write that tests can make fail (see Store.faults).
+const (
+	stepWrite   = "write"   // creating the temporary file and writing it
+	stepRename  = "rename"  // putting it in place of the old file
+	stepSyncDir = "syncdir" // making the rename durable
+)
+
+// fault returns the error a test injected for step on path, or nil. It
+// costs one nil check when no test is looking.
+func (s *Store) fault(step, path string) error {
+	if s.faults == nil {
+		return nil
+	}
+	return s.faults(step, path)
+}
+
+// write replaces path atomically with data: a 0600 temporary file in the
+// same directory, fsync, rename, then fsync of the directory so the rename
+// itself survives a crash. A symbolic link at path is refused, not
+// replaced: whoever put it there expects it to be followed.
+func (s *Store) write(path string, data []byte) error {
+	if err := refuseLink(path); err != nil {
+		return err
+	}
+	if err := atomicReplace(path, data, s.fault); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	if err := s.fault(stepSyncDir, dir); err != nil {
+		return fmt.Errorf("cannot sync %s: %w", dir, err)
+	}
+	return syncDir(dir)
+}
+
+// refuseLink fails with a *SymlinkError when path is a symbolic link.
+func refuseLink(path string) error {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return &SymlinkError{Path: path}
+	}
+	return nil
+}
+
+// openNoFollow opens path for reading without following a symbolic link
+// at its last element (the directories above it may be links).
+func openNoFollow(path string) (*os.File, error) {
+	return openFile(path, os.O_RDONLY, 0)
+}
+
+// readNoFollow reads a whole file without following a symbolic link, and
+// returns what it read with the file's identity at that time.
+func readNoFollow(path string) ([]byte, fs.FileInfo, error) {
+	f, err := openNoFollow(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("%s is not a regular file; move it away", path)
+	}
+	// Sized from the file, as os.ReadFile does: the store of `keyfob
+	// token` is read here, and a large one must not be copied as it grows.
+	var buf bytes.Buffer
+	buf.Grow(int(fi.Size()) + bytes.MinRead)
+	if _, err := buf.ReadFrom(f); err != nil {
+		return nil, nil, err
+	}
+	return buf.Bytes(), fi, nil
+}
+
+// linkError turns the error of an open that met a symbolic link into a
+// *SymlinkError; other errors pass unchanged.
+func linkError(path string, err error) error {
+	var se *SymlinkError
+	if err == nil || errors.As(err, &se) {
+		return err
+	}
+	if isLinkErr(err) {
+		return &SymlinkError{Path: path}
+	}
+	return err
+}

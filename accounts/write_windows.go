@@ -1,0 +1,93 @@
+//go:build windows
+
+package accounts
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// lockOpenFlag opens a lock file that exists: read-only, so that locking
+// works on a full or read-only volume (LockFileEx needs only read access).
+const lockOpenFlag = os.O_RDONLY
+
+// openFile is os.OpenFile that refuses a symbolic link or other reparse
+// point at path with a *SymlinkError. Windows has no O_NOFOLLOW, so the
+// check comes just before the open; keyfob's directory is private (0700 in
+// spirit: the user's profile), which leaves only the user to race it.
+func openFile(path string, flag int, perm os.FileMode) (*os.File, error) {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&(fs.ModeSymlink|fs.ModeIrregular) != 0 {
+		return nil, &SymlinkError{Path: path}
+	}
+	return os.OpenFile(path, flag, perm)
+}
+
+// isLinkErr reports an error that means a link was met; on Windows the
+// checks before each open catch links instead.
+func isLinkErr(err error) bool { return false }
+
+// atomicReplace writes data to a temporary file beside path (created
+// 0600 with O_EXCL, named like renameio's so that leftovers are found),
+// fsyncs and closes it, and renames it over path. os.Rename on Windows is
+// MoveFileEx with MOVEFILE_REPLACE_EXISTING, which replaces path in one
+// step. fault lets tests fail a step.
+func atomicReplace(path string, data []byte, fault func(step, path string) error) (err error) {
+	t, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"*")
+	if err != nil {
+		return err
+	}
+	tmp := t.Name()
+	defer func() {
+		if err != nil {
+			_ = t.Close()
+			_ = os.Remove(tmp)
+		}
+	}()
+	if err := fault(stepWrite, path); err != nil {
+		return err
+	}
+	if _, err := t.Write(data); err != nil {
+		return err
+	}
+	if err := t.Sync(); err != nil {
+		return err
+	}
+	if err := t.Close(); err != nil {
+		return err
+	}
+	if err := fault(stepRename, path); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// syncDir does nothing on Windows: a directory cannot be opened for
+// flushing, and NTFS journals the rename itself.
+func syncDir(dir string) error { return nil }
+
+// Access right and exit code of the Windows process API.
+const (
+	processQueryLimitedInformation = 0x1000
+	stillActive                    = 259
+)
+
+// processAlive reports whether a process with pid is running: it can be
+// opened (or exists but is not ours to open) and has no exit code yet.
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	h, err := syscall.OpenProcess(processQueryLimitedInformation, false, uint32(pid))
+	if err != nil {
+		return errors.Is(err, syscall.ERROR_ACCESS_DENIED)
+	}
+	defer syscall.CloseHandle(h)
+	var code uint32
+	if err := syscall.GetExitCodeProcess(h, &code); err != nil {
+		return true
+	}
+	return code == stillActive
+}
