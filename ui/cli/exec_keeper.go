@@ -72,24 +72,11 @@ func (k *tokenKeeper) run(ctx context.Context) {
 // dueIn is how long until the token is due for a refresh; false when its
 // expiry is unknown (nothing to schedule).
 func (k *tokenKeeper) dueIn(now time.Time) (time.Duration, bool) {
-	due := refreshDue(k.acct, k.margin)
+	due := k.acct.RefreshDue(k.margin)
 	if due.IsZero() {
 		return 0, false
 	}
 	return max(due.Sub(now), keeperMinWait), true
-}
-
-// refreshDue is when a's token should be replaced: its expiry less the
-// margin, but never more than half its lifetime before it, so that a token
-// living shorter than the margin is not refreshed the moment it is issued.
-func refreshDue(a accounts.Account, margin time.Duration) time.Time {
-	if a.Expiry.IsZero() {
-		return time.Time{}
-	}
-	if life := a.Expiry.Sub(a.AccessObtainedAt); !a.AccessObtainedAt.IsZero() && life > 0 {
-		margin = min(margin, life/2)
-	}
-	return a.Expiry.Add(-margin)
 }
 
 // sleepCtx waits d, or less when ctx ends first; it reports whether the

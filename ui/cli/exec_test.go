@@ -34,7 +34,7 @@ func assertEmptyDir(t *testing.T, dir string) {
 
 func TestExecGivesTheTokenInAPrivateFile(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{})
-	e.seed(e.minted("a1", "car", time.Hour))
+	e.seed(e.minted("a0000001", "car", time.Hour))
 	run := e.runDir()
 	t.Setenv("KEYFOB_TEST_CHILD", "report")
 	t.Setenv("KEYFOB_TEST_EXIT", "7")
@@ -70,7 +70,9 @@ func TestExecGivesTheTokenInAPrivateFile(t *testing.T) {
 // never a missing, empty or partial file.
 func TestExecReplacesTheTokenBeforeItExpires(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{AccessTTL: 6 * time.Second})
-	e.seed(e.minted("a1", "car", 6*time.Second))
+	a := e.minted("a0000001", "car", 6*time.Second)
+	a.AccessObtainedAt = time.Now()
+	e.seed(a)
 	old := e.account("car").AccessToken
 	run := e.runDir()
 	t.Setenv("KEYFOB_TEST_CHILD", "watch")
@@ -102,8 +104,8 @@ func TestExecReplacesTheTokenBeforeItExpires(t *testing.T) {
 
 func TestExecBadInput(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{})
-	e.seed(e.minted("a1", "car", time.Hour))
-	dead := e.minted("a2", "dead", -time.Minute)
+	e.seed(e.minted("a0000001", "car", time.Hour))
+	dead := e.minted("a0000002", "dead", -time.Minute)
 	dead.State = accounts.StateLoginRequired
 	e.seed(dead)
 	run := e.runDir()

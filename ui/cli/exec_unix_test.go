@@ -135,7 +135,7 @@ func TestExecPassesSignalsOnAndCleansUp(t *testing.T) {
 		t.Skip("runs the real binary")
 	}
 	e := newEnv(t, oauthtest.Options{})
-	e.seed(e.minted("a1", "car", time.Hour))
+	e.seed(e.minted("a0000001", "car", time.Hour))
 	noTTY := &syscall.SysProcAttr{Setsid: true}
 	for _, tc := range []struct {
 		mode  string
@@ -182,7 +182,7 @@ func TestExecCtrlCReachesCMDOnce(t *testing.T) {
 		t.Skip("runs the real binary")
 	}
 	e := newEnv(t, oauthtest.Options{})
-	e.seed(e.minted("a1", "car", time.Hour))
+	e.seed(e.minted("a0000001", "car", time.Hour))
 	p := &execProcess{t: t, out: filepath.Join(e.dir, "child-tmux"), run: filepath.Join(e.dir, "run")}
 	if err := os.MkdirAll(p.run, 0o700); err != nil {
 		t.Fatal(err)

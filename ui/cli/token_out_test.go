@@ -15,7 +15,7 @@ import (
 
 func TestTokenJSON(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{})
-	e.seed(e.minted("a1", "car", time.Hour))
+	e.seed(e.minted("a0000001", "car", time.Hour))
 	a := e.account("car")
 	r := e.mustRun("", "token", "car", "--json")
 	var got map[string]any
@@ -23,7 +23,7 @@ func TestTokenJSON(t *testing.T) {
 		t.Fatalf("%q: %v", r.stdout, err)
 	}
 	want := map[string]any{
-		"name": "car", "id": "a1", "token_type": "Bearer", "access_token": a.AccessToken,
+		"name": "car", "id": "a0000001", "token_type": "Bearer", "access_token": a.AccessToken,
 		"expires_at": a.Expiry.UTC().Format(time.RFC3339),
 		"scopes":     []any{"openid", "offline_access", "vehicle_device_data"},
 	}
@@ -50,7 +50,7 @@ func mustJSON(t *testing.T, v any) string {
 
 func TestTokenWrite(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{})
-	e.seed(e.minted("a1", "car", time.Hour))
+	e.seed(e.minted("a0000001", "car", time.Hour))
 	tok := e.account("car").AccessToken
 	file := filepath.Join(e.dir, "token")
 	// An existing file readable by others is replaced by a private one.
@@ -92,7 +92,7 @@ func TestTokenWrite(t *testing.T) {
 // take turns in it, only ever finds one of them whole.
 func TestTokenWriteIsAtomic(t *testing.T) {
 	e := newEnv(t, oauthtest.Options{})
-	e.seed(e.minted("a1", "car", time.Hour), e.minted("a2", "truck", time.Hour))
+	e.seed(e.minted("a0000001", "car", time.Hour), e.minted("a0000002", "truck", time.Hour))
 	valid := map[string]bool{e.account("car").AccessToken: true, e.account("truck").AccessToken: true}
 	file := filepath.Join(e.dir, "token")
 	e.mustRun("", "token", "car", "--write", file)
