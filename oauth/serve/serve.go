@@ -35,8 +35,8 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultAddr        = "127.0.0.1:7531"
-	DefaultFlushEvery  = time.Minute
+	DefaultAddr       = "127.0.0.1:7531"
+	DefaultFlushEvery = time.Minute
 	// MaxBodyBytes bounds a request body; a token request needs a few
 	// hundred bytes.
 	MaxBodyBytes = 16 << 10
