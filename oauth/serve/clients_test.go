@@ -61,7 +61,7 @@ func TestOAuth2TokenSource(t *testing.T) {
 
 // selfSigned writes a certificate and key for 127.0.0.1 and localhost and
 // returns their paths and a pool that trusts the certificate.
-func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+func selfSigned(t testing.TB) (certFile, keyFile string, pool *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	must(t, err == nil, "%v", err)

@@ -69,7 +69,7 @@ func (r *recordingAuthority) Revoke(ctx context.Context, a accounts.Account) (ac
 }
 
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *oauthtest.Server
 	dir    string
 	auth   *recordingAuthority
@@ -83,7 +83,7 @@ type fixture struct {
 	stop   func() error // stops the service and returns Serve's error
 }
 
-func newFixture(t *testing.T, opts oauthtest.Options) *fixture {
+func newFixture(t testing.TB, opts oauthtest.Options) *fixture {
 	t.Helper()
 	t.Cleanup(xdg.Reload)
 	t.Setenv("XDG_STATE_HOME", filepath.Join(t.TempDir(), "state"))
@@ -144,7 +144,10 @@ func (f *fixture) start(opts serve.Options) {
 
 func (f *fixture) serveOn(ln *serve.Listener, opts serve.Options) {
 	f.t.Helper()
-	opts.Manager, opts.Log = f.m, &f.log
+	opts.Manager = f.m
+	if opts.Log == nil {
+		opts.Log = &f.log
+	}
 	svc, err := serve.New(opts)
 	if err != nil {
 		f.t.Fatal(err)
@@ -276,7 +279,7 @@ func (f *fixture) logLines(consumer string) []string {
 	return out
 }
 
-func must(t *testing.T, ok bool, format string, args ...any) {
+func must(t testing.TB, ok bool, format string, args ...any) {
 	t.Helper()
 	if !ok {
 		t.Fatalf(format, args...)

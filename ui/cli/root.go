@@ -74,7 +74,7 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 	root.AddCommand(
 		NewCmdDemo(f, nil), NewCmdList(f, nil), NewCmdLogin(f, nil), NewCmdImport(f, nil),
 		NewCmdToken(f, nil), NewCmdRefresh(f, nil), NewCmdRevoke(f, nil), NewCmdRemove(f, nil),
-		NewCmdExec(f, nil),
+		NewCmdExec(f, nil), NewCmdServe(f, nil),
 		NewCmdVersion(f, nil), NewCmdSandbox(f, nil), NewCmdClipboardClear(f, nil),
 	)
 	return root
@@ -136,7 +136,8 @@ func ExitCode(err error) int {
 		return es.Code
 	case isUsage(err):
 		return ExitUsage
-	case errors.Is(err, accounts.ErrNotFound), errors.Is(err, accounts.ErrAmbiguous):
+	case errors.Is(err, accounts.ErrNotFound), errors.Is(err, accounts.ErrAmbiguous),
+		errors.Is(err, accounts.ErrConsumerNotFound):
 		return ExitNoAccount
 	case errors.Is(err, accounts.ErrLoginRequired):
 		return ExitLoginRequired
