@@ -246,6 +246,19 @@ func (a *Account) RefreshExpiresAt() time.Time {
 	return a.RefreshObtainedAt.Add(RefreshTokenLifetime)
 }
 
+// RefreshEndingWithin is how long before its estimated end (see
+// RefreshExpiresAt) a refresh token counts as ending soon, which both faces
+// warn about: a new login before then keeps the account working.
+const RefreshEndingWithin = 7 * 24 * time.Hour
+
+// RefreshExpiresSoon reports whether a's refresh token ends, by the
+// estimate of RefreshExpiresAt, less than RefreshEndingWithin after now
+// (or has ended already). It is false when there is no estimate.
+func (a *Account) RefreshExpiresSoon(now time.Time) bool {
+	exp := a.RefreshExpiresAt()
+	return !exp.IsZero() && exp.Sub(now) < RefreshEndingWithin
+}
+
 // Health is the condition of an account at an instant: its stored state
 // combined with the expiry of its access token.
 type Health string

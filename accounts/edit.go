@@ -151,10 +151,13 @@ func sameLogin(f *File, a Account) *Account {
 }
 
 // sameClient reports whether two accounts sign in the same way: same kind,
-// grant, client and token endpoint.
+// grant, client and token endpoint, and, for client credentials, the same
+// audience (a partner account is per region: Tesla registers an app's
+// domain once per region).
 func sameClient(p, a *Account) bool {
 	return p.Kind == a.Kind && p.Grant == a.Grant && p.ClientID == a.ClientID &&
-		p.Endpoints.TokenURL == a.Endpoints.TokenURL && p.Endpoints.BaseURL == a.Endpoints.BaseURL
+		p.Endpoints.TokenURL == a.Endpoints.TokenURL && p.Endpoints.BaseURL == a.Endpoints.BaseURL &&
+		(!p.UsesClientCredentials() || p.Audience == a.Audience)
 }
 
 func byName(f *File, name string) *Account {

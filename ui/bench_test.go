@@ -24,7 +24,7 @@ func thousand() []accounts.Account {
 	out := make([]accounts.Account, 1000)
 	for i := range out {
 		exp := testNow.Add(time.Duration(i%480)*time.Minute + 2*time.Hour)
-		a := fixtureAccount(fmt.Sprintf("b%05d", i), fmt.Sprintf("vehicle-%04d", i), fmt.Sprintf("owner%04d@example.com", i),
+		a := fixtureAccount(fmt.Sprintf("b%07d", i), fmt.Sprintf("vehicle-%04d", i), fmt.Sprintf("owner%04d@example.com", i),
 			kinds[i%len(kinds)], regions[i%len(regions)], exp, fleetScopes)
 		out[i] = a
 	}
@@ -36,8 +36,8 @@ func thousand() []accounts.Account {
 func benchModel(b testing.TB) *Model {
 	m := newViewModel(b, thousand(), 120, 40)
 	m.Update(tickMsg(testNow))
-	if m.busy != 0 {
-		b.Fatalf("%d refreshes started; the benchmark wants an idle screen", m.busy)
+	if m.refresh.busy != 0 {
+		b.Fatalf("%d refreshes started; the benchmark wants an idle screen", m.refresh.busy)
 	}
 	return m
 }
@@ -50,7 +50,7 @@ func BenchmarkView(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		now = now.Add(time.Second)
-		m.now = now
+		m.c.Now = now
 		_ = m.View()
 	}
 }
@@ -61,7 +61,7 @@ func BenchmarkViewDetail(b *testing.B) {
 	press(m, "enter")
 	b.ReportAllocs()
 	for b.Loop() {
-		m.refreshDetail()
+		m.detail.Refresh(m.current())
 		_ = m.View()
 	}
 }
@@ -99,7 +99,7 @@ func BenchmarkTickAutoRefreshScan(b *testing.B) {
 	msg := tea.Msg(tickMsg(testNow))
 	b.ReportAllocs()
 	for b.Loop() {
-		m.nextDue = time.Time{}
+		m.refresh.nextDue = time.Time{}
 		m.Update(msg)
 	}
 }
@@ -115,7 +115,7 @@ func TestTickDoesNotAllocatePerAccount(t *testing.T) {
 		m.clock = func() time.Time { return testNow }
 		m.Update(tickMsg(testNow))
 		return testing.AllocsPerRun(50, func() {
-			m.nextDue = time.Time{} // the worst case: the auto-refresh scans everything
+			m.refresh.nextDue = time.Time{} // the worst case: the auto-refresh scans everything
 			m.Update(tickMsg(testNow))
 		})
 	}

@@ -12,11 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/ui/clipboard"
 )
 
 // driver runs a model the way a program does — every command in its own
@@ -50,6 +52,11 @@ func (d *driver) exec(cmd tea.Cmd) {
 	go func() {
 		msg := cmd()
 		if _, ok := msg.(tickMsg); ok && !d.realTicks {
+			return
+		}
+		if _, ok := msg.(spinner.TickMsg); ok {
+			// The spinner stays on its first frame: screens stay
+			// comparable, and nothing here waits on it.
 			return
 		}
 		select {
@@ -258,12 +265,41 @@ func landedAt(t testing.TB, authURL string) string {
 
 // flowEnv is a sandbox, a store and a model wired together.
 type flowEnv struct {
-	srv   *oauthtest.Server
-	store *accounts.Store
-	mgr   *accounts.Manager
-	m     *Model
-	d     *driver
-	clip  *fakeClipboard
+	srv    *oauthtest.Server
+	store  *accounts.Store
+	mgr    *accounts.Manager
+	engine *oauth.Engine
+	m      *Model
+	d      *driver
+	clip   *fakeClipboard
+
+	mu      sync.Mutex
+	browser func(string) error // what opening the browser does
+	opened  string             // the last address the browser was sent to
+}
+
+// openBrowser is the engine's browser: it records the address, then does
+// what e.browser does.
+func (e *flowEnv) openBrowser(u string) error {
+	e.mu.Lock()
+	e.opened = u
+	browse := e.browser
+	e.mu.Unlock()
+	return browse(u)
+}
+
+// setBrowser replaces what opening the browser does.
+func (e *flowEnv) setBrowser(b func(string) error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.browser = b
+}
+
+// authURL is the last address the browser was sent to.
+func (e *flowEnv) authURL() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.opened
 }
 
 // newFlowEnv starts a sandbox and a model over a store holding accts.
@@ -275,12 +311,14 @@ func newFlowEnv(t *testing.T, opts oauthtest.Options, seed func(*oauthtest.Serve
 		accts = seed(srv)
 	}
 	store := seedStore(t, accts)
-	engine := &oauth.Engine{OpenBrowser: followBrowser}
-	mgr := accounts.NewManager(store, engine)
-	m := newModelFor(t, Options{Manager: mgr, Engine: engine, Presets: sandboxPresets(srv)}, 100, 30)
-	clip := &fakeClipboard{}
-	m.native = clip
-	return &flowEnv{srv: srv, store: store, mgr: mgr, m: m, d: newDriver(t, m), clip: clip}
+	e := &flowEnv{srv: srv, store: store, browser: followBrowser, clip: &fakeClipboard{}}
+	e.engine = &oauth.Engine{OpenBrowser: e.openBrowser}
+	e.mgr = accounts.NewManager(store, e.engine)
+	logins := &oauth.Logins{Engine: e.engine, Manager: e.mgr, Presets: sandboxPresets(srv)}
+	e.m = newModelFor(t, Options{Manager: e.mgr, Engine: e.engine, Logins: logins}, 100, 30)
+	e.m.clip = clipboard.New(e.clip, nil)
+	e.d = newDriver(t, e.m)
+	return e
 }
 
 // stored reads the store as it is on disk now.
@@ -317,8 +355,15 @@ func minted(s *oauthtest.Server, id, name string, kind accounts.Kind, req oautht
 		a.Grant = accounts.GrantCode
 		a.Endpoints = accounts.Endpoints{AuthURL: iss + "/authorize", TokenURL: iss + "/token", RevokeURL: iss + "/revoke"}
 	}
+	// The token counts as obtained 8 hours before it ends (Tesla's
+	// lifetime), so that one near its end is not taken for a short-lived
+	// token, whose refresh margin keyfob caps at half its life.
+	obtained := ts.Expiry.Add(-8 * time.Hour)
+	if now := time.Now(); obtained.After(now) {
+		obtained = now
+	}
 	a.Apply(accounts.Grant{TokenType: "Bearer", AccessToken: ts.AccessToken, RefreshToken: ts.RefreshToken,
-		IDToken: ts.IDToken, Expiry: ts.Expiry, GrantedScopes: ts.Scopes, Email: s.User().Email, Subject: id}, time.Now())
+		IDToken: ts.IDToken, Expiry: ts.Expiry, GrantedScopes: ts.Scopes, Email: s.User().Email, Subject: id}, obtained)
 	return a
 }
 

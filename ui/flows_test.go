@@ -1,12 +1,15 @@
 package ui
 
 import (
+	"errors"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,24 +17,77 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/ui/clipboard"
+	"github.com/keyfob/keyfob/ui/dialog"
+	"github.com/keyfob/keyfob/ui/list"
+	"github.com/keyfob/keyfob/ui/wizard"
 )
 
-// noModals reports whether every dialog is closed.
-func (e *flowEnv) noModals() bool { return len(e.m.modals) == 0 }
+// row is the i-th account of the list.
+func (e *flowEnv) row(i int) *list.Row { return e.m.list.Rows()[i] }
 
-// wizard returns the open wizard, or nil.
-func (e *flowEnv) wizard() *wizard {
-	if n := len(e.m.modals); n > 0 {
-		w, _ := e.m.modals[n-1].(*wizard)
-		return w
+// shownNames are the names of the rows on screen, in order.
+func shownNames(m *Model) []string {
+	var out []string
+	in := false
+	for _, l := range strings.Split(plain(m), "\n") {
+		switch {
+		case strings.HasPrefix(strings.TrimSpace(l), "NAME"):
+			in = true
+		case in && strings.TrimSpace(l) == "":
+			return out
+		case in:
+			out = append(out, strings.Fields(strings.TrimPrefix(l, "› "))[0])
+		}
 	}
-	return nil
+	return out
+}
+
+// noModals reports whether every dialog is closed.
+func (e *flowEnv) noModals() bool { return e.m.dialogs.Len() == 0 }
+
+// wizardOpen reports whether the wizard is on top.
+func (e *flowEnv) wizardOpen() bool {
+	_, ok := e.m.dialogs.Top().(*wizard.Model)
+	return ok
+}
+
+// onForm reports whether the wizard shows its form.
+func (e *flowEnv) onForm() bool {
+	return e.wizardOpen() && strings.Contains(dialogText(e.m), "next field")
+}
+
+// onBrowserStep reports whether the wizard shows its browser step.
+func (e *flowEnv) onBrowserStep() bool {
+	return e.wizardOpen() && strings.Contains(dialogText(e.m), "open browser again")
+}
+
+// loopback reports whether the browser step waits for the browser to come
+// back by itself.
+func (e *flowEnv) loopback() bool {
+	return strings.Contains(dialogText(e.m), "Waiting for the browser to come back")
+}
+
+// wizardErr is the error the wizard shows (after its ✗), or "".
+func (e *flowEnv) wizardErr() string {
+	_, err, _ := strings.Cut(dialogText(e.m), "✗ ")
+	return err
+}
+
+// redirect is the redirect URI of the last sign-in address.
+func (e *flowEnv) redirect(t *testing.T) string {
+	t.Helper()
+	u, err := url.Parse(e.authURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query().Get("redirect_uri")
 }
 
 func TestLoginFleetLoopback(t *testing.T) {
 	e := newFlowEnv(t, oauthtest.Options{}, nil)
 	e.d.press("n", "enter", "enter") // new login → fleet → na
-	if w := e.wizard(); w == nil || w.step != stepFields {
+	if !e.onForm() {
 		t.Fatalf("the wizard is not on its form:\n%s", plain(e.m))
 	}
 	e.d.press("type:car", "enter")
@@ -48,8 +104,8 @@ func TestLoginFleetLoopback(t *testing.T) {
 		t.Errorf("code exchanges = %d, want 1", got)
 	}
 	e.d.until("the reload to select the new account", func() bool {
-		r := e.m.selected()
-		return r != nil && r.acct.ID == a.ID
+		r := e.m.list.Selected()
+		return r != nil && r.Acct.ID == a.ID
 	})
 	if !strings.Contains(plain(e.m), "signed in: car") {
 		t.Errorf("no success toast:\n%s", plain(e.m))
@@ -59,15 +115,15 @@ func TestLoginFleetLoopback(t *testing.T) {
 func TestLoginOwnerPaste(t *testing.T) {
 	e := newFlowEnv(t, oauthtest.Options{}, nil)
 	e.d.press("n", "down", "enter", "enter", "enter") // owner → na → sign in
-	e.d.until("the paste step", func() bool { w := e.wizard(); return w != nil && w.step == stepBrowser })
-	w := e.wizard()
-	if w.loopback {
+	e.d.until("the paste step", e.onBrowserStep)
+	if e.loopback() {
 		t.Fatal("an Owner API login should be a paste flow")
 	}
 	if !strings.Contains(plain(e.m), "Paste the address you landed on") {
 		t.Errorf("the paste step does not ask for the address:\n%s", plain(e.m))
 	}
-	landed := landedAt(t, w.authURL)
+	e.d.until("the browser to be sent to the sign-in page", func() bool { return e.authURL() != "" })
+	landed := landedAt(t, e.authURL())
 	if !strings.HasPrefix(landed, "tesla://auth/callback?") {
 		t.Fatalf("the sandbox sent the browser to %q", landed)
 	}
@@ -82,16 +138,16 @@ func TestLoginOwnerPaste(t *testing.T) {
 func TestLoginOwnerBadPasteKeepsTheFlow(t *testing.T) {
 	e := newFlowEnv(t, oauthtest.Options{}, nil)
 	e.d.press("n", "down", "enter", "enter", "enter")
-	e.d.until("the paste step", func() bool { w := e.wizard(); return w != nil && w.step == stepBrowser })
+	e.d.until("the paste step", e.onBrowserStep)
 	e.d.press("paste:https://example.com/void/callback?state=x", "enter")
-	e.d.until("the paste error", func() bool { return e.wizard().err != "" })
-	if w := e.wizard(); w.step != stepBrowser || w.flow == nil {
-		t.Fatalf("a bad paste should leave the flow waiting; step %v", w.step)
+	e.d.until("the paste error", func() bool { return e.wizardErr() != "" })
+	if !e.onBrowserStep() {
+		t.Fatalf("a bad paste should leave the flow waiting:\n%s", plain(e.m))
 	}
 	if !strings.Contains(plain(e.m), "no code") {
 		t.Errorf("the error does not say what is wrong:\n%s", plain(e.m))
 	}
-	landed := landedAt(t, e.wizard().authURL)
+	landed := landedAt(t, e.authURL())
 	e.d.press("ctrl+u", "paste:"+landed, "enter")
 	e.d.until("the account to be saved", e.noModals)
 	if len(e.stored(t)) != 1 {
@@ -115,11 +171,10 @@ func TestLoginPartner(t *testing.T) {
 func TestLoginLegacy(t *testing.T) {
 	e := newFlowEnv(t, oauthtest.Options{}, nil)
 	e.d.press("n", "down", "down", "down", "enter", "enter")
-	w := e.wizard()
-	if w == nil || w.fields[w.focus].key != fPassword {
-		t.Fatal("the legacy form should start on the empty password field")
+	if f := focusedField(e.m); f != "Password" {
+		t.Fatalf("the legacy form should start on the empty password field, not %q", f)
 	}
-	if v := w.fields[w.focus].input.View(); strings.Contains(v, "sandbox") {
+	if strings.Contains(focusedLine(e.m), "•") {
 		t.Fatal("the password field is not empty")
 	}
 	e.d.press("type:" + e.srv.User().Password)
@@ -140,10 +195,9 @@ func TestLoginLegacy(t *testing.T) {
 func TestLoginErrorSaysWhatToDo(t *testing.T) {
 	e := newFlowEnv(t, oauthtest.Options{}, nil)
 	e.d.press("n", "down", "down", "down", "enter", "enter", "type:wrong-password", "enter")
-	e.d.until("the error", func() bool { w := e.wizard(); return w != nil && w.err != "" })
-	w := e.wizard()
-	if w.step != stepFields {
-		t.Fatalf("after a failed login the wizard should be back on its form, is on %v", w.step)
+	e.d.until("the error", func() bool { return e.wizardErr() != "" })
+	if !e.onForm() {
+		t.Fatalf("after a failed login the wizard should be back on its form:\n%s", plain(e.m))
 	}
 	if strings.Contains(plain(e.m), "wrong-password") {
 		t.Error("the error shows the password")
@@ -159,9 +213,8 @@ func TestLoginErrorSaysWhatToDo(t *testing.T) {
 func TestLoginValidationNamesTheMissingField(t *testing.T) {
 	e := newFlowEnv(t, oauthtest.Options{}, nil)
 	e.d.press("n", "enter", "enter", "tab", "ctrl+u", "enter") // clear the client id
-	w := e.wizard()
-	if w.step != stepFields || !strings.Contains(w.err, "client id") {
-		t.Fatalf("step %v, error %q; want the form with a client-id error", w.step, w.err)
+	if err := e.wizardErr(); !e.onForm() || !strings.Contains(err, "Client ID") || focusedField(e.m) != "Client ID" {
+		t.Fatalf("error %q, focus on %q; want the form with a client-id error", err, focusedField(e.m))
 	}
 }
 
@@ -171,10 +224,9 @@ func TestLoginRefusesATakenNameBeforeSigningIn(t *testing.T) {
 	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindPartner,
 		oauthtest.MintRequest{ClientID: oauthtest.PartnerClientID, NoRefresh: true}))
 	e.d.press("n", "enter", "enter", "type:CAR", "enter") // fleet → na, named like the partner account
-	e.d.until("the error", func() bool { w := e.wizard(); return w != nil && w.err != "" })
-	w := e.wizard()
-	if w.step != stepFields || w.flow != nil || !strings.Contains(w.err, "already exists") {
-		t.Fatalf("step %v, flow %v, error %q; want the form with a name-taken error", w.step, w.flow != nil, w.err)
+	e.d.until("the error", func() bool { return e.wizardErr() != "" })
+	if err := e.wizardErr(); !e.onForm() || !strings.Contains(err, "already exists") {
+		t.Fatalf("error %q; want the form with a name-taken error:\n%s", err, plain(e.m))
 	}
 	if st := e.srv.Stats(); st.Authorize != 0 || st.CodeExchanges != 0 {
 		t.Errorf("the sign-in went ahead: %+v", st)
@@ -186,17 +238,16 @@ func TestLoginRefusesATakenNameBeforeSigningIn(t *testing.T) {
 
 func TestLoginEscCancelsAndClosesTheListener(t *testing.T) {
 	e := newFlowEnv(t, oauthtest.Options{}, nil)
-	e.m.engine.OpenBrowser = func(string) error { return errNoBrowser } // nobody comes back
+	e.setBrowser(func(string) error { return errNoBrowser }) // nobody comes back
 	e.d.press("n", "enter", "enter", "enter")
-	e.d.until("the browser step", func() bool { w := e.wizard(); return w != nil && w.step == stepBrowser })
-	w := e.wizard()
-	if !w.loopback {
+	e.d.until("the browser step", e.onBrowserStep)
+	if !e.loopback() {
 		t.Fatal("a fleet login with no redirect URI should listen on loopback")
 	}
 	e.d.until("the no-browser note", func() bool { return strings.Contains(plain(e.m), "could not open a browser") })
-	u, err := url.Parse(w.redirect)
+	u, err := url.Parse(e.redirect(t))
 	if err != nil || u.Hostname() != "127.0.0.1" {
-		t.Fatalf("redirect %q should be on 127.0.0.1", w.redirect)
+		t.Fatalf("redirect %q should be on 127.0.0.1", e.redirect(t))
 	}
 	if c, err := net.Dial("tcp", u.Host); err != nil {
 		t.Fatalf("the listener is not up: %v", err)
@@ -204,8 +255,8 @@ func TestLoginEscCancelsAndClosesTheListener(t *testing.T) {
 		c.Close()
 	}
 	e.d.press("esc")
-	if w.step != stepFields || !strings.Contains(w.note, "cancelled") {
-		t.Fatalf("esc should return to the form with a note; step %v note %q", w.step, w.note)
+	if !e.onForm() || !strings.Contains(dialogText(e.m), "cancelled") {
+		t.Fatalf("esc should return to the form with a note:\n%s", plain(e.m))
 	}
 	e.d.until("the listener to close", func() bool {
 		c, err := net.Dial("tcp", u.Host)
@@ -223,10 +274,11 @@ func TestLoginEscCancelsAndClosesTheListener(t *testing.T) {
 // the loopback listener of a login in progress before it returns.
 func TestCloseAfterQuitClosesTheListener(t *testing.T) {
 	e := newFlowEnv(t, oauthtest.Options{}, nil)
-	e.m.engine.OpenBrowser = func(string) error { return errNoBrowser } // nobody comes back
+	e.setBrowser(func(string) error { return errNoBrowser }) // nobody comes back
 	e.d.press("n", "enter", "enter", "enter")
-	e.d.until("the browser step", func() bool { w := e.wizard(); return w != nil && w.step == stepBrowser })
-	u, err := url.Parse(e.wizard().redirect)
+	e.d.until("the browser step", e.onBrowserStep)
+	e.d.until("the browser to be sent to the sign-in page", func() bool { return e.authURL() != "" })
+	u, err := url.Parse(e.redirect(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,9 +304,8 @@ func TestImportRefreshToken(t *testing.T) {
 	e := newFlowEnv(t, oauthtest.Options{}, nil)
 	rt = e.srv.Mint(oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, Scopes: []string{"openid", "offline_access", "vehicle_device_data"}}).RefreshToken
 	e.d.press("i", "enter", "enter") // import → fleet → na
-	w := e.wizard()
-	if w == nil || w.fields[w.focus].key != fRefresh {
-		t.Fatal("the import form should start on the refresh token")
+	if f := focusedField(e.m); f != "Refresh token" {
+		t.Fatalf("the import form should start on the refresh token, not %q", f)
 	}
 	e.d.press("paste:" + rt)
 	if strings.Contains(plain(e.m), rt) {
@@ -281,9 +332,9 @@ func TestImportRefreshToken(t *testing.T) {
 func TestImportRejectedTokenShowsTheError(t *testing.T) {
 	e := newFlowEnv(t, oauthtest.Options{}, nil)
 	e.d.press("i", "enter", "enter", "paste:NA_not-a-live-token", "enter")
-	e.d.until("the error", func() bool { w := e.wizard(); return w != nil && w.err != "" && w.step == stepFields })
-	if !strings.Contains(e.wizard().err, "did not accept") {
-		t.Errorf("error %q", e.wizard().err)
+	e.d.until("the error", func() bool { return e.wizardErr() != "" && e.onForm() })
+	if !strings.Contains(e.wizardErr(), "did not accept") {
+		t.Errorf("error %q", e.wizardErr())
 	}
 	if len(e.stored(t)) != 0 {
 		t.Error("a rejected import saved an account")
@@ -292,7 +343,7 @@ func TestImportRejectedTokenShowsTheError(t *testing.T) {
 
 func seedOne(kind accounts.Kind, req oauthtest.MintRequest) func(*oauthtest.Server) []accounts.Account {
 	return func(s *oauthtest.Server) []accounts.Account {
-		return []accounts.Account{minted(s, "id000001", "car", kind, req)}
+		return []accounts.Account{minted(s, "1d000001", "car", kind, req)}
 	}
 }
 
@@ -300,13 +351,13 @@ func TestRefresh(t *testing.T) {
 	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, AccessTTL: -time.Minute}))
 	before := e.stored(t)[0]
 	e.d.press("r")
-	if !e.m.rows[0].busy {
+	if !e.row(0).Busy {
 		t.Fatal("r did not start a refresh")
 	}
 	if !strings.Contains(plain(e.m), "refreshing") {
 		t.Errorf("the status does not show the refresh:\n%s", plain(e.m))
 	}
-	e.d.until("the refresh to finish", func() bool { return !e.m.rows[0].busy })
+	e.d.until("the refresh to finish", func() bool { return !e.row(0).Busy })
 	after := e.stored(t)[0]
 	if after.AccessToken == before.AccessToken || after.RefreshToken == before.RefreshToken || !after.Expiry.After(time.Now()) {
 		t.Error("the store does not hold the new tokens")
@@ -326,9 +377,9 @@ func TestRefreshAll(t *testing.T) {
 	e := newFlowEnv(t, oauthtest.Options{}, func(s *oauthtest.Server) []accounts.Account {
 		var out []accounts.Account
 		for i, n := range []string{"a", "b", "c"} {
-			out = append(out, minted(s, "id00000"+string(rune('1'+i)), n, accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+			out = append(out, minted(s, "1d00000"+string(rune('1'+i)), n, accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
 		}
-		dead := minted(s, "id000009", "dead", accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID})
+		dead := minted(s, "1d000009", "dead", accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID})
 		dead.State = accounts.StateLoginRequired
 		return append(out, dead)
 	})
@@ -337,7 +388,7 @@ func TestRefreshAll(t *testing.T) {
 		before[a.Name] = a.AccessToken
 	}
 	e.d.press("R")
-	e.d.until("refresh-all to finish", func() bool { return e.m.busy == 0 && e.m.batch.done == 3 })
+	e.d.until("refresh-all to finish", func() bool { return e.m.refresh.busy == 0 && e.m.refresh.batch.done == 3 })
 	for _, a := range e.stored(t) {
 		changed := a.AccessToken != before[a.Name]
 		if changed != (a.Name != "dead") {
@@ -355,13 +406,13 @@ func TestRefreshAll(t *testing.T) {
 func TestRefreshRejectedMeansLoginRequiredAndNoRetry(t *testing.T) {
 	var rt string
 	e := newFlowEnv(t, oauthtest.Options{}, func(s *oauthtest.Server) []accounts.Account {
-		a := minted(s, "id000001", "car", accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, AccessTTL: time.Minute})
+		a := minted(s, "1d000001", "car", accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, AccessTTL: time.Minute})
 		rt = a.RefreshToken
 		return []accounts.Account{a}
 	})
 	e.srv.KillRefreshToken(rt)
 	e.d.press("r")
-	e.d.until("the refresh to fail", func() bool { return !e.m.rows[0].busy && e.m.rows[0].acct.State == accounts.StateLoginRequired })
+	e.d.until("the refresh to fail", func() bool { return !e.row(0).Busy && e.row(0).Acct.State == accounts.StateLoginRequired })
 	if a := e.stored(t)[0]; a.State != accounts.StateLoginRequired {
 		t.Errorf("stored state %q, want login_required", a.State)
 	}
@@ -384,22 +435,42 @@ func TestAutoRefreshWithinMarginAndBackOff(t *testing.T) {
 	before := e.stored(t)[0]
 	e.srv.FailNext(oauthtest.FaultServerError, 1)
 	e.d.send(tickMsg(time.Now()))
-	e.d.until("the failed auto-refresh", func() bool { return e.m.rows[0].failures == 1 && !e.m.rows[0].busy })
-	if wait := time.Until(e.m.rows[0].retryAt); wait < 20*time.Second {
+	e.d.until("the failed auto-refresh", func() bool { return e.row(0).Failures == 1 && !e.row(0).Busy })
+	if wait := time.Until(e.row(0).RetryAt); wait < 20*time.Second {
 		t.Fatalf("after a failure the next try is in %v; want a back-off", wait)
 	}
 	e.d.send(tickMsg(time.Now()))
 	e.d.settle()
-	if e.m.rows[0].busy || e.srv.Stats().Refreshes != 0 {
+	if e.row(0).Busy || e.srv.Stats().Refreshes != 0 {
 		t.Fatal("auto-refresh retried at once instead of backing off")
 	}
 	// Once the back-off is over, the next tick refreshes.
-	e.m.rows[0].retryAt = time.Now().Add(-time.Second)
-	e.m.nextDue = time.Time{}
+	e.row(0).RetryAt = time.Now().Add(-time.Second)
+	e.m.refresh.nextDue = time.Time{}
 	e.d.send(tickMsg(time.Now()))
-	e.d.until("the auto-refresh", func() bool { return e.m.rows[0].failures == 0 && !e.m.rows[0].busy && e.srv.Stats().Refreshes == 1 })
+	e.d.until("the auto-refresh", func() bool { return e.row(0).Failures == 0 && !e.row(0).Busy && e.srv.Stats().Refreshes == 1 })
 	if e.stored(t)[0].AccessToken == before.AccessToken {
 		t.Error("the store does not hold the auto-refreshed token")
+	}
+}
+
+// Tokens that live no longer than the margin (5 minutes here, 4-minute
+// tokens) are refreshed once, then not again until half their life has
+// gone: the next refresh is never due at once after the last one.
+func TestAutoRefreshOfShortLivedTokensDoesNotStorm(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{AccessTTL: 4 * time.Minute},
+		seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, AccessTTL: time.Minute}))
+	e.d.send(tickMsg(time.Now()))
+	e.d.until("the auto-refresh", func() bool { return e.srv.Stats().Refreshes == 1 && !e.row(0).Busy })
+	for range 5 {
+		e.d.send(tickMsg(time.Now()))
+		e.d.settle()
+	}
+	if got := e.srv.Stats().Refreshes; got != 1 {
+		t.Fatalf("%d refreshes of a 4-minute token within a few ticks; want 1", got)
+	}
+	if next := time.Until(e.m.refresh.nextDue); next < time.Minute {
+		t.Fatalf("the next auto-refresh is planned in %v; want about 2 minutes (half the token's life)", next)
 	}
 }
 
@@ -495,7 +566,7 @@ func TestRemove(t *testing.T) {
 		t.Errorf("the dialog does not warn that the tokens stay valid:\n%s", plain(e.m))
 	}
 	e.d.press("y")
-	e.d.until("the removal", func() bool { return len(e.m.rows) == 0 })
+	e.d.until("the removal", func() bool { return len(e.m.list.Rows()) == 0 })
 	if n := len(e.stored(t)); n != 0 {
 		t.Errorf("%d accounts left after remove", n)
 	}
@@ -507,14 +578,14 @@ func TestRemove(t *testing.T) {
 func TestRename(t *testing.T) {
 	e := newFlowEnv(t, oauthtest.Options{}, func(s *oauthtest.Server) []accounts.Account {
 		return []accounts.Account{
-			minted(s, "id000001", "car", accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}),
-			minted(s, "id000002", "truck", accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}),
+			minted(s, "1d000001", "car", accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}),
+			minted(s, "1d000002", "truck", accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}),
 		}
 	})
 	e.d.press("e", "ctrl+u", "type:truck", "enter")
 	e.d.until("the name-taken error", func() bool {
-		d, ok := e.m.modals[len(e.m.modals)-1].(*renameDialog)
-		return ok && d.err != ""
+		_, ok := e.m.dialogs.Top().(*dialog.Rename)
+		return ok && strings.Contains(dialogText(e.m), "already exists")
 	})
 	if !strings.Contains(plain(e.m), "already exists") {
 		t.Errorf("no error in the dialog:\n%s", plain(e.m))
@@ -528,8 +599,8 @@ func TestRename(t *testing.T) {
 		t.Error("the old name is still in the store")
 	}
 	e.d.until("the reload to show the new name, selected", func() bool {
-		r := e.m.selected()
-		return r != nil && r.acct.Name == "model-3"
+		r := e.m.list.Selected()
+		return r != nil && r.Acct.Name == "model-3"
 	})
 }
 
@@ -546,7 +617,7 @@ func TestCopyTokens(t *testing.T) {
 	}
 	// The clear timer fires: the clipboard still holds the token, so both
 	// clipboards are emptied.
-	e.d.send(clipClearMsg{seq: e.m.clip.seq})
+	e.d.send(clipboard.ClearDue{Seq: e.m.clip.Seq()})
 	e.d.until("the clipboard to clear", func() bool { return e.clip.get() == "" })
 	e.d.until("the OSC 52 clear", func() bool { c := e.d.clipboard(); return c[len(c)-1] == "" })
 
@@ -559,20 +630,53 @@ func TestCopyTokens(t *testing.T) {
 	})
 	e.clip.set("something the user copied")
 	n := len(e.d.clipboard())
-	e.d.send(clipClearMsg{seq: e.m.clip.seq})
+	e.d.send(clipboard.ClearDue{Seq: e.m.clip.Seq()})
 	e.d.settle()
 	if e.clip.get() != "something the user copied" || len(e.d.clipboard()) != n {
 		t.Error("keyfob cleared a clipboard that no longer held its token")
 	}
 }
 
+// Every secret that reaches the system clipboard is also handed to a
+// clearer that outlives the TUI (a closed terminal or a kill ends the
+// program's own timer); a scheduling failure is said, not swallowed.
+func TestCopyHandsTheSecretToAClearerThatOutlivesTheTUI(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	type scheduled struct {
+		secret string
+		after  time.Duration
+	}
+	var mu sync.Mutex
+	var calls []scheduled
+	var fail atomic.Bool
+	e.m.clip = clipboard.New(e.clip, func(secret string, after time.Duration) error {
+		mu.Lock()
+		calls = append(calls, scheduled{secret, after})
+		mu.Unlock()
+		if fail.Load() {
+			return errors.New("no executable")
+		}
+		return nil
+	})
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(calls) }
+	a := e.stored(t)[0]
+	e.d.press("c")
+	e.d.until("a clearer to be scheduled", func() bool { return count() == 1 })
+	if s := calls[0]; s.secret != a.AccessToken || s.after != accounts.DefaultClipboardClear {
+		t.Fatalf("scheduled %.8q… after %v; want the access token after %v", s.secret, s.after, accounts.DefaultClipboardClear)
+	}
+	fail.Store(true)
+	e.d.press("C")
+	e.d.until("the warning", func() bool { return count() == 2 && strings.Contains(plain(e.m), "no clearer could be started") })
+}
+
 func TestCopyWithoutNativeClipboardAsksTheTerminal(t *testing.T) {
 	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
-	e.m.native = nil
+	e.m.clip = clipboard.New(nil, nil)
 	a := e.stored(t)[0]
 	e.d.press("c")
 	e.d.until("the OSC 52 copy", func() bool { return len(e.d.clipboard()) == 1 })
-	e.d.send(clipClearMsg{seq: e.m.clip.seq})
+	e.d.send(clipboard.ClearDue{Seq: e.m.clip.Seq()})
 	// The terminal answers that the user copied something else: keep it.
 	e.d.send(clipboardReply("other text"))
 	e.d.settle()
@@ -581,7 +685,7 @@ func TestCopyWithoutNativeClipboardAsksTheTerminal(t *testing.T) {
 	}
 	// Copy again; the terminal answers with the token: clear it.
 	e.d.press("c")
-	e.d.send(clipClearMsg{seq: e.m.clip.seq})
+	e.d.send(clipboard.ClearDue{Seq: e.m.clip.Seq()})
 	e.d.send(clipboardReply(a.AccessToken))
 	e.d.until("the clear", func() bool { return slices.Contains(e.d.clipboard(), "") })
 }
@@ -600,23 +704,17 @@ func TestQuitClearsAPendingToken(t *testing.T) {
 func TestFilter(t *testing.T) {
 	m := newViewModel(t, fixtures(), 100, 30)
 	d := newDriver(t, m)
-	names := func() []string {
-		var out []string
-		for _, i := range m.visible {
-			out = append(out, m.rows[i].acct.Name)
-		}
-		return out
-	}
+	names := func() []string { return shownNames(m) }
 	d.press("/", "type:cmds")
 	if got := strings.Join(names(), ","); got != "home,partner-na,sold" {
 		t.Errorf("filter on a scope badge: %s", got)
 	}
 	d.press("enter")
-	if m.filtering || m.query != "cmds" {
-		t.Error("enter should keep the filter and leave the input")
+	if m.list.Filtering() || !strings.Contains(plain(m), "/ cmds  (esc clears)") {
+		t.Errorf("enter should keep the filter and leave the input:\n%s", plain(m))
 	}
 	d.press("esc")
-	if len(m.visible) != len(m.rows) {
+	if len(names()) != len(m.list.Rows()) {
 		t.Error("esc should clear the filter")
 	}
 	d.press("/", "type:EXAMPLE.com fleet")
@@ -636,12 +734,12 @@ func TestFilter(t *testing.T) {
 func TestOtherProcessChangesShowUp(t *testing.T) {
 	e := newFlowEnv(t, oauthtest.Options{}, func(s *oauthtest.Server) []accounts.Account {
 		return []accounts.Account{
-			minted(s, "id000001", "car", accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}),
-			minted(s, "id000002", "truck", accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}),
+			minted(s, "1d000001", "car", accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}),
+			minted(s, "1d000002", "truck", accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}),
 		}
 	})
 	// Another keyfob (e.g. `keyfob token` in cron) refreshes car.
-	other := accounts.NewManager(e.store, e.m.engine)
+	other := accounts.NewManager(e.store, e.engine)
 	seen := e.stored(t)[0]
 	fresh, err := other.Refresh(ctx(), seen)
 	if err != nil {
@@ -649,7 +747,7 @@ func TestOtherProcessChangesShowUp(t *testing.T) {
 	}
 	ensureNewStamp(t, e.store)
 	e.d.send(tickMsg(time.Now()))
-	e.d.until("the reload", func() bool { return e.m.rows[0].acct.AccessToken == fresh.AccessToken })
+	e.d.until("the reload", func() bool { return e.row(0).Acct.AccessToken == fresh.AccessToken })
 
 	// A change made here keeps the other process's refresh: writes go
 	// through the manager, which re-reads the store.
@@ -699,13 +797,12 @@ func clipboardReply(s string) tea.Msg { return tea.ClipboardMsg{Content: s, Sele
 func TestLoginCustomWithDiscovery(t *testing.T) {
 	e := newFlowEnv(t, oauthtest.Options{}, nil)
 	e.d.press("n", "up", "enter", "enter") // custom → code
-	w := e.wizard()
-	if w == nil || w.fields[w.focus].key != fClientID {
-		t.Fatal("the custom form should start on the empty client id")
+	if f := focusedField(e.m); f != "Client ID" {
+		t.Fatalf("the custom form should start on the empty client id, not %q", f)
 	}
 	e.d.press("type:"+oauthtest.FleetClientID, "shift+tab", "shift+tab", "shift+tab", "shift+tab")
-	if w.fields[w.focus].key != fIssuer {
-		t.Fatalf("focus on %v, want the issuer", w.fields[w.focus].key)
+	if f := focusedField(e.m); f != "Issuer" {
+		t.Fatalf("focus on %q, want the issuer", f)
 	}
 	e.d.press("type:"+e.srv.Issuer(), "enter")
 	e.d.until("the custom account to be saved", e.noModals)
@@ -721,13 +818,13 @@ func TestLoginCustomWithDiscovery(t *testing.T) {
 
 func TestClipboardReadTimeoutClears(t *testing.T) {
 	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
-	e.m.native = nil
+	e.m.clip = clipboard.New(nil, nil)
 	e.d.press("c")
 	e.d.until("the OSC 52 copy", func() bool { return len(e.d.clipboard()) == 1 })
-	e.d.send(clipClearMsg{seq: e.m.clip.seq})
+	e.d.send(clipboard.ClearDue{Seq: e.m.clip.Seq()})
 	// The terminal never answers the read: keyfob clears rather than
 	// leave a live token behind.
-	e.d.send(clipReadTimeoutMsg{seq: e.m.clip.seq})
+	e.d.send(clipboard.ReadTimeout{Seq: e.m.clip.Seq()})
 	e.d.until("the clear", func() bool { return slices.Contains(e.d.clipboard(), "") })
 }
 
@@ -736,14 +833,14 @@ func TestClipboardReadTimeoutClears(t *testing.T) {
 func TestLoginLoopbackFinishedByPaste(t *testing.T) {
 	for range 5 { // the race it guards against is one of timing
 		e := newFlowEnv(t, oauthtest.Options{}, nil)
-		e.m.engine.OpenBrowser = func(string) error { return errNoBrowser } // nobody comes back
+		e.setBrowser(func(string) error { return errNoBrowser }) // nobody comes back
 		e.d.press("n", "enter", "enter", "enter")
-		e.d.until("the browser step", func() bool { w := e.wizard(); return w != nil && w.step == stepBrowser })
-		w := e.wizard()
-		if !w.loopback {
+		e.d.until("the browser step", e.onBrowserStep)
+		if !e.loopback() {
 			t.Fatal("a fleet login with no redirect URI should listen on loopback")
 		}
-		landed := landedAt(t, w.authURL)
+		e.d.until("the browser to be sent to the sign-in page", func() bool { return e.authURL() != "" })
+		landed := landedAt(t, e.authURL())
 		e.d.press("paste:"+landed, "enter")
 		e.d.until("the account to be saved", e.noModals)
 		if n := len(e.stored(t)); n != 1 {
@@ -752,5 +849,13 @@ func TestLoginLoopbackFinishedByPaste(t *testing.T) {
 		if strings.Contains(plain(e.m), "cancelled") {
 			t.Fatalf("the login was reported as cancelled:\n%s", plain(e.m))
 		}
+	}
+}
+
+func TestRequiredFieldIsFocusedWithItsHelp(t *testing.T) {
+	m := newViewModel(t, fixtures(), 100, 30)
+	press(m, "n", "down", "down", "enter", "enter", "type:my-app", "enter") // partner: a client id but no secret
+	if f, text := focusedField(m), dialogText(m); f != "Secret" || !strings.Contains(text, "✗ Secret is required. The client secret") {
+		t.Fatalf("focus on %q, dialog %q; want the secret field and its requirement", f, text)
 	}
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
@@ -44,7 +45,7 @@ func TestGolden(t *testing.T) {
 		{name: "main_scrolled", setup: withKeys(manyAccounts(60), "G", "k"), only: [][2]int{{80, 24}}},
 		{name: "main_refreshing", setup: func(t *testing.T, w, h int) *Model {
 			m := newViewModel(t, fixtures(), w, h)
-			m.refreshRows(false, m.rows[1])
+			m.refreshRows(false, m.list.Rows()[1])
 			return m
 		}},
 		{name: "main_toast", setup: withKeys(fixtures(), "c"), only: [][2]int{{80, 24}}},
@@ -74,7 +75,7 @@ func TestGolden(t *testing.T) {
 		{name: "confirm_remove", setup: withKeys(fixtures(), "d")},
 		{name: "revoke_result_consent", setup: func(t *testing.T, w, h int) *Model {
 			m := newViewModel(t, fixtures(), w, h)
-			m.Update(revokedMsg{id: "a1", name: "home", rev: accounts.Revocation{
+			m.Update(revokedMsg{id: "a0000001", name: "home", rev: accounts.Revocation{
 				Outcome:    accounts.RevokeUnsupported,
 				Detail:     "the account has no revocation endpoint; withdraw the app's access on Tesla's consent page to end it for good",
 				ConsentURL: "https://auth.tesla.com/user/revoke/consent?revoke_client_id=test-client&back_url=https%3A%2F%2Fwww.tesla.com%2F",
@@ -83,7 +84,7 @@ func TestGolden(t *testing.T) {
 		}},
 		{name: "revoke_result_server", setup: func(t *testing.T, w, h int) *Model {
 			m := newViewModel(t, fixtures(), w, h)
-			m.Update(revokedMsg{id: "a6", name: "selfhost", rev: accounts.Revocation{
+			m.Update(revokedMsg{id: "a0000006", name: "selfhost", rev: accounts.Revocation{
 				Outcome: accounts.RevokedAtServer, Revoked: []string{"refresh_token", "access_token"},
 				Detail: "the server revoked the refresh token and the access token",
 			}})
@@ -91,7 +92,7 @@ func TestGolden(t *testing.T) {
 		}, only: [][2]int{{80, 24}}},
 		{name: "revoke_result_failed", setup: func(t *testing.T, w, h int) *Model {
 			m := newViewModel(t, fixtures(), w, h)
-			m.Update(revokedMsg{id: "a6", name: "selfhost", rev: accounts.Revocation{
+			m.Update(revokedMsg{id: "a0000006", name: "selfhost", rev: accounts.Revocation{
 				Outcome: accounts.RevokeFailed,
 				Detail:  "the server did not revoke the tokens: auth.example.test answered 503; the service may be down, try again later",
 			}, err: errors.New("revoking \"selfhost\" at the server: failed")})
@@ -100,8 +101,8 @@ func TestGolden(t *testing.T) {
 		{name: "rename", setup: withKeys(fixtures(), "e")},
 		{name: "rename_error", setup: func(t *testing.T, w, h int) *Model {
 			m := newViewModel(t, fixtures(), w, h)
-			press(m, "e", "ctrl+u", "type:work", "enter")
-			m.Update(renamedMsg{id: "a1", old: "home", err: fmt.Errorf("%w: an account named %q already exists; choose another name", accounts.ErrNameTaken, "work")})
+			cmds := press(m, "e", "ctrl+u", "type:work", "enter")
+			m.Update(cmds[len(cmds)-1]()) // the manager refuses: work is taken
 			return m
 		}, only: [][2]int{{80, 24}}},
 		{name: "wizard_kind", setup: wizardAt("n")},
@@ -117,27 +118,37 @@ func TestGolden(t *testing.T) {
 		{name: "wizard_validation_error", setup: wizardAt("n", "enter", "enter", "type:my-app", "tab", "tab", "tab", "tab", "tab", "ctrl+u", "type:ftp://auth.example", "enter")},
 		{name: "wizard_working", setup: func(t *testing.T, w, h int) *Model {
 			m := newViewModel(t, fixtures(), w, h)
-			press(m, "n", "down", "down", "enter", "enter")
-			wz := m.modals[0].(*wizard)
-			wz.begin("Getting a token with the client credentials…")
+			press(m, "n", "down", "down", "enter", "enter", "type:my-app", "tab", "type:s3cret", "enter")
 			return m
 		}, only: [][2]int{{80, 24}}},
 		{name: "wizard_browser_loopback", setup: browserStep(true)},
 		{name: "wizard_browser_paste", setup: browserStep(false)},
 		{name: "wizard_browser_paste_crowded", setup: func(t *testing.T, w, h int) *Model {
-			m := browserStep(false)(t, w, h)
-			wz := m.modals[0].(*wizard)
-			wz.note = "The browser signed in and landed on the address now in the field below: press enter to finish."
-			wz.err = "the pasted URL has no code parameter; paste the address of the page you landed on after signing in, or just its code"
+			// The browser landed somewhere, the pasted address had no code,
+			// and the user cleared the field to paste another.
+			s := pasteSignIn
+			s.pasteErr = errors.New("the pasted URL has no code parameter; paste the address of the page you landed on after signing in, or just its code")
+			m := newViewModel(t, fixtures(), w, h)
+			withSignIn(t, m, s)
+			m.c.Browse = func(context.Context, string) (string, error) { return "tesla://auth/callback?state=x", nil }
+			d := newDriver(t, m)
+			d.press("n", "down", "enter", "enter", "enter")
+			d.until("the landed address", func() bool { return strings.Contains(dialogText(m), "press enter to finish") })
+			d.press("enter")
+			d.until("the paste error", func() bool { return strings.Contains(dialogText(m), "no code parameter") })
+			d.press("ctrl+u")
+			m.c.Browse = nil // the browser was the user's own
 			return m
 		}, only: [][2]int{{80, 24}, {80, 20}}},
 		{name: "wizard_server_error", setup: func(t *testing.T, w, h int) *Model {
+			s := loopbackSignIn
+			s.waitErr = errors.New("fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/token refused the code (invalid_auth_code: the code expired); sign in again — codes are valid for a few minutes")
 			m := newViewModel(t, fixtures(), w, h)
-			press(m, "n", "enter", "enter", "type:car")
-			wz := m.modals[0].(*wizard)
-			wz.step = stepWorking
-			wz.onDone(wizDoneMsg{attempt: wz.attempt, fromWait: true,
-				err: errors.New("fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/token refused the code (invalid_auth_code: the code expired); sign in again — codes are valid for a few minutes")})
+			withSignIn(t, m, s)
+			d := newDriver(t, m)
+			d.press("n", "enter", "enter", "type:car", "enter")
+			d.until("the error", func() bool { return strings.Contains(dialogText(m), "refused the code") })
+			d.settle()
 			return m
 		}, only: [][2]int{{80, 24}}},
 		{name: "import_kind", setup: wizardAt("i"), only: [][2]int{{80, 24}}},
@@ -187,30 +198,23 @@ func checkScreen(t *testing.T, out string, w, h int) {
 
 var jwt = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.`)
 
-// browserStep puts the wizard on its browser page with a fixed address
-// (a real flow's address carries random state).
+// browserStep puts the wizard on its browser page: a fleet sign-in that
+// listens on loopback, or an Owner API one that asks for a paste, each at a
+// fixed address (a real one carries a random state).
 func browserStep(loopback bool) func(*testing.T, int, int) *Model {
 	return func(t *testing.T, w, h int) *Model {
 		m := newViewModel(t, fixtures(), w, h)
-		kind := "enter"
-		if !loopback {
-			kind = "down"
+		keys := []string{"n", "down", "enter", "enter", "enter"} // owner → na → sign in
+		s := pasteSignIn
+		if loopback {
+			keys = []string{"n", "enter", "enter", "type:test-client", "enter"} // fleet → na → sign in
+			s = loopbackSignIn
 		}
-		press(m, "n", kind)
-		if !loopback {
-			press(m, "enter")
-		}
-		press(m, "enter")
-		wz := m.modals[0].(*wizard)
-		wz.step = stepBrowser
-		wz.loopback = loopback
-		wz.redirect = "http://127.0.0.1:53682/callback"
-		wz.authURL = "https://auth.tesla.com/oauth2/v3/authorize?client_id=test-client&code_challenge=STATIC-CHALLENGE&code_challenge_method=S256&prompt_missing_scopes=true&redirect_uri=http%3A%2F%2F127.0.0.1%3A53682%2Fcallback&response_type=code&scope=openid+offline_access+vehicle_device_data&state=STATIC-STATE"
-		if !loopback {
-			wz.redirect = "tesla://auth/callback"
-			wz.authURL = "https://auth.tesla.com/oauth2/v3/authorize?client_id=ownerapi&code_challenge=STATIC-CHALLENGE&code_challenge_method=S256&redirect_uri=tesla%3A%2F%2Fauth%2Fcallback&response_type=code&scope=openid+email+offline_access&state=STATIC-STATE"
-		}
-		wz.paste.Focus()
+		withSignIn(t, m, s)
+		d := newDriver(t, m)
+		d.press(keys...)
+		d.until("the browser step", func() bool { return strings.Contains(dialogText(m), "open this address") })
+		d.settle()
 		return m
 	}
 }
@@ -221,7 +225,7 @@ func manyAccounts(n int) []accounts.Account {
 	out := make([]accounts.Account, n)
 	for i := range out {
 		a := base
-		a.ID = fmt.Sprintf("m%05d", i)
+		a.ID = fmt.Sprintf("e%07d", i)
 		a.Name = fmt.Sprintf("car-%03d", i)
 		a.Email = fmt.Sprintf("driver%03d@example.com", i)
 		a.Subject = a.ID

@@ -16,6 +16,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/ui/clipboard"
 )
 
 // testNow is the fixed clock of view tests.
@@ -34,8 +35,11 @@ var fleetScopes = []string{"openid", "offline_access", "user_data", "vehicle_dev
 // fixtureAccount makes an account whose access token expires at exp.
 func fixtureAccount(id, name, email string, kind accounts.Kind, region string, exp time.Time, scopes []string) accounts.Account {
 	iat := exp.Add(-8 * time.Hour)
+	// The subject keeps the short form the fixtures had before ids had to
+	// be keyfob's own ("a0000001" → "user-a1"), so screens stay the same.
+	short := id[:1] + strings.TrimLeft(id[1:], "0")
 	claims := map[string]any{
-		"iss": "https://auth.example.test/oauth2/v3", "azp": "test-client", "sub": "user-" + id,
+		"iss": "https://auth.example.test/oauth2/v3", "azp": "test-client", "sub": "user-" + short,
 		"aud": []string{"https://fleet-api.example.test"}, "scp": scopes,
 		"exp": exp.Unix(), "iat": iat.Unix(), "ou_code": strings.ToUpper(region), "locale": "en-US",
 	}
@@ -43,7 +47,7 @@ func fixtureAccount(id, name, email string, kind accounts.Kind, region string, e
 		claims["email"] = email
 	}
 	return accounts.Account{
-		ID: id, Name: name, Email: email, Subject: "user-" + id, Kind: kind, Region: region,
+		ID: id, Name: name, Email: email, Subject: "user-" + short, Kind: kind, Region: region,
 		ClientID: "test-client", Audience: "https://fleet-api.example.test",
 		Endpoints: accounts.Endpoints{
 			AuthURL:     "https://auth.example.test/oauth2/v3/authorize",
@@ -61,30 +65,30 @@ func fixtureAccount(id, name, email string, kind accounts.Kind, region string, e
 
 // fixtures is a store with one account in every state the list shows.
 func fixtures() []accounts.Account {
-	home := fixtureAccount("a1", "home", "driver@example.com", accounts.KindFleet, "na",
+	home := fixtureAccount("a0000001", "home", "driver@example.com", accounts.KindFleet, "na",
 		testNow.Add(7*time.Hour+41*time.Minute+9*time.Second), fleetScopes)
-	work := fixtureAccount("a2", "work", "fleet.manager@example.com", accounts.KindFleet, "eu",
+	work := fixtureAccount("a0000002", "work", "fleet.manager@example.com", accounts.KindFleet, "eu",
 		testNow.Add(42*time.Minute+5*time.Second), []string{"openid", "offline_access", "vehicle_device_data"})
-	garage := fixtureAccount("a3", "garage", "garage@example.com", accounts.KindOwner, "na",
+	garage := fixtureAccount("a0000003", "garage", "garage@example.com", accounts.KindOwner, "na",
 		testNow.Add(4*time.Minute+30*time.Second), []string{"openid", "email", "offline_access"})
 	garage.ClientID = "ownerapi"
 	garage.Endpoints.RedirectURI = "tesla://auth/callback"
-	partner := fixtureAccount("a4", "partner-na", "", accounts.KindPartner, "na",
+	partner := fixtureAccount("a0000004", "partner-na", "", accounts.KindPartner, "na",
 		testNow.Add(-3*time.Minute), []string{"openid", "vehicle_device_data", "vehicle_cmds", "vehicle_charging_cmds"})
 	partner.RefreshToken, partner.RefreshObtainedAt = "", time.Time{}
 	partner.ClientSecret = "not-a-real-secret"
-	old := fixtureAccount("a5", "old-car", "old@example.com", accounts.KindLegacy, "na",
+	old := fixtureAccount("a0000005", "old-car", "old@example.com", accounts.KindLegacy, "na",
 		testNow.Add(20*24*time.Hour), nil)
 	old.AccessToken = "qts-000000000000000000000000000000test"
 	old.Endpoints = accounts.Endpoints{BaseURL: "https://owner-api.example.test"}
 	old.State, old.StateDetail = accounts.StateLoginRequired, "the server rejected the refresh token (login_required)"
-	custom := fixtureAccount("a6", "selfhost", "me@selfhost.example", accounts.KindCustom, "",
+	custom := fixtureAccount("a0000006", "selfhost", "me@selfhost.example", accounts.KindCustom, "",
 		testNow.Add(3*time.Hour), []string{"openid", "profile"})
 	custom.Grant = accounts.GrantCode
 	custom.Endpoints.RevokeURL = "https://auth.example.test/oauth2/v3/revoke"
 	custom.State, custom.StateDetail = accounts.StateError, "no answer from auth.example.test within 30s"
 	custom.LastRefresh = &accounts.RefreshResult{At: testNow.Add(-time.Minute), Error: custom.StateDetail}
-	sold := fixtureAccount("a7", "sold", "sold@example.com", accounts.KindFleet, "eu",
+	sold := fixtureAccount("a0000007", "sold", "sold@example.com", accounts.KindFleet, "eu",
 		testNow.Add(5*time.Hour), fleetScopes)
 	sold.State, sold.AccessToken, sold.RefreshToken = accounts.StateRevoked, "", ""
 	return []accounts.Account{home, work, garage, partner, old, custom, sold}
@@ -154,8 +158,8 @@ func newModelFor(t testing.TB, o Options, w, h int) *Model {
 		t.Fatal(err)
 	}
 	t.Cleanup(m.Close)
-	m.loc = time.UTC
-	m.native = &fakeClipboard{}
+	m.c.Loc = time.UTC
+	m.clip = clipboard.New(&fakeClipboard{}, nil)
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
 	m.Update(m.loadCmd()())
 	return m
@@ -164,6 +168,42 @@ func newModelFor(t testing.TB, o Options, w, h int) *Model {
 // plain is the plain text of the model's view.
 func plain(m *Model) string {
 	return ansi.Strip(m.View().Content)
+}
+
+// dialogText is the plain text of the dialog on top, its lines joined by
+// spaces with the border and runs of spaces removed, so that wrapped
+// sentences read whole; "" when no dialog is open.
+func dialogText(m *Model) string {
+	d := m.dialogs.Top()
+	if d == nil {
+		return ""
+	}
+	s := ansi.Strip(d.View())
+	s = strings.NewReplacer("│", " ", "╭", " ", "╮", " ", "╰", " ", "╯", " ", "─", " ").Replace(s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// focusedField is the label of the form field with the focus (without the
+// * of a required one), or "".
+func focusedField(m *Model) string {
+	l := focusedLine(m)
+	return strings.TrimSuffix(strings.TrimSpace(l[:min(15, len(l))]), "*")
+}
+
+// focusedLine is the line of the dialog on top marked with "› ", without
+// the marker and the border, or "".
+func focusedLine(m *Model) string {
+	d := m.dialogs.Top()
+	if d == nil {
+		return ""
+	}
+	for _, l := range strings.Split(ansi.Strip(d.View()), "\n") {
+		l = strings.TrimSpace(strings.Trim(strings.TrimSpace(l), "│"))
+		if rest, ok := strings.CutPrefix(l, "› "); ok {
+			return rest
+		}
+	}
+	return ""
 }
 
 // press sends keys to the model: each string is one key ("enter", "n",

@@ -3,13 +3,12 @@ package ui
 import (
 	"time"
 
-	tea "charm.land/bubbletea/v2"
-
 	"github.com/keyfob/keyfob/accounts"
 )
 
-// Messages that commands send back to Update. Every I/O result arrives as
-// one of these; Update never waits for anything.
+// Messages that the root's commands send back to Update. Every I/O result
+// arrives as one of these (or as a part's own message); Update never waits
+// for anything.
 type (
 	// tickMsg is the once-a-second countdown tick of the whole screen.
 	tickMsg time.Time
@@ -47,54 +46,15 @@ type (
 		err      error
 	}
 
-	// renamedMsg is the outcome of a rename.
-	renamedMsg struct {
-		id, old string
-		acct    accounts.Account
-		err     error
-	}
-
-	// accountSavedMsg reports an account added by the login wizard or the
-	// import form.
-	accountSavedMsg struct {
-		acct     accounts.Account
-		replaced bool
-		imported bool
-	}
-
 	// configSavedMsg reports a settings write.
 	configSavedMsg struct{ err error }
 
 	// toastExpiredMsg hides the toast it names, unless a newer one replaced it.
 	toastExpiredMsg struct{ seq int }
 
-	// clipClearMsg is due when a copied token should leave the clipboard.
-	clipClearMsg struct{ seq int }
-
-	// clipReadTimeoutMsg ends the wait for the terminal's clipboard answer.
-	clipReadTimeoutMsg struct{ seq int }
-
-	// clipClearedMsg reports a clipboard clearing; cleared is false when the
-	// clipboard held something else by then.
-	clipClearedMsg struct{ cleared bool }
-
 	// openedMsg reports opening a URL in the browser.
 	openedMsg struct {
 		what string
 		err  error
 	}
-
-	// Outcomes of dialogs.
-	closeModalMsg    struct{}
-	confirmRevokeMsg struct {
-		id     string
-		remove bool
-	}
-	confirmRemoveMsg struct{ id string }
-	renameMsg        struct{ id, name string }
-	copyTextMsg      struct{ what, text string }
-	openURLMsg       struct{ what, url string }
 )
-
-// msgCmd wraps a message in a command.
-func msgCmd(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/themes"
+	"github.com/keyfob/keyfob/ui/list"
+	"github.com/keyfob/keyfob/ui/present"
 )
 
 // An idle screen costs one tick a second: the tick re-arms itself and
@@ -62,11 +64,12 @@ func TestSpinnerTurnsOnlyWhileRefreshing(t *testing.T) {
 	if m.spinning {
 		t.Fatal("the spinner turns on an idle screen")
 	}
-	cmd := m.refreshRows(false, m.rows[0])
+	r := m.list.Rows()[0]
+	cmd := m.refreshRows(false, r)
 	if cmd == nil || !m.spinning {
 		t.Fatal("a refresh did not start the spinner")
 	}
-	m.Update(refreshedMsg{id: m.rows[0].acct.ID, acct: m.rows[0].acct})
+	m.Update(refreshedMsg{id: r.Acct.ID, acct: r.Acct})
 	if _, cmd := m.Update(spinner.TickMsg{ID: m.spin.ID()}); cmd != nil || m.spinning {
 		t.Error("the spinner did not stop after the refresh")
 	}
@@ -82,40 +85,14 @@ func TestBackgroundColourRebuildsStyles(t *testing.T) {
 	if m.isDark {
 		t.Fatal("a white background was taken for a dark one")
 	}
-	if got, want := m.st.Text.GetForeground(), th.Colors(false).Text; got != want {
+	if got, want := m.c.Styles.Text.GetForeground(), th.Colors(false).Text; got != want {
 		t.Errorf("text colour %v on a light background, want %v", got, want)
 	}
 }
 
-func TestResizeDropsColumnsByPriority(t *testing.T) {
-	wide, narrow := computeLayout(120), computeLayout(50)
-	for id := range numCols {
-		if wide.w[id] == 0 {
-			t.Errorf("column %s hidden at 120 columns", colSpecs[id].title)
-		}
-	}
-	if narrow.w[colEmail] != 0 || narrow.w[colScopes] != 0 {
-		t.Error("email and scopes should go first on a narrow terminal")
-	}
-	for _, id := range []colID{colName, colExpires, colStatus} {
-		if narrow.w[id] == 0 {
-			t.Errorf("column %s dropped at 50 columns", colSpecs[id].title)
-		}
-	}
-	for _, w := range []int{20, 40, 60, 80, 100, 120, 200} {
-		l := computeLayout(w)
-		used, n := markerWidth, 0
-		for id := range numCols {
-			if l.w[id] > 0 {
-				used += l.w[id]
-				n++
-			}
-		}
-		used += (n - 1) * colGap
-		if used > w {
-			t.Errorf("at %d columns the table is %d wide", w, used)
-		}
-	}
+// A resize lays the list out again at once (the columns and their
+// priorities are tested in ui/list).
+func TestResizeDropsColumns(t *testing.T) {
 	m := newViewModel(t, fixtures(), 120, 40)
 	m.Update(tea.WindowSizeMsg{Width: 60, Height: 20})
 	if s := plain(m); strings.Contains(s, "EMAIL") || !strings.Contains(s, "STATUS") {
@@ -131,20 +108,20 @@ func TestCountdownFormat(t *testing.T) {
 		-time.Second:                                    "0s",
 		44*24*time.Hour + 23*time.Hour + 59*time.Minute: "44d 23h 59m",
 	} {
-		if got := countdown(d); got != want {
+		if got := present.Countdown(d); got != want {
 			t.Errorf("countdown(%v) = %q, want %q", d, got, want)
 		}
 	}
 	now := testNow
-	for left, want := range map[time.Duration]urgency{
-		2 * time.Hour: urgencyFine, 59 * time.Minute: urgencyWarning,
-		9 * time.Minute: urgencyCritical, 0: urgencyExpired, -time.Hour: urgencyExpired,
+	for left, want := range map[time.Duration]present.Urgency{
+		2 * time.Hour: present.UrgencyFine, 59 * time.Minute: present.UrgencyWarning,
+		9 * time.Minute: present.UrgencyCritical, 0: present.UrgencyExpired, -time.Hour: present.UrgencyExpired,
 	} {
-		if got := urgencyOf(now.Add(left), now); got != want {
+		if got := present.UrgencyOf(now.Add(left), now); got != want {
 			t.Errorf("urgency with %v left = %v, want %v", left, got, want)
 		}
 	}
-	if urgencyOf(time.Time{}, now) != urgencyNone {
+	if present.UrgencyOf(time.Time{}, now) != present.UrgencyNone {
 		t.Error("an unknown expiry has an urgency")
 	}
 }
@@ -153,7 +130,7 @@ func TestCountdownFormat(t *testing.T) {
 func TestStatusesReadWithoutColour(t *testing.T) {
 	seen := map[string]bool{}
 	for _, a := range fixtures() {
-		text, _ := statusOf(newRow(a), testNow)
+		text := list.NewRow(a).Status(testNow).String()
 		if !strings.ContainsAny(text, "✓!✗⊘⊗") || len(strings.Fields(text)) < 2 {
 			t.Errorf("%s: status %q lacks a symbol or a word", a.Name, text)
 		}
@@ -164,9 +141,9 @@ func TestStatusesReadWithoutColour(t *testing.T) {
 			t.Errorf("no fixture shows the %q status", w)
 		}
 	}
-	r := newRow(fixtures()[0])
-	r.busy = true
-	if text, _ := statusOf(r, testNow); text != "refreshing" {
+	r := list.NewRow(fixtures()[0])
+	r.Busy = true
+	if text := r.Status(testNow).String(); text != "refreshing" {
 		t.Errorf("a busy row reads %q", text)
 	}
 }
@@ -238,8 +215,8 @@ func TestDisabledKeysExplainThemselves(t *testing.T) {
 	} {
 		m.toast = toast{}
 		press(m, k)
-		if !strings.Contains(m.toast.text, want) || len(m.modals) != 0 {
-			t.Errorf("%s on a revoked account: toast %q, %d dialogs; want %q", k, m.toast.text, len(m.modals), want)
+		if !strings.Contains(m.toast.text, want) || m.dialogs.Len() != 0 {
+			t.Errorf("%s on a revoked account: toast %q, %d dialogs; want %q", k, m.toast.text, m.dialogs.Len(), want)
 		}
 	}
 }
@@ -259,5 +236,20 @@ func TestDetailFollowsResizeAndTheme(t *testing.T) {
 	press(fresh, "esc", "t", "enter")
 	if got, want := m.View().Content, fresh.View().Content; got != want {
 		t.Errorf("after a theme change the detail page is\n%q\nwant\n%q", got, want)
+	}
+}
+
+// A refresh refused because another keyfob already found the account dead
+// shows the account as it is now, with what to do in this screen's words.
+func TestRefreshOfAnAccountRevokedElsewhere(t *testing.T) {
+	m := newViewModel(t, fixtures(), 100, 30)
+	r := m.list.Rows()[0]
+	m.refreshRows(false, r)
+	m.Update(refreshedMsg{id: r.Acct.ID, err: &accounts.CannotRefreshError{Account: r.Acct.Name, State: accounts.StateRevoked}})
+	if r.Acct.State != accounts.StateRevoked || r.Busy {
+		t.Errorf("state %q, busy %v; want revoked, idle", r.Acct.State, r.Busy)
+	}
+	if want := "home was revoked; sign in again with n"; m.toast.text != want {
+		t.Errorf("toast %q, want %q", m.toast.text, want)
 	}
 }

@@ -8,139 +8,82 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/ui/list"
+	"github.com/keyfob/keyfob/ui/present"
 )
 
-// onTick advances the clock of the whole screen. It starts a look at the
-// store's stamp (in a command: Update never touches the disk) and, only
-// when an auto-refresh is due, makes one pass over the accounts: nothing is
-// allocated per account.
-func (m *Model) onTick() tea.Cmd {
-	m.now = m.clock()
-	cmds := []tea.Cmd{m.tickCmd()}
-	if m.loaded && !m.reloading && !m.watching {
-		m.watching = true
-		cmds = append(cmds, m.watchCmd())
-	}
-	if m.cfg.AutoRefreshOn() && m.loaded && !m.now.Before(m.nextDue) {
-		cmds = append(cmds, m.autoRefresh())
-	}
-	return tea.Batch(cmds...)
+// Limits of background work.
+const (
+	maxInFlight = 6                // refreshes running at once
+	backoffBase = 30 * time.Second // first auto-refresh retry after a failure
+	backoffMax  = 30 * time.Minute
+)
+
+// refresher is the refresh queue: at most maxInFlight refreshes run, the
+// rest wait; auto-refresh is planned for the next account due.
+type refresher struct {
+	inflight int
+	queue    []queued
+	nextDue  time.Time // no auto-refresh pass before this
+	busy     int       // rows with a refresh in flight or queued
+	batch    batchState
 }
 
-// watchCmd reads the store's stamp, so that writes by other processes
-// (keyfob token in cron) show up within a tick or two.
-func (m *Model) watchCmd() tea.Cmd {
-	store := m.mgr.Store
-	return func() tea.Msg { return stampMsg{stamp: store.Stamp()} }
+// queued is a refresh waiting for a slot.
+type queued struct {
+	id    string
+	auto  bool
+	batch int
 }
 
-// onStamp reloads the store when another process changed it.
-func (m *Model) onStamp(msg stampMsg) tea.Cmd {
-	m.watching = false
-	if !m.loaded || m.reloading || msg.stamp == m.stamp {
-		return nil
-	}
-	m.reloading = true
-	return m.loadCmd()
-}
-
-// loadCmd reads the store. The stamp is taken first, so a write that lands
-// during the read is seen again on the next tick rather than missed.
-func (m *Model) loadCmd() tea.Cmd {
-	mgr := m.mgr
-	return func() tea.Msg {
-		stamp := mgr.Store.Stamp()
-		accts, err := mgr.List()
-		return loadedMsg{accts: accts, stamp: stamp, err: err}
-	}
-}
-
-// onLoaded replaces the rows with what the store holds.
-func (m *Model) onLoaded(msg loadedMsg) tea.Cmd {
-	m.reloading = false
-	m.loaded = true
-	m.stamp = msg.stamp
-	m.loadErr = msg.err
-	if msg.err != nil {
-		return nil
-	}
-	m.setAccounts(msg.accts)
-	m.nextDue = time.Time{} // re-plan the auto-refresh with the new data
-	return nil
-}
-
-// setAccounts installs a new list of accounts, keeping each row's
-// transient state and the selection, or selecting an account just saved.
-func (m *Model) setAccounts(accts []accounts.Account) {
-	selID := ""
-	if r := m.selected(); r != nil {
-		selID = r.acct.ID
-	}
-	rows := make([]*row, len(accts))
-	byID := make(map[string]int, len(accts))
-	for i, a := range accts {
-		r := m.rowByID(a.ID)
-		if r == nil {
-			r = newRow(a)
-		} else {
-			r.acct = a
-			r.refreshDerived()
-		}
-		rows[i] = r
-		byID[a.ID] = i
-	}
-	m.rows, m.byID = rows, byID
-	// Queued refreshes of removed accounts are dropped.
-	q := m.queue[:0]
-	for _, e := range m.queue {
-		if _, ok := byID[e.id]; ok {
-			q = append(q, e)
+// prune drops the queued refreshes of accounts no longer in l and counts
+// the busy rows again.
+func (q *refresher) prune(l *list.Model) {
+	kept := q.queue[:0]
+	for _, e := range q.queue {
+		if l.Row(e.id) != nil {
+			kept = append(kept, e)
 		}
 	}
-	m.queue = q
-	m.recountBusy()
-	if r := m.rowByID(m.selectAfterLoad); r != nil {
-		selID, m.selectAfterLoad = r.acct.ID, ""
-		if m.query != "" && !r.matches(m.query) {
-			m.query = ""
-			m.filter.SetValue("")
+	q.queue = kept
+	q.busy = 0
+	for _, r := range l.Rows() {
+		if r.Busy || r.Queued {
+			q.busy++
 		}
-	}
-	m.filterKeeping(selID)
-	if m.screen == screenDetail && m.rowByID(m.detail.id) == nil {
-		m.screen = screenList
 	}
 }
 
-func (m *Model) recountBusy() {
-	n := 0
-	for _, r := range m.rows {
-		if r.busy || r.queued {
-			n++
+// anyRefreshable reports whether refresh-all has something to do. It
+// stops at the first match, so it is cheap on every frame.
+func (m *Model) anyRefreshable() bool {
+	for _, r := range m.list.Rows() {
+		if r.RefreshableNow() {
+			return true
 		}
 	}
-	m.busy = n
+	return false
 }
 
-// refreshRows starts refreshes of rows, at most maxInFlight at once; the
-// rest wait in a queue. auto marks background refreshes, whose failures
-// back off instead of interrupting the user.
-func (m *Model) refreshRows(auto bool, rows ...*row) tea.Cmd {
+// refreshRows starts refreshes of rows; auto marks background refreshes,
+// whose failures back off instead of interrupting the user.
+func (m *Model) refreshRows(auto bool, rows ...*list.Row) tea.Cmd {
 	return m.refreshBatch(auto, 0, rows...)
 }
 
 // refreshBatch is refreshRows for the refreshes of one refresh-all
 // (batch > 0), which report once at the end instead of one by one.
-func (m *Model) refreshBatch(auto bool, batch int, rows ...*row) tea.Cmd {
+func (m *Model) refreshBatch(auto bool, batch int, rows ...*list.Row) tea.Cmd {
+	q := &m.refresh
 	var cmds []tea.Cmd
 	for _, r := range rows {
-		if r.busy || r.queued {
+		if r.Busy || r.Queued {
 			continue
 		}
-		if m.inflight >= maxInFlight {
-			r.queued = true
-			m.queue = append(m.queue, queued{id: r.acct.ID, auto: auto, batch: batch})
-			m.busy++
+		if q.inflight >= maxInFlight {
+			r.Queued = true
+			q.queue = append(q.queue, queued{id: r.Acct.ID, auto: auto, batch: batch})
+			q.busy++
 			continue
 		}
 		cmds = append(cmds, m.startRefresh(r, auto, batch))
@@ -150,15 +93,16 @@ func (m *Model) refreshBatch(auto bool, batch int, rows ...*row) tea.Cmd {
 }
 
 // startRefresh runs one refresh through the manager.
-func (m *Model) startRefresh(r *row, auto bool, batch int) tea.Cmd {
-	if r.queued {
-		r.queued = false
-		m.busy--
+func (m *Model) startRefresh(r *list.Row, auto bool, batch int) tea.Cmd {
+	q := &m.refresh
+	if r.Queued {
+		r.Queued = false
+		q.busy--
 	}
-	r.busy = true
-	m.busy++
-	m.inflight++
-	mgr, ctx, seen := m.mgr, m.ctx, r.acct
+	r.Busy = true
+	q.busy++
+	q.inflight++
+	mgr, ctx, seen := m.c.Manager, m.c.Ctx, r.Acct
 	return func() tea.Msg {
 		got, err := mgr.Refresh(ctx, seen)
 		return refreshedMsg{id: seen.ID, acct: got, err: err, auto: auto, batch: batch}
@@ -167,21 +111,22 @@ func (m *Model) startRefresh(r *row, auto bool, batch int) tea.Cmd {
 
 // refreshAll refreshes every account that can be refreshed now.
 func (m *Model) refreshAll() tea.Cmd {
-	var rows []*row
+	var rows []*list.Row
 	skipped := 0
-	for _, r := range m.rows {
+	for _, r := range m.list.Rows() {
 		switch {
-		case refreshableNow(r):
+		case r.RefreshableNow():
 			rows = append(rows, r)
-		case !r.busy && !r.queued:
+		case !r.Busy && !r.Queued:
 			skipped++
 		}
 	}
 	if len(rows) == 0 {
-		return m.setToast("nothing to refresh: no account has a usable refresh token", statusWarn)
+		return m.setToast("nothing to refresh: no account has a usable refresh token", present.ToneWarn)
 	}
-	m.batch = batchState{id: m.batch.id + 1, total: len(rows), skipped: skipped}
-	return tea.Batch(m.refreshBatch(false, m.batch.id, rows...), m.setToast(m.batch.progress(), statusBusy))
+	b := &m.refresh.batch
+	*b = batchState{id: b.id + 1, total: len(rows), skipped: skipped}
+	return tea.Batch(m.refreshBatch(false, b.id, rows...), m.setToast(b.progress(), present.ToneBusy))
 }
 
 // batchState follows one refresh-all.
@@ -201,104 +146,135 @@ func (b *batchState) progress() string {
 }
 
 // summary is the toast at the end of a refresh-all.
-func (b *batchState) summary() (string, statusKind) {
+func (b *batchState) summary() (string, present.Tone) {
 	text := fmt.Sprintf("refreshed %d of %d accounts", b.done-b.failed, b.total)
-	kind := statusOK
+	tone := present.ToneOK
 	if b.failed > 0 {
 		text += fmt.Sprintf("; %s failed: %s", b.firstFail, b.firstError)
 		if b.failed > 1 {
 			text += fmt.Sprintf(" (and %d more — see their status)", b.failed-1)
 		}
-		kind = statusDanger
+		tone = present.ToneDanger
 	}
 	if b.skipped > 0 {
 		text += fmt.Sprintf("; %d skipped", b.skipped)
 	}
-	return text, kind
+	return text, tone
 }
 
 // onRefreshed records a refresh outcome and starts the next queued one.
 func (m *Model) onRefreshed(msg refreshedMsg) tea.Cmd {
-	m.inflight = max(m.inflight-1, 0)
+	q := &m.refresh
+	q.inflight = max(q.inflight-1, 0)
 	var cmds []tea.Cmd
-	if r := m.rowByID(msg.id); r != nil {
-		if r.busy {
-			r.busy = false
-			m.busy--
-		}
-		if msg.acct.ID == r.acct.ID && msg.acct.ID != "" {
-			r.acct = msg.acct
-			r.refreshDerived()
-		}
-		inBatch := msg.batch != 0 && msg.batch == m.batch.id
-		switch {
-		case msg.err == nil:
-			r.failures, r.retryAt = 0, time.Time{}
-			if !msg.auto && !inBatch {
-				cmds = append(cmds, m.setToast(fmt.Sprintf("refreshed %s — valid for %s", r.acct.Name, validFor(r.acct, m.clock())), statusOK))
-			}
-		case inBatch:
-			m.refreshFailed(r, msg, true)
-			m.batch.failed++
-			if m.batch.firstFail == "" {
-				m.batch.firstFail, m.batch.firstError = r.acct.Name, msg.err.Error()
-			}
-		default:
-			cmds = append(cmds, m.refreshFailed(r, msg, false))
-		}
-		if inBatch {
-			m.batch.done++
-			if m.batch.done == m.batch.total {
-				text, kind := m.batch.summary()
-				cmds = append(cmds, m.setToast(text, kind))
-			} else if m.toast.kind == statusBusy {
-				m.toast.text = m.batch.progress()
-			}
-		}
+	if r := m.list.Row(msg.id); r != nil {
+		cmds = append(cmds, m.recordRefresh(r, msg))
 	}
-	for m.inflight < maxInFlight && len(m.queue) > 0 {
-		e := m.queue[0]
-		m.queue = m.queue[1:]
-		if r := m.rowByID(e.id); r != nil && r.queued {
+	for q.inflight < maxInFlight && len(q.queue) > 0 {
+		e := q.queue[0]
+		q.queue = q.queue[1:]
+		if r := m.list.Row(e.id); r != nil && r.Queued {
 			cmds = append(cmds, m.startRefresh(r, e.auto, e.batch))
 		}
 	}
-	m.nextDue = time.Time{}
+	q.nextDue = time.Time{}
 	return tea.Batch(cmds...)
+}
+
+// recordRefresh puts a refresh's outcome on its row and says what
+// happened: at once, or at the end of the refresh-all it belongs to.
+func (m *Model) recordRefresh(r *list.Row, msg refreshedMsg) tea.Cmd {
+	q := &m.refresh
+	if r.Busy {
+		r.Busy = false
+		q.busy--
+	}
+	if msg.acct.ID == r.Acct.ID && msg.acct.ID != "" {
+		r.Set(msg.acct)
+	}
+	inBatch := msg.batch != 0 && msg.batch == q.batch.id
+	var cmd tea.Cmd
+	switch {
+	case msg.err == nil:
+		r.Failures, r.RetryAt = 0, time.Time{}
+		if !msg.auto && !inBatch {
+			cmd = m.setToast(fmt.Sprintf("refreshed %s — valid for %s", r.Name(), validFor(r.Acct, m.clock())), present.ToneOK)
+		}
+	case inBatch:
+		m.refreshFailed(r, msg, true)
+		q.batch.failed++
+		if q.batch.firstFail == "" {
+			q.batch.firstFail, q.batch.firstError = r.Name(), msg.err.Error()
+		}
+	default:
+		cmd = m.refreshFailed(r, msg, false)
+	}
+	if !inBatch {
+		return cmd
+	}
+	q.batch.done++
+	if q.batch.done == q.batch.total {
+		text, tone := q.batch.summary()
+		return m.setToast(text, tone)
+	}
+	if m.toast.tone == present.ToneBusy {
+		m.toast.text = q.batch.progress()
+	}
+	return cmd
 }
 
 // refreshFailed backs off the account's auto-refresh and tells the user
 // what happened and what to do (unless quiet: a refresh-all reports at the
 // end).
-func (m *Model) refreshFailed(r *row, msg refreshedMsg, quiet bool) tea.Cmd {
-	now := m.clock()
-	r.failures++
-	r.retryAt = now.Add(backoff(r.failures))
-	if errors.Is(msg.err, accounts.ErrLoginRequired) {
-		// The refresh token is dead: no amount of retrying helps.
-		r.acct.State = accounts.StateLoginRequired
-		r.refreshDerived()
+func (m *Model) refreshFailed(r *list.Row, msg refreshedMsg, quiet bool) tea.Cmd {
+	r.Failures++
+	r.RetryAt = m.clock().Add(backoff(r.Failures))
+	var cannot *accounts.CannotRefreshError
+	switch {
+	case errors.As(msg.err, &cannot):
+		// Another keyfob found the account dead first: show it as it is.
+		a := r.Acct
+		a.State = cannot.State
+		r.Set(a)
 		if quiet {
 			return nil
 		}
-		return m.setToast(fmt.Sprintf("%s needs a new login: the server rejected its refresh token — press n to sign in again", r.acct.Name), statusDanger)
+		tone := present.ToneWarn
+		if cannot.State == accounts.StateLoginRequired {
+			tone = present.ToneDanger
+		}
+		return m.setToast(m.cannotRefresh(r, cannot.State), tone)
+	case errors.Is(msg.err, accounts.ErrLoginRequired):
+		// The refresh token is dead: no amount of retrying helps.
+		a := r.Acct
+		a.State = accounts.StateLoginRequired
+		r.Set(a)
+		if quiet {
+			return nil
+		}
+		return m.setToast(fmt.Sprintf("%s needs a new login: the server rejected its refresh token — press %s to sign in again", r.Name(), m.keys.New.Help().Key), present.ToneDanger)
 	}
-	if quiet || (msg.auto && r.failures > 1) {
+	if quiet || (msg.auto && r.Failures > 1) {
 		// Repeated background failures show in the status column only.
 		return nil
 	}
-	text := fmt.Sprintf("refreshing %s failed: %v", r.acct.Name, msg.err)
+	text := fmt.Sprintf("refreshing %s failed: %v", r.Name(), msg.err)
 	if msg.auto {
-		text += fmt.Sprintf(" — retrying in %s", approx(backoff(r.failures)))
+		text += fmt.Sprintf(" — retrying in %s", present.Approx(backoff(r.Failures)))
 	}
-	return m.setToast(text, statusDanger)
+	return m.setToast(text, present.ToneDanger)
 }
 
-// queued is a refresh waiting for a slot.
-type queued struct {
-	id    string
-	auto  bool
-	batch int
+// cannotRefresh says why no refresh can help r, in state, and what does.
+func (m *Model) cannotRefresh(r *list.Row, state accounts.State) string {
+	n, i := m.keys.New.Help().Key, m.keys.Import.Help().Key
+	switch state {
+	case accounts.StateRevoked:
+		return fmt.Sprintf("%s was revoked; sign in again with %s", r.Name(), n)
+	case accounts.StateLoginRequired:
+		return fmt.Sprintf("%s needs a new login: the server rejected its refresh token — press %s to sign in again", r.Name(), n)
+	}
+	return fmt.Sprintf("%s has no refresh token; sign in again with %s or import one with %s", r.Name(), n, i)
 }
 
 // backoff is the wait before the n-th retry: 30 s, 1 min, 2 min, … 30 min.
@@ -314,19 +290,22 @@ func backoff(n int) time.Duration {
 // within the margin, and plans when to look again.
 func (m *Model) autoRefresh() tea.Cmd {
 	margin := m.cfg.Margin()
-	now := m.now
+	now := m.c.Now
 	next := now.Add(24 * time.Hour)
-	var due []*row
-	for _, r := range m.rows {
+	var due []*list.Row
+	for _, r := range m.list.Rows() {
 		if !autoCandidate(r) {
 			continue
 		}
-		at := r.acct.Expiry.Add(-margin)
-		if r.retryAt.After(at) {
-			at = r.retryAt
+		// Never more than half a token's life before its end: a token that
+		// lives no longer than the margin would otherwise be due again at
+		// once after every refresh.
+		at := r.Acct.RefreshDue(margin)
+		if r.RetryAt.After(at) {
+			at = r.RetryAt
 		}
 		if !at.After(now) {
-			if m.inflight+len(due) < maxInFlight {
+			if m.refresh.inflight+len(due) < maxInFlight {
 				due = append(due, r)
 				continue
 			}
@@ -336,7 +315,7 @@ func (m *Model) autoRefresh() tea.Cmd {
 			next = at
 		}
 	}
-	m.nextDue = next
+	m.refresh.nextDue = next
 	if len(due) == 0 {
 		return nil
 	}
@@ -346,20 +325,20 @@ func (m *Model) autoRefresh() tea.Cmd {
 // autoCandidate reports whether r may be refreshed in the background:
 // never an account waiting for a new login (that would loop on the
 // rejection), a revoked one, or one of unknown expiry.
-func autoCandidate(r *row) bool {
-	return refreshableNow(r) && !r.acct.Expiry.IsZero() && r.acct.State != accounts.StateLoginRequired
+func autoCandidate(r *list.Row) bool {
+	return r.RefreshableNow() && !r.Acct.Expiry.IsZero()
 }
 
 // toggleAuto switches auto-refresh and saves the choice.
 func (m *Model) toggleAuto() tea.Cmd {
 	on := !m.cfg.AutoRefreshOn()
 	m.cfg.AutoRefresh = &on
-	m.nextDue = time.Time{}
+	m.refresh.nextDue = time.Time{}
 	text := "auto-refresh off"
 	if on {
-		text = fmt.Sprintf("auto-refresh on: tokens are refreshed %s before they expire", approx(m.cfg.Margin()))
+		text = fmt.Sprintf("auto-refresh on: tokens are refreshed %s before they expire", present.Approx(m.cfg.Margin()))
 	}
-	return tea.Batch(m.setToast(text, statusBusy), m.saveConfigCmd(func(c *accounts.Config) { c.AutoRefresh = &on }))
+	return tea.Batch(m.setToast(text, present.ToneBusy), m.saveConfigCmd(func(c *accounts.Config) { c.AutoRefresh = &on }))
 }
 
 // validFor says how long an account's access token is good for.
@@ -367,5 +346,5 @@ func validFor(a accounts.Account, now time.Time) string {
 	if a.Expiry.IsZero() {
 		return "an unknown time"
 	}
-	return approx(a.Expiry.Sub(now))
+	return present.Approx(a.Expiry.Sub(now))
 }

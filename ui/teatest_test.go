@@ -31,10 +31,10 @@ func TestProgramEndToEnd(t *testing.T) {
 	tm.Send(keyMsg("q"))
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
 	final, ok := tm.FinalModel(t).(*Model)
-	if !ok || !final.quitting || len(final.modals) != 0 {
+	if !ok || !final.quitting || final.dialogs.Len() != 0 {
 		t.Fatalf("the program did not end through quit")
 	}
-	if r := final.selected(); r == nil || r.acct.Name != "work" {
+	if r := final.list.Selected(); r == nil || r.Acct.Name != "work" {
 		t.Errorf("j did not reach the model through the program")
 	}
 }

@@ -9,14 +9,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/ui/clip"
+	"github.com/keyfob/keyfob/ui/clipboard"
 )
 
 // copyToClipboard puts tok on the system clipboard (or, without one, the
 // terminal's through OSC 52) and has a detached keyfob clear it after the
 // configured delay if it still holds tok. name is already clean.
 func copyToClipboard(s *IOStreams, cfg accounts.Config, name, tok, what string) error {
-	cb := clip.System()
+	cb := clipboard.System()
 	if cb == nil {
 		if !s.ErrTTY {
 			return errors.New("no clipboard here (install xclip, xsel or wl-clipboard, or run in a terminal that supports OSC 52); print the token instead")
@@ -33,7 +33,7 @@ func copyToClipboard(s *IOStreams, cfg accounts.Config, name, tok, what string) 
 		fprintf(s.Err, "Copied the %s of %s.\n", what, name)
 		return nil
 	}
-	if err := (clip.Clearer{}).Schedule(tok, after); err != nil {
+	if err := (clipboard.Clearer{}).Schedule(tok, after); err != nil {
 		fprintf(s.Err, "Copied the %s of %s; it could not be scheduled for clearing (%v): clear your clipboard when done.\n", what, name, err)
 		return nil
 	}
@@ -54,7 +54,7 @@ type ClipboardClearOptions struct {
 func NewCmdClipboardClear(f *Factory, runF func(*ClipboardClearOptions) error) *cobra.Command {
 	opts := &ClipboardClearOptions{IO: f.IO}
 	return &cobra.Command{
-		Use:    clip.ClearCommand,
+		Use:    clipboard.ClearCommand,
 		Hidden: true,
 		Args:   noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -62,7 +62,7 @@ func NewCmdClipboardClear(f *Factory, runF func(*ClipboardClearOptions) error) *
 			if runF != nil {
 				return runF(opts)
 			}
-			_, err := clip.Serve(opts.Ctx, opts.IO.In, clip.System())
+			_, err := clipboard.Serve(opts.Ctx, opts.IO.In, clipboard.System())
 			return err
 		},
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/oauth/fleetapi"
 	"github.com/keyfob/keyfob/ui/present"
 )
 
@@ -42,6 +43,11 @@ type Factory struct {
 	// Browser opens a sign-in address; nil means $BROWSER, else the
 	// system's browser.
 	Browser func(url string) error
+	// HTTPClient makes every request to a server (the OAuth engine's, the
+	// Fleet API's, a partner domain's); nil means one bounded by
+	// --http-timeout on Go's default transport. Tests set a client that
+	// trusts their TLS servers.
+	HTTPClient *http.Client
 
 	configDir   string        // --config-dir
 	httpTimeout time.Duration // --http-timeout
@@ -110,17 +116,31 @@ func (f *Factory) Config() (accounts.Config, error) {
 	return f.Store().LoadConfig()
 }
 
-// Engine is the OAuth engine, with --http-timeout on every request.
-func (f *Factory) Engine() *oauth.Engine {
-	if f.engine == nil {
+// httpClient is HTTPClient, else a client with --http-timeout on every
+// request.
+func (f *Factory) httpClient() *http.Client {
+	if f.HTTPClient == nil {
 		timeout := f.httpTimeout
 		if timeout <= 0 {
 			timeout = DefaultHTTPTimeout
 		}
 		// Go's default transport, so HTTP/2 stays negotiable.
-		f.engine = &oauth.Engine{HTTPClient: &http.Client{Timeout: timeout}, OpenBrowser: f.Browser, Now: f.Now}
+		f.HTTPClient = &http.Client{Timeout: timeout}
+	}
+	return f.HTTPClient
+}
+
+// Engine is the OAuth engine, with --http-timeout on every request.
+func (f *Factory) Engine() *oauth.Engine {
+	if f.engine == nil {
+		f.engine = &oauth.Engine{HTTPClient: f.httpClient(), OpenBrowser: f.Browser, Now: f.Now}
 	}
 	return f.engine
+}
+
+// FleetAPI calls the Fleet API, userinfo endpoints and partner domains.
+func (f *Factory) FleetAPI() *fleetapi.Client {
+	return &fleetapi.Client{HTTP: f.httpClient(), Now: f.Now}
 }
 
 // Manager runs the operations on accounts the TUI shares.

@@ -115,6 +115,9 @@ type env struct {
 	t   *testing.T
 	srv *oauthtest.Server
 	dir string
+	// client, when set, is the Factory's HTTPClient in every run (one that
+	// trusts the test's TLS servers).
+	client *http.Client
 }
 
 func newEnv(t *testing.T, opts oauthtest.Options) *env {
@@ -187,7 +190,8 @@ func (e *env) invoke(c call, args ...string) result {
 			}
 			return c.env[k]
 		},
-		Browser: c.browser,
+		Browser:    c.browser,
+		HTTPClient: e.client,
 	}
 	root := NewCmdRoot(f)
 	root.SetArgs(append([]string{}, args...))

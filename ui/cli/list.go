@@ -53,8 +53,11 @@ type listEntry struct {
 	AccessExpiresAt   *time.Time `json:"access_expires_at"`
 	RefreshObtainedAt *time.Time `json:"refresh_obtained_at"`
 	RefreshExpiresAt  *time.Time `json:"refresh_expires_at"`
-	Status            string     `json:"status"`
-	LastRefreshError  string     `json:"last_refresh_error"`
+	// RefreshExpiresSoon: the refresh token is within 7 days of its
+	// estimated end (accounts.RefreshEndingWithin); log in again.
+	RefreshExpiresSoon bool   `json:"refresh_expires_soon"`
+	Status             string `json:"status"`
+	LastRefreshError   string `json:"last_refresh_error"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -98,7 +101,8 @@ func listJSON(s *IOStreams, accts []accounts.Account, now time.Time) error {
 		out = append(out, listEntry{
 			ID: ac.ID, Name: ac.Name, Email: ac.Email, Kind: string(ac.Kind), Region: ac.Region,
 			Scopes: scopes, AccessExpiresAt: timePtr(ac.Expiry), RefreshObtainedAt: timePtr(ac.RefreshObtainedAt),
-			RefreshExpiresAt: timePtr(ac.RefreshExpiresAt()), Status: string(ac.Health(now)),
+			RefreshExpiresAt: timePtr(ac.RefreshExpiresAt()), RefreshExpiresSoon: ac.RefreshExpiresSoon(now),
+			Status:           string(ac.Health(now)),
 			LastRefreshError: ac.RefreshFailed(),
 		})
 	}

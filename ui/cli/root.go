@@ -76,6 +76,7 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 		NewCmdToken(f, nil), NewCmdRefresh(f, nil), NewCmdRevoke(f, nil), NewCmdRemove(f, nil),
 		NewCmdExec(f, nil), NewCmdServe(f, nil),
 		NewCmdVersion(f, nil), NewCmdSandbox(f, nil), NewCmdClipboardClear(f, nil),
+		NewCmdCheck(f, nil), NewCmdEdit(f, nil), NewCmdPartner(f, nil),
 	)
 	return root
 }

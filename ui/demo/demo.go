@@ -89,9 +89,9 @@ func (d *Demo) Banner() string {
 	return fmt.Sprintf("demo · sandbox on %s · sample password: %s", strings.TrimPrefix(d.Server.URL(), "http://"), u.Password)
 }
 
-// Options completes base with the demo: the sandbox presets, the
-// simulated browser and the banner; the demo's manager, engine and settings
-// where base has none. The caller keeps Input, Output and Theme.
+// Options completes base with the demo: logins with the sandbox presets,
+// the simulated browser and the banner; the demo's manager, engine and
+// settings where base has none. The caller keeps Input, Output and Theme.
 func (d *Demo) Options(base ui.Options) ui.Options {
 	o := base
 	if o.Manager == nil {
@@ -106,13 +106,14 @@ func (d *Demo) Options(base ui.Options) ui.Options {
 	if o.Banner == "" {
 		o.Banner = d.Banner()
 	}
-	o.Presets = d.Presets
+	o.Logins = &oauth.Logins{Engine: o.Engine, Manager: o.Manager, Presets: d.Presets}
 	o.Browse = d.Browse
 	return o
 }
 
 // Presets are Tesla's presets with the sandbox's endpoints and clients, so
-// `n` → fleet → enter signs in against the sandbox.
+// `n` → fleet → enter signs in against the sandbox. Options puts them in the
+// logins of the TUI; the command line's login can use them too.
 func (d *Demo) Presets(kind accounts.Kind, region string) (accounts.Account, error) {
 	a, err := oauth.Preset(kind, region)
 	if err != nil {
@@ -171,15 +172,45 @@ func (d *Demo) Browse(ctx context.Context, authURL string) (string, error) {
 	return d.Server.SignIn(ctx, authURL)
 }
 
+// sample is a demo account and how its tokens are made.
+type sample struct {
+	acct     accounts.Account
+	mint     oauthtest.MintRequest // its client, scopes and audience come from acct
+	age      time.Duration         // how long ago the refresh token was obtained
+	kill     bool                  // the refresh token is dead: login required
+	lastFail string
+}
+
 // seed writes the sample accounts: fresh, expiring in a few minutes,
 // expired, login required, a partner token and a custom server, across
 // kinds, regions and scopes.
 func (d *Demo) seed(ctx context.Context) error {
+	samples, err := d.samples()
+	if err != nil {
+		return fmt.Errorf("cannot build the demo accounts: %w", err)
+	}
 	now := time.Now()
-	s := d.Server
+	accts := make([]accounts.Account, len(samples))
+	for i, smp := range samples {
+		accts[i] = d.mintSample(smp, fmt.Sprintf("de%06x", i+1), now)
+	}
+	err = d.Store.Update(ctx, func(f *accounts.File) error {
+		f.Accounts = append(f.Accounts, accts...)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cannot write the demo accounts: %w", err)
+	}
+	if err := d.Store.SaveConfig(d.Config); err != nil {
+		return fmt.Errorf("cannot write the demo settings: %w", err)
+	}
+	return nil
+}
+
+// samples are the demo's accounts, each starting from the preset the
+// wizard would start from and changing only what differs.
+func (d *Demo) samples() ([]sample, error) {
 	day := 24 * time.Hour
-	// preset is the account the wizard would start from; samples change
-	// only what differs.
 	var presetErr error
 	preset := func(name string, kind accounts.Kind, region string, change func(*accounts.Account)) accounts.Account {
 		a, err := d.Presets(kind, region)
@@ -192,14 +223,6 @@ func (d *Demo) seed(ctx context.Context) error {
 	}
 	fleetApp := func(a *accounts.Account) { a.ClientID = sampleClient }
 	yScopes := []string{"openid", "offline_access", "vehicle_device_data", "vehicle_location", "vehicle_charging_cmds"}
-
-	type sample struct {
-		acct     accounts.Account
-		mint     oauthtest.MintRequest // its client, scopes and audience come from acct
-		age      time.Duration         // how long ago the refresh token was obtained
-		kill     bool                  // the refresh token is dead: login required
-		lastFail string
-	}
 	samples := []sample{
 		{acct: preset("model-3", accounts.KindFleet, "na", fleetApp), age: 3 * day},
 		{
@@ -232,59 +255,45 @@ func (d *Demo) seed(ctx context.Context) error {
 			age:  9 * day,
 		},
 	}
-	if presetErr != nil {
-		return fmt.Errorf("cannot build the demo accounts: %w", presetErr)
+	return samples, presetErr
+}
+
+// mintSample gets the sample's tokens from the sandbox and fills in the
+// account as a login would have, id and all.
+func (d *Demo) mintSample(smp sample, id string, now time.Time) accounts.Account {
+	s, day := d.Server, 24*time.Hour
+	a := smp.acct
+	smp.mint.ClientID, smp.mint.Scopes, smp.mint.Audience = a.ClientID, a.RequestedScopes, a.Audience
+	ts := s.Mint(smp.mint)
+	a.ID = id
+	g := accounts.Grant{
+		TokenType: "Bearer", AccessToken: ts.AccessToken, RefreshToken: ts.RefreshToken,
+		IDToken: ts.IDToken, Expiry: ts.Expiry, GrantedScopes: ts.Scopes,
 	}
-	var accts []accounts.Account
-	for i, smp := range samples {
-		a := smp.acct
-		smp.mint.ClientID, smp.mint.Scopes, smp.mint.Audience = a.ClientID, a.RequestedScopes, a.Audience
-		ts := s.Mint(smp.mint)
-		a.ID = fmt.Sprintf("de%06x", i+1)
-		g := accounts.Grant{
-			TokenType: "Bearer", AccessToken: ts.AccessToken, RefreshToken: ts.RefreshToken,
-			IDToken: ts.IDToken, Expiry: ts.Expiry, GrantedScopes: ts.Scopes,
-		}
-		if c, ok := oauth.Inspect(ts.AccessToken); ok {
-			g.Subject, g.Email = c.Subject, c.Email
-		}
-		if c, ok := oauth.Inspect(ts.IDToken); ok && c.Email != "" {
-			g.Email = c.Email
-		}
-		if g.Email == "" {
-			g.Email = s.User().Email
-		}
-		if g.Subject == "" {
-			g.Subject = s.User().Subject
-		}
-		issued := ts.Expiry.Add(-8 * time.Hour)
-		if smp.mint.Legacy {
-			issued = ts.Expiry.Add(-45 * day)
-		}
-		if issued.After(now) {
-			issued = now
-		}
-		a.Apply(g, issued)
-		a.CreatedAt = now.Add(-smp.age - day)
-		if a.RefreshToken != "" {
-			a.RefreshObtainedAt = now.Add(-smp.age)
-		}
-		if smp.kill {
-			s.KillRefreshToken(ts.RefreshToken)
-			a.State, a.StateDetail = accounts.StateLoginRequired, smp.lastFail
-			a.LastRefresh = &accounts.RefreshResult{At: now.Add(-2 * time.Hour), Error: smp.lastFail}
-		}
-		accts = append(accts, a)
+	if c, ok := oauth.Inspect(ts.AccessToken); ok {
+		g.Subject, g.Email = c.Subject, c.Email
 	}
-	err := d.Store.Update(ctx, func(f *accounts.File) error {
-		f.Accounts = append(f.Accounts, accts...)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("cannot write the demo accounts: %w", err)
+	if c, ok := oauth.Inspect(ts.IDToken); ok && c.Email != "" {
+		g.Email = c.Email
 	}
-	if err := d.Store.SaveConfig(d.Config); err != nil {
-		return fmt.Errorf("cannot write the demo settings: %w", err)
+	g.Email = cmp.Or(g.Email, s.User().Email)
+	g.Subject = cmp.Or(g.Subject, s.User().Subject)
+	issued := ts.Expiry.Add(-8 * time.Hour)
+	if smp.mint.Legacy {
+		issued = ts.Expiry.Add(-45 * day)
 	}
-	return nil
+	if issued.After(now) {
+		issued = now
+	}
+	a.Apply(g, issued)
+	a.CreatedAt = now.Add(-smp.age - day)
+	if a.RefreshToken != "" {
+		a.RefreshObtainedAt = now.Add(-smp.age)
+	}
+	if smp.kill {
+		s.KillRefreshToken(ts.RefreshToken)
+		a.State, a.StateDetail = accounts.StateLoginRequired, smp.lastFail
+		a.LastRefresh = &accounts.RefreshResult{At: now.Add(-2 * time.Hour), Error: smp.lastFail}
+	}
+	return a
 }

@@ -161,14 +161,14 @@ func TestPresetsAndBrowseSignIn(t *testing.T) {
 func TestOptionsFillsTheDemoParts(t *testing.T) {
 	d := startDemo(t)
 	o := d.Options(ui.Options{Theme: "mono"})
-	if o.Manager != d.Manager || o.Presets == nil || o.Browse == nil || o.Theme != "mono" || o.Config.AutoRefreshOn() {
+	if o.Manager != d.Manager || o.Logins == nil || o.Logins.Presets == nil || o.Logins.Manager != d.Manager || o.Browse == nil || o.Theme != "mono" || o.Config.AutoRefreshOn() {
 		t.Errorf("Options did not combine the demo with the caller's options: %+v", o)
 	}
 	if !strings.Contains(o.Banner, strings.TrimPrefix(d.Server.URL(), "http://")) {
 		t.Errorf("the banner %q does not name the sandbox", o.Banner)
 	}
 	mine := &accounts.Manager{}
-	if d.Options(ui.Options{Manager: mine}).Manager != mine {
+	if o := d.Options(ui.Options{Manager: mine}); o.Manager != mine || o.Logins.Manager != mine {
 		t.Error("Options replaced the caller's manager")
 	}
 }

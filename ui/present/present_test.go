@@ -81,6 +81,18 @@ func TestStatusOf(t *testing.T) {
 		{"error", accounts.Account{State: accounts.StateError, StateDetail: "boom\nagain"}, "✗ error: boom again", ToneDanger},
 		{"login required", accounts.Account{State: accounts.StateLoginRequired}, "⊗ login required", ToneDanger},
 		{"revoked", accounts.Account{State: accounts.StateRevoked}, "⊘ revoked", ToneMuted},
+		// The refresh token's estimated end, at the boundary and against the
+		// other warnings.
+		{"refresh ending", accounts.Account{AccessToken: "t", Expiry: now.Add(8 * time.Hour), RefreshToken: "r",
+			RefreshObtainedAt: ending(now, -time.Hour)}, "! refresh ending", ToneWarn},
+		{"refresh not ending yet", accounts.Account{AccessToken: "t", Expiry: now.Add(8 * time.Hour), RefreshToken: "r",
+			RefreshObtainedAt: ending(now, time.Hour)}, "✓ valid", ToneOK},
+		{"refresh ending beats expiring", accounts.Account{AccessToken: "t", Expiry: now.Add(30 * time.Minute), RefreshToken: "r",
+			RefreshObtainedAt: ending(now, -time.Hour)}, "! refresh ending", ToneWarn},
+		{"refresh failed beats refresh ending", accounts.Account{AccessToken: "t", Expiry: now.Add(2 * time.Hour), RefreshToken: "r",
+			RefreshObtainedAt: ending(now, -time.Hour), LastRefresh: failed}, "! refresh failed: server down", ToneWarn},
+		{"expired beats refresh ending", accounts.Account{AccessToken: "t", Expiry: now.Add(-time.Minute), RefreshToken: "r",
+			RefreshObtainedAt: ending(now, -time.Hour)}, "✗ expired", ToneDanger},
 	} {
 		s := StatusOf(&tc.a, now)
 		if s.String() != tc.want || s.Tone != tc.tone {
@@ -103,4 +115,10 @@ func TestExpiresInAndSummary(t *testing.T) {
 	if got := ShortScopes([]string{"openid", "offline_access", "vehicle_cmds", "user_data", "vehicle_device_data"}, 3); got != "vehicle_device_data,vehicle_cmds,user_data +2" {
 		t.Errorf("ShortScopes = %q", got)
 	}
+}
+
+// ending is when a refresh token was obtained whose estimated end is
+// accounts.RefreshEndingWithin+d after now.
+func ending(now time.Time, d time.Duration) time.Time {
+	return now.Add(-accounts.RefreshTokenLifetime + accounts.RefreshEndingWithin + d)
 }

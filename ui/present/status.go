@@ -41,19 +41,35 @@ func (s Status) String() string {
 	return out
 }
 
+// RefreshEndingWord is the status word of an account whose refresh token is
+// near its estimated end (see accounts.Account.RefreshExpiresSoon).
+const RefreshEndingWord = "refresh ending"
+
+// RefreshEndingAdvice says how to renew a refresh token before it ends.
+const RefreshEndingAdvice = "log in again before it ends: the same login (same kind, client and user) updates this account in place and keeps its name"
+
 // Refreshing is the status of an account whose refresh is under way.
 func Refreshing() Status { return Status{Word: "refreshing", Tone: ToneBusy} }
 
 // Queued is the status of an account waiting for a refresh slot.
 func Queued() Status { return Status{Symbol: "…", Word: "queued", Tone: ToneBusy} }
 
-// StatusOf is the status of a at now. A failed refresh shows while the
-// access token still works; a refresh token near its estimated end shows
-// once nothing worse does.
+// StatusOf is the status of a at now. The priority, highest first: revoked,
+// login required, error and expired (the token does not work); then, while
+// the access token still works, a failed refresh; then a refresh token
+// within accounts.RefreshEndingWithin of its estimated end ("refresh
+// ending", which only a new login cures, so it outranks "expiring", which
+// the next refresh cures); then expiring; then valid.
 func StatusOf(a *accounts.Account, now time.Time) Status {
 	h := a.Health(now)
-	if why := a.RefreshFailed(); why != "" && (h == accounts.HealthValid || h == accounts.HealthExpiring) {
+	works := h == accounts.HealthValid || h == accounts.HealthExpiring
+	if why := a.RefreshFailed(); why != "" && works {
 		return Status{Symbol: "!", Word: "refresh failed", Detail: OneLine(why), Tone: ToneWarn}
+	}
+	if works && a.RefreshExpiresSoon(now) {
+		// No detail: "! refresh ending" fills the list's status column,
+		// and the detail view says when and what to do.
+		return Status{Symbol: "!", Word: RefreshEndingWord, Tone: ToneWarn}
 	}
 	switch h {
 	case accounts.HealthValid:

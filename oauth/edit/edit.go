@@ -1,0 +1,291 @@
+// Package edit changes the settings of a saved account — its endpoints,
+// redirect URI, region, audience or name — the same way for the command
+// line (`keyfob edit`) and the TUI's edit form. Run Apply inside
+// accounts.Manager.Edit, which holds the store's lock and keeps the
+// account's tokens: a moved token host then needs no new login.
+package edit
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
+)
+
+// Fields are the fields an edit changes, in the order forms show them.
+var Fields = []oauth.Field{
+	oauth.FieldName, oauth.FieldRegion, oauth.FieldAudience, oauth.FieldAuthURL, oauth.FieldTokenURL,
+	oauth.FieldRevokeURL, oauth.FieldUserInfoURL, oauth.FieldBaseURL, oauth.FieldRedirectURI,
+}
+
+// moving are the fields a Tesla region's preset sets, which follow a
+// change of region.
+var moving = []oauth.Field{
+	oauth.FieldAudience, oauth.FieldAuthURL, oauth.FieldTokenURL, oauth.FieldRevokeURL, oauth.FieldUserInfoURL, oauth.FieldBaseURL,
+}
+
+// Changes are the values the user gave, by field; a field that is absent
+// stays as it is, and an empty value clears an optional field.
+type Changes map[oauth.Field]string
+
+// Presets returns the defaults of a kind in a region: oauth.Preset, or
+// oauth.Logins.Preset where the presets point elsewhere (keyfob demo).
+type Presets func(k accounts.Kind, region string) (accounts.Account, error)
+
+// Label names a field for people: "token URL".
+func Label(f oauth.Field) string {
+	switch f {
+	case oauth.FieldAuthURL:
+		return "authorization URL"
+	case oauth.FieldTokenURL:
+		return "token URL"
+	case oauth.FieldRevokeURL:
+		return "revocation URL"
+	case oauth.FieldUserInfoURL:
+		return "userinfo URL"
+	case oauth.FieldBaseURL:
+		return "base URL"
+	case oauth.FieldRedirectURI:
+		return "redirect URI"
+	}
+	return string(f)
+}
+
+// Tesla reports whether k is one of Tesla's kinds, which have regions.
+func Tesla(k accounts.Kind) bool {
+	return k == accounts.KindFleet || k == accounts.KindOwner || k == accounts.KindPartner || k == accounts.KindLegacy
+}
+
+// Applies reports whether field f means anything for a: the name always,
+// the region for Tesla's kinds, any other field when a login or an import
+// of a's kind uses it (or a already has a value for it).
+func Applies(a accounts.Account, f oauth.Field) bool {
+	switch f {
+	case oauth.FieldName:
+		return true
+	case oauth.FieldRegion:
+		return Tesla(a.Kind)
+	}
+	if Value(a, f) != "" {
+		return true
+	}
+	grant := oauth.GrantOf(a)
+	for _, p := range []oauth.Purpose{oauth.PurposeLogin, oauth.PurposeImport} {
+		if slices.ContainsFunc(oauth.Requirements(p, a.Kind, grant), func(r oauth.Requirement) bool { return r.Field == f }) {
+			return true
+		}
+	}
+	return false
+}
+
+// Value is a's value of an edit field.
+func Value(a accounts.Account, f oauth.Field) string {
+	switch f {
+	case oauth.FieldName:
+		return a.Name
+	case oauth.FieldRegion:
+		return a.Region
+	case oauth.FieldAudience:
+		return a.Audience
+	case oauth.FieldAuthURL:
+		return a.Endpoints.AuthURL
+	case oauth.FieldTokenURL:
+		return a.Endpoints.TokenURL
+	case oauth.FieldRevokeURL:
+		return a.Endpoints.RevokeURL
+	case oauth.FieldUserInfoURL:
+		return a.Endpoints.UserInfoURL
+	case oauth.FieldBaseURL:
+		return a.Endpoints.BaseURL
+	case oauth.FieldRedirectURI:
+		return a.Endpoints.RedirectURI
+	}
+	return ""
+}
+
+func set(a *accounts.Account, f oauth.Field, v string) {
+	switch f {
+	case oauth.FieldName:
+		a.Name = v
+	case oauth.FieldRegion:
+		a.Region = v
+	case oauth.FieldAudience:
+		a.Audience = v
+	case oauth.FieldAuthURL:
+		a.Endpoints.AuthURL = v
+	case oauth.FieldTokenURL:
+		a.Endpoints.TokenURL = v
+	case oauth.FieldRevokeURL:
+		a.Endpoints.RevokeURL = v
+	case oauth.FieldUserInfoURL:
+		a.Endpoints.UserInfoURL = v
+	case oauth.FieldBaseURL:
+		a.Endpoints.BaseURL = v
+	case oauth.FieldRedirectURI:
+		a.Endpoints.RedirectURI = v
+	}
+}
+
+// Apply changes a as ch says and checks the result; on error a must be
+// thrown away (Manager.Edit then writes nothing). A new region of a Tesla
+// kind moves the region's preset endpoints and audience with it: every
+// field that still holds the old region's preset value takes the new
+// one's, except fields given in ch. Fields the user had set to something
+// else stay, and a note says so. The result must
+// hold what a refresh needs (oauth.Validate as for an import) and every
+// URL it changed must be usable. The error is a *oauth.FieldError when a
+// field is at fault.
+func Apply(a *accounts.Account, ch Changes, presets Presets) (notes []string, err error) {
+	if presets == nil {
+		presets = oauth.Preset
+	}
+	for f := range ch {
+		if !slices.Contains(Fields, f) {
+			return nil, &oauth.FieldError{Field: f, Problem: fmt.Sprintf("an edit cannot change %s", f.Noun())}
+		}
+		if !Applies(*a, f) {
+			return nil, &oauth.FieldError{Field: f, Problem: fmt.Sprintf("a %s account has no %s", a.Kind, Label(f))}
+		}
+	}
+	before := *a
+	if r, ok := ch[oauth.FieldRegion]; ok {
+		if notes, err = moveRegion(a, strings.ToLower(strings.TrimSpace(r)), ch, presets); err != nil {
+			return nil, err
+		}
+	}
+	for f, v := range ch {
+		if f != oauth.FieldRegion {
+			set(a, f, strings.TrimSpace(v))
+		}
+	}
+	for _, c := range Diff(before, *a) {
+		if err := checkForm(c.Field, c.New); err != nil {
+			return nil, err
+		}
+		if c.Field == oauth.FieldAudience && Tesla(a.Kind) {
+			if err := checkAudience(c.New); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return notes, oauth.Validate(purposeOf(*a), *a)
+}
+
+// moveRegion sets a's region and moves the preset fields with it.
+func moveRegion(a *accounts.Account, region string, ch Changes, presets Presets) ([]string, error) {
+	if region == "" {
+		return nil, &oauth.FieldError{Field: oauth.FieldRegion, Problem: fmt.Sprintf("a %s account needs a region: na, eu or cn", a.Kind)}
+	}
+	if region == a.Region {
+		return nil, nil
+	}
+	next, err := presets(a.Kind, region)
+	if err != nil {
+		return nil, &oauth.FieldError{Field: oauth.FieldRegion, Problem: err.Error()}
+	}
+	prev, perr := presets(a.Kind, a.Region)
+	var notes []string
+	for _, f := range moving {
+		if _, given := ch[f]; given {
+			continue
+		}
+		cur, want := Value(*a, f), Value(next, f)
+		switch {
+		case cur == want:
+		case (perr == nil && cur == Value(prev, f)) || (perr != nil && cur == ""):
+			set(a, f, want)
+		default:
+			notes = append(notes, fmt.Sprintf("kept the %s %s: it is not region %s's default, so it did not move; give it explicitly to change it",
+				Label(f), cur, a.Region))
+		}
+	}
+	a.Region = region
+	return notes, nil
+}
+
+// purposeOf is the form an edited account must still pass: what a
+// refresh needs (an import's), or a login's for the kinds that get no
+// refresh token.
+func purposeOf(a accounts.Account) oauth.Purpose {
+	if oauth.Requirements(oauth.PurposeImport, a.Kind, oauth.GrantOf(a)) == nil {
+		return oauth.PurposeLogin
+	}
+	return oauth.PurposeImport
+}
+
+// probeURL fills the required endpoints of the probes of checkForm.
+const probeURL = "https://keyfob.invalid/probe"
+
+// checkForm checks the form of one changed value with the checks of a
+// login, which cover every endpoint field: on a probe account that has
+// nothing else to fault.
+func checkForm(f oauth.Field, v string) error {
+	switch {
+	case v == "" || f == oauth.FieldName || f == oauth.FieldRegion:
+		return nil
+	case f == oauth.FieldAudience:
+		// Tesla's audience is a Fleet API base URL; other servers may use
+		// any identifier (checkAudience).
+		return nil
+	}
+	probe := accounts.Account{Kind: accounts.KindCustom, Grant: accounts.GrantCode, ClientID: "probe",
+		Endpoints: accounts.Endpoints{AuthURL: probeURL, TokenURL: probeURL}}
+	if f == oauth.FieldBaseURL {
+		probe = accounts.Account{Kind: accounts.KindLegacy, ClientID: "probe", ClientSecret: "probe"}
+	}
+	set(&probe, f, v)
+	err := oauth.Validate(oauth.PurposeLogin, probe)
+	if fe, ok := err.(*oauth.FieldError); ok && fe.Field == f {
+		fe.Problem = strings.Replace(fe.Problem, "this custom account", "this account", 1)
+		fe.Problem = strings.Replace(fe.Problem, "this legacy account", "this account", 1)
+		return fe
+	}
+	return nil
+}
+
+// Change is one field an edit changed.
+type Change struct {
+	Field    oauth.Field
+	Old, New string
+}
+
+// Diff lists the fields of Fields whose values differ between before and
+// after, in form order.
+func Diff(before, after accounts.Account) []Change {
+	var out []Change
+	for _, f := range Fields {
+		if o, n := Value(before, f), Value(after, f); o != n {
+			out = append(out, Change{Field: f, Old: o, New: n})
+		}
+	}
+	return out
+}
+
+// checkAudience checks that a Tesla account's audience is a Fleet API base
+// URL: https (http on loopback only), a host, nothing else.
+func checkAudience(v string) error {
+	u, err := url.Parse(v)
+	switch {
+	case v == "":
+		return nil
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return &oauth.FieldError{Field: oauth.FieldAudience, Problem: fmt.Sprintf("the audience %q is not a Fleet API base URL such as https://fleet-api.prd.na.vn.cloud.tesla.com", v)}
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		return &oauth.FieldError{Field: oauth.FieldAudience, Problem: "the audience must be a bare base URL, without user, query or fragment"}
+	case u.Scheme == "http" && !loopback(u.Hostname()):
+		return &oauth.FieldError{Field: oauth.FieldAudience, Problem: "the audience must be an https URL (http only on loopback)"}
+	}
+	return nil
+}
+
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,169 @@
+package fleetapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth/oauthtest"
+)
+
+var euUser = oauthtest.User{Email: "fahrer@example.de", Region: "EU", FullName: "Fahrerin"}
+
+// fleetAccount is a fleet account of region na on the sandbox holding a
+// token minted for email with scopes.
+func fleetAccount(s *oauthtest.Server, email string, ttl time.Duration, scopes ...string) accounts.Account {
+	ts := s.Mint(oauthtest.MintRequest{Email: email, Scopes: scopes, AccessTTL: ttl})
+	return accounts.Account{ID: "0000000a", Name: "car", Kind: accounts.KindFleet, Region: "na",
+		Audience: s.FleetAPIBase("na"), AccessToken: ts.AccessToken, Expiry: ts.Expiry,
+		RequestedScopes: []string{"openid", "user_data", "vehicle_cmds"}}
+}
+
+func TestCheckFleetOverHTTP2(t *testing.T) {
+	s := oauthtest.NewTest(t, oauthtest.Options{TLS: true})
+	c := &Client{HTTP: s.Client()}
+	r, err := c.Check(context.Background(), fleetAccount(s, "", time.Hour, "openid", "user_data"))
+	if err != nil || !r.OK || r.Problem != "" {
+		t.Fatalf("check: %v %+v", err, r)
+	}
+	if len(r.Calls) != 2 || r.Calls[0].Name != "users/region" || r.Calls[1].Name != "users/me" {
+		t.Fatalf("calls %+v", r.Calls)
+	}
+	for _, x := range r.Calls {
+		if x.Status != 200 || x.HTTPVersion != "HTTP/2.0" || x.TLSVersion != "TLS 1.3" || x.Latency <= 0 || x.Error != "" {
+			t.Errorf("call %+v", x)
+		}
+	}
+	if r.Region == nil || !r.Region.Match || !r.Region.BaseMatch || r.Region.Tesla != "na" {
+		t.Errorf("region %+v", r.Region)
+	}
+	if r.User == nil || r.User.Email != "driver@example.com" {
+		t.Errorf("user %+v", r.User)
+	}
+	if r.Scopes.Source != "token" || strings.Join(r.Scopes.Granted, " ") != "openid user_data" ||
+		strings.Join(r.Scopes.Missing, " ") != "vehicle_cmds" {
+		t.Errorf("scopes %+v", r.Scopes)
+	}
+}
+
+func TestCheckFleetFindsTheRightRegion(t *testing.T) {
+	s := oauthtest.NewTest(t, oauthtest.Options{Users: []oauthtest.User{euUser}})
+	c := &Client{}
+	r, err := c.Check(context.Background(), fleetAccount(s, euUser.Email, time.Hour, "openid", "user_data"))
+	var me *MismatchError
+	if !errors.As(err, &me) || !errors.Is(err, ErrMisdirected) || !me.Misdirected || me.Region != "eu" || me.Base != s.FleetAPIBase("eu") {
+		t.Fatalf("err %v", err)
+	}
+	if r.OK || r.Region == nil || r.Region.Match || r.Region.TeslaBase != s.FleetAPIBase("eu") || len(r.Calls) != 2 || r.Calls[1].Status != 421 {
+		t.Fatalf("report %+v", r)
+	}
+	if !strings.Contains(err.Error(), `region eu, served at `+s.FleetAPIBase("eu")) {
+		t.Errorf("message %q", err)
+	}
+	// Without user_data: no users/me, the mismatch alone.
+	r, err = c.Check(context.Background(), fleetAccount(s, euUser.Email, time.Hour, "openid"))
+	if !errors.As(err, &me) || me.Misdirected || len(r.Calls) != 1 || len(r.Notes) != 1 {
+		t.Fatalf("no user_data: %v %+v", err, r)
+	}
+}
+
+func TestCheckRefusedAndOffline(t *testing.T) {
+	s := oauthtest.NewTest(t, oauthtest.Options{})
+	c := &Client{}
+	a := fleetAccount(s, "", -time.Minute, "openid", "user_data")
+	r, err := c.Check(context.Background(), a)
+	var ae *APIError
+	if !errors.Is(err, ErrUnauthorized) || !errors.As(err, &ae) || ae.Status != 401 || r.OK || r.Calls[0].Status != 401 {
+		t.Fatalf("expired: %v %+v", err, r)
+	}
+	if strings.Contains(err.Error(), a.AccessToken) {
+		t.Fatal("the error holds the token")
+	}
+	a.AccessToken = ""
+	if _, err := c.Check(context.Background(), a); !errors.Is(err, ErrNoAccessToken) {
+		t.Fatalf("no token: %v", err)
+	}
+	a = fleetAccount(s, "", time.Hour, "openid")
+	a.Audience = ""
+	if _, err := c.Check(context.Background(), a); !errors.Is(err, ErrNoBase) {
+		t.Fatalf("no audience: %v", err)
+	}
+	a = fleetAccount(s, "", time.Hour, "openid")
+	s.Close()
+	r, err = c.Check(context.Background(), a)
+	if !errors.Is(err, ErrUnreachable) || r.Calls[0].Status != 0 || r.Calls[0].Error == "" {
+		t.Fatalf("offline: %v %+v", err, r)
+	}
+}
+
+func TestCheckPartnerAndOtherKinds(t *testing.T) {
+	s := oauthtest.NewTest(t, oauthtest.Options{})
+	c := &Client{}
+	p := accounts.Account{Name: "biz", Kind: accounts.KindPartner, Region: "eu", Audience: s.FleetAPIBase("eu") + "/",
+		AccessToken: partnerToken(t, s, "eu")}
+	r, err := c.Check(context.Background(), p)
+	if err != nil || len(r.Calls) != 1 || r.Region.Tesla != "eu" || !r.Region.BaseMatch || len(r.Notes) != 1 {
+		t.Fatalf("partner: %v %+v", err, r)
+	}
+
+	ts := s.Mint(oauthtest.MintRequest{ClientID: "ownerapi", Scopes: []string{"openid", "email"}})
+	owner := accounts.Account{Name: "home", Kind: accounts.KindOwner, AccessToken: ts.AccessToken,
+		Endpoints: accounts.Endpoints{UserInfoURL: s.Issuer() + "/userinfo"}}
+	r, err = c.Check(context.Background(), owner)
+	if err != nil || len(r.Calls) != 1 || r.Calls[0].Name != "userinfo" || r.User.Email != "driver@example.com" {
+		t.Fatalf("owner: %v %+v", err, r)
+	}
+	owner.Endpoints.UserInfoURL = ""
+	if _, err := c.Check(context.Background(), owner); !errors.Is(err, ErrNothingToCall) {
+		t.Fatalf("nothing to call: %v", err)
+	}
+}
+
+// TestServerTextIsMadeSafe: a server echoing the token, or sending escape
+// sequences, gets neither into an error.
+func TestServerTextIsMadeSafe(t *testing.T) {
+	const tok = "eyJhbGciOiJIUzI1NiJ9.short"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"error":"bad \u001b[2J token ` + tok + ` / ` + url.QueryEscape(tok) + `"}`))
+	}))
+	defer srv.Close()
+	_, x, err := (&Client{}).UsersRegion(context.Background(), srv.URL, tok)
+	if err == nil || strings.Contains(err.Error(), tok) || strings.Contains(x.Error, tok) || strings.ContainsRune(err.Error(), 0x1b) {
+		t.Fatalf("err %q", err)
+	}
+	if !strings.Contains(err.Error(), "400 Bad Request (bad token [redacted] / [redacted])") {
+		t.Fatalf("err %q", err)
+	}
+}
+
+// partnerToken runs the sandbox's client-credentials grant for region.
+func partnerToken(t *testing.T, s *oauthtest.Server, region string) string {
+	t.Helper()
+	resp, err := s.Client().PostForm(s.Issuer()+"/token", url.Values{"grant_type": {"client_credentials"},
+		"client_id": {oauthtest.PartnerClientID}, "client_secret": {oauthtest.PartnerSecret},
+		"audience": {s.FleetAPIBase(region)}, "scope": {"openid vehicle_cmds"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := decodeBody(resp, &out); err != nil || out.AccessToken == "" {
+		t.Fatalf("partner token: %v %d", err, resp.StatusCode)
+	}
+	return out.AccessToken
+}
+
+func TestCleanRemovesEscapes(t *testing.T) {
+	if got := clean("a\x1b[31mred\x1b[0m \x1b]0;title\x07b\x1b]8;;x\x1b\\c\nd", 100, ""); got != "ared bc d" {
+		t.Fatalf("clean = %q", got)
+	}
+}

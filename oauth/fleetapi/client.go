@@ -1,0 +1,182 @@
+// Package fleetapi calls the few Tesla Fleet API endpoints keyfob uses to
+// prove that a token works and to set up a partner account:
+// /api/1/users/region, /api/1/users/me, the OIDC userinfo endpoint,
+// /api/1/partner_accounts and /api/1/partner_accounts/public_key, and the
+// public key an app hosts on its own domain.
+//
+// Every call records how it went (status, HTTP and TLS versions, latency)
+// in an Exchange, so a report can show what was negotiated. Errors are
+// typed (APIError, NetError, KeyError, MismatchError) and carry no secret:
+// the bearer token is removed from any server text they quote. The package
+// prints nothing; the command line decides what to say.
+package fleetapi
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// DefaultTimeout bounds every request of a Client without its own
+// *http.Client.
+const DefaultTimeout = 30 * time.Second
+
+// maxAnswer bounds how much of an answer is read.
+const maxAnswer = 1 << 20
+
+// Client makes the calls. The zero value works, on Go's default transport
+// (which negotiates HTTP/2 and honours HTTPS_PROXY and NO_PROXY).
+type Client struct {
+	// HTTP makes every request; nil means a client with DefaultTimeout on
+	// http.DefaultTransport.
+	HTTP *http.Client
+	// Now is the clock of reports; nil means time.Now. Latencies are always
+	// measured on the real clock.
+	Now func() time.Time
+}
+
+var defaultHTTP = &http.Client{Timeout: DefaultTimeout}
+
+func (c *Client) http() *http.Client {
+	if c != nil && c.HTTP != nil {
+		return c.HTTP
+	}
+	return defaultHTTP
+}
+
+func (c *Client) now() time.Time {
+	if c != nil && c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// Exchange is one request as it went on the wire.
+type Exchange struct {
+	// Name is what the call is, e.g. "users/region".
+	Name   string `json:"name"`
+	Method string `json:"method"`
+	// URL is the address asked, without credentials.
+	URL string `json:"url"`
+	// Status is the HTTP status of the answer, 0 when none came.
+	Status int `json:"status"`
+	// HTTPVersion is the protocol of the answer: "HTTP/2.0", "HTTP/1.1"; ""
+	// when none came.
+	HTTPVersion string `json:"http_version"`
+	// TLSVersion is the TLS version negotiated, "TLS 1.3", "TLS 1.2"; ""
+	// over plain HTTP or when no answer came.
+	TLSVersion string `json:"tls_version"`
+	// Latency is the time from sending the request to the end of the
+	// answer's body.
+	Latency time.Duration `json:"-"`
+	// LatencyMS is Latency in milliseconds, for JSON.
+	LatencyMS float64 `json:"latency_ms"`
+	// Error is why the call failed ("" when it answered 2xx).
+	Error string `json:"error"`
+}
+
+// request describes one call.
+type request struct {
+	name, method, url string
+	token             string // bearer token; "" sends none
+	body              any    // JSON body, nil for none
+}
+
+// do runs one request and returns its exchange and the answer's body,
+// which is non-nil only for a 2xx answer. A failure is a *NetError (no
+// answer) or an *APIError (an answer that is not 2xx).
+func (c *Client) do(ctx context.Context, r request) (Exchange, []byte, error) {
+	x := Exchange{Name: r.name, Method: r.method, URL: r.url}
+	var rd io.Reader
+	if r.body != nil {
+		b, err := json.Marshal(r.body)
+		if err != nil {
+			return x, nil, err
+		}
+		rd = strings.NewReader(string(b))
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, r.url, rd)
+	if err != nil {
+		x.Error = "not a usable URL"
+		return x, nil, &NetError{Endpoint: endpointOf(r.url), Cause: "the URL cannot be used"}
+	}
+	req.Header.Set("Accept", "application/json")
+	if r.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if r.token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.token)
+	}
+	start := time.Now()
+	resp, err := c.http().Do(req)
+	if err != nil {
+		x.Latency = time.Since(start)
+		x.LatencyMS = ms(x.Latency)
+		ne := netError(ctx, r.url, err, r.token)
+		x.Error = ne.Error()
+		return x, nil, ne
+	}
+	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	resp.Body.Close()
+	x.Latency = time.Since(start)
+	x.LatencyMS = ms(x.Latency)
+	x.Status, x.HTTPVersion = resp.StatusCode, resp.Proto
+	if resp.TLS != nil {
+		x.TLSVersion = tls.VersionName(resp.TLS.Version)
+	}
+	if rerr != nil {
+		ne := netError(ctx, r.url, rerr, r.token)
+		x.Error = ne.Error()
+		return x, nil, ne
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		ae := &APIError{Method: r.method, Endpoint: endpointOf(r.url), Status: resp.StatusCode,
+			Message: serverMessage(body, r.token)}
+		x.Error = ae.Error()
+		return x, nil, ae
+	}
+	return x, body, nil
+}
+
+// decode reads a 2xx JSON answer into out.
+func decode(x *Exchange, body []byte, out any) error {
+	if err := json.Unmarshal(body, out); err != nil {
+		return malformed(x)
+	}
+	return nil
+}
+
+func ms(d time.Duration) float64 {
+	return float64(d.Microseconds()) / 1000
+}
+
+// endpointOf names a URL for messages as host + path: no scheme, query or
+// credentials.
+func endpointOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "the server"
+	}
+	return u.Host + u.EscapedPath()
+}
+
+// joinBase appends path to a base URL, whatever slashes it ends with.
+func joinBase(base, path string) string {
+	return strings.TrimRight(strings.TrimSpace(base), "/") + path
+}
+
+// sameBase reports whether two base URLs name the same place: scheme and
+// host compared without case, trailing slashes ignored.
+func sameBase(a, b string) bool {
+	ua, err1 := url.Parse(strings.TrimRight(strings.TrimSpace(a), "/"))
+	ub, err2 := url.Parse(strings.TrimRight(strings.TrimSpace(b), "/"))
+	if err1 != nil || err2 != nil {
+		return a == b
+	}
+	return strings.EqualFold(ua.Scheme, ub.Scheme) && strings.EqualFold(ua.Host, ub.Host) && ua.Path == ub.Path
+}

@@ -1,0 +1,295 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/oauth/edit"
+	"github.com/keyfob/keyfob/themes"
+	"github.com/keyfob/keyfob/ui/common"
+	"github.com/keyfob/keyfob/ui/detail"
+	"github.com/keyfob/keyfob/ui/dialog"
+	"github.com/keyfob/keyfob/ui/list"
+	"github.com/keyfob/keyfob/ui/present"
+	"github.com/keyfob/keyfob/ui/wizard"
+)
+
+// updateScreen handles a key on the active screen: an open filter takes
+// every key; then come the root's keys, the current account's, and the
+// screen's own.
+func (m *Model) updateScreen(msg tea.KeyPressMsg) tea.Cmd {
+	if m.screen == screenList && m.list.Filtering() {
+		_, cmd := m.list.Update(msg)
+		return cmd
+	}
+	k := m.keyMap()
+	switch {
+	case key.Matches(msg, k.Quit):
+		return m.quit()
+	case key.Matches(msg, k.Help):
+		return m.push(dialog.NewHelp(m.c, m.fullHelp(), m.settings()), nil)
+	case key.Matches(msg, k.New):
+		return m.push(wizard.New(m.c, oauth.PurposeLogin), nil)
+	case key.Matches(msg, k.Import):
+		return m.push(wizard.New(m.c, oauth.PurposeImport), nil)
+	case key.Matches(msg, k.RefreshAll):
+		return m.refreshAll()
+	case key.Matches(msg, k.AutoRefresh):
+		return m.toggleAuto()
+	case key.Matches(msg, k.Theme):
+		return m.nextTheme()
+	}
+	if r := m.current(); r != nil {
+		if cmd, ok := m.accountKey(msg, k, r); ok {
+			return cmd
+		}
+	}
+	var action common.Action
+	var cmd tea.Cmd
+	if m.screen == screenDetail {
+		action, cmd = m.detail.Update(msg)
+	} else {
+		action, cmd = m.list.Update(msg)
+	}
+	switch a := action.(type) {
+	case list.OpenDetail:
+		m.screen = screenDetail
+		m.detail.Show(a.ID)
+	case detail.Back:
+		m.screen = screenList
+	}
+	return cmd
+}
+
+// current is the account the account keys act on: the one whose page is
+// open, else the selected one.
+func (m *Model) current() *list.Row {
+	if m.screen == screenDetail {
+		return m.list.Row(m.detail.ID())
+	}
+	return m.list.Selected()
+}
+
+// push opens a dialog on top, with the command that starts it.
+func (m *Model) push(d dialog.Dialog, cmd tea.Cmd) tea.Cmd {
+	m.dialogs.Push(d)
+	return cmd
+}
+
+// settings are what the help screen says of the settings in force.
+func (m *Model) settings() dialog.Settings {
+	return dialog.Settings{
+		AutoRefresh: m.cfg.AutoRefreshOn(), Margin: m.cfg.Margin(), BackoffMax: backoffMax,
+		Theme: m.theme.Name, ClearAfter: m.cfg.ClearAfter(),
+	}
+}
+
+// accountKey handles the keys that act on one account, from the list or
+// the detail page. It reports whether msg was one of them.
+func (m *Model) accountKey(msg tea.KeyPressMsg, k KeyMap, r *list.Row) (tea.Cmd, bool) {
+	switch {
+	case key.Matches(msg, k.Refresh):
+		return m.refreshRows(false, r), true
+	case key.Matches(msg, k.CopyAccess):
+		return m.copyToken(r, false), true
+	case key.Matches(msg, k.CopyRefresh):
+		return m.copyToken(r, true), true
+	case key.Matches(msg, k.Revoke):
+		return m.push(dialog.NewRevoke(m.c, r.Acct), nil), true
+	case key.Matches(msg, k.Remove):
+		return m.push(dialog.NewRemove(m.c, r.Acct), nil), true
+	case key.Matches(msg, k.Rename):
+		d, cmd := dialog.NewRename(m.c, r.Acct)
+		return m.push(d, cmd), true
+	case key.Matches(msg, k.Edit):
+		d, cmd := dialog.NewEdit(m.c, r.Acct, m.c.Logins.Preset)
+		return m.push(d, cmd), true
+	}
+	return m.explainDisabled(msg, k, r)
+}
+
+// explainDisabled says why an account key does nothing right now, instead
+// of ignoring it silently.
+func (m *Model) explainDisabled(msg tea.KeyPressMsg, k KeyMap, r *list.Row) (tea.Cmd, bool) {
+	switch {
+	case common.Pressed(msg, k.CopyAccess):
+		return m.copyToken(r, false), true
+	case common.Pressed(msg, k.CopyRefresh):
+		return m.copyToken(r, true), true
+	case common.Pressed(msg, k.Refresh) && !r.Busy && !r.Queued:
+		state := accounts.StateActive
+		if r.Acct.State == accounts.StateRevoked {
+			state = accounts.StateRevoked
+		}
+		return m.setToast(m.cannotRefresh(r, state), present.ToneWarn), true
+	case common.Pressed(msg, k.Revoke):
+		return m.setToast(fmt.Sprintf("%s is already revoked and holds no token; %s removes it", r.Name(), k.Remove.Help().Key), present.ToneWarn), true
+	}
+	return nil, false
+}
+
+// act carries out what dialog d decided.
+func (m *Model) act(d dialog.Dialog, action common.Action) tea.Cmd {
+	switch a := action.(type) {
+	case dialog.Close:
+		m.dialogs.Remove(d)
+	case dialog.Revoke:
+		m.dialogs.Remove(d)
+		return m.revokeCmd(a.ID, a.Remove)
+	case dialog.Remove:
+		m.dialogs.Remove(d)
+		return m.removeCmd(a.ID)
+	case dialog.Renamed:
+		m.dialogs.Remove(d)
+		return tea.Batch(m.setToast(fmt.Sprintf("renamed %s to %s", present.OneLine(a.Old), present.OneLine(a.Account.Name)), present.ToneOK), m.loadCmd())
+	case dialog.Edited:
+		m.dialogs.Remove(d)
+		return tea.Batch(m.setToast(editedText(a), present.ToneOK), m.loadCmd())
+	case dialog.Copy:
+		notice, cmd := m.clip.CopyText(a.What, a.Text)
+		return tea.Batch(cmd, m.notify(notice))
+	case dialog.Open:
+		what, url := a.What, a.URL
+		return func() tea.Msg { return openedMsg{what: what, err: oauth.OpenBrowser(url)} }
+	case wizard.Saved:
+		return m.onSaved(a)
+	}
+	return nil
+}
+
+// copyToken copies an account's access or refresh token, or says why
+// there is none.
+func (m *Model) copyToken(r *list.Row, refresh bool) tea.Cmd {
+	what, tok := "access token", r.Acct.AccessToken
+	if refresh {
+		what, tok = "refresh token", r.Acct.RefreshToken
+	}
+	if tok == "" {
+		n := m.keys.New.Help().Key
+		hint := fmt.Sprintf("refresh it with %s or sign in again with %s", m.keys.Refresh.Help().Key, n)
+		if refresh {
+			hint = "it gets a new token from its client credentials instead"
+			if !r.Acct.UsesClientCredentials() {
+				hint = "sign in again with " + n
+			}
+		}
+		return m.setToast(fmt.Sprintf("%s has no %s; %s", r.Name(), what, hint), present.ToneWarn)
+	}
+	notice, cmd := m.clip.CopySecret(what+" of "+r.Name(), tok, m.cfg.ClearAfter())
+	return tea.Batch(cmd, m.notify(notice))
+}
+
+// revokeCmd revokes an account at its server through the manager.
+func (m *Model) revokeCmd(id string, remove bool) tea.Cmd {
+	r := m.list.Row(id)
+	if r == nil {
+		return nil
+	}
+	name := r.Name()
+	mgr, ctx := m.c.Manager, m.c.Ctx
+	return tea.Batch(m.setToast("revoking "+name+"…", present.ToneBusy), func() tea.Msg {
+		rev, err := mgr.Revoke(ctx, id, remove)
+		// The manager keeps an account whose revocation failed.
+		removed := remove && rev.Outcome != "" && rev.Outcome != accounts.RevokeFailed
+		return revokedMsg{id: id, name: name, removed: removed, rev: rev, err: err}
+	})
+}
+
+// onRevoked tells the user honestly what the revocation did, at the
+// server and locally; the reload shows the account as the manager left it.
+func (m *Model) onRevoked(msg revokedMsg) tea.Cmd {
+	m.toast.text = ""
+	if msg.rev.Outcome == "" && msg.err != nil {
+		// Nothing was asked: the account could not be found or locked.
+		var gone *accounts.ResolveError
+		if errors.As(msg.err, &gone) {
+			return tea.Batch(m.setToast(fmt.Sprintf("could not revoke %s: it is no longer in the store", msg.name), present.ToneDanger), m.loadCmd())
+		}
+		return m.setToast(fmt.Sprintf("could not revoke %s: %v", msg.name, msg.err), present.ToneDanger)
+	}
+	d := dialog.NewRevokeResult(m.c, dialog.Revocation{Name: msg.name, Removed: msg.removed, Rev: msg.rev, Err: msg.err})
+	return tea.Batch(m.push(d, nil), m.loadCmd())
+}
+
+// removeCmd forgets an account locally.
+func (m *Model) removeCmd(id string) tea.Cmd {
+	r := m.list.Row(id)
+	if r == nil {
+		return nil
+	}
+	name := r.Name()
+	mgr, ctx := m.c.Manager, m.c.Ctx
+	return func() tea.Msg {
+		return removedMsg{id: id, name: name, err: mgr.Remove(ctx, id)}
+	}
+}
+
+func (m *Model) onRemoved(msg removedMsg) tea.Cmd {
+	if msg.err != nil && !errors.Is(msg.err, accounts.ErrNotFound) {
+		return m.setToast(fmt.Sprintf("could not remove %s: %v", msg.name, msg.err), present.ToneDanger)
+	}
+	return tea.Batch(m.setToast(fmt.Sprintf("removed %s from keyfob", msg.name), present.ToneOK), m.loadCmd())
+}
+
+// onSaved closes the wizard; the reload selects the new account.
+func (m *Model) onSaved(s wizard.Saved) tea.Cmd {
+	for _, d := range slices.Clone(m.dialogs.All()) {
+		m.dialogs.Remove(d)
+	}
+	m.screen = screenList
+	m.store.selectAfter = s.Account.ID
+	who := present.Who(&s.Account)
+	var text string
+	switch {
+	case s.Replaced:
+		text = fmt.Sprintf("%s already existed; its tokens were replaced with the new ones", who)
+	case s.Imported:
+		text = fmt.Sprintf("imported %s — the refresh token works and was rotated", who)
+	default:
+		text = fmt.Sprintf("signed in: %s saved", who)
+	}
+	return tea.Batch(m.setToast(text, present.ToneOK), m.loadCmd())
+}
+
+// nextTheme switches to the next theme and saves it.
+func (m *Model) nextTheme() tea.Cmd {
+	m.theme = themes.Next(m.theme.Name)
+	m.cfg.Theme = m.theme.Name
+	m.applyStyles()
+	name := m.theme.Name
+	text := fmt.Sprintf("theme %s — %s", name, m.theme.Description)
+	if m.noColor && !m.theme.Plain {
+		text += " (colours are off: NO_COLOR is set)"
+	}
+	return tea.Batch(m.setToast(text, present.ToneBusy), m.saveConfigCmd(func(c *accounts.Config) { c.Theme = name }))
+}
+
+// editedText sums an edit up for the toast: what changed, old → new.
+func editedText(e dialog.Edited) string {
+	var parts []string
+	for _, c := range edit.Diff(e.Before, e.After) {
+		parts = append(parts, fmt.Sprintf("%s %s → %s", edit.Label(c.Field), orNone(c.Old), orNone(c.New)))
+	}
+	text := fmt.Sprintf("edited %s, tokens kept: %s", e.After.Name, strings.Join(parts, "; "))
+	if len(parts) == 0 {
+		text = fmt.Sprintf("%s already had those settings", e.After.Name)
+	}
+	for _, n := range e.Notes {
+		text += "; " + n
+	}
+	return present.OneLine(text)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}

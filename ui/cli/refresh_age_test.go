@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth/oauthtest"
+)
+
+// TestListRefreshEnding: a refresh token 6 days 23 hours from its
+// estimated end is flagged in the list and in --json; one 7 days 1 hour
+// from it is not.
+func TestListRefreshEnding(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	now := time.Now()
+	soon, later := e.minted("a0000001", "soon", 8*time.Hour), e.minted("a0000002", "later", 8*time.Hour)
+	soon.RefreshObtainedAt = now.Add(-accounts.RefreshTokenLifetime + accounts.RefreshEndingWithin - time.Hour)
+	later.RefreshObtainedAt = now.Add(-accounts.RefreshTokenLifetime + accounts.RefreshEndingWithin + time.Hour)
+	e.seed(soon, later)
+
+	r := e.mustRun("", "list")
+	rows := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n")[1:] {
+		rows[strings.Fields(line)[0]] = line
+	}
+	if !strings.Contains(rows["soon"], "! refresh ending") || !strings.Contains(rows["later"], "✓ valid") {
+		t.Fatalf("list:\n%s", r.stdout)
+	}
+
+	r = e.mustRun("", "list", "--json")
+	var got []map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || len(got) != 2 {
+		t.Fatal(err, r.stdout)
+	}
+	for _, entry := range got {
+		want := entry["name"] == "soon"
+		if entry["refresh_expires_soon"] != want || entry["status"] != "valid" {
+			t.Errorf("entry %v", entry)
+		}
+	}
+}

@@ -1,0 +1,102 @@
+// Package detail is the detail page of keyfob's terminal interface:
+// everything known about one account, scrollable, refreshed as its
+// countdowns move.
+package detail
+
+import (
+	"fmt"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/keyfob/keyfob/ui/common"
+	"github.com/keyfob/keyfob/ui/list"
+)
+
+// Back asks the root to return to the list.
+type Back struct{}
+
+// Model is the detail page of one account. Create it with New.
+type Model struct {
+	c    *common.Common
+	keys KeyMap
+	id   string
+	vp   viewport.Model
+}
+
+// New returns a detail page that shows nothing yet.
+func New(c *common.Common) *Model {
+	d := &Model{c: c, keys: DefaultKeyMap()}
+	d.vp = viewport.New()
+	d.vp.MouseWheelEnabled = true
+	k := d.keys
+	d.vp.KeyMap = viewport.KeyMap{
+		PageDown: k.PageDown, PageUp: k.PageUp, HalfPageUp: k.HalfUp, HalfPageDown: k.HalfDown,
+		Up: k.Up, Down: k.Down, Left: k.Left, Right: k.Right,
+	}
+	return d
+}
+
+// Show starts the page of the account id, at its top.
+func (d *Model) Show(id string) {
+	d.id = id
+	d.vp.SetContent("")
+	d.vp.GotoTop()
+}
+
+// ID is the account the page shows.
+func (d *Model) ID() string { return d.id }
+
+// SetSize gives the page width×height cells.
+func (d *Model) SetSize(width, height int) {
+	d.vp.SetWidth(width)
+	d.vp.SetHeight(max(height, 1))
+}
+
+// Refresh renders the page of r again (its countdowns move every second),
+// keeping the scroll position.
+func (d *Model) Refresh(r *list.Row) {
+	off := d.vp.YOffset()
+	d.vp.SetContent(render(r, d.c))
+	d.vp.SetYOffset(off)
+}
+
+// KeyMap is the page's keys.
+func (d *Model) KeyMap() KeyMap { return d.keys }
+
+// ShortHelp is the page's part of the footer, before the account keys.
+func (d *Model) ShortHelp() []key.Binding { return []key.Binding{d.keys.Back, d.keys.Up} }
+
+// FullHelp is the page's column of the help screen.
+func (d *Model) FullHelp() []key.Binding { return []key.Binding{d.keys.Up, d.keys.Back} }
+
+// Update scrolls the page, or goes back to the list.
+func (d *Model) Update(msg tea.Msg) (common.Action, tea.Cmd) {
+	if kp, ok := msg.(tea.KeyPressMsg); ok {
+		switch {
+		case key.Matches(kp, d.keys.Back):
+			return Back{}, nil
+		case key.Matches(kp, d.keys.Top):
+			d.vp.GotoTop()
+			return nil, nil
+		case key.Matches(kp, d.keys.Bottom):
+			d.vp.GotoBottom()
+			return nil, nil
+		}
+	}
+	var cmd tea.Cmd
+	d.vp, cmd = d.vp.Update(msg)
+	return nil, cmd
+}
+
+// Position is how far down the page is scrolled, when it does not fit.
+func (d *Model) Position() string {
+	if d.vp.TotalLineCount() <= d.vp.Height() {
+		return ""
+	}
+	return fmt.Sprintf("%d%%", int(d.vp.ScrollPercent()*100+0.5))
+}
+
+// View renders the visible part of the page.
+func (d *Model) View() string { return d.vp.View() }

@@ -1,0 +1,172 @@
+package dialog
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/themes"
+	"github.com/keyfob/keyfob/ui/common"
+)
+
+func newCommon(t *testing.T, mgr *accounts.Manager) *common.Common {
+	t.Helper()
+	th, err := themes.Get(themes.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &common.Common{Ctx: context.Background(), Styles: common.NewStyles(th, true, false), Width: 100, Height: 30, Manager: mgr}
+}
+
+// press is the key press that String() reports as k.
+func press(k string) tea.KeyPressMsg {
+	switch k {
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "left":
+		return tea.KeyPressMsg{Code: tea.KeyLeft}
+	case "right":
+		return tea.KeyPressMsg{Code: tea.KeyRight}
+	case "tab":
+		return tea.KeyPressMsg{Code: tea.KeyTab}
+	}
+	r := []rune(k)[0]
+	return tea.KeyPressMsg{Code: r, Text: k}
+}
+
+// decide sends keys to d and returns the decision of the last one.
+func decide(d Dialog, keys ...string) any {
+	var a any
+	for _, k := range keys {
+		a, _ = d.Update(press(k))
+	}
+	return a
+}
+
+var fleet = accounts.Account{ID: "1d000001", Name: "home", Email: "driver@example.com", Kind: accounts.KindFleet,
+	AccessToken: "at", RefreshToken: "rt"}
+
+// Each dialog's Update returns what the user chose; moving the focus
+// decides nothing.
+func TestConfirmDecisions(t *testing.T) {
+	c := newCommon(t, nil)
+	custom := fleet
+	custom.Kind, custom.Endpoints.RevokeURL = accounts.KindCustom, "https://id.example/revoke"
+	consent := Revocation{Name: "home", Rev: accounts.Revocation{Outcome: accounts.RevokeUnsupported, ConsentURL: "https://auth.example/consent"}}
+	for _, tc := range []struct {
+		name string
+		d    func() Dialog
+		keys []string
+		want any
+	}{
+		{"revoke y", func() Dialog { return NewRevoke(c, custom) }, []string{"y"}, Revoke{ID: "1d000001"}},
+		{"revoke d", func() Dialog { return NewRevoke(c, custom) }, []string{"d"}, Revoke{ID: "1d000001", Remove: true}},
+		{"revoke n", func() Dialog { return NewRevoke(c, custom) }, []string{"n"}, Close{}},
+		{"revoke esc", func() Dialog { return NewRevoke(c, custom) }, []string{"esc"}, Close{}},
+		{"revoke q", func() Dialog { return NewRevoke(c, custom) }, []string{"q"}, Close{}},
+		{"revoke enter on cancel", func() Dialog { return NewRevoke(c, custom) }, []string{"enter"}, Close{}},
+		{"revoke right wraps to revoke", func() Dialog { return NewRevoke(c, custom) }, []string{"right", "enter"}, Revoke{ID: "1d000001"}},
+		{"revoke left", func() Dialog { return NewRevoke(c, custom) }, []string{"left", "enter"}, Revoke{ID: "1d000001", Remove: true}},
+		{"revoke moving", func() Dialog { return NewRevoke(c, custom) }, []string{"tab"}, nil},
+		{"remove y", func() Dialog { return NewRemove(c, fleet) }, []string{"y"}, Remove{ID: "1d000001"}},
+		{"remove enter on cancel", func() Dialog { return NewRemove(c, fleet) }, []string{"enter"}, Close{}},
+		{"result enter", func() Dialog {
+			return NewRevokeResult(c, Revocation{Name: "home", Rev: accounts.Revocation{Outcome: accounts.RevokedAtServer}})
+		}, []string{"enter"}, Close{}},
+		{"result esc", func() Dialog {
+			return NewRevokeResult(c, Revocation{Name: "home", Rev: accounts.Revocation{Outcome: accounts.RevokedAtServer}})
+		}, []string{"esc"}, Close{}},
+		{"consent o", func() Dialog { return NewRevokeResult(c, consent) }, []string{"o"}, Open{What: "consent page", URL: "https://auth.example/consent"}},
+		{"consent c", func() Dialog { return NewRevokeResult(c, consent) }, []string{"c"}, Copy{What: "the consent page address", Text: "https://auth.example/consent"}},
+		{"consent enter", func() Dialog { return NewRevokeResult(c, consent) }, []string{"enter"}, Close{}},
+		{"help ?", func() Dialog { return NewHelp(c, nil, Settings{}) }, []string{"?"}, Close{}},
+		{"help esc", func() Dialog { return NewHelp(c, nil, Settings{}) }, []string{"esc"}, Close{}},
+		{"help other", func() Dialog { return NewHelp(c, nil, Settings{}) }, []string{"x"}, nil},
+	} {
+		if got := decide(tc.d(), tc.keys...); got != tc.want {
+			t.Errorf("%s: decided %#v, want %#v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestRenameDecisions(t *testing.T) {
+	store := accounts.Open(t.TempDir())
+	other := fleet
+	other.ID, other.Name, other.Email = "1d000002", "work", "w@example.com"
+	if err := store.Update(context.Background(), func(f *accounts.File) error {
+		f.Accounts = append(f.Accounts, fleet, other)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c := newCommon(t, accounts.NewManager(store, nil))
+	d, _ := NewRename(c, fleet)
+	if a := decide(d, "esc"); a != (Close{}) {
+		t.Errorf("esc decided %v", a)
+	}
+	if a := decide(d, "enter"); a != (Close{}) {
+		t.Errorf("enter on the same name decided %v", a)
+	}
+	d.input.SetValue("  ")
+	if a := decide(d, "enter"); a != nil || !strings.Contains(d.err, "cannot be empty") {
+		t.Errorf("an empty name decided %v, error %q", a, d.err)
+	}
+	// A taken name: the manager refuses, the dialog stays open and says so.
+	d.input.SetValue("work")
+	_, cmd := d.Update(press("enter"))
+	if a, _ := d.Update(cmd()); a != nil || !strings.Contains(d.err, "already exists") {
+		t.Errorf("a taken name decided %v, error %q", a, d.err)
+	}
+	d.input.SetValue("car")
+	_, cmd = d.Update(press("enter"))
+	a, _ := d.Update(cmd())
+	if r, ok := a.(Renamed); !ok || r.Old != "home" || r.Account.Name != "car" {
+		t.Errorf("a rename decided %#v", a)
+	}
+	// Another dialog's answer is not this one's.
+	if a, _ := d.Update(renamedMsg{d: &Rename{}, err: errors.New("x")}); a != nil {
+		t.Errorf("another rename's answer decided %v", a)
+	}
+}
+
+// A dialog's hint line is rendered from its key map and names exactly the
+// keys it has enabled.
+func TestHintsNameTheEnabledKeys(t *testing.T) {
+	c := newCommon(t, nil)
+	hint := func(d Dialog) string {
+		lines := strings.Split(ansi.Strip(d.View()), "\n")
+		return strings.Trim(strings.TrimSpace(lines[len(lines)-2]), "│ ")
+	}
+	many := NewRemove(c, fleet)
+	one := NewRevokeResult(c, Revocation{Name: "home", Rev: accounts.Revocation{Outcome: accounts.RevokedAtServer}})
+	for _, tc := range []struct {
+		d    Dialog
+		keys []key.Binding
+		want string
+	}{
+		{many, many.KeyMap().ShortHelp(), "←/→ choose • enter confirm • esc cancel"},
+		{one, one.KeyMap().ShortHelp(), "enter or esc close"},
+		{NewHelp(c, nil, Settings{}), DefaultHelpKeyMap().ShortHelp(), "esc or ? close"},
+	} {
+		got := hint(tc.d)
+		if got != tc.want {
+			t.Errorf("hint %q, want %q", got, tc.want)
+		}
+		for _, b := range tc.keys {
+			if b.Help().Key == "" {
+				continue
+			}
+			if shown := strings.Contains(got, b.Help().Key+" "+b.Help().Desc); shown != b.Enabled() {
+				t.Errorf("hint %q: %q shown %v, enabled %v", got, b.Help().Key, shown, b.Enabled())
+			}
+		}
+	}
+}

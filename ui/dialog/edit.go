@@ -1,0 +1,236 @@
+package dialog
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/oauth/edit"
+	"github.com/keyfob/keyfob/ui/common"
+	"github.com/keyfob/keyfob/ui/present"
+)
+
+// Edited reports an account whose settings an edit changed.
+type Edited struct {
+	Before, After accounts.Account
+	// Notes say what a new region did not move.
+	Notes []string
+}
+
+// editedMsg is the manager's answer to an edit.
+type editedMsg struct {
+	d             *Edit
+	before, after accounts.Account
+	notes         []string
+	err           error
+}
+
+// editField is one input of the edit form.
+type editField struct {
+	field oauth.Field
+	old   string
+	input textinput.Model
+}
+
+// Edit changes an account's endpoints, redirect URI, region, audience or
+// name, prefilled with its values, and saves through Manager.Edit with the
+// same rules as `keyfob edit` (oauth/edit): only the fields the user
+// changed count as given, so a new region moves the others. A refused
+// change keeps the dialog open, focused on the field at fault.
+type Edit struct {
+	c       *common.Common
+	keys    EditKeyMap
+	id      string
+	name    string
+	fields  []editField
+	focus   int
+	err     string
+	saving  bool
+	presets edit.Presets
+}
+
+const (
+	editWidth      = 76
+	editLabelWidth = 18
+)
+
+// NewEdit opens the edit form of a, with the command that focuses its
+// first input. presets give the defaults a new region moves to (nil:
+// Tesla's).
+func NewEdit(c *common.Common, a accounts.Account, presets edit.Presets) (*Edit, tea.Cmd) {
+	d := &Edit{c: c, keys: DefaultEditKeyMap(), id: a.ID, name: a.Name, presets: presets}
+	for _, f := range edit.Fields {
+		if !edit.Applies(a, f) {
+			continue
+		}
+		in := textinput.New()
+		in.Prompt = ""
+		in.CharLimit = 2048
+		// Shown cleaned: the store is the user's file. A value that needed
+		// cleaning counts as changed only if the user changes it.
+		v := present.OneLine(edit.Value(a, f))
+		in.SetValue(v)
+		in.CursorEnd()
+		d.fields = append(d.fields, editField{field: f, old: v, input: in})
+	}
+	d.SetSize(c.Width, c.Height)
+	return d, d.fields[0].input.Focus()
+}
+
+// SetSize implements Sizer.
+func (d *Edit) SetSize(int, int) {
+	w := d.c.BoxWidth(editWidth) - d.c.Styles.Dialog.GetHorizontalFrameSize() - editLabelWidth - 4
+	for i := range d.fields {
+		d.fields[i].input.SetStyles(d.c.Styles.Input)
+		d.fields[i].input.SetWidth(max(w, 10))
+	}
+}
+
+// Busy implements Worker.
+func (d *Edit) Busy() bool { return d.saving }
+
+// Update implements Dialog.
+func (d *Edit) Update(msg tea.Msg) (common.Action, tea.Cmd) {
+	switch msg := msg.(type) {
+	case editedMsg:
+		if msg.d != d {
+			return nil, nil
+		}
+		d.saving = false
+		if msg.err != nil {
+			return nil, d.refused(msg.err)
+		}
+		return Edited{Before: msg.before, After: msg.after, Notes: msg.notes}, nil
+	case tea.KeyPressMsg:
+		if d.saving {
+			return nil, nil
+		}
+		switch {
+		case key.Matches(msg, d.keys.Cancel):
+			return Close{}, nil
+		case key.Matches(msg, d.keys.Save):
+			return d.save()
+		case key.Matches(msg, d.keys.Next):
+			return nil, d.move(1)
+		case key.Matches(msg, d.keys.Prev):
+			return nil, d.move(-1)
+		}
+	}
+	var cmd tea.Cmd
+	f := &d.fields[d.focus]
+	f.input, cmd = f.input.Update(msg)
+	return nil, cmd
+}
+
+// move puts the focus on the next (or previous) field, round the end.
+func (d *Edit) move(by int) tea.Cmd {
+	return d.focusOn((d.focus + by + len(d.fields)) % len(d.fields))
+}
+
+func (d *Edit) focusOn(i int) tea.Cmd {
+	d.fields[d.focus].input.Blur()
+	d.focus = i
+	return d.fields[i].input.Focus()
+}
+
+// changes are the fields whose value the user changed.
+func (d *Edit) changes() edit.Changes {
+	ch := edit.Changes{}
+	for _, f := range d.fields {
+		if v := strings.TrimSpace(f.input.Value()); v != f.old {
+			ch[f.field] = v
+		}
+	}
+	return ch
+}
+
+// save hands the changed fields to the manager; with none it just closes.
+func (d *Edit) save() (common.Action, tea.Cmd) {
+	ch := d.changes()
+	if len(ch) == 0 {
+		return Close{}, nil
+	}
+	d.err, d.saving = "", true
+	mgr, ctx, id, presets := d.c.Manager, d.c.Ctx, d.id, d.presets
+	return nil, func() tea.Msg {
+		var notes []string
+		before, after, err := mgr.Edit(ctx, id, func(a *accounts.Account) error {
+			var err error
+			notes, err = edit.Apply(a, ch, presets)
+			return err
+		})
+		return editedMsg{d: d, before: before, after: after, notes: notes, err: err}
+	}
+}
+
+// refused shows why the edit was refused and focuses the field at fault.
+func (d *Edit) refused(err error) tea.Cmd {
+	d.err = err.Error() + "; nothing was changed"
+	var fe *oauth.FieldError
+	if errors.As(err, &fe) {
+		for i, f := range d.fields {
+			if f.field == fe.Field {
+				return d.focusOn(i)
+			}
+		}
+	}
+	if errors.Is(err, accounts.ErrNameTaken) || errors.Is(err, accounts.ErrInvalidName) {
+		return d.focusOn(0)
+	}
+	return nil
+}
+
+// View implements Dialog.
+func (d *Edit) View() string {
+	st := d.c.Styles
+	w := d.c.BoxWidth(editWidth)
+	inner := w - st.Dialog.GetHorizontalFrameSize()
+	lines := make([]string, 0, len(d.fields)+4)
+	for i, f := range d.fields {
+		marker, ls := "  ", st.Label
+		if i == d.focus {
+			marker, ls = "› ", st.LabelFocused
+		}
+		lines = append(lines, st.Marker.Render(marker)+ls.Render(common.Fit(edit.Label(f.field), editLabelWidth))+" "+f.input.View())
+	}
+	note := "The tokens are kept. A new region moves the region's endpoints and audience, except fields you change too."
+	lines = append(lines, "", common.Paragraphs(st.Hint, inner, note))
+	if d.saving {
+		lines = append(lines, "", d.c.Frame+" "+st.Info.Render("saving…"))
+	}
+	if d.err != "" {
+		lines = append(lines, "", common.Paragraphs(st.ErrorText, inner, "✗ "+present.OneLine(d.err)))
+	}
+	title := fmt.Sprintf("Edit %s", present.OneLine(d.name))
+	return common.Box(st, w, title, strings.Join(lines, "\n"), common.Hint(st, d.keys.ShortHelp()...))
+}
+
+// EditKeyMap holds the keys of the edit form; every other key edits the
+// focused field.
+type EditKeyMap struct {
+	Next, Prev key.Binding
+	Save       key.Binding
+	Cancel     key.Binding
+}
+
+// DefaultEditKeyMap returns the edit form's default keys.
+func DefaultEditKeyMap() EditKeyMap {
+	return EditKeyMap{
+		Next:   key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab/↓", "next field")),
+		Prev:   key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab/↑", "previous")),
+		Save:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save")),
+		Cancel: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+	}
+}
+
+// ShortHelp implements help.KeyMap.
+func (k EditKeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Next, k.Prev, k.Save, k.Cancel} }
+
+// FullHelp implements help.KeyMap.
+func (k EditKeyMap) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }

@@ -1,0 +1,107 @@
+package dialog
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/ui/common"
+	"github.com/keyfob/keyfob/ui/present"
+)
+
+// renamedMsg is the manager's answer to a rename.
+type renamedMsg struct {
+	d    *Rename
+	acct accounts.Account
+	err  error
+}
+
+// Rename edits an account's name and saves it through the manager; a
+// refused name (taken, empty) keeps the dialog open with the reason.
+type Rename struct {
+	c     *common.Common
+	keys  RenameKeyMap
+	id    string
+	old   string
+	input textinput.Model
+	err   string
+}
+
+const renameWidth = 50
+
+// NewRename opens the rename dialog of a, with the command that focuses
+// its input.
+func NewRename(c *common.Common, a accounts.Account) (*Rename, tea.Cmd) {
+	in := textinput.New()
+	in.Prompt = ""
+	in.CharLimit = 64
+	in.SetValue(a.Name)
+	in.CursorEnd()
+	d := &Rename{c: c, keys: DefaultRenameKeyMap(), id: a.ID, old: a.Name, input: in}
+	d.SetSize(c.Width, c.Height)
+	return d, d.input.Focus()
+}
+
+// SetSize implements Sizer.
+func (d *Rename) SetSize(int, int) {
+	d.input.SetStyles(d.c.Styles.Input)
+	d.input.SetWidth(d.c.BoxWidth(renameWidth) - d.c.Styles.Dialog.GetHorizontalFrameSize() - 3)
+}
+
+// Update implements Dialog.
+func (d *Rename) Update(msg tea.Msg) (common.Action, tea.Cmd) {
+	switch msg := msg.(type) {
+	case renamedMsg:
+		if msg.d != d {
+			return nil, nil
+		}
+		if msg.err != nil {
+			d.err = msg.err.Error()
+			return nil, nil
+		}
+		return Renamed{Old: d.old, Account: msg.acct}, nil
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, d.keys.Cancel):
+			return Close{}, nil
+		case key.Matches(msg, d.keys.Save):
+			return d.save()
+		}
+	}
+	var cmd tea.Cmd
+	d.input, cmd = d.input.Update(msg)
+	return nil, cmd
+}
+
+// save checks the name and asks the manager to save it.
+func (d *Rename) save() (common.Action, tea.Cmd) {
+	name := strings.TrimSpace(d.input.Value())
+	switch {
+	case name == "":
+		d.err = "a name cannot be empty; type one or press " + d.keys.Cancel.Help().Key
+		return nil, nil
+	case name == d.old:
+		return Close{}, nil
+	}
+	d.err = ""
+	mgr, ctx, id := d.c.Manager, d.c.Ctx, d.id
+	return nil, func() tea.Msg {
+		a, err := mgr.Rename(ctx, id, name)
+		return renamedMsg{d: d, acct: a, err: err}
+	}
+}
+
+// View implements Dialog.
+func (d *Rename) View() string {
+	st := d.c.Styles
+	w := d.c.BoxWidth(renameWidth)
+	inner := w - st.Dialog.GetHorizontalFrameSize()
+	body := st.LabelFocused.Render("› ") + d.input.View()
+	if d.err != "" {
+		body += "\n\n" + common.Paragraphs(st.ErrorText, inner, d.err)
+	}
+	return common.Box(st, w, "Rename "+present.OneLine(d.old), body, common.Hint(st, d.keys.ShortHelp()...))
+}

@@ -1,0 +1,130 @@
+package dialog
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/ui/common"
+	"github.com/keyfob/keyfob/ui/present"
+)
+
+// NewRevoke asks before revoking a, saying what will really happen.
+func NewRevoke(c *common.Common, a accounts.Account) *Confirm {
+	who := present.Who(&a)
+	var paras []string
+	if endpoint := oauth.RevokeEndpoint(a); endpoint != "" {
+		paras = append(paras, fmt.Sprintf("keyfob will ask %s to revoke the tokens of %s. Whatever uses them stops working.", common.Host(endpoint), who))
+	} else {
+		switch a.Kind {
+		case accounts.KindFleet, accounts.KindOwner:
+			paras = append(paras,
+				fmt.Sprintf("Tesla documents no revocation endpoint for %s tokens, so keyfob can only mark %s revoked here; its tokens stay valid until they expire.", present.Clean(string(a.Kind)), who),
+				"Afterwards keyfob shows Tesla's consent page, where you withdraw the app's access for good.")
+		case accounts.KindPartner:
+			paras = append(paras, fmt.Sprintf("Partner tokens cannot be revoked: keyfob can only mark %s revoked here; its access token stays valid until it expires.", who))
+		default:
+			paras = append(paras, fmt.Sprintf("%s has no revocation endpoint, so keyfob can only mark it revoked here; its tokens stay valid until they expire.", who))
+		}
+	}
+	return NewConfirm(c, 66, "Revoke "+present.OneLine(a.Name)+"?", paras, "", 2,
+		button("y", "revoke", true, Revoke{ID: a.ID}),
+		button("d", "revoke and remove", true, Revoke{ID: a.ID, Remove: true}),
+		button("n", "cancel", false, Close{}))
+}
+
+// NewRemove asks before forgetting a.
+func NewRemove(c *common.Common, a accounts.Account) *Confirm {
+	paras := []string{fmt.Sprintf("keyfob forgets %s and its tokens. Nothing is sent to the server.", present.Who(&a))}
+	if a.State != accounts.StateRevoked && (a.AccessToken != "" || a.RefreshToken != "") {
+		paras = append(paras, "The tokens stay valid at the server until they expire; to kill them, revoke first (x).")
+	}
+	return NewConfirm(c, 60, "Remove "+present.OneLine(a.Name)+"?", paras, "", 1,
+		button("y", "remove", true, Remove{ID: a.ID}),
+		button("n", "cancel", false, Close{}))
+}
+
+// Revocation is what a revocation did, as the manager reported it.
+type Revocation struct {
+	Name    string // the account's name, cleaned
+	Removed bool   // the account was removed from the store
+	Rev     accounts.Revocation
+	Err     error
+}
+
+// NewRevokeResult reports what a revocation did; with a consent page it
+// offers to open it or copy its address.
+func NewRevokeResult(c *common.Common, r Revocation) *Confirm {
+	title, paras := r.report()
+	u := r.Rev.ConsentURL
+	if u == "" {
+		return NewConfirm(c, 70, title, paras, "", 0, button("enter", "close", false, Close{}))
+	}
+	// enter closes, as the focused button says.
+	return NewConfirm(c, 70, title, paras, u, 2,
+		button("o", "open the consent page", false, Open{What: "consent page", URL: u}),
+		button("c", "copy its address", false, Copy{What: "the consent page address", Text: u}),
+		button("enter", "close", false, Close{}))
+}
+
+// report is the explanation shown after a revocation: what the server
+// did, then what keyfob did locally.
+func (r Revocation) report() (title string, paras []string) {
+	rev := r.Rev
+	local := fmt.Sprintf("keyfob marked %s revoked; d removes it from the list.", r.Name)
+	if r.Removed {
+		local = fmt.Sprintf("keyfob removed %s from its store.", r.Name)
+	}
+	switch rev.Outcome {
+	case accounts.RevokedAtServer:
+		title = "Revoked " + r.Name + " at the server"
+		detail := "The server confirmed the revocation."
+		if rev.Detail != "" {
+			detail = sentence(rev.Detail)
+		}
+		paras = append(paras, detail+" Whatever still uses those tokens stops working.")
+	case accounts.RevokeUnsupported:
+		title = r.Name + " revoked locally only"
+		paras = append(paras, "Nothing was revoked at the server: its tokens stay valid until they expire.")
+		if rev.Detail != "" && rev.ConsentURL == "" {
+			paras = append(paras, sentence(rev.Detail))
+		}
+	default:
+		title = "The server did not revoke " + r.Name
+		detail := rev.Detail
+		if detail == "" && r.Err != nil {
+			detail = r.Err.Error()
+		}
+		paras = append(paras, sentence(detail)+" The tokens were kept, so x can try again.")
+	}
+	if r.localFailed() {
+		local = sentence(r.Err.Error())
+	}
+	paras = append(paras, local)
+	if rev.ConsentURL != "" {
+		paras = append(paras, "To withdraw the app's access at Tesla for good, open the consent page:")
+	}
+	return title, paras
+}
+
+// localFailed reports a revocation whose server part went as reported but
+// whose store update failed (the manager then returns an error with an
+// outcome other than failed).
+func (r Revocation) localFailed() bool {
+	return r.Err != nil && r.Rev.Outcome != accounts.RevokeFailed
+}
+
+// sentence makes a message fragment a sentence: capital first, full stop
+// last.
+func sentence(s string) string {
+	s = strings.TrimSpace(present.OneLine(s))
+	if s == "" {
+		return s
+	}
+	s = strings.ToUpper(s[:1]) + s[1:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
+}

@@ -1,0 +1,109 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/ui/dialog"
+)
+
+// editOpen reports whether the edit form is on top.
+func (e *flowEnv) editOpen() bool {
+	_, ok := e.m.dialogs.Top().(*dialog.Edit)
+	return ok
+}
+
+func TestEditFormMovesTheRegionAndKeepsTokens(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	before := e.stored(t)[0]
+	e.d.press("E")
+	if !e.editOpen() {
+		t.Fatal("E did not open the edit form")
+	}
+	text := dialogText(e.m)
+	for _, want := range []string{"Edit car", "name car", "region na", "audience " + before.Audience, "token URL " + before.Endpoints.TokenURL,
+		"redirect URI", "The tokens are kept"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the form lacks %q: %s", want, text)
+		}
+	}
+	if strings.Contains(text, "base URL") {
+		t.Error("the form offers a base URL, which a fleet account has not")
+	}
+	// A typo is refused, focused, and nothing is written.
+	e.d.press("down", "down", "down", "down")
+	if got := focusedField(e.m); got != "token URL" {
+		t.Fatalf("focus on %q", got)
+	}
+	e.d.press("ctrl+u", "type:fleet-auth.example.com/token", "up", "up", "up", "enter")
+	e.d.until("the refusal", func() bool { return e.editOpen() && strings.Contains(dialogText(e.m), "✗") })
+	if got := focusedField(e.m); got != "token URL" || !strings.Contains(dialogText(e.m), "not an http or https URL; nothing was changed") {
+		t.Fatalf("focus %q: %s", got, dialogText(e.m))
+	}
+	if got := e.stored(t)[0]; got.Endpoints.TokenURL != before.Endpoints.TokenURL {
+		t.Fatal("a refused edit was written")
+	}
+	e.d.press("esc")
+	if e.editOpen() {
+		t.Fatal("esc did not close the form")
+	}
+
+	// A new region moves the audience; the tokens stay.
+	e.d.press("E", "down", "ctrl+u", "type:eu", "enter")
+	e.d.until("the edit", e.noModals)
+	after := e.stored(t)[0]
+	eu, _ := oauth.Preset(accounts.KindFleet, "eu")
+	if after.Region != "eu" || after.Audience != eu.Audience || after.Endpoints.TokenURL != before.Endpoints.TokenURL ||
+		after.AccessToken != before.AccessToken || after.RefreshToken != before.RefreshToken {
+		t.Fatalf("stored %+v", after)
+	}
+	if !strings.Contains(plain(e.m), "edited car, tokens kept: region na → eu") {
+		t.Errorf("no toast:\n%s", plain(e.m))
+	}
+	e.d.until("the reload", func() bool { return e.row(0).Acct.Region == "eu" })
+	// The kept tokens still refresh.
+	e.d.press("r")
+	e.d.until("the refresh", func() bool { return !e.row(0).Busy })
+	if got := e.stored(t)[0]; got.RefreshToken == before.RefreshToken || e.srv.Stats().Refreshes != 1 {
+		t.Fatal("the edited account did not refresh")
+	}
+}
+
+// TestRefreshEndingInListAndDetail: 6 days 23 hours before the refresh
+// token's estimated end the list and the detail page warn; 7 days 1 hour
+// before, they do not.
+func TestRefreshEndingInListAndDetail(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		left time.Duration
+		warn bool
+	}{
+		{"6d23h", accounts.RefreshEndingWithin - time.Hour, true},
+		{"7d1h", accounts.RefreshEndingWithin + time.Hour, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := fixtures()[0]
+			a.RefreshObtainedAt = testNow.Add(tc.left - accounts.RefreshTokenLifetime)
+			m := newViewModel(t, []accounts.Account{a}, 120, 40)
+			list := plain(m)
+			if got := strings.Contains(list, "! refresh ending"); got != tc.warn {
+				t.Errorf("list warns: %v\n%s", got, list)
+			}
+			if !tc.warn && !strings.Contains(list, "✓ valid") {
+				t.Errorf("list:\n%s", list)
+			}
+			press(m, "enter")
+			detail := strings.Join(strings.Fields(plain(m)), " ")
+			if got := strings.Contains(detail, "Ending soon: sign in again with n before then"); got != tc.warn {
+				t.Errorf("detail warns: %v\n%s", got, plain(m))
+			}
+			if got := strings.Contains(detail, "Status ! refresh ending"); got != tc.warn {
+				t.Errorf("detail status: %v\n%s", got, plain(m))
+			}
+		})
+	}
+}
