@@ -36,11 +36,12 @@ type childReportJSON struct {
 	DirMode   string   `json:"dir_mode"`
 	MyToken   string   `json:"my_token"`
 	Args      []string `json:"args"`
+	Env       []string `json:"env"`
 }
 
 func childReport() int {
 	path := os.Getenv(EnvTokenFile)
-	r := childReportJSON{TokenFile: path, MyToken: os.Getenv("MY_TOKEN"), Args: os.Args}
+	r := childReportJSON{TokenFile: path, MyToken: os.Getenv("MY_TOKEN"), Args: os.Args, Env: os.Environ()}
 	if b, err := os.ReadFile(path); err == nil {
 		r.Content = string(b)
 	}

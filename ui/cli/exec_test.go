@@ -57,6 +57,14 @@ func TestExecGivesTheTokenInAPrivateFile(t *testing.T) {
 	if strings.Contains(strings.Join(got.Args, " "), tok) || got.Args[len(got.Args)-1] != "an-argument" {
 		t.Fatalf("argv %q", got.Args)
 	}
+	// The refresh token never leaves keyfob: not in CMD's environment,
+	// file, argv or output, nor in keyfob's own.
+	if rt := e.account("car").RefreshToken; strings.Contains(r.stdout+r.stderr, rt) {
+		t.Fatal("the refresh token reached CMD")
+	}
+	if n := strings.Count(strings.Join(got.Env, "\n"), tok); n != 1 {
+		t.Fatalf("the access token is in CMD's environment %d times, want once ($MY_TOKEN)", n)
+	}
 	assertEmptyDir(t, run)
 	t.Setenv("KEYFOB_TEST_EXIT", "0")
 	if r := e.run("", "exec", "car", "--", os.Args[0]); r.code != 0 {
