@@ -90,7 +90,7 @@ func BenchmarkTokenRate(b *testing.B) {
 		rate = r
 	}
 	url, bodies := benchService(b)
-	const senders = 4 * benchClients
+	const senders = 2 * benchClients
 	client := benchClient(senders)
 	interval := time.Second / time.Duration(rate)
 	due := make(chan time.Time, b.N)
