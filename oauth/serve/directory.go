@@ -3,6 +3,8 @@ package serve
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -12,12 +14,17 @@ import (
 // directory is what the server knows of the store at one stamp: the
 // consumers by credential hash and the accounts by id. It is never
 // changed once published, except for each account's current token, which
-// a refresh replaces in place.
+// a refresh replaces in place, and the time of its last full check.
 type directory struct {
 	stamp     string
 	consumers map[string]accounts.Consumer // by credential hash
 	byID      map[string]*slot
 	accounts  []accounts.Account // for resolving NAME in /v1/token/NAME
+	// file is the store file as it was before it was read (nil when
+	// there was none); checked is when the stamp was last compared
+	// (Unix nanoseconds).
+	file    fs.FileInfo
+	checked *atomic.Int64
 }
 
 // slot holds an account as last read or refreshed.
@@ -25,8 +32,15 @@ type slot struct {
 	cur atomic.Pointer[accounts.Account]
 }
 
+// fullCheckEvery is how often the whole stamp is compared even when the
+// store file is the same: the stamp also covers recovery files, which
+// matter less here (a token due for a refresh is read through the
+// manager, which merges them).
+const fullCheckEvery = time.Second
+
 // load reads the store into a new directory.
 func (s *Server) load() (*directory, error) {
+	file, _ := os.Lstat(s.m.Store.Path())
 	stamp := s.m.Store.Stamp()
 	f, err := s.m.Store.Load()
 	if err != nil {
@@ -37,7 +51,10 @@ func (s *Server) load() (*directory, error) {
 		consumers: make(map[string]accounts.Consumer, len(f.Consumers)),
 		byID:      make(map[string]*slot, len(f.Accounts)),
 		accounts:  f.Accounts,
+		file:      file,
+		checked:   &atomic.Int64{},
 	}
+	d.checked.Store(time.Now().UnixNano())
 	for i := range f.Accounts {
 		sl := &slot{}
 		sl.cur.Store(&f.Accounts[i])
@@ -49,31 +66,50 @@ func (s *Server) load() (*directory, error) {
 	return d, nil
 }
 
-// current returns the directory for the store as it is now: the store's
-// stamp (a few system calls, no decode) is compared with the one the
-// directory was read at on every request, so that a consumer added or
-// removed, or a token refreshed, by another keyfob process counts from the
-// next request on. A store that cannot be read (edited by hand and broken)
+// sameFile reports, with one lstat, that the store file is still the one
+// the directory was read from: every keyfob write renames a new file into
+// place, and an edit by hand changes the time or size.
+func (d *directory) sameFile(path string) bool {
+	if d.file == nil {
+		return false
+	}
+	fi, err := os.Lstat(path)
+	return err == nil && os.SameFile(fi, d.file) && fi.Size() == d.file.Size() && fi.ModTime().Equal(d.file.ModTime())
+}
+
+// current returns the directory for the store as it is now. On every
+// request the store file is looked at (one lstat) and, when it changed or
+// a second has passed, the store's stamp; so a consumer added or removed,
+// or a token refreshed, by another keyfob process counts from the next
+// request on. A store that cannot be read (edited by hand and broken)
 // leaves the last good directory in place, and is reported once per stamp.
 func (s *Server) current() *directory {
 	d := s.dir.Load()
-	stamp := s.m.Store.Stamp()
+	path := s.m.Store.Path()
+	now := time.Now().UnixNano()
+	same := d.sameFile(path)
+	if same && now-d.checked.Load() < int64(fullCheckEvery) {
+		return d
+	}
 	// "" is a store that cannot be identified (missing, or from before
 	// generations): it is read each time.
-	if stamp == d.stamp && stamp != "" {
+	if stamp := s.m.Store.Stamp(); same && stamp == d.stamp && stamp != "" {
+		d.checked.Store(now)
 		return d
 	}
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
-	if d = s.dir.Load(); stamp == d.stamp && stamp != "" {
-		return d // another request reloaded it meanwhile
+	if d2 := s.dir.Load(); d2 != d && d2.sameFile(path) {
+		return d2 // another request reloaded it meanwhile
 	}
 	next, err := s.load()
 	if err != nil {
-		if stamp != d.stamp {
+		if stamp := s.m.Store.Stamp(); stamp != d.stamp {
 			s.log.note("the store cannot be read (%v); serving the consumers and accounts read before", err)
 			kept := *d
-			kept.stamp = stamp
+			kept.file, _ = os.Lstat(path)
+			kept.stamp, kept.checked = stamp, &atomic.Int64{}
+			kept.checked.Store(now)
 			s.dir.Store(&kept)
 		}
 		return s.dir.Load()

@@ -40,6 +40,9 @@ const (
 	// MaxBodyBytes bounds a request body; a token request needs a few
 	// hundred bytes.
 	MaxBodyBytes = 16 << 10
+	// GCPercent is the garbage collector's setting `keyfob serve` runs
+	// with (and the benchmarks): see runtime/debug.SetGCPercent.
+	GCPercent = 400
 	// refreshWait bounds a refresh that requests wait for, beyond the
 	// manager's own bounds on the request and the lock.
 	refreshWait = 2 * time.Minute

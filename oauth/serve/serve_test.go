@@ -3,6 +3,7 @@ package serve_test
 import (
 	"context"
 	"math"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -134,9 +135,17 @@ func TestStoreChangesAreSeen(t *testing.T) {
 	_, err = other.RemoveConsumer(context.Background(), "late")
 	must(t, err == nil, "%v", err)
 	must(t, f.refresh(cred).status == 401, "a removed consumer still works")
-	// Its account removed: its consumers go with it.
 	cred2 := f.add("truck-user", "truck")
 	must(t, f.refresh(cred2).status == 200, "consumer refused")
+	// A store broken by hand: what was read before is served, and the log
+	// says why.
+	good, err := os.ReadFile(f.m.Store.Path())
+	must(t, err == nil, "%v", err)
+	must(t, os.WriteFile(f.m.Store.Path(), []byte(`{"version": 2, "accounts": [`), 0o600) == nil, "write")
+	must(t, f.refresh(cred2).status == 200, "a broken store stopped the service")
+	must(t, strings.Count(f.log.String(), "the store cannot be read") == 1, "log:\n%s", f.log.String())
+	must(t, os.WriteFile(f.m.Store.Path(), good, 0o600) == nil, "write")
+	// Its account removed: its consumers go with it.
 	must(t, other.Remove(context.Background(), "000000a2") == nil, "remove")
 	must(t, f.refresh(cred2).status == 401, "the consumer of a removed account still works")
 }
