@@ -1,25 +1,15 @@
 package oauth
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 	"unicode"
-
-	"golang.org/x/oauth2"
 
 	"github.com/keyfob/keyfob/accounts"
 )
@@ -71,8 +61,12 @@ type ServerError struct {
 
 	op      operation     // what keyfob was doing, for the advice
 	timeout time.Duration // the client's timeout, for the message
+	redact  *redactor     // the secrets of the request, kept out of the cause
 	sent    bool          // the whole request was written to the server
 }
+
+// netCause says why a transport failed, without the request's secrets.
+func (e *ServerError) netCause() string { return netCause(e.Err, e.redact) }
 
 // operation names what a request was for; it picks the advice in errors.
 type operation int
@@ -98,9 +92,9 @@ func (e *ServerError) Error() string {
 		return fmt.Sprintf("no answer from %s in time; check the network or try again", e.Endpoint)
 	case KindNetwork:
 		if e.StatusCode != 0 {
-			return fmt.Sprintf("the connection to %s broke while reading its answer (%s); try again", e.Endpoint, netCause(e.Err))
+			return fmt.Sprintf("the connection to %s broke while reading its answer (%s); try again", e.Endpoint, e.netCause())
 		}
-		return fmt.Sprintf("cannot reach %s (%s); check the network and the URL, then try again", e.Endpoint, netCause(e.Err))
+		return fmt.Sprintf("cannot reach %s (%s); check the network and the URL, then try again", e.Endpoint, e.netCause())
 	case KindMalformed:
 		return fmt.Sprintf("%s sent a reply keyfob cannot read (HTTP %d, not valid JSON); check the URL or try again later",
 			e.Endpoint, e.StatusCode)
@@ -187,13 +181,6 @@ func (e *ServerError) loginRequired() bool {
 	return false
 }
 
-// outcomeUnknown reports a refresh whose answer was lost after the server
-// got the request (a timeout, or a connection that broke after sending):
-// the server may have rotated the refresh token.
-func (e *ServerError) outcomeUnknown() bool {
-	return e.op == opRefresh && (e.Kind == KindTimeout || e.Kind == KindNetwork) && (e.sent || e.StatusCode != 0)
-}
-
 // Is matches accounts.ErrLoginRequired for login_required and invalid_grant
 // answers (and a 401 to a refresh), and accounts.ErrOutcomeUnknown for a
 // refresh whose answer was lost after the request reached the server.
@@ -205,6 +192,13 @@ func (e *ServerError) Is(target error) bool {
 		return e.outcomeUnknown()
 	}
 	return false
+}
+
+// outcomeUnknown reports a refresh whose answer was lost after the server
+// got the request (a timeout, or a connection that broke after sending):
+// the server may have rotated the refresh token.
+func (e *ServerError) outcomeUnknown() bool {
+	return e.op == opRefresh && (e.Kind == KindTimeout || e.Kind == KindNetwork) && (e.sent || e.StatusCode != 0)
 }
 
 // Unwrap returns the transport error behind a timeout or network failure.
@@ -250,7 +244,11 @@ var tokenLike = regexp.MustCompile(`[A-Za-z0-9._~+/=-]{24,}`)
 
 // cleanText trims server-provided text for use in a message: control
 // characters dropped, anything token-like redacted, at most n runes.
-func cleanText(s string, n int) string {
+func cleanText(s string, n int) string { return cleanWith(s, n, nil) }
+
+// cleanWith is cleanText with redact applied once the spaces are
+// normalised, before the heuristic and the cut.
+func cleanWith(s string, n int, redact func(string) string) string {
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
 			return ' '
@@ -258,6 +256,9 @@ func cleanText(s string, n int) string {
 		return r
 	}, s)
 	s = strings.Join(strings.Fields(s), " ")
+	if redact != nil {
+		s = redact(s)
+	}
 	s = tokenLike.ReplaceAllString(s, "[redacted]")
 	if r := []rune(s); len(r) > n {
 		s = string(r[:n-1]) + "…"
@@ -287,7 +288,7 @@ func endpointOf(raw string) string {
 	return u.Host + u.EscapedPath()
 }
 
-func netCause(err error) string {
+func netCause(err error, r *redactor) string {
 	var dns *net.DNSError
 	var op *net.OpError
 	switch {
@@ -300,233 +301,12 @@ func netCause(err error) string {
 		return "name lookup failed"
 	case errors.As(err, &op):
 		if op.Err != nil {
-			return cleanText(op.Err.Error(), 80)
+			return r.clean(op.Err.Error(), 80)
 		}
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return cleanText(ue.Err.Error(), 80)
+		return r.clean(ue.Err.Error(), 80)
 	}
-	return cleanText(err.Error(), 80)
-}
-
-// call records what happened on the wire during one request, so an error
-// can be classified from the status, headers and body no matter how the
-// OAuth library reported it. The body is kept only for classification and
-// never put in a message.
-type call struct {
-	start    time.Time
-	sent     atomic.Bool // the request was written in full (set by the transport)
-	endpoint string
-	status   int
-	header   http.Header
-	body     bytes.Buffer
-	readErr  error
-}
-
-const maxRecordedBody = 64 << 10
-
-// recorder is a RoundTripper that fills a call and, when extraForm is set,
-// adds fields to form-encoded POST bodies (x/oauth2's refresher cannot send
-// extra parameters, and the Owner API refresh wants a scope).
-type recorder struct {
-	base      http.RoundTripper
-	c         *call
-	extraForm url.Values
-}
-
-func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	r.c.endpoint = endpointOf(req.URL.String())
-	r.c.start = time.Now()
-	r.c.status, r.c.header, r.c.readErr = 0, nil, nil
-	r.c.sent.Store(false)
-	r.c.body.Reset()
-	if len(r.extraForm) > 0 && req.Method == http.MethodPost && req.Body != nil &&
-		strings.HasPrefix(req.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-		var err error
-		if req, err = withExtraForm(req, r.extraForm); err != nil {
-			return nil, err
-		}
-	}
-	c := r.c
-	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
-		WroteRequest: func(info httptrace.WroteRequestInfo) {
-			if info.Err == nil {
-				c.sent.Store(true)
-			}
-		},
-	}))
-	resp, err := r.base.RoundTrip(req)
-	if err != nil {
-		return nil, err
-	}
-	r.c.status, r.c.header = resp.StatusCode, resp.Header
-	resp.Body = &recordedBody{ReadCloser: resp.Body, c: r.c}
-	return resp, nil
-}
-
-func withExtraForm(req *http.Request, extra url.Values) (*http.Request, error) {
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(req.Body); err != nil {
-		return nil, err
-	}
-	_ = req.Body.Close()
-	form, err := url.ParseQuery(buf.String())
-	if err != nil {
-		return nil, err
-	}
-	for k, vs := range extra {
-		if _, set := form[k]; !set {
-			form[k] = vs
-		}
-	}
-	body := form.Encode()
-	out := req.Clone(req.Context())
-	out.Body = io.NopCloser(strings.NewReader(body))
-	out.ContentLength = int64(len(body))
-	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
-	return out, nil
-}
-
-type recordedBody struct {
-	io.ReadCloser
-	c *call
-}
-
-func (b *recordedBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if room := maxRecordedBody - b.c.body.Len(); room > 0 {
-		b.c.body.Write(p[:min(n, room)])
-	}
-	if err != nil && !errors.Is(err, io.EOF) {
-		b.c.readErr = err
-	}
-	return n, err
-}
-
-// classify turns any failure of a request into a clear error. err is what
-// the OAuth library (or keyfob's own request code) returned; c is what the
-// recorder saw.
-func (e *Engine) classify(ctx context.Context, c *call, op operation, err error) error {
-	se := &ServerError{Endpoint: c.endpoint, StatusCode: c.status, op: op, timeout: e.client().Timeout, sent: c.sent.Load()}
-	if se.Endpoint == "" {
-		se.Endpoint = "the server"
-	}
-	if c.header != nil {
-		se.RetryAfter = retryAfter(c.header.Get("Retry-After"), e.now())
-	}
-
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		if re.Response != nil {
-			se.StatusCode = re.Response.StatusCode
-			if se.RetryAfter == 0 {
-				se.RetryAfter = retryAfter(re.Response.Header.Get("Retry-After"), e.now())
-			}
-		}
-		se.Code = errorCode(re.ErrorCode)
-		se.Description = cleanText(re.ErrorDescription, 200)
-		se.Kind = KindOAuth
-		if se.Code == "" && c.status != 0 && looksHTML(c) {
-			se.Kind = KindHTML
-		}
-		return se
-	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		if errors.Is(ctxErr, context.DeadlineExceeded) {
-			se.Kind, se.Err, se.timeout = KindTimeout, ctxErr, 0
-			return se
-		}
-		return fmt.Errorf("the request to %s was cancelled: %w", se.Endpoint, ctxErr)
-	}
-	if c.readErr != nil {
-		err = c.readErr
-	}
-	var te interface{ Timeout() bool }
-	timedOut := errors.As(err, &te) && te.Timeout()
-	// A body cut by the client's timeout does not always say so; nothing
-	// else cancels the request once the context is fine.
-	if c.readErr != nil && se.timeout > 0 && !c.start.IsZero() && time.Since(c.start) >= se.timeout {
-		timedOut = true
-	}
-	if timedOut {
-		se.Kind, se.Err = KindTimeout, err
-		return se
-	}
-	if c.status == 0 || c.readErr != nil {
-		se.Kind, se.Err = KindNetwork, err
-		if c.readErr != nil {
-			se.Err = c.readErr
-		}
-		return se
-	}
-	// A response arrived and the library could not use it.
-	switch {
-	case looksHTML(c):
-		se.Kind = KindHTML
-	case !isJSONObject(c):
-		se.Kind = KindMalformed
-	default:
-		se.Kind = KindMissingFields
-	}
-	return se
-}
-
-// answerError classifies a complete answer to one of keyfob's own requests
-// (legacy grants, revocation, discovery, userinfo) that was not a success.
-func answerError(c *call, op operation, now time.Time) *ServerError {
-	se := &ServerError{Endpoint: c.endpoint, StatusCode: c.status, op: op, Kind: KindOAuth}
-	if c.header != nil {
-		se.RetryAfter = retryAfter(c.header.Get("Retry-After"), now)
-	}
-	var body struct {
-		Error       any    `json:"error"`
-		Description string `json:"error_description"`
-	}
-	switch {
-	case looksHTML(c):
-		se.Kind = KindHTML
-	case c.body.Len() > 0 && json.Unmarshal(c.body.Bytes(), &body) == nil:
-		if s, ok := body.Error.(string); ok {
-			se.Code = errorCode(s)
-		}
-		se.Description = cleanText(body.Description, 200)
-	case c.status >= 200 && c.status < 300:
-		se.Kind = KindMalformed
-	}
-	return se
-}
-
-func looksHTML(c *call) bool {
-	if c.header != nil {
-		if mt, _, err := mime.ParseMediaType(c.header.Get("Content-Type")); err == nil &&
-			(mt == "text/html" || mt == "application/xhtml+xml") {
-			return true
-		}
-	}
-	b := bytes.TrimSpace(c.body.Bytes())
-	return len(b) > 0 && b[0] == '<'
-}
-
-func isJSONObject(c *call) bool {
-	var m map[string]any
-	return json.Unmarshal(c.body.Bytes(), &m) == nil
-}
-
-// retryAfter reads a Retry-After header: seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil {
-		if n < 0 || n > 86400 {
-			return 0
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now).Round(time.Second)
-	}
-	return 0
+	return r.clean(err.Error(), 80)
 }

@@ -7,17 +7,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"html"
-	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"golang.org/x/oauth2"
 
@@ -33,8 +28,11 @@ type CodeFlow struct {
 	conf     *oauth2.Config
 	verifier string
 	state    string
+	nonce    string
 	authURL  string
 	redirect string
+	opts     LoginOptions
+	allow    bool // plain http endpoints off loopback are allowed
 
 	srv       *http.Server // nil for a paste flow
 	callbacks chan callback
@@ -62,108 +60,122 @@ type result struct {
 }
 
 // StartCodeFlow prepares a code flow for a (fleet, owner, or custom with
-// grant code): a PKCE S256 verifier, a random state and the authorize URL.
-// When the redirect URI is empty or a loopback http URI (127.0.0.1,
-// localhost, [::1], with or without a port) it starts a listener on
-// 127.0.0.1 only, on the URI's port or an ephemeral one (an empty redirect
-// URI becomes http://127.0.0.1:PORT/callback). Any other redirect URI (the
-// Owner API's tesla://auth/callback, a remote https page) makes a paste
-// flow. ctx only bounds the setup; Close ends the flow.
+// grant code): a PKCE S256 verifier, a random state and nonce, and the
+// authorize URL. A loopback http redirect URI (127.0.0.1, [::1], localhost)
+// gets a listener on its port: on both 127.0.0.1 and ::1 for localhost. A
+// fleet account's redirect URI is used exactly as registered (Tesla
+// matches it exactly): one without a port means port 80. A custom
+// account's may leave the port out, or be empty, for an ephemeral port
+// (RFC 8252 §7.3; an empty one becomes http://127.0.0.1:PORT/callback).
+// Any other redirect URI (the Owner API's tesla://auth/callback, a remote
+// https page) makes a paste flow. ctx only bounds the setup; Close ends
+// the flow.
 func (e *Engine) StartCodeFlow(ctx context.Context, a accounts.Account) (*CodeFlow, error) {
+	return e.StartCodeFlowWith(ctx, a, LoginOptions{})
+}
+
+// StartCodeFlowWith is StartCodeFlow with the options of one login.
+func (e *Engine) StartCodeFlowWith(ctx context.Context, a accounts.Account, o LoginOptions) (*CodeFlow, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if GrantOf(a) != accounts.GrantCode {
 		return nil, fmt.Errorf("a %s account does not sign in in the browser; use the password or client-credentials login", a.Kind)
 	}
-	if err := Validate(PurposeLogin, a); err != nil {
+	o.AllowInsecureHTTP = o.AllowInsecureHTTP || e.allowsHTTP(a)
+	if err := ValidateWith(PurposeLogin, a, o); err != nil {
 		return nil, err
 	}
+	f, err := newCodeFlow(e, a, o)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := redirectPlan(a.Endpoints.RedirectURI, a.Kind == accounts.KindFleet)
+	if err != nil {
+		return nil, err
+	}
+	if plan.loopback {
+		if err := f.startListener(plan); err != nil {
+			return nil, err
+		}
+	}
+	f.conf = oauthConfig(a, f.redirect)
+	f.authURL = f.conf.AuthCodeURL(f.state, f.authParams()...)
+	return f, nil
+}
+
+// newCodeFlow is a flow for a with fresh secrets.
+func newCodeFlow(e *Engine, a accounts.Account, o LoginOptions) (*CodeFlow, error) {
 	state, err := randomString(24)
 	if err != nil {
 		return nil, err
 	}
-	f := &CodeFlow{
+	nonce, err := randomString(24)
+	if err != nil {
+		return nil, err
+	}
+	return &CodeFlow{
 		e:         e,
 		acct:      a,
 		verifier:  oauth2.GenerateVerifier(),
 		state:     state,
+		nonce:     nonce,
+		redirect:  a.Endpoints.RedirectURI,
+		opts:      o,
+		allow:     o.AllowInsecureHTTP,
 		callbacks: make(chan callback, 1),
 		closed:    make(chan struct{}),
-	}
-	loopback, port, err := redirectPlan(a.Endpoints.RedirectURI)
-	if err != nil {
-		return nil, err
-	}
-	f.redirect = a.Endpoints.RedirectURI
-	if loopback {
-		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", port))
-		if err != nil {
-			return nil, fmt.Errorf("cannot listen on 127.0.0.1:%s for the browser's answer (%w); free the port or register another redirect URI",
-				port, err)
-		}
-		path := "/callback"
-		if a.Endpoints.RedirectURI == "" {
-			f.redirect = fmt.Sprintf("http://127.0.0.1:%d/callback", ln.Addr().(*net.TCPAddr).Port)
-		} else {
-			// A registered loopback URI keeps its host and path; without a
-			// port it gets the listener's (loopback redirects may use any
-			// port, RFC 8252 §7.3).
-			u, _ := url.Parse(a.Endpoints.RedirectURI)
-			if path = u.Path; path == "" {
-				path = "/"
-			}
-			if port == "0" {
-				u.Host = net.JoinHostPort(u.Hostname(), strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
-				f.redirect = u.String()
-			}
-		}
-		mux := http.NewServeMux()
-		mux.HandleFunc(path, f.handle)
-		// Server errors would be logged to stderr, under the terminal UI.
-		f.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
-		go func() { _ = f.srv.Serve(ln) }()
-	}
-	f.conf = oauthConfig(a, f.redirect)
-	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(f.verifier)}
-	switch a.Kind {
-	case accounts.KindOwner:
-		if a.Email != "" {
-			opts = append(opts, oauth2.SetAuthURLParam("login_hint", a.Email))
-		}
-	case accounts.KindFleet:
-		opts = append(opts, oauth2.SetAuthURLParam("prompt_missing_scopes", "true"))
-	}
-	f.authURL = f.conf.AuthCodeURL(f.state, opts...)
-	return f, nil
+	}, nil
 }
 
-// redirectPlan decides how a redirect URI is served: loopback reports
-// whether keyfob listens for it, on port ("0" for an ephemeral one).
-func redirectPlan(uri string) (loopback bool, port string, err error) {
-	if uri == "" {
-		return true, "0", nil
+// startListener listens where plan says and serves the redirect URI's
+// path; an ephemeral port is written into the redirect URI.
+func (f *CodeFlow) startListener(plan listenPlan) error {
+	lns, err := listen(plan)
+	if err != nil {
+		return listenError(f.redirect, plan, err)
 	}
-	u, perr := url.Parse(uri)
-	if perr != nil || u.Scheme == "" {
-		return false, "", fieldErr(FieldRedirectURI, "the redirect URI %q is not a valid URI", cleanText(uri, 100))
+	port := strconv.Itoa(lns[0].Addr().(*net.TCPAddr).Port)
+	path := "/callback"
+	if f.redirect == "" {
+		f.redirect = "http://" + net.JoinHostPort(plan.hosts[0], port) + path
+	} else {
+		u, _ := url.Parse(f.redirect)
+		if path = u.Path; path == "" {
+			path = "/"
+		}
+		if plan.port == "0" {
+			u.Host = net.JoinHostPort(u.Hostname(), port)
+			f.redirect = u.String()
+		}
 	}
-	if u.Scheme != "http" {
-		return false, "", nil
+	f.serve(lns, path)
+	return nil
+}
+
+// authParams are the authorize request's parameters besides the client,
+// redirect URI, scopes and state: PKCE S256, the nonce, a login hint, and
+// Tesla's options.
+func (f *CodeFlow) authParams() []oauth2.AuthCodeOption {
+	a, o := f.acct, f.opts
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(f.verifier), oauth2.SetAuthURLParam("nonce", f.nonce)}
+	if a.Email != "" {
+		opts = append(opts, oauth2.SetAuthURLParam("login_hint", a.Email))
 	}
-	switch strings.ToLower(u.Hostname()) {
-	case "127.0.0.1", "localhost", "::1":
+	if a.Kind == accounts.KindFleet {
+		opts = append(opts, oauth2.SetAuthURLParam("prompt_missing_scopes", "true"))
+		if o.RequireRequestedScopes {
+			opts = append(opts, oauth2.SetAuthURLParam("require_requested_scopes", "true"))
+		}
+	}
+	switch {
+	case o.Locale == "":
+	case userKind(a):
+		opts = append(opts, oauth2.SetAuthURLParam("locale", o.Locale))
 	default:
-		return false, "", nil
+		opts = append(opts, oauth2.SetAuthURLParam("ui_locales", o.Locale))
 	}
-	port = u.Port()
-	if port == "" {
-		return true, "0", nil
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return false, "", fieldErr(FieldRedirectURI, "the redirect URI has an invalid port %q", cleanText(port, 20))
-	}
-	return true, port, nil
+	return opts
 }
 
 func randomString(n int) (string, error) {
@@ -191,12 +203,13 @@ func (f *CodeFlow) OpenBrowser() error {
 	return OpenBrowser(f.authURL)
 }
 
-// Wait blocks until the browser comes back to the loopback listener, then
-// exchanges the code and returns the logged-in account. It also ends when
-// ctx ends or the flow is closed. A callback with the wrong state
-// (ErrStateMismatch) or an error (a *CallbackError; ErrLoginCancelled when
-// the user cancelled) ends the flow without an exchange. The browser gets
-// a small page saying what happened. The listener closes when Wait returns.
+// Wait blocks until the browser comes back to the loopback listener with
+// this login's state, then exchanges the code and returns the logged-in
+// account. It also ends when ctx ends or the flow is closed. An error that
+// carries the state (a *CallbackError; ErrLoginCancelled when the user
+// cancelled) ends the flow without an exchange; a callback without the
+// state ends nothing (see handle). The browser gets a small page saying
+// what happened. The listener closes when Wait returns.
 func (f *CodeFlow) Wait(ctx context.Context) (accounts.Account, error) {
 	if f.srv == nil {
 		return f.acct, errors.New("this login has no listener: the browser lands on a page whose address must be pasted")
@@ -251,7 +264,9 @@ func stateError() error {
 	return fmt.Errorf("%w: it was not started by this keyfob login, so its code was not used; start the login again", ErrStateMismatch)
 }
 
-// exchange trades the code for tokens, once.
+// exchange trades the code for tokens, once: at the host the callback's
+// issuer names when the sign-in moved there (see switchIssuer), checking
+// the id token's nonce and the region the tokens name.
 func (f *CodeFlow) exchange(ctx context.Context, code, issuer string) (accounts.Account, error) {
 	f.exchangeMu.Lock()
 	defer f.exchangeMu.Unlock()
@@ -261,31 +276,77 @@ func (f *CodeFlow) exchange(ctx context.Context, code, issuer string) (accounts.
 	if done {
 		return f.acct, errors.New("this login has already finished; start a new one")
 	}
-	conf := *f.conf
-	if f.acct.Kind == accounts.KindOwner {
-		conf.Endpoint.TokenURL = ownerTokenURL(conf.Endpoint.TokenURL, issuer)
-	}
-	opts := []oauth2.AuthCodeOption{oauth2.VerifierOption(f.verifier)}
-	if f.acct.Audience != "" && f.acct.Kind != accounts.KindOwner {
-		opts = append(opts, oauth2.SetAuthURLParam("audience", f.acct.Audience))
-	}
-	var rc call
-	rctx, _ := f.e.recording(ctx, &rc, nil)
-	tok, err := conf.Exchange(rctx, code, opts...)
-	if err != nil {
-		return f.acct, f.e.classify(ctx, &rc, opExchange, err)
-	}
-	g, err := f.e.grantFrom(f.acct, &rc, fieldsOf(tok), "")
+	acct, switched, err := switchIssuer(f.acct, issuer)
 	if err != nil {
 		return f.acct, err
 	}
-	a := f.acct
-	a.Apply(g, f.e.now())
-	f.e.learnEmail(ctx, &a)
+	if err := secureEndpoints(acct, f.allow, FieldTokenURL); err != nil {
+		return f.acct, err
+	}
+	conf := *f.conf
+	conf.Endpoint.TokenURL = acct.Endpoints.TokenURL
+	opts := []oauth2.AuthCodeOption{oauth2.VerifierOption(f.verifier)}
+	if acct.Audience != "" && acct.Kind != accounts.KindOwner {
+		opts = append(opts, oauth2.SetAuthURLParam("audience", acct.Audience))
+	}
+	rc := &call{allowHTTP: f.allow}
+	rctx, _ := f.e.recording(ctx, rc, nil)
+	tok, err := conf.Exchange(rctx, code, opts...)
+	if err != nil {
+		return f.acct, f.e.classify(ctx, rc, opExchange, err)
+	}
+	g, err := f.e.grantFrom(acct, rc, fieldsOf(tok), "")
+	if err != nil {
+		return f.acct, err
+	}
+	if err := f.checkNonce(g.IDToken); err != nil {
+		return f.acct, err
+	}
+	a, err := f.settle(acct, g, switched)
+	if err != nil {
+		return f.acct, err
+	}
+	f.e.learnEmail(ctx, &a, f.allow)
 	f.mu.Lock()
 	f.finished = true
 	f.mu.Unlock()
 	return a, nil
+}
+
+// settle applies g to a and corrects the region (and audience) to what the
+// tokens say; a correction that would move the account between Tesla's
+// .com and .cn hosts fails, unless the sign-in's issuer moved it.
+func (f *CodeFlow) settle(a accounts.Account, g accounts.Grant, switched bool) (accounts.Account, error) {
+	a.Apply(g, f.e.now())
+	loopbackSwitch := switched && LoopbackHost(hostOf(a.Endpoints.TokenURL))
+	if switched && a.Kind == accounts.KindFleet && fleetAudience(a.Audience) {
+		claims, _ := Inspect(a.AccessToken)
+		a.Audience = regionAudience(a, claims.Audience, a.Region)
+	}
+	c := regionCheck(a, loopbackSwitch)
+	if c.Refused != nil {
+		return f.acct, c.Refused
+	}
+	c.apply(&a)
+	return a, nil
+}
+
+// checkNonce refuses an id token whose nonce is not this login's: it was
+// issued for another sign-in. An id token without a nonce passes (Tesla is
+// not known to echo it).
+func (f *CodeFlow) checkNonce(idToken string) error {
+	claims, ok := Inspect(idToken)
+	if !ok {
+		return nil
+	}
+	nonce, present := claims.Raw["nonce"]
+	if !present {
+		return nil
+	}
+	if s, _ := nonce.(string); subtle.ConstantTimeCompare([]byte(s), []byte(f.nonce)) != 1 {
+		return errors.New("the id token the server returned was issued for another sign-in (its nonce is not this login's), so no account was saved; start the login again")
+	}
+	return nil
 }
 
 // Close stops the listener. It is safe to call more than once.
@@ -302,159 +363,4 @@ func (f *CodeFlow) Close() error {
 		}
 	})
 	return nil
-}
-
-// handle serves the redirect URI on the loopback listener.
-func (f *CodeFlow) handle(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		page(w, http.StatusBadRequest, "keyfob could not read this sign-in answer", "Return to the terminal and try again.")
-		return
-	}
-	q := r.Form
-	code, state, errCode := q.Get("code"), q.Get("state"), q.Get("error")
-	var cb callback
-	switch {
-	case code == "" && errCode == "":
-		// Not an answer from the authorization server; keep waiting.
-		page(w, http.StatusBadRequest, "This address waits for a sign-in answer", "It carries no code. Return to the terminal.")
-		return
-	case !f.stateMatches(state) && (code != "" || state != ""):
-		cb.err = stateError()
-	case errCode != "":
-		cb.err = &CallbackError{Code: errorCode(errCode), Description: cleanText(q.Get("error_description"), 200)}
-	default:
-		cb.code, cb.issuer = code, q.Get("issuer")
-	}
-
-	f.mu.Lock()
-	already := f.delivered
-	f.delivered = true
-	f.mu.Unlock()
-	if already {
-		page(w, http.StatusConflict, "This sign-in has already been handled", "Return to the terminal.")
-		return
-	}
-	cb.reply = make(chan result, 1)
-	select {
-	case f.callbacks <- cb:
-	case <-f.closed:
-		page(w, http.StatusGone, "keyfob stopped waiting for this sign-in", "Return to the terminal and start the login again.")
-		return
-	}
-	var r2 result
-	select {
-	case r2 = <-cb.reply:
-	case <-f.closed:
-		select {
-		case r2 = <-cb.reply:
-		default:
-			page(w, http.StatusGone, "keyfob stopped waiting for this sign-in", "Return to the terminal and start the login again.")
-			return
-		}
-	case <-r.Context().Done():
-		return
-	}
-	if r2.err != nil {
-		page(w, http.StatusOK, "Sign-in failed", r2.err.Error()+" Return to the terminal for details.")
-		return
-	}
-	who := ""
-	if r2.acct.Email != "" {
-		who = " as " + r2.acct.Email
-	}
-	page(w, http.StatusOK, "Signed in to keyfob"+who, "You can close this tab and return to the terminal.")
-}
-
-// page writes the small HTML page the browser shows after the callback.
-func page(w http.ResponseWriter, status int, title, body string) {
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>keyfob</title>
-<style>body{font-family:system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;line-height:1.5}</style>
-</head><body><h1>%s</h1><p>%s</p></body></html>
-`, html.EscapeString(title), html.EscapeString(body))
-}
-
-// ParseRedirect extracts the code, state and issuer from what a user
-// pasted: the whole redirect URL (any scheme, e.g. tesla://auth/callback?…,
-// or just its query) or a bare code. Surrounding whitespace and quotes are
-// ignored. It fails when the URL carries error=… (saying what the server
-// said), has no code, or nothing was pasted.
-func ParseRedirect(pasted string) (code, state, issuer string, err error) {
-	s := strings.TrimSpace(pasted)
-	s = strings.Trim(s, "\"'`<> \t\r\n")
-	if s == "" {
-		return "", "", "", errors.New("nothing was pasted; paste the address of the page you landed on after signing in, or just its code")
-	}
-	if !strings.ContainsAny(s, "?=&#") && !strings.Contains(s, "://") {
-		if !plausibleCode(s) {
-			return "", "", "", errors.New("the pasted text is neither a URL nor a code; paste the address of the page you landed on after signing in, or just its code")
-		}
-		return s, "", "", nil
-	}
-	q, err := redirectQuery(s)
-	if err != nil {
-		return "", "", "", err
-	}
-	if e := q.Get("error"); e != "" {
-		return "", "", "", &CallbackError{Code: errorCode(e), Description: cleanText(q.Get("error_description"), 200)}
-	}
-	code = strings.TrimSpace(q.Get("code"))
-	if code == "" {
-		return "", "", "", errors.New("the pasted URL has no code parameter; paste the address of the page you landed on after signing in, or just its code")
-	}
-	// No server issues such a code: the address was wrapped or mangled on
-	// its way to the terminal, and the server would only say invalid_grant.
-	if strings.IndexFunc(code, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
-		return "", "", "", errors.New("the code in the pasted address has a space or a line break in it; paste the address again on one line, exactly as the browser shows it")
-	}
-	return code, q.Get("state"), q.Get("issuer"), nil
-}
-
-// redirectQuery finds the parameters of a pasted URL: its query, else its
-// fragment (response_mode=fragment), else the text itself as a query.
-func redirectQuery(s string) (url.Values, error) {
-	if u, err := url.Parse(s); err == nil && (u.Scheme != "" || strings.HasPrefix(s, "?") || strings.HasPrefix(s, "/")) {
-		q := u.Query()
-		if q.Get("code") == "" && q.Get("error") == "" && u.Fragment != "" {
-			if fq, err := url.ParseQuery(u.Fragment); err == nil {
-				return fq, nil
-			}
-		}
-		return q, nil
-	}
-	s = strings.TrimPrefix(s, "?")
-	if i := strings.IndexByte(s, '?'); i >= 0 {
-		s = s[i+1:]
-	}
-	if i := strings.IndexByte(s, '#'); i >= 0 && !strings.Contains(s[:i], "code=") {
-		s = s[i+1:]
-	}
-	q, err := url.ParseQuery(s)
-	if err != nil && len(q) == 0 {
-		return nil, errors.New("the pasted text is not a URL keyfob can read; paste the address of the page you landed on after signing in, or just its code")
-	}
-	return q, nil
-}
-
-// plausibleCode accepts what an authorization code looks like: URL-safe
-// characters without spaces.
-func plausibleCode(s string) bool {
-	if len(s) > 4096 {
-		return false
-	}
-	for _, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
-		case strings.ContainsRune("-._~+/%", r):
-		default:
-			return false
-		}
-	}
-	return true
 }

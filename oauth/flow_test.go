@@ -7,138 +7,44 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-	"unicode"
 
 	"github.com/keyfob/keyfob/accounts"
 )
 
-func TestParseRedirect(t *testing.T) {
-	cases := []struct {
-		name, in                  string
-		code, state, issuer, fail string
-	}{
-		{name: "owner URL", in: "tesla://auth/callback?code=abc123&state=st&issuer=https%3A%2F%2Fauth.tesla.com%2Foauth2%2Fv3",
-			code: "abc123", state: "st", issuer: "https://auth.tesla.com/oauth2/v3"},
-		{name: "quoted with newline", in: "  \"https://auth.tesla.com/void/callback?code=c1&state=s1\"\n", code: "c1", state: "s1"},
-		{name: "angle brackets", in: "<http://127.0.0.1:8080/callback?code=c2>", code: "c2"},
-		{name: "no scheme", in: "auth.tesla.com/void/callback?code=c3&state=s3", code: "c3", state: "s3"},
-		{name: "just the query", in: "?code=c4&state=s4", code: "c4", state: "s4"},
-		{name: "query without question mark", in: "code=c5&state=s5", code: "c5", state: "s5"},
-		{name: "fragment", in: "https://app.example/cb#code=c6&state=s6", code: "c6", state: "s6"},
-		{name: "bare code", in: "'NA_0a1b2c3d4e5f'\r\n", code: "NA_0a1b2c3d4e5f"},
-		{name: "empty", in: " \n\t", fail: "nothing was pasted"},
-		{name: "no code", in: "tesla://auth/callback?state=abc&issuer=x", fail: "the pasted URL has no code parameter; paste the address"},
-		{name: "cancelled", in: "tesla://auth/callback?error=login_cancelled&error_description=User+cancelled+login&state=s",
-			fail: "cancelled in the browser (login_cancelled: User cancelled login)"},
-		{name: "other error", in: "http://127.0.0.1/cb?error=invalid_request&error_description=bad+scope", fail: "invalid_request: bad scope"},
-		{name: "prose", in: "I could not sign in", fail: "neither a URL nor a code"},
-		{name: "wrapped line", in: "tesla://auth/callback?code=NA_0a1b2c\n3d4e5f&state=s", fail: "paste the address again on one line"},
-		{name: "space in code", in: "tesla://auth/callback?code=abc%20def&state=s", fail: "has a space or a line break"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			code, state, issuer, err := ParseRedirect(tc.in)
-			if tc.fail != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.fail) {
-					t.Fatalf("got (%q, %v), want an error containing %q", code, err, tc.fail)
-				}
-				return
-			}
-			if err != nil || code != tc.code || state != tc.state || issuer != tc.issuer {
-				t.Fatalf("got %q %q %q %v", code, state, issuer, err)
-			}
-		})
-	}
-	_, _, _, err := ParseRedirect("tesla://auth/callback?error=login_cancelled")
-	if !errors.Is(err, ErrLoginCancelled) {
-		t.Errorf("login_cancelled is not ErrLoginCancelled: %v", err)
-	}
-	var ce *CallbackError
-	if _, _, _, err := ParseRedirect("x://y?error=server_error"); !errors.As(err, &ce) || ce.Code != "server_error" || errors.Is(err, ErrLoginCancelled) {
-		t.Errorf("server_error: %v", err)
-	}
-}
-
-// FuzzParseRedirect checks ParseRedirect on anything a user could paste.
-// Properties: it never panics; it returns either an error and nothing else,
-// or a non-empty code without whitespace or control characters; and when
-// the paste is exactly a URL whose query carries a code (and no error), the
-// code (less surrounding spaces), state and issuer are that query's. The seed corpus is in
-// testdata/fuzz/FuzzParseRedirect.
-func FuzzParseRedirect(f *testing.F) {
-	f.Add("tesla://auth/callback?code=NA_0a1b2c3d&state=st&issuer=https%3A%2F%2Fauth.tesla.com%2Foauth2%2Fv3")
-	f.Fuzz(func(t *testing.T, s string) {
-		code, state, issuer, err := ParseRedirect(s)
-		if err != nil {
-			if code != "" || state != "" || issuer != "" {
-				t.Fatalf("ParseRedirect(%q) returned %q %q %q with the error %v", s, code, state, issuer, err)
-			}
-		} else {
-			if code == "" {
-				t.Fatalf("ParseRedirect(%q) returned no code and no error", s)
-			}
-			if i := strings.IndexFunc(code, badInCode); i >= 0 {
-				t.Fatalf("ParseRedirect(%q) returned the code %q, with %q in it", s, code, code[i:])
-			}
-		}
-
-		// A paste that is exactly a URL whose query carries a code.
-		if strings.Trim(s, "\"'`<> \t\r\n") != s {
-			return
-		}
-		u, perr := url.Parse(s)
-		if perr != nil || u.Scheme == "" {
-			return
-		}
-		// Spaces around the code are dropped like those around the paste.
-		q := u.Query()
-		want := strings.TrimSpace(q.Get("code"))
-		if want == "" || q.Get("error") != "" {
-			return
-		}
-		if strings.IndexFunc(want, badInCode) >= 0 {
-			if err == nil {
-				t.Fatalf("ParseRedirect(%q) accepted the code %q", s, code)
-			}
-			return
-		}
-		if err != nil || code != want || state != q.Get("state") || issuer != q.Get("issuer") {
-			t.Fatalf("ParseRedirect(%q) = %q %q %q %v, want %q %q %q", s, code, state, issuer, err, want, q.Get("state"), q.Get("issuer"))
-		}
-	})
-}
-
-// badInCode reports what cannot be part of an authorization code as
-// pasted: whitespace (a wrapped line) and control characters.
-func badInCode(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
-
 func TestRedirectPlan(t *testing.T) {
+	v4, both, v6 := []string{"127.0.0.1"}, []string{"127.0.0.1", "::1"}, []string{"::1"}
 	cases := []struct {
 		uri      string
+		exact    bool
 		loopback bool
+		hosts    []string
 		port     string
 		fail     bool
 	}{
-		{"", true, "0", false},
-		{"http://127.0.0.1:8080/callback", true, "8080", false},
-		{"http://localhost/callback", true, "0", false},
-		{"http://[::1]:9000/cb", true, "9000", false},
-		{"http://LOCALHOST:1234", true, "1234", false},
-		{"tesla://auth/callback", false, "", false},
-		{"https://127.0.0.1:8080/callback", false, "", false},
-		{"https://app.example/callback", false, "", false},
-		{"http://192.168.1.2:8080/callback", false, "", false},
-		{"http://127.0.0.1:0x50/cb", false, "", true},
-		{"no scheme", false, "", true},
+		{"", false, true, v4, "0", false},
+		{"http://127.0.0.1:8080/callback", false, true, v4, "8080", false},
+		{"http://127.1.2.3:8080/callback", false, true, []string{"127.1.2.3"}, "8080", false},
+		{"http://localhost/callback", false, true, both, "0", false},
+		{"http://localhost/callback", true, true, both, "80", false},
+		{"http://[::1]:9000/cb", true, true, v6, "9000", false},
+		{"http://LOCALHOST:1234", false, true, both, "1234", false},
+		{"tesla://auth/callback", true, false, nil, "", false},
+		{"https://127.0.0.1:8080/callback", false, false, nil, "", false},
+		{"https://app.example/callback", false, false, nil, "", false},
+		{"http://192.168.1.2:8080/callback", false, false, nil, "", false},
+		{"http://127.0.0.1:0x50/cb", false, false, nil, "", true},
+		{"http://127.0.0.1:0/cb", true, false, nil, "", true},
+		{"no scheme", false, false, nil, "", true},
 	}
 	for _, tc := range cases {
-		lb, port, err := redirectPlan(tc.uri)
-		if lb != tc.loopback || port != tc.port || (err != nil) != tc.fail {
-			t.Errorf("redirectPlan(%q) = %v %q %v", tc.uri, lb, port, err)
+		p, err := redirectPlan(tc.uri, tc.exact)
+		if p.loopback != tc.loopback || !slices.Equal(p.hosts, tc.hosts) || p.port != tc.port || (err != nil) != tc.fail {
+			t.Errorf("redirectPlan(%q, %v) = %+v %v", tc.uri, tc.exact, p, err)
 		}
 	}
 }
@@ -191,7 +97,8 @@ func TestStartCodeFlowAuthURL(t *testing.T) {
 
 	fleet, _ := Preset(accounts.KindFleet, "eu")
 	fleet.ClientID = "fleet-app"
-	f, err := e.StartCodeFlow(ctx, fleet)
+	fleet.Endpoints.RedirectURI = "https://app.example/callback"
+	f, err := e.StartCodeFlowWith(ctx, fleet, LoginOptions{Locale: "de-DE", RequireRequestedScopes: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,10 +108,11 @@ func TestStartCodeFlowAuthURL(t *testing.T) {
 	if u.Host != "auth.tesla.com" || q.Get("response_type") != "code" || q.Get("client_id") != "fleet-app" ||
 		q.Get("code_challenge_method") != "S256" || len(q.Get("code_challenge")) != 43 || len(q.Get("state")) < 20 ||
 		q.Get("prompt_missing_scopes") != "true" || q.Get("audience") != "" || q.Get("redirect_uri") != f.RedirectURI() ||
-		!strings.Contains(q.Get("scope"), "offline_access") {
+		!strings.Contains(q.Get("scope"), "energy_cmds") || q.Get("nonce") != f.nonce || len(f.nonce) < 20 ||
+		q.Get("locale") != "de-DE" || q.Get("require_requested_scopes") != "true" || q.Has("login_hint") {
 		t.Errorf("fleet authorize URL %s", f.AuthURL())
 	}
-	if !f.Loopback() || !strings.HasPrefix(f.RedirectURI(), "http://127.0.0.1:") || !strings.HasSuffix(f.RedirectURI(), "/callback") {
+	if f.Loopback() || f.RedirectURI() != "https://app.example/callback" {
 		t.Errorf("fleet redirect %q loopback %v", f.RedirectURI(), f.Loopback())
 	}
 	if strings.Contains(f.AuthURL(), f.verifier) {
@@ -220,24 +128,46 @@ func TestStartCodeFlowAuthURL(t *testing.T) {
 	defer of.Close()
 	q = mustQuery(t, of.AuthURL())
 	if of.Loopback() || of.RedirectURI() != "tesla://auth/callback" || q.Get("login_hint") != "me@example.com" ||
-		q.Get("client_id") != "ownerapi" || q.Get("scope") != "openid email offline_access" || q.Get("prompt_missing_scopes") != "" {
+		q.Get("client_id") != "ownerapi" || q.Get("scope") != "openid email offline_access" || q.Get("prompt_missing_scopes") != "" ||
+		q.Has("locale") || q.Has("require_requested_scopes") || q.Get("nonce") == "" {
 		t.Errorf("owner authorize URL %s", of.AuthURL())
 	}
 	if _, err := of.Wait(ctx); err == nil {
 		t.Error("Wait on a paste flow did not fail")
 	}
 
-	// Two flows never share a state or verifier.
+	// Two flows never share a state, nonce or verifier.
 	f2, _ := e.StartCodeFlow(ctx, fleet)
 	defer f2.Close()
-	if f2.state == f.state || f2.verifier == f.verifier || f2.RedirectURI() == f.RedirectURI() {
-		t.Error("flows share their secrets or port")
+	if f2.state == f.state || f2.verifier == f.verifier || f2.nonce == f.nonce {
+		t.Error("flows share their secrets")
+	}
+	if q := mustQuery(t, f2.AuthURL()); q.Has("locale") || q.Has("require_requested_scopes") {
+		t.Errorf("options of another login: %s", f2.AuthURL())
+	}
+	custom := customCodeAccount("https://auth.example/token")
+	custom.Endpoints.RedirectURI = "https://app.example/cb"
+	cf, err := e.StartCodeFlowWith(ctx, custom, LoginOptions{Locale: "fr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := mustQuery(t, cf.AuthURL()); q.Get("ui_locales") != "fr" || q.Has("locale") || q.Has("prompt_missing_scopes") {
+		t.Errorf("custom authorize URL %s", cf.AuthURL())
+	}
+	if _, err := e.StartCodeFlowWith(ctx, custom, LoginOptions{Locale: "not a locale"}); !isField(err, FieldLocale) {
+		t.Errorf("bad locale: %v", err)
 	}
 
 	partner, _ := Preset(accounts.KindPartner, "na")
 	if _, err := e.StartCodeFlow(ctx, partner); err == nil {
 		t.Error("a partner account started a browser flow")
 	}
+}
+
+// isField reports whether err is a *FieldError for f.
+func isField(err error, f Field) bool {
+	var fe *FieldError
+	return errors.As(err, &fe) && fe.Field == f
 }
 
 func mustQuery(t *testing.T, raw string) url.Values {
@@ -343,44 +273,69 @@ func TestLoopbackCallbackExchangesOnce(t *testing.T) {
 	}
 }
 
-func TestLoopbackStateMismatchAndErrors(t *testing.T) {
-	cases := []struct {
-		name  string
-		query func(state string) string
-		is    error
-		page  string
-	}{
-		{"wrong state", func(string) string { return "?code=c&state=forged" }, ErrStateMismatch, "state mismatch"},
-		{"missing state", func(string) string { return "?code=c" }, ErrStateMismatch, "state mismatch"},
-		{"cancelled", func(s string) string { return "?error=login_cancelled&error_description=User+cancelled&state=" + s },
-			ErrLoginCancelled, "cancelled in the browser"},
-		{"error with forged state", func(string) string { return "?error=login_cancelled&state=forged" }, ErrStateMismatch, "state"},
+// A callback without this login's state — another state, none, or an
+// error that does not carry it — gets a 400 page and ends nothing: anyone
+// on the machine can reach the listener. The right answer still works
+// afterwards.
+func TestLoopbackIgnoresAnswersOfOtherLogins(t *testing.T) {
+	access := makeJWT(t, map[string]any{"sub": "u1"})
+	srv := newFakeTokenServer(t, jsonAnswer(200, `{"access_token":"`+access+`","token_type":"bearer"}`))
+	f, err := (&Engine{}).StartCodeFlow(context.Background(), customCodeAccount(srv.URL+"/token"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			srv := newFakeTokenServer(t, jsonAnswer(200, `{"access_token":"x","token_type":"bearer"}`))
-			f, err := (&Engine{}).StartCodeFlow(context.Background(), customCodeAccount(srv.URL+"/token"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			errc := make(chan error, 1)
-			go func() {
-				_, err := f.Wait(context.Background())
-				errc <- err
-			}()
-			status, body := browse(t, f.RedirectURI()+tc.query(url.QueryEscape(f.state)))
-			err = <-errc
-			if !errors.Is(err, tc.is) {
-				t.Fatalf("Wait: %v, want %v", err, tc.is)
-			}
-			if status != 200 || !strings.Contains(body, "Sign-in failed") || !strings.Contains(body, tc.page) {
-				t.Errorf("page %d %s", status, body)
-			}
-			if srv.exchanges.Load() != 0 {
-				t.Error("the code was exchanged")
-			}
-		})
+	defer f.Close()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := f.Wait(context.Background())
+		errc <- err
+	}()
+	for _, q := range []string{"?code=c&state=forged", "?code=c", "?error=login_cancelled&state=forged", "?error=access_denied",
+		"?state=forged&state=" + url.QueryEscape(f.state) + "&code=c"} {
+		status, body := browse(t, f.RedirectURI()+q)
+		if status != http.StatusBadRequest || !strings.Contains(body, "keeps waiting") {
+			t.Errorf("%s: page %d %s", q, status, body)
+		}
+	}
+	select {
+	case err := <-errc:
+		t.Fatalf("a foreign answer ended the login: %v", err)
+	default:
+	}
+	if srv.exchanges.Load() != 0 {
+		t.Fatal("the code of a foreign answer was exchanged")
+	}
+	status, body := browse(t, f.RedirectURI()+"?code=right&state="+url.QueryEscape(f.state))
+	if err := <-errc; err != nil || status != http.StatusOK || !strings.Contains(body, "Signed in to keyfob") {
+		t.Fatalf("the right answer: %v, page %d %s", err, status, body)
+	}
+	if srv.exchanges.Load() != 1 || srv.form().Get("code") != "right" {
+		t.Errorf("%d exchanges of %q", srv.exchanges.Load(), srv.form().Get("code"))
+	}
+}
+
+// An error that carries this login's state ends it: the user cancelled.
+func TestLoopbackCancelledWithTheRightState(t *testing.T) {
+	srv := newFakeTokenServer(t, jsonAnswer(200, `{"access_token":"x","token_type":"bearer"}`))
+	f, err := (&Engine{}).StartCodeFlow(context.Background(), customCodeAccount(srv.URL+"/token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := f.Wait(context.Background())
+		errc <- err
+	}()
+	status, body := browse(t, f.RedirectURI()+"?error=login_cancelled&error_description=User+cancelled&state="+url.QueryEscape(f.state))
+	if err := <-errc; !errors.Is(err, ErrLoginCancelled) {
+		t.Fatalf("Wait: %v", err)
+	}
+	if status != 200 || !strings.Contains(body, "Sign-in failed") || !strings.Contains(body, "cancelled in the browser") {
+		t.Errorf("page %d %s", status, body)
+	}
+	if srv.exchanges.Load() != 0 {
+		t.Error("the code was exchanged")
 	}
 }
 

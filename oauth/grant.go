@@ -27,9 +27,16 @@ type Credentials struct{ Email, Password string }
 // custom with grant client_credentials). It returns a with the grant
 // applied; a's Name is left as given. Code-flow kinds use StartCodeFlow.
 func (e *Engine) Login(ctx context.Context, a accounts.Account, c Credentials) (accounts.Account, error) {
-	if err := Validate(PurposeLogin, a); err != nil {
+	return e.LoginWith(ctx, a, c, LoginOptions{})
+}
+
+// LoginWith is Login with the options of one login.
+func (e *Engine) LoginWith(ctx context.Context, a accounts.Account, c Credentials, o LoginOptions) (accounts.Account, error) {
+	o.AllowInsecureHTTP = o.AllowInsecureHTTP || e.allowsHTTP(a)
+	if err := ValidateWith(PurposeLogin, a, o); err != nil {
 		return a, err
 	}
+	allow := o.AllowInsecureHTTP
 	email := strings.TrimSpace(c.Email)
 	if email == "" {
 		email = a.Email
@@ -38,28 +45,9 @@ func (e *Engine) Login(ctx context.Context, a accounts.Account, c Credentials) (
 	var err error
 	switch GrantOf(a) {
 	case grantLegacy, accounts.GrantPassword:
-		if email == "" || c.Password == "" {
-			if email == "" {
-				return a, fieldErr(FieldEmail, "a password login needs the email")
-			}
-			return a, fieldErr(FieldPassword, "a password login needs the password")
-		}
-		if a.Kind == accounts.KindLegacy {
-			g, err = e.legacyToken(ctx, a, opPassword, map[string]string{
-				"grant_type": "password", "email": email, "password": c.Password,
-			})
-		} else {
-			conf := oauthConfig(a, "")
-			var rc call
-			rctx, _ := e.recording(ctx, &rc, nil)
-			tok, terr := conf.PasswordCredentialsToken(rctx, email, c.Password)
-			if terr != nil {
-				return a, e.classify(ctx, &rc, opPassword, terr)
-			}
-			g, err = e.grantFrom(a, &rc, fieldsOf(tok), "")
-		}
+		g, err = e.passwordGrant(ctx, a, email, c.Password, allow)
 	case accounts.GrantClientCredentials:
-		g, err = e.clientCredentials(ctx, a)
+		g, err = e.clientCredentials(ctx, a, allow)
 	default:
 		return a, fmt.Errorf("a %s account signs in in the browser, not with a password; use the browser login", a.Kind)
 	}
@@ -70,15 +58,43 @@ func (e *Engine) Login(ctx context.Context, a accounts.Account, c Credentials) (
 		g.Email = email
 	}
 	a.Apply(g, e.now())
-	e.learnEmail(ctx, &a)
+	e.learnEmail(ctx, &a, allow)
 	return a, nil
+}
+
+// passwordGrant runs the password grant of a legacy or custom account.
+func (e *Engine) passwordGrant(ctx context.Context, a accounts.Account, email, password string, allow bool) (accounts.Grant, error) {
+	switch {
+	case email == "":
+		return accounts.Grant{}, fieldErr(FieldEmail, "a password login needs the email")
+	case password == "":
+		return accounts.Grant{}, fieldErr(FieldPassword, "a password login needs the password")
+	}
+	if a.Kind == accounts.KindLegacy {
+		return e.legacyToken(ctx, a, opPassword, allow, map[string]string{
+			"grant_type": "password", "email": email, "password": password,
+		})
+	}
+	// LoginWith validated the token URL; the recorder refuses a plain
+	// http one all the same.
+	conf := oauthConfig(a, "")
+	rc := &call{allowHTTP: allow}
+	rctx, _ := e.recording(ctx, rc, nil)
+	tok, err := conf.PasswordCredentialsToken(rctx, email, password)
+	if err != nil {
+		return accounts.Grant{}, e.classify(ctx, rc, opPassword, err)
+	}
+	return e.grantFrom(a, rc, fieldsOf(tok), "")
 }
 
 // Refresh implements accounts.Authority: the refresh_token grant (fleet,
 // owner, custom; legacy with a JSON body) or the client-credentials grant
 // again (partner). When the answer carries no new refresh token the
-// Grant's RefreshToken is empty, so the old one is kept.
+// Grant's RefreshToken is empty, so the old one is kept. Nothing is sent
+// to a plain http endpoint off loopback unless Engine.AllowInsecureHTTP
+// allows the account.
 func (e *Engine) Refresh(ctx context.Context, a accounts.Account) (accounts.Grant, error) {
+	allow := e.allowsHTTP(a)
 	if a.UsesClientCredentials() {
 		if a.ClientSecret == "" {
 			return accounts.Grant{}, fmt.Errorf("%w: the account has no client secret; log in again with it", accounts.ErrNotRefreshable)
@@ -86,7 +102,7 @@ func (e *Engine) Refresh(ctx context.Context, a accounts.Account) (accounts.Gran
 		if a.Endpoints.TokenURL == "" {
 			return accounts.Grant{}, errors.New("the account has no token URL; set its endpoints again or log in again")
 		}
-		return e.clientCredentials(ctx, a)
+		return e.clientCredentials(ctx, a, allow)
 	}
 	if a.RefreshToken == "" {
 		return accounts.Grant{}, fmt.Errorf("%w: the account has no refresh token; log in again", accounts.ErrNotRefreshable)
@@ -95,13 +111,46 @@ func (e *Engine) Refresh(ctx context.Context, a accounts.Account) (accounts.Gran
 		if a.Endpoints.BaseURL == "" {
 			return accounts.Grant{}, errors.New("the legacy account has no owner-api base URL; set its endpoints again or log in again")
 		}
-		return e.legacyToken(ctx, a, opRefresh, map[string]string{
+		return e.legacyToken(ctx, a, opRefresh, allow, map[string]string{
 			"grant_type": "refresh_token", "refresh_token": a.RefreshToken,
 		})
 	}
 	if err := checkURL(a.Endpoints.TokenURL); err != nil {
 		return accounts.Grant{}, fmt.Errorf("the token URL of the account %s; set its endpoints again or log in again", err)
 	}
+	if err := secureEndpoints(a, allow, FieldTokenURL); err != nil {
+		return accounts.Grant{}, err
+	}
+	g, err := e.refreshGrant(ctx, a, allow)
+	if err != nil {
+		return g, err
+	}
+	return e.checkRegion(a, g), nil
+}
+
+// checkRegion compares the region of a refreshed account with what its
+// new token says: a safe correction goes into g.Region, and the Engine's
+// OnRegion hears of any difference. The tokens are returned either way:
+// the old refresh token is spent.
+func (e *Engine) checkRegion(a accounts.Account, g accounts.Grant) accounts.Grant {
+	after := a
+	after.AccessToken = g.AccessToken
+	c := RegionCheck(after)
+	if !c.Changed() {
+		return g
+	}
+	g.Region = ""
+	if c.Refused == nil {
+		g.Region = c.To
+	}
+	if e.OnRegion != nil {
+		e.OnRegion(a, c)
+	}
+	return g
+}
+
+// refreshGrant is the standard refresh_token grant.
+func (e *Engine) refreshGrant(ctx context.Context, a accounts.Account, allow bool) (accounts.Grant, error) {
 	var extra url.Values
 	if a.Kind == accounts.KindOwner {
 		// Tesla SSO's Owner API refresh names the scopes again.
@@ -112,13 +161,13 @@ func (e *Engine) Refresh(ctx context.Context, a accounts.Account) (accounts.Gran
 		extra = url.Values{"scope": {strings.Join(scopes, " ")}}
 	}
 	conf := oauthConfig(a, "")
-	var rc call
-	rctx, _ := e.recording(ctx, &rc, extra)
+	rc := &call{allowHTTP: allow}
+	rctx, _ := e.recording(ctx, rc, extra)
 	tok, err := conf.TokenSource(rctx, &oauth2.Token{RefreshToken: a.RefreshToken}).Token()
 	if err != nil {
-		return accounts.Grant{}, e.classify(ctx, &rc, opRefresh, err)
+		return accounts.Grant{}, e.classify(ctx, rc, opRefresh, err)
 	}
-	return e.grantFrom(a, &rc, fieldsOf(tok), a.RefreshToken)
+	return e.grantFrom(a, rc, fieldsOf(tok), a.RefreshToken)
 }
 
 // oauthConfig is the x/oauth2 view of a: client credentials in the body
@@ -137,7 +186,10 @@ func oauthConfig(a accounts.Account, redirectURI string) *oauth2.Config {
 	}
 }
 
-func (e *Engine) clientCredentials(ctx context.Context, a accounts.Account) (accounts.Grant, error) {
+func (e *Engine) clientCredentials(ctx context.Context, a accounts.Account, allow bool) (accounts.Grant, error) {
+	if err := secureEndpoints(a, allow, FieldTokenURL); err != nil {
+		return accounts.Grant{}, err
+	}
 	cc := clientcredentials.Config{
 		ClientID:     a.ClientID,
 		ClientSecret: a.ClientSecret,
@@ -148,13 +200,13 @@ func (e *Engine) clientCredentials(ctx context.Context, a accounts.Account) (acc
 	if a.Audience != "" {
 		cc.EndpointParams = url.Values{"audience": {a.Audience}}
 	}
-	var rc call
-	rctx, _ := e.recording(ctx, &rc, nil)
+	rc := &call{allowHTTP: allow}
+	rctx, _ := e.recording(ctx, rc, nil)
 	tok, err := cc.Token(rctx)
 	if err != nil {
-		return accounts.Grant{}, e.classify(ctx, &rc, opClientCredentials, err)
+		return accounts.Grant{}, e.classify(ctx, rc, opClientCredentials, err)
 	}
-	g, err := e.grantFrom(a, &rc, fieldsOf(tok), "")
+	g, err := e.grantFrom(a, rc, fieldsOf(tok), "")
 	// A client-credentials token has no refresh token: "refresh" runs the
 	// grant again.
 	g.RefreshToken = ""
@@ -208,7 +260,7 @@ func (e *Engine) grantFrom(a accounts.Account, rc *call, f tokenFields, oldRefre
 	}
 	if f.tokenType != "" && !strings.EqualFold(f.tokenType, "bearer") {
 		return accounts.Grant{}, &ServerError{Endpoint: endpoint, StatusCode: rc.status, Kind: KindTokenType,
-			TokenType: cleanText(f.tokenType, 20)}
+			TokenType: rc.redact.clean(f.tokenType, 20)}
 	}
 	now := e.now()
 	g := accounts.Grant{
@@ -241,9 +293,7 @@ func (e *Engine) grantFrom(a accounts.Account, rc *call, f tokenFields, oldRefre
 	}
 	if id, ok := Inspect(f.idToken); ok {
 		g.Email, g.Subject = id.Email, id.Subject
-		if g.Region == "" && id.OUCode != "" {
-			g.Region = strings.ToLower(id.OUCode)
-		}
+		g.Region = knownRegion(id.OUCode)
 	}
 	if accessJWT {
 		if g.Subject == "" {
@@ -252,8 +302,8 @@ func (e *Engine) grantFrom(a accounts.Account, rc *call, f tokenFields, oldRefre
 		if g.Email == "" {
 			g.Email = access.Email
 		}
-		if access.OUCode != "" {
-			g.Region = strings.ToLower(access.OUCode)
+		if r := knownRegion(access.OUCode); r != "" {
+			g.Region = r
 		}
 	}
 	return g, nil
@@ -261,15 +311,15 @@ func (e *Engine) grantFrom(a accounts.Account, rc *call, f tokenFields, oldRefre
 
 // legacyToken runs the legacy owner-api grant: a JSON body to
 // {base}/oauth/token with the client id and secret.
-func (e *Engine) legacyToken(ctx context.Context, a accounts.Account, op operation, fields map[string]string) (accounts.Grant, error) {
+func (e *Engine) legacyToken(ctx context.Context, a accounts.Account, op operation, allow bool, fields map[string]string) (accounts.Grant, error) {
+	if err := secureEndpoints(a, allow, FieldBaseURL); err != nil {
+		return accounts.Grant{}, err
+	}
 	body := map[string]string{"client_id": a.ClientID, "client_secret": a.ClientSecret}
 	for k, v := range fields {
 		body[k] = v
 	}
-	data, err := json.Marshal(body)
-	if err != nil {
-		return accounts.Grant{}, fmt.Errorf("cannot encode the token request: %w", err)
-	}
+	data, _ := json.Marshal(body) // a map of strings always encodes
 	var resp struct {
 		AccessToken  string  `json:"access_token"`
 		TokenType    string  `json:"token_type"`
@@ -281,12 +331,12 @@ func (e *Engine) legacyToken(ctx context.Context, a accounts.Account, op operati
 	}
 	tokenURL := strings.TrimRight(a.Endpoints.BaseURL, "/") + "/oauth/token"
 	header := http.Header{"Content-Type": {"application/json"}}
-	if err := e.doJSON(ctx, op, http.MethodPost, tokenURL, header, data, &resp); err != nil {
+	rc := &call{allowHTTP: allow}
+	if err := e.doCall(ctx, rc, op, http.MethodPost, tokenURL, header, data, &resp); err != nil {
 		return accounts.Grant{}, err
 	}
 	f := tokenFields{access: resp.AccessToken, tokenType: resp.TokenType, refresh: resp.RefreshToken,
 		idToken: resp.IDToken, scope: resp.Scope, expiresIn: number(resp.ExpiresIn), createdAt: number(resp.CreatedAt)}
-	rc := &call{endpoint: endpointOf(tokenURL), status: http.StatusOK}
 	old := ""
 	if op == opRefresh {
 		old = a.RefreshToken
@@ -295,9 +345,11 @@ func (e *Engine) legacyToken(ctx context.Context, a accounts.Account, op operati
 }
 
 // learnEmail fills a.Email from the userinfo endpoint when the tokens did
-// not say. Best effort: any failure leaves the email unknown.
-func (e *Engine) learnEmail(ctx context.Context, a *accounts.Account) {
-	if a.Email != "" || a.Endpoints.UserInfoURL == "" || a.AccessToken == "" {
+// not say. Best effort: any failure leaves the email unknown, and a plain
+// http endpoint off loopback (unless allowed) is not asked.
+func (e *Engine) learnEmail(ctx context.Context, a *accounts.Account, allow bool) {
+	if a.Email != "" || a.Endpoints.UserInfoURL == "" || a.AccessToken == "" ||
+		secureEndpoints(*a, allow, FieldUserInfoURL) != nil {
 		return
 	}
 	var info struct {
@@ -307,7 +359,7 @@ func (e *Engine) learnEmail(ctx context.Context, a *accounts.Account) {
 		} `json:"response"`
 	}
 	header := http.Header{"Authorization": {"Bearer " + a.AccessToken}}
-	if err := e.doJSON(ctx, opUserInfo, http.MethodGet, a.Endpoints.UserInfoURL, header, nil, &info); err != nil {
+	if err := e.doCall(ctx, &call{allowHTTP: allow}, opUserInfo, http.MethodGet, a.Endpoints.UserInfoURL, header, nil, &info); err != nil {
 		return
 	}
 	switch {

@@ -95,13 +95,13 @@ func TestLearnEmailFromUsersMe(t *testing.T) {
 	}))
 	defer srv.Close()
 	a := accounts.Account{AccessToken: "tok", Endpoints: accounts.Endpoints{UserInfoURL: srv.URL + "/api/1/users/me"}}
-	(&Engine{}).learnEmail(context.Background(), &a)
+	(&Engine{}).learnEmail(context.Background(), &a, false)
 	if a.Email != "owner@example.com" || auth != "Bearer tok" {
 		t.Errorf("email %q auth %q", a.Email, auth)
 	}
 	// Failures are ignored.
 	b := accounts.Account{AccessToken: "tok", Endpoints: accounts.Endpoints{UserInfoURL: srv.URL + "x:bad"}}
-	(&Engine{}).learnEmail(context.Background(), &b)
+	(&Engine{}).learnEmail(context.Background(), &b, false)
 	if b.Email != "" {
 		t.Errorf("email %q", b.Email)
 	}

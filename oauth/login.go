@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/keyfob/keyfob/accounts"
@@ -21,6 +22,10 @@ type Request struct {
 	Region  string // Tesla region: na, eu or cn ("" is na)
 	Grant   string // custom accounts: code, password or client_credentials ("" is code)
 	Inputs  Inputs
+	// Options are the login's choices that are not kept with the account:
+	// plain http off loopback, the sign-in page's locale, requiring every
+	// requested scope.
+	Options LoginOptions
 }
 
 // Prepared is an account ready to sign in or to be imported, with the
@@ -28,6 +33,7 @@ type Request struct {
 type Prepared struct {
 	Account     accounts.Account
 	Credentials Credentials
+	Options     LoginOptions
 }
 
 // Saved is the outcome of a login or import: the account as stored, and
@@ -35,6 +41,10 @@ type Prepared struct {
 type Saved struct {
 	Account  accounts.Account
 	Replaced bool
+	// RegionChange says how the tokens (or the sign-in's issuer) corrected
+	// the region and audience the login was prepared with; zero when they
+	// agreed. The faces show it (RegionChange.String).
+	RegionChange RegionChange
 }
 
 // Logins is the one path from a user's inputs to a saved account, for both
@@ -48,6 +58,13 @@ type Logins struct {
 	// Presets returns the defaults of a kind in a region; nil means Preset
 	// (Tesla's endpoints). keyfob demo points them at its sandbox.
 	Presets func(kind accounts.Kind, region string) (accounts.Account, error)
+	// RedirectFor returns the redirect URI last used with a fleet client id,
+	// or "": Prepare fills a fleet login's redirect URI from it when the
+	// user gave none. Remember is told a fleet client id's redirect URI once
+	// a login with it succeeded (Tesla accepted it). The faces keep them in
+	// config.json; nil means nothing is remembered.
+	RedirectFor func(clientID string) string
+	Remember    func(clientID, redirectURI string)
 }
 
 // Preset returns the defaults a login of kind k in region starts from.
@@ -74,7 +91,7 @@ func (l *Logins) Prepare(ctx context.Context, r Request) (Prepared, error) {
 		a.Grant = kindGrant(a.Kind, r.Grant)
 	}
 	if issuer := strings.TrimSpace(r.Inputs[FieldIssuer]); issuer != "" {
-		ep, err := l.Engine.Discover(ctx, issuer)
+		ep, err := l.Engine.discover(ctx, issuer, r.Options.AllowInsecureHTTP)
 		if err != nil {
 			return Prepared{}, err
 		}
@@ -92,10 +109,14 @@ func (l *Logins) Prepare(ctx context.Context, r Request) (Prepared, error) {
 			setInput(&a, &p.Credentials, f, v)
 		}
 	}
-	if err := Validate(r.Purpose, a); err != nil {
+	if a.Kind == accounts.KindFleet && r.Purpose == PurposeLogin && a.Endpoints.RedirectURI == "" &&
+		a.ClientID != "" && l.RedirectFor != nil {
+		a.Endpoints.RedirectURI = strings.TrimSpace(l.RedirectFor(a.ClientID))
+	}
+	if err := ValidateWith(r.Purpose, a, r.Options); err != nil {
 		return Prepared{}, err
 	}
-	p.Account = a
+	p.Account, p.Options = a, r.Options
 	return p, nil
 }
 
@@ -155,7 +176,7 @@ func (l *Logins) Begin(ctx context.Context, p Prepared) (*Attempt, error) {
 	}
 	at := &Attempt{l: l, p: p}
 	if GrantOf(p.Account) == accounts.GrantCode {
-		flow, err := l.Engine.StartCodeFlow(ctx, p.Account)
+		flow, err := l.Engine.StartCodeFlowWith(ctx, p.Account, p.Options)
 		if err != nil {
 			return nil, err
 		}
@@ -181,7 +202,7 @@ func (at *Attempt) Finish(ctx context.Context) (Saved, error) {
 		}
 		return at.save(ctx, got)
 	}
-	got, err := at.l.Engine.Login(ctx, at.p.Account, at.p.Credentials)
+	got, err := at.l.Engine.LoginWith(ctx, at.p.Account, at.p.Credentials, at.p.Options)
 	if err != nil {
 		return Saved{}, err
 	}
@@ -211,7 +232,15 @@ func (at *Attempt) Close() {
 
 func (at *Attempt) save(ctx context.Context, a accounts.Account) (Saved, error) {
 	saved, replaced, err := at.l.Manager.Add(ctx, a)
-	return Saved{Account: saved, Replaced: replaced}, err
+	p := at.p.Account
+	if err == nil && a.Kind == accounts.KindFleet && p.Endpoints.RedirectURI != "" && at.l.Remember != nil {
+		at.l.Remember(p.ClientID, p.Endpoints.RedirectURI)
+	}
+	out := Saved{Account: saved, Replaced: replaced}
+	if c := (RegionChange{From: p.Region, To: a.Region, FromAudience: p.Audience, ToAudience: a.Audience}); c.Changed() {
+		out.RegionChange = c
+	}
+	return out, err
 }
 
 // Import adds a prepared account from its refresh token: the manager checks
@@ -221,6 +250,53 @@ func (l *Logins) Import(ctx context.Context, p Prepared) (Saved, error) {
 	if p.Account.RefreshToken == "" {
 		return Saved{}, fieldErr(FieldRefreshToken, "no refresh token was given")
 	}
-	saved, replaced, err := l.Manager.Import(ctx, p.Account)
-	return Saved{Account: saved, Replaced: replaced}, err
+	saved, replaced, err := l.importer(p).Import(ctx, p.Account)
+	if err != nil {
+		return Saved{Account: saved, Replaced: replaced}, err
+	}
+	out := Saved{Account: saved, Replaced: replaced}
+	out.Account, out.RegionChange, err = l.correctRegion(ctx, p.Account, saved)
+	return out, err
+}
+
+// correctRegion corrects the region and audience of an account just
+// imported to what its token says, in the store, unless it changed
+// meanwhile; a refused correction changes nothing and comes back in the
+// RegionChange. The change is relative to the account as prepared.
+func (l *Logins) correctRegion(ctx context.Context, prepared, saved accounts.Account) (accounts.Account, RegionChange, error) {
+	c := RegionCheck(saved)
+	if c.Changed() && c.Refused == nil {
+		err := l.Manager.Store.Update(ctx, func(f *accounts.File) error {
+			if p := f.Find(saved.ID); p != nil && p.AccessToken == saved.AccessToken {
+				c.apply(p)
+			}
+			return nil
+		})
+		if err != nil {
+			return saved, c, fmt.Errorf("the account was imported, but its region could not be corrected (%s): %w", c, err)
+		}
+		c.apply(&saved)
+	}
+	c.From, c.FromAudience = prepared.Region, prepared.Audience
+	if !c.Changed() {
+		c = RegionChange{}
+	}
+	return saved, c, nil
+}
+
+// importer is the manager that imports p: Logins' own, or, when p opted
+// in to plain http off loopback, one whose engine allows it for p's
+// account.
+func (l *Logins) importer(p Prepared) *accounts.Manager {
+	if !p.Options.AllowInsecureHTTP {
+		return l.Manager
+	}
+	e := *l.Engine
+	policy := e.AllowInsecureHTTP
+	e.AllowInsecureHTTP = func(a accounts.Account) bool {
+		return a.ClientID == p.Account.ClientID && a.Endpoints == p.Account.Endpoints || policy != nil && policy(a)
+	}
+	m := accounts.NewManager(l.Manager.Store, &e)
+	m.Now = l.Manager.Now
+	return m
 }

@@ -112,3 +112,48 @@ func TestLoginsPrepareValidatesForThePurpose(t *testing.T) {
 		t.Fatalf("import without a refresh token: %v", err)
 	}
 }
+
+// A fleet login needs the redirect URI registered for its app, used
+// exactly (the sandbox, like Tesla, refuses any other); the login path
+// remembers it per client id once Tesla accepted it, and fills it in next
+// time.
+func TestFleetRedirectIsRequiredAndRemembered(t *testing.T) {
+	srv := oauthtest.NewTest(t, oauthtest.Options{StrictFleet: true})
+	l, _ := sandboxLogins(t, srv)
+	bare := l.Presets
+	l.Presets = func(k accounts.Kind, region string) (accounts.Account, error) {
+		a, err := bare(k, region)
+		a.Endpoints.RedirectURI = ""
+		return a, err
+	}
+	remembered := map[string]string{}
+	l.RedirectFor = func(id string) string { return remembered[id] }
+	l.Remember = func(id, uri string) { remembered[id] = uri }
+	r := oauth.Request{Kind: accounts.KindFleet, Inputs: oauth.Inputs{oauth.FieldClientID: oauthtest.FleetClientID}}
+
+	_, err := l.Prepare(context.Background(), r)
+	var fe *oauth.FieldError
+	if !errors.As(err, &fe) || fe.Field != oauth.FieldRedirectURI {
+		t.Fatalf("no redirect URI: %v", err)
+	}
+	uri := freeLocalhostURI(t)
+	srv.RegisterRedirectURI(oauthtest.FleetClientID, uri)
+	r.Inputs[oauth.FieldRedirectURI] = uri
+	if _, err := signIn(t, srv, l, r); err != nil {
+		t.Fatal(err)
+	}
+	if remembered[oauthtest.FleetClientID] != uri {
+		t.Fatalf("remembered %v", remembered)
+	}
+	delete(r.Inputs, oauth.FieldRedirectURI)
+	p, err := l.Prepare(context.Background(), r)
+	if err != nil || p.Account.Endpoints.RedirectURI != uri {
+		t.Fatalf("the remembered URI was not used: %+v %v", p.Account.Endpoints, err)
+	}
+	if _, err := signIn(t, srv, l, r); err != nil {
+		t.Fatal(err)
+	}
+	if st := srv.Stats(); st.CodeExchanges != 2 {
+		t.Errorf("stats %+v", st)
+	}
+}

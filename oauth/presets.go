@@ -56,14 +56,35 @@ var teslaRegions = map[string]teslaRegion{
 // Default scopes per kind.
 var (
 	// FleetScopes asks for everything a personal Fleet API app usually
-	// needs; Tesla grants only what the app is registered for.
+	// needs, energy products included (as Home Assistant asks); Tesla
+	// grants only what the app is registered for.
 	FleetScopes = []string{"openid", "offline_access", "user_data", "vehicle_device_data", "vehicle_location",
-		"vehicle_cmds", "vehicle_charging_cmds"}
+		"vehicle_cmds", "vehicle_charging_cmds", "energy_device_data", "energy_cmds"}
 	// OwnerScopes are the scopes of the Owner API client.
 	OwnerScopes = []string{"openid", "email", "offline_access"}
 	// PartnerScopes are the usual scopes of a partner token.
 	PartnerScopes = []string{"openid", "vehicle_device_data", "vehicle_cmds", "vehicle_charging_cmds"}
 )
+
+// unconfirmedScopes are the scopes Tesla lists whose grant to third-party
+// tokens nobody has confirmed (TESLA.md §6, §7): the first two are
+// documented as "partner tokens only", the last for business accounts.
+var unconfirmedScopes = map[string]string{
+	"vehicle_specs":         "partner tokens only; unconfirmed for third-party tokens",
+	"vehicle_pricing_info":  "partner tokens only; unconfirmed for third-party tokens",
+	"enterprise_management": "business accounts; unconfirmed for third-party tokens",
+}
+
+// ScopeUnconfirmed reports whether Tesla is not known to grant scope to
+// third-party (fleet and owner) tokens, with a short note saying why, in
+// TESLA.md's words: vehicle_specs and vehicle_pricing_info ("partner
+// tokens only") and enterprise_management ("business accounts") are
+// unconfirmed for third-party tokens. The faces mark them in the scope
+// list.
+func ScopeUnconfirmed(scope string) (note string, unconfirmed bool) {
+	note, unconfirmed = unconfirmedScopes[scope]
+	return note, unconfirmed
+}
 
 // Preset returns an account of kind k in region ("na", "eu", "cn"; "" is
 // "na") with every Tesla default filled: client id (owner and legacy),
@@ -121,30 +142,6 @@ func Preset(k accounts.Kind, region string) (accounts.Account, error) {
 
 func clone(s []string) []string { return append([]string(nil), s...) }
 
-// teslaHosts are the SSO hosts a pasted redirect's issuer may switch an
-// Owner API token request between.
-var teslaHosts = map[string]bool{"auth.tesla.com": true, "auth.tesla.cn": true}
-
-// ownerTokenURL returns the token URL an Owner API code exchange goes to:
-// the configured one, unless the callback's issuer names the other Tesla
-// SSO host and the configured one is a Tesla SSO host too. A code is never
-// sent to a host that was not configured, except between these two.
-func ownerTokenURL(configured, issuer string) string {
-	if issuer == "" {
-		return configured
-	}
-	iu, err := url.Parse(issuer)
-	if err != nil || iu.Scheme != "https" || !teslaHosts[strings.ToLower(iu.Host)] {
-		return configured
-	}
-	cu, err := url.Parse(configured)
-	if err != nil || cu.Scheme != "https" || !teslaHosts[strings.ToLower(cu.Host)] {
-		return configured
-	}
-	cu.Host = strings.ToLower(iu.Host)
-	return cu.String()
-}
-
 // consentURL is Tesla's page where a user withdraws an app's access, for
 // the Tesla kinds that act for a user.
 func consentURL(a accounts.Account) string {
@@ -152,7 +149,8 @@ func consentURL(a accounts.Account) string {
 		return ""
 	}
 	host, back := "https://auth.tesla.com", "https://www.tesla.com/"
-	if a.Region == "cn" || strings.Contains(a.Endpoints.TokenURL, ".tesla.cn/") {
+	if a.Region == "cn" || teslaHosts[strings.ToLower(hostOf(a.Endpoints.TokenURL))] == "cn" ||
+		teslaHosts[strings.ToLower(hostOf(a.Endpoints.AuthURL))] == "cn" {
 		host, back = "https://auth.tesla.cn", "https://www.tesla.cn/"
 	}
 	return host + "/user/revoke/consent?revoke_client_id=" + url.QueryEscape(a.ClientID) + "&back_url=" + url.QueryEscape(back)

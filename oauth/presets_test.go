@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -81,6 +82,9 @@ func TestEveryPresetValidatesOnceTheUserPartsAreGiven(t *testing.T) {
 			if k == accounts.KindPartner {
 				a.ClientSecret = "s"
 			}
+			if k == accounts.KindFleet {
+				a.Endpoints.RedirectURI = "http://localhost:8976/callback"
+			}
 			if err := Validate(PurposeLogin, a); err != nil {
 				t.Errorf("%s/%s: %v", k, r, err)
 			}
@@ -91,6 +95,7 @@ func TestEveryPresetValidatesOnceTheUserPartsAreGiven(t *testing.T) {
 func TestValidateNamesTheFieldAtFault(t *testing.T) {
 	fleet, _ := Preset(accounts.KindFleet, "na")
 	fleet.ClientID = "app"
+	fleet.Endpoints.RedirectURI = "http://localhost:8976/callback"
 	partner, _ := Preset(accounts.KindPartner, "na")
 	partner.ClientID = "p"
 	legacy, _ := Preset(accounts.KindLegacy, "na")
@@ -105,6 +110,7 @@ func TestValidateNamesTheFieldAtFault(t *testing.T) {
 	}{
 		{"unknown kind", accounts.Account{Kind: "x", ClientID: "c"}, "unknown account kind", "kind"},
 		{"fleet without client id", with(fleet, func(a *accounts.Account) { a.ClientID = "" }), "needs the client id", "client_id"},
+		{"fleet without redirect URI", with(fleet, func(a *accounts.Account) { a.Endpoints.RedirectURI = "" }), "needs the redirect URI registered", "redirect_uri"},
 		{"fleet without audience", with(fleet, func(a *accounts.Account) { a.Audience = "" }), "needs the audience", "audience"},
 		{"fleet bad redirect", with(fleet, func(a *accounts.Account) { a.Endpoints.RedirectURI = "http://127.0.0.1:99999/cb" }), "invalid port", "redirect_uri"},
 		{"partner without secret", partner, "needs the client secret", "client_secret"},
@@ -181,25 +187,6 @@ func TestValidateImportNeedsOnlyWhatARefreshNeeds(t *testing.T) {
 	}
 }
 
-func TestOwnerTokenURLSwitchesOnlyBetweenTeslaHosts(t *testing.T) {
-	com := "https://auth.tesla.com/oauth2/v3/token"
-	cases := []struct{ configured, issuer, want string }{
-		{com, "", com},
-		{com, "https://auth.tesla.cn/oauth2/v3", "https://auth.tesla.cn/oauth2/v3/token"},
-		{"https://auth.tesla.cn/oauth2/v3/token", "https://auth.tesla.com/oauth2/v3", com},
-		{com, "https://evil.example/oauth2/v3", com},
-		{com, "http://auth.tesla.cn/oauth2/v3", com},
-		{com, "https://auth.tesla.cn.evil.example/", com},
-		{"http://127.0.0.1:5000/oauth2/v3/token", "https://auth.tesla.cn/oauth2/v3", "http://127.0.0.1:5000/oauth2/v3/token"},
-		{com, "::not a url", com},
-	}
-	for _, tc := range cases {
-		if got := ownerTokenURL(tc.configured, tc.issuer); got != tc.want {
-			t.Errorf("ownerTokenURL(%q, %q) = %q, want %q", tc.configured, tc.issuer, got, tc.want)
-		}
-	}
-}
-
 func TestConsentURL(t *testing.T) {
 	fleet, _ := Preset(accounts.KindFleet, "na")
 	fleet.ClientID = "app id"
@@ -233,6 +220,29 @@ func TestRevokeEndpoint(t *testing.T) {
 	} {
 		if got := RevokeEndpoint(tc.a); got != tc.want {
 			t.Errorf("%s: RevokeEndpoint = %q, want %q", tc.a.Kind, got, tc.want)
+		}
+	}
+}
+
+// The fleet default asks for the energy scopes (as Home Assistant does),
+// and the scopes nobody has seen granted to third-party tokens are marked.
+func TestFleetScopesAndUnconfirmedOnes(t *testing.T) {
+	for _, want := range []string{"energy_device_data", "energy_cmds", "openid", "offline_access"} {
+		if !slices.Contains(FleetScopes, want) {
+			t.Errorf("the fleet default lacks %s", want)
+		}
+	}
+	for _, s := range []string{"vehicle_specs", "vehicle_pricing_info", "enterprise_management"} {
+		if note, ok := ScopeUnconfirmed(s); !ok || !strings.Contains(note, "unconfirmed for third-party tokens") {
+			t.Errorf("%s: %q %v", s, note, ok)
+		}
+		if slices.Contains(FleetScopes, s) {
+			t.Errorf("the fleet default asks for the unconfirmed %s", s)
+		}
+	}
+	for _, s := range FleetScopes {
+		if _, ok := ScopeUnconfirmed(s); ok {
+			t.Errorf("%s is marked unconfirmed", s)
 		}
 	}
 }

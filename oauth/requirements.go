@@ -44,6 +44,10 @@ const (
 	FieldKind   Field = "kind"
 	FieldRegion Field = "region"
 	FieldGrant  Field = "grant"
+	// FieldLocale is LoginOptions.Locale; FieldEndpoint is a URL the
+	// account does not name (a redirect, or an issuer's document).
+	FieldLocale   Field = "locale"
+	FieldEndpoint Field = "endpoint"
 )
 
 // Secret reports whether the field holds a secret: it never comes from the
@@ -136,7 +140,7 @@ func hide(f Field, n Need) Requirement { return Requirement{Field: f, Need: n, H
 var loginTable = map[accounts.Kind]map[string][]Requirement{
 	accounts.KindFleet: {accounts.GrantCode: {
 		req(FieldName, NeedOptional), req(FieldClientID, NeedRequired), req(FieldClientSecret, NeedOptional),
-		req(FieldScopes, NeedOptional), req(FieldRedirectURI, NeedOptional), req(FieldAudience, NeedPreset),
+		req(FieldRedirectURI, NeedRequired), req(FieldScopes, NeedOptional), req(FieldAudience, NeedPreset),
 		req(FieldAuthURL, NeedPreset), req(FieldTokenURL, NeedPreset),
 		hide(FieldRevokeURL, NeedOptional), hide(FieldUserInfoURL, NeedOptional), hide(FieldIssuer, NeedOptional),
 	}},
@@ -224,14 +228,20 @@ func requirementOf(reqs []Requirement, f Field) (Requirement, bool) {
 
 // FieldError is a problem with one field of an account. Problem says what
 // is wrong without the remedy, since the remedy depends on the face: the
-// command line names the flag, the TUI focuses the form field.
+// command line names the flag, the TUI focuses the form field. A plain
+// http endpoint off loopback also matches ErrInsecureHTTP (errors.Is), for
+// the faces to offer their opt-in.
 type FieldError struct {
 	Field   Field
 	Problem string
+	cause   error
 }
 
 // Error implements error.
 func (e *FieldError) Error() string { return e.Problem }
+
+// Unwrap returns the sentinel the problem matches, if any.
+func (e *FieldError) Unwrap() error { return e.cause }
 
 func fieldErr(f Field, format string, args ...any) *FieldError {
 	return &FieldError{Field: f, Problem: fmt.Sprintf(format, args...)}

@@ -11,10 +11,18 @@ import (
 	"github.com/keyfob/keyfob/accounts"
 )
 
+// RevokeUnconfirmed is the outcome of a revocation the server answered
+// 200 to without that meaning anything: the legacy owner-api's
+// /oauth/revoke accepts every request and is known to revoke nothing
+// (TESLA.md §7). The tokens are kept (accounts.Manager drops them only for
+// RevokedAtServer); the record is marked revoked, or removed when asked.
+const RevokeUnconfirmed accounts.RevokeOutcome = "unconfirmed"
+
 // Revoke implements accounts.Authority. With a revocation endpoint it
 // sends RFC 7009 requests, the refresh token first (revoking it ends the
 // whole grant) and then the access token; a legacy account posts its access
-// token to {base}/oauth/revoke. Without an endpoint nothing is sent and the
+// token to {base}/oauth/revoke (whose 200 proves nothing:
+// RevokeUnconfirmed). Without an endpoint nothing is sent and the
 // outcome is RevokeUnsupported. Fleet and Owner accounts always get the
 // ConsentURL of Tesla's page where the app's access is withdrawn for good,
 // since no Tesla revocation endpoint is documented to work.
@@ -40,6 +48,11 @@ func (e *Engine) Revoke(ctx context.Context, a accounts.Account) (accounts.Revoc
 		rev.Outcome = accounts.RevokeFailed
 		return rev, fmt.Errorf("the revocation URL of the account %s; fix it with a new login", err)
 	}
+	allow := e.allowsHTTP(a)
+	if err := checkSecure(FieldRevokeURL, endpoint, allow); err != nil {
+		rev.Outcome, rev.Detail = accounts.RevokeFailed, err.Error()
+		return rev, err
+	}
 
 	type item struct{ hint, token string }
 	var items []item
@@ -60,7 +73,7 @@ func (e *Engine) Revoke(ctx context.Context, a accounts.Account) (accounts.Revoc
 			form.Set("client_secret", a.ClientSecret)
 		}
 		header := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
-		err := e.doJSON(ctx, opRevoke, http.MethodPost, endpoint, header, []byte(form.Encode()), nil)
+		err := e.doCall(ctx, &call{allowHTTP: allow}, opRevoke, http.MethodPost, endpoint, header, []byte(form.Encode()), nil)
 		if err != nil {
 			if i == 0 {
 				rev.Outcome = accounts.RevokeFailed
@@ -98,26 +111,28 @@ func legacyRevoke(a accounts.Account) bool {
 }
 
 // revokeLegacy posts the access token to the legacy owner-api's endpoint,
-// which ends the access token and its refresh token together.
+// which should end the access token and its refresh token together, but
+// answers 200 whether or not it did.
 func (e *Engine) revokeLegacy(ctx context.Context, a accounts.Account, rev accounts.Revocation, endpoint string) (accounts.Revocation, error) {
 	if a.AccessToken == "" {
 		rev.Outcome = accounts.RevokeUnsupported
 		rev.Detail = "the account holds no access token, which is what the legacy revocation needs"
 		return rev, nil
 	}
-	body, err := json.Marshal(map[string]string{"token": a.AccessToken})
-	if err != nil {
-		return rev, fmt.Errorf("cannot encode the revocation request: %w", err)
+	allow := e.allowsHTTP(a)
+	if err := checkSecure(FieldBaseURL, endpoint, allow); err != nil {
+		rev.Outcome, rev.Detail = accounts.RevokeFailed, err.Error()
+		return rev, err
 	}
+	body, _ := json.Marshal(map[string]string{"token": a.AccessToken}) // a map of strings always encodes
 	header := http.Header{"Content-Type": {"application/json"}}
-	if err := e.doJSON(ctx, opRevoke, http.MethodPost, endpoint, header, body, nil); err != nil {
+	if err := e.doCall(ctx, &call{allowHTTP: allow}, opRevoke, http.MethodPost, endpoint, header, body, nil); err != nil {
 		rev.Outcome = accounts.RevokeFailed
 		rev.Detail = "the server did not revoke the tokens: " + err.Error()
 		return rev, err
 	}
-	rev.Outcome = accounts.RevokedAtServer
-	rev.Revoked = []string{"access_token"}
-	rev.Detail = "the server revoked the access token and with it the refresh token"
+	rev.Outcome = RevokeUnconfirmed
+	rev.Detail = "the owner-api answered 200 to the revocation request, but that endpoint is known to answer so without revoking anything, so the tokens may still work; changing the Tesla account's password ends them for sure"
 	return rev, nil
 }
 

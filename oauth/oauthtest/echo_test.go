@@ -120,3 +120,29 @@ func TestFaultEchoJSONEscapesSecrets(t *testing.T) {
 		}
 	}
 }
+
+// FailNextRevoke's faults answer at both revocation endpoints and revoke
+// nothing; FaultEcho echoes the token presented in every form.
+func TestFailNextRevoke(t *testing.T) {
+	s := NewTest(t, Options{LegacyRevokeWorks: true})
+	ts := s.Mint(MintRequest{Scopes: []string{"offline_access"}})
+	legacy := s.Mint(MintRequest{Legacy: true})
+	s.FailNextRevoke(FaultEcho, 2)
+	form := url.Values{"token": {ts.RefreshToken}, "token_type_hint": {"refresh_token"}, "client_id": {FleetClientID}}
+	wantEcho(t, postForm(t, s.Issuer()+"/revoke", form), form.Encode(), ts.RefreshToken)
+	raw := `{"token":"` + legacy.AccessToken + `"}`
+	wantEcho(t, postJSON(t, s.URL()+"/oauth/revoke", raw), raw, legacy.AccessToken)
+	if !s.RefreshTokenLive(ts.RefreshToken) || !s.RefreshTokenLive(legacy.RefreshToken) {
+		t.Fatal("a failed revocation revoked")
+	}
+	s.FailNextRevoke(FaultServerError, 1)
+	if r := postForm(t, s.Issuer()+"/revoke", form); r.status != http.StatusServiceUnavailable {
+		t.Fatalf("5xx: %d %s", r.status, r.body)
+	}
+	if r := postForm(t, s.Issuer()+"/revoke", form); r.status != http.StatusOK || s.RefreshTokenLive(ts.RefreshToken) {
+		t.Fatalf("after the faults: %d %s", r.status, r.body)
+	}
+	if st := s.Stats(); st.Failures != 3 || st.Revocations != 1 || st.LegacyRevocations != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}

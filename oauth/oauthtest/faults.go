@@ -91,6 +91,61 @@ func (s *Server) FailNext(f Fault, n int) {
 	}
 }
 
+// FailNextRevoke makes the next n requests to the revocation endpoints
+// (/oauth2/v3/revoke, /oauth/revoke) of either host fail with f, from a
+// queue of their own. FaultEcho, FaultServerError, FaultHTML,
+// FaultRateLimit and FaultTimeout answer as at a token endpoint; any other
+// fault answers 503. A failed revocation revokes nothing and counts in
+// Stats.Failures, not in Revocations or LegacyRevocations.
+func (s *Server) FailNextRevoke(f Fault, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.revokeFaults = append(s.revokeFaults, f)
+	}
+}
+
+// takeRevokeFault returns the failure the next request to a revocation
+// endpoint answers with, and counts it.
+func (s *Server) takeRevokeFault() (Fault, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.revokeFaults) == 0 {
+		return "", false
+	}
+	f := s.revokeFaults[0]
+	s.revokeFaults = s.revokeFaults[1:]
+	s.stats.Failures++
+	return f, true
+}
+
+// revokeFault answers a revocation request with a queued fault and
+// reports whether it did.
+func (s *Server) revokeFault(w http.ResponseWriter, r *http.Request) bool {
+	f, ok := s.takeRevokeFault()
+	if !ok {
+		return false
+	}
+	switch f {
+	case FaultEcho:
+		writeReply(w, echoReply(w, r))
+	case FaultTimeout:
+		select {
+		case <-r.Context().Done():
+		case <-s.done:
+		}
+	case FaultHTML:
+		writeReply(w, reply{status: http.StatusBadGateway, contentType: "text/html; charset=utf-8", body: []byte(htmlBadGateway)})
+	case FaultRateLimit:
+		rep := errorReply(http.StatusTooManyRequests, "rate_limited", "Too many requests; retry after 7 seconds.")
+		rep.header = http.Header{"Retry-After": {"7"}}
+		writeReply(w, rep)
+	default:
+		writeReply(w, errorReply(http.StatusServiceUnavailable, "server_error", "The service is temporarily unavailable."))
+	}
+	return true
+}
+
 // takeFault returns the failure the next request to the authorize endpoint
 // (authorize) or to a token endpoint (!authorize) answers with, and counts
 // it: a queued FaultDenied for authorize; for a token endpoint the oldest

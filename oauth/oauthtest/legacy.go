@@ -113,6 +113,9 @@ func (s *Server) serveLegacyRevoke(w http.ResponseWriter, r *http.Request) {
 		writeReply(w, methodNotAllowed(http.MethodPost))
 		return
 	}
+	if s.revokeFault(w, r) {
+		return
+	}
 	var req struct {
 		Token string `json:"token"`
 	}

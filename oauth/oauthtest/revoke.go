@@ -14,6 +14,9 @@ func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
 		writeReply(w, methodNotAllowed(http.MethodPost))
 		return
 	}
+	if s.revokeFault(w, r) {
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
 		writeReply(w, errorReply(http.StatusBadRequest, "invalid_request", "The request body is not a valid form."))

@@ -139,7 +139,7 @@ type Stats struct {
 	LegacyRevocations int // /oauth/revoke requests answered 200, whether or not they revoked anything
 	UserInfo          int // userinfo and users/me (root and Fleet API) answers carrying the user
 	FleetAPI          int // Fleet API answers 200 under a FleetAPIBase (users/region, users/me, partner_accounts)
-	Failures          int // injected failures: FailNext faults and FailRate hits
+	Failures          int // injected failures: FailNext and FailNextRevoke faults, FailRate hits
 }
 
 // Server is a running sandbox. All methods are safe for concurrent use.
@@ -168,19 +168,20 @@ type Server struct {
 	once          sync.Once
 	closeErr      error
 
-	mu        sync.Mutex
-	closed    bool
-	latency   time.Duration
-	drip      time.Duration // pause between the bytes of FaultSlowDrip
-	faults    []Fault       // FailNext's queue for token endpoints
-	denials   int           // FailNext's FaultDenied count for the authorize endpoint
-	stats     Stats
-	codes     map[string]*authCode
-	refresh   map[string]*refreshRecord
-	access    map[string]*accessRecord
-	redirects map[string][]string // registered clients → exact redirect URIs
-	partners  map[partnerKey]partnerAccount
-	lastToken TransportInfo
+	mu           sync.Mutex
+	closed       bool
+	latency      time.Duration
+	drip         time.Duration // pause between the bytes of FaultSlowDrip
+	faults       []Fault       // FailNext's queue for token endpoints
+	revokeFaults []Fault       // FailNextRevoke's queue for revocation endpoints
+	denials      int           // FailNext's FaultDenied count for the authorize endpoint
+	stats        Stats
+	codes        map[string]*authCode
+	refresh      map[string]*refreshRecord
+	access       map[string]*accessRecord
+	redirects    map[string][]string // registered clients → exact redirect URIs
+	partners     map[partnerKey]partnerAccount
+	lastToken    TransportInfo
 }
 
 // Start listens on 127.0.0.1:0 (and another port for the China host) and

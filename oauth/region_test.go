@@ -1,0 +1,200 @@
+package oauth_test
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/oauth/oauthtest"
+)
+
+// Sandbox users outside North America.
+var (
+	chinaUser  = oauthtest.User{Email: "cn-driver@example.com", Region: "CN"}
+	europeUser = oauthtest.User{Email: "eu-driver@example.com", Region: "EU"}
+)
+
+// sandboxLogins is the login path over a fresh store whose presets point
+// at srv's main host (through discovery), as keyfob demo does.
+func sandboxLogins(t *testing.T, srv *oauthtest.Server) (*oauth.Logins, *accounts.Manager) {
+	t.Helper()
+	l, m := newLogins(t, srv)
+	l.Presets = func(k accounts.Kind, region string) (accounts.Account, error) {
+		return preset(t, l.Engine, srv, k, region), nil
+	}
+	return l, m
+}
+
+// signIn begins a prepared login and plays the browser: a loopback flow
+// completes by itself; a tesla:// address is pasted.
+func signIn(t *testing.T, srv *oauthtest.Server, l *oauth.Logins, r oauth.Request) (oauth.Saved, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p, err := l.Prepare(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := l.Begin(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer at.Close()
+	if at.Flow().Loopback() {
+		go func() { _, _ = srv.SignIn(ctx, at.Flow().AuthURL()) }()
+		return at.Finish(ctx)
+	}
+	landed, err := srv.SignIn(ctx, at.Flow().AuthURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at.Complete(ctx, landed)
+}
+
+// A China user who signs in through the main host is sent to the China
+// host (the callback's issuer says so): the code is exchanged there, the
+// account keeps that host for every later step, and its region is cn.
+func TestChinaUserSignsInThroughTheMainHost(t *testing.T) {
+	for _, kind := range []accounts.Kind{accounts.KindOwner, accounts.KindFleet} {
+		t.Run(string(kind), func(t *testing.T) {
+			srv := oauthtest.NewTest(t, oauthtest.Options{Users: []oauthtest.User{chinaUser}})
+			l, m := sandboxLogins(t, srv)
+			r := oauth.Request{Kind: kind, Region: "na", Inputs: oauth.Inputs{oauth.FieldEmail: chinaUser.Email}}
+			if kind == accounts.KindFleet {
+				r.Inputs[oauth.FieldClientID] = oauthtest.FleetClientID
+			}
+			saved, err := signIn(t, srv, l, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := saved.Account
+			ep := a.Endpoints
+			for _, u := range []string{ep.AuthURL, ep.TokenURL, ep.RevokeURL, ep.UserInfoURL} {
+				if !strings.HasPrefix(u, srv.CNIssuer()+"/") {
+					t.Errorf("an endpoint stayed on the main host: %+v", ep)
+				}
+			}
+			if a.Region != "cn" || a.Email != chinaUser.Email || saved.RegionChange.To != "cn" || saved.RegionChange.From != "na" {
+				t.Errorf("account %+v, change %+v", a, saved.RegionChange)
+			}
+			if kind == accounts.KindFleet && a.Audience != srv.FleetAPIBase("cn") {
+				t.Errorf("audience %q", a.Audience)
+			}
+			if info, _ := srv.AccessToken(a.AccessToken); !info.China {
+				t.Error("the code was not exchanged at the China host")
+			}
+			// The sandbox refuses a China refresh token anywhere else.
+			refreshed, err := m.Refresh(context.Background(), a)
+			if err != nil {
+				t.Fatalf("refresh: %v", err)
+			}
+			stored, _ := m.Find(a.ID)
+			if stored.Region != "cn" || stored.AccessToken != refreshed.AccessToken || srv.Stats().Refreshes != 1 {
+				t.Errorf("stored %+v", stored)
+			}
+			rev, err := l.Engine.Revoke(context.Background(), stored)
+			if err != nil || rev.Outcome != accounts.RevokedAtServer || srv.RefreshTokenLive(stored.RefreshToken) ||
+				!strings.HasPrefix(rev.ConsentURL, "https://auth.tesla.cn/user/revoke/consent?") {
+				t.Errorf("revoke %+v %v", rev, err)
+			}
+		})
+	}
+}
+
+// An issuer that is neither the host the login was sent to nor its Tesla
+// (or loopback) counterpart means the answer is not this login's: its code
+// goes nowhere.
+func TestForeignIssuerIsRefused(t *testing.T) {
+	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	l, _ := sandboxLogins(t, srv)
+	ctx := context.Background()
+	p, err := l.Prepare(ctx, oauth.Request{Kind: accounts.KindOwner})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := l.Begin(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer at.Close()
+	landed, err := srv.SignIn(ctx, at.Flow().AuthURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(landed)
+	q := u.Query()
+	q.Set("issuer", "https://auth.evil.example/oauth2/v3")
+	u.RawQuery = q.Encode()
+	if _, err := at.Complete(ctx, u.String()); err == nil || !strings.Contains(err.Error(), "auth.evil.example") {
+		t.Fatalf("foreign issuer: %v", err)
+	}
+	if st := srv.Stats(); st.CodeExchanges != 0 {
+		t.Fatalf("the code went somewhere: %+v", st)
+	}
+	// The real answer still works.
+	if _, err := at.Complete(ctx, landed); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A refresh whose token names another region of the same hosts tells the
+// engine's OnRegion, and the grant carries the corrected region; one that
+// names the other hosts' region is reported refused.
+func TestRefreshReportsTheTokensRegion(t *testing.T) {
+	srv := oauthtest.NewTest(t, oauthtest.Options{Users: []oauthtest.User{europeUser}})
+	var heard []oauth.RegionChange
+	e := &oauth.Engine{OnRegion: func(_ accounts.Account, c oauth.RegionChange) { heard = append(heard, c) }}
+	a := minted(t, e, srv)
+	ts := srv.Mint(oauthtest.MintRequest{Email: europeUser.Email, Scopes: []string{"openid", "offline_access"}})
+	a.AccessToken, a.RefreshToken = ts.AccessToken, ts.RefreshToken
+	g, err := e.Refresh(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := oauth.RegionChange{From: "na", To: "eu", FromAudience: a.Audience, ToAudience: srv.FleetAPIBase("eu")}
+	if g.Region != "eu" || len(heard) != 1 || heard[0] != want || !strings.Contains(heard[0].String(), "region eu, not na") {
+		t.Fatalf("grant region %q, heard %+v", g.Region, heard)
+	}
+	// Agreeing again: nothing to hear.
+	a.Region, a.Audience, a.RefreshToken = "eu", srv.FleetAPIBase("eu"), g.RefreshToken
+	if _, err := e.Refresh(context.Background(), a); err != nil || len(heard) != 1 {
+		t.Fatalf("agreeing refresh: %v, heard %+v", err, heard)
+	}
+
+	// An account that says cn holding a token of the .com hosts' region:
+	// reported refused, not applied, and the tokens still come back.
+	a.Region = "cn"
+	a.RefreshToken = srv.Mint(oauthtest.MintRequest{Email: europeUser.Email, Scopes: []string{"offline_access"}}).RefreshToken
+	g, err = e.Refresh(context.Background(), a)
+	if err != nil || g.AccessToken == "" || g.Region != "" || len(heard) != 2 || !errors.Is(heard[1].Refused, oauth.ErrRegionHosts) ||
+		!strings.Contains(heard[1].String(), "log in again") {
+		t.Fatalf("across hosts: %v, grant region %q, heard %+v", err, g.Region, heard)
+	}
+}
+
+// An import learns the region from the first refresh and corrects the
+// stored account.
+func TestImportCorrectsTheRegion(t *testing.T) {
+	srv := oauthtest.NewTest(t, oauthtest.Options{Users: []oauthtest.User{europeUser}})
+	l, m := sandboxLogins(t, srv)
+	rt := srv.Mint(oauthtest.MintRequest{Email: europeUser.Email, Scopes: []string{"openid", "offline_access"}}).RefreshToken
+	p, err := l.Prepare(context.Background(), oauth.Request{Purpose: oauth.PurposeImport, Kind: accounts.KindFleet, Region: "na",
+		Inputs: oauth.Inputs{oauth.FieldClientID: oauthtest.FleetClientID, oauth.FieldRefreshToken: rt}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, err := l.Import(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := m.Find(saved.Account.ID)
+	if stored.Region != "eu" || stored.Audience != srv.FleetAPIBase("eu") || saved.Account.Region != "eu" ||
+		saved.RegionChange.From != "na" || saved.RegionChange.To != "eu" {
+		t.Fatalf("stored %+v, saved change %+v", stored, saved.RegionChange)
+	}
+}

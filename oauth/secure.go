@@ -1,0 +1,80 @@
+package oauth
+
+import (
+	"errors"
+	"net"
+	"net/url"
+	"strings"
+
+	"github.com/keyfob/keyfob/accounts"
+)
+
+// ErrInsecureHTTP matches (errors.Is) the error of an endpoint that would
+// be reached over plain http off this machine without the user's opt-in
+// (LoginOptions.AllowInsecureHTTP, Engine.AllowInsecureHTTP). The error
+// is a *FieldError naming the endpoint's field.
+var ErrInsecureHTTP = errors.New("a plain http endpoint off loopback")
+
+// LoopbackHost reports whether host (a URL's host, with or without port)
+// is this machine: "localhost", an address of 127.0.0.0/8, or ::1.
+func LoopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// insecureURL reports whether raw would travel in clear text off this
+// machine: an http URL whose host is not loopback.
+func insecureURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && strings.EqualFold(u.Scheme, "http") && !LoopbackHost(u.Host)
+}
+
+// insecureError is the error of field's URL raw being plain http off
+// loopback.
+func insecureError(f Field, raw string) *FieldError {
+	fe := fieldErr(f, "%s %s is plain http to another machine, where anyone on the way could read the secrets sent to it; use its https address",
+		f.Noun(), endpointOf(raw))
+	fe.cause = ErrInsecureHTTP
+	return fe
+}
+
+// checkSecure fails with insecureError unless raw is https, loopback, or
+// allowed in clear text.
+func checkSecure(f Field, raw string, allowHTTP bool) error {
+	if raw == "" || allowHTTP || !insecureURL(raw) {
+		return nil
+	}
+	return insecureError(f, raw)
+}
+
+// allowsHTTP reports whether a stored account may use plain http endpoints
+// off loopback: the Engine's AllowInsecureHTTP says so.
+func (e *Engine) allowsHTTP(a accounts.Account) bool {
+	return e != nil && e.AllowInsecureHTTP != nil && e.AllowInsecureHTTP(a)
+}
+
+// secureEndpoints checks, before a request carrying a secret, the fields
+// of a it will use: a stored account edited by hand must not send its
+// tokens in clear text.
+func secureEndpoints(a accounts.Account, allowHTTP bool, fields ...Field) error {
+	for _, f := range fields {
+		if err := checkSecure(f, accountValue(a, f), allowHTTP); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// refusedRequest is the recorder's refusal of a plain http request off
+// loopback (a redirect or an endpoint no check saw); classify returns it
+// as it is.
+func refusedRequest(u *url.URL) error {
+	return insecureError(FieldEndpoint, u.String())
+}
