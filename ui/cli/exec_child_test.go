@@ -58,9 +58,10 @@ func childReport() int {
 
 // childWatchJSON is what mode watch prints.
 type childWatchJSON struct {
-	Seen  []string `json:"seen"`  // each content seen, in order
-	Reads int      `json:"reads"` // how many reads there were
-	Bad   int      `json:"bad"`   // reads that failed or found an empty file
+	Seen      []string  `json:"seen"`       // each content seen, in order
+	Reads     int       `json:"reads"`      // how many reads there were
+	Bad       int       `json:"bad"`        // reads that failed or found an empty file
+	ChangedAt time.Time `json:"changed_at"` // when the second content was first seen
 }
 
 func childWatch() int {
@@ -83,6 +84,7 @@ func childWatch() int {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+	out.ChangedAt = changedAt
 	_ = json.NewEncoder(os.Stdout).Encode(out)
 	return 0
 }
