@@ -2,9 +2,12 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/keyfob/keyfob/accounts"
 )
@@ -115,6 +118,25 @@ func TestConsumerKeyInHelp(t *testing.T) {
 		press(m, "enter", "?")
 		if got := strings.Contains(plain(m), "remove a consumer"); got != tc.want {
 			t.Errorf("with %d consumers the help lists u: %v", len(tc.cs), got)
+		}
+	}
+}
+
+// TestGoldenConsumers: the detail page with consumers, the choice of the
+// one to remove and the confirm, as TestGolden checks the other screens.
+func TestGoldenConsumers(t *testing.T) {
+	for _, c := range []goldenCase{
+		{name: "detail_consumers", setup: consumerModel(twoConsumers, "enter", "pgdown"), only: [][2]int{{80, 24}}},
+		{name: "detail_consumers", setup: consumerModel(twoConsumers, "enter"), only: [][2]int{{120, 40}}},
+		{name: "remove_consumer_pick", setup: consumerModel(twoConsumers, "enter", "u"), only: [][2]int{{80, 24}}},
+		{name: "remove_consumer_confirm", setup: consumerModel(twoConsumers, "enter", "u", "1"), only: sizes},
+	} {
+		for _, sz := range c.only {
+			t.Run(fmt.Sprintf("%s_%dx%d", c.name, sz[0], sz[1]), func(t *testing.T) {
+				out := plain(c.setup(t, sz[0], sz[1]))
+				checkScreen(t, out, sz[0], sz[1])
+				golden.RequireEqual(t, out)
+			})
 		}
 	}
 }
