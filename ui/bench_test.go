@@ -1,13 +1,8 @@
 package ui
 
 import (
-	"bufio"
 	"fmt"
-	"os"
-	"os/exec"
-	"runtime"
-	"strconv"
-	"strings"
+	"reflect"
 	"testing"
 	"time"
 
@@ -18,26 +13,29 @@ import (
 
 // thousand is a store of 1,000 accounts with realistic tokens, spread over
 // kinds and expiries.
-func thousand() []accounts.Account {
+func thousand() []accounts.Account { return fleetOf(1000) }
+
+// fleetOf is a store of n accounts like thousand's.
+func fleetOf(n int) []accounts.Account {
 	kinds := []accounts.Kind{accounts.KindFleet, accounts.KindOwner, accounts.KindPartner, accounts.KindLegacy}
 	regions := []string{"na", "eu", "cn"}
-	out := make([]accounts.Account, 1000)
+	out := make([]accounts.Account, n)
 	for i := range out {
 		exp := testNow.Add(time.Duration(i%480)*time.Minute + 2*time.Hour)
-		a := fixtureAccount(fmt.Sprintf("b%07d", i), fmt.Sprintf("vehicle-%04d", i), fmt.Sprintf("owner%04d@example.com", i),
+		out[i] = fixtureAccount(fmt.Sprintf("b%07d", i), fmt.Sprintf("vehicle-%04d", i), fmt.Sprintf("owner%04d@example.com", i),
 			kinds[i%len(kinds)], regions[i%len(regions)], exp, fleetScopes)
-		out[i] = a
 	}
 	return out
 }
 
-// benchModel is a loaded model of 1,000 accounts at 120×40 whose
-// auto-refresh has planned its next run (nothing is due for an hour).
+// benchModel is a loaded model of 1,000 accounts at 120×40 after its
+// first tick: its auto-refresh has planned its next run (nothing is due
+// for an hour) and its look at the store's stamp has come back.
 func benchModel(b testing.TB) *Model {
 	m := newViewModel(b, thousand(), 120, 40)
-	m.Update(tickMsg(testNow))
-	if m.refresh.busy != 0 {
-		b.Fatalf("%d refreshes started; the benchmark wants an idle screen", m.refresh.busy)
+	tickWithCommands(m, testNow)
+	if m.refresh.busy != 0 || m.store.watching {
+		b.Fatalf("%d refreshes started, watching %v; the benchmark wants an idle screen", m.refresh.busy, m.store.watching)
 	}
 	return m
 }
@@ -66,10 +64,25 @@ func BenchmarkViewDetail(b *testing.B) {
 	}
 }
 
-// BenchmarkTick is one countdown tick with 1,000 accounts: the Update of
-// the tick (the bar: ≤ 1 ms, nothing allocated per account).
+// BenchmarkTick is one countdown tick with 1,000 accounts as a program
+// runs it: the tick's Update, the commands it starts (a look at the
+// store's stamp) with their messages back into Update, and the frame it
+// causes (the bar: ≤ 1 ms).
 func BenchmarkTick(b *testing.B) {
 	m := benchModel(b)
+	now := testNow
+	m.clock = func() time.Time { return now }
+	b.ReportAllocs()
+	for b.Loop() {
+		now = now.Add(time.Second)
+		tickWithCommands(m, now)
+	}
+}
+
+// BenchmarkTickUpdate is the Update of the tick alone, without its
+// commands or the frame.
+func BenchmarkTickUpdate(b *testing.B) {
+	m := benchModel(b)
 	m.clock = func() time.Time { return testNow }
 	msg := tea.Msg(tickMsg(testNow))
 	b.ReportAllocs()
@@ -78,139 +91,48 @@ func BenchmarkTick(b *testing.B) {
 	}
 }
 
-// BenchmarkTickAndView is a tick and the frame it causes.
-func BenchmarkTickAndView(b *testing.B) {
-	m := benchModel(b)
-	now := testNow
-	m.clock = func() time.Time { return now }
-	b.ReportAllocs()
-	for b.Loop() {
-		now = now.Add(time.Second)
-		m.Update(tickMsg(now))
-		_ = m.View()
-	}
-}
-
-// BenchmarkTickAutoRefreshScan is a tick on which the auto-refresh looks
-// at every account and finds none due.
+// BenchmarkTickAutoRefreshScan is BenchmarkTick on a tick on which the
+// auto-refresh looks at every account and finds none due.
 func BenchmarkTickAutoRefreshScan(b *testing.B) {
 	m := benchModel(b)
-	m.clock = func() time.Time { return testNow }
-	msg := tea.Msg(tickMsg(testNow))
-	b.ReportAllocs()
-	for b.Loop() {
-		m.refresh.nextDue = time.Time{}
-		m.Update(msg)
-	}
-}
-
-// The tick allocates nothing per account: the same number of allocations
-// with 10 and with 1,000 accounts.
-func TestTickDoesNotAllocatePerAccount(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts are not stable under the race detector")
-	}
-	measure := func(accts []accounts.Account) float64 {
-		m := newViewModel(t, accts, 120, 40)
-		m.clock = func() time.Time { return testNow }
-		m.Update(tickMsg(testNow))
-		return testing.AllocsPerRun(50, func() {
-			m.refresh.nextDue = time.Time{} // the worst case: the auto-refresh scans everything
-			m.Update(tickMsg(testNow))
-		})
-	}
-	small, large := measure(thousand()[:10]), measure(thousand())
-	if large > small {
-		t.Errorf("a tick allocates %.0f times with 1,000 accounts and %.0f with 10", large, small)
-	}
-}
-
-// The view renders only the visible rows: its allocations do not grow with
-// the number of accounts.
-func TestViewRendersOnlyVisibleRows(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts are not stable under the race detector")
-	}
-	measure := func(accts []accounts.Account) float64 {
-		m := newViewModel(t, accts, 120, 40)
-		_ = m.View()
-		return testing.AllocsPerRun(20, func() { _ = m.View() })
-	}
-	small, large := measure(thousand()[:100]), measure(thousand())
-	if large > small*1.1+5 {
-		t.Errorf("a frame allocates %.0f times with 1,000 accounts and %.0f with 100", large, small)
-	}
-}
-
-// TestMemory reports the resident memory of the TUI with 1,000 accounts
-// (the bar: ≤ 40 MB). It runs the measurement in a fresh process, so the
-// figure is the model's and not the test runner's.
-func TestMemory(t *testing.T) {
-	if os.Getenv("KEYFOB_MEMORY_CHILD") == "1" {
-		memoryChild(t)
-		return
-	}
-	if testing.Short() || raceEnabled {
-		t.Skip("measured in a child process, without the race detector")
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestMemory$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "KEYFOB_MEMORY_CHILD=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("the child failed: %v\n%s", err, out)
-	}
-	var rss, heap int64 = -1, -1
-	sc := bufio.NewScanner(strings.NewReader(string(out)))
-	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) == 3 && f[0] == "MEMORY" {
-			rss, _ = strconv.ParseInt(f[1], 10, 64)
-			heap, _ = strconv.ParseInt(f[2], 10, 64)
-		}
-	}
-	if heap < 0 {
-		t.Fatalf("no measurement in the child's output:\n%s", out)
-	}
-	t.Logf("1,000 accounts: RSS %.1f MB (VmRSS; -1 where /proc is missing), heap in use %.1f MB", float64(rss)/(1<<20), float64(heap)/(1<<20))
-	const limit = 40 << 20
-	if rss > limit || heap > limit {
-		t.Errorf("the TUI with 1,000 accounts uses RSS %d bytes, heap %d bytes; the bar is 40 MB", rss, heap)
-	}
-}
-
-func memoryChild(t *testing.T) {
-	m := newViewModel(t, thousand(), 120, 40)
 	now := testNow
 	m.clock = func() time.Time { return now }
-	for i := range 120 {
+	b.ReportAllocs()
+	for b.Loop() {
 		now = now.Add(time.Second)
-		m.Update(tickMsg(now))
-		if i%10 == 0 {
-			press(m, "pgdown")
-		}
-		_ = m.View()
+		m.refresh.nextDue = time.Time{}
+		tickWithCommands(m, now)
 	}
-	press(m, "enter")
-	_ = m.View()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	fmt.Printf("MEMORY %d %d\n", vmRSS(), ms.HeapInuse)
 }
 
-// vmRSS reads the resident set size from /proc, or -1.
-func vmRSS() int64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			f := strings.Fields(rest)
-			if len(f) >= 1 {
-				kb, _ := strconv.ParseInt(f[0], 10, 64)
-				return kb << 10
-			}
-		}
-	}
-	return -1
+// tickWithCommands runs one countdown tick at now as a program does: the
+// tick's Update, then every command it started, their messages back into
+// Update (and so on), then the frame. Only the re-armed tick itself, which
+// would wait for the next second, is not run.
+func tickWithCommands(m *Model, now time.Time) {
+	_, cmd := m.Update(tickMsg(now))
+	runCommands(m, cmd)
+	_ = m.View()
 }
+
+// everyCode identifies the commands of tea.Every, the one the tick
+// re-arms itself with.
+var everyCode = reflect.ValueOf(tea.Every(time.Hour, func(time.Time) tea.Msg { return nil })).Pointer()
+
+func runCommands(m *Model, cmd tea.Cmd) {
+	if cmd == nil || isEvery(cmd) {
+		return
+	}
+	switch msg := cmd().(type) {
+	case nil:
+	case tea.BatchMsg:
+		for _, c := range msg {
+			runCommands(m, c)
+		}
+	default:
+		_, next := m.Update(msg)
+		runCommands(m, next)
+	}
+}
+
+func isEvery(cmd tea.Cmd) bool { return reflect.ValueOf(cmd).Pointer() == everyCode }

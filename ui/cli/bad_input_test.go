@@ -2,8 +2,10 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -12,22 +14,27 @@ import (
 	"github.com/keyfob/keyfob/oauth/oauthtest"
 )
 
-// TestBadInput runs every bad input and checks the message,
-// the exit code, and that the store is byte-for-byte unchanged.
+// TestBadInput runs every bad input and checks the message, the exit
+// code, and the store afterwards: byte-for-byte unchanged, or, for a
+// refresh that failed, unchanged but for the failure recorded on the
+// account it failed on.
 func TestBadInput(t *testing.T) {
-	for _, c := range badInputs() {
+	for _, c := range append(badInputs(), refreshFailures()...) {
 		t.Run(c.name, func(t *testing.T) { checkBadInput(t, c) })
 	}
 }
 
 // badInput is one bad input, the exit code it gets and what its message
-// says.
+// says ("{store}" stands for the store file's path).
 type badInput struct {
 	name     string
 	prepare  func(e *env)
 	args     []string
 	code     int
 	contains string
+	// failedOn is the account whose failed refresh the store records; ""
+	// when the store must not change at all.
+	failedOn string
 }
 
 func badInputs() []badInput {
@@ -37,49 +44,65 @@ func badInputs() []badInput {
 			os.WriteFile(filepath.Join(e.storeDir(), accounts.StoreFile), []byte(body), 0o600)
 		}
 	}
-	fault := func(f oauthtest.Fault) func(e *env) { return func(e *env) { e.srv.FailNext(f, 1) } }
+	const brokenOnLine3 = "{\n  \"version\": 1,\n  \"accounts\": [}\n"
 	return []tc{
-		{"corrupt store", corrupt("{\"version\": 1, \"accounts\": [}"), []string{"token", "car"}, 1, "not valid keyfob JSON at line 1"},
-		{"corrupt store on write", corrupt("{\"version\": 1, \"accounts\": [}"), []string{"remove", "car"}, 1, "will not write to it"},
-		{"newer store version", corrupt(`{"version": 7, "accounts": []}`), []string{"refresh", "--all"}, 1, "upgrade keyfob"},
-		{"unknown flag", nil, []string{"token", "--frobnicate"}, 2, "unknown flag"},
-		{"unknown command", nil, []string{"tokne"}, 2, "unknown command"},
-		{"too many args", nil, []string{"token", "a", "b"}, 2, "at most 1"},
-		{"bad duration", nil, []string{"token", "--min-valid", "soon"}, 2, "invalid argument"},
-		{"zero http timeout", nil, []string{"--http-timeout", "0", "token", "car"}, 2, "more than zero"},
-		{"negative http timeout", nil, []string{"--http-timeout", "-1s", "refresh", "--all"}, 2, "more than zero"},
+		{"corrupt store", corrupt("{\"version\": 1, \"accounts\": [}"), []string{"token", "car"}, 1,
+			"{store} is not valid keyfob JSON at line 1, column 29", ""},
+		{"corrupt store on write", corrupt("{\"version\": 1, \"accounts\": [}"), []string{"remove", "car"}, 1,
+			"{store} is not valid keyfob JSON at line 1, column 29: invalid character '}' looking for beginning of value; keyfob will not write to it", ""},
+		{"corrupt store, third line", corrupt(brokenOnLine3), []string{"refresh", "--all"}, 1,
+			"{store} is not valid keyfob JSON at line 3, column 16", ""},
+		{"newer store version", corrupt(`{"version": 7, "accounts": []}`), []string{"refresh", "--all"}, 1,
+			"{store} has store version 7, newer than this keyfob understands (1); upgrade keyfob", ""},
+		{"unknown flag", nil, []string{"token", "--frobnicate"}, 2, "unknown flag", ""},
+		{"unknown command", nil, []string{"tokne"}, 2, "unknown command", ""},
+		{"too many args", nil, []string{"token", "a", "b"}, 2, "at most 1", ""},
+		{"bad duration", nil, []string{"token", "--min-valid", "soon"}, 2, "invalid argument", ""},
+		{"zero http timeout", nil, []string{"--http-timeout", "0", "token", "car"}, 2, "more than zero", ""},
+		{"negative http timeout", nil, []string{"--http-timeout", "-1s", "refresh", "--all"}, 2, "more than zero", ""},
 		{"control character in a name", nil, []string{"login", "--kind", "custom", "--grant", "client_credentials",
-			"--token-url", "http://127.0.0.1:1/token", "--client-id", "c", "--name", "bad\x1b[2Jname"}, 2, "control character"},
-		{"bad kind", nil, []string{"login", "--kind", "bogus"}, 2, "unknown account kind"},
-		{"unknown account", nil, []string{"token", "nobody"}, 3, "no account matches"},
-		{"ambiguous name", nil, []string{"token", "ca"}, 3, "matches car, cab"},
-		{"5xx", fault(oauthtest.FaultServerError), []string{"token", "car"}, 1, "503"},
-		{"timeout", fault(oauthtest.FaultTimeout), []string{"--http-timeout", "1s", "token", "car"}, 1, "no answer"},
-		{"malformed json", fault(oauthtest.FaultMalformedJSON), []string{"token", "car"}, 1, "cannot read"},
-		{"login required", fault(oauthtest.FaultLoginRequired), []string{"token", "car"}, 4, "log in again"},
-		{"invalid_grant", fault(oauthtest.FaultInvalidGrant), []string{"token", "car"}, 4, "log in again"},
-		{"revoked refresh token", func(e *env) { e.srv.KillRefreshToken(e.account("car").RefreshToken) },
-			[]string{"refresh", "car"}, 4, "no longer accepted"},
-		{"429 with Retry-After", fault(oauthtest.FaultRateLimit), []string{"token", "car"}, 1, "try again in 7s"},
-		{"slow drip", fault(oauthtest.FaultSlowDrip), []string{"--http-timeout", "1s", "token", "car"}, 1, "within 1s"},
-		{"html error page", fault(oauthtest.FaultHTML), []string{"token", "car"}, 1, "web page instead of JSON"},
-		{"missing fields", fault(oauthtest.FaultMissingFields), []string{"token", "car"}, 1, "without an access token"},
-		{"wrong token_type", fault(oauthtest.FaultWrongTokenType), []string{"token", "car"}, 1, "only handles bearer tokens"},
-		{"negative --min-valid", nil, []string{"token", "car", "--min-valid", "-5m"}, 2, "cannot be negative"},
-		{"names and --all", nil, []string{"refresh", "car", "--all"}, 2, "not both"},
-		{"revoke without name", nil, []string{"revoke"}, 2, "exactly one account name"},
-		{"bad region", nil, []string{"login", "--region", "mars"}, 2, "unknown region"},
-		{"bad grant", nil, []string{"login", "--kind", "custom", "--grant", "magic", "--client-id", "x"}, 2, "--grant"},
-		{"import without token", nil, []string{"import", "--kind", "owner"}, 2, "no refresh token"},
-		{"sandbox on a public address", nil, []string{"sandbox", "--addr", "0.0.0.0:0"}, 1, "loopback"},
-		{"flag the kind does not use", nil, []string{"import", "--kind", "custom", "--auth-url", "https://a.example/auth"}, 2, "--auth-url does not apply"},
-		{"field without its flag", nil, []string{"login", "--kind", "fleet"}, 2, "needs the client id; pass --client-id"},
+			"--token-url", "http://127.0.0.1:1/token", "--client-id", "c", "--name", "bad\x1b[2Jname"}, 2, "control character", ""},
+		{"bad kind", nil, []string{"login", "--kind", "bogus"}, 2, "unknown account kind", ""},
+		{"unknown account", nil, []string{"token", "nobody"}, 3, "no account matches", ""},
+		{"ambiguous name", nil, []string{"token", "ca"}, 3, "matches car, cab", ""},
+		{"negative --min-valid", nil, []string{"token", "car", "--min-valid", "-5m"}, 2, "cannot be negative", ""},
+		{"names and --all", nil, []string{"refresh", "car", "--all"}, 2, "not both", ""},
+		{"revoke without name", nil, []string{"revoke"}, 2, "exactly one account name", ""},
+		{"bad region", nil, []string{"login", "--region", "mars"}, 2, "unknown region", ""},
+		{"bad grant", nil, []string{"login", "--kind", "custom", "--grant", "magic", "--client-id", "x"}, 2, "--grant", ""},
+		{"import without token", nil, []string{"import", "--kind", "owner"}, 2, "no refresh token", ""},
+		{"sandbox on a public address", nil, []string{"sandbox", "--addr", "0.0.0.0:0"}, 1, "loopback", ""},
+		{"flag the kind does not use", nil, []string{"import", "--kind", "custom", "--auth-url", "https://a.example/auth"}, 2, "--auth-url does not apply", ""},
+		{"field without its flag", nil, []string{"login", "--kind", "fleet"}, 2, "needs the client id; pass --client-id", ""},
 	}
 }
 
+// refreshFailures are server answers that make the refresh of car fail:
+// the store records the failure on car and keeps everything else.
+func refreshFailures() []badInput {
+	fault := func(f oauthtest.Fault) func(e *env) { return func(e *env) { e.srv.FailNext(f, 1) } }
+	cases := []badInput{
+		{"5xx", fault(oauthtest.FaultServerError), []string{"token", "car"}, 1, "503", ""},
+		{"timeout", fault(oauthtest.FaultTimeout), []string{"--http-timeout", "1s", "token", "car"}, 1, "no answer", ""},
+		{"malformed json", fault(oauthtest.FaultMalformedJSON), []string{"token", "car"}, 1, "cannot read", ""},
+		{"login required", fault(oauthtest.FaultLoginRequired), []string{"token", "car"}, 4, "log in again", ""},
+		{"invalid_grant", fault(oauthtest.FaultInvalidGrant), []string{"token", "car"}, 4, "log in again", ""},
+		{"revoked refresh token", func(e *env) { e.srv.KillRefreshToken(e.account("car").RefreshToken) },
+			[]string{"refresh", "car"}, 4, "no longer accepted", ""},
+		{"429 with Retry-After", fault(oauthtest.FaultRateLimit), []string{"token", "car"}, 1, "try again in 7s", ""},
+		{"slow drip", fault(oauthtest.FaultSlowDrip), []string{"--http-timeout", "1s", "token", "car"}, 1, "within 1s", ""},
+		{"html error page", fault(oauthtest.FaultHTML), []string{"token", "car"}, 1, "web page instead of JSON", ""},
+		{"missing fields", fault(oauthtest.FaultMissingFields), []string{"token", "car"}, 1, "without an access token", ""},
+		{"wrong token_type", fault(oauthtest.FaultWrongTokenType), []string{"token", "car"}, 1, "only handles bearer tokens", ""},
+	}
+	for i := range cases {
+		cases[i].failedOn = "car"
+	}
+	return cases
+}
+
 // checkBadInput runs c on a store with two accounts and checks the
-// message, the exit code, and that the store is byte-for-byte unchanged
-// (or, for a failed refresh, that only the failure was recorded).
+// message, the exit code, and the store afterwards.
 func checkBadInput(t *testing.T, c badInput) {
 	e := newEnv(t, oauthtest.Options{})
 	car := e.minted("a0000001", "car", -time.Minute)
@@ -89,8 +112,9 @@ func checkBadInput(t *testing.T, c badInput) {
 	}
 	before := e.storeBytes()
 	r := e.run("", c.args...)
-	if r.code != c.code || !strings.Contains(r.stderr, c.contains) {
-		t.Fatalf("exit %d (want %d), stderr %q (want %q)", r.code, c.code, r.stderr, c.contains)
+	want := strings.ReplaceAll(c.contains, "{store}", filepath.Join(e.storeDir(), accounts.StoreFile))
+	if r.code != c.code || !strings.Contains(r.stderr, want) {
+		t.Fatalf("exit %d (want %d), stderr %q (want %q)", r.code, c.code, r.stderr, want)
 	}
 	if r.stdout != "" {
 		t.Errorf("stdout %q", r.stdout)
@@ -104,22 +128,42 @@ func checkBadInput(t *testing.T, c badInput) {
 		}
 	}
 	after := e.storeBytes()
-	if c.code == 4 {
-		// The failure is recorded, the refresh token kept.
-		if a := e.account("car"); a.State != accounts.StateLoginRequired || a.RefreshToken != car.RefreshToken {
-			t.Fatalf("stored %+v", a)
+	if c.failedOn == "" {
+		if !bytes.Equal(before, after) {
+			t.Fatalf("store changed:\n%s\nbecame\n%s", before, after)
 		}
 		return
 	}
-	if c.prepare != nil && !strings.HasPrefix(c.name, "corrupt") && !strings.HasPrefix(c.name, "newer") {
-		// Only the failure note may change; the tokens stay.
-		if a := e.account("car"); a.RefreshToken != car.RefreshToken || a.AccessToken != car.AccessToken {
-			t.Fatal("tokens changed after a failed refresh")
-		}
-		return
+	checkOnlyFailureRecorded(t, before, after, c)
+}
+
+// checkOnlyFailureRecorded compares the stores before and after a failed
+// refresh, every account and every field: only the failure may differ
+// (last_refresh, state and its detail of the account the refresh failed
+// on), and it must be recorded.
+func checkOnlyFailureRecorded(t *testing.T, before, after []byte, c badInput) {
+	t.Helper()
+	var was, is accounts.File
+	if err := json.Unmarshal(before, &was); err != nil {
+		t.Fatal(err)
 	}
-	if !bytes.Equal(before, after) {
-		t.Fatal("store changed")
+	if err := json.Unmarshal(after, &is); err != nil {
+		t.Fatalf("the store no longer decodes: %v", err)
+	}
+	failed, _ := accounts.Resolve(is.Accounts, c.failedOn)
+	wantState := accounts.StateError
+	if c.code == ExitLoginRequired {
+		wantState = accounts.StateLoginRequired
+	}
+	if failed == nil || failed.LastRefresh == nil || failed.LastRefresh.OK || failed.LastRefresh.Error == "" || failed.State != wantState {
+		t.Fatalf("the failure is not recorded on %s: %+v", c.failedOn, failed)
+	}
+	// Blank out the recorded failure; all else must be equal.
+	prior, _ := accounts.Resolve(was.Accounts, c.failedOn)
+	failed.LastRefresh, failed.State, failed.StateDetail = prior.LastRefresh, prior.State, prior.StateDetail
+	was.Generation, is.Generation = 0, 0
+	if !reflect.DeepEqual(was, is) {
+		t.Fatalf("a failed refresh changed more than its record:\n%s\nbecame\n%s", before, after)
 	}
 }
 

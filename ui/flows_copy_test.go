@@ -1,0 +1,129 @@
+package ui
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/ui/clipboard"
+)
+
+func TestCopyTokens(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	a := e.stored(t)[0]
+	e.d.press("c")
+	e.d.until("both copies", func() bool { return e.clip.get() == a.AccessToken && len(e.d.clipboard()) > 0 })
+	if clip := e.d.clipboard(); len(clip) != 1 || clip[0] != a.AccessToken {
+		t.Fatalf("OSC 52 got %d writes; want the access token", len(clip))
+	}
+	if s := plain(e.m); !strings.Contains(s, "copied access token of car — clears in 30 s") || strings.Contains(s, a.AccessToken) {
+		t.Errorf("toast:\n%s", s)
+	}
+	// The clear timer fires: the clipboard still holds the token, so both
+	// clipboards are emptied.
+	e.d.send(clipboard.ClearDue{Seq: e.m.clip.Seq()})
+	e.d.until("the clipboard to clear", func() bool { return e.clip.get() == "" })
+	e.d.until("the OSC 52 clear", func() bool { c := e.d.clipboard(); return c[len(c)-1] == "" })
+
+	// C copies the refresh token; if the user copies something else
+	// before the delay, nothing is cleared.
+	e.d.press("C")
+	e.d.until("both copies", func() bool {
+		c := e.d.clipboard()
+		return e.clip.get() == a.RefreshToken && c[len(c)-1] == a.RefreshToken
+	})
+	e.clip.set("something the user copied")
+	n := len(e.d.clipboard())
+	e.d.send(clipboard.ClearDue{Seq: e.m.clip.Seq()})
+	e.d.settle()
+	if e.clip.get() != "something the user copied" || len(e.d.clipboard()) != n {
+		t.Error("keyfob cleared a clipboard that no longer held its token")
+	}
+}
+
+// Every secret that reaches the system clipboard is also handed to a
+// clearer that outlives the TUI (a closed terminal or a kill ends the
+// program's own timer); a scheduling failure is said, not swallowed.
+func TestCopyHandsTheSecretToAClearerThatOutlivesTheTUI(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	type scheduled struct {
+		secret string
+		after  time.Duration
+	}
+	var mu sync.Mutex
+	var calls []scheduled
+	var fail atomic.Bool
+	e.m.clip = clipboard.New(e.clip, func(secret string, after time.Duration) error {
+		mu.Lock()
+		calls = append(calls, scheduled{secret, after})
+		mu.Unlock()
+		if fail.Load() {
+			return errors.New("no executable")
+		}
+		return nil
+	})
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(calls) }
+	a := e.stored(t)[0]
+	e.d.press("c")
+	e.d.until("a clearer to be scheduled", func() bool { return count() == 1 })
+	if s := calls[0]; s.secret != a.AccessToken || s.after != accounts.DefaultClipboardClear {
+		t.Fatalf("scheduled %.8q… after %v; want the access token after %v", s.secret, s.after, accounts.DefaultClipboardClear)
+	}
+	fail.Store(true)
+	e.d.press("C")
+	e.d.until("the warning", func() bool { return count() == 2 && strings.Contains(plain(e.m), "no clearer could be started") })
+}
+
+func TestCopyWithoutNativeClipboardAsksTheTerminal(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	e.m.clip = clipboard.New(nil, nil)
+	a := e.stored(t)[0]
+	e.d.press("c")
+	e.d.until("the OSC 52 copy", func() bool { return len(e.d.clipboard()) == 1 })
+	e.d.send(clipboard.ClearDue{Seq: e.m.clip.Seq()})
+	// The terminal answers that the user copied something else: keep it.
+	e.d.send(clipboardReply("other text"))
+	e.d.settle()
+	if slices.Contains(e.d.clipboard(), "") {
+		t.Fatal("the terminal clipboard was cleared although it held something else")
+	}
+	// Copy again; the terminal answers with the token: clear it.
+	e.d.press("c")
+	e.d.send(clipboard.ClearDue{Seq: e.m.clip.Seq()})
+	e.d.send(clipboardReply(a.AccessToken))
+	e.d.until("the clear", func() bool { return slices.Contains(e.d.clipboard(), "") })
+}
+
+func TestQuitClearsAPendingToken(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	e.d.press("c")
+	e.d.until("the native copy", func() bool { return e.clip.get() != "" })
+	e.d.press("q")
+	e.d.until("quit", e.d.quitted)
+	if e.clip.get() != "" {
+		t.Error("quitting left the token in the clipboard")
+	}
+}
+
+// clipboardReply is the terminal's answer to an OSC 52 read.
+func clipboardReply(s string) tea.Msg { return tea.ClipboardMsg{Content: s, Selection: 'c'} }
+
+func TestClipboardReadTimeoutClears(t *testing.T) {
+	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	e.m.clip = clipboard.New(nil, nil)
+	e.d.press("c")
+	e.d.until("the OSC 52 copy", func() bool { return len(e.d.clipboard()) == 1 })
+	e.d.send(clipboard.ClearDue{Seq: e.m.clip.Seq()})
+	// The terminal never answers the read: keyfob clears rather than
+	// leave a live token behind.
+	e.d.send(clipboard.ReadTimeout{Seq: e.m.clip.Seq()})
+	e.d.until("the clear", func() bool { return slices.Contains(e.d.clipboard(), "") })
+}
