@@ -248,7 +248,7 @@ func linkedStore(t *testing.T, name string) (*Store, string) {
 func olderStore(t *testing.T, s *Store) {
 	old := migrations
 	t.Cleanup(func() { migrations = old })
-	migrations = map[int]migration{0: func(map[string]json.RawMessage) error { return nil }}
+	migrations = map[int]migration{0: func(map[string]json.RawMessage) error { return nil }, 1: old[1]}
 	body := `{"version": 0, "accounts": [{"id": "000000a1", "name": "home"}]}`
 	if err := os.WriteFile(s.Path(), []byte(body), 0o600); err != nil {
 		t.Fatal(err)

@@ -16,8 +16,9 @@ import (
 	"github.com/adrg/xdg"
 )
 
-// CurrentVersion is the store format this keyfob writes.
-const CurrentVersion = 1
+// CurrentVersion is the store format this keyfob writes. Version 2 added
+// the consumers of the token service.
+const CurrentVersion = 2
 
 // File names inside the store directory.
 const (
@@ -32,13 +33,16 @@ const (
 // DefaultLockTimeout bounds every wait for a lock.
 const DefaultLockTimeout = 30 * time.Second
 
-// File is the decoded store: a format version and the accounts.
+// File is the decoded store: a format version, the accounts and the
+// consumers of the token service (programs that get an account's access
+// tokens from keyfob serve).
 type File struct {
 	Version int `json:"version"`
 	// Generation counts the writes of the store. It comes right after the
 	// version so that Stamp finds it in the first bytes of the file.
-	Generation uint64    `json:"generation,omitempty"`
-	Accounts   []Account `json:"accounts"`
+	Generation uint64     `json:"generation,omitempty"`
+	Accounts   []Account  `json:"accounts"`
+	Consumers  []Consumer `json:"consumers,omitempty"`
 }
 
 // Find returns the account with id, or nil.
@@ -51,19 +55,32 @@ func (f *File) Find(id string) *Account {
 	return nil
 }
 
-// Remove deletes the account with id and reports whether it was there.
+// Remove deletes the account with id, and the consumers of the token
+// service that get its tokens (their credentials stop working), and
+// reports whether it was there. A consumer is never left pointing at an
+// account that a later login could bring back under the same id.
 func (f *File) Remove(id string) bool {
 	n := len(f.Accounts)
 	f.Accounts = slices.DeleteFunc(f.Accounts, func(a Account) bool { return a.ID == id })
+	f.Consumers = slices.DeleteFunc(f.Consumers, func(c Consumer) bool { return c.AccountID == id })
 	return len(f.Accounts) != n
 }
 
 // A migration turns the raw JSON of version N into version N+1.
 type migration func(raw map[string]json.RawMessage) error
 
-// migrations[N] upgrades a version-N file. The format has had one version
-// so far; the table is where the next change goes.
-var migrations = map[int]migration{}
+// migrations[N] upgrades a version-N file; Update keeps the file it
+// replaces as accounts.json.bak-vN.
+var migrations = map[int]migration{
+	// Version 2 added the consumers of the token service; a version 1
+	// store has none.
+	1: func(raw map[string]json.RawMessage) error {
+		if _, ok := raw["consumers"]; !ok {
+			raw["consumers"] = json.RawMessage("[]")
+		}
+		return nil
+	},
+}
 
 // Store is the account store in one directory. Reads need no lock (writes
 // replace the file atomically); every read-modify-write goes through Update.
@@ -188,6 +205,7 @@ func (s *Store) remember(stamp string, f *File, data []byte) {
 func (f *File) copy() *File {
 	out := *f
 	out.Accounts = slices.Clone(f.Accounts)
+	out.Consumers = slices.Clone(f.Consumers)
 	return &out
 }
 
@@ -198,15 +216,16 @@ func decode(path string, data []byte) (*File, error) {
 	// Some editors save a byte-order mark; JSON has no use for it.
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	var f struct {
-		Version    *int      `json:"version"`
-		Generation uint64    `json:"generation"`
-		Accounts   []Account `json:"accounts"`
+		Version    *int       `json:"version"`
+		Generation uint64     `json:"generation"`
+		Accounts   []Account  `json:"accounts"`
+		Consumers  []Consumer `json:"consumers"`
 	}
 	err := json.Unmarshal(data, &f)
 	if err != nil || f.Version == nil || *f.Version != CurrentVersion {
 		return decodeOther(path, data, err)
 	}
-	out := &File{Version: CurrentVersion, Generation: f.Generation, Accounts: f.Accounts}
+	out := &File{Version: CurrentVersion, Generation: f.Generation, Accounts: f.Accounts, Consumers: f.Consumers}
 	if err := out.check(); err != nil {
 		return nil, corrupt(path, data, err)
 	}
@@ -255,7 +274,7 @@ func (f *File) check() error {
 		}
 		seen[a.ID] = true
 	}
-	return nil
+	return f.checkConsumers()
 }
 
 func migrate(data []byte, from int) ([]byte, error) {

@@ -164,7 +164,7 @@ func TestOlderVersionMigratesWithBackup(t *testing.T) {
 		raw["accounts"] = raw["items"]
 		delete(raw, "items")
 		return nil
-	}}
+	}, 1: old[1]}
 	s := newStore(t)
 	_ = os.MkdirAll(s.Dir(), 0o700)
 	body := `{"version": 0, "items": [{"id": "000000a1", "name": "home"}]}`

@@ -64,6 +64,8 @@ func (m *Model) updateScreen(msg tea.KeyPressMsg) tea.Cmd {
 		m.detail.Show(a.ID)
 	case detail.Back:
 		m.screen = screenList
+	case detail.RemoveConsumer:
+		return tea.Batch(cmd, m.pickConsumer(a.ID))
 	}
 	return cmd
 }
@@ -146,6 +148,11 @@ func (m *Model) act(d dialog.Dialog, action common.Action) tea.Cmd {
 	case dialog.Remove:
 		m.dialogs.Remove(d)
 		return m.removeCmd(a.ID)
+	case dialog.PickConsumer:
+		return m.confirmConsumer(d, a.Consumer)
+	case dialog.RemoveConsumer:
+		m.dialogs.Remove(d)
+		return m.removeConsumerCmd(a.Name)
 	case dialog.Renamed:
 		m.dialogs.Remove(d)
 		return tea.Batch(m.setToast(fmt.Sprintf("renamed %s to %s", present.OneLine(a.Old), present.OneLine(a.Account.Name)), present.ToneOK), m.loadCmd())

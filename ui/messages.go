@@ -18,9 +18,10 @@ type (
 
 	// loadedMsg carries the store as read by loadCmd.
 	loadedMsg struct {
-		accts []accounts.Account
-		stamp string
-		err   error
+		accts     []accounts.Account
+		consumers []accounts.Consumer // of keyfob serve
+		stamp     string
+		err       error
 	}
 
 	// refreshedMsg is the outcome of one refresh.

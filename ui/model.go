@@ -98,16 +98,18 @@ type Model struct {
 	spin     spinner.Model
 	spinning bool
 
-	store   storeState
-	screen  screen
-	list    *list.Model
-	detail  *detail.Model
-	dialogs dialog.Stack
-	refresh refresher
-	toast   toast
-	clip    *clipboard.Model
-	heard   *heard
-	footer  footerCache
+	store storeState
+	// consumers are the consumers of keyfob serve, as last loaded.
+	consumers []accounts.Consumer
+	screen    screen
+	list      *list.Model
+	detail    *detail.Model
+	dialogs   dialog.Stack
+	refresh   refresher
+	toast     toast
+	clip      *clipboard.Model
+	heard     *heard
+	footer    footerCache
 	// frameSize is the length of the last list screen, to size the next.
 	frameSize int
 	quitting  bool
@@ -234,6 +236,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// Whatever changed (the clock, the account, the size, the theme,
 		// the spinner), the page shows it.
 		if r := m.list.Row(m.detail.ID()); r != nil {
+			m.detail.SetConsumers(m.consumersOf(r.Acct.ID))
 			m.detail.Refresh(r)
 		}
 	}
@@ -315,6 +318,8 @@ func (m *Model) handle(msg tea.Msg) (tea.Cmd, bool) {
 		return m.onRevoked(msg), true
 	case removedMsg:
 		return m.onRemoved(msg), true
+	case consumerRemovedMsg:
+		return m.onConsumerRemoved(msg), true
 	case configSavedMsg:
 		if msg.err != nil {
 			return m.setToast("the setting could not be saved: "+msg.err.Error(), present.ToneDanger), true

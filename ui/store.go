@@ -62,8 +62,11 @@ func (m *Model) loadCmd() tea.Cmd {
 	mgr := m.c.Manager
 	return func() tea.Msg {
 		stamp := mgr.Store.Stamp()
-		accts, err := mgr.List()
-		return loadedMsg{accts: accts, stamp: stamp, err: err}
+		f, err := mgr.Store.Load()
+		if err != nil {
+			return loadedMsg{stamp: stamp, err: err}
+		}
+		return loadedMsg{accts: f.Accounts, consumers: f.Consumers, stamp: stamp}
 	}
 }
 
@@ -77,6 +80,7 @@ func (m *Model) onLoaded(msg loadedMsg) tea.Cmd {
 	if msg.err != nil {
 		return nil
 	}
+	m.consumers = msg.consumers
 	m.setAccounts(msg.accts)
 	m.refresh.nextDue = time.Time{} // re-plan the auto-refresh with the new data
 	return nil

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -53,7 +54,7 @@ func badInputs() []badInput {
 		{"corrupt store, third line", corrupt(brokenOnLine3), []string{"refresh", "--all"}, 1,
 			"{store} is not valid keyfob JSON at line 3, column 16", ""},
 		{"newer store version", corrupt(`{"version": 7, "accounts": []}`), []string{"refresh", "--all"}, 1,
-			"{store} has store version 7, newer than this keyfob understands (1); upgrade keyfob", ""},
+			fmt.Sprintf("{store} has store version 7, newer than this keyfob understands (%d); upgrade keyfob", accounts.CurrentVersion), ""},
 		{"unknown flag", nil, []string{"token", "--frobnicate"}, 2, "unknown flag", ""},
 		{"unknown command", nil, []string{"tokne"}, 2, "unknown command", ""},
 		{"too many args", nil, []string{"token", "a", "b"}, 2, "at most 1", ""},

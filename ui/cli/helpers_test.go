@@ -29,8 +29,13 @@ import (
 // binary) build keyfob once per test binary.
 
 func TestMain(m *testing.M) {
-	// The test binary doubles as a fake browser ($BROWSER points at it) and
-	// as a second process writing the store.
+	// The test binary doubles as the command keyfob exec runs (checked
+	// first: that command inherits the fake browser's variable), as a fake
+	// browser ($BROWSER points at it) and as a second process writing the
+	// store.
+	if mode := os.Getenv("KEYFOB_TEST_CHILD"); mode != "" {
+		os.Exit(execChild(mode))
+	}
 	if mode := os.Getenv("KEYFOB_TEST_BROWSER"); mode != "" {
 		os.Exit(fakeBrowser(mode, os.Args[len(os.Args)-1]))
 	}

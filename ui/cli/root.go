@@ -74,6 +74,7 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 	root.AddCommand(
 		NewCmdDemo(f, nil), NewCmdList(f, nil), NewCmdLogin(f, nil), NewCmdImport(f, nil),
 		NewCmdToken(f, nil), NewCmdRefresh(f, nil), NewCmdRevoke(f, nil), NewCmdRemove(f, nil),
+		NewCmdExec(f, nil), NewCmdServe(f, nil),
 		NewCmdVersion(f, nil), NewCmdSandbox(f, nil), NewCmdClipboardClear(f, nil),
 		NewCmdCheck(f, nil), NewCmdEdit(f, nil), NewCmdPartner(f, nil),
 	)
@@ -113,14 +114,35 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error { return usageError{err: fmt.Errorf(format, args...)} }
 
+// ExitStatusError makes keyfob exit with Code: the exit code of the
+// command keyfob exec ran, or the shell's 126/127 when it could not be
+// started. Only Err, when set, is printed: CMD speaks for itself.
+type ExitStatusError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitStatusError) Error() string {
+	if e.Err != nil {
+		return e.Err.Error()
+	}
+	return fmt.Sprintf("exit status %d", e.Code)
+}
+
+func (e *ExitStatusError) Unwrap() error { return e.Err }
+
 // ExitCode maps an error to the exit code scripts branch on.
 func ExitCode(err error) int {
+	var es *ExitStatusError
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.As(err, &es):
+		return es.Code
 	case isUsage(err):
 		return ExitUsage
-	case errors.Is(err, accounts.ErrNotFound), errors.Is(err, accounts.ErrAmbiguous):
+	case errors.Is(err, accounts.ErrNotFound), errors.Is(err, accounts.ErrAmbiguous),
+		errors.Is(err, accounts.ErrConsumerNotFound):
 		return ExitNoAccount
 	case errors.Is(err, accounts.ErrLoginRequired):
 		return ExitLoginRequired
@@ -149,6 +171,9 @@ func isUsage(err error) bool {
 // cleaned for the terminal, with what to do about it, and the --help hint
 // only for usage errors (fang's own handler guesses from the text).
 func PrintError(w io.Writer, _ fang.Styles, err error) {
+	if es := (*ExitStatusError)(nil); errors.As(err, &es) && es.Err == nil {
+		return
+	}
 	if errors.Is(err, context.Canceled) {
 		err = errors.New("cancelled")
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"runtime/debug"
 	"time"
@@ -17,16 +18,19 @@ type TokenOptions struct {
 	IO      *IOStreams
 	Ctx     context.Context
 	Manager func() *accounts.Manager
+	Now     func() time.Time
 
 	Name         string
 	MinValid     time.Duration
 	RefreshToken bool
 	Copy         bool
+	JSON         bool
+	Write        string
 }
 
 // NewCmdToken returns `keyfob token`; runF replaces its run in tests.
 func NewCmdToken(f *Factory, runF func(*TokenOptions) error) *cobra.Command {
-	opts := &TokenOptions{IO: f.IO, Manager: f.Manager}
+	opts := &TokenOptions{IO: f.IO, Manager: f.Manager, Now: f.now}
 	cmd := &cobra.Command{
 		Use:   "token [NAME]",
 		Short: "Print a valid access token, refreshing it first when it is about to expire",
@@ -34,9 +38,14 @@ func NewCmdToken(f *Factory, runF func(*TokenOptions) error) *cobra.Command {
 			"expires within --min-valid it is refreshed first (once, even when many keyfob processes ask at\n" +
 			"the same time). NAME is an account's name, email or id, or a unique prefix; it may be omitted\n" +
 			"when there is one account or a default_account in config.json.\n" +
+			"--json prints the token with its expiry, scopes and type (schema in README); --write FILE\n" +
+			"replaces FILE atomically (0600) instead of printing, for cron jobs and systemd timers: the file\n" +
+			"holds the token alone, without a newline, or the JSON with --json.\n" +
 			"Exit codes: 0 ok, 1 error, 2 usage, 3 no such account, 4 login required.",
 		Example: "  curl -H \"Authorization: Bearer $(keyfob token home)\" https://fleet-api.prd.na.vn.cloud.tesla.com/api/1/vehicles\n" +
-			"  keyfob token work --min-valid 1h",
+			"  keyfob token work --min-valid 1h\n" +
+			"  keyfob token car --json | jq -r .expires_at\n" +
+			"  keyfob token car --min-valid 2h --write /run/user/1000/tesla-token   # every hour from a timer",
 		Args: maxNames(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ctx = cmd.Context()
@@ -53,12 +62,54 @@ func NewCmdToken(f *Factory, runF func(*TokenOptions) error) *cobra.Command {
 	cmd.Flags().DurationVar(&opts.MinValid, "min-valid", 5*time.Minute, "refresh first if the token expires within this")
 	cmd.Flags().BoolVar(&opts.RefreshToken, "refresh-token", false, "print the refresh token instead (it is single use: see --help)")
 	cmd.Flags().BoolVar(&opts.Copy, "copy", false, "copy the token to the clipboard instead of printing it")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the token with expires_at, expires_in, scopes, token_type and the account's name")
+	cmd.Flags().StringVar(&opts.Write, "write", "", "replace `FILE` atomically (0600) with the token instead of printing it")
 	return cmd
 }
 
-func runToken(opts *TokenOptions) error {
-	if opts.MinValid < 0 {
+// tokenJSON is `keyfob token --json`. The field names are a documented,
+// stable schema (README); add fields, never rename them.
+type tokenJSON struct {
+	Name        string     `json:"name"`
+	ID          string     `json:"id"`
+	TokenType   string     `json:"token_type"`
+	AccessToken string     `json:"access_token"`
+	ExpiresAt   *time.Time `json:"expires_at"` // null when the server did not say
+	ExpiresIn   *int64     `json:"expires_in"` // whole seconds from now; null when unknown
+	Scopes      []string   `json:"scopes"`
+}
+
+func newTokenJSON(a accounts.Account, now time.Time) tokenJSON {
+	out := tokenJSON{Name: a.Name, ID: a.ID, TokenType: a.TokenType, AccessToken: a.AccessToken, Scopes: a.Scopes()}
+	if out.TokenType == "" {
+		out.TokenType = "Bearer"
+	}
+	if out.Scopes == nil {
+		out.Scopes = []string{}
+	}
+	if !a.Expiry.IsZero() {
+		at := a.Expiry.UTC()
+		in := max(int64(a.Expiry.Sub(now)/time.Second), 0)
+		out.ExpiresAt, out.ExpiresIn = &at, &in
+	}
+	return out
+}
+
+func checkTokenFlags(opts *TokenOptions) error {
+	switch {
+	case opts.MinValid < 0:
 		return usagef("--min-valid cannot be negative")
+	case opts.Copy && (opts.JSON || opts.Write != ""):
+		return usagef("--copy goes to the clipboard; it cannot be combined with --json or --write")
+	case opts.RefreshToken && (opts.JSON || opts.Write != ""):
+		return usagef("--refresh-token cannot be combined with --json or --write: refresh tokens are single use, so hand other tools access tokens (keyfob exec, keyfob serve)")
+	}
+	return nil
+}
+
+func runToken(opts *TokenOptions) error {
+	if err := checkTokenFlags(opts); err != nil {
+		return err
 	}
 	// The process lives for a few milliseconds, most of them decoding the
 	// store: collecting garbage halfway through would only cost time.
@@ -75,6 +126,9 @@ func runToken(opts *TokenOptions) error {
 	acct, err := m.Token(opts.Ctx, name, opts.MinValid)
 	if err != nil {
 		return err
+	}
+	if opts.JSON || opts.Write != "" {
+		return outputToken(opts, acct)
 	}
 	tok, what := acct.AccessToken, "access token"
 	if opts.RefreshToken {
@@ -94,5 +148,25 @@ func runToken(opts *TokenOptions) error {
 		return copyToClipboard(opts.IO, cfg, present.Clean(acct.Name), tok, what)
 	}
 	_, err = fmt.Fprintln(opts.IO.Out, tok)
+	return err
+}
+
+// outputToken prints or writes the access token for --json and --write.
+func outputToken(opts *TokenOptions, acct accounts.Account) error {
+	data := []byte(acct.AccessToken)
+	if opts.JSON {
+		var err error
+		if data, err = json.MarshalIndent(newTokenJSON(acct, opts.Now()), "", "  "); err != nil {
+			return err
+		}
+		data = append(data, '\n')
+	}
+	if opts.Write != "" {
+		return writeSecretFile(opts.Write, data)
+	}
+	if !opts.JSON {
+		data = append(data, '\n')
+	}
+	_, err := opts.IO.Out.Write(data)
 	return err
 }

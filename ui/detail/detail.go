@@ -10,6 +10,7 @@ import (
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/ui/common"
 	"github.com/keyfob/keyfob/ui/list"
 )
@@ -17,12 +18,18 @@ import (
 // Back asks the root to return to the list.
 type Back struct{}
 
+// RemoveConsumer asks the root to remove one of the consumers of the
+// account ID (it asks which, and confirms).
+type RemoveConsumer struct{ ID string }
+
 // Model is the detail page of one account. Create it with New.
 type Model struct {
 	c    *common.Common
 	keys KeyMap
 	id   string
 	vp   viewport.Model
+	// consumers are the account's consumers of keyfob serve.
+	consumers []accounts.Consumer
 }
 
 // New returns a detail page that shows nothing yet.
@@ -40,7 +47,7 @@ func New(c *common.Common) *Model {
 
 // Show starts the page of the account id, at its top.
 func (d *Model) Show(id string) {
-	d.id = id
+	d.id, d.consumers = id, nil
 	d.vp.SetContent("")
 	d.vp.GotoTop()
 }
@@ -58,18 +65,35 @@ func (d *Model) SetSize(width, height int) {
 // keeping the scroll position.
 func (d *Model) Refresh(r *list.Row) {
 	off := d.vp.YOffset()
-	d.vp.SetContent(render(r, d.c))
+	d.vp.SetContent(render(r, d.c, d.consumers, d.KeyMap().RemoveConsumer))
 	d.vp.SetYOffset(off)
 }
 
-// KeyMap is the page's keys.
-func (d *Model) KeyMap() KeyMap { return d.keys }
+// SetConsumers gives the page the account's consumers of keyfob serve;
+// Refresh shows them.
+func (d *Model) SetConsumers(cs []accounts.Consumer) { d.consumers = cs }
+
+// Consumers are the consumers the page shows.
+func (d *Model) Consumers() []accounts.Consumer { return d.consumers }
+
+// KeyMap is the page's keys, enabled where they apply.
+func (d *Model) KeyMap() KeyMap {
+	k := d.keys
+	k.RemoveConsumer.SetEnabled(len(d.consumers) > 0)
+	return k
+}
 
 // ShortHelp is the page's part of the footer, before the account keys.
-func (d *Model) ShortHelp() []key.Binding { return []key.Binding{d.keys.Back, d.keys.Up} }
+func (d *Model) ShortHelp() []key.Binding {
+	k := d.KeyMap()
+	return []key.Binding{k.Back, k.Up, k.RemoveConsumer}
+}
 
 // FullHelp is the page's column of the help screen.
-func (d *Model) FullHelp() []key.Binding { return []key.Binding{d.keys.Up, d.keys.Back} }
+func (d *Model) FullHelp() []key.Binding {
+	k := d.KeyMap()
+	return []key.Binding{k.Up, k.Back, k.RemoveConsumer}
+}
 
 // Update scrolls the page, or goes back to the list.
 func (d *Model) Update(msg tea.Msg) (common.Action, tea.Cmd) {
@@ -77,6 +101,8 @@ func (d *Model) Update(msg tea.Msg) (common.Action, tea.Cmd) {
 		switch {
 		case key.Matches(kp, d.keys.Back):
 			return Back{}, nil
+		case key.Matches(kp, d.KeyMap().RemoveConsumer):
+			return RemoveConsumer{ID: d.id}, nil
 		case key.Matches(kp, d.keys.Top):
 			d.vp.GotoTop()
 			return nil, nil

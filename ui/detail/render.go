@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	"charm.land/lipgloss/v2"
 
 	"github.com/keyfob/keyfob/accounts"
@@ -74,13 +75,15 @@ func (w *writer) text(s string, style lipgloss.Style) {
 // when is an instant with how far it is from now.
 func (w *writer) when(t time.Time) string { return present.When(t, w.now, w.loc) }
 
-// render renders everything known about the account of r.
-func render(r *list.Row, c *common.Common) string {
+// render renders everything known about the account of r, and its
+// consumers of keyfob serve (removed with the key remove).
+func render(r *list.Row, c *common.Common, cs []accounts.Consumer, remove key.Binding) string {
 	w := &writer{st: c.Styles, now: c.Now, loc: c.Loc, width: c.Width, labelW: 14}
 	a := &r.Acct
 	account(w, r, c.Frame)
 	accessToken(w, a)
 	refreshToken(w, a)
+	consumers(w, cs, remove)
 	scopes(w, a)
 	endpoints(w, a)
 	if cl, ok := oauth.Inspect(a.AccessToken); ok {
@@ -182,6 +185,32 @@ func refreshToken(w *writer, a *accounts.Account) {
 	} else {
 		w.kv("Last refresh", "never", st.Muted)
 	}
+}
+
+// consumers lists the programs that get the account's tokens from keyfob
+// serve: name, last use and from where. The section is there only when
+// there are some.
+func consumers(w *writer, cs []accounts.Consumer, remove key.Binding) {
+	if len(cs) == 0 {
+		return
+	}
+	st := w.st
+	w.section("Consumers (keyfob serve)")
+	nameW := w.labelW
+	for _, c := range cs {
+		nameW = max(nameW, min(len(c.Name)+1, 24))
+	}
+	for _, c := range cs {
+		used, style := "never used", st.Muted
+		if !c.LastUsedAt.IsZero() {
+			used, style = "last used "+present.Relative(c.LastUsedAt, w.now), st.Text
+			if c.LastAddress != "" {
+				used += " from " + c.LastAddress
+			}
+		}
+		w.kvw(c.Name, used+" · added "+present.Relative(c.CreatedAt, w.now), style, nameW)
+	}
+	w.text(remove.Help().Key+" removes one: its credential stops working at once, the account stays.", st.Muted)
 }
 
 func scopes(w *writer, a *accounts.Account) {

@@ -1,0 +1,220 @@
+package serve
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/keyfob/keyfob/accounts"
+)
+
+// Paths the server answers.
+const (
+	TokenPath      = "/oauth2/v3/token" // Tesla's path, which TeslaMate's default TESLA_AUTH_PATH leads to
+	ShortTokenPath = "/token"           // TeslaMate with TESLA_AUTH_HOST set and TESLA_AUTH_PATH unset
+	TokenByName    = "/v1/token/"       // GET /v1/token/NAME with Authorization: Bearer CREDENTIAL
+)
+
+// ServeHTTP implements http.Handler. It routes by hand rather than with
+// a ServeMux, whose own answers (redirects, 404 and 405 pages) are not
+// JSON.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := s.log.begin(r)
+	rw := &recorder{ResponseWriter: w, rec: rec}
+	h := rw.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	h.Set("X-Content-Type-Options", "nosniff")
+	switch {
+	case r.URL.Path == TokenPath || r.URL.Path == ShortTokenPath:
+		rec.route = "POST " + r.URL.Path
+		s.serveToken(rw, r)
+	case strings.HasPrefix(r.URL.Path, TokenByName):
+		rec.route = "GET " + TokenByName + "{name}"
+		s.serveTokenByName(rw, r, strings.TrimPrefix(r.URL.Path, TokenByName))
+	default:
+		rec.route = "other"
+		rw.fail(http.StatusNotFound, "not_found", "keyfob serve answers POST "+TokenPath+" and GET "+TokenByName+"NAME")
+	}
+	s.log.done(rec)
+}
+
+// tokenResponse is the answer of the token endpoint, shaped like Tesla's
+// (and RFC 6749's): what TeslaMate, golang.org/x/oauth2 and oauthlib read.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token"`
+	CreatedAt    int64  `json:"created_at"`
+}
+
+// serveToken is the refresh_token grant with a consumer credential as the
+// refresh token. client_id and scope are accepted and ignored: the
+// consumer's account decides both.
+func (s *Server) serveToken(w *recorder, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		w.fail(http.StatusMethodNotAllowed, "invalid_request", "the token endpoint takes POST")
+		return
+	}
+	p, status, msg := readParams(w, r)
+	if status != 0 {
+		w.fail(status, "invalid_request", msg)
+		return
+	}
+	switch gt := p["grant_type"]; {
+	case gt == "":
+		w.fail(http.StatusBadRequest, "invalid_request", "grant_type is missing; send grant_type=refresh_token")
+		return
+	case gt != "refresh_token":
+		w.fail(http.StatusBadRequest, "unsupported_grant_type", "keyfob serve takes only grant_type=refresh_token")
+		return
+	case p["refresh_token"] == "":
+		w.fail(http.StatusBadRequest, "invalid_request", "refresh_token is missing; send the consumer credential that keyfob serve add printed")
+		return
+	}
+	cred := p["refresh_token"]
+	a, ok := s.serveConsumer(w, r, cred, "")
+	if !ok {
+		return
+	}
+	now := s.now()
+	w.send(http.StatusOK, tokenResponse{
+		AccessToken: a.AccessToken, TokenType: tokenType(a), ExpiresIn: expiresIn(a, now),
+		RefreshToken: cred, CreatedAt: now.Unix(),
+	})
+}
+
+// namedTokenResponse is the answer of GET /v1/token/NAME: the same
+// schema as `keyfob token --json`.
+type namedTokenResponse struct {
+	Name        string     `json:"name"`
+	ID          string     `json:"id"`
+	TokenType   string     `json:"token_type"`
+	AccessToken string     `json:"access_token"`
+	ExpiresAt   *time.Time `json:"expires_at"`
+	ExpiresIn   *int64     `json:"expires_in"`
+	Scopes      []string   `json:"scopes"`
+}
+
+func (s *Server) serveTokenByName(w *recorder, r *http.Request, name string) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		w.fail(http.StatusMethodNotAllowed, "invalid_request", "GET "+TokenByName+"NAME takes GET")
+		return
+	}
+	scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	cred = strings.TrimSpace(cred)
+	switch {
+	case scheme == "":
+		w.Header().Set("WWW-Authenticate", `Bearer realm="keyfob"`)
+		w.fail(http.StatusUnauthorized, "invalid_client", "send the consumer credential as Authorization: Bearer CREDENTIAL")
+		return
+	case !strings.EqualFold(scheme, "Bearer") || cred == "" || strings.ContainsAny(cred, " \t"):
+		w.fail(http.StatusBadRequest, "invalid_request", "the Authorization header must be Bearer CREDENTIAL")
+		return
+	case name == "" || strings.Contains(name, "/"):
+		w.fail(http.StatusNotFound, "not_found", "the path is "+TokenByName+"NAME, NAME an account's name, email or id")
+		return
+	}
+	a, ok := s.serveConsumer(w, r, cred, name)
+	if !ok {
+		return
+	}
+	now := s.now()
+	out := namedTokenResponse{Name: a.Name, ID: a.ID, TokenType: tokenType(a), AccessToken: a.AccessToken, Scopes: a.Scopes()}
+	if out.Scopes == nil {
+		out.Scopes = []string{}
+	}
+	if !a.Expiry.IsZero() {
+		at, in := a.Expiry.UTC(), expiresIn(a, now)
+		out.ExpiresAt, out.ExpiresIn = &at, &in
+	}
+	w.send(http.StatusOK, out)
+}
+
+// serveConsumer authenticates cred, checks that name (when given) is the
+// consumer's account, and gets the account's token; on failure it has
+// answered and returns false.
+func (s *Server) serveConsumer(w *recorder, r *http.Request, cred, name string) (accounts.Account, bool) {
+	c, d, ok := s.lookup(cred)
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="keyfob"`)
+		w.fail(http.StatusUnauthorized, "invalid_client", "unknown or removed consumer credential; keyfob serve add prints a new one")
+		return accounts.Account{}, false
+	}
+	w.rec.consumer = c.Name
+	var known accounts.Account
+	if sl := d.byID[c.AccountID]; sl != nil {
+		known = *sl.cur.Load()
+		w.rec.account = known.Name
+	}
+	if name != "" {
+		if a, err := accounts.Resolve(d.accounts, name); err != nil || a.ID != c.AccountID {
+			w.rec.outcome = "forbidden"
+			w.fail(http.StatusForbidden, "access_denied", fmt.Sprintf("consumer %q may get only its own account's token", c.Name))
+			return accounts.Account{}, false
+		}
+	}
+	a, outcome, err := s.token(r.Context(), d, c.AccountID)
+	switch {
+	case errors.Is(err, errNoAccount):
+		w.fail(http.StatusUnauthorized, "invalid_client", "the consumer's account was removed from keyfob")
+		return a, false
+	case errors.Is(err, accounts.ErrLoginRequired), errors.Is(err, accounts.ErrNotRefreshable):
+		w.rec.outcome = "login_required"
+		w.fail(http.StatusBadRequest, "invalid_grant", fmt.Sprintf(
+			"the account %q needs a new login in keyfob (keyfob login, or n in keyfob's terminal UI); its refresh token was rejected or is missing", a.Name))
+		return a, false
+	case err != nil:
+		w.rec.outcome, w.rec.err = "unavailable", redact(redact(err.Error(), a), known)
+		w.Header().Set("Retry-After", "30")
+		w.fail(http.StatusServiceUnavailable, "temporarily_unavailable",
+			"keyfob could not refresh the account's token upstream; try again shortly")
+		return a, false
+	}
+	w.rec.outcome = outcome
+	s.noteUse(c.Hash, s.now(), w.rec.remote)
+	return a, true
+}
+
+func tokenType(a accounts.Account) string {
+	if a.TokenType == "" || strings.EqualFold(a.TokenType, "bearer") {
+		return "Bearer"
+	}
+	return a.TokenType
+}
+
+// recorder is the ResponseWriter with what the log line needs.
+type recorder struct {
+	http.ResponseWriter
+	rec *record
+}
+
+// errorResponse is an OAuth error (RFC 6749 §5.2).
+type errorResponse struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+}
+
+func (w *recorder) fail(status int, code, description string) {
+	if w.rec.outcome == "" {
+		w.rec.outcome = code
+	}
+	w.send(status, errorResponse{Error: code, Description: description})
+}
+
+func (w *recorder) send(status int, v any) {
+	w.rec.status = status
+	b, err := json.Marshal(v)
+	if err != nil {
+		b = []byte(`{"error":"server_error"}`)
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}

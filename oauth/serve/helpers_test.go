@@ -1,0 +1,304 @@
+package serve_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/adrg/xdg"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/serve"
+)
+
+// Every test talks to a real keyfob serve on loopback, over a store of
+// accounts minted by the sandbox. The fixture remembers every refresh
+// token the accounts ever had and every credential it handed out, and,
+// when the test ends, fails it if one of them is in any response body or
+// log line the test saw.
+
+// lockedBuffer is a buffer goroutines may write at once.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// recordingAuthority is the OAuth engine, noting every refresh token that
+// goes in or comes out.
+type recordingAuthority struct {
+	inner *oauth.Engine
+	mu    sync.Mutex
+	seen  []string
+}
+
+func (r *recordingAuthority) note(tokens ...string) {
+	r.mu.Lock()
+	r.seen = append(r.seen, tokens...)
+	r.mu.Unlock()
+}
+
+func (r *recordingAuthority) Refresh(ctx context.Context, a accounts.Account) (accounts.Grant, error) {
+	g, err := r.inner.Refresh(ctx, a)
+	r.note(a.RefreshToken, g.RefreshToken)
+	return g, err
+}
+
+func (r *recordingAuthority) Revoke(ctx context.Context, a accounts.Account) (accounts.Revocation, error) {
+	return r.inner.Revoke(ctx, a)
+}
+
+type fixture struct {
+	t      testing.TB
+	srv    *oauthtest.Server
+	dir    string
+	auth   *recordingAuthority
+	m      *accounts.Manager
+	svc    *serve.Server
+	base   string
+	log    lockedBuffer
+	bodies lockedBuffer
+	creds  []string
+	client *http.Client
+	stop   func() error // stops the service and returns Serve's error
+}
+
+func newFixture(t testing.TB, opts oauthtest.Options) *fixture {
+	t.Helper()
+	t.Cleanup(xdg.Reload)
+	t.Setenv("XDG_STATE_HOME", filepath.Join(t.TempDir(), "state"))
+	xdg.Reload()
+	f := &fixture{t: t, srv: oauthtest.NewTest(t, opts), dir: filepath.Join(t.TempDir(), "keyfob"),
+		auth: &recordingAuthority{inner: &oauth.Engine{}}, client: &http.Client{Timeout: time.Minute}}
+	f.m = accounts.NewManager(accounts.Open(f.dir), f.auth)
+	t.Cleanup(f.checkNoSecretLeft)
+	return f
+}
+
+// minted is an account logged in at the sandbox, its token living ttl.
+func (f *fixture) minted(id, name string, ttl time.Duration) accounts.Account {
+	ts := f.srv.Mint(oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, AccessTTL: ttl,
+		Scopes: []string{"openid", "offline_access", "vehicle_device_data"}})
+	f.auth.note(ts.RefreshToken)
+	obtained := ts.Expiry.Add(-8 * time.Hour)
+	return accounts.Account{
+		ID: id, Name: name, Email: name + "@example.com", Kind: accounts.KindFleet, Region: "na",
+		ClientID: oauthtest.FleetClientID, TokenType: "Bearer",
+		Endpoints:   accounts.Endpoints{TokenURL: f.srv.Issuer() + "/token"},
+		AccessToken: ts.AccessToken, RefreshToken: ts.RefreshToken, Expiry: ts.Expiry,
+		GrantedScopes: ts.Scopes, AccessObtainedAt: obtained, RefreshObtainedAt: obtained, State: accounts.StateActive,
+	}
+}
+
+func (f *fixture) seed(accts ...accounts.Account) {
+	f.t.Helper()
+	err := f.m.Store.Update(context.Background(), func(file *accounts.File) error {
+		file.Accounts = append(file.Accounts, accts...)
+		return nil
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// add makes a consumer of account and returns its credential.
+func (f *fixture) add(consumer, account string) string {
+	f.t.Helper()
+	_, cred, err := f.m.AddConsumer(context.Background(), consumer, account)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.creds = append(f.creds, cred)
+	return cred
+}
+
+// start runs the service on 127.0.0.1 with the options given.
+func (f *fixture) start(opts serve.Options) {
+	f.t.Helper()
+	ln, err := serve.Listen(serve.ListenConfig{Addr: "127.0.0.1:0"})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.serveOn(ln, opts)
+}
+
+func (f *fixture) serveOn(ln *serve.Listener, opts serve.Options) {
+	f.t.Helper()
+	opts.Manager = f.m
+	if opts.Log == nil {
+		opts.Log = &f.log
+	}
+	svc, err := serve.New(opts)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.svc, f.base = svc, ln.URL
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Serve(ctx, ln) }()
+	var once sync.Once
+	var serveErr error
+	f.stop = func() error {
+		once.Do(func() { cancel(); serveErr = <-done })
+		return serveErr
+	}
+	f.t.Cleanup(func() { _ = f.stop() })
+}
+
+// reply is an answer of the service.
+type reply struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+func (r reply) str(key string) string { s, _ := r.body[key].(string); return s }
+
+func (f *fixture) do(req *http.Request) reply {
+	f.t.Helper()
+	resp, err := f.client.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	_, _ = f.bodies.Write(append(b, '\n'))
+	r := reply{status: resp.StatusCode, header: resp.Header, raw: string(b)}
+	if err := json.Unmarshal(b, &r.body); err != nil {
+		f.t.Errorf("%s %s: the answer is not a JSON object: %q", req.Method, req.URL.Path, b)
+	}
+	if resp.Header.Get("Cache-Control") != "no-store" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		f.t.Errorf("%s %s: headers %v", req.Method, req.URL.Path, resp.Header)
+	}
+	return r
+}
+
+// post sends a token request with the given body type and body.
+func (f *fixture) post(path, contentType, body string) reply {
+	f.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, f.base+path, strings.NewReader(body))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	return f.do(req)
+}
+
+// refresh is the refresh_token grant with cred, as a form.
+func (f *fixture) refresh(cred string) reply {
+	f.t.Helper()
+	return f.post(serve.TokenPath, "application/x-www-form-urlencoded",
+		"grant_type=refresh_token&client_id=ownerapi&refresh_token="+cred)
+}
+
+// get is GET /v1/token/name with the credential as bearer.
+func (f *fixture) get(name, authorization string) reply {
+	f.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, f.base+serve.TokenByName+name, nil)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	return f.do(req)
+}
+
+func (f *fixture) account(name string) accounts.Account {
+	f.t.Helper()
+	a, err := f.m.Find(name)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return a
+}
+
+// checkNoSecretLeft fails the test if a refresh token or a credential is
+// in a response body or a log line (credentials do belong in the token
+// endpoint's refresh_token field: that one is taken out first).
+func (f *fixture) checkNoSecretLeft() {
+	f.auth.mu.Lock()
+	secrets := append([]string(nil), f.auth.seen...)
+	f.auth.mu.Unlock()
+	if file, err := accounts.Open(f.dir).Load(); err == nil {
+		for _, a := range file.Accounts {
+			secrets = append(secrets, a.RefreshToken)
+		}
+	}
+	bodies := f.bodies.String()
+	for _, cred := range f.creds {
+		bodies = strings.ReplaceAll(bodies, `"refresh_token":"`+cred+`"`, `"refresh_token":"(the credential)"`)
+	}
+	log := f.log.String()
+	for _, s := range secrets {
+		if s != "" && (strings.Contains(bodies, s) || strings.Contains(log, s)) {
+			f.t.Errorf("a refresh token of an account left keyfob (in a response or the log)")
+		}
+	}
+	for _, c := range f.creds {
+		if strings.Contains(log, c) {
+			f.t.Errorf("a consumer credential is in the log")
+		}
+		if strings.Contains(bodies, c) {
+			f.t.Errorf("a consumer credential is in a response outside the token endpoint's refresh_token")
+		}
+	}
+}
+
+// logLines are the log lines that mention consumer.
+func (f *fixture) logLines(consumer string) []string {
+	var out []string
+	for _, l := range strings.Split(f.log.String(), "\n") {
+		if strings.Contains(l, "consumer="+consumer+" ") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func must(t testing.TB, ok bool, format string, args ...any) {
+	t.Helper()
+	if !ok {
+		t.Fatalf(format, args...)
+	}
+}
+
+// http2Free is a transport with enough idle connections for many
+// concurrent requests, so that the test measures the service rather than
+// connection churn.
+type http2Free struct {
+	once sync.Once
+	max  int
+	t    *http.Transport
+}
+
+func (h *http2Free) RoundTrip(r *http.Request) (*http.Response, error) {
+	h.once.Do(func() {
+		h.t = http.DefaultTransport.(*http.Transport).Clone()
+		h.t.MaxIdleConnsPerHost, h.t.MaxIdleConns = h.max, h.max
+	})
+	return h.t.RoundTrip(r)
+}

@@ -1,0 +1,153 @@
+package serve
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// ListenConfig says where and how the service listens.
+type ListenConfig struct {
+	// Addr is host:port, or unix:/path for a Unix socket (created 0600).
+	Addr string
+	// TLSCert and TLSKey are PEM files; both or neither.
+	TLSCert, TLSKey string
+	// Insecure allows plain HTTP on an address other than loopback.
+	Insecure bool
+}
+
+// Listener is an open listener and what the service must tell its user.
+type Listener struct {
+	net.Listener
+	// URL is the base URL consumers use ("" for a Unix socket).
+	URL string
+	// Warning is set when the service listens without TLS beyond loopback.
+	Warning string
+	tls     *tls.Config
+}
+
+// Listen opens cfg.Addr. Plain HTTP is allowed on loopback addresses and
+// Unix sockets; anywhere else it takes TLS, or Insecure (and a warning),
+// since anyone on the network could read the tokens.
+func Listen(cfg ListenConfig) (*Listener, error) {
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	out := &Listener{}
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("cannot load the TLS certificate and key: %w", err)
+		}
+		out.tls = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+	if path, ok := strings.CutPrefix(cfg.Addr, "unix:"); ok {
+		if path == "" {
+			return nil, errors.New("--addr unix: needs a path, as in unix:/run/keyfob/serve.sock")
+		}
+		ln, err := listenUnix(path)
+		if err != nil {
+			return nil, err
+		}
+		out.Listener = ln
+		return out, nil
+	}
+	host, _, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("--addr %q is not host:port or unix:/path: %w", cfg.Addr, err)
+	}
+	if !loopback(host) && out.tls == nil {
+		if !cfg.Insecure {
+			return nil, fmt.Errorf("%s is reachable from other machines: give --tls-cert and --tls-key, or --insecure to send tokens in the clear", cfg.Addr)
+		}
+		out.Warning = "serving tokens over plain HTTP on " + cfg.Addr + ": anyone who can see the traffic can read them; use --tls-cert and --tls-key"
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	out.Listener = ln
+	scheme := "http"
+	if out.tls != nil {
+		scheme = "https"
+	}
+	out.URL = scheme + "://" + ln.Addr().String()
+	return out, nil
+}
+
+// loopback reports a host that only this machine reaches.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Timeouts of the HTTP server. A request may wait for a refresh, which
+// the manager bounds (request and lock); writes get longer than that.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = refreshWait + 30*time.Second
+	idleTimeout       = 2 * time.Minute
+	// ShutdownTimeout bounds how long requests in flight may take to
+	// finish once the service is asked to stop.
+	ShutdownTimeout = 60 * time.Second
+)
+
+// Serve answers requests on ln until ctx ends, then stops taking new
+// ones, lets those in flight finish (within ShutdownTimeout), and writes
+// the last uses to the store. Meanwhile it reloads the store when another
+// keyfob process changes it.
+func (s *Server) Serve(ctx context.Context, ln *Listener) error {
+	srv := &http.Server{
+		Handler: s, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
+		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: MaxBodyBytes,
+		TLSConfig: ln.tls,
+		ErrorLog:  log.New(logWriter{s.log}, "", 0),
+	}
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	go s.maintain(bg)
+	errc := make(chan error, 1)
+	go func() {
+		if ln.tls != nil {
+			errc <- srv.ServeTLS(ln.Listener, "", "")
+		} else {
+			errc <- srv.Serve(ln.Listener)
+		}
+	}()
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+		err = srv.Shutdown(sctx)
+		cancel()
+		<-errc
+	}
+	stop()
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	s.Flush(fctx)
+	cancel()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// logWriter puts the HTTP server's own messages (TLS handshakes that
+// failed, and the like) in the service's log.
+type logWriter struct{ l *requestLog }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.l.note("%s", strings.TrimSpace(string(p)))
+	return len(p), nil
+}

@@ -1,0 +1,98 @@
+package serve
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+)
+
+// tokenParams are the parameters a token request may carry. Others are
+// ignored, as RFC 6749 asks.
+var tokenParams = []string{"grant_type", "refresh_token", "client_id", "client_secret", "scope"}
+
+// readParams reads a token request's parameters from its body: a form
+// (RFC 6749; also when no Content-Type is given) or a JSON object of
+// strings (what TeslaMate sends). On failure it returns the status and a
+// sentence for the client; the body is read to at most MaxBodyBytes.
+func readParams(w http.ResponseWriter, r *http.Request) (map[string]string, int, string) {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	media := "application/x-www-form-urlencoded"
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		var err error
+		if media, _, err = mime.ParseMediaType(ct); err != nil {
+			return nil, http.StatusBadRequest, "the Content-Type header is malformed"
+		}
+	}
+	var p map[string]string
+	var err error
+	switch media {
+	case "application/x-www-form-urlencoded":
+		p, err = formParams(r)
+	case "application/json":
+		p, err = jsonParams(r)
+	default:
+		return nil, http.StatusBadRequest, fmt.Sprintf("a body of type %q is not understood; send a form (application/x-www-form-urlencoded) or JSON", media)
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes)
+	case err != nil:
+		return nil, http.StatusBadRequest, err.Error()
+	}
+	return p, 0, ""
+}
+
+// formParams reads the body's form only: a credential in the query string
+// is not taken (it would end up in logs along the way).
+func formParams(r *http.Request) (map[string]string, error) {
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, err
+		}
+		return nil, errors.New("the body is not a valid form")
+	}
+	p := make(map[string]string, len(tokenParams))
+	for _, k := range tokenParams {
+		switch v := r.PostForm[k]; len(v) {
+		case 0:
+		case 1:
+			p[k] = v[0]
+		default:
+			return nil, fmt.Errorf("%s is given more than once", k)
+		}
+	}
+	return p, nil
+}
+
+// jsonParams reads a JSON object whose token parameters are strings.
+func jsonParams(r *http.Request) (map[string]string, error) {
+	var raw map[string]json.RawMessage
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(&raw); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, err
+		}
+		return nil, errors.New("the body is not a JSON object")
+	}
+	if dec.More() {
+		return nil, errors.New("the body holds more than one JSON value")
+	}
+	p := make(map[string]string, len(tokenParams))
+	for _, k := range tokenParams {
+		v, ok := raw[k]
+		if !ok || string(v) == "null" {
+			continue
+		}
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return nil, fmt.Errorf("%s must be a string", k)
+		}
+		p[k] = s
+	}
+	return p, nil
+}

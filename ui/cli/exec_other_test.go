@@ -1,0 +1,6 @@
+//go:build !unix
+
+package cli
+
+// unixChild has no modes outside Unix.
+func unixChild(string) int { return 2 }

@@ -1,0 +1,142 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth/oauthtest"
+)
+
+// runDir points $XDG_RUNTIME_DIR, where keyfob exec makes the token's
+// directory, at a directory of the test, so that leftovers are seen.
+func (e *env) runDir() string {
+	e.t.Helper()
+	dir := filepath.Join(e.dir, "run")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Setenv("XDG_RUNTIME_DIR", dir)
+	return dir
+}
+
+func assertEmptyDir(t *testing.T, dir string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != 0 {
+		t.Fatalf("%s should be empty after exec: %v %v", dir, entries, err)
+	}
+}
+
+func TestExecGivesTheTokenInAPrivateFile(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	e.seed(e.minted("a0000001", "car", time.Hour))
+	run := e.runDir()
+	t.Setenv("KEYFOB_TEST_CHILD", "report")
+	t.Setenv("KEYFOB_TEST_EXIT", "7")
+	t.Setenv("MY_TOKEN", "stale")
+	r := e.run("", "exec", "car", "--env", "MY_TOKEN", "--", os.Args[0], "an-argument")
+	if r.code != 7 || r.stderr != "" {
+		t.Fatalf("exit %d (want CMD's 7), stderr %q", r.code, r.stderr)
+	}
+	var got childReportJSON
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatalf("child said %q: %v", r.stdout, err)
+	}
+	tok := e.account("car").AccessToken
+	if got.Content != tok || got.MyToken != tok {
+		t.Fatalf("the file holds %q and $MY_TOKEN %q, want the token alone", got.Content, got.MyToken)
+	}
+	if got.FileMode != "600" || got.DirMode != "700" || filepath.Dir(filepath.Dir(got.TokenFile)) != run {
+		t.Fatalf("file %s mode %s in a directory of mode %s", got.TokenFile, got.FileMode, got.DirMode)
+	}
+	if strings.Contains(strings.Join(got.Args, " "), tok) || got.Args[len(got.Args)-1] != "an-argument" {
+		t.Fatalf("argv %q", got.Args)
+	}
+	// The refresh token never leaves keyfob: not in CMD's environment,
+	// file, argv or output, nor in keyfob's own.
+	if rt := e.account("car").RefreshToken; strings.Contains(r.stdout+r.stderr, rt) {
+		t.Fatal("the refresh token reached CMD")
+	}
+	if n := strings.Count(strings.Join(got.Env, "\n"), tok); n != 1 {
+		t.Fatalf("the access token is in CMD's environment %d times, want once ($MY_TOKEN)", n)
+	}
+	assertEmptyDir(t, run)
+	t.Setenv("KEYFOB_TEST_EXIT", "0")
+	if r := e.run("", "exec", "car", "--", os.Args[0]); r.code != 0 {
+		t.Fatalf("exit %d %s", r.code, r.stderr)
+	}
+}
+
+// TestExecReplacesTheTokenBeforeItExpires: tokens that live 6 s and the
+// default 5 min margin, so the effective margin is half the lifetime: CMD,
+// reading the file all along, sees the old token, then the new one, and
+// never a missing, empty or partial file.
+func TestExecReplacesTheTokenBeforeItExpires(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{AccessTTL: 6 * time.Second})
+	a := e.minted("a0000001", "car", 6*time.Second)
+	a.AccessObtainedAt = time.Now()
+	e.seed(a)
+	old := e.account("car").AccessToken
+	run := e.runDir()
+	t.Setenv("KEYFOB_TEST_CHILD", "watch")
+	r := e.run("", "exec", "car", "--", os.Args[0])
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var got childWatchJSON
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatalf("child said %q: %v", r.stdout, err)
+	}
+	if len(got.Seen) != 2 || got.Seen[0] != old || got.Bad != 0 {
+		t.Fatalf("seen %d contents (first is the old token: %v), %d bad reads of %d", len(got.Seen),
+			len(got.Seen) > 0 && got.Seen[0] == old, got.Bad, got.Reads)
+	}
+	// Due at half the token's life (3 s of 6): replaced before the old
+	// token expired, and not before it was due.
+	if exp := a.Expiry; !got.ChangedAt.Before(exp) || got.ChangedAt.Before(exp.Add(-3*time.Second)) {
+		t.Errorf("the token was replaced %v before it expired, want about 3 s", exp.Sub(got.ChangedAt))
+	}
+	info, ok := e.srv.AccessToken(got.Seen[1])
+	if !ok || !info.Expiry.After(time.Now()) || e.account("car").AccessToken != got.Seen[1] {
+		t.Fatal("the new token is not the store's valid token")
+	}
+	if n := e.srv.Stats().Refreshes; n != 1 {
+		t.Fatalf("%d refreshes, want 1", n)
+	}
+	assertEmptyDir(t, run)
+}
+
+func TestExecBadInput(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	e.seed(e.minted("a0000001", "car", time.Hour))
+	dead := e.minted("a0000002", "dead", -time.Minute)
+	dead.State = accounts.StateLoginRequired
+	e.seed(dead)
+	run := e.runDir()
+	t.Setenv("KEYFOB_TEST_CHILD", "report")
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no dash", []string{"exec", "car", os.Args[0]}, 2, "keyfob exec NAME -- CMD"},
+		{"no command", []string{"exec", "car", "--"}, 2, "keyfob exec NAME -- CMD"},
+		{"bad variable", []string{"exec", "car", "--env", "1X", "--", os.Args[0]}, 2, "not a variable name"},
+		{"no account", []string{"exec", "boat", "--", os.Args[0]}, 3, "no account matches"},
+		{"login required", []string{"exec", "dead", "--", os.Args[0]}, 4, "needs a new login"},
+		{"not found", []string{"exec", "car", "--", filepath.Join(e.dir, "no-such-tool")}, 127, "command not found"},
+		{"not runnable", []string{"exec", "car", "--", e.dir}, 126, "cannot run"},
+	} {
+		r := e.run("", tc.args...)
+		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) || r.stdout != "" {
+			t.Errorf("%s: exit %d (want %d), stdout %q, stderr %q", tc.name, r.code, tc.code, r.stdout, r.stderr)
+		}
+	}
+	assertEmptyDir(t, run)
+}

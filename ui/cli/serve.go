@@ -1,0 +1,103 @@
+package cli
+
+import (
+	"context"
+	"runtime/debug"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth/serve"
+)
+
+// ServeOptions are the options of `keyfob serve`.
+type ServeOptions struct {
+	IO      *IOStreams
+	Ctx     context.Context
+	Manager func() *accounts.Manager
+
+	Listen   serve.ListenConfig
+	MinValid time.Duration // 0: refresh_margin of config.json
+}
+
+// NewCmdServe returns `keyfob serve` and its consumer commands; runF
+// replaces its run in tests.
+func NewCmdServe(f *Factory, runF func(*ServeOptions) error) *cobra.Command {
+	opts := &ServeOptions{IO: f.IO, Manager: f.Manager}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the token service: other programs get access tokens from keyfob, not from Tesla",
+		Long: "serve answers the OAuth token requests of other programs (TeslaMate, Home Assistant, scripts) in\n" +
+			"Tesla's place, so that keyfob alone holds each account's single-use refresh token. Each program\n" +
+			"is a consumer (keyfob serve add) whose credential goes where a refresh token would:\n\n" +
+			"  POST {base}/oauth2/v3/token   grant_type=refresh_token&refresh_token=CREDENTIAL (form or JSON)\n" +
+			"  GET  {base}/v1/token/NAME     with Authorization: Bearer CREDENTIAL\n\n" +
+			"The answer holds the account's access token, refreshed first when it expires within\n" +
+			"--min-valid. serve runs in the foreground (for systemd), notices accounts and consumers changed\n" +
+			"by other keyfob commands, logs one line per request on stderr (never a token) and stops cleanly\n" +
+			"on SIGTERM or ctrl+c. It listens on " + serve.DefaultAddr + " by default; any address but loopback\n" +
+			"or a Unix socket needs --tls-cert and --tls-key (or --insecure).",
+		Example: "  keyfob serve add teslamate --account car\n" +
+			"  keyfob serve\n" +
+			"  keyfob serve --addr unix:/run/keyfob/serve.sock\n" +
+			"  keyfob serve --addr 0.0.0.0:7531 --tls-cert cert.pem --tls-key key.pem",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Ctx = cmd.Context()
+			if runF != nil {
+				return runF(opts)
+			}
+			return runServe(opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Listen.Addr, "addr", serve.DefaultAddr, "host:port to listen on, or unix:/path for a Unix socket (0600)")
+	fl.StringVar(&opts.Listen.TLSCert, "tls-cert", "", "serve HTTPS with this PEM certificate (chain)")
+	fl.StringVar(&opts.Listen.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
+	fl.BoolVar(&opts.Listen.Insecure, "insecure", false, "allow plain HTTP on an address other than loopback (tokens in the clear)")
+	fl.DurationVar(&opts.MinValid, "min-valid", 0, "refresh first when a token expires within this (default: refresh_margin of config.json, 5m)")
+	cmd.AddCommand(NewCmdServeAdd(f, nil), NewCmdServeList(f, nil), NewCmdServeRemove(f, nil))
+	return cmd
+}
+
+func runServe(opts *ServeOptions) error {
+	if opts.MinValid < 0 {
+		return usagef("--min-valid cannot be negative")
+	}
+	m := opts.Manager()
+	margin := opts.MinValid
+	if margin == 0 {
+		cfg, err := m.Store.LoadConfig()
+		if err != nil {
+			return err
+		}
+		margin = cfg.Margin()
+	}
+	// The live heap is a few accounts and the requests in flight: letting
+	// it grow to five times that before collecting costs little memory and
+	// halves the collections, which show in the latency's tail.
+	debug.SetGCPercent(serve.GCPercent)
+	srv, err := serve.New(serve.Options{Manager: m, Margin: margin, Log: opts.IO.Err})
+	if err != nil {
+		return err
+	}
+	ln, err := serve.Listen(opts.Listen)
+	if err != nil {
+		return err
+	}
+	if ln.Warning != "" {
+		fprintln(opts.IO.Err, "keyfob: warning: "+ln.Warning)
+	}
+	where := ln.URL
+	if where == "" {
+		where = opts.Listen.Addr
+	}
+	consumers, accts := srv.Consumers()
+	fprintf(opts.IO.Err, "keyfob serve: listening on %s for %d consumers of %d accounts\n", where, consumers, accts)
+	if err := srv.Serve(opts.Ctx, ln); err != nil {
+		return err
+	}
+	fprintln(opts.IO.Err, "keyfob serve: stopped")
+	return nil
+}

@@ -1,0 +1,142 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/keyfob/keyfob/accounts"
+)
+
+// consumer is a consumer of keyfob serve of the account id, added two days
+// before testNow and last used used before it from addr (never when 0).
+func consumer(name, id string, used time.Duration, addr string) accounts.Consumer {
+	c := accounts.Consumer{Name: name, AccountID: id, Hash: accounts.HashCredential("credential of " + name),
+		CreatedAt: testNow.Add(-48 * time.Hour)}
+	if used > 0 {
+		c.LastUsedAt, c.LastAddress = testNow.Add(-used), addr
+	}
+	return c
+}
+
+// withConsumers adds consumers to the model's store and reloads it.
+func withConsumers(t testing.TB, m *Model, cs ...accounts.Consumer) {
+	t.Helper()
+	err := m.c.Manager.Store.Update(context.Background(), func(f *accounts.File) error {
+		f.Consumers = append(f.Consumers, cs...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Update(m.loadCmd()())
+}
+
+// consumerModel is the list of fixtures whose first account, home, has
+// the consumers cs, at w×h; keys are pressed after.
+func consumerModel(cs []accounts.Consumer, keys ...string) func(*testing.T, int, int) *Model {
+	return func(t *testing.T, w, h int) *Model {
+		m := newViewModel(t, fixtures(), w, h)
+		withConsumers(t, m, cs...)
+		press(m, keys...)
+		return m
+	}
+}
+
+var twoConsumers = []accounts.Consumer{
+	consumer("teslamate", "a0000001", 5*time.Minute, "172.17.0.3:50122"),
+	consumer("home-assistant", "a0000001", 0, ""),
+	consumer("other-account", "a0000002", time.Hour, "127.0.0.1:40000"),
+}
+
+func TestRemoveConsumerFromDetail(t *testing.T) {
+	m := newViewModel(t, fixtures(), 120, 40)
+	withConsumers(t, m, twoConsumers...)
+	d := newDriver(t, m)
+	d.press("enter")
+	scr := plain(m)
+	for _, want := range []string{"Consumers (keyfob serve)", "teslamate", "last used 5 minutes ago from 172.17.0.3:50122",
+		"home-assistant", "never used", "u remove a consumer"} {
+		if !strings.Contains(scr, want) {
+			t.Fatalf("the detail page lacks %q:\n%s", want, scr)
+		}
+	}
+	if strings.Contains(scr, "other-account") {
+		t.Fatal("the page lists another account's consumer")
+	}
+	// Two consumers: which one first, then confirm; n keeps it.
+	d.press("u")
+	if txt := dialogText(m); !strings.Contains(txt, "1 teslamate") || !strings.Contains(txt, "2 home-assistant") {
+		t.Fatalf("the choice: %s", txt)
+	}
+	d.press("2")
+	if txt := dialogText(m); !strings.Contains(txt, "Remove consumer home-assistant?") || !strings.Contains(txt, "stops working at once") {
+		t.Fatalf("the confirm: %s", txt)
+	}
+	d.press("n")
+	d.settle()
+	if cs, _ := m.c.Manager.Consumers(); len(cs) != 3 || m.dialogs.Top() != nil {
+		t.Fatal("n removed the consumer, or left a dialog open")
+	}
+	d.press("u", "2", "y")
+	d.until("the removal", func() bool { return strings.Contains(plain(m), "removed consumer home-assistant") })
+	d.until("the page without it", func() bool { return !strings.Contains(plain(m), "never used") })
+	cs, _ := m.c.Manager.Consumers()
+	if len(cs) != 2 || cs[0].Name != "teslamate" || cs[1].Name != "other-account" {
+		t.Fatalf("consumers left: %+v", cs)
+	}
+	// One consumer: straight to the confirm.
+	d.press("u")
+	if txt := dialogText(m); !strings.Contains(txt, "Remove consumer teslamate?") {
+		t.Fatalf("with one consumer: %s", txt)
+	}
+	d.press("y")
+	d.until("the removal", func() bool { return strings.Contains(plain(m), "removed consumer teslamate") })
+	d.until("the page without it", func() bool { return !strings.Contains(plain(m), "Consumers (keyfob serve)") })
+	if scr := plain(m); strings.Contains(scr, "Consumers (keyfob serve)") || strings.Contains(scr, "remove a consumer") {
+		t.Fatalf("with no consumer left the section and the key should go:\n%s", scr)
+	}
+	d.press("u") // disabled now: nothing opens
+	if m.dialogs.Top() != nil {
+		t.Fatal("u opened a dialog for an account with no consumers")
+	}
+}
+
+// TestConsumerKeyInHelp: the ? screen of the detail page lists u only
+// where it applies.
+func TestConsumerKeyInHelp(t *testing.T) {
+	for _, tc := range []struct {
+		cs   []accounts.Consumer
+		want bool
+	}{{twoConsumers, true}, {nil, false}} {
+		m := newViewModel(t, fixtures(), 120, 40)
+		withConsumers(t, m, tc.cs...)
+		press(m, "enter", "?")
+		if got := strings.Contains(plain(m), "remove a consumer"); got != tc.want {
+			t.Errorf("with %d consumers the help lists u: %v", len(tc.cs), got)
+		}
+	}
+}
+
+// TestGoldenConsumers: the detail page with consumers, the choice of the
+// one to remove and the confirm, as TestGolden checks the other screens.
+func TestGoldenConsumers(t *testing.T) {
+	for _, c := range []goldenCase{
+		{name: "detail_consumers", setup: consumerModel(twoConsumers, "enter", "pgdown"), only: [][2]int{{80, 24}}},
+		{name: "detail_consumers", setup: consumerModel(twoConsumers, "enter"), only: [][2]int{{120, 40}}},
+		{name: "remove_consumer_pick", setup: consumerModel(twoConsumers, "enter", "u"), only: [][2]int{{80, 24}}},
+		{name: "remove_consumer_confirm", setup: consumerModel(twoConsumers, "enter", "u", "1"), only: sizes},
+	} {
+		for _, sz := range c.only {
+			t.Run(fmt.Sprintf("%s_%dx%d", c.name, sz[0], sz[1]), func(t *testing.T) {
+				out := plain(c.setup(t, sz[0], sz[1]))
+				checkScreen(t, out, sz[0], sz[1])
+				golden.RequireEqual(t, out)
+			})
+		}
+	}
+}
