@@ -43,6 +43,19 @@ func (s *Store) write(path string, data []byte) error {
 	return syncDir(dir)
 }
 
+// WriteFile replaces path atomically with data, the way keyfob writes its
+// store: a 0600 temporary file beside it (private from its first byte),
+// fsync, rename, then fsync of the directory. Readers see the old content or
+// the new one, never a torn or empty file. A symbolic link at path is
+// refused with a *SymlinkError, and anything else that is not a regular
+// file with an error: keyfob writes secrets only where it was told to.
+func WriteFile(path string, data []byte) error {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink == 0 && !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file; keyfob writes tokens only to regular files", path)
+	}
+	return (&Store{}).write(path, data)
+}
+
 // refuseLink fails with a *SymlinkError when path is a symbolic link.
 func refuseLink(path string) error {
 	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {

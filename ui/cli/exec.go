@@ -232,7 +232,7 @@ func newTokenDir(base string) (*tokenDir, error) {
 // the new one, never a part. The file holds the token alone, without a
 // newline, as tesla-control reads it verbatim.
 func (t *tokenDir) write(token string) error {
-	return writeSecretFile(t.path, []byte(token))
+	return accounts.WriteFile(t.path, []byte(token))
 }
 
 func (t *tokenDir) remove() { _ = os.RemoveAll(t.dir) }

@@ -162,7 +162,7 @@ func outputToken(opts *TokenOptions, acct accounts.Account) error {
 		data = append(data, '\n')
 	}
 	if opts.Write != "" {
-		return writeSecretFile(opts.Write, data)
+		return accounts.WriteFile(opts.Write, data)
 	}
 	if !opts.JSON {
 		data = append(data, '\n')
