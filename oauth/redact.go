@@ -157,6 +157,16 @@ func (r *redactor) clean(s string, n int) string {
 	return cleanWith(r.redact(s), n, r.redact)
 }
 
+// CleanServerText makes text a server sent safe to show and store, for the
+// packages that make requests of their own (oauth/fleetapi): every form of
+// each secret removed (raw, URL-encoded, JSON-escaped, base64), control
+// characters dropped, long token-like runs redacted, at most n runes.
+func CleanServerText(s string, n int, secrets ...string) string {
+	var r redactor
+	r.add(secrets...)
+	return r.clean(s, n)
+}
+
 // code is errorCode of s; a code that holds a secret is unreadable.
 func (r *redactor) code(s string) string {
 	if r != nil && r.redact(s) != s {

@@ -3,17 +3,15 @@ package fleetapi
 import (
 	"context"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
-	"strconv"
 	"strings"
-	"unicode"
+
+	"github.com/keyfob/keyfob/oauth"
 )
 
 // Sentinel errors callers branch on with errors.Is.
@@ -158,37 +156,8 @@ func serverMessage(body []byte, secret string) string {
 	return clean(strings.Join(parts, ": "), 200, secret)
 }
 
-// tokenLike matches what could be a token inside server text: a long run
-// of token characters, which sentences do not have.
-var tokenLike = regexp.MustCompile(`[A-Za-z0-9._~+/=-]{40,}`)
-
-// escapes matches terminal escape sequences (CSI and OSC), removed whole.
-var escapes = regexp.MustCompile("\x1b\\[[0-?]*[ -/]*[@-~]|\x1b\\][^\x07\x1b]*(\x07|\x1b\\\\)?")
-
-// clean makes server text safe for a message: the secret removed in every
-// form a server might echo it in, control characters turned to spaces,
-// white space folded, long token-like runs redacted, at most n runes.
-func clean(s string, n int, secret string) string {
-	if secret != "" {
-		for _, form := range []string{secret, url.QueryEscape(secret), strconv.Quote(secret)[1 : len(strconv.Quote(secret))-1],
-			base64.StdEncoding.EncodeToString([]byte(secret)), base64.RawURLEncoding.EncodeToString([]byte(secret))} {
-			s = strings.ReplaceAll(s, form, "[redacted]")
-		}
-	}
-	s = escapes.ReplaceAllString(s, "")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	s = tokenLike.ReplaceAllString(s, "[redacted]")
-	if r := []rune(s); len(r) > n {
-		s = string(r[:n-1]) + "…"
-	}
-	return s
-}
+// clean makes server text safe for a message (see oauth.CleanServerText).
+func clean(s string, n int, secret string) string { return oauth.CleanServerText(s, n, secret) }
 
 // MismatchError says that the account's region or Fleet API base URL is
 // not the one Tesla names for its user.
