@@ -249,6 +249,7 @@ func cleanText(s string, n int) string { return cleanWith(s, n, nil) }
 // cleanWith is cleanText with redact applied once the spaces are
 // normalised, before the heuristic and the cut.
 func cleanWith(s string, n int, redact func(string) string) string {
+	s = escapes.ReplaceAllString(s, "")
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
 			return ' '
@@ -265,6 +266,10 @@ func cleanWith(s string, n int, redact func(string) string) string {
 	}
 	return s
 }
+
+// escapes matches terminal escape sequences (CSI and OSC), which server
+// text loses whole: a lone ESC would only become a space.
+var escapes = regexp.MustCompile("\x1b\\[[0-?]*[ -/]*[@-~]|\x1b\\][^\x07\x1b]*(\x07|\x1b\\\\)?")
 
 // errorCode is the OAuth error code as keyfob shows it: the usual
 // lower-case words only, so a code can never smuggle a token into a message.
