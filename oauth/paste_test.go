@@ -131,7 +131,10 @@ func checkParsed(t *testing.T, s, code string, err error) {
 // urlQuery is the query of s when s is exactly a URL (with a scheme, no
 // surrounding quotes or spaces) carrying a code and no error.
 func urlQuery(s string) (url.Values, bool) {
-	if strings.Trim(s, "\"'`<> \t\r\n") != s {
+	// A browser never shows an address with raw white space in it: a paste
+	// that has some is a sentence around an address (or a wrapped one),
+	// which the other properties cover.
+	if strings.Trim(s, "\"'`<> \t\r\n") != s || strings.ContainsFunc(s, unicode.IsSpace) {
 		return nil, false
 	}
 	u, err := url.Parse(s)

@@ -305,6 +305,13 @@ func (d *Demo) samples() ([]sample, error) {
 			lastFail: "the server rejected the refresh token (login_required); sign in again",
 		},
 		{
+			// Logged in 86 days ago: its refresh token nears Tesla's three
+			// months, so the list warns before it dies.
+			acct: preset("cybertruck", accounts.KindFleet, "na", fleetApp),
+			mint: oauthtest.MintRequest{AccessTTL: 5*time.Hour + 20*time.Minute},
+			age:  86 * day,
+		},
+		{
 			acct: preset("homelab", accounts.KindCustom, "", func(a *accounts.Account) { a.Grant = accounts.GrantCode }),
 			mint: oauthtest.MintRequest{AccessTTL: 46 * time.Minute},
 			age:  9 * day,

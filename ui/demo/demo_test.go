@@ -33,15 +33,16 @@ func TestStartSeedsEveryState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(accts) < 4 || len(accts) > 6 {
-		t.Fatalf("%d sample accounts; want 4 to 6", len(accts))
+	if len(accts) < 4 || len(accts) > 7 {
+		t.Fatalf("%d sample accounts; want 4 to 7", len(accts))
 	}
 	now := time.Now()
 	health := map[accounts.Health]int{}
 	kinds := map[accounts.Kind]bool{}
 	regions := map[string]bool{}
-	expiringSoon := false
+	expiringSoon, refreshEnding := false, false
 	for _, a := range accts {
+		refreshEnding = refreshEnding || (a.Health(now) == accounts.HealthValid && a.RefreshExpiresSoon(now))
 		health[a.Health(now)]++
 		kinds[a.Kind] = true
 		regions[a.Region] = true
@@ -56,6 +57,9 @@ func TestStartSeedsEveryState(t *testing.T) {
 	}
 	if !expiringSoon {
 		t.Error("no sample account expires within a few minutes")
+	}
+	if !refreshEnding {
+		t.Error("no valid sample account has a refresh token near its end")
 	}
 	if len(kinds) < 4 || len(regions) < 2 {
 		t.Errorf("samples cover kinds %v and regions %v; want variety", kinds, regions)

@@ -135,7 +135,8 @@ func TestDemoInTmux(t *testing.T) {
 	scr := s.waitFor("the main screen", func(scr string) bool { return strings.Contains(scr, "homelab") })
 	for name, state := range map[string]string{
 		"model-3": "✓ valid", "model-y": "! expiring", "powerwall": "✗ expired",
-		"fleet-partner": "✓ valid", "old-app": "⊗ login required", "homelab": "! expiring",
+		"fleet-partner": "✓ valid", "old-app": "⊗ login required", "cybertruck": "! refresh ending",
+		"homelab": "! expiring",
 	} {
 		if r := row(scr, name); !strings.Contains(r, state) {
 			t.Errorf("row %s = %q; want %q", name, r, state)
@@ -154,12 +155,12 @@ func TestDemoInTmux(t *testing.T) {
 
 	s.keys("/")
 	s.typeText("power")
-	scr = s.waitFor("the filter", func(scr string) bool { return strings.Contains(scr, "1 of 6 accounts match") })
+	scr = s.waitFor("the filter", func(scr string) bool { return strings.Contains(scr, "1 of 7 accounts match") })
 	if row(scr, "model-3") != "" || row(scr, "powerwall") == "" {
 		t.Errorf("the filter shows the wrong rows:\n%s", scr)
 	}
 	s.keys("Enter", "Escape")
-	s.waitFor("the filter to clear", func(scr string) bool { return strings.Contains(scr, "6 accounts") && row(scr, "model-3") != "" })
+	s.waitFor("the filter to clear", func(scr string) bool { return strings.Contains(scr, "7 accounts") && row(scr, "model-3") != "" })
 
 	// Clearing the filter keeps the selection on what it found: powerwall,
 	// whose token expired. r refreshes it at the sandbox.
