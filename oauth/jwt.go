@@ -43,7 +43,7 @@ func Inspect(token string) (c Claims, ok bool) {
 		return Claims{}, false
 	}
 	parts := strings.Split(token, ".")
-	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || !isSegment(parts[0]) || !isSegment(parts[2]) {
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || !isSegment(parts[0]) || !isSegment(parts[1]) || !isSegment(parts[2]) {
 		return Claims{}, false
 	}
 	payload, err := decodeSegment(parts[1])
