@@ -160,6 +160,7 @@ func (c *Client) checkFleet(ctx context.Context, a accounts.Account, r *Report) 
 	if err != nil {
 		return err
 	}
+	reg.BaseURL = withheld(reg.BaseURL, a.AccessToken)
 	rc := &RegionCheck{Account: a.Region, Tesla: reg.Region, Match: strings.EqualFold(a.Region, reg.Region),
 		AccountBase: base, TeslaBase: reg.BaseURL, BaseMatch: sameBase(base, reg.BaseURL)}
 	r.Region = rc

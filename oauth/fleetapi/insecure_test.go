@@ -81,3 +81,25 @@ func with(a accounts.Account, fn func(*accounts.Account)) accounts.Account {
 	fn(&a)
 	return a
 }
+
+// The region mismatch names both Fleet API bases, which the user has to
+// compare: whole, yet without escape sequences or the token.
+func TestMismatchShowsTheBases(t *testing.T) {
+	na, eu := "https://fleet-api.prd.na.vn.cloud.tesla.com", "https://fleet-api.prd.eu.vn.cloud.tesla.com"
+	msg := (&MismatchError{AccountRegion: "na", AccountBase: na, Region: "eu", Base: eu}).Error()
+	if !strings.Contains(msg, na) || !strings.Contains(msg, eu) {
+		t.Errorf("the message hides a base: %s", msg)
+	}
+	msg = (&MismatchError{AccountRegion: "na", AccountBase: na, Region: "eu", Base: "https://fleet\u202e.example.com/\x1b[31m"}).Error()
+	if strings.ContainsAny(msg, "\u202e\x1b") {
+		t.Errorf("the message holds control characters: %q", msg)
+	}
+	w := &wire{answers: func(r *http.Request) *http.Response {
+		return answer(http.StatusOK, nil, `{"response":{"region":"eu","fleet_api_base_url":"https://fleet.example.com/at-secret-token-value"}}`)
+	}}
+	a := accounts.Account{ID: "0000000a", Name: "car", Kind: accounts.KindFleet, Region: "na", Audience: na, AccessToken: "at-secret-token-value"}
+	r, err := (&Client{HTTP: &http.Client{Transport: w}}).Check(context.Background(), a)
+	if err == nil || strings.Contains(err.Error(), "at-secret-token-value") || strings.Contains(r.Region.TeslaBase, "at-secret-token-value") {
+		t.Fatalf("the token is shown: %v %+v", err, r.Region)
+	}
+}
