@@ -125,9 +125,11 @@ func (m *Manager) Find(ref string) (Account, error) {
 	return *a, nil
 }
 
-// Resolve finds the account ref names: an exact id, name or email (names
-// and emails case-insensitively) first, else the one account whose id, name
-// or email starts with ref. An empty ref names the only account there is.
+// Resolve finds the account ref names: an exact id first (ids are unique,
+// and callers that hold one must get that account even when another is
+// named like it), then an exact name or email (case-insensitively), else
+// the one account whose id, name or email starts with ref. An empty ref
+// names the only account there is.
 func Resolve(accts []Account, ref string) (*Account, error) {
 	if ref == "" {
 		if len(accts) == 1 {
@@ -135,8 +137,13 @@ func Resolve(accts []Account, ref string) (*Account, error) {
 		}
 		return nil, &ResolveError{Total: len(accts)}
 	}
+	for i := range accts {
+		if accts[i].ID == ref {
+			return &accts[i], nil
+		}
+	}
 	exact := func(a *Account) bool {
-		return a.ID == ref || strings.EqualFold(a.Name, ref) || (a.Email != "" && strings.EqualFold(a.Email, ref))
+		return strings.EqualFold(a.Name, ref) || (a.Email != "" && strings.EqualFold(a.Email, ref))
 	}
 	lref := strings.ToLower(ref)
 	prefix := func(a *Account) bool {

@@ -343,3 +343,21 @@ func TestRevokeAndRemoveKeepsTheAccountWhenTheServerFailed(t *testing.T) {
 		t.Fatalf("the account must stay, marked revoked, with its tokens: %+v %v", a, err)
 	}
 }
+
+// Callers that hold an account's id (the token service, exec, revoke)
+// look it up with Resolve: another account named like that id must not
+// make it ambiguous, nor be taken for it.
+func TestResolveByIDBeatsANameLikeIt(t *testing.T) {
+	m, auth := newManager(t)
+	home := expired()
+	other := Account{ID: "000000b2", Name: home.ID, Kind: KindFleet, AccessToken: "at-x", RefreshToken: "rt-x",
+		Expiry: testNow.Add(time.Hour)}
+	seed(t, m.Store, home, other)
+	got, err := m.Token(context.Background(), home.ID, 5*time.Minute)
+	if err != nil || got.ID != home.ID || auth.calls.Load() != 1 {
+		t.Fatalf("Token(%s) = %s, %v after %d refreshes", home.ID, got.ID, err, auth.calls.Load())
+	}
+	if a, err := Resolve([]Account{other, home}, home.ID); err != nil || a.ID != home.ID {
+		t.Fatalf("Resolve(%s) = %v, %v", home.ID, a, err)
+	}
+}

@@ -112,8 +112,11 @@ func (s *Store) SaveRecovery(a Account) (string, error) {
 	return "", errors.Join(errs...)
 }
 
-// saveRecoveryAt merges a into the recovery file at p. A file there that
-// cannot be read or decoded is not written over: it may hold tokens too.
+// saveRecoveryAt puts a into the recovery file at p, in place of what the
+// file held for the same account: a was refreshed (or logged in) from the
+// newest the store and recovery files had, so it is newer than anything
+// there whatever the clock says. A file there that cannot be read or
+// decoded is not written over: it may hold tokens too.
 func (s *Store) saveRecoveryAt(p string, a Account) error {
 	f := &File{Version: CurrentVersion}
 	data, _, err := readNoFollow(p)
@@ -127,7 +130,11 @@ func (s *Store) saveRecoveryAt(p string, a Account) error {
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("cannot read the recovery file %s: %w", p, err)
 	}
-	mergeNewer(f, &File{Accounts: []Account{a}})
+	if cur := f.Find(a.ID); cur != nil {
+		*cur = a
+	} else {
+		mergeNewer(f, &File{Accounts: []Account{a}})
+	}
 	if data, err = encode(f); err != nil {
 		return err
 	}

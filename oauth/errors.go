@@ -243,7 +243,8 @@ func (e *CallbackError) Is(target error) bool {
 var tokenLike = regexp.MustCompile(`[A-Za-z0-9._~+/=-]{24,}`)
 
 // cleanText trims server-provided text for use in a message: control
-// characters dropped, anything token-like redacted, at most n runes.
+// characters and the invisible marks that reorder text dropped, anything
+// token-like redacted, at most n runes.
 func cleanText(s string, n int) string { return cleanWith(s, n, nil) }
 
 // cleanWith is cleanText with redact applied once the spaces are
@@ -251,8 +252,12 @@ func cleanText(s string, n int) string { return cleanWith(s, n, nil) }
 func cleanWith(s string, n int, redact func(string) string) string {
 	s = escapes.ReplaceAllString(s, "")
 	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
+		switch {
+		case unicode.IsControl(r):
 			return ' '
+		case unicode.Is(unicode.Bidi_Control, r), r == '\u2028', r == '\u2029':
+			// Marks that reorder the text on screen, and line breaks.
+			return -1
 		}
 		return r
 	}, s)

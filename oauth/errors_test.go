@@ -343,6 +343,10 @@ func TestCleanTextRedactsTokens(t *testing.T) {
 	if strings.Contains(got, "eyJ") || !strings.Contains(got, "[redacted]") || strings.ContainsAny(got, "\x00\n") {
 		t.Errorf("cleanText = %q", got)
 	}
+	// Marks that reorder text on screen make server text lie about itself.
+	if got := cleanText("invalid \u202egrant\u2066 \u200f", 200); strings.ContainsAny(got, "\u202e\u2066\u200f") {
+		t.Errorf("cleanText kept a reordering mark: %q", got)
+	}
 	if got := cleanText(strings.Repeat("word ", 100), 20); len([]rune(got)) != 20 {
 		t.Errorf("not trimmed: %q", got)
 	}

@@ -235,20 +235,25 @@ func fieldsOf(t *oauth2.Token) tokenFields {
 	return f
 }
 
-// number reads a JSON or form number field.
+// number reads a JSON or form number field: a count of seconds, so a
+// value that is not positive or would overflow a time.Duration (past
+// math.MaxInt32, as x/oauth2 bounds JSON answers) is 0, unknown.
 func number(v any) int64 {
-	switch n := v.(type) {
+	var n int64
+	switch x := v.(type) {
 	case float64:
-		if n > 0 && n < math.MaxInt32 {
-			return int64(n)
+		if x > 0 && x < math.MaxInt32 {
+			n = int64(x)
 		}
 	case int64:
-		return n
+		n = x
 	case string:
-		i, _ := strconv.ParseInt(strings.TrimSpace(n), 10, 64)
-		return i
+		n, _ = strconv.ParseInt(strings.TrimSpace(x), 10, 64)
 	}
-	return 0
+	if n <= 0 || n >= math.MaxInt32 {
+		return 0
+	}
+	return n
 }
 
 // grantFrom checks a token answer and turns it into a Grant. oldRefresh is

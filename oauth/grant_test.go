@@ -106,3 +106,24 @@ func TestLearnEmailFromUsersMe(t *testing.T) {
 		t.Errorf("email %q", b.Email)
 	}
 }
+
+// An expires_in too large for a duration (here in a form-encoded answer,
+// which x/oauth2 does not bound) must not wrap around into a token that
+// expired centuries ago, which every request would refresh again.
+func TestHugeExpiresInDoesNotWrap(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-www-form-urlencoded")
+		_, _ = io.WriteString(w, "access_token=opaque&token_type=bearer&refresh_token=r2&expires_in=10000000000")
+	}))
+	defer srv.Close()
+	now := time.Now()
+	a := accounts.Account{Kind: accounts.KindCustom, ClientID: "c", RefreshToken: "r1",
+		Endpoints: accounts.Endpoints{TokenURL: srv.URL + "/token"}}
+	g, err := (&Engine{Now: func() time.Time { return now }}).Refresh(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !g.Expiry.IsZero() && g.Expiry.Before(now) {
+		t.Fatalf("expires_in=10000000000 became an expiry in the past: %v", g.Expiry)
+	}
+}

@@ -84,8 +84,17 @@ var (
 // carrying user_data) GET {audience}/api/1/users/me. Other kinds: the
 // account's userinfo endpoint. The report is filled as far as the check
 // got, also on error; the error is an *APIError, *NetError,
-// *MismatchError or one of the sentinels above.
+// *MismatchError or one of the sentinels above. The token goes over plain
+// http off this machine (an http audience or userinfo URL, or a redirect
+// to one) only for an account with AllowInsecureHTTP; otherwise the call
+// fails unsent with an error matching oauth.ErrInsecureHTTP.
 func (c *Client) Check(ctx context.Context, a accounts.Account) (Report, error) {
+	var cc Client
+	if c != nil {
+		cc = *c
+	}
+	cc.allowHTTP = a.AllowInsecureHTTP
+	c = &cc
 	r := newReport(a, c.now())
 	var err error
 	switch {
@@ -151,6 +160,7 @@ func (c *Client) checkFleet(ctx context.Context, a accounts.Account, r *Report) 
 	if err != nil {
 		return err
 	}
+	reg.BaseURL = withheld(reg.BaseURL, a.AccessToken)
 	rc := &RegionCheck{Account: a.Region, Tesla: reg.Region, Match: strings.EqualFold(a.Region, reg.Region),
 		AccountBase: base, TeslaBase: reg.BaseURL, BaseMatch: sameBase(base, reg.BaseURL)}
 	r.Region = rc

@@ -15,11 +15,15 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/keyfob/keyfob/oauth"
 )
 
 // DefaultTimeout bounds every request of a Client without its own
@@ -38,6 +42,10 @@ type Client struct {
 	// Now is the clock of reports; nil means time.Now. Latencies are always
 	// measured on the real clock.
 	Now func() time.Time
+
+	// allowHTTP lets a token travel over plain http off this machine: the
+	// opt-in of the account being checked (see Check).
+	allowHTTP bool
 }
 
 var defaultHTTP = &http.Client{Timeout: DefaultTimeout}
@@ -112,11 +120,23 @@ func (c *Client) do(ctx context.Context, r request) (Exchange, []byte, error) {
 	if r.token != "" {
 		req.Header.Set("Authorization", "Bearer "+r.token)
 	}
+	hc := c.http()
+	if r.token != "" && !c.allowHTTP {
+		if err := insecure(req.URL); err != nil {
+			x.Error = err.Error()
+			return x, nil, err
+		}
+		hc = noInsecureRedirects(hc)
+	}
 	start := time.Now()
-	resp, err := c.http().Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		x.Latency = time.Since(start)
 		x.LatencyMS = ms(x.Latency)
+		if errors.Is(err, oauth.ErrInsecureHTTP) {
+			x.Error = errors.Unwrap(err).Error()
+			return x, nil, errors.Unwrap(err)
+		}
 		ne := netError(ctx, r.url, err, r.token)
 		x.Error = ne.Error()
 		return x, nil, ne
@@ -179,4 +199,35 @@ func sameBase(a, b string) bool {
 		return a == b
 	}
 	return strings.EqualFold(ua.Scheme, ub.Scheme) && strings.EqualFold(ua.Host, ub.Host) && ua.Path == ub.Path
+}
+
+// insecure refuses u when a token sent there would travel in clear text
+// off this machine. The error matches oauth.ErrInsecureHTTP.
+func insecure(u *url.URL) error {
+	if !strings.EqualFold(u.Scheme, "http") || oauth.LoopbackHost(u.Host) {
+		return nil
+	}
+	return fmt.Errorf("%w: %s is plain http to another machine, where anyone on the way could read the access token, so keyfob did not send it there; use its https address",
+		oauth.ErrInsecureHTTP, endpointOf(u.String()))
+}
+
+// noInsecureRedirects is hc refusing to follow a redirect to a plain http
+// address off this machine: Go forwards the Authorization header to the
+// same host whatever the scheme.
+func noInsecureRedirects(hc *http.Client) *http.Client {
+	out := *hc
+	next := hc.CheckRedirect
+	out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if err := insecure(req.URL); err != nil {
+			return err
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &out
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
 
 	"github.com/keyfob/keyfob/oauth"
 )
@@ -183,9 +184,34 @@ func (e *MismatchError) Error() string {
 // Is matches ErrMisdirected.
 func (e *MismatchError) Is(target error) bool { return target == ErrMisdirected }
 
+// quoted shows a region or a base URL in a message.
 func quoted(s string) string {
 	if s == "" {
 		return "(none)"
 	}
-	return clean(s, 120, "")
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return clean(s, 120, "")
+	}
+	// A URL is shown whole: the token heuristic of clean would hide every
+	// Fleet API host, which is what the user has to compare here.
+	shown := u.Scheme + "://" + strings.Map(func(r rune) rune {
+		if !unicode.IsPrint(r) {
+			return -1
+		}
+		return r
+	}, u.Host) + u.EscapedPath()
+	if r := []rune(shown); len(r) > 120 {
+		shown = string(r[:119]) + "…"
+	}
+	return shown
+}
+
+// withheld is s, a URL from a server's answer, or "[redacted]" when it
+// holds the token in any form.
+func withheld(s, token string) string {
+	if token != "" && clean(s, len(s)+1, token) != clean(s, len(s)+1, "") {
+		return "[redacted]"
+	}
+	return s
 }

@@ -155,6 +155,14 @@ func (s *Server) token(ctx context.Context, d *directory, id string) (accounts.A
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshWait)
 		defer cancel()
 		got, err := s.m.Token(rctx, id, s.margin)
+		var unsaved *accounts.UnsavedError
+		if errors.As(err, &unsaved) && got.ValidFor(s.now(), 0) {
+			// The refresh worked but the store could not take it (the
+			// token waits in a recovery file, if one could be written):
+			// the token is good, the store is the operator's problem.
+			s.log.note("%s", redact(err.Error(), got))
+			err = nil
+		}
 		if err == nil {
 			sl.cur.Store(&got)
 		}
