@@ -7,7 +7,10 @@ import "context"
 type Authority interface {
 	// Refresh gets a new access token for a (refresh_token grant, or the
 	// client_credentials grant again). A rejected refresh token yields an
-	// error that matches ErrLoginRequired with errors.Is.
+	// error that matches ErrLoginRequired with errors.Is. When the answer
+	// cannot be used but carried a new refresh token, the error comes with
+	// a Grant holding that token alone: the server may have spent the old
+	// one, so the manager keeps it.
 	Refresh(ctx context.Context, a Account) (Grant, error)
 	// Revoke revokes a's tokens at the server where the account has a
 	// revocation endpoint, and reports honestly what happened.

@@ -251,7 +251,9 @@ func (m *Manager) refresh(ctx context.Context, seen Account, need func(cur Accou
 	g, rerr := m.request(ctx, cur, gate)
 	now := m.now()
 	if rerr != nil {
-		m.recordFailure(ctx, cur, now, rerr)
+		if err := m.recordFailure(ctx, cur, g.RefreshToken, now, rerr); err != nil {
+			return cur, err
+		}
 		return cur, fmt.Errorf("refreshing %q: %w", cur.Name, rerr)
 	}
 	return m.save(ctx, cur, g, now)
@@ -316,10 +318,15 @@ func outcomeUnknown(rctx context.Context, err error) bool {
 }
 
 // recordFailure notes a failed refresh in the store; the tokens stay as
-// they were.
-func (m *Manager) recordFailure(ctx context.Context, cur Account, now time.Time, rerr error) {
-	_ = m.persist(ctx, func(f *File) error {
+// they were, except for a rotated refresh token that came in an answer
+// keyfob could not use (rotated), which replaces the old one. It fails only
+// when that token could not be stored, after putting it in a recovery file.
+func (m *Manager) recordFailure(ctx context.Context, cur Account, rotated string, now time.Time, rerr error) error {
+	werr := m.persist(ctx, func(f *File) error {
 		if a := f.Find(cur.ID); a != nil {
+			if rotated != "" {
+				a.RefreshToken, a.RefreshObtainedAt = rotated, now
+			}
 			a.LastRefresh = &RefreshResult{At: now, Error: rerr.Error()}
 			a.State, a.StateDetail = StateError, rerr.Error()
 			if errors.Is(rerr, ErrLoginRequired) {
@@ -328,6 +335,16 @@ func (m *Manager) recordFailure(ctx context.Context, cur Account, now time.Time,
 		}
 		return nil
 	})
+	if werr == nil || rotated == "" {
+		return nil
+	}
+	// The rotated token exists nowhere else: keep it in a recovery file.
+	cur.RefreshToken, cur.RefreshObtainedAt = rotated, now
+	path, err := m.Store.SaveRecovery(cur)
+	if err != nil {
+		path = ""
+	}
+	return &UnsavedError{Account: cur.Name, StorePath: m.Store.Path(), RecoveryPath: path, Err: errors.Join(rerr, werr)}
 }
 
 // save applies g to cur and persists it, or, when the store cannot be

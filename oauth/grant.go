@@ -169,9 +169,25 @@ func (e *Engine) refreshGrant(ctx context.Context, a accounts.Account, allow boo
 	rctx, _ := e.recording(ctx, rc, extra)
 	tok, err := conf.TokenSource(rctx, &oauth2.Token{RefreshToken: a.RefreshToken}).Token()
 	if err != nil {
-		return accounts.Grant{}, e.classify(ctx, rc, opRefresh, err)
+		return rotatedIn(rc, a.RefreshToken), e.classify(ctx, rc, opRefresh, err)
 	}
 	return e.grantFrom(a, rc, fieldsOf(tok), a.RefreshToken)
+}
+
+// rotatedIn is the new refresh token of a successful answer that x/oauth2
+// refused (one without an access token): the server may have spent the
+// old one, so the manager must keep it. It is an empty Grant otherwise.
+func rotatedIn(rc *call, old string) accounts.Grant {
+	if rc.status < 200 || rc.status > 299 {
+		return accounts.Grant{}
+	}
+	var body struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if json.Unmarshal(rc.body.Bytes(), &body) != nil || body.RefreshToken == old {
+		return accounts.Grant{}
+	}
+	return accounts.Grant{RefreshToken: body.RefreshToken}
 }
 
 // oauthConfig is the x/oauth2 view of a: client credentials in the body
@@ -264,11 +280,18 @@ func (e *Engine) grantFrom(a accounts.Account, rc *call, f tokenFields, oldRefre
 	if endpoint == "" {
 		endpoint = endpointOf(a.Endpoints.TokenURL)
 	}
+	// An answer keyfob cannot use may still carry a rotated refresh token,
+	// and the one presented may be spent: the Grant keeps it for the
+	// manager to save (see accounts.Authority).
+	var rotated accounts.Grant
+	if oldRefresh != "" && f.refresh != "" && f.refresh != oldRefresh {
+		rotated.RefreshToken = f.refresh
+	}
 	if f.access == "" {
-		return accounts.Grant{}, &ServerError{Endpoint: endpoint, StatusCode: rc.status, Kind: KindMissingFields}
+		return rotated, &ServerError{Endpoint: endpoint, StatusCode: rc.status, Kind: KindMissingFields}
 	}
 	if f.tokenType != "" && !strings.EqualFold(f.tokenType, "bearer") {
-		return accounts.Grant{}, &ServerError{Endpoint: endpoint, StatusCode: rc.status, Kind: KindTokenType,
+		return rotated, &ServerError{Endpoint: endpoint, StatusCode: rc.status, Kind: KindTokenType,
 			TokenType: rc.redact.clean(f.tokenType, 20)}
 	}
 	now := e.now()

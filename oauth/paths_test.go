@@ -220,3 +220,24 @@ func TestLegacyRevokePaths(t *testing.T) {
 		t.Errorf("failing: %+v %v", rev, err)
 	}
 }
+
+// An answer that cannot be used (not a bearer token, or no access token)
+// still hands over the rotated refresh token it carried, with the error.
+func TestUnusableRefreshAnswerKeepsTheRotatedToken(t *testing.T) {
+	for _, body := range []string{
+		`{"access_token":"a","token_type":"mac","refresh_token":"rotated","expires_in":60}`,
+		`{"token_type":"Bearer","refresh_token":"rotated","expires_in":60}`,
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(body))
+		}))
+		a := accounts.Account{Kind: accounts.KindCustom, ClientID: "c", RefreshToken: "old",
+			Endpoints: accounts.Endpoints{TokenURL: srv.URL + "/token"}}
+		g, err := (&Engine{}).Refresh(context.Background(), a)
+		srv.Close()
+		if err == nil || g.RefreshToken != "rotated" || g.AccessToken != "" {
+			t.Errorf("%s: grant %+v, err %v; want the rotated refresh token alone and an error", body, g, err)
+		}
+	}
+}

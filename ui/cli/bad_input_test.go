@@ -135,14 +135,14 @@ func checkBadInput(t *testing.T, c badInput) {
 		}
 		return
 	}
-	checkOnlyFailureRecorded(t, before, after, c)
+	checkOnlyFailureRecorded(t, e, before, after, c)
 }
 
 // checkOnlyFailureRecorded compares the stores before and after a failed
 // refresh, every account and every field: only the failure may differ
 // (last_refresh, state and its detail of the account the refresh failed
 // on), and it must be recorded.
-func checkOnlyFailureRecorded(t *testing.T, before, after []byte, c badInput) {
+func checkOnlyFailureRecorded(t *testing.T, e *env, before, after []byte, c badInput) {
 	t.Helper()
 	var was, is accounts.File
 	if err := json.Unmarshal(before, &was); err != nil {
@@ -162,6 +162,15 @@ func checkOnlyFailureRecorded(t *testing.T, before, after []byte, c badInput) {
 	// Blank out the recorded failure; all else must be equal.
 	prior, _ := accounts.Resolve(was.Accounts, c.failedOn)
 	failed.LastRefresh, failed.State, failed.StateDetail = prior.LastRefresh, prior.State, prior.StateDetail
+	// The unusable answer of "wrong token_type" carries a new refresh
+	// token, which the store must keep (live at the server) besides the
+	// failure: the server may have spent the old one.
+	if c.name == "wrong token_type" {
+		if failed.RefreshToken == prior.RefreshToken || !e.srv.RefreshTokenLive(failed.RefreshToken) {
+			t.Fatalf("the rotated refresh token of the unusable answer was not kept")
+		}
+		failed.RefreshToken, failed.RefreshObtainedAt = prior.RefreshToken, prior.RefreshObtainedAt
+	}
 	was.Generation, is.Generation = 0, 0
 	if !reflect.DeepEqual(was, is) {
 		t.Fatalf("a failed refresh changed more than its record:\n%s\nbecame\n%s", before, after)
