@@ -179,18 +179,31 @@ func (m *Model) copyToken(r *list.Row, refresh bool) tea.Cmd {
 		what, tok = "refresh token", r.Acct.RefreshToken
 	}
 	if tok == "" {
-		n := m.keys.New.Help().Key
-		hint := fmt.Sprintf("refresh it with %s or sign in again with %s", m.keys.Refresh.Help().Key, n)
-		if refresh {
-			hint = "it gets a new token from its client credentials instead"
-			if !r.Acct.UsesClientCredentials() {
-				hint = "sign in again with " + n
-			}
-		}
-		return m.setToast(fmt.Sprintf("%s has no %s; %s", r.Name(), what, hint), present.ToneWarn)
+		return m.setToast(fmt.Sprintf("%s has no %s; %s", r.Name(), what, m.noTokenHint(r, refresh)), present.ToneWarn)
 	}
 	notice, cmd := m.clip.CopySecret(what+" of "+r.Name(), tok, m.cfg.ClearAfter())
 	return tea.Batch(cmd, m.notify(notice))
+}
+
+// noTokenHint says what gets an account a token it lacks: a refresh only
+// where one can work now, else a new login.
+func (m *Model) noTokenHint(r *list.Row, refresh bool) string {
+	n := m.keys.New.Help().Key
+	switch {
+	case refresh && r.Acct.UsesClientCredentials():
+		return "it gets a new token from its client credentials instead"
+	case refresh:
+		return "sign in again with " + n
+	case r.RefreshableNow():
+		return fmt.Sprintf("refresh it with %s or sign in again with %s", m.keys.Refresh.Help().Key, n)
+	case r.Busy || r.Queued:
+		return "it is being refreshed; copy it once that is done"
+	case r.Acct.State == accounts.StateRevoked:
+		return "it was revoked; sign in again with " + n
+	case r.Acct.State == accounts.StateLoginRequired:
+		return "its refresh token was rejected; sign in again with " + n
+	}
+	return fmt.Sprintf("sign in again with %s or import a refresh token with %s", n, m.keys.Import.Help().Key)
 }
 
 // revokeCmd revokes an account at its server through the manager.

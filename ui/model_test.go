@@ -253,3 +253,36 @@ func TestRefreshOfAnAccountRevokedElsewhere(t *testing.T) {
 		t.Errorf("toast %q, want %q", m.toast.text, want)
 	}
 }
+
+// c on an account without an access token offers a refresh only where a
+// refresh can work: a revoked account or one whose refresh token was
+// rejected needs a new login.
+func TestCopyWithoutTokenOffersOnlyWhatWorks(t *testing.T) {
+	accts := fixtures()
+	dead := accts[4] // old-car: login required
+	dead.AccessToken = ""
+	accts[4] = dead
+	m := newViewModel(t, accts, 100, 30)
+	for _, c := range []struct {
+		name, want string
+	}{{"sold", "was revoked; sign in again with n"}, {"old-car", "rejected; sign in again with n"}} {
+		m.list.Select(rowID(t, m, c.name))
+		m.toast = toast{}
+		press(m, "c")
+		if !strings.Contains(m.toast.text, c.want) || strings.Contains(m.toast.text, "refresh it") {
+			t.Errorf("c on %s: toast %q, want %q and no offer to refresh", c.name, m.toast.text, c.want)
+		}
+	}
+}
+
+// rowID is the id of the account named name.
+func rowID(t *testing.T, m *Model, name string) string {
+	t.Helper()
+	for _, r := range m.list.Rows() {
+		if r.Name() == name {
+			return r.Acct.ID
+		}
+	}
+	t.Fatalf("no account %s", name)
+	return ""
+}
