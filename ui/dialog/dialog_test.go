@@ -67,16 +67,16 @@ func TestConfirmDecisions(t *testing.T) {
 		keys []string
 		want any
 	}{
-		{"revoke y", func() Dialog { return NewRevoke(c, custom) }, []string{"y"}, Revoke{ID: "1d000001"}},
-		{"revoke d", func() Dialog { return NewRevoke(c, custom) }, []string{"d"}, Revoke{ID: "1d000001", Remove: true}},
+		{"revoke y", func() Dialog { return NewRevoke(c, custom) }, []string{"y"}, Revoke{ID: "1d000001", Name: "home"}},
+		{"revoke d", func() Dialog { return NewRevoke(c, custom) }, []string{"d"}, Revoke{ID: "1d000001", Name: "home", Remove: true}},
 		{"revoke n", func() Dialog { return NewRevoke(c, custom) }, []string{"n"}, Close{}},
 		{"revoke esc", func() Dialog { return NewRevoke(c, custom) }, []string{"esc"}, Close{}},
 		{"revoke q", func() Dialog { return NewRevoke(c, custom) }, []string{"q"}, Close{}},
 		{"revoke enter on cancel", func() Dialog { return NewRevoke(c, custom) }, []string{"enter"}, Close{}},
-		{"revoke right wraps to revoke", func() Dialog { return NewRevoke(c, custom) }, []string{"right", "enter"}, Revoke{ID: "1d000001"}},
-		{"revoke left", func() Dialog { return NewRevoke(c, custom) }, []string{"left", "enter"}, Revoke{ID: "1d000001", Remove: true}},
+		{"revoke right wraps to revoke", func() Dialog { return NewRevoke(c, custom) }, []string{"right", "enter"}, Revoke{ID: "1d000001", Name: "home"}},
+		{"revoke left", func() Dialog { return NewRevoke(c, custom) }, []string{"left", "enter"}, Revoke{ID: "1d000001", Name: "home", Remove: true}},
 		{"revoke moving", func() Dialog { return NewRevoke(c, custom) }, []string{"tab"}, nil},
-		{"remove y", func() Dialog { return NewRemove(c, fleet) }, []string{"y"}, Remove{ID: "1d000001"}},
+		{"remove y", func() Dialog { return NewRemove(c, fleet) }, []string{"y"}, Remove{ID: "1d000001", Name: "home"}},
 		{"remove enter on cancel", func() Dialog { return NewRemove(c, fleet) }, []string{"enter"}, Close{}},
 		{"result enter", func() Dialog {
 			return NewRevokeResult(c, Revocation{Name: "home", Rev: accounts.Revocation{Outcome: accounts.RevokedAtServer}})
