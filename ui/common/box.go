@@ -3,6 +3,7 @@ package common
 import (
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 )
@@ -16,9 +17,11 @@ func (c *Common) BoxWidth(ideal int) int {
 	return ideal
 }
 
-// Box draws a dialog: title, body and a hint line, in a border of width w.
-func Box(st *Styles, w int, title, body, hint string) string {
+// Box draws a dialog: title, body and the hint line of keys, in a border
+// of width w.
+func Box(st *Styles, w int, title, body string, keys ...key.Binding) string {
 	inner := w - st.Dialog.GetHorizontalFrameSize()
+	hint := Hint(st, inner, keys...)
 	var b strings.Builder
 	b.WriteString(st.DialogTitle.Render(Clip(title, inner)))
 	b.WriteString("\n\n")

@@ -170,3 +170,20 @@ func TestHintsNameTheEnabledKeys(t *testing.T) {
 		}
 	}
 }
+
+// On a narrow screen the hint line drops keys from its middle, never the
+// way out of the dialog.
+func TestNarrowHintKeepsTheWayOut(t *testing.T) {
+	c := newCommon(t, nil)
+	c.Width = 40
+	for name, d := range map[string]Dialog{
+		"revoke": NewRevoke(c, fleet),
+		"remove": NewRemove(c, fleet),
+	} {
+		lines := strings.Split(ansi.Strip(d.View()), "\n")
+		hint := lines[len(lines)-2]
+		if !strings.Contains(hint, "esc cancel") {
+			t.Errorf("%s at 40 columns: hint %q lacks esc cancel", name, hint)
+		}
+	}
+}

@@ -208,7 +208,7 @@ func (d *Edit) View() string {
 		lines = append(lines, "", common.Paragraphs(st.ErrorText, inner, "✗ "+present.OneLine(d.err)))
 	}
 	title := fmt.Sprintf("Edit %s", present.OneLine(d.name))
-	return common.Box(st, w, title, strings.Join(lines, "\n"), common.Hint(st, d.keys.ShortHelp()...))
+	return common.Box(st, w, title, strings.Join(lines, "\n"), d.keys.ShortHelp()...)
 }
 
 // EditKeyMap holds the keys of the edit form; every other key edits the

@@ -103,5 +103,5 @@ func (d *Rename) View() string {
 	if d.err != "" {
 		body += "\n\n" + common.Paragraphs(st.ErrorText, inner, d.err)
 	}
-	return common.Box(st, w, "Rename "+present.OneLine(d.old), body, common.Hint(st, d.keys.ShortHelp()...))
+	return common.Box(st, w, "Rename "+present.OneLine(d.old), body, d.keys.ShortHelp()...)
 }
