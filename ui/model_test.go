@@ -286,3 +286,31 @@ func rowID(t *testing.T, m *Model, name string) string {
 	t.Fatalf("no account %s", name)
 	return ""
 }
+
+// A toast too long for the screen wraps instead of losing its end, where
+// an error says what to do; the screen keeps its height and the list
+// makes room, the selected row still in sight.
+func TestLongToastWrapsAt80Columns(t *testing.T) {
+	for _, detail := range []bool{false, true} {
+		m := newViewModel(t, manyAccounts(40), 80, 24)
+		press(m, "G")
+		if detail {
+			press(m, "enter")
+		}
+		r := m.current()
+		m.refreshRows(false, r)
+		m.Update(refreshedMsg{id: r.Acct.ID, err: accounts.ErrLoginRequired})
+		out := plain(m)
+		checkScreen(t, out, 80, 24)
+		flat := strings.Join(strings.Fields(out), " ")
+		if !strings.Contains(flat, "the server rejected its refresh token — press n to sign in again") {
+			t.Errorf("detail %v: the toast lost its end:\n%s", detail, out)
+		}
+		if n := strings.Count(out, "\n") + 1; n != 24 {
+			t.Errorf("detail %v: %d lines, want 24", detail, n)
+		}
+		if !detail && !strings.Contains(out, "› "+r.Name()) {
+			t.Errorf("the selected row %s is out of sight:\n%s", r.Name(), out)
+		}
+	}
+}
