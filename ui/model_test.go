@@ -314,3 +314,17 @@ func TestLongToastWrapsAt80Columns(t *testing.T) {
 		}
 	}
 }
+
+// A dialog taller than the screen loses lines from its middle, never its
+// title, its buttons or its key line.
+func TestTallDialogKeepsItsButtons(t *testing.T) {
+	m := newViewModel(t, fixtures(), 40, 12)
+	press(m, "x")
+	out := plain(m)
+	checkScreen(t, out, 40, 12)
+	for _, want := range []string{"Revoke home?", "y revoke", "esc cancel", "╰"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the revoke dialog at 40×12 lacks %q:\n%s", want, out)
+		}
+	}
+}
