@@ -10,6 +10,7 @@ import (
 
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/themes"
@@ -328,3 +329,24 @@ func TestTallDialogKeepsItsButtons(t *testing.T) {
 		}
 	}
 }
+
+// After the screen narrows, the wizard's form shows a part of each long
+// value on its own line: no value wraps onto the next.
+func TestWizardFormFollowsANarrowerScreen(t *testing.T) {
+	m := newViewModel(t, fixtures(), 120, 30)
+	press(m, "n", "enter", "enter")
+	wide := strings.Count(dialogBox(m), "\n")
+	m.Update(tea.WindowSizeMsg{Width: 40, Height: 30})
+	narrow := dialogBox(m)
+	fresh := newViewModel(t, fixtures(), 40, 30)
+	press(fresh, "n", "enter", "enter")
+	if narrow != dialogBox(fresh) {
+		t.Errorf("after narrowing, the form is\n%s\nwant, as a fresh one,\n%s", narrow, dialogBox(fresh))
+	}
+	if n := strings.Count(narrow, "\n"); n > wide+3 { // the help line may wrap
+		t.Errorf("%d lines at 40 columns, %d at 120:\n%s", n, wide, narrow)
+	}
+}
+
+// dialogBox is the plain text of the dialog on top.
+func dialogBox(m *Model) string { return ansi.Strip(m.dialogs.Top().View()) }

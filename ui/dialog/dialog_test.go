@@ -8,6 +8,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/keyfob/keyfob/accounts"
@@ -186,4 +187,34 @@ func TestNarrowHintKeepsTheWayOut(t *testing.T) {
 			t.Errorf("%s at 40 columns: hint %q lacks esc cancel", name, hint)
 		}
 	}
+}
+
+// A value longer than its input scrolls inside it: on a narrow screen it
+// never wraps onto the next line of the form.
+func TestNarrowInputsDoNotWrap(t *testing.T) {
+	c := newCommon(t, nil)
+	c.Width = 40
+	a := fleet
+	a.Audience = "https://fleet-api.prd.na.vn.cloud.tesla.com"
+	a.Endpoints.AuthURL = "https://auth.tesla.com/oauth2/v3/authorize"
+	edit, _ := NewEdit(c, a, nil)
+	lines := strings.Split(ansi.Strip(edit.View()), "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "Audience") && !strings.Contains(lines[i+1], "Auth URL") {
+			t.Errorf("the audience wraps:\n%s", strings.Join(lines, "\n"))
+		}
+	}
+	short := lipgloss.Height(mustRename(t, c, "home").View())
+	long := mustRename(t, c, strings.Repeat("long-name-", 6))
+	if h := lipgloss.Height(long.View()); h != short {
+		t.Errorf("a long name takes %d lines, a short one %d:\n%s", h, short, ansi.Strip(long.View()))
+	}
+}
+
+func mustRename(t *testing.T, c *common.Common, name string) *Rename {
+	t.Helper()
+	a := fleet
+	a.Name = name
+	d, _ := NewRename(c, a)
+	return d
 }
