@@ -144,10 +144,10 @@ func (m *Model) act(d dialog.Dialog, action common.Action) tea.Cmd {
 		m.dialogs.Remove(d)
 	case dialog.Revoke:
 		m.dialogs.Remove(d)
-		return m.revokeCmd(a.ID, a.Remove)
+		return m.revokeCmd(a.ID, a.Name, a.Remove)
 	case dialog.Remove:
 		m.dialogs.Remove(d)
-		return m.removeCmd(a.ID)
+		return m.removeCmd(a.ID, a.Name)
 	case dialog.PickConsumer:
 		return m.confirmConsumer(d, a.Consumer)
 	case dialog.RemoveConsumer:
@@ -179,27 +179,37 @@ func (m *Model) copyToken(r *list.Row, refresh bool) tea.Cmd {
 		what, tok = "refresh token", r.Acct.RefreshToken
 	}
 	if tok == "" {
-		n := m.keys.New.Help().Key
-		hint := fmt.Sprintf("refresh it with %s or sign in again with %s", m.keys.Refresh.Help().Key, n)
-		if refresh {
-			hint = "it gets a new token from its client credentials instead"
-			if !r.Acct.UsesClientCredentials() {
-				hint = "sign in again with " + n
-			}
-		}
-		return m.setToast(fmt.Sprintf("%s has no %s; %s", r.Name(), what, hint), present.ToneWarn)
+		return m.setToast(fmt.Sprintf("%s has no %s; %s", r.Name(), what, m.noTokenHint(r, refresh)), present.ToneWarn)
 	}
 	notice, cmd := m.clip.CopySecret(what+" of "+r.Name(), tok, m.cfg.ClearAfter())
 	return tea.Batch(cmd, m.notify(notice))
 }
 
-// revokeCmd revokes an account at its server through the manager.
-func (m *Model) revokeCmd(id string, remove bool) tea.Cmd {
-	r := m.list.Row(id)
-	if r == nil {
-		return nil
+// noTokenHint says what gets an account a token it lacks: a refresh only
+// where one can work now, else a new login.
+func (m *Model) noTokenHint(r *list.Row, refresh bool) string {
+	n := m.keys.New.Help().Key
+	switch {
+	case refresh && r.Acct.UsesClientCredentials():
+		return "it gets a new token from its client credentials instead"
+	case refresh:
+		return "sign in again with " + n
+	case r.RefreshableNow():
+		return fmt.Sprintf("refresh it with %s or sign in again with %s", m.keys.Refresh.Help().Key, n)
+	case r.Busy || r.Queued:
+		return "it is being refreshed; copy it once that is done"
+	case r.Acct.State == accounts.StateRevoked:
+		return "it was revoked; sign in again with " + n
+	case r.Acct.State == accounts.StateLoginRequired:
+		return "its refresh token was rejected; sign in again with " + n
 	}
-	name := r.Name()
+	return fmt.Sprintf("sign in again with %s or import a refresh token with %s", n, m.keys.Import.Help().Key)
+}
+
+// revokeCmd revokes an account at its server through the manager. An
+// account that another keyfob removed meanwhile is asked for all the same,
+// so that the answer says so.
+func (m *Model) revokeCmd(id, name string, remove bool) tea.Cmd {
 	mgr, ctx := m.c.Manager, m.c.Ctx
 	return tea.Batch(m.setToast("revoking "+name+"…", present.ToneBusy), func() tea.Msg {
 		rev, err := mgr.Revoke(ctx, id, remove)
@@ -225,13 +235,9 @@ func (m *Model) onRevoked(msg revokedMsg) tea.Cmd {
 	return tea.Batch(m.push(d, nil), m.loadCmd())
 }
 
-// removeCmd forgets an account locally.
-func (m *Model) removeCmd(id string) tea.Cmd {
-	r := m.list.Row(id)
-	if r == nil {
-		return nil
-	}
-	name := r.Name()
+// removeCmd forgets an account locally (also when another keyfob did
+// first: the reload shows it gone either way).
+func (m *Model) removeCmd(id, name string) tea.Cmd {
 	mgr, ctx := m.c.Manager, m.c.Ctx
 	return func() tea.Msg {
 		return removedMsg{id: id, name: name, err: mgr.Remove(ctx, id)}
@@ -239,7 +245,10 @@ func (m *Model) removeCmd(id string) tea.Cmd {
 }
 
 func (m *Model) onRemoved(msg removedMsg) tea.Cmd {
-	if msg.err != nil && !errors.Is(msg.err, accounts.ErrNotFound) {
+	switch {
+	case errors.Is(msg.err, accounts.ErrNotFound):
+		return tea.Batch(m.setToast(fmt.Sprintf("%s was no longer in keyfob: another keyfob removed it", msg.name), present.ToneWarn), m.loadCmd())
+	case msg.err != nil:
 		return m.setToast(fmt.Sprintf("could not remove %s: %v", msg.name, msg.err), present.ToneDanger)
 	}
 	return tea.Batch(m.setToast(fmt.Sprintf("removed %s from keyfob", msg.name), present.ToneOK), m.loadCmd())

@@ -346,3 +346,24 @@ func TestThemeCycleIsSaved(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A confirm answered after another keyfob removed its account says so,
+// instead of closing without a word.
+func TestConfirmOfAnAccountRemovedElsewhere(t *testing.T) {
+	for _, c := range []struct{ keys, want string }{
+		{"x", "could not revoke car: it is no longer in the store"},
+		{"d", "car was no longer in keyfob: another keyfob removed it"},
+	} {
+		e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindCustom, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+		e.d.press(c.keys)
+		if err := e.mgr.Remove(ctx(), e.stored(t)[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		e.d.send(e.m.loadCmd()()) // the watch saw the change
+		e.d.press("y")
+		e.d.until(c.want, func() bool { return strings.Contains(e.m.toast.text, c.want) })
+		if !e.noModals() || e.srv.Stats().Revocations != 0 {
+			t.Errorf("%s: %d dialogs left, %d revocations", c.keys, e.m.dialogs.Len(), e.srv.Stats().Revocations)
+		}
+	}
+}

@@ -107,6 +107,7 @@ type Model struct {
 	dialogs   dialog.Stack
 	refresh   refresher
 	toast     toast
+	toastFit  toastFit
 	clip      *clipboard.Model
 	heard     *heard
 	footer    footerCache
@@ -232,6 +233,7 @@ func tickCmd() tea.Cmd {
 // then the dialog on top, then the active screen.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	cmd := m.update(msg)
+	m.fitToast()
 	if m.screen == screenDetail {
 		// Whatever changed (the clock, the account, the size, the theme,
 		// the spinner), the page shows it.

@@ -10,6 +10,7 @@ import (
 
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/themes"
@@ -253,3 +254,99 @@ func TestRefreshOfAnAccountRevokedElsewhere(t *testing.T) {
 		t.Errorf("toast %q, want %q", m.toast.text, want)
 	}
 }
+
+// c on an account without an access token offers a refresh only where a
+// refresh can work: a revoked account or one whose refresh token was
+// rejected needs a new login.
+func TestCopyWithoutTokenOffersOnlyWhatWorks(t *testing.T) {
+	accts := fixtures()
+	dead := accts[4] // old-car: login required
+	dead.AccessToken = ""
+	accts[4] = dead
+	m := newViewModel(t, accts, 100, 30)
+	for _, c := range []struct {
+		name, want string
+	}{{"sold", "was revoked; sign in again with n"}, {"old-car", "rejected; sign in again with n"}} {
+		m.list.Select(rowID(t, m, c.name))
+		m.toast = toast{}
+		press(m, "c")
+		if !strings.Contains(m.toast.text, c.want) || strings.Contains(m.toast.text, "refresh it") {
+			t.Errorf("c on %s: toast %q, want %q and no offer to refresh", c.name, m.toast.text, c.want)
+		}
+	}
+}
+
+// rowID is the id of the account named name.
+func rowID(t *testing.T, m *Model, name string) string {
+	t.Helper()
+	for _, r := range m.list.Rows() {
+		if r.Name() == name {
+			return r.Acct.ID
+		}
+	}
+	t.Fatalf("no account %s", name)
+	return ""
+}
+
+// A toast too long for the screen wraps instead of losing its end, where
+// an error says what to do; the screen keeps its height and the list
+// makes room, the selected row still in sight.
+func TestLongToastWrapsAt80Columns(t *testing.T) {
+	for _, detail := range []bool{false, true} {
+		m := newViewModel(t, manyAccounts(40), 80, 24)
+		press(m, "G")
+		if detail {
+			press(m, "enter")
+		}
+		r := m.current()
+		m.refreshRows(false, r)
+		m.Update(refreshedMsg{id: r.Acct.ID, err: accounts.ErrLoginRequired})
+		out := plain(m)
+		checkScreen(t, out, 80, 24)
+		flat := strings.Join(strings.Fields(out), " ")
+		if !strings.Contains(flat, "the server rejected its refresh token — press n to sign in again") {
+			t.Errorf("detail %v: the toast lost its end:\n%s", detail, out)
+		}
+		if n := strings.Count(out, "\n") + 1; n != 24 {
+			t.Errorf("detail %v: %d lines, want 24", detail, n)
+		}
+		if !detail && !strings.Contains(out, "› "+r.Name()) {
+			t.Errorf("the selected row %s is out of sight:\n%s", r.Name(), out)
+		}
+	}
+}
+
+// A dialog taller than the screen loses lines from its middle, never its
+// title, its buttons or its key line.
+func TestTallDialogKeepsItsButtons(t *testing.T) {
+	m := newViewModel(t, fixtures(), 40, 12)
+	press(m, "x")
+	out := plain(m)
+	checkScreen(t, out, 40, 12)
+	for _, want := range []string{"Revoke home?", "y revoke", "esc cancel", "╰"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the revoke dialog at 40×12 lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// After the screen narrows, the wizard's form shows a part of each long
+// value on its own line: no value wraps onto the next.
+func TestWizardFormFollowsANarrowerScreen(t *testing.T) {
+	m := newViewModel(t, fixtures(), 120, 30)
+	press(m, "n", "enter", "enter")
+	wide := strings.Count(dialogBox(m), "\n")
+	m.Update(tea.WindowSizeMsg{Width: 40, Height: 30})
+	narrow := dialogBox(m)
+	fresh := newViewModel(t, fixtures(), 40, 30)
+	press(fresh, "n", "enter", "enter")
+	if narrow != dialogBox(fresh) {
+		t.Errorf("after narrowing, the form is\n%s\nwant, as a fresh one,\n%s", narrow, dialogBox(fresh))
+	}
+	if n := strings.Count(narrow, "\n"); n > wide+3 { // the help line may wrap
+		t.Errorf("%d lines at 40 columns, %d at 120:\n%s", n, wide, narrow)
+	}
+}
+
+// dialogBox is the plain text of the dialog on top.
+func dialogBox(m *Model) string { return ansi.Strip(m.dialogs.Top().View()) }

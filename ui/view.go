@@ -24,6 +24,7 @@ func (m *Model) render() string {
 	if m.quitting {
 		return ""
 	}
+	m.fitToast() // a toast set outside Update (tests do)
 	var base string
 	if m.screen == screenDetail && m.list.Row(m.detail.ID()) != nil {
 		base = m.detailScreen()
@@ -40,11 +41,14 @@ func (m *Model) render() string {
 const (
 	listChrome   = 5 // header, filter/blank, column titles, toast, footer
 	detailChrome = 4 // header, blank, toast, footer
+	// maxToastLines is the most lines a long toast wraps to, so that what
+	// to do next, at the end of an error, is not cut on a narrow screen.
+	maxToastLines = 3
 )
 
 // listRows is how many account rows fit on the list screen.
 func (m *Model) listRows() int {
-	n := m.c.Height - listChrome
+	n := m.c.Height - listChrome - (m.toastFit.height - 1)
 	if m.banner != "" {
 		n--
 	}
@@ -53,11 +57,42 @@ func (m *Model) listRows() int {
 
 // detailHeight is the height of the detail page between header and footer.
 func (m *Model) detailHeight() int {
-	h := m.c.Height - detailChrome
+	h := m.c.Height - detailChrome - (m.toastFit.height - 1)
 	if m.banner != "" {
 		h--
 	}
 	return max(h, 1)
+}
+
+// toastFit is the current toast wrapped to the screen's width.
+type toastFit struct {
+	text   string
+	width  int
+	lines  []string
+	height int // lines the toast takes, at least 1
+}
+
+// fitToast wraps the toast to the screen's width and lays the screen out
+// again when the toast needs another number of lines.
+func (m *Model) fitToast() {
+	f := &m.toastFit
+	if f.height > 0 && f.text == m.toast.text && f.width == m.c.Width {
+		return
+	}
+	var lines []string
+	if m.toast.text != "" {
+		w := max(m.c.Width-2, 1)
+		lines = common.Wrap(present.OneLine(m.toast.text), w)
+		if len(lines) > maxToastLines {
+			rest := strings.Join(lines[maxToastLines-1:], " ")
+			lines = append(lines[:maxToastLines-1:maxToastLines-1], common.Clip(rest, w))
+		}
+	}
+	old := f.height
+	*f = toastFit{text: m.toast.text, width: m.c.Width, lines: lines, height: max(len(lines), 1)}
+	if f.height != old {
+		m.layout()
+	}
 }
 
 // screenWriter writes the lines of a screen, counting them.
@@ -102,7 +137,7 @@ func (m *Model) listScreen() string {
 	default:
 		w.line(m.list.View())
 	}
-	for w.lines < m.c.Height-2 {
+	for w.lines < m.c.Height-1-m.toastFit.height {
 		w.line("")
 	}
 	w.line(m.toastLine())
@@ -156,11 +191,16 @@ func (m *Model) headerLine() string {
 	return " " + left + "  " + mid + strings.Repeat(" ", max(gap, 1)) + st.Muted.Render(right)
 }
 
-// toastLine shows the current toast, or nothing.
+// toastLine shows the current toast on its lines (see fitToast), or
+// nothing.
 func (m *Model) toastLine() string {
 	if m.toast.text == "" {
 		return ""
 	}
 	st := m.c.Styles.Notice(m.toast.tone)
-	return " " + st.Render(common.Clip(present.OneLine(m.toast.text), m.c.Width-2))
+	lines := make([]string, len(m.toastFit.lines))
+	for i, l := range m.toastFit.lines {
+		lines[i] = " " + st.Render(l)
+	}
+	return strings.Join(lines, "\n")
 }

@@ -3,6 +3,7 @@ package common
 import (
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 )
@@ -16,9 +17,11 @@ func (c *Common) BoxWidth(ideal int) int {
 	return ideal
 }
 
-// Box draws a dialog: title, body and a hint line, in a border of width w.
-func Box(st *Styles, w int, title, body, hint string) string {
+// Box draws a dialog: title, body and the hint line of keys, in a border
+// of width w.
+func Box(st *Styles, w int, title, body string, keys ...key.Binding) string {
 	inner := w - st.Dialog.GetHorizontalFrameSize()
+	hint := Hint(st, inner, keys...)
 	var b strings.Builder
 	b.WriteString(st.DialogTitle.Render(Clip(title, inner)))
 	b.WriteString("\n\n")
@@ -37,6 +40,7 @@ func Overlay(backdrop lipgloss.Style, base, box string, w, h int) string {
 	for i, l := range lines {
 		lines[i] = backdrop.Render(l)
 	}
+	box = FitHeight(box, h)
 	bw, bh := lipgloss.Size(box)
 	x, y := max((w-bw)/2, 0), max((h-bh)/2, 0)
 	c := lipgloss.NewCanvas(w, h)
@@ -45,4 +49,47 @@ func Overlay(backdrop lipgloss.Style, base, box string, w, h int) string {
 		lipgloss.NewLayer(box).X(x).Y(y).Z(1),
 	))
 	return c.Render()
+}
+
+// boxTail is how many lines at the foot of a box a cut keeps: the bottom
+// border, the key line and what is above it (a dialog's buttons).
+const boxTail = 5
+
+// FitHeight makes a box taller than h lines fit: first its blank lines go,
+// from the bottom up, then lines from the middle of its body, marked ⋮,
+// so that the title stays at the top and the buttons, the key line and the
+// border at the foot.
+func FitHeight(box string, h int) string {
+	lines := strings.Split(box, "\n")
+	if len(lines) <= h || len(lines) < 3 {
+		return box
+	}
+	marker := ""
+	for i := len(lines) - 2; i > 0 && len(lines) > h; i-- {
+		if isBlankRow(lines[i]) {
+			if marker == "" {
+				w := ansi.StringWidth(lines[i])
+				marker = ansi.Cut(lines[i], 0, 2) + "⋮" + ansi.Cut(lines[i], 3, w)
+			}
+			lines = append(lines[:i], lines[i+1:]...)
+		}
+	}
+	if len(lines) > h {
+		tail := min(boxTail, h/2)
+		top := max(h-tail-1, 1)
+		cut := lines[:top:top]
+		if marker != "" {
+			cut = append(cut, marker)
+		} else {
+			top++
+			cut = lines[:top:top]
+		}
+		lines = append(cut, lines[len(lines)-tail:]...)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// isBlankRow reports whether a line of a box holds nothing but its border.
+func isBlankRow(l string) bool {
+	return strings.Trim(ansi.Strip(l), "│ ") == ""
 }

@@ -22,27 +22,34 @@ func Shown(bindings []key.Binding) []key.Binding {
 }
 
 // Hint is the muted key line at the foot of a dialog, rendered by
-// bubbles/help from the dialog's bindings.
-func Hint(st *Styles, bindings ...key.Binding) string {
-	h := help.New()
-	h.Styles = st.HintHelp
-	return h.ShortHelpView(Shown(bindings))
+// bubbles/help from the dialog's bindings on at most width cells. The
+// last binding (the way out: esc cancel, back or close) always stays;
+// the others are dropped from the end when the line is too long.
+func Hint(st *Styles, width int, bindings ...key.Binding) string {
+	return fitHelp(st.HintHelp, bindings, width, 1)
 }
 
 // Footer renders bindings on one line of at most width cells. The last two
 // (help and quit) always stay; the others are dropped from the end when the
 // line is too long, with "…" marking the cut.
 func Footer(st *Styles, bindings []key.Binding, width int) string {
+	return fitHelp(st.Help, bindings, width, 2)
+}
+
+// fitHelp renders the shown bindings on one line of at most width cells,
+// keeping the last keep of them and dropping others from the end, with
+// "…" marking the cut.
+func fitHelp(styles help.Styles, bindings []key.Binding, width, keep int) string {
 	h := help.New()
-	h.Styles = st.Help
+	h.Styles = styles
 	shown := Shown(bindings)
 	items := make([]string, len(shown))
 	for i := range shown {
 		items[i] = h.ShortHelpView(shown[i : i+1])
 	}
-	sep := st.Help.ShortSeparator.Render(h.ShortSeparator)
+	sep := styles.ShortSeparator.Render(h.ShortSeparator)
 	sepW := lipgloss.Width(h.ShortSeparator)
-	keep := min(2, len(items))
+	keep = min(keep, len(items))
 	tail := items[len(items)-keep:]
 	head := items[:len(items)-keep]
 	used := 0
@@ -64,7 +71,7 @@ func Footer(st *Styles, bindings []key.Binding, width int) string {
 		used += w
 	}
 	if cut {
-		return strings.Join(kept, sep) + " " + st.Help.Ellipsis.Render(h.Ellipsis) + " " + strings.Join(tail, sep)
+		return strings.Join(kept, sep) + " " + styles.Ellipsis.Render(h.Ellipsis) + " " + strings.Join(tail, sep)
 	}
 	return strings.Join(append(kept, tail...), sep)
 }

@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 
+	"charm.land/bubbles/v2/textinput"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -111,4 +112,12 @@ func Host(raw string) string {
 		return present.OneLine(u.Host)
 	}
 	return present.OneLine(raw)
+}
+
+// Refit works out again which part of an input's value shows after its
+// width changed, with the cursor at pos. textinput does so only when the
+// cursor leaves the visible part, so the cursor goes to the end first.
+func Refit(in *textinput.Model, pos int) {
+	in.CursorEnd()
+	in.SetCursor(pos)
 }

@@ -110,5 +110,5 @@ func (d *Confirm) View() string {
 		btns[i] = style.Render(label)
 	}
 	body += "\n\n" + strings.Join(btns, " ")
-	return common.Box(st, w, d.title, body, common.Hint(st, d.KeyMap().ShortHelp()...))
+	return common.Box(st, w, d.title, body, d.KeyMap().ShortHelp()...)
 }

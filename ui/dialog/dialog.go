@@ -36,14 +36,14 @@ type Closer interface{ Close() }
 type (
 	// Close closes the dialog that returned it.
 	Close struct{}
-	// Revoke revokes the account ID at its server, and removes it too
-	// when Remove is set.
+	// Revoke revokes the account ID (named Name, cleaned) at its server,
+	// and removes it too when Remove is set.
 	Revoke struct {
-		ID     string
-		Remove bool
+		ID, Name string
+		Remove   bool
 	}
-	// Remove forgets the account ID locally.
-	Remove struct{ ID string }
+	// Remove forgets the account ID (named Name, cleaned) locally.
+	Remove struct{ ID, Name string }
 	// Renamed reports an account renamed from Old.
 	Renamed struct {
 		Old     string

@@ -8,6 +8,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/keyfob/keyfob/accounts"
@@ -67,16 +68,16 @@ func TestConfirmDecisions(t *testing.T) {
 		keys []string
 		want any
 	}{
-		{"revoke y", func() Dialog { return NewRevoke(c, custom) }, []string{"y"}, Revoke{ID: "1d000001"}},
-		{"revoke d", func() Dialog { return NewRevoke(c, custom) }, []string{"d"}, Revoke{ID: "1d000001", Remove: true}},
+		{"revoke y", func() Dialog { return NewRevoke(c, custom) }, []string{"y"}, Revoke{ID: "1d000001", Name: "home"}},
+		{"revoke d", func() Dialog { return NewRevoke(c, custom) }, []string{"d"}, Revoke{ID: "1d000001", Name: "home", Remove: true}},
 		{"revoke n", func() Dialog { return NewRevoke(c, custom) }, []string{"n"}, Close{}},
 		{"revoke esc", func() Dialog { return NewRevoke(c, custom) }, []string{"esc"}, Close{}},
 		{"revoke q", func() Dialog { return NewRevoke(c, custom) }, []string{"q"}, Close{}},
 		{"revoke enter on cancel", func() Dialog { return NewRevoke(c, custom) }, []string{"enter"}, Close{}},
-		{"revoke right wraps to revoke", func() Dialog { return NewRevoke(c, custom) }, []string{"right", "enter"}, Revoke{ID: "1d000001"}},
-		{"revoke left", func() Dialog { return NewRevoke(c, custom) }, []string{"left", "enter"}, Revoke{ID: "1d000001", Remove: true}},
+		{"revoke right wraps to revoke", func() Dialog { return NewRevoke(c, custom) }, []string{"right", "enter"}, Revoke{ID: "1d000001", Name: "home"}},
+		{"revoke left", func() Dialog { return NewRevoke(c, custom) }, []string{"left", "enter"}, Revoke{ID: "1d000001", Name: "home", Remove: true}},
 		{"revoke moving", func() Dialog { return NewRevoke(c, custom) }, []string{"tab"}, nil},
-		{"remove y", func() Dialog { return NewRemove(c, fleet) }, []string{"y"}, Remove{ID: "1d000001"}},
+		{"remove y", func() Dialog { return NewRemove(c, fleet) }, []string{"y"}, Remove{ID: "1d000001", Name: "home"}},
 		{"remove enter on cancel", func() Dialog { return NewRemove(c, fleet) }, []string{"enter"}, Close{}},
 		{"result enter", func() Dialog {
 			return NewRevokeResult(c, Revocation{Name: "home", Rev: accounts.Revocation{Outcome: accounts.RevokedAtServer}})
@@ -169,4 +170,51 @@ func TestHintsNameTheEnabledKeys(t *testing.T) {
 			}
 		}
 	}
+}
+
+// On a narrow screen the hint line drops keys from its middle, never the
+// way out of the dialog.
+func TestNarrowHintKeepsTheWayOut(t *testing.T) {
+	c := newCommon(t, nil)
+	c.Width = 40
+	for name, d := range map[string]Dialog{
+		"revoke": NewRevoke(c, fleet),
+		"remove": NewRemove(c, fleet),
+	} {
+		lines := strings.Split(ansi.Strip(d.View()), "\n")
+		hint := lines[len(lines)-2]
+		if !strings.Contains(hint, "esc cancel") {
+			t.Errorf("%s at 40 columns: hint %q lacks esc cancel", name, hint)
+		}
+	}
+}
+
+// A value longer than its input scrolls inside it: on a narrow screen it
+// never wraps onto the next line of the form.
+func TestNarrowInputsDoNotWrap(t *testing.T) {
+	c := newCommon(t, nil)
+	c.Width = 40
+	a := fleet
+	a.Audience = "https://fleet-api.prd.na.vn.cloud.tesla.com"
+	a.Endpoints.AuthURL = "https://auth.tesla.com/oauth2/v3/authorize"
+	edit, _ := NewEdit(c, a, nil)
+	lines := strings.Split(ansi.Strip(edit.View()), "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "Audience") && !strings.Contains(lines[i+1], "Auth URL") {
+			t.Errorf("the audience wraps:\n%s", strings.Join(lines, "\n"))
+		}
+	}
+	short := lipgloss.Height(mustRename(t, c, "home").View())
+	long := mustRename(t, c, strings.Repeat("long-name-", 6))
+	if h := lipgloss.Height(long.View()); h != short {
+		t.Errorf("a long name takes %d lines, a short one %d:\n%s", h, short, ansi.Strip(long.View()))
+	}
+}
+
+func mustRename(t *testing.T, c *common.Common, name string) *Rename {
+	t.Helper()
+	a := fleet
+	a.Name = name
+	d, _ := NewRename(c, a)
+	return d
 }

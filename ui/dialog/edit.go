@@ -87,8 +87,15 @@ func NewEdit(c *common.Common, a accounts.Account, presets edit.Presets) (*Edit,
 func (d *Edit) SetSize(int, int) {
 	w := d.c.BoxWidth(editWidth) - d.c.Styles.Dialog.GetHorizontalFrameSize() - editLabelWidth - 4
 	for i := range d.fields {
-		d.fields[i].input.SetStyles(d.c.Styles.Input)
-		d.fields[i].input.SetWidth(max(w, 10))
+		in := &d.fields[i].input
+		in.SetStyles(d.c.Styles.Input)
+		in.SetWidth(max(w, 10))
+		// The focused input keeps its cursor, the others show their start.
+		pos := 0
+		if i == d.focus {
+			pos = in.Position()
+		}
+		common.Refit(in, pos)
 	}
 }
 
@@ -135,7 +142,9 @@ func (d *Edit) move(by int) tea.Cmd {
 
 func (d *Edit) focusOn(i int) tea.Cmd {
 	d.fields[d.focus].input.Blur()
+	d.fields[d.focus].input.CursorStart()
 	d.focus = i
+	d.fields[i].input.CursorEnd()
 	return d.fields[i].input.Focus()
 }
 
@@ -208,7 +217,7 @@ func (d *Edit) View() string {
 		lines = append(lines, "", common.Paragraphs(st.ErrorText, inner, "✗ "+present.OneLine(d.err)))
 	}
 	title := fmt.Sprintf("Edit %s", present.OneLine(d.name))
-	return common.Box(st, w, title, strings.Join(lines, "\n"), common.Hint(st, d.keys.ShortHelp()...))
+	return common.Box(st, w, title, strings.Join(lines, "\n"), d.keys.ShortHelp()...)
 }
 
 // EditKeyMap holds the keys of the edit form; every other key edits the

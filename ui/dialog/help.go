@@ -51,15 +51,15 @@ func (h *Help) View() string {
 	w := h.c.BoxWidth(84)
 	inner := w - st.Dialog.GetHorizontalFrameSize()
 	keys := common.FullHelp(st, h.groups, inner)
-	hint := common.Hint(st, h.keys.ShortHelp()...)
+	hint := h.keys.ShortHelp()
 	legend := strings.Join(h.legend(), "\n")
 	const title = "keyfob — keys"
-	box := common.Box(st, w, title, keys+"\n\n"+legend+"\n\n"+h.notes(inner), hint)
+	box := common.Box(st, w, title, keys+"\n\n"+legend+"\n\n"+h.notes(inner), hint...)
 	if lipgloss.Height(box) > h.c.Height {
-		box = common.Box(st, w, title, keys+"\n\n"+legend, hint)
+		box = common.Box(st, w, title, keys+"\n\n"+legend, hint...)
 	}
 	if lipgloss.Height(box) > h.c.Height {
-		box = common.Box(st, w, title, keys, hint)
+		box = common.Box(st, w, title, keys, hint...)
 	}
 	return box
 }

@@ -49,6 +49,7 @@ func NewRename(c *common.Common, a accounts.Account) (*Rename, tea.Cmd) {
 func (d *Rename) SetSize(int, int) {
 	d.input.SetStyles(d.c.Styles.Input)
 	d.input.SetWidth(d.c.BoxWidth(renameWidth) - d.c.Styles.Dialog.GetHorizontalFrameSize() - 3)
+	common.Refit(&d.input, d.input.Position())
 }
 
 // Update implements Dialog.
@@ -103,5 +104,5 @@ func (d *Rename) View() string {
 	if d.err != "" {
 		body += "\n\n" + common.Paragraphs(st.ErrorText, inner, d.err)
 	}
-	return common.Box(st, w, "Rename "+present.OneLine(d.old), body, common.Hint(st, d.keys.ShortHelp()...))
+	return common.Box(st, w, "Rename "+present.OneLine(d.old), body, d.keys.ShortHelp()...)
 }

@@ -32,9 +32,10 @@ func NewRevoke(c *common.Common, a accounts.Account) *Confirm {
 			paras = append(paras, fmt.Sprintf("%s has no revocation endpoint, so keyfob can only mark it revoked here; its tokens stay valid until they expire.", who))
 		}
 	}
-	return NewConfirm(c, 66, "Revoke "+present.OneLine(a.Name)+"?", paras, "", 2,
-		button("y", "revoke", true, Revoke{ID: a.ID}),
-		button("d", "revoke and remove", true, Revoke{ID: a.ID, Remove: true}),
+	name := present.OneLine(a.Name)
+	return NewConfirm(c, 66, "Revoke "+name+"?", paras, "", 2,
+		button("y", "revoke", true, Revoke{ID: a.ID, Name: name}),
+		button("d", "revoke and remove", true, Revoke{ID: a.ID, Name: name, Remove: true}),
 		button("n", "cancel", false, Close{}))
 }
 
@@ -44,8 +45,9 @@ func NewRemove(c *common.Common, a accounts.Account) *Confirm {
 	if a.State != accounts.StateRevoked && (a.AccessToken != "" || a.RefreshToken != "") {
 		paras = append(paras, "The tokens stay valid at the server until they expire; to kill them, revoke first (x).")
 	}
-	return NewConfirm(c, 60, "Remove "+present.OneLine(a.Name)+"?", paras, "", 1,
-		button("y", "remove", true, Remove{ID: a.ID}),
+	name := present.OneLine(a.Name)
+	return NewConfirm(c, 60, "Remove "+name+"?", paras, "", 1,
+		button("y", "remove", true, Remove{ID: a.ID, Name: name}),
 		button("n", "cancel", false, Close{}))
 }
 

@@ -43,12 +43,12 @@ func (w *Model) View() string {
 	if w.err != "" {
 		body += "\n\n" + common.Paragraphs(st.ErrorText, inner, "✗ "+w.err)
 	}
-	box := common.Box(st, w.width(), w.title(), body, common.Hint(st, w.stepKeys()...))
+	box := common.Box(st, w.width(), w.title(), body, w.stepKeys()...)
 	if over := lipgloss.Height(box) - w.c.Height; over > 0 && w.step == stepBrowser {
 		// A short terminal: the page fits in fewer lines (see browserPage).
 		full := w.browserPage(0)
 		page := w.browserPage(lipgloss.Height(full) - over)
-		box = common.Box(st, w.width(), w.title(), strings.Replace(body, full, page, 1), common.Hint(st, w.stepKeys()...))
+		box = common.Box(st, w.width(), w.title(), strings.Replace(body, full, page, 1), w.stepKeys()...)
 	}
 	return box
 }

@@ -120,11 +120,16 @@ func (w *Model) SetSize(int, int) {
 		in := &w.form.fields[i].input
 		in.SetStyles(st.Input)
 		in.SetWidth(iw)
-		in.SetValue(in.Value()) // recomputes the visible part
+		// The focused input keeps its cursor, the others show their start.
+		pos := 0
+		if i == w.form.focus {
+			pos = in.Position()
+		}
+		common.Refit(in, pos)
 	}
 	w.paste.SetStyles(st.Input)
 	w.paste.SetWidth(max(w.inner()-3, 10))
-	w.paste.SetValue(w.paste.Value())
+	common.Refit(&w.paste, w.paste.Position())
 }
 
 // Update handles a key, a paste, or the result of the wizard's own
