@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"sync"
 
@@ -55,16 +56,45 @@ func (m *Model) listen(o Options, l *oauth.Logins) {
 		}
 	}
 	store := o.Manager.Store
+	// The memory is read from the settings the TUI started with and kept
+	// in step with what it remembers, so that filling the wizard's form
+	// (in Update) reads no file.
+	memory := &redirectMemory{uris: maps.Clone(o.Config.RedirectURIs)}
 	if l.RedirectFor == nil {
-		l.RedirectFor = store.RedirectFor
+		l.RedirectFor = memory.get
 	}
 	if l.Remember == nil {
 		l.Remember = func(clientID, uri string) {
 			if err := store.RememberRedirect(context.Background(), clientID, uri); err != nil {
 				m.heard.add(common.Notice{Text: "the redirect URI could not be remembered for the next sign-in: " + err.Error(), Tone: present.ToneWarn})
+				return
 			}
+			memory.set(clientID, uri)
 		}
 	}
+}
+
+// redirectMemory is the TUI's copy of the redirect URIs remembered per
+// Fleet API client id (config.json's redirect_uris); commands write it,
+// Update reads it.
+type redirectMemory struct {
+	mu   sync.Mutex
+	uris map[string]string
+}
+
+func (r *redirectMemory) get(clientID string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.uris[clientID]
+}
+
+func (r *redirectMemory) set(clientID, uri string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.uris == nil {
+		r.uris = map[string]string{}
+	}
+	r.uris[clientID] = uri
 }
 
 // showHeard shows what the services told since the last time, as one

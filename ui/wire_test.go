@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/oauthtest"
 	"github.com/keyfob/keyfob/ui/dialog"
 )
@@ -64,5 +65,29 @@ func TestLegacyRevokeReadsHonestly(t *testing.T) {
 	}
 	if a := e.stored(t)[0]; a.State != accounts.StateRevoked || a.RefreshToken == "" || a.AccessToken == "" {
 		t.Fatalf("stored %+v", a)
+	}
+}
+
+// The wizard fills a fleet login's redirect URI from memory without
+// reading a file in Update: the TUI keeps the settings it started with,
+// and what a login remembers goes to config.json and to that copy.
+func TestRedirectMemoryIsKeptInTheTUI(t *testing.T) {
+	dir := t.TempDir()
+	store := accounts.Open(dir)
+	engine := &oauth.Engine{}
+	mgr := accounts.NewManager(store, engine)
+	logins := &oauth.Logins{Engine: engine, Manager: mgr}
+	cfg := accounts.Config{RedirectURIs: map[string]string{"app": "http://localhost:8976/callback"}}
+	m := newModelFor(t, Options{Manager: mgr, Logins: logins, Config: cfg}, 100, 30)
+	// The file says nothing: the answer comes from the settings in memory.
+	if got := m.c.Logins.RedirectFor("app"); got != "http://localhost:8976/callback" {
+		t.Fatalf("RedirectFor = %q", got)
+	}
+	logins.Remember("other", "http://localhost:9000/cb")
+	if got := m.c.Logins.RedirectFor("other"); got != "http://localhost:9000/cb" {
+		t.Fatalf("after Remember, RedirectFor = %q", got)
+	}
+	if c, err := store.LoadConfig(); err != nil || c.RedirectURIs["other"] != "http://localhost:9000/cb" {
+		t.Fatalf("config.json: %+v, %v", c.RedirectURIs, err)
 	}
 }

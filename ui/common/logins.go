@@ -22,7 +22,8 @@ type Logins interface {
 	// Import adds an account from its refresh token.
 	Import(ctx context.Context, p oauth.Prepared) (oauth.Saved, error)
 	// RedirectFor returns the redirect URI remembered for a Fleet API
-	// app's client id, or "". It reads the settings file.
+	// app's client id, or "". The TUI answers from the settings it keeps
+	// in memory (see ui.redirectMemory), so it reads no file.
 	RedirectFor(clientID string) string
 }
 
