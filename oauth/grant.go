@@ -338,10 +338,11 @@ func (e *Engine) grantFrom(a accounts.Account, rc *call, f tokenFields, oldRefre
 			g.Region = r
 		}
 	}
-	if a.Region != "" {
-		// The Grant's region corrects the account's (Apply takes it): only
-		// a check of the token's region against the account's may set it
-		// (checkRegion, CodeFlow.settle).
+	if a.Region != "" || a.Kind == accounts.KindCustom {
+		// A custom server's region means nothing to keyfob (it has no
+		// presets); and the Grant's region corrects the account's (Apply
+		// takes it): only a check of the token's region against the
+		// account's may set it (checkRegion, CodeFlow.settle).
 		g.Region = ""
 	}
 	return g, nil
