@@ -1,0 +1,29 @@
+package cli
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyfob/keyfob/oauth/oauthtest"
+)
+
+// TestTokenWriteNeedsAFile: `--write "$FILE"` with FILE unset must not
+// print the token instead (a cron job would mail it), nor write a file
+// named "-".
+func TestTokenWriteNeedsAFile(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	e.seed(e.minted("a0000001", "car", time.Hour))
+	tok := e.account("car").AccessToken
+	t.Chdir(e.dir)
+	for _, file := range []string{"", " ", "-"} {
+		r := e.run("", "token", "car", "--write", file)
+		if r.code != 2 || r.stdout != "" || strings.Contains(r.stderr, tok) || !strings.Contains(r.stderr, "--write needs a file name") {
+			t.Errorf("--write %q: exit %d, stdout %q, stderr %q", file, r.code, r.stdout, r.stderr)
+		}
+	}
+	if _, err := os.Stat("-"); err == nil {
+		t.Error(`--write - wrote a file named "-"`)
+	}
+}
