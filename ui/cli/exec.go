@@ -89,6 +89,10 @@ func runExec(opts *ExecOptions) error {
 	if opts.EnvVar != "" && !validEnvName(opts.EnvVar) {
 		return usagef("--env %q is not a variable name (letters, digits and _, not starting with a digit)", opts.EnvVar)
 	}
+	if opts.EnvVar != "" && sameEnvName(opts.EnvVar, EnvTokenFile) {
+		// CMD would find the token where it looks for the file's name.
+		return usagef("--env %s would put the token itself in the variable that names its file; choose another variable", opts.EnvVar)
+	}
 	if opts.MinValid < 0 {
 		return usagef("--min-valid cannot be negative")
 	}
