@@ -27,3 +27,17 @@ func TestTokenWriteNeedsAFile(t *testing.T) {
 		t.Error(`--write - wrote a file named "-"`)
 	}
 }
+
+// TestMistypedSubcommandIsAUsageError: a word a command group does not
+// know exits 2, and the group alone shows its help.
+func TestMistypedSubcommandIsAUsageError(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	for _, args := range [][]string{{"partner", "regster"}, {"serve", "ad", "x"}} {
+		if r := e.run("", args...); r.code != 2 || !strings.Contains(r.stderr, `unknown command "`+args[1]+`"`) {
+			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.stderr)
+		}
+	}
+	if r := e.run("", "partner"); r.code != 0 || !strings.Contains(r.stdout, "register") {
+		t.Errorf("partner alone: exit %d, stdout %q", r.code, r.stdout)
+	}
+}
