@@ -41,3 +41,15 @@ func TestMistypedSubcommandIsAUsageError(t *testing.T) {
 		t.Errorf("partner alone: exit %d, stdout %q", r.code, r.stdout)
 	}
 }
+
+// TestServeAddNamesTheConsumer: a bad consumer name is told as one, with
+// no --name to fix it (serve add has none).
+func TestServeAddNamesTheConsumer(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	e.seed(e.minted("a0000001", "car", time.Hour))
+	r := e.run("", "serve", "add", "bad\tname", "--account", "car")
+	if r.code != 2 || !strings.Contains(r.stderr, `the consumer name "bad\tname" contains the control character`) ||
+		strings.Contains(r.stderr, "--name") || strings.Contains(r.stderr, "account name") || r.stdout != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"text/tabwriter"
 	"time"
 
@@ -68,7 +69,8 @@ func runServeAdd(opts *ServeAddOptions) error {
 	c, cred, err := m.AddConsumer(opts.Ctx, opts.Consumer, ref)
 	var ne *accounts.NameError
 	if errors.As(err, &ne) {
-		return usageError{err: err}
+		// The name is CONSUMER, not an account's --name.
+		return usageError{err: fmt.Errorf("the consumer name %q %s; choose another", ne.Name, ne.Problem), advised: true}
 	}
 	if err != nil {
 		return err
