@@ -53,3 +53,12 @@ func TestServeAddNamesTheConsumer(t *testing.T) {
 		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestServeRemoveUnknownConsumerSaysWhatToDo: exit 3 and where the names are.
+func TestServeRemoveUnknownConsumerSaysWhatToDo(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	r := e.run("", "serve", "remove", "nobody", "--yes")
+	if r.code != 3 || !strings.Contains(r.stderr, `no consumer is named "nobody"; keyfob serve list shows the consumers`) {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}

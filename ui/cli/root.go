@@ -211,6 +211,8 @@ func advice(err error) string {
 		return "use more of the name, or the id from keyfob list"
 	case errors.As(err, &re):
 		return "keyfob list shows the accounts"
+	case errors.Is(err, accounts.ErrConsumerNotFound):
+		return "keyfob serve list shows the consumers"
 	case errors.As(err, &ce) && ce.State != accounts.StateRevoked && ce.State != accounts.StateLoginRequired:
 		return "log in again with keyfob login, or import a refresh token with keyfob import"
 	case errors.As(err, &ce):
