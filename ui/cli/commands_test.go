@@ -218,6 +218,16 @@ func TestRevokeWithoutEndpointExplainsConsent(t *testing.T) {
 	if got := e.account("car"); got.State != accounts.StateRevoked || got.RefreshToken == "" {
 		t.Fatal("unsupported revoke must keep the tokens and mark the record")
 	}
+	// No endpoint: a retry cannot help, so none is offered.
+	if strings.Contains(r.stdout, "retry") || !strings.Contains(r.stdout, "its tokens were kept, since they still work (keyfob remove car forgets them)") {
+		t.Fatalf("local outcome: %s", r.stdout)
+	}
+	// Revoked at the server, it holds no tokens; revoked again, it says so.
+	e.mustRun("", "edit", "car", "--revoke-url", e.srv.Issuer()+"/revoke")
+	e.mustRun("", "revoke", "car")
+	if r = e.mustRun("", "revoke", "car"); !strings.Contains(r.stdout, "Local:  car marked revoked; it holds no tokens.") {
+		t.Fatalf("revoked twice: %s", r.stdout)
+	}
 }
 
 func TestListJSONSchema(t *testing.T) {
