@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth/oauthtest"
 )
 
@@ -60,5 +61,25 @@ func TestServeRemoveUnknownConsumerSaysWhatToDo(t *testing.T) {
 	r := e.run("", "serve", "remove", "nobody", "--yes")
 	if r.code != 3 || !strings.Contains(r.stderr, `no consumer is named "nobody"; keyfob serve list shows the consumers`) {
 		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestDefaultAccountThatIsGone: a default_account that names no account
+// says it came from config.json, for every command that uses it.
+func TestDefaultAccountThatIsGone(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	e.seed(e.minted("a0000001", "car", time.Hour), e.minted("a0000002", "truck", time.Hour))
+	if err := accounts.Open(e.storeDir()).SaveConfig(accounts.Config{DefaultAccount: "boat"}); err != nil {
+		t.Fatal(err)
+	}
+	want := `keyfob: default_account in config.json: no account matches "boat"; name an account, or set default_account to one that keyfob list shows`
+	for _, args := range [][]string{{"token"}, {"check"}, {"refresh"}, {"serve", "add", "x"}} {
+		if r := e.run("", args...); r.code != 3 || strings.TrimSpace(r.stderr) != want || r.stdout != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, r.code, r.stdout, r.stderr)
+		}
+	}
+	// A name given on the command line is the user's own.
+	if r := e.run("", "token", "boat"); r.code != 3 || strings.Contains(r.stderr, "default_account") {
+		t.Errorf("token boat: exit %d, stderr %q", r.code, r.stderr)
 	}
 }

@@ -194,9 +194,12 @@ func advice(err error) string {
 	var ce *accounts.CannotRefreshError
 	var ne *accounts.NameError
 	var ue usageError
+	var de *defaultAccountError
 	switch {
 	case errors.As(err, &ue) && ue.advised:
 		return ""
+	case errors.As(err, &de):
+		return "name an account, or set default_account to one that keyfob list shows"
 	case errors.Is(err, oauth.ErrInsecureHTTP):
 		return "give the account its https address with keyfob edit, or log in again with --insecure-http to accept that risk"
 	case isRegionHosts(err):

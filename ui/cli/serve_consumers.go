@@ -58,15 +58,15 @@ func exactlyOneConsumer(cmd *cobra.Command, args []string) error {
 
 func runServeAdd(opts *ServeAddOptions) error {
 	m := opts.Manager()
-	ref := opts.Account
+	ref, why := opts.Account, keep
 	if ref == "" {
-		cfg, err := m.Store.LoadConfig()
-		if err != nil {
+		var err error
+		if ref, why, err = defaultAccount(m); err != nil {
 			return err
 		}
-		ref = cfg.DefaultAccount
 	}
 	c, cred, err := m.AddConsumer(opts.Ctx, opts.Consumer, ref)
+	err = why(err)
 	var ne *accounts.NameError
 	if errors.As(err, &ne) {
 		// The name is CONSUMER, not an account's --name.

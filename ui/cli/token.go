@@ -121,17 +121,16 @@ func runToken(opts *TokenOptions) error {
 	// store: collecting garbage halfway through would only cost time.
 	debug.SetGCPercent(400)
 	m := opts.Manager()
-	name := opts.Name
+	name, why := opts.Name, keep
 	if name == "" {
-		cfg, err := m.Store.LoadConfig()
-		if err != nil {
+		var err error
+		if name, why, err = defaultAccount(m); err != nil {
 			return err
 		}
-		name = cfg.DefaultAccount
 	}
 	acct, err := m.Token(opts.Ctx, name, opts.MinValid)
 	if err != nil {
-		return err
+		return why(err)
 	}
 	if opts.JSON || opts.Write != "" {
 		return outputToken(opts, acct)
