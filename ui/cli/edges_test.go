@@ -83,3 +83,13 @@ func TestDefaultAccountThatIsGone(t *testing.T) {
 		t.Errorf("token boat: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// TestUnknownThemeIsAUsageError: exit 2, before any screen or sandbox.
+func TestUnknownThemeIsAUsageError(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	for _, args := range [][]string{{"--theme", "neon"}, {"demo", "--theme", "neon"}} {
+		if r := e.run("", args...); r.code != 2 || !strings.Contains(r.stderr, `there is no theme called "neon"; choose one of charm`) {
+			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.stderr)
+		}
+	}
+}

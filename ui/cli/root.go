@@ -85,7 +85,18 @@ func themeUsage() string {
 	return "theme of the terminal UI: " + strings.Join(themes.Names(), ", ")
 }
 
+// checkTheme refuses an unknown --theme as the usage error it is.
+func checkTheme(name string) error {
+	if _, err := themes.Get(name); err != nil {
+		return usageError{err: err, advised: true}
+	}
+	return nil
+}
+
 func runRoot(opts *RootOptions) error {
+	if err := checkTheme(opts.Theme); err != nil {
+		return err
+	}
 	m := opts.Manager()
 	cfg, err := m.Store.LoadConfig()
 	if err != nil {
