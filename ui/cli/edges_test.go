@@ -93,3 +93,15 @@ func TestUnknownThemeIsAUsageError(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyConfigDirIsRefused: an empty --config-dir must not mean the
+// default store.
+func TestEmptyConfigDirIsRefused(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	e.seed(e.minted("a0000001", "car", time.Hour))
+	for _, args := range [][]string{{"--config-dir", "", "token"}, {"token", "--config-dir="}, {"list", "--config-dir", " "}} {
+		if r := e.run("", args...); r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "--config-dir needs a directory") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, r.code, r.stdout, r.stderr)
+		}
+	}
+}

@@ -50,7 +50,12 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 			"  # a valid access token for scripts\n" +
 			"  curl -H \"Authorization: Bearer $(keyfob token home)\" …",
 		Args: noArgs,
-		PersistentPreRunE: func(*cobra.Command, []string) error {
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			// An empty --config-dir ("$DIR" unset in a script) would fall
+			// back to the user's own store.
+			if fl := cmd.Flag("config-dir"); fl != nil && fl.Changed && strings.TrimSpace(f.configDir) == "" {
+				return usagef("--config-dir needs a directory; leave it out for $%s or the default", EnvConfigDir)
+			}
 			if f.httpTimeout <= 0 {
 				return usagef("--http-timeout must be more than zero: without a bound, a refresh that never gets an answer would hold its account's lock forever")
 			}
