@@ -105,3 +105,18 @@ func TestEmptyConfigDirIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestExecCompletesTheCommandAfterTheDash: before --, account names; after
+// it, whatever the shell completes (commands, files), not nothing.
+func TestExecCompletesTheCommandAfterTheDash(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	e.seed(e.minted("a0000001", "car", time.Hour))
+	if r := e.mustRun("", "__complete", "exec", ""); !strings.HasPrefix(r.stdout, "car\t") || !strings.HasSuffix(r.stdout, ":4\n") {
+		t.Errorf("before --: %q", r.stdout)
+	}
+	for _, args := range [][]string{{"exec", "car", "--", ""}, {"exec", "car", "--", "tesla-control", ""}} {
+		if r := e.mustRun("", append([]string{"__complete"}, args...)...); r.stdout != ":0\n" {
+			t.Errorf("%q: %q, want the shell's own completion (:0)", args, r.stdout)
+		}
+	}
+}

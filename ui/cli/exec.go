@@ -80,6 +80,7 @@ func NewCmdExec(f *Factory, runF func(*ExecOptions) error) *cobra.Command {
 		},
 	}
 	completeNames(cmd, f, 1)
+	completeCommandAfterName(cmd)
 	cmd.Flags().StringVar(&opts.EnvVar, "env", "", "also put the access token in this environment variable of CMD")
 	cmd.Flags().DurationVar(&opts.MinValid, "min-valid", 0, "replace the token this long before it expires (default: refresh_margin of config.json, 5m)")
 	return cmd
