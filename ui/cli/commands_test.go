@@ -318,6 +318,7 @@ func TestVersionAndSandbox(t *testing.T) {
 	// It is a working sandbox: the fleet login it prints works against it
 	// (with the redirect URI it registered for the app).
 	login := printedCommand(t, out, "keyfob login --kind fleet")
+	custom := printedCommand(t, out, "keyfob login --kind custom")
 	go io.Copy(io.Discard, out)
 	if !slices.Contains(login, base) || !slices.Contains(login, "--redirect-uri") {
 		t.Fatalf("printed fleet login %q", login)
@@ -326,10 +327,16 @@ func TestVersionAndSandbox(t *testing.T) {
 	if a := e.account("ext"); time.Until(a.Expiry) > 2*time.Minute {
 		t.Fatalf("--access-ttl ignored: expires %v", a.Expiry)
 	}
+	// The custom login works too, and its account can be refreshed.
+	e.mustRun("", custom[1:]...)
+	if a := e.account("custom"); a.Kind != accounts.KindCustom || a.RefreshToken == "" {
+		t.Fatalf("printed custom login %q made %+v", custom, a)
+	}
+	e.mustRun("", "refresh", "custom")
 	stop() // what ctrl+c does through fang's signal context
 	select {
 	case r := <-done:
-		if r.code != 0 || !strings.Contains(r.stderr, "sandbox: served 1 code exchanges") {
+		if r.code != 0 || !strings.Contains(r.stderr, "sandbox: served 2 code exchanges") {
 			t.Fatalf("sandbox exit %d: %s", r.code, r.stderr)
 		}
 	case <-time.After(10 * time.Second):
