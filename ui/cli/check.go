@@ -65,17 +65,16 @@ func NewCmdCheck(f *Factory, runF func(*CheckOptions) error) *cobra.Command {
 
 func runCheck(opts *CheckOptions) error {
 	m := opts.Manager()
-	name := opts.Name
+	name, why := opts.Name, keep
 	if name == "" {
-		cfg, err := m.Store.LoadConfig()
-		if err != nil {
+		var err error
+		if name, why, err = defaultAccount(m); err != nil {
 			return err
 		}
-		name = cfg.DefaultAccount
 	}
 	acct, err := m.Find(name)
 	if err != nil {
-		return err
+		return why(err)
 	}
 	refreshed := false
 	if opts.Refresh {

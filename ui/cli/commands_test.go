@@ -218,6 +218,16 @@ func TestRevokeWithoutEndpointExplainsConsent(t *testing.T) {
 	if got := e.account("car"); got.State != accounts.StateRevoked || got.RefreshToken == "" {
 		t.Fatal("unsupported revoke must keep the tokens and mark the record")
 	}
+	// No endpoint: a retry cannot help, so none is offered.
+	if strings.Contains(r.stdout, "retry") || !strings.Contains(r.stdout, "its tokens were kept, since they still work (keyfob remove car forgets them)") {
+		t.Fatalf("local outcome: %s", r.stdout)
+	}
+	// Revoked at the server, it holds no tokens; revoked again, it says so.
+	e.mustRun("", "edit", "car", "--revoke-url", e.srv.Issuer()+"/revoke")
+	e.mustRun("", "revoke", "car")
+	if r = e.mustRun("", "revoke", "car"); !strings.Contains(r.stdout, "Local:  car marked revoked; it holds no tokens.") {
+		t.Fatalf("revoked twice: %s", r.stdout)
+	}
 }
 
 func TestListJSONSchema(t *testing.T) {
@@ -308,6 +318,7 @@ func TestVersionAndSandbox(t *testing.T) {
 	// It is a working sandbox: the fleet login it prints works against it
 	// (with the redirect URI it registered for the app).
 	login := printedCommand(t, out, "keyfob login --kind fleet")
+	custom := printedCommand(t, out, "keyfob login --kind custom")
 	go io.Copy(io.Discard, out)
 	if !slices.Contains(login, base) || !slices.Contains(login, "--redirect-uri") {
 		t.Fatalf("printed fleet login %q", login)
@@ -316,10 +327,16 @@ func TestVersionAndSandbox(t *testing.T) {
 	if a := e.account("ext"); time.Until(a.Expiry) > 2*time.Minute {
 		t.Fatalf("--access-ttl ignored: expires %v", a.Expiry)
 	}
+	// The custom login works too, and its account can be refreshed.
+	e.mustRun("", custom[1:]...)
+	if a := e.account("custom"); a.Kind != accounts.KindCustom || a.RefreshToken == "" {
+		t.Fatalf("printed custom login %q made %+v", custom, a)
+	}
+	e.mustRun("", "refresh", "custom")
 	stop() // what ctrl+c does through fang's signal context
 	select {
 	case r := <-done:
-		if r.code != 0 || !strings.Contains(r.stderr, "sandbox: served 1 code exchanges") {
+		if r.code != 0 || !strings.Contains(r.stderr, "sandbox: served 2 code exchanges") {
 			t.Fatalf("sandbox exit %d: %s", r.code, r.stderr)
 		}
 	case <-time.After(10 * time.Second):

@@ -39,3 +39,17 @@ func completeNames(cmd *cobra.Command, f *Factory, limit int) {
 		return out, none
 	}
 }
+
+// completeCommandAfterName leaves what follows exec's NAME (the --, then
+// CMD and its arguments) to the shell's own completion of commands and
+// files. Cobra's count of the words before -- cannot be trusted while
+// completing, but exec takes nothing else after NAME.
+func completeCommandAfterName(cmd *cobra.Command) {
+	names := cmd.ValidArgsFunction
+	cmd.ValidArgsFunction = func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveDefault
+		}
+		return names(c, args, toComplete)
+	}
+}

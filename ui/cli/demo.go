@@ -40,6 +40,9 @@ func NewCmdDemo(f *Factory, runF func(*DemoOptions) error) *cobra.Command {
 }
 
 func runDemo(opts *DemoOptions) error {
+	if err := checkTheme(opts.Theme); err != nil {
+		return err
+	}
 	d, err := demo.Start(opts.Ctx)
 	if err != nil {
 		return err

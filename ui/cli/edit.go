@@ -119,6 +119,8 @@ func runEdit(opts *EditOptions) error {
 			err, editFlag(fe.Field)), advised: true}
 	case errors.As(err, &fe):
 		return usageError{err: fmt.Errorf("%w; nothing was changed: fix --%s", err, editFlag(fe.Field))}
+	case errors.Is(err, accounts.ErrInvalidName):
+		return usageError{err: fmt.Errorf("%w; nothing was changed: choose another with --name", err), advised: true}
 	case err != nil:
 		return err
 	}

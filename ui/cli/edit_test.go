@@ -73,6 +73,8 @@ func TestEditRefusesWithoutWriting(t *testing.T) {
 		{[]string{"edit", "car", "--redirect-uri", "not a uri"}, 2, "not a valid URI"},
 		{[]string{"edit", "car", "--base-url", "https://owner-api.example.com"}, 2, "--base-url does not apply to a fleet account"},
 		{[]string{"edit", "car", "--name", "TRUCK"}, 1, `an account named "TRUCK" already exists`},
+		{[]string{"edit", "car", "--name", ""}, 2, "the account name is blank; nothing was changed: choose another with --name"},
+		{[]string{"edit", "car", "--name", " "}, 2, "is blank; nothing was changed"},
 		{[]string{"edit", "car", "--name", "a\x1bb"}, 2, "contains the control character U+001B; nothing was changed: fix --name"},
 		{[]string{"edit", "nobody", "--region", "eu"}, 3, "no account matches"},
 		{[]string{"edit", "--region", "eu"}, 2, "edit needs exactly one account name"},

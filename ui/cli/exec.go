@@ -80,6 +80,7 @@ func NewCmdExec(f *Factory, runF func(*ExecOptions) error) *cobra.Command {
 		},
 	}
 	completeNames(cmd, f, 1)
+	completeCommandAfterName(cmd)
 	cmd.Flags().StringVar(&opts.EnvVar, "env", "", "also put the access token in this environment variable of CMD")
 	cmd.Flags().DurationVar(&opts.MinValid, "min-valid", 0, "replace the token this long before it expires (default: refresh_margin of config.json, 5m)")
 	return cmd
@@ -88,6 +89,10 @@ func NewCmdExec(f *Factory, runF func(*ExecOptions) error) *cobra.Command {
 func runExec(opts *ExecOptions) error {
 	if opts.EnvVar != "" && !validEnvName(opts.EnvVar) {
 		return usagef("--env %q is not a variable name (letters, digits and _, not starting with a digit)", opts.EnvVar)
+	}
+	if opts.EnvVar != "" && sameEnvName(opts.EnvVar, EnvTokenFile) {
+		// CMD would find the token where it looks for the file's name.
+		return usagef("--env %s would put the token itself in the variable that names its file; choose another variable", opts.EnvVar)
 	}
 	if opts.MinValid < 0 {
 		return usagef("--min-valid cannot be negative")

@@ -128,6 +128,7 @@ func TestExecBadInput(t *testing.T) {
 		{"no dash", []string{"exec", "car", os.Args[0]}, 2, "keyfob exec NAME -- CMD"},
 		{"no command", []string{"exec", "car", "--"}, 2, "keyfob exec NAME -- CMD"},
 		{"bad variable", []string{"exec", "car", "--env", "1X", "--", os.Args[0]}, 2, "not a variable name"},
+		{"token file's variable", []string{"exec", "car", "--env", EnvTokenFile, "--", os.Args[0]}, 2, "--env " + EnvTokenFile + " would put the token"},
 		{"no account", []string{"exec", "boat", "--", os.Args[0]}, 3, "no account matches"},
 		{"login required", []string{"exec", "dead", "--", os.Args[0]}, 4, "needs a new login"},
 		{"not found", []string{"exec", "car", "--", filepath.Join(e.dir, "no-such-tool")}, 127, "command not found"},

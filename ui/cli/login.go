@@ -50,7 +50,7 @@ func NewCmdLogin(f *Factory, runF func(*LoginOptions) error) *cobra.Command {
 		Example: "  keyfob login --kind fleet --client-id YOUR_APP_ID --redirect-uri http://localhost:8080/callback\n" +
 			"  keyfob login --kind owner --email you@example.com\n" +
 			"  KEYFOB_CLIENT_SECRET=… keyfob login --kind partner --client-id YOUR_APP_ID --region eu\n" +
-			"  keyfob login --kind custom --issuer http://127.0.0.1:8765 --client-id sandbox-fleet-app",
+			"  keyfob login --kind custom --issuer https://auth.example.com --client-id my-app --scopes \"openid offline_access\"",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Ctx = cmd.Context()

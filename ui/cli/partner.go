@@ -43,7 +43,10 @@ func NewCmdPartner(f *Factory, runF func(*PartnerOptions) error) *cobra.Command 
 			"fetches the app's public key from https://DOMAIN" + fleetapi.KeyPath + "\n" +
 			"(a PEM EC public key on secp256r1). The partner token comes from a partner account, added with\n" +
 			"keyfob login --kind partner; its region is the one registered.",
+		// A command without a run of its own would take any word for its
+		// help, and exit 0: a mistyped subcommand is a usage error.
 		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	for _, action := range []string{"register", "check"} {
 		parent.AddCommand(newCmdPartnerAction(f, action, runF))

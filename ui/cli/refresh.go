@@ -114,25 +114,26 @@ func refreshTargets(m *accounts.Manager, names []string, all bool) ([]accounts.A
 		return nil, err
 	}
 	var todo []accounts.Account
-	switch {
-	case all:
+	if all {
 		for _, ac := range f.Accounts {
 			if ac.State != accounts.StateRevoked && ac.Refreshable() {
 				todo = append(todo, ac)
 			}
 		}
 		return todo, nil
-	case len(names) == 0:
-		cfg, err := m.Store.LoadConfig()
+	}
+	why := keep
+	if len(names) == 0 {
+		name, fromConfig, err := defaultAccount(m)
 		if err != nil {
 			return nil, err
 		}
-		names = []string{cfg.DefaultAccount}
+		names, why = []string{name}, fromConfig
 	}
 	for _, n := range names {
 		ac, err := accounts.Resolve(f.Accounts, n)
 		if err != nil {
-			return nil, err
+			return nil, why(err)
 		}
 		todo = append(todo, *ac)
 	}

@@ -55,12 +55,14 @@ func runRevoke(opts *RevokeOptions) error {
 		return err
 	}
 	rev, err := m.Revoke(opts.Ctx, acct.ID, opts.Remove)
-	printRevocation(opts.IO.Out, present.Clean(acct.Name), rev, opts.Remove)
+	held := acct.AccessToken != "" || acct.RefreshToken != ""
+	printRevocation(opts.IO.Out, present.Clean(acct.Name), rev, opts.Remove, held)
 	return err
 }
 
-// printRevocation reports the server's and the local outcome separately.
-func printRevocation(w io.Writer, name string, rev accounts.Revocation, remove bool) {
+// printRevocation reports the server's and the local outcome separately;
+// held says whether the account had tokens before.
+func printRevocation(w io.Writer, name string, rev accounts.Revocation, remove, held bool) {
 	switch rev.Outcome {
 	case accounts.RevokedAtServer:
 		fprintf(w, "Server: revoked (%s).\n", present.OneLine(strings.Join(rev.Revoked, ", ")))
@@ -82,9 +84,15 @@ func printRevocation(w io.Writer, name string, rev accounts.Revocation, remove b
 		fprintf(w, "Local:  %s removed.\n", name)
 	case rev.Outcome == accounts.RevokedAtServer:
 		fprintf(w, "Local:  %s marked revoked; its tokens were deleted.\n", name)
+	case rev.Outcome == "":
+	case !held:
+		fprintf(w, "Local:  %s marked revoked; it holds no tokens.\n", name)
 	case rev.Outcome == accounts.RevokeUnconfirmed:
 		fprintf(w, "Local:  %s marked revoked; its tokens were kept, since they may still work (keyfob remove %s forgets them).\n", name, name)
-	case rev.Outcome != "":
+	case rev.Outcome == accounts.RevokeUnsupported:
+		// Nothing here can revoke them: a retry would not either.
+		fprintf(w, "Local:  %s marked revoked; its tokens were kept, since they still work (keyfob remove %s forgets them).\n", name, name)
+	default:
 		fprintf(w, "Local:  %s marked revoked; its tokens are kept so you can retry with keyfob revoke %s.\n", name, name)
 	}
 }

@@ -50,7 +50,12 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 			"  # a valid access token for scripts\n" +
 			"  curl -H \"Authorization: Bearer $(keyfob token home)\" …",
 		Args: noArgs,
-		PersistentPreRunE: func(*cobra.Command, []string) error {
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			// An empty --config-dir ("$DIR" unset in a script) would fall
+			// back to the user's own store.
+			if fl := cmd.Flag("config-dir"); fl != nil && fl.Changed && strings.TrimSpace(f.configDir) == "" {
+				return usagef("--config-dir needs a directory; leave it out for $%s or the default", EnvConfigDir)
+			}
 			if f.httpTimeout <= 0 {
 				return usagef("--http-timeout must be more than zero: without a bound, a refresh that never gets an answer would hold its account's lock forever")
 			}
@@ -85,7 +90,18 @@ func themeUsage() string {
 	return "theme of the terminal UI: " + strings.Join(themes.Names(), ", ")
 }
 
+// checkTheme refuses an unknown --theme as the usage error it is.
+func checkTheme(name string) error {
+	if _, err := themes.Get(name); err != nil {
+		return usageError{err: err, advised: true}
+	}
+	return nil
+}
+
 func runRoot(opts *RootOptions) error {
+	if err := checkTheme(opts.Theme); err != nil {
+		return err
+	}
 	m := opts.Manager()
 	cfg, err := m.Store.LoadConfig()
 	if err != nil {
@@ -194,9 +210,12 @@ func advice(err error) string {
 	var ce *accounts.CannotRefreshError
 	var ne *accounts.NameError
 	var ue usageError
+	var de *defaultAccountError
 	switch {
 	case errors.As(err, &ue) && ue.advised:
 		return ""
+	case errors.As(err, &de):
+		return "name an account, or set default_account to one that keyfob list shows"
 	case errors.Is(err, oauth.ErrInsecureHTTP):
 		return "give the account its https address with keyfob edit, or log in again with --insecure-http to accept that risk"
 	case isRegionHosts(err):
@@ -211,6 +230,8 @@ func advice(err error) string {
 		return "use more of the name, or the id from keyfob list"
 	case errors.As(err, &re):
 		return "keyfob list shows the accounts"
+	case errors.Is(err, accounts.ErrConsumerNotFound):
+		return "keyfob serve list shows the consumers"
 	case errors.As(err, &ce) && ce.State != accounts.StateRevoked && ce.State != accounts.StateLoginRequired:
 		return "log in again with keyfob login, or import a refresh token with keyfob import"
 	case errors.As(err, &ce):

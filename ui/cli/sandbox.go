@@ -93,6 +93,8 @@ func printSandbox(w io.Writer, srv *oauthtest.Server, redirect string) {
 	fprintln(w, "Try, with an empty config directory:")
 	fprintf(w, "  export %s=$(mktemp -d)\n", EnvConfigDir)
 	fprintf(w, "  keyfob login --kind fleet --issuer %s --client-id %s --redirect-uri %s\n", base, oauthtest.FleetClientID, redirect)
+	fprintf(w, "  keyfob login --kind custom --issuer %s --client-id %s --redirect-uri %s --scopes openid,offline_access --name custom\n",
+		base, oauthtest.FleetClientID, redirect)
 	fprintf(w, "  keyfob login --kind owner --issuer %s --no-browser\n", base)
 	fprintf(w, "  keyfob login --kind owner --issuer %s --email %s --no-browser --name china\n", base, chinaUser.Email)
 	fprintf(w, "  %s=%s keyfob login --kind partner --issuer %s --client-id %s\n",

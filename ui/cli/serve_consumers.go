@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"text/tabwriter"
 	"time"
 
@@ -57,18 +58,19 @@ func exactlyOneConsumer(cmd *cobra.Command, args []string) error {
 
 func runServeAdd(opts *ServeAddOptions) error {
 	m := opts.Manager()
-	ref := opts.Account
+	ref, why := opts.Account, keep
 	if ref == "" {
-		cfg, err := m.Store.LoadConfig()
-		if err != nil {
+		var err error
+		if ref, why, err = defaultAccount(m); err != nil {
 			return err
 		}
-		ref = cfg.DefaultAccount
 	}
 	c, cred, err := m.AddConsumer(opts.Ctx, opts.Consumer, ref)
+	err = why(err)
 	var ne *accounts.NameError
 	if errors.As(err, &ne) {
-		return usageError{err: err}
+		// The name is CONSUMER, not an account's --name.
+		return usageError{err: fmt.Errorf("the consumer name %q %s; choose another", ne.Name, ne.Problem), advised: true}
 	}
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,6 +27,9 @@ type TokenOptions struct {
 	Copy         bool
 	JSON         bool
 	Write        string
+	// WriteGiven: --write was on the command line, perhaps empty (an unset
+	// variable in a script), which must not fall back to printing.
+	WriteGiven bool
 }
 
 // NewCmdToken returns `keyfob token`; runF replaces its run in tests.
@@ -48,7 +52,7 @@ func NewCmdToken(f *Factory, runF func(*TokenOptions) error) *cobra.Command {
 			"  keyfob token car --min-valid 2h --write /run/user/1000/tesla-token   # every hour from a timer",
 		Args: maxNames(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Ctx = cmd.Context()
+			opts.Ctx, opts.WriteGiven = cmd.Context(), cmd.Flags().Changed("write")
 			if len(args) == 1 {
 				opts.Name = args[0]
 			}
@@ -99,6 +103,8 @@ func checkTokenFlags(opts *TokenOptions) error {
 	switch {
 	case opts.MinValid < 0:
 		return usagef("--min-valid cannot be negative")
+	case opts.WriteGiven && (strings.TrimSpace(opts.Write) == "" || opts.Write == "-"):
+		return usagef("--write needs a file name, got %q; to print the token on stdout, leave --write out", opts.Write)
 	case opts.Copy && (opts.JSON || opts.Write != ""):
 		return usagef("--copy goes to the clipboard; it cannot be combined with --json or --write")
 	case opts.RefreshToken && (opts.JSON || opts.Write != ""):
@@ -115,17 +121,16 @@ func runToken(opts *TokenOptions) error {
 	// store: collecting garbage halfway through would only cost time.
 	debug.SetGCPercent(400)
 	m := opts.Manager()
-	name := opts.Name
+	name, why := opts.Name, keep
 	if name == "" {
-		cfg, err := m.Store.LoadConfig()
-		if err != nil {
+		var err error
+		if name, why, err = defaultAccount(m); err != nil {
 			return err
 		}
-		name = cfg.DefaultAccount
 	}
 	acct, err := m.Token(opts.Ctx, name, opts.MinValid)
 	if err != nil {
-		return err
+		return why(err)
 	}
 	if opts.JSON || opts.Write != "" {
 		return outputToken(opts, acct)

@@ -1,0 +1,40 @@
+package cli
+
+import (
+	"errors"
+
+	"github.com/keyfob/keyfob/accounts"
+)
+
+// defaultAccount is the account a command stands for when NAME was left
+// out: default_account of config.json ("" when unset: then the only
+// account). The second result turns an error of resolving that name into
+// one that says where the name came from.
+func defaultAccount(m *accounts.Manager) (string, func(error) error, error) {
+	cfg, err := m.Store.LoadConfig()
+	if err != nil {
+		return "", nil, err
+	}
+	name := cfg.DefaultAccount
+	return name, func(err error) error {
+		var re *accounts.ResolveError
+		if name != "" && errors.As(err, &re) && re.Ref == name {
+			return &defaultAccountError{err: err}
+		}
+		return err
+	}, nil
+}
+
+// defaultAccountError is an account that default_account of config.json
+// names, and that cannot be found (or is ambiguous): the user typed no
+// name, so the message says which one keyfob used.
+type defaultAccountError struct{ err error }
+
+func (e *defaultAccountError) Error() string {
+	return "default_account in config.json: " + e.err.Error()
+}
+
+func (e *defaultAccountError) Unwrap() error { return e.err }
+
+// keep is the identity, for names the user gave.
+func keep(err error) error { return err }

@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth/oauthtest"
+)
+
+// TestTokenWriteNeedsAFile: `--write "$FILE"` with FILE unset must not
+// print the token instead (a cron job would mail it), nor write a file
+// named "-".
+func TestTokenWriteNeedsAFile(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	e.seed(e.minted("a0000001", "car", time.Hour))
+	tok := e.account("car").AccessToken
+	t.Chdir(e.dir)
+	for _, file := range []string{"", " ", "-"} {
+		r := e.run("", "token", "car", "--write", file)
+		if r.code != 2 || r.stdout != "" || strings.Contains(r.stderr, tok) || !strings.Contains(r.stderr, "--write needs a file name") {
+			t.Errorf("--write %q: exit %d, stdout %q, stderr %q", file, r.code, r.stdout, r.stderr)
+		}
+	}
+	if _, err := os.Stat("-"); err == nil {
+		t.Error(`--write - wrote a file named "-"`)
+	}
+}
+
+// TestMistypedSubcommandIsAUsageError: a word a command group does not
+// know exits 2, and the group alone shows its help.
+func TestMistypedSubcommandIsAUsageError(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	for _, args := range [][]string{{"partner", "regster"}, {"serve", "ad", "x"}} {
+		if r := e.run("", args...); r.code != 2 || !strings.Contains(r.stderr, `unknown command "`+args[1]+`"`) {
+			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.stderr)
+		}
+	}
+	if r := e.run("", "partner"); r.code != 0 || !strings.Contains(r.stdout, "register") {
+		t.Errorf("partner alone: exit %d, stdout %q", r.code, r.stdout)
+	}
+}
+
+// TestServeAddNamesTheConsumer: a bad consumer name is told as one, with
+// no --name to fix it (serve add has none).
+func TestServeAddNamesTheConsumer(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	e.seed(e.minted("a0000001", "car", time.Hour))
+	r := e.run("", "serve", "add", "bad\tname", "--account", "car")
+	if r.code != 2 || !strings.Contains(r.stderr, `the consumer name "bad\tname" contains the control character`) ||
+		strings.Contains(r.stderr, "--name") || strings.Contains(r.stderr, "account name") || r.stdout != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestServeRemoveUnknownConsumerSaysWhatToDo: exit 3 and where the names are.
+func TestServeRemoveUnknownConsumerSaysWhatToDo(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	r := e.run("", "serve", "remove", "nobody", "--yes")
+	if r.code != 3 || !strings.Contains(r.stderr, `no consumer is named "nobody"; keyfob serve list shows the consumers`) {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestDefaultAccountThatIsGone: a default_account that names no account
+// says it came from config.json, for every command that uses it.
+func TestDefaultAccountThatIsGone(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	e.seed(e.minted("a0000001", "car", time.Hour), e.minted("a0000002", "truck", time.Hour))
+	if err := accounts.Open(e.storeDir()).SaveConfig(accounts.Config{DefaultAccount: "boat"}); err != nil {
+		t.Fatal(err)
+	}
+	want := `keyfob: default_account in config.json: no account matches "boat"; name an account, or set default_account to one that keyfob list shows`
+	for _, args := range [][]string{{"token"}, {"check"}, {"refresh"}, {"serve", "add", "x"}} {
+		if r := e.run("", args...); r.code != 3 || strings.TrimSpace(r.stderr) != want || r.stdout != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, r.code, r.stdout, r.stderr)
+		}
+	}
+	// A name given on the command line is the user's own.
+	if r := e.run("", "token", "boat"); r.code != 3 || strings.Contains(r.stderr, "default_account") {
+		t.Errorf("token boat: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestUnknownThemeIsAUsageError: exit 2, before any screen or sandbox.
+func TestUnknownThemeIsAUsageError(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	for _, args := range [][]string{{"--theme", "neon"}, {"demo", "--theme", "neon"}} {
+		if r := e.run("", args...); r.code != 2 || !strings.Contains(r.stderr, `there is no theme called "neon"; choose one of charm`) {
+			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.stderr)
+		}
+	}
+}
+
+// TestEmptyConfigDirIsRefused: an empty --config-dir must not mean the
+// default store.
+func TestEmptyConfigDirIsRefused(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	e.seed(e.minted("a0000001", "car", time.Hour))
+	for _, args := range [][]string{{"--config-dir", "", "token"}, {"token", "--config-dir="}, {"list", "--config-dir", " "}} {
+		if r := e.run("", args...); r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "--config-dir needs a directory") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, r.code, r.stdout, r.stderr)
+		}
+	}
+}
+
+// TestExecCompletesTheCommandAfterTheDash: before --, account names; after
+// it, whatever the shell completes (commands, files), not nothing.
+func TestExecCompletesTheCommandAfterTheDash(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	e.seed(e.minted("a0000001", "car", time.Hour))
+	if r := e.mustRun("", "__complete", "exec", ""); !strings.HasPrefix(r.stdout, "car\t") || !strings.HasSuffix(r.stdout, ":4\n") {
+		t.Errorf("before --: %q", r.stdout)
+	}
+	for _, args := range [][]string{{"exec", "car", "--", ""}, {"exec", "car", "--", "tesla-control", ""}} {
+		if r := e.mustRun("", append([]string{"__complete"}, args...)...); r.stdout != ":0\n" {
+			t.Errorf("%q: %q, want the shell's own completion (:0)", args, r.stdout)
+		}
+	}
+}
