@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"time"
 
 	"github.com/keyfob/keyfob/accounts"
 )
@@ -38,3 +39,17 @@ func (e *defaultAccountError) Unwrap() error { return e.err }
 
 // keep is the identity, for names the user gave.
 func keep(err error) error { return err }
+
+// marginOr is minValid, or when it is zero the refresh margin of
+// config.json: how long before its end a token is replaced by exec and
+// by serve.
+func marginOr(m *accounts.Manager, minValid time.Duration) (time.Duration, error) {
+	if minValid != 0 {
+		return minValid, nil
+	}
+	cfg, err := m.Store.LoadConfig()
+	if err != nil {
+		return 0, err
+	}
+	return cfg.Margin(), nil
+}

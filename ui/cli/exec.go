@@ -98,13 +98,9 @@ func runExec(opts *ExecOptions) error {
 		return usagef("--min-valid cannot be negative")
 	}
 	m := opts.Manager()
-	margin := opts.MinValid
-	if margin == 0 {
-		cfg, err := m.Store.LoadConfig()
-		if err != nil {
-			return err
-		}
-		margin = cfg.Margin()
+	margin, err := marginOr(m, opts.MinValid)
+	if err != nil {
+		return err
 	}
 	acct, err := m.Token(opts.Ctx, opts.Name, margin)
 	if err != nil {

@@ -66,13 +66,9 @@ func runServe(opts *ServeOptions) error {
 		return usagef("--min-valid cannot be negative")
 	}
 	m := opts.Manager()
-	margin := opts.MinValid
-	if margin == 0 {
-		cfg, err := m.Store.LoadConfig()
-		if err != nil {
-			return err
-		}
-		margin = cfg.Margin()
+	margin, err := marginOr(m, opts.MinValid)
+	if err != nil {
+		return err
 	}
 	// The live heap is a few accounts and the requests in flight: letting
 	// it grow to five times that before collecting costs little memory and
