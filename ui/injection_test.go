@@ -45,8 +45,9 @@ func TestHostileClaimsNeverReachTheScreen(t *testing.T) {
 var hostileTails = []string{"\x1b]0;pwned", "\x1b[2J", "\x1b[31mRed", "Red\x1b[0m Driver", "\x07"}
 
 // screenSafe fails when a frame carries a hostile sequence, or when,
-// without its styling, it holds a control character other than a line end
-// or a line forged by a line break in server text.
+// without its styling, it holds a control character other than a line end,
+// a mark that reorders text, or a line forged by a line break in server
+// text.
 func screenSafe(t *testing.T, where, frame string) {
 	t.Helper()
 	for _, tail := range hostileTails {
@@ -56,7 +57,7 @@ func screenSafe(t *testing.T, where, frame string) {
 	}
 	plain := ansi.Strip(frame)
 	for i, r := range plain {
-		if (r < 0x20 && r != '\n') || (r >= 0x7f && r < 0xa0) {
+		if (r < 0x20 && r != '\n') || (r >= 0x7f && r < 0xa0) || bidiMark(r) {
 			t.Errorf("%s: control character %U left after the styling is removed: %q", where, r, plain[max(0, i-20):min(len(plain), i+20)])
 			break
 		}
@@ -66,4 +67,9 @@ func screenSafe(t *testing.T, where, frame string) {
 			t.Errorf("%s: a line break in a scope forged the line %q", where, l)
 		}
 	}
+}
+
+// bidiMark reports the invisible marks that reorder text on screen.
+func bidiMark(r rune) bool {
+	return (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f || r == 0x061c
 }

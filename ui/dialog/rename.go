@@ -25,7 +25,7 @@ type Rename struct {
 	c     *common.Common
 	keys  RenameKeyMap
 	id    string
-	old   string
+	old   string // the name as shown, cleaned
 	input textinput.Model
 	err   string
 }
@@ -35,12 +35,16 @@ const renameWidth = 50
 // NewRename opens the rename dialog of a, with the command that focuses
 // its input.
 func NewRename(c *common.Common, a accounts.Account) (*Rename, tea.Cmd) {
+	// Shown cleaned, as the edit form shows it: the store is the user's
+	// file. A name that needed cleaning is renamed only if the user
+	// changes it.
+	name := present.OneLine(a.Name)
 	in := textinput.New()
 	in.Prompt = ""
 	in.CharLimit = 64
-	in.SetValue(a.Name)
+	in.SetValue(name)
 	in.CursorEnd()
-	d := &Rename{c: c, keys: DefaultRenameKeyMap(), id: a.ID, old: a.Name, input: in}
+	d := &Rename{c: c, keys: DefaultRenameKeyMap(), id: a.ID, old: name, input: in}
 	d.SetSize(c.Width, c.Height)
 	return d, d.input.Focus()
 }
@@ -104,5 +108,5 @@ func (d *Rename) View() string {
 	if d.err != "" {
 		body += "\n\n" + common.Paragraphs(st.ErrorText, inner, d.err)
 	}
-	return common.Box(st, w, "Rename "+present.OneLine(d.old), body, d.keys.ShortHelp()...)
+	return common.Box(st, w, "Rename "+d.old, body, d.keys.ShortHelp()...)
 }
