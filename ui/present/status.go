@@ -45,9 +45,6 @@ func (s Status) String() string {
 // near its estimated end (see accounts.Account.RefreshExpiresSoon).
 const RefreshEndingWord = "refresh ending"
 
-// RefreshEndingAdvice says how to renew a refresh token before it ends.
-const RefreshEndingAdvice = "log in again before it ends: the same login (same kind, client and user) updates this account in place and keeps its name"
-
 // Refreshing is the status of an account whose refresh is under way.
 func Refreshing() Status { return Status{Word: "refreshing", Tone: ToneBusy} }
 
