@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 
+	"charm.land/lipgloss/v2"
+
 	"github.com/keyfob/keyfob/ui/common"
 	"github.com/keyfob/keyfob/ui/present"
 )
@@ -21,17 +23,17 @@ func (w *Model) browserPage(maxLines int) string {
 		help = w.helpLines()
 	}
 	page := w.composeBrowser(addr, help, 0)
-	if maxLines <= 0 || countLines(page) <= maxLines {
+	if maxLines <= 0 || lipgloss.Height(page) <= maxLines {
 		w.run.helpWindow = len(help)
 		return page
 	}
-	if over := countLines(page) - maxLines; len(addr) > 1 {
+	if over := lipgloss.Height(page) - maxLines; len(addr) > 1 {
 		keep := max(len(addr)-over, 1)
 		addr[keep-1] = common.Clip(addr[keep-1]+"…", inner)
 		addr = addr[:keep]
 	}
 	page = w.composeBrowser(addr, help, 0)
-	if over := countLines(page) - maxLines; over > 0 && len(help) > 0 {
+	if over := lipgloss.Height(page) - maxLines; over > 0 && len(help) > 0 {
 		// The window loses the lines that do not fit, and one more for the
 		// line that says there is more.
 		window := max(len(help)-over-1, 1)
@@ -123,5 +125,3 @@ func (w *Model) helpClipped() bool {
 	return w.step == stepBrowser && !w.run.loopback && !w.run.exchanging && w.run.helpWindow > 0 &&
 		w.run.helpWindow < len(w.helpLines())
 }
-
-func countLines(s string) int { return strings.Count(s, "\n") + 1 }
