@@ -350,3 +350,15 @@ func TestWizardFormFollowsANarrowerScreen(t *testing.T) {
 
 // dialogBox is the plain text of the dialog on top.
 func dialogBox(m *Model) string { return ansi.Strip(m.dialogs.Top().View()) }
+
+// After the screen narrows, the open filter shows the end of a long query,
+// where its cursor is, within the screen's width.
+func TestFilterFollowsANarrowerScreen(t *testing.T) {
+	m := newViewModel(t, fixtures(), 120, 30)
+	press(m, "/", "type:"+strings.Repeat("abcdefghij", 7)+"end")
+	m.Update(tea.WindowSizeMsg{Width: 40, Height: 30})
+	line := strings.Split(plain(m), "\n")[1]
+	if w := ansi.StringWidth(line); w > 40 || !strings.Contains(line, "jend") {
+		t.Errorf("the filter line at 40 columns (%d wide) is %q", w, line)
+	}
+}

@@ -114,10 +114,18 @@ func Host(raw string) string {
 	return present.OneLine(raw)
 }
 
-// Refit works out again which part of an input's value shows after its
-// width changed, with the cursor at pos. textinput does so only when the
-// cursor leaves the visible part, so the cursor goes to the end first.
-func Refit(in *textinput.Model, pos int) {
+// SizeInput gives a text input the current styles and a width of width
+// cells, and works out again which part of its value shows: the input
+// with the focus (focused) keeps its cursor where it was, the others show
+// the start of their value. textinput works the visible part out only when
+// the cursor leaves it, so the cursor goes to the end first.
+func SizeInput(st *Styles, in *textinput.Model, width int, focused bool) {
+	in.SetStyles(st.Input)
+	in.SetWidth(width)
+	pos := 0
+	if focused {
+		pos = in.Position()
+	}
 	in.CursorEnd()
 	in.SetCursor(pos)
 }

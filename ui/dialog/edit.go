@@ -87,15 +87,7 @@ func NewEdit(c *common.Common, a accounts.Account, presets edit.Presets) (*Edit,
 func (d *Edit) SetSize(int, int) {
 	w := d.c.BoxWidth(editWidth) - d.c.Styles.Dialog.GetHorizontalFrameSize() - editLabelWidth - 4
 	for i := range d.fields {
-		in := &d.fields[i].input
-		in.SetStyles(d.c.Styles.Input)
-		in.SetWidth(max(w, 10))
-		// The focused input keeps its cursor, the others show their start.
-		pos := 0
-		if i == d.focus {
-			pos = in.Position()
-		}
-		common.Refit(in, pos)
+		common.SizeInput(d.c.Styles, &d.fields[i].input, max(w, 10), i == d.focus)
 	}
 }
 

@@ -51,9 +51,7 @@ func NewRename(c *common.Common, a accounts.Account) (*Rename, tea.Cmd) {
 
 // SetSize implements Sizer.
 func (d *Rename) SetSize(int, int) {
-	d.input.SetStyles(d.c.Styles.Input)
-	d.input.SetWidth(d.c.BoxWidth(renameWidth) - d.c.Styles.Dialog.GetHorizontalFrameSize() - 3)
-	common.Refit(&d.input, d.input.Position())
+	common.SizeInput(d.c.Styles, &d.input, d.c.BoxWidth(renameWidth)-d.c.Styles.Dialog.GetHorizontalFrameSize()-3, true)
 }
 
 // Update implements Dialog.

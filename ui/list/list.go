@@ -54,8 +54,7 @@ func New(c *common.Common) *Model {
 // rows on screen, in the current styles.
 func (l *Model) SetSize(width, rows int) {
 	l.height = max(rows, 1)
-	l.filter.SetWidth(max(width-24, 10))
-	l.filter.SetStyles(l.c.Styles.Input)
+	common.SizeInput(l.c.Styles, &l.filter, max(width-24, 10), true)
 	l.table = table{st: l.c.Styles, l: computeLayout(width), gen: l.table.gen + 1, buf: l.table.buf}
 	l.ensureVisible()
 }

@@ -114,22 +114,11 @@ func (w *Model) inputWidth() int { return max(w.inner()-labelWidth-4, 10) }
 
 // SetSize lays the inputs out for the screen and the current styles.
 func (w *Model) SetSize(int, int) {
-	st := w.c.Styles
-	iw := w.inputWidth()
+	st, iw := w.c.Styles, w.inputWidth()
 	for i := range w.form.fields {
-		in := &w.form.fields[i].input
-		in.SetStyles(st.Input)
-		in.SetWidth(iw)
-		// The focused input keeps its cursor, the others show their start.
-		pos := 0
-		if i == w.form.focus {
-			pos = in.Position()
-		}
-		common.Refit(in, pos)
+		common.SizeInput(st, &w.form.fields[i].input, iw, i == w.form.focus)
 	}
-	w.paste.SetStyles(st.Input)
-	w.paste.SetWidth(max(w.inner()-3, 10))
-	common.Refit(&w.paste, w.paste.Position())
+	common.SizeInput(st, &w.paste, max(w.inner()-3, 10), true)
 }
 
 // Update handles a key, a paste, or the result of the wizard's own
