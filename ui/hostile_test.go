@@ -63,7 +63,7 @@ func TestHostileTextNeverReachesTheScreen(t *testing.T) {
 		d.press("esc")
 	}
 	d.press("r")
-	d.until("the refresh's error", func() bool { return strings.Contains(plain(m), "failed") })
+	d.until("the refresh's error", func() bool { return strings.HasPrefix(m.toast.text, "refreshing ") })
 	check("a refresh's error")
 	d.press("x", "y")
 	d.until("the revocation's answer", func() bool { return strings.Contains(dialogText(m), "did not revoke") })
