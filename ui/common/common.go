@@ -37,6 +37,15 @@ type Common struct {
 	// Browse, when set, replaces the user's browser in a sign-in: it
 	// visits the address and returns the one it finally landed on.
 	Browse func(ctx context.Context, authURL string) (landed string, err error)
+	// Keys names the root's account keys for sentences that mention them
+	// ("sign in again with n"), taken from its KeyMap.
+	Keys KeyNames
+}
+
+// KeyNames are the keys, as help shows them, that parts name in their
+// text.
+type KeyNames struct {
+	New, Revoke, Remove string
 }
 
 // Action is what a part decided in an Update, for the root to act on: a

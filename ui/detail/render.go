@@ -29,6 +29,7 @@ type writer struct {
 	loc    *time.Location
 	width  int
 	labelW int
+	keys   common.KeyNames // keys the text names
 }
 
 func (w *writer) section(title string) {
@@ -78,7 +79,7 @@ func (w *writer) when(t time.Time) string { return present.When(t, w.now, w.loc)
 // render renders everything known about the account of r, and its
 // consumers of keyfob serve (removed with the key remove).
 func render(r *list.Row, c *common.Common, cs []accounts.Consumer, remove key.Binding) string {
-	w := &writer{st: c.Styles, now: c.Now, loc: c.Loc, width: c.Width, labelW: 14}
+	w := &writer{st: c.Styles, now: c.Now, loc: c.Loc, width: c.Width, labelW: 14, keys: c.Keys}
 	a := &r.Acct
 	account(w, r, c.Frame)
 	accessToken(w, a)
@@ -122,7 +123,7 @@ func account(w *writer, r *list.Row, spin string) {
 		w.kv("", a.StateDetail, st.Danger)
 	}
 	if a.State == accounts.StateLoginRequired {
-		w.kv("", "Sign in again with n: the same login replaces this account's tokens and keeps its name.", st.Muted)
+		w.kv("", "Sign in again with "+w.keys.New+": the same login replaces this account's tokens and keeps its name.", st.Muted)
 	}
 	if !a.CreatedAt.IsZero() {
 		w.kv("Added", w.when(a.CreatedAt), st.Text)
@@ -167,7 +168,7 @@ func refreshToken(w *writer, a *accounts.Account) {
 			}
 			w.kv("Expires ≈", w.when(exp)+" — estimated: obtained + 90 days", style)
 			if a.RefreshExpiresSoon(w.now) {
-				w.kv("", "Ending soon: sign in again with n before then — the same login (same kind, client and user) "+
+				w.kv("", "Ending soon: sign in again with "+w.keys.New+" before then — the same login (same kind, client and user) "+
 					"updates this account in place and keeps its name.", st.Warning)
 			}
 		}
@@ -264,7 +265,7 @@ func endpoints(w *writer, a *accounts.Account) {
 	if endpoint := oauth.RevokeEndpoint(*a); endpoint != "" {
 		w.kv("Revoke", endpoint, st.Text)
 	} else {
-		w.kv("Revoke", "none — x only marks the account revoked here", st.Muted)
+		w.kv("Revoke", "none — "+w.keys.Revoke+" only marks the account revoked here", st.Muted)
 	}
 	if e.UserInfoURL != "" {
 		w.kv("User info", e.UserInfoURL, st.Text)

@@ -43,7 +43,7 @@ func NewRevoke(c *common.Common, a accounts.Account) *Confirm {
 func NewRemove(c *common.Common, a accounts.Account) *Confirm {
 	paras := []string{fmt.Sprintf("keyfob forgets %s and its tokens. Nothing is sent to the server.", present.Who(&a))}
 	if a.State != accounts.StateRevoked && (a.AccessToken != "" || a.RefreshToken != "") {
-		paras = append(paras, "The tokens stay valid at the server until they expire; to kill them, revoke first (x).")
+		paras = append(paras, "The tokens stay valid at the server until they expire; to kill them, revoke first ("+c.Keys.Revoke+").")
 	}
 	name := present.OneLine(a.Name)
 	return NewConfirm(c, 60, "Remove "+name+"?", paras, "", 1,
@@ -62,7 +62,7 @@ type Revocation struct {
 // NewRevokeResult reports what a revocation did; with a consent page it
 // offers to open it or copy its address.
 func NewRevokeResult(c *common.Common, r Revocation) *Confirm {
-	title, paras := r.report()
+	title, paras := r.report(c.Keys)
 	u := r.Rev.ConsentURL
 	if u == "" {
 		return NewConfirm(c, 70, title, paras, "", 0, button("enter", "close", false, Close{}))
@@ -76,9 +76,9 @@ func NewRevokeResult(c *common.Common, r Revocation) *Confirm {
 
 // report is the explanation shown after a revocation: what the server
 // did, then what keyfob did locally.
-func (r Revocation) report() (title string, paras []string) {
+func (r Revocation) report(keys common.KeyNames) (title string, paras []string) {
 	rev := r.Rev
-	local := fmt.Sprintf("keyfob marked %s revoked; d removes it from the list.", r.Name)
+	local := fmt.Sprintf("keyfob marked %s revoked; %s removes it from the list.", r.Name, keys.Remove)
 	if r.Removed {
 		local = fmt.Sprintf("keyfob removed %s from its store.", r.Name)
 	}
@@ -98,7 +98,7 @@ func (r Revocation) report() (title string, paras []string) {
 		}
 		paras = append(paras, detail)
 		if !r.Removed {
-			local = fmt.Sprintf("keyfob marked %s revoked and kept its tokens, since they may still work; d removes it from the list.", r.Name)
+			local = fmt.Sprintf("keyfob marked %s revoked and kept its tokens, since they may still work; %s removes it from the list.", r.Name, keys.Remove)
 		}
 	case accounts.RevokeUnsupported:
 		title = r.Name + " revoked locally only"
