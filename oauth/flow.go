@@ -82,7 +82,7 @@ func (e *Engine) StartCodeFlowWith(ctx context.Context, a accounts.Account, o Lo
 	if GrantOf(a) != accounts.GrantCode {
 		return nil, fmt.Errorf("a %s account does not sign in in the browser; use the password or client-credentials login", a.Kind)
 	}
-	o.AllowInsecureHTTP = o.AllowInsecureHTTP || e.allowsHTTP(a)
+	o.AllowInsecureHTTP = o.AllowInsecureHTTP || a.AllowInsecureHTTP
 	if err := ValidateWith(PurposeLogin, a, o); err != nil {
 		return nil, err
 	}
