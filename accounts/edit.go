@@ -28,8 +28,8 @@ func (m *Manager) Add(ctx context.Context, a Account) (saved Account, replaced b
 			prev.ID, prev.CreatedAt = id, created
 			if a.Name == "" {
 				prev.Name = name
-			} else if other := byName(f, a.Name); other != nil && other.ID != id {
-				return fmt.Errorf("%w: an account named %q already exists; choose another name", ErrNameTaken, a.Name)
+			} else if err := nameTaken(f, a.Name, id); err != nil {
+				return err
 			}
 			saved, replaced = *prev, true
 			return nil
@@ -37,8 +37,8 @@ func (m *Manager) Add(ctx context.Context, a Account) (saved Account, replaced b
 		n := a
 		if n.Name == "" {
 			n.Name = uniqueName(f, defaultName(n))
-		} else if byName(f, n.Name) != nil {
-			return fmt.Errorf("%w: an account named %q already exists; choose another name or remove it first", ErrNameTaken, n.Name)
+		} else if err := nameTaken(f, n.Name, ""); err != nil {
+			return err
 		}
 		n.ID = newID(f)
 		if n.CreatedAt.IsZero() {
@@ -160,6 +160,15 @@ func sameClient(p, a *Account) bool {
 		(!p.UsesClientCredentials() || p.Audience == a.Audience)
 }
 
+// nameTaken fails with ErrNameTaken when an account other than the one
+// with id ("" for an account not yet saved) is named name.
+func nameTaken(f *File, name, id string) error {
+	if other := byName(f, name); other != nil && other.ID != id {
+		return fmt.Errorf("%w: an account named %q already exists; choose another name or remove it first", ErrNameTaken, name)
+	}
+	return nil
+}
+
 func byName(f *File, name string) *Account {
 	for i := range f.Accounts {
 		if strings.EqualFold(f.Accounts[i].Name, name) {
@@ -176,20 +185,11 @@ func (m *Manager) Rename(ctx context.Context, id, name string) (Account, error) 
 	if err := ValidateName(name); err != nil {
 		return Account{}, err
 	}
-	var out Account
-	err := m.Store.Update(ctx, func(f *File) error {
-		a := f.Find(id)
-		if a == nil {
-			return fmt.Errorf("%w: it was removed meanwhile", ErrNotFound)
-		}
-		if other := byName(f, name); other != nil && other.ID != id {
-			return fmt.Errorf("%w: an account named %q already exists; choose another name", ErrNameTaken, name)
-		}
+	_, after, err := m.Edit(ctx, id, func(a *Account) error {
 		a.Name = name
-		out = *a
 		return nil
 	})
-	return out, err
+	return after, err
 }
 
 // Remove forgets the account with id locally (no server call).
