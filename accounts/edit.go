@@ -49,31 +49,27 @@ func (m *Manager) Add(ctx context.Context, a Account) (saved Account, replaced b
 		return nil
 	})
 	if err != nil && a.RefreshToken != "" && !errors.Is(err, ErrNameTaken) {
-		return m.keepUnsaved(a, saved, err)
+		// The login's tokens exist nowhere else.
+		keep := m.unsavedLogin(a, saved)
+		return keep, false, m.keepUnsaved(keep, err)
 	}
 	return saved, replaced, err
 }
 
-// keepUnsaved puts a login that the store could not take into a recovery
-// file: its tokens exist nowhere else. saved is the account as Add made it
-// (id and name given) when it got that far.
-func (m *Manager) keepUnsaved(a, saved Account, err error) (Account, bool, error) {
-	keep := saved
-	if keep.ID == "" {
-		keep = a
-		keep.ID = newID(&File{})
-		if keep.Name == "" {
-			keep.Name = defaultName(keep)
-		}
-		if keep.CreatedAt.IsZero() {
-			keep.CreatedAt = m.now()
-		}
+// unsavedLogin is the login a as a recovery file keeps it: saved, the
+// account as Add made it (id and name given), when it got that far.
+func (m *Manager) unsavedLogin(a, saved Account) Account {
+	if saved.ID != "" {
+		return saved
 	}
-	path, rerr := m.Store.SaveRecovery(keep)
-	if rerr != nil {
-		path = ""
+	a.ID = newID(&File{})
+	if a.Name == "" {
+		a.Name = defaultName(a)
 	}
-	return keep, false, &UnsavedError{Account: keep.Name, StorePath: m.Store.Path(), RecoveryPath: path, Err: err}
+	if a.CreatedAt.IsZero() {
+		a.CreatedAt = m.now()
+	}
+	return a
 }
 
 // Import adds an account from an existing refresh token: it refreshes at
