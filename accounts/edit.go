@@ -28,8 +28,8 @@ func (m *Manager) Add(ctx context.Context, a Account) (saved Account, replaced b
 			prev.ID, prev.CreatedAt = id, created
 			if a.Name == "" {
 				prev.Name = name
-			} else if other := byName(f, a.Name); other != nil && other.ID != id {
-				return fmt.Errorf("%w: an account named %q already exists; choose another name", ErrNameTaken, a.Name)
+			} else if err := nameTaken(f, a.Name, id); err != nil {
+				return err
 			}
 			saved, replaced = *prev, true
 			return nil
@@ -37,8 +37,8 @@ func (m *Manager) Add(ctx context.Context, a Account) (saved Account, replaced b
 		n := a
 		if n.Name == "" {
 			n.Name = uniqueName(f, defaultName(n))
-		} else if byName(f, n.Name) != nil {
-			return fmt.Errorf("%w: an account named %q already exists; choose another name or remove it first", ErrNameTaken, n.Name)
+		} else if err := nameTaken(f, n.Name, ""); err != nil {
+			return err
 		}
 		n.ID = newID(f)
 		if n.CreatedAt.IsZero() {
@@ -49,31 +49,27 @@ func (m *Manager) Add(ctx context.Context, a Account) (saved Account, replaced b
 		return nil
 	})
 	if err != nil && a.RefreshToken != "" && !errors.Is(err, ErrNameTaken) {
-		return m.keepUnsaved(a, saved, err)
+		// The login's tokens exist nowhere else.
+		keep := m.unsavedLogin(a, saved)
+		return keep, false, m.keepUnsaved(keep, err)
 	}
 	return saved, replaced, err
 }
 
-// keepUnsaved puts a login that the store could not take into a recovery
-// file: its tokens exist nowhere else. saved is the account as Add made it
-// (id and name given) when it got that far.
-func (m *Manager) keepUnsaved(a, saved Account, err error) (Account, bool, error) {
-	keep := saved
-	if keep.ID == "" {
-		keep = a
-		keep.ID = newID(&File{})
-		if keep.Name == "" {
-			keep.Name = defaultName(keep)
-		}
-		if keep.CreatedAt.IsZero() {
-			keep.CreatedAt = m.now()
-		}
+// unsavedLogin is the login a as a recovery file keeps it: saved, the
+// account as Add made it (id and name given), when it got that far.
+func (m *Manager) unsavedLogin(a, saved Account) Account {
+	if saved.ID != "" {
+		return saved
 	}
-	path, rerr := m.Store.SaveRecovery(keep)
-	if rerr != nil {
-		path = ""
+	a.ID = newID(&File{})
+	if a.Name == "" {
+		a.Name = defaultName(a)
 	}
-	return keep, false, &UnsavedError{Account: keep.Name, StorePath: m.Store.Path(), RecoveryPath: path, Err: err}
+	if a.CreatedAt.IsZero() {
+		a.CreatedAt = m.now()
+	}
+	return a
 }
 
 // Import adds an account from an existing refresh token: it refreshes at
@@ -160,6 +156,15 @@ func sameClient(p, a *Account) bool {
 		(!p.UsesClientCredentials() || p.Audience == a.Audience)
 }
 
+// nameTaken fails with ErrNameTaken when an account other than the one
+// with id ("" for an account not yet saved) is named name.
+func nameTaken(f *File, name, id string) error {
+	if other := byName(f, name); other != nil && other.ID != id {
+		return fmt.Errorf("%w: an account named %q already exists; choose another name or remove it first", ErrNameTaken, name)
+	}
+	return nil
+}
+
 func byName(f *File, name string) *Account {
 	for i := range f.Accounts {
 		if strings.EqualFold(f.Accounts[i].Name, name) {
@@ -176,20 +181,11 @@ func (m *Manager) Rename(ctx context.Context, id, name string) (Account, error) 
 	if err := ValidateName(name); err != nil {
 		return Account{}, err
 	}
-	var out Account
-	err := m.Store.Update(ctx, func(f *File) error {
-		a := f.Find(id)
-		if a == nil {
-			return fmt.Errorf("%w: it was removed meanwhile", ErrNotFound)
-		}
-		if other := byName(f, name); other != nil && other.ID != id {
-			return fmt.Errorf("%w: an account named %q already exists; choose another name", ErrNameTaken, name)
-		}
+	_, after, err := m.Edit(ctx, id, func(a *Account) error {
 		a.Name = name
-		out = *a
 		return nil
 	})
-	return out, err
+	return after, err
 }
 
 // Remove forgets the account with id locally (no server call).

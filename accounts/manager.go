@@ -340,11 +340,7 @@ func (m *Manager) recordFailure(ctx context.Context, cur Account, rotated string
 	}
 	// The rotated token exists nowhere else: keep it in a recovery file.
 	cur.RefreshToken, cur.RefreshObtainedAt = rotated, now
-	path, err := m.Store.SaveRecovery(cur)
-	if err != nil {
-		path = ""
-	}
-	return &UnsavedError{Account: cur.Name, StorePath: m.Store.Path(), RecoveryPath: path, Err: errors.Join(rerr, werr)}
+	return m.keepUnsaved(cur, errors.Join(rerr, werr))
 }
 
 // save applies g to cur and persists it, or, when the store cannot be
@@ -362,11 +358,17 @@ func (m *Manager) save(ctx context.Context, cur Account, g Grant, now time.Time)
 	if werr == nil || errors.Is(werr, ErrNotFound) {
 		return cur, werr
 	}
-	path, rerr := m.Store.SaveRecovery(cur)
+	return cur, m.keepUnsaved(cur, werr)
+}
+
+// keepUnsaved puts a, whose tokens the store could not take (err), in a
+// recovery file and returns the *UnsavedError that says where.
+func (m *Manager) keepUnsaved(a Account, err error) error {
+	path, rerr := m.Store.SaveRecovery(a)
 	if rerr != nil {
 		path = ""
 	}
-	return cur, &UnsavedError{Account: cur.Name, StorePath: m.Store.Path(), RecoveryPath: path, Err: werr}
+	return &UnsavedError{Account: a.Name, StorePath: m.Store.Path(), RecoveryPath: path, Err: err}
 }
 
 // RefreshResultFor is the outcome of one account in RefreshMany.

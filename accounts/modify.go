@@ -31,8 +31,8 @@ func (m *Manager) Edit(ctx context.Context, id string, fn func(*Account) error) 
 			if err := ValidateName(work.Name); err != nil {
 				return err
 			}
-			if other := byName(f, work.Name); other != nil && other.ID != id {
-				return fmt.Errorf("%w: an account named %q already exists; choose another name", ErrNameTaken, work.Name)
+			if err := nameTaken(f, work.Name, id); err != nil {
+				return err
 			}
 		}
 		*a = work

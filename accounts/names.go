@@ -67,15 +67,7 @@ func ValidateName(name string) error {
 // characters (escape sequences start with one), line and paragraph
 // separators, and the invisible marks that reorder text on screen.
 func controlRune(r rune) bool {
-	switch {
-	case unicode.IsControl(r), r == '\u2028', r == '\u2029':
-		return true
-	case r == '\u200e', r == '\u200f', r == '\u061c':
-		return true
-	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
-		return true
-	}
-	return false
+	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029'
 }
 
 // defaultName derives a name for an account that was given none: the

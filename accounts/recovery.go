@@ -156,9 +156,7 @@ func mergeNewer(dst, src *File) int {
 			if ValidateName(a.Name) != nil {
 				a.Name = defaultName(a)
 			}
-			if other := byName(dst, a.Name); other != nil {
-				a.Name = uniqueName(dst, a.Name)
-			}
+			a.Name = uniqueName(dst, a.Name)
 			dst.Accounts = append(dst.Accounts, a)
 			n++
 		case a.AccessObtainedAt.After(cur.AccessObtainedAt):

@@ -33,7 +33,11 @@ const DefaultTimeout = 30 * time.Second
 // Tesla endpoints reject HTTP/1.1 token requests).
 var defaultClient = NewHTTPClient(DefaultTimeout)
 
-// Engine talks to authorization servers. The zero value works.
+// Engine talks to authorization servers. The zero value works. Plain http
+// endpoints off loopback are used only for accounts with
+// accounts.Account.AllowInsecureHTTP (the user's opt-in at login or
+// import); every other account's refresh and revocation fail with
+// ErrInsecureHTTP before sending anything.
 type Engine struct {
 	// HTTPClient makes every request; nil means NewHTTPClient(DefaultTimeout).
 	// A client built otherwise must keep HTTP/2 negotiable (see
@@ -51,11 +55,6 @@ type Engine struct {
 	// hosts, and the account then keeps its own. It is called on the
 	// refreshing goroutine, so it must not block. nil means nobody
 	// listens.
-	//
-	// Plain http endpoints off loopback are used only for accounts with
-	// accounts.Account.AllowInsecureHTTP (the user's opt-in at login or
-	// import); every other account's refresh and revocation fail with
-	// ErrInsecureHTTP before sending anything.
 	OnRegion func(a accounts.Account, c RegionChange)
 }
 

@@ -44,35 +44,11 @@ func (f Field) Noun() string {
 // on an account (the password, the issuer, the grant) and for those that
 // are not strings.
 func Value(a accounts.Account, f Field) string {
-	switch f {
-	case FieldName:
-		return a.Name
-	case FieldEmail:
-		return a.Email
-	case FieldClientID:
-		return a.ClientID
-	case FieldClientSecret:
-		return a.ClientSecret
-	case FieldScopes:
+	if f == FieldScopes {
 		return strings.Join(a.RequestedScopes, " ")
-	case FieldRegion:
-		return a.Region
-	case FieldAudience:
-		return a.Audience
-	case FieldRedirectURI:
-		return a.Endpoints.RedirectURI
-	case FieldAuthURL:
-		return a.Endpoints.AuthURL
-	case FieldTokenURL:
-		return a.Endpoints.TokenURL
-	case FieldRevokeURL:
-		return a.Endpoints.RevokeURL
-	case FieldUserInfoURL:
-		return a.Endpoints.UserInfoURL
-	case FieldBaseURL:
-		return a.Endpoints.BaseURL
-	case FieldRefreshToken:
-		return a.RefreshToken
+	}
+	if p := stringField(&a, f); p != nil {
+		return *p
 	}
 	return ""
 }
@@ -82,33 +58,46 @@ func Value(a accounts.Account, f Field) string {
 // pasted over several lines is one token.
 func Set(a *accounts.Account, f Field, v string) {
 	switch f {
-	case FieldName:
-		a.Name = v
-	case FieldEmail:
-		a.Email = v
-	case FieldClientID:
-		a.ClientID = v
-	case FieldClientSecret:
-		a.ClientSecret = v
 	case FieldScopes:
 		a.RequestedScopes = accounts.ParseScopes(v)
-	case FieldRegion:
-		a.Region = v
-	case FieldAudience:
-		a.Audience = v
-	case FieldRedirectURI:
-		a.Endpoints.RedirectURI = v
-	case FieldAuthURL:
-		a.Endpoints.AuthURL = v
-	case FieldTokenURL:
-		a.Endpoints.TokenURL = v
-	case FieldRevokeURL:
-		a.Endpoints.RevokeURL = v
-	case FieldUserInfoURL:
-		a.Endpoints.UserInfoURL = v
-	case FieldBaseURL:
-		a.Endpoints.BaseURL = v
+		return
 	case FieldRefreshToken:
-		a.RefreshToken = strings.Join(strings.Fields(v), "")
+		v = strings.Join(strings.Fields(v), "")
 	}
+	if p := stringField(a, f); p != nil {
+		*p = v
+	}
+}
+
+// stringField is where a keeps the string field f, or nil.
+func stringField(a *accounts.Account, f Field) *string {
+	switch f {
+	case FieldName:
+		return &a.Name
+	case FieldEmail:
+		return &a.Email
+	case FieldClientID:
+		return &a.ClientID
+	case FieldClientSecret:
+		return &a.ClientSecret
+	case FieldRegion:
+		return &a.Region
+	case FieldAudience:
+		return &a.Audience
+	case FieldRedirectURI:
+		return &a.Endpoints.RedirectURI
+	case FieldAuthURL:
+		return &a.Endpoints.AuthURL
+	case FieldTokenURL:
+		return &a.Endpoints.TokenURL
+	case FieldRevokeURL:
+		return &a.Endpoints.RevokeURL
+	case FieldUserInfoURL:
+		return &a.Endpoints.UserInfoURL
+	case FieldBaseURL:
+		return &a.Endpoints.BaseURL
+	case FieldRefreshToken:
+		return &a.RefreshToken
+	}
+	return nil
 }

@@ -32,7 +32,6 @@ type CodeFlow struct {
 	authURL  string
 	redirect string
 	opts     LoginOptions
-	allow    bool // plain http endpoints off loopback are allowed
 
 	srv       *http.Server // nil for a paste flow
 	callbacks chan callback
@@ -82,7 +81,7 @@ func (e *Engine) StartCodeFlowWith(ctx context.Context, a accounts.Account, o Lo
 	if GrantOf(a) != accounts.GrantCode {
 		return nil, fmt.Errorf("a %s account does not sign in in the browser; use the password or client-credentials login", a.Kind)
 	}
-	o.AllowInsecureHTTP = o.AllowInsecureHTTP || e.allowsHTTP(a)
+	o.AllowInsecureHTTP = o.AllowInsecureHTTP || a.AllowInsecureHTTP
 	if err := ValidateWith(PurposeLogin, a, o); err != nil {
 		return nil, err
 	}
@@ -122,7 +121,6 @@ func newCodeFlow(e *Engine, a accounts.Account, o LoginOptions) (*CodeFlow, erro
 		nonce:     nonce,
 		redirect:  a.Endpoints.RedirectURI,
 		opts:      o,
-		allow:     o.AllowInsecureHTTP,
 		callbacks: make(chan callback, 1),
 		closed:    make(chan struct{}),
 	}, nil
@@ -280,7 +278,8 @@ func (f *CodeFlow) exchange(ctx context.Context, code, issuer string) (accounts.
 	if err != nil {
 		return f.acct, err
 	}
-	if err := secureEndpoints(acct, f.allow, FieldTokenURL); err != nil {
+	allow := f.opts.AllowInsecureHTTP
+	if err := secureEndpoints(acct, allow, FieldTokenURL); err != nil {
 		return f.acct, err
 	}
 	conf := *f.conf
@@ -289,7 +288,7 @@ func (f *CodeFlow) exchange(ctx context.Context, code, issuer string) (accounts.
 	if acct.Audience != "" && acct.Kind != accounts.KindOwner {
 		opts = append(opts, oauth2.SetAuthURLParam("audience", acct.Audience))
 	}
-	rc := &call{allowHTTP: f.allow}
+	rc := &call{allowHTTP: allow}
 	rctx, _ := f.e.recording(ctx, rc, nil)
 	tok, err := conf.Exchange(rctx, code, opts...)
 	if err != nil {
@@ -306,7 +305,7 @@ func (f *CodeFlow) exchange(ctx context.Context, code, issuer string) (accounts.
 	if err != nil {
 		return f.acct, err
 	}
-	f.e.learnEmail(ctx, &a, f.allow)
+	f.e.learnEmail(ctx, &a, allow)
 	f.mu.Lock()
 	f.finished = true
 	f.mu.Unlock()

@@ -32,7 +32,7 @@ func (e *Engine) Login(ctx context.Context, a accounts.Account, c Credentials) (
 
 // LoginWith is Login with the options of one login.
 func (e *Engine) LoginWith(ctx context.Context, a accounts.Account, c Credentials, o LoginOptions) (accounts.Account, error) {
-	o.AllowInsecureHTTP = o.AllowInsecureHTTP || e.allowsHTTP(a)
+	o.AllowInsecureHTTP = o.AllowInsecureHTTP || a.AllowInsecureHTTP
 	if err := ValidateWith(PurposeLogin, a, o); err != nil {
 		return a, err
 	}
@@ -91,10 +91,10 @@ func (e *Engine) passwordGrant(ctx context.Context, a accounts.Account, email, p
 // owner, custom; legacy with a JSON body) or the client-credentials grant
 // again (partner). When the answer carries no new refresh token the
 // Grant's RefreshToken is empty, so the old one is kept. Nothing is sent
-// to a plain http endpoint off loopback unless Engine.AllowInsecureHTTP
-// allows the account.
+// to a plain http endpoint off loopback unless the account has the user's
+// opt-in (its AllowInsecureHTTP).
 func (e *Engine) Refresh(ctx context.Context, a accounts.Account) (accounts.Grant, error) {
-	allow := e.allowsHTTP(a)
+	allow := a.AllowInsecureHTTP
 	if a.UsesClientCredentials() {
 		if a.ClientSecret == "" {
 			return accounts.Grant{}, fmt.Errorf("%w: the account has no client secret; log in again with it", accounts.ErrNotRefreshable)

@@ -222,7 +222,8 @@ func TestLegacyRevokePaths(t *testing.T) {
 }
 
 // An answer that cannot be used (not a bearer token, or no access token)
-// still hands over the rotated refresh token it carried, with the error.
+// still hands over the rotated refresh token it carried, with the error:
+// the standard refresh grant's and the legacy owner-api's JSON one alike.
 func TestUnusableRefreshAnswerKeepsTheRotatedToken(t *testing.T) {
 	for _, body := range []string{
 		`{"access_token":"a","token_type":"mac","refresh_token":"rotated","expires_in":60}`,
@@ -232,12 +233,15 @@ func TestUnusableRefreshAnswerKeepsTheRotatedToken(t *testing.T) {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(body))
 		}))
-		a := accounts.Account{Kind: accounts.KindCustom, ClientID: "c", RefreshToken: "old",
-			Endpoints: accounts.Endpoints{TokenURL: srv.URL + "/token"}}
-		g, err := (&Engine{}).Refresh(context.Background(), a)
-		srv.Close()
-		if err == nil || g.RefreshToken != "rotated" || g.AccessToken != "" {
-			t.Errorf("%s: grant %+v, err %v; want the rotated refresh token alone and an error", body, g, err)
+		for _, a := range []accounts.Account{
+			{Kind: accounts.KindCustom, ClientID: "c", RefreshToken: "old", Endpoints: accounts.Endpoints{TokenURL: srv.URL + "/token"}},
+			{Kind: accounts.KindLegacy, ClientID: "c", RefreshToken: "old", Endpoints: accounts.Endpoints{BaseURL: srv.URL}},
+		} {
+			g, err := (&Engine{}).Refresh(context.Background(), a)
+			if err == nil || g.RefreshToken != "rotated" || g.AccessToken != "" {
+				t.Errorf("%s, %s: grant %+v, err %v; want the rotated refresh token alone and an error", a.Kind, body, g, err)
+			}
 		}
+		srv.Close()
 	}
 }

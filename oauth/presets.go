@@ -145,7 +145,7 @@ func clone(s []string) []string { return append([]string(nil), s...) }
 // consentURL is Tesla's page where a user withdraws an app's access, for
 // the Tesla kinds that act for a user.
 func consentURL(a accounts.Account) string {
-	if a.Kind != accounts.KindFleet && a.Kind != accounts.KindOwner {
+	if !userKind(a) {
 		return ""
 	}
 	host, back := "https://auth.tesla.com", "https://www.tesla.com/"

@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/keyfob/keyfob/accounts"
 )
@@ -185,16 +184,6 @@ func Requirements(p Purpose, k accounts.Kind, grant string) []Requirement {
 		return importTable[k]
 	}
 	return loginTable[k][kindGrant(k, grant)]
-}
-
-// Requirement returns the requirement of field f in the form, and whether
-// the form has f at all.
-func requirementOf(reqs []Requirement, f Field) (Requirement, bool) {
-	i := slices.IndexFunc(reqs, func(r Requirement) bool { return r.Field == f })
-	if i < 0 {
-		return Requirement{}, false
-	}
-	return reqs[i], true
 }
 
 // FieldError is a problem with one field of an account. Problem says what

@@ -41,7 +41,7 @@ func (e *Engine) Revoke(ctx context.Context, a accounts.Account) (accounts.Revoc
 		rev.Outcome = accounts.RevokeFailed
 		return rev, fmt.Errorf("the revocation URL of the account %s; fix it with a new login", err)
 	}
-	allow := e.allowsHTTP(a)
+	allow := a.AllowInsecureHTTP
 	if err := checkSecure(FieldRevokeURL, endpoint, allow); err != nil {
 		rev.Outcome, rev.Detail = accounts.RevokeFailed, err.Error()
 		return rev, err
@@ -112,7 +112,7 @@ func (e *Engine) revokeLegacy(ctx context.Context, a accounts.Account, rev accou
 		rev.Detail = "the account holds no access token, which is what the legacy revocation needs"
 		return rev, nil
 	}
-	allow := e.allowsHTTP(a)
+	allow := a.AllowInsecureHTTP
 	if err := checkSecure(FieldBaseURL, endpoint, allow); err != nil {
 		rev.Outcome, rev.Detail = accounts.RevokeFailed, err.Error()
 		return rev, err

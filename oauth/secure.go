@@ -54,12 +54,6 @@ func checkSecure(f Field, raw string, allowHTTP bool) error {
 	return insecureError(f, raw)
 }
 
-// allowsHTTP reports whether a stored account may use plain http endpoints
-// off loopback: the user opted in for it.
-func (e *Engine) allowsHTTP(a accounts.Account) bool {
-	return a.AllowInsecureHTTP
-}
-
 // NeedsInsecureHTTP reports whether one of a's endpoints is plain http off
 // loopback: what only the user's opt-in (--insecure-http) allows.
 func NeedsInsecureHTTP(a accounts.Account) bool {
