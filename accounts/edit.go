@@ -23,14 +23,11 @@ func (m *Manager) Add(ctx context.Context, a Account) (saved Account, replaced b
 	err = m.Store.Update(ctx, func(f *File) error {
 		saved, replaced = Account{}, false
 		if prev := sameLogin(f, a); prev != nil {
+			// The account stays what the user knows it as: a name given
+			// with the new login does not rename it (e lets them do that).
 			id, name, created := prev.ID, prev.Name, prev.CreatedAt
 			*prev = a
-			prev.ID, prev.CreatedAt = id, created
-			if a.Name == "" {
-				prev.Name = name
-			} else if err := nameTaken(f, a.Name, id); err != nil {
-				return err
-			}
+			prev.ID, prev.Name, prev.CreatedAt = id, name, created
 			saved, replaced = *prev, true
 			return nil
 		}
@@ -134,16 +131,26 @@ func (m *Manager) CheckName(a Account) error {
 }
 
 func sameLogin(f *File, a Account) *Account {
-	if a.Subject == "" {
+	if a.Subject == "" && a.Email == "" {
 		return nil
 	}
 	for i := range f.Accounts {
 		p := &f.Accounts[i]
-		if p.Subject == a.Subject && sameClient(p, &a) {
+		if sameUser(p, &a) && sameClient(p, &a) {
 			return p
 		}
 	}
 	return nil
+}
+
+// sameUser reports whether two logins are of the same user: the same
+// subject, or, when the new login's tokens name none (the legacy kind's
+// opaque tokens, a password grant without an id token), the same email.
+func sameUser(p, a *Account) bool {
+	if a.Subject != "" {
+		return p.Subject == a.Subject
+	}
+	return p.Email != "" && strings.EqualFold(p.Email, a.Email)
 }
 
 // sameClient reports whether two accounts sign in the same way: same kind,

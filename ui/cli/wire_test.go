@@ -62,12 +62,22 @@ func TestFleetRedirectIsRequiredThenRemembered(t *testing.T) {
 	if err != nil || cfg.RedirectURIs[oauthtest.FleetClientID] != redirect {
 		t.Fatalf("config after the login: %+v %v", cfg, err)
 	}
+	first := e.account("car")
+	// The same user and app again, under another name: the account is
+	// logged in again in place and keeps its name.
 	r = e.mustRun("", append(args, "--name", "car2")...)
 	if !strings.Contains(r.stderr, "using the redirect URI remembered for this app: "+redirect) {
 		t.Errorf("the second login does not say which redirect URI it used: %s", r.stderr)
 	}
-	if a := e.account("car2"); a.Endpoints.RedirectURI != redirect || a.RefreshToken == "" {
+	if !strings.Contains(r.stderr, "Logged in again to car") {
+		t.Errorf("the second login does not say which account it updated: %s", r.stderr)
+	}
+	a := e.account("car")
+	if a.ID != first.ID || a.Endpoints.RedirectURI != redirect || a.RefreshToken == "" || a.RefreshToken == first.RefreshToken {
 		t.Fatalf("second login stored %+v", a)
+	}
+	if got := len(e.store().Accounts); got != 1 {
+		t.Fatalf("%d accounts after logging the same user in twice", got)
 	}
 }
 
