@@ -65,12 +65,9 @@ func NewCmdCheck(f *Factory, runF func(*CheckOptions) error) *cobra.Command {
 
 func runCheck(opts *CheckOptions) error {
 	m := opts.Manager()
-	name, why := opts.Name, keep
-	if name == "" {
-		var err error
-		if name, why, err = defaultAccount(m); err != nil {
-			return err
-		}
+	name, why, err := accountRef(m, opts.Name)
+	if err != nil {
+		return err
 	}
 	acct, err := m.Find(name)
 	if err != nil {

@@ -58,12 +58,9 @@ func exactlyOneConsumer(cmd *cobra.Command, args []string) error {
 
 func runServeAdd(opts *ServeAddOptions) error {
 	m := opts.Manager()
-	ref, why := opts.Account, keep
-	if ref == "" {
-		var err error
-		if ref, why, err = defaultAccount(m); err != nil {
-			return err
-		}
+	ref, why, err := accountRef(m, opts.Account)
+	if err != nil {
+		return err
 	}
 	c, cred, err := m.AddConsumer(opts.Ctx, opts.Consumer, ref)
 	err = why(err)

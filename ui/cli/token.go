@@ -121,12 +121,9 @@ func runToken(opts *TokenOptions) error {
 	// store: collecting garbage halfway through would only cost time.
 	debug.SetGCPercent(400)
 	m := opts.Manager()
-	name, why := opts.Name, keep
-	if name == "" {
-		var err error
-		if name, why, err = defaultAccount(m); err != nil {
-			return err
-		}
+	name, why, err := accountRef(m, opts.Name)
+	if err != nil {
+		return err
 	}
 	acct, err := m.Token(opts.Ctx, name, opts.MinValid)
 	if err != nil {
