@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth/serve"
 	"github.com/keyfob/keyfob/ui/present"
 )
 
@@ -69,34 +70,6 @@ func NewCmdToken(f *Factory, runF func(*TokenOptions) error) *cobra.Command {
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the token with expires_at, expires_in, scopes, token_type and the account's name")
 	cmd.Flags().StringVar(&opts.Write, "write", "", "replace `FILE` atomically (0600) with the token instead of printing it")
 	return cmd
-}
-
-// tokenJSON is `keyfob token --json`. The field names are a documented,
-// stable schema (README); add fields, never rename them.
-type tokenJSON struct {
-	Name        string     `json:"name"`
-	ID          string     `json:"id"`
-	TokenType   string     `json:"token_type"`
-	AccessToken string     `json:"access_token"`
-	ExpiresAt   *time.Time `json:"expires_at"` // null when the server did not say
-	ExpiresIn   *int64     `json:"expires_in"` // whole seconds from now; null when unknown
-	Scopes      []string   `json:"scopes"`
-}
-
-func newTokenJSON(a accounts.Account, now time.Time) tokenJSON {
-	out := tokenJSON{Name: a.Name, ID: a.ID, TokenType: a.TokenType, AccessToken: a.AccessToken, Scopes: a.Scopes()}
-	if out.TokenType == "" {
-		out.TokenType = "Bearer"
-	}
-	if out.Scopes == nil {
-		out.Scopes = []string{}
-	}
-	if !a.Expiry.IsZero() {
-		at := a.Expiry.UTC()
-		in := max(int64(a.Expiry.Sub(now)/time.Second), 0)
-		out.ExpiresAt, out.ExpiresIn = &at, &in
-	}
-	return out
 }
 
 func checkTokenFlags(opts *TokenOptions) error {
@@ -158,7 +131,7 @@ func outputToken(opts *TokenOptions, acct accounts.Account) error {
 	data := []byte(acct.AccessToken)
 	if opts.JSON {
 		var err error
-		if data, err = json.MarshalIndent(newTokenJSON(acct, opts.Now()), "", "  "); err != nil {
+		if data, err = json.MarshalIndent(serve.NewNamedToken(acct, opts.Now()), "", "  "); err != nil {
 			return err
 		}
 		data = append(data, '\n')
