@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -109,8 +110,8 @@ func printCheck(w io.Writer, a *accounts.Account, r fleetapi.Report, now time.Ti
 	if len(r.Calls) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, x := range r.Calls {
-			fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s %s\n", present.OneLine(x.Name), callStatus(x), orDash(present.OneLine(x.HTTPVersion)),
-				orDash(present.OneLine(x.TLSVersion)), latency(x.LatencyMS), x.Method, present.Clean(x.URL))
+			fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s %s\n", present.OneLine(x.Name), callStatus(x), cmp.Or(present.OneLine(x.HTTPVersion), "-"),
+				cmp.Or(present.OneLine(x.TLSVersion), "-"), latency(x.LatencyMS), x.Method, present.Clean(x.URL))
 		}
 		_ = tw.Flush()
 	}
@@ -120,7 +121,7 @@ func printCheck(w io.Writer, a *accounts.Account, r fleetapi.Report, now time.Ti
 		kv("API base", agreement(rc.AccountBase, rc.TeslaBase, rc.BaseMatch))
 	}
 	if u := r.User; u != nil {
-		who := orDash(present.Clean(u.Email))
+		who := cmp.Or(present.Clean(u.Email), "-")
 		if u.FullName != "" {
 			who += " (" + present.Clean(u.FullName) + ")"
 		}
@@ -166,9 +167,9 @@ func callStatus(x fleetapi.Exchange) string {
 // says eu ✗".
 func agreement(mine, tesla string, match bool) string {
 	if match {
-		return orDash(present.Clean(mine)) + " ✓"
+		return cmp.Or(present.Clean(mine), "-") + " ✓"
 	}
-	return orDash(present.Clean(mine)) + " — Tesla says " + orDash(present.Clean(tesla)) + " ✗"
+	return cmp.Or(present.Clean(mine), "-") + " — Tesla says " + cmp.Or(present.Clean(tesla), "-") + " ✗"
 }
 
 // loginNeeded is an error that exits 4: the API refused the token, or

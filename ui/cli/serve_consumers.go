@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -153,8 +154,8 @@ func runServeList(opts *ServeListOptions) error {
 		if e.LastUsedAt != nil {
 			used = present.Relative(*e.LastUsedAt, now)
 		}
-		fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", present.Clean(e.Name), orDash(present.Clean(e.Account)),
-			present.Relative(e.CreatedAt, now), used, orDash(present.Clean(e.LastAddress)))
+		fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", present.Clean(e.Name), cmp.Or(present.Clean(e.Account), "-"),
+			present.Relative(e.CreatedAt, now), used, cmp.Or(present.Clean(e.LastAddress), "-"))
 	}
 	return tw.Flush()
 }
