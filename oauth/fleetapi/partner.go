@@ -77,18 +77,13 @@ func (c *Client) PartnerPublicKey(ctx context.Context, base, token, domain strin
 	if err != nil {
 		return nil, x, err
 	}
-	var out struct {
-		Response *struct {
-			PublicKey string `json:"public_key"`
-		} `json:"response"`
-	}
-	if err := decode(&x, body, &out); err != nil {
+	out, err := response[struct {
+		PublicKey string `json:"public_key"`
+	}](&x, body)
+	if err != nil {
 		return nil, x, err
 	}
-	if out.Response == nil {
-		return nil, x, malformed(&x)
-	}
-	point, err := hex.DecodeString(strings.TrimSpace(out.Response.PublicKey))
+	point, err := hex.DecodeString(strings.TrimSpace(out.PublicKey))
 	if err != nil || len(point) == 0 {
 		return nil, x, malformed(&x)
 	}

@@ -20,16 +20,8 @@ func (c *Client) UsersRegion(ctx context.Context, base, token string) (Region, E
 	if err != nil {
 		return Region{}, x, err
 	}
-	var out struct {
-		Response *Region `json:"response"`
-	}
-	if err := decode(&x, body, &out); err != nil {
-		return Region{}, x, err
-	}
-	if out.Response == nil {
-		return Region{}, x, malformed(&x)
-	}
-	return *out.Response, x, nil
+	reg, err := response[Region](&x, body)
+	return reg, x, err
 }
 
 // User is who a token acts for, as users/me or userinfo say.
@@ -47,16 +39,8 @@ func (c *Client) UsersMe(ctx context.Context, base, token string) (User, Exchang
 	if err != nil {
 		return User{}, x, err
 	}
-	var out struct {
-		Response *User `json:"response"`
-	}
-	if err := decode(&x, body, &out); err != nil {
-		return User{}, x, err
-	}
-	if out.Response == nil {
-		return User{}, x, malformed(&x)
-	}
-	return *out.Response, x, nil
+	u, err := response[User](&x, body)
+	return u, x, err
 }
 
 // UserInfo asks an OIDC userinfo endpoint (or an API answering
@@ -77,6 +61,21 @@ func (c *Client) UserInfo(ctx context.Context, endpoint, token string) (User, Ex
 		return *out.Response, x, nil
 	}
 	return out.User, x, nil
+}
+
+// response decodes the "response" object in which the Fleet API wraps
+// its answers; an answer without one is malformed.
+func response[T any](x *Exchange, body []byte) (T, error) {
+	var out struct {
+		Response *T `json:"response"`
+	}
+	if err := decode(x, body, &out); err != nil {
+		return *new(T), err
+	}
+	if out.Response == nil {
+		return *new(T), malformed(x)
+	}
+	return *out.Response, nil
 }
 
 func malformed(x *Exchange) error {

@@ -90,16 +90,30 @@ func (s *Server) serveToken(w *recorder, r *http.Request) {
 	})
 }
 
-// namedTokenResponse is the answer of GET /v1/token/NAME: the same
-// schema as `keyfob token --json`.
-type namedTokenResponse struct {
+// NamedToken is the answer of GET /v1/token/NAME and what `keyfob token
+// --json` prints. The field names are a documented, stable schema
+// (README); add fields, never rename them.
+type NamedToken struct {
 	Name        string     `json:"name"`
 	ID          string     `json:"id"`
 	TokenType   string     `json:"token_type"`
 	AccessToken string     `json:"access_token"`
-	ExpiresAt   *time.Time `json:"expires_at"`
-	ExpiresIn   *int64     `json:"expires_in"`
+	ExpiresAt   *time.Time `json:"expires_at"` // null when the server did not say
+	ExpiresIn   *int64     `json:"expires_in"` // whole seconds from now; null when unknown
 	Scopes      []string   `json:"scopes"`
+}
+
+// NewNamedToken is a's access token as NamedToken at now.
+func NewNamedToken(a accounts.Account, now time.Time) NamedToken {
+	out := NamedToken{Name: a.Name, ID: a.ID, TokenType: tokenType(a), AccessToken: a.AccessToken, Scopes: a.Scopes()}
+	if out.Scopes == nil {
+		out.Scopes = []string{}
+	}
+	if !a.Expiry.IsZero() {
+		at, in := a.Expiry.UTC(), expiresIn(a, now)
+		out.ExpiresAt, out.ExpiresIn = &at, &in
+	}
+	return out
 }
 
 func (s *Server) serveTokenByName(w *recorder, r *http.Request, name string) {
@@ -126,16 +140,7 @@ func (s *Server) serveTokenByName(w *recorder, r *http.Request, name string) {
 	if !ok {
 		return
 	}
-	now := s.now()
-	out := namedTokenResponse{Name: a.Name, ID: a.ID, TokenType: tokenType(a), AccessToken: a.AccessToken, Scopes: a.Scopes()}
-	if out.Scopes == nil {
-		out.Scopes = []string{}
-	}
-	if !a.Expiry.IsZero() {
-		at, in := a.Expiry.UTC(), expiresIn(a, now)
-		out.ExpiresAt, out.ExpiresIn = &at, &in
-	}
-	w.send(http.StatusOK, out)
+	w.send(http.StatusOK, NewNamedToken(a, s.now()))
 }
 
 // serveConsumer authenticates cred, checks that name (when given) is the

@@ -24,7 +24,7 @@ import (
 // accounts minted by the sandbox. The fixture remembers every refresh
 // token the accounts ever had and every credential it handed out, and,
 // when the test ends, fails it if one of them is in any response body or
-// log line the test saw.
+// log line the test saw; and if an access token is in a log line.
 
 // lockedBuffer is a buffer goroutines may write at once.
 type lockedBuffer struct {
@@ -44,12 +44,13 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-// recordingAuthority is the OAuth engine, noting every refresh token that
-// goes in or comes out.
+// recordingAuthority is the OAuth engine, noting every refresh token (seen)
+// and access token (access) that goes in or comes out.
 type recordingAuthority struct {
-	inner *oauth.Engine
-	mu    sync.Mutex
-	seen  []string
+	inner  *oauth.Engine
+	mu     sync.Mutex
+	seen   []string
+	access []string
 }
 
 func (r *recordingAuthority) note(tokens ...string) {
@@ -58,9 +59,16 @@ func (r *recordingAuthority) note(tokens ...string) {
 	r.mu.Unlock()
 }
 
+func (r *recordingAuthority) noteAccess(tokens ...string) {
+	r.mu.Lock()
+	r.access = append(r.access, tokens...)
+	r.mu.Unlock()
+}
+
 func (r *recordingAuthority) Refresh(ctx context.Context, a accounts.Account) (accounts.Grant, error) {
 	g, err := r.inner.Refresh(ctx, a)
 	r.note(a.RefreshToken, g.RefreshToken)
+	r.noteAccess(a.AccessToken, g.AccessToken)
 	return g, err
 }
 
@@ -100,6 +108,7 @@ func (f *fixture) minted(id, name string, ttl time.Duration) accounts.Account {
 	ts := f.srv.Mint(oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, AccessTTL: ttl,
 		Scopes: []string{"openid", "offline_access", "vehicle_device_data"}})
 	f.auth.note(ts.RefreshToken)
+	f.auth.noteAccess(ts.AccessToken)
 	obtained := ts.Expiry.Add(-8 * time.Hour)
 	return accounts.Account{
 		ID: id, Name: name, Email: name + "@example.com", Kind: accounts.KindFleet, Region: "na",
@@ -238,14 +247,17 @@ func (f *fixture) account(name string) accounts.Account {
 
 // checkNoSecretLeft fails the test if a refresh token or a credential is
 // in a response body or a log line (credentials do belong in the token
-// endpoint's refresh_token field: that one is taken out first).
+// endpoint's refresh_token field: that one is taken out first), or an
+// access token in a log line.
 func (f *fixture) checkNoSecretLeft() {
 	f.auth.mu.Lock()
 	secrets := append([]string(nil), f.auth.seen...)
+	access := append([]string(nil), f.auth.access...)
 	f.auth.mu.Unlock()
 	if file, err := accounts.Open(f.dir).Load(); err == nil {
 		for _, a := range file.Accounts {
 			secrets = append(secrets, a.RefreshToken)
+			access = append(access, a.AccessToken)
 		}
 	}
 	bodies := f.bodies.String()
@@ -256,6 +268,11 @@ func (f *fixture) checkNoSecretLeft() {
 	for _, s := range secrets {
 		if s != "" && (strings.Contains(bodies, s) || strings.Contains(log, s)) {
 			f.t.Errorf("a refresh token of an account left keyfob (in a response or the log)")
+		}
+	}
+	for _, s := range access {
+		if s != "" && strings.Contains(log, s) {
+			f.t.Errorf("an access token is in the log")
 		}
 	}
 	for _, c := range f.creds {

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/keyfob/keyfob/oauth"
 )
 
 // ListenConfig says where and how the service listens.
@@ -62,7 +64,7 @@ func Listen(cfg ListenConfig) (*Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--addr %q is not host:port or unix:/path: %w", cfg.Addr, err)
 	}
-	if !loopback(host) && out.tls == nil {
+	if !oauth.LoopbackHost(host) && out.tls == nil {
 		if !cfg.Insecure {
 			return nil, fmt.Errorf("%s is reachable from other machines: give --tls-cert and --tls-key, or --insecure to send tokens in the clear", cfg.Addr)
 		}
@@ -79,15 +81,6 @@ func Listen(cfg ListenConfig) (*Listener, error) {
 	}
 	out.URL = scheme + "://" + ln.Addr().String()
 	return out, nil
-}
-
-// loopback reports a host that only this machine reaches.
-func loopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Timeouts of the HTTP server. A request may wait for a refresh, which

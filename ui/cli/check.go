@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -65,12 +66,9 @@ func NewCmdCheck(f *Factory, runF func(*CheckOptions) error) *cobra.Command {
 
 func runCheck(opts *CheckOptions) error {
 	m := opts.Manager()
-	name, why := opts.Name, keep
-	if name == "" {
-		var err error
-		if name, why, err = defaultAccount(m); err != nil {
-			return err
-		}
+	name, why, err := accountRef(m, opts.Name)
+	if err != nil {
+		return err
 	}
 	acct, err := m.Find(name)
 	if err != nil {
@@ -112,8 +110,8 @@ func printCheck(w io.Writer, a *accounts.Account, r fleetapi.Report, now time.Ti
 	if len(r.Calls) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, x := range r.Calls {
-			fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s %s\n", present.OneLine(x.Name), callStatus(x), orDash(present.OneLine(x.HTTPVersion)),
-				orDash(present.OneLine(x.TLSVersion)), latency(x.LatencyMS), x.Method, present.Clean(x.URL))
+			fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s %s\n", present.OneLine(x.Name), callStatus(x), cmp.Or(present.OneLine(x.HTTPVersion), "-"),
+				cmp.Or(present.OneLine(x.TLSVersion), "-"), latency(x.LatencyMS), x.Method, present.Clean(x.URL))
 		}
 		_ = tw.Flush()
 	}
@@ -123,7 +121,7 @@ func printCheck(w io.Writer, a *accounts.Account, r fleetapi.Report, now time.Ti
 		kv("API base", agreement(rc.AccountBase, rc.TeslaBase, rc.BaseMatch))
 	}
 	if u := r.User; u != nil {
-		who := orDash(present.Clean(u.Email))
+		who := cmp.Or(present.Clean(u.Email), "-")
 		if u.FullName != "" {
 			who += " (" + present.Clean(u.FullName) + ")"
 		}
@@ -169,9 +167,9 @@ func callStatus(x fleetapi.Exchange) string {
 // says eu ✗".
 func agreement(mine, tesla string, match bool) string {
 	if match {
-		return orDash(present.Clean(mine)) + " ✓"
+		return cmp.Or(present.Clean(mine), "-") + " ✓"
 	}
-	return orDash(present.Clean(mine)) + " — Tesla says " + orDash(present.Clean(tesla)) + " ✗"
+	return cmp.Or(present.Clean(mine), "-") + " — Tesla says " + cmp.Or(present.Clean(tesla), "-") + " ✗"
 }
 
 // loginNeeded is an error that exits 4: the API refused the token, or

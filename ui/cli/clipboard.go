@@ -48,7 +48,7 @@ type ClipboardClearOptions struct {
 }
 
 // NewCmdClipboardClear returns the hidden command that clears a copied
-// token (see package clip): it reads its request on stdin, waits, then
+// token (see package ui/clipboard): it reads its request on stdin, waits, then
 // empties the clipboard if it still holds the token. A termination signal
 // clears at once.
 func NewCmdClipboardClear(f *Factory, runF func(*ClipboardClearOptions) error) *cobra.Command {

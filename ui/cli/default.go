@@ -7,16 +7,20 @@ import (
 	"github.com/keyfob/keyfob/accounts"
 )
 
-// defaultAccount is the account a command stands for when NAME was left
-// out: default_account of config.json ("" when unset: then the only
+// accountRef is the account a command stands for: name when the user gave
+// one, else default_account of config.json ("" when unset: then the only
 // account). The second result turns an error of resolving that name into
-// one that says where the name came from.
-func defaultAccount(m *accounts.Manager) (string, func(error) error, error) {
+// one that says where the name came from; for a name the user gave, it
+// leaves the error as it is.
+func accountRef(m *accounts.Manager, name string) (string, func(error) error, error) {
+	if name != "" {
+		return name, keep, nil
+	}
 	cfg, err := m.Store.LoadConfig()
 	if err != nil {
 		return "", nil, err
 	}
-	name := cfg.DefaultAccount
+	name = cfg.DefaultAccount
 	return name, func(err error) error {
 		var re *accounts.ResolveError
 		if name != "" && errors.As(err, &re) && re.Ref == name {
@@ -37,7 +41,7 @@ func (e *defaultAccountError) Error() string {
 
 func (e *defaultAccountError) Unwrap() error { return e.err }
 
-// keep is the identity, for names the user gave.
+// keep is the identity: a name the user gave needs no other words.
 func keep(err error) error { return err }
 
 // marginOr is minValid, or when it is zero the refresh margin of

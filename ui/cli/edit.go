@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -136,16 +137,9 @@ func printEdit(s *IOStreams, before, after accounts.Account, notes []string) {
 	}
 	fprintf(s.Out, "Edited %s; its tokens are kept:\n", present.Clean(after.Name))
 	for _, c := range changes {
-		fprintf(s.Out, "  %s: %s → %s\n", c.Field.Label(), orNone(present.Clean(c.Old)), orNone(present.Clean(c.New)))
+		fprintf(s.Out, "  %s: %s → %s\n", c.Field.Label(), cmp.Or(present.Clean(c.Old), "(none)"), cmp.Or(present.Clean(c.New), "(none)"))
 	}
 	for _, n := range notes {
 		fprintf(s.Out, "  note: %s\n", present.OneLine(n))
 	}
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
 }

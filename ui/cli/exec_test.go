@@ -72,6 +72,28 @@ func TestExecGivesTheTokenInAPrivateFile(t *testing.T) {
 	}
 }
 
+// TestExecChildGetsNoClientSecret: the real binary, started with the
+// client secret in its environment, hands CMD an environment without it.
+func TestExecChildGetsNoClientSecret(t *testing.T) {
+	e := newEnv(t, oauthtest.Options{})
+	e.seed(e.minted("a0000001", "car", time.Hour))
+	run := filepath.Join(e.dir, "run")
+	if err := os.MkdirAll(run, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	const secret = "s3cr3t-client-value"
+	r := e.runProcess("", []string{"KEYFOB_TEST_CHILD=report", "XDG_RUNTIME_DIR=" + run, EnvClientSecret + "=" + secret},
+		"exec", "car", "--", os.Args[0])
+	var got childReportJSON
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &got) != nil {
+		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if len(got.Env) == 0 || strings.Contains(strings.Join(got.Env, "\n"), secret) {
+		t.Fatalf("CMD's environment is missing or carries the client secret")
+	}
+	assertEmptyDir(t, run)
+}
+
 // TestExecReplacesTheTokenBeforeItExpires: tokens that live 6 s and the
 // default 5 min margin, so the effective margin is half the lifetime: CMD,
 // reading the file all along, sees the old token, then the new one, and

@@ -63,7 +63,7 @@ type Factory struct {
 // NewFactory returns a factory over the process's streams and environment.
 // It takes the client secret out of the environment at once, so that no
 // process keyfob starts (a browser, a clipboard helper, the clipboard
-// clearer) inherits it.
+// clearer, the command of keyfob exec) inherits it.
 func NewFactory(version string) *Factory {
 	secret, _ := os.LookupEnv(EnvClientSecret)
 	_ = os.Unsetenv(EnvClientSecret)

@@ -127,17 +127,14 @@ func (in *AccountInputs) refuse(p oauth.Purpose) error {
 	if reqs == nil {
 		return nil // an unknown kind or grant: Prepare says so
 	}
-	listed := func(f oauth.Field) bool {
-		return slices.ContainsFunc(reqs, func(r oauth.Requirement) bool { return r.Field == f })
-	}
 	refused := ""
 	for _, ff := range fieldFlags {
-		if _, given := in.Inputs[ff.field]; given && !listed(ff.field) {
+		if _, given := in.Inputs[ff.field]; given && !lists(reqs, ff.field) {
 			refused = "--" + ff.name
 			break
 		}
 	}
-	if refused == "" && in.ClientSecretFile != "" && !listed(oauth.FieldClientSecret) {
+	if refused == "" && in.ClientSecretFile != "" && !lists(reqs, oauth.FieldClientSecret) {
 		refused = "--" + secretFlag
 	}
 	if refused == "" {
@@ -165,15 +162,20 @@ func article(word string) string {
 	return "a " + word
 }
 
+// lists reports whether the form reqs has field f.
+func lists(reqs []oauth.Requirement, f oauth.Field) bool {
+	return slices.ContainsFunc(reqs, func(r oauth.Requirement) bool { return r.Field == f })
+}
+
 // flagsOf lists the flags of the fields of a form.
 func flagsOf(reqs []oauth.Requirement) string {
 	var out []string
 	for _, ff := range fieldFlags {
-		if slices.ContainsFunc(reqs, func(r oauth.Requirement) bool { return r.Field == ff.field }) {
+		if lists(reqs, ff.field) {
 			out = append(out, "--"+ff.name)
 		}
 	}
-	if slices.ContainsFunc(reqs, func(r oauth.Requirement) bool { return r.Field == oauth.FieldClientSecret }) {
+	if lists(reqs, oauth.FieldClientSecret) {
 		out = append(out, "--"+secretFlag)
 	}
 	return strings.Join(out, ", ")
@@ -193,9 +195,7 @@ func (in *AccountInputs) prepare(ctx context.Context, l *oauth.Logins, p oauth.P
 		return oauth.Prepared{}, err
 	}
 	inputs := maps.Clone(in.Inputs)
-	if slices.ContainsFunc(oauth.Requirements(p, in.kind(), in.Grant), func(r oauth.Requirement) bool {
-		return r.Field == oauth.FieldClientSecret
-	}) {
+	if lists(oauth.Requirements(p, in.kind(), in.Grant), oauth.FieldClientSecret) {
 		secret, err := in.clientSecret(src)
 		if err != nil {
 			return oauth.Prepared{}, err

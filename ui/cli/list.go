@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"encoding/json"
 	"text/tabwriter"
 	"time"
@@ -84,8 +85,8 @@ func runList(opts *ListOptions) error {
 	fprintln(tw, "NAME\tEMAIL\tKIND\tEXPIRES\tSCOPES\tSTATUS\tID")
 	for i := range accts {
 		ac := &accts[i]
-		fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", present.Clean(ac.Name), orDash(present.Clean(ac.Email)),
-			present.KindRegion(ac), present.ExpiresIn(ac, now), orDash(present.ShortScopes(ac.Scopes(), 3)),
+		fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", present.Clean(ac.Name), cmp.Or(present.Clean(ac.Email), "-"),
+			present.KindRegion(ac), present.ExpiresIn(ac, now), cmp.Or(present.ShortScopes(ac.Scopes(), 3), "-"),
 			present.StatusOf(ac, now).String(), present.Clean(ac.ID))
 	}
 	return tw.Flush()
@@ -109,11 +110,4 @@ func listJSON(s *IOStreams, accts []accounts.Account, now time.Time) error {
 	enc := json.NewEncoder(s.Out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

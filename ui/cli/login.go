@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -95,7 +94,7 @@ func runLogin(opts *LoginOptions) error {
 		return err
 	}
 	opts.Account.notePrepared(opts.IO.Err, prep)
-	if needs(prep.Account, oauth.FieldPassword) {
+	if lists(oauth.Requirements(oauth.PurposeLogin, prep.Account.Kind, prep.Account.Grant), oauth.FieldPassword) {
 		if prep, err = askPassword(opts, prep); err != nil {
 			return err
 		}
@@ -122,12 +121,6 @@ func runLogin(opts *LoginOptions) error {
 	fprintf(opts.IO.Err, "%s %s\n", verb, present.Summary(&saved.Account, opts.Now()))
 	printRegionChange(opts.IO.Err, present.Clean(saved.Account.Name), saved.RegionChange)
 	return nil
-}
-
-// needs reports whether a login of a's kind and grant has field f.
-func needs(a accounts.Account, f oauth.Field) bool {
-	return slices.ContainsFunc(oauth.Requirements(oauth.PurposeLogin, a.Kind, a.Grant),
-		func(r oauth.Requirement) bool { return r.Field == f })
 }
 
 // askPassword completes a password login: the email when --email did not

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -176,7 +177,7 @@ func runPartnerRegister(opts *PartnerOptions) error {
 }
 
 func printRegistration(w io.Writer, domain string, p *accounts.Account, pa fleetapi.PartnerAccount) {
-	fprintf(w, "Registered %s with Tesla in region %s (%s).\n", present.Clean(domain), orDash(present.Clean(p.Region)), present.Clean(p.Audience))
+	fprintf(w, "Registered %s with Tesla in region %s (%s).\n", present.Clean(domain), cmp.Or(present.Clean(p.Region), "-"), present.Clean(p.Audience))
 	for _, kv := range [][2]string{
 		{"domain", pa.Domain}, {"client id", pa.ClientID}, {"account id", pa.AccountID}, {"public key", pa.PublicKey},
 		{"key hash", pa.PublicKeyHash}, {"created", pa.CreatedAt}, {"updated", pa.UpdatedAt},
@@ -196,7 +197,7 @@ func runPartnerCheck(opts *PartnerOptions) error {
 	if err != nil {
 		return partnerError(domain, p, err)
 	}
-	w, region := opts.IO.Out, orDash(present.Clean(p.Region))
+	w, region := opts.IO.Out, cmp.Or(present.Clean(p.Region), "-")
 	fprintf(w, "Domain key   %s\n             EC P-256 ✓ %s\n", present.Clean(r.KeyURL), r.DomainKey)
 	switch r.Outcome {
 	case fleetapi.KeyMatch:

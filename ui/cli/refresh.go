@@ -124,7 +124,7 @@ func refreshTargets(m *accounts.Manager, names []string, all bool) ([]accounts.A
 	}
 	why := keep
 	if len(names) == 0 {
-		name, fromConfig, err := defaultAccount(m)
+		name, fromConfig, err := accountRef(m, "")
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"strings"
@@ -67,11 +68,11 @@ func printRevocation(w io.Writer, name string, rev accounts.Revocation, remove, 
 	case accounts.RevokedAtServer:
 		fprintf(w, "Server: revoked (%s).\n", present.OneLine(strings.Join(rev.Revoked, ", ")))
 	case accounts.RevokeUnsupported:
-		fprintf(w, "Server: not revoked — %s.\n", orDefault(present.OneLine(rev.Detail), "this account has no revocation endpoint"))
+		fprintf(w, "Server: not revoked — %s.\n", cmp.Or(present.OneLine(rev.Detail), "this account has no revocation endpoint"))
 	case accounts.RevokeFailed:
-		fprintf(w, "Server: revocation failed — %s.\n", orDefault(present.OneLine(rev.Detail), "see below"))
+		fprintf(w, "Server: revocation failed — %s.\n", cmp.Or(present.OneLine(rev.Detail), "see below"))
 	case accounts.RevokeUnconfirmed:
-		fprintf(w, "Server: not confirmed — %s.\n", orDefault(present.OneLine(rev.Detail),
+		fprintf(w, "Server: not confirmed — %s.\n", cmp.Or(present.OneLine(rev.Detail),
 			"the server answered 200, which this endpoint is known to answer without revoking anything"))
 	}
 	if rev.ConsentURL != "" {
@@ -95,11 +96,4 @@ func printRevocation(w io.Writer, name string, rev accounts.Revocation, remove, 
 	default:
 		fprintf(w, "Local:  %s marked revoked; its tokens are kept so you can retry with keyfob revoke %s.\n", name, name)
 	}
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -58,12 +59,9 @@ func exactlyOneConsumer(cmd *cobra.Command, args []string) error {
 
 func runServeAdd(opts *ServeAddOptions) error {
 	m := opts.Manager()
-	ref, why := opts.Account, keep
-	if ref == "" {
-		var err error
-		if ref, why, err = defaultAccount(m); err != nil {
-			return err
-		}
+	ref, why, err := accountRef(m, opts.Account)
+	if err != nil {
+		return err
 	}
 	c, cred, err := m.AddConsumer(opts.Ctx, opts.Consumer, ref)
 	err = why(err)
@@ -156,8 +154,8 @@ func runServeList(opts *ServeListOptions) error {
 		if e.LastUsedAt != nil {
 			used = present.Relative(*e.LastUsedAt, now)
 		}
-		fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", present.Clean(e.Name), orDash(present.Clean(e.Account)),
-			present.Relative(e.CreatedAt, now), used, orDash(present.Clean(e.LastAddress)))
+		fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", present.Clean(e.Name), cmp.Or(present.Clean(e.Account), "-"),
+			present.Relative(e.CreatedAt, now), used, cmp.Or(present.Clean(e.LastAddress), "-"))
 	}
 	return tw.Flush()
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth/serve"
 	"github.com/keyfob/keyfob/ui/present"
 )
 
@@ -71,34 +72,6 @@ func NewCmdToken(f *Factory, runF func(*TokenOptions) error) *cobra.Command {
 	return cmd
 }
 
-// tokenJSON is `keyfob token --json`. The field names are a documented,
-// stable schema (README); add fields, never rename them.
-type tokenJSON struct {
-	Name        string     `json:"name"`
-	ID          string     `json:"id"`
-	TokenType   string     `json:"token_type"`
-	AccessToken string     `json:"access_token"`
-	ExpiresAt   *time.Time `json:"expires_at"` // null when the server did not say
-	ExpiresIn   *int64     `json:"expires_in"` // whole seconds from now; null when unknown
-	Scopes      []string   `json:"scopes"`
-}
-
-func newTokenJSON(a accounts.Account, now time.Time) tokenJSON {
-	out := tokenJSON{Name: a.Name, ID: a.ID, TokenType: a.TokenType, AccessToken: a.AccessToken, Scopes: a.Scopes()}
-	if out.TokenType == "" {
-		out.TokenType = "Bearer"
-	}
-	if out.Scopes == nil {
-		out.Scopes = []string{}
-	}
-	if !a.Expiry.IsZero() {
-		at := a.Expiry.UTC()
-		in := max(int64(a.Expiry.Sub(now)/time.Second), 0)
-		out.ExpiresAt, out.ExpiresIn = &at, &in
-	}
-	return out
-}
-
 func checkTokenFlags(opts *TokenOptions) error {
 	switch {
 	case opts.MinValid < 0:
@@ -121,12 +94,9 @@ func runToken(opts *TokenOptions) error {
 	// store: collecting garbage halfway through would only cost time.
 	debug.SetGCPercent(400)
 	m := opts.Manager()
-	name, why := opts.Name, keep
-	if name == "" {
-		var err error
-		if name, why, err = defaultAccount(m); err != nil {
-			return err
-		}
+	name, why, err := accountRef(m, opts.Name)
+	if err != nil {
+		return err
 	}
 	acct, err := m.Token(opts.Ctx, name, opts.MinValid)
 	if err != nil {
@@ -161,7 +131,7 @@ func outputToken(opts *TokenOptions, acct accounts.Account) error {
 	data := []byte(acct.AccessToken)
 	if opts.JSON {
 		var err error
-		if data, err = json.MarshalIndent(newTokenJSON(acct, opts.Now()), "", "  "); err != nil {
+		if data, err = json.MarshalIndent(serve.NewNamedToken(acct, opts.Now()), "", "  "); err != nil {
 			return err
 		}
 		data = append(data, '\n')

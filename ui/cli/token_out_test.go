@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/serve"
 )
 
 func TestTokenJSON(t *testing.T) {
@@ -64,7 +65,7 @@ func TestTokenWrite(t *testing.T) {
 		t.Fatalf("stdout %q; file %q mode %v: want the token alone, 0600", r.stdout, b, fi.Mode().Perm())
 	}
 	e.mustRun("", "token", "car", "--json", "--write", file)
-	var got tokenJSON
+	var got serve.NamedToken
 	if b, _ := os.ReadFile(file); json.Unmarshal(b, &got) != nil || got.AccessToken != tok {
 		t.Fatalf("--json --write wrote %q", b)
 	}
