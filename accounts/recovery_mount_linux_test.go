@@ -20,7 +20,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // helperEnv names the environment variable that turns the test binary into
@@ -157,7 +157,7 @@ func TestRecoveryKeepsEveryRotation(t *testing.T) {
 
 func testRecovery(t *testing.T, how string) {
 	const n = 24
-	e := newSandbox(t, oauthtest.Options{})
+	e := newSandbox(t, sandbox.Options{})
 	var accts []accounts.Account
 	for i := range n {
 		accts = append(accts, e.minted(i, time.Hour))
@@ -272,7 +272,7 @@ func collect(t *testing.T, cmd *exec.Cmd, lines *bufio.Scanner) map[string]strin
 
 // checkOutcomes checks that every account was refreshed and its rotated
 // token kept in a recovery file, since the store could not take it.
-func checkOutcomes(t *testing.T, e *sandbox, outcomes map[string]string, n int) {
+func checkOutcomes(t *testing.T, e *sandboxEnv, outcomes map[string]string, n int) {
 	t.Helper()
 	if len(outcomes) != n {
 		t.Fatalf("%d results for %d accounts: %v", len(outcomes), n, outcomes)
@@ -289,7 +289,7 @@ func checkOutcomes(t *testing.T, e *sandbox, outcomes map[string]string, n int) 
 // checkLive checks that the store holds every account's live refresh
 // token and that no other refresh token is live (none was lost), and that
 // no recovery file is left. It returns how many accounts are live.
-func checkLive(t *testing.T, e *sandbox) int {
+func checkLive(t *testing.T, e *sandboxEnv) int {
 	t.Helper()
 	live := 0
 	for _, a := range e.load().Accounts {

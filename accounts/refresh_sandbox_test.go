@@ -11,7 +11,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // TestShortLivedTokensRefreshOnce asks 20 callers at once, each with its
@@ -25,7 +25,7 @@ import (
 // per caller, each replacing the token the previous one had just got.
 func TestShortLivedTokensRefreshOnce(t *testing.T) {
 	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	e := newSandbox(t, oauthtest.Options{AccessTTL: 4 * time.Second, Now: func() time.Time { return t0 }})
+	e := newSandbox(t, sandbox.Options{AccessTTL: 4 * time.Second, Now: func() time.Time { return t0 }})
 	a := e.minted(1, time.Second)
 	// A 4 s token with 1 s left: due, as half its lifetime (2 s) is left.
 	a.AccessObtainedAt = t0.Add(-3 * time.Second)
@@ -74,13 +74,13 @@ func TestShortLivedTokensRefreshOnce(t *testing.T) {
 // Checked by hand against the manager with its deadline removed: Token
 // never returned, and the test failed at its 10 s guard.
 func TestRefreshDeadlineFreesTheLock(t *testing.T) {
-	e := newSandbox(t, oauthtest.Options{})
+	e := newSandbox(t, sandbox.Options{})
 	e.eng.HTTPClient = &http.Client{} // no timeout, as with --http-timeout 0
 	a := e.minted(1, -time.Minute)
 	e.seed(a)
 	m := e.manager()
 	m.RefreshTimeout = 300 * time.Millisecond
-	e.srv.FailNext(oauthtest.FaultTimeout, 1)
+	e.srv.FailNext(sandbox.FaultTimeout, 1)
 
 	err := withGuard(t, func() error {
 		_, err := m.Token(context.Background(), a.Name, accounts.DefaultRefreshMargin)
@@ -100,12 +100,12 @@ func TestRefreshDeadlineFreesTheLock(t *testing.T) {
 // passes first. With Tesla's grace period the previous refresh token still
 // works, as the message says, and the next refresh brings the account back.
 func TestRefreshLostAnswerKeepsTheAccount(t *testing.T) {
-	e := newSandbox(t, oauthtest.Options{RefreshGrace: time.Hour})
+	e := newSandbox(t, sandbox.Options{RefreshGrace: time.Hour})
 	a := e.minted(1, -time.Minute)
 	e.seed(a)
 	m := e.manager()
 	m.RefreshTimeout = 500 * time.Millisecond
-	e.srv.FailNext(oauthtest.FaultSlowDrip, 1)
+	e.srv.FailNext(sandbox.FaultSlowDrip, 1)
 
 	err := withGuard(t, func() error {
 		_, err := m.Token(context.Background(), a.Name, 0)
@@ -130,10 +130,10 @@ func TestRefreshLostAnswerKeepsTheAccount(t *testing.T) {
 // TestRefreshCancelledMidRequest cancels the caller's context while the
 // request is at the server: the outcome is unknown too.
 func TestRefreshCancelledMidRequest(t *testing.T) {
-	e := newSandbox(t, oauthtest.Options{})
+	e := newSandbox(t, sandbox.Options{})
 	a := e.minted(1, -time.Minute)
 	e.seed(a)
-	e.srv.FailNext(oauthtest.FaultTimeout, 1)
+	e.srv.FailNext(sandbox.FaultTimeout, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(200*time.Millisecond, cancel)
 	err := withGuard(t, func() error {
@@ -150,13 +150,13 @@ func TestRefreshCancelledMidRequest(t *testing.T) {
 // sentinel: a timeout after the request went out matches, an answer or a
 // server that cannot be reached does not.
 func TestServerErrorOutcomeUnknown(t *testing.T) {
-	e := newSandbox(t, oauthtest.Options{})
+	e := newSandbox(t, sandbox.Options{})
 	eng := &oauth.Engine{HTTPClient: &http.Client{Timeout: 300 * time.Millisecond}}
 	for _, c := range []struct {
-		fault oauthtest.Fault
+		fault sandbox.Fault
 		want  bool
-	}{{oauthtest.FaultTimeout, true}, {oauthtest.FaultSlowDrip, true}, {oauthtest.FaultServerError, false},
-		{oauthtest.FaultInvalidGrant, false}} {
+	}{{sandbox.FaultTimeout, true}, {sandbox.FaultSlowDrip, true}, {sandbox.FaultServerError, false},
+		{sandbox.FaultInvalidGrant, false}} {
 		e.srv.FailNext(c.fault, 1)
 		_, err := eng.Refresh(context.Background(), e.minted(1, time.Hour))
 		if got := errors.Is(err, accounts.ErrOutcomeUnknown); got != c.want {

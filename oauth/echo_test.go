@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // Secrets that every encoding changes and that the long-token heuristic
@@ -75,7 +75,7 @@ func echoTexts(t *testing.T, err error) []string {
 // against a server that echoes the request (FaultEcho): no secret of the
 // request may survive, in any encoding, in what keyfob shows or stores.
 func TestServerEchoNeverShowsASecret(t *testing.T) {
-	srv := oauthtest.NewTest(t, oauthtest.Options{Secrets: map[string]string{echoClient: echoSecret}})
+	srv := sandbox.NewTest(t, sandbox.Options{Secrets: map[string]string{echoClient: echoSecret}})
 	e := &Engine{}
 	ctx := context.Background()
 	ep, err := e.Discover(ctx, srv.Issuer())
@@ -101,53 +101,53 @@ func TestServerEchoNeverShowsASecret(t *testing.T) {
 			t.Fatal(err)
 		}
 		code := mustQuery(t, landed).Get("code")
-		srv.FailNext(oauthtest.FaultEcho, 1)
+		srv.FailNext(sandbox.FaultEcho, 1)
 		_, err = f.Complete(ctx, landed)
 		wantNoSecret(t, echoTexts(t, err), echoSecret, code, f.verifier)
 	})
 	t.Run("refresh_token", func(t *testing.T) {
 		a := custom(accounts.GrantCode)
-		a.RefreshToken = srv.Mint(oauthtest.MintRequest{ClientID: echoClient, Scopes: a.RequestedScopes}).RefreshToken
-		srv.FailNext(oauthtest.FaultEcho, 1)
+		a.RefreshToken = srv.Mint(sandbox.MintRequest{ClientID: echoClient, Scopes: a.RequestedScopes}).RefreshToken
+		srv.FailNext(sandbox.FaultEcho, 1)
 		_, err := e.Refresh(ctx, a)
 		wantNoSecret(t, echoTexts(t, err), echoSecret, a.RefreshToken)
 	})
 	t.Run("password", func(t *testing.T) {
-		srv.FailNext(oauthtest.FaultEcho, 1)
+		srv.FailNext(sandbox.FaultEcho, 1)
 		_, err := e.Login(ctx, custom(accounts.GrantPassword), Credentials{Email: srv.User().Email, Password: echoPassword})
 		wantNoSecret(t, echoTexts(t, err), echoSecret, echoPassword)
 	})
 	t.Run("client_credentials", func(t *testing.T) {
-		srv.FailNext(oauthtest.FaultEcho, 1)
+		srv.FailNext(sandbox.FaultEcho, 1)
 		_, err := e.Login(ctx, custom(accounts.GrantClientCredentials), Credentials{})
 		wantNoSecret(t, echoTexts(t, err), echoSecret)
 	})
-	legacy := accounts.Account{Kind: accounts.KindLegacy, ClientID: oauthtest.LegacyClientID, ClientSecret: echoSecret,
+	legacy := accounts.Account{Kind: accounts.KindLegacy, ClientID: sandbox.LegacyClientID, ClientSecret: echoSecret,
 		Endpoints: accounts.Endpoints{BaseURL: srv.URL()}}
 	t.Run("legacy password", func(t *testing.T) {
-		srv.FailNext(oauthtest.FaultEcho, 1)
+		srv.FailNext(sandbox.FaultEcho, 1)
 		_, err := e.Login(ctx, legacy, Credentials{Email: srv.User().Email, Password: echoPassword})
 		wantNoSecret(t, echoTexts(t, err), echoSecret, echoPassword)
 	})
 	t.Run("legacy refresh", func(t *testing.T) {
 		a := legacy
-		a.RefreshToken = srv.Mint(oauthtest.MintRequest{Legacy: true}).RefreshToken
-		srv.FailNext(oauthtest.FaultEcho, 1)
+		a.RefreshToken = srv.Mint(sandbox.MintRequest{Legacy: true}).RefreshToken
+		srv.FailNext(sandbox.FaultEcho, 1)
 		_, err := e.Refresh(ctx, a)
 		wantNoSecret(t, echoTexts(t, err), echoSecret, a.RefreshToken)
 	})
 	t.Run("revocation", func(t *testing.T) {
 		a := custom(accounts.GrantCode)
-		ts := srv.Mint(oauthtest.MintRequest{ClientID: echoClient, Scopes: a.RequestedScopes})
+		ts := srv.Mint(sandbox.MintRequest{ClientID: echoClient, Scopes: a.RequestedScopes})
 		a.AccessToken, a.RefreshToken = ts.AccessToken, ts.RefreshToken
-		srv.FailNextRevoke(oauthtest.FaultEcho, 1)
+		srv.FailNextRevoke(sandbox.FaultEcho, 1)
 		rev, err := e.Revoke(ctx, a)
 		wantNoSecret(t, append(echoTexts(t, err), rev.Detail), echoSecret, a.RefreshToken, a.AccessToken)
 	})
 	t.Run("legacy revocation", func(t *testing.T) {
 		a := legacy
-		a.AccessToken = srv.Mint(oauthtest.MintRequest{Legacy: true}).AccessToken
-		srv.FailNextRevoke(oauthtest.FaultEcho, 1)
+		a.AccessToken = srv.Mint(sandbox.MintRequest{Legacy: true}).AccessToken
+		srv.FailNextRevoke(sandbox.FaultEcho, 1)
 		rev, err := e.Revoke(ctx, a)
 		wantNoSecret(t, append(echoTexts(t, err), rev.Detail), a.AccessToken)
 	})

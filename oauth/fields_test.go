@@ -7,7 +7,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // Value reads back what Set stores, for every field an account keeps;
@@ -57,9 +57,9 @@ func TestTheInsecureOptInIsKeptWhereNeeded(t *testing.T) {
 		t.Error("plain http off loopback needs the opt-in")
 	}
 
-	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	srv := sandbox.NewTest(t, sandbox.Options{})
 	l, m := newLogins(t, srv)
-	ts := srv.Mint(oauthtest.MintRequest{ClientID: "c", Scopes: []string{"openid", "offline_access"}})
+	ts := srv.Mint(sandbox.MintRequest{ClientID: "c", Scopes: []string{"openid", "offline_access"}})
 	r := oauth.Request{Purpose: oauth.PurposeImport, Kind: accounts.KindCustom, Options: oauth.LoginOptions{AllowInsecureHTTP: true},
 		Inputs: oauth.Inputs{oauth.FieldTokenURL: srv.Issuer() + "/token", oauth.FieldClientID: "c", oauth.FieldRefreshToken: ts.RefreshToken,
 			oauth.FieldName: "https"}}
@@ -90,11 +90,11 @@ func TestTheInsecureOptInIsKeptWhereNeeded(t *testing.T) {
 // A refresh whose token corrects the region (and the audience) of the
 // same hosts is stored by the manager; the engine says so once.
 func TestTheManagerStoresTheCorrectedRegion(t *testing.T) {
-	srv := oauthtest.NewTest(t, oauthtest.Options{Users: []oauthtest.User{europeUser}})
+	srv := sandbox.NewTest(t, sandbox.Options{Users: []sandbox.User{europeUser}})
 	var heard []oauth.RegionChange
 	e := &oauth.Engine{OnRegion: func(_ accounts.Account, c oauth.RegionChange) { heard = append(heard, c) }}
 	a := minted(t, e, srv)
-	ts := srv.Mint(oauthtest.MintRequest{Email: europeUser.Email, Scopes: []string{"openid", "offline_access"}})
+	ts := srv.Mint(sandbox.MintRequest{Email: europeUser.Email, Scopes: []string{"openid", "offline_access"}})
 	a.AccessToken, a.RefreshToken, a.Name, a.ID = ts.AccessToken, ts.RefreshToken, "car", "0000000a"
 	a.Audience = srv.FleetAPIBase("na")
 	m := accounts.NewManager(accounts.Open(t.TempDir()), e)

@@ -7,11 +7,11 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // newLogins returns the login path over a fresh store, against srv.
-func newLogins(t *testing.T, srv *oauthtest.Server) (*oauth.Logins, *accounts.Manager) {
+func newLogins(t *testing.T, srv *sandbox.Server) (*oauth.Logins, *accounts.Manager) {
 	t.Helper()
 	e := &oauth.Engine{}
 	m := accounts.NewManager(accounts.Open(t.TempDir()), e)
@@ -21,7 +21,7 @@ func newLogins(t *testing.T, srv *oauthtest.Server) (*oauth.Logins, *accounts.Ma
 // Every grant goes through the same Prepare, Begin and Finish (or
 // Complete), and ends with the account in the store.
 func TestLoginsEveryGrantEndsInTheStore(t *testing.T) {
-	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	srv := sandbox.NewTest(t, sandbox.Options{})
 	u := srv.User()
 	ctx := context.Background()
 	l, m := newLogins(t, srv)
@@ -33,10 +33,10 @@ func TestLoginsEveryGrantEndsInTheStore(t *testing.T) {
 			oauth.FieldName: "pw", oauth.FieldIssuer: srv.URL(), oauth.FieldClientID: "any-app",
 			oauth.FieldEmail: u.Email, oauth.FieldPassword: u.Password}}},
 		{"custom client credentials", oauth.Request{Kind: accounts.KindCustom, Grant: accounts.GrantClientCredentials, Inputs: oauth.Inputs{
-			oauth.FieldName: "cc", oauth.FieldIssuer: srv.URL(), oauth.FieldClientID: oauthtest.PartnerClientID,
-			oauth.FieldClientSecret: oauthtest.PartnerSecret}}},
+			oauth.FieldName: "cc", oauth.FieldIssuer: srv.URL(), oauth.FieldClientID: sandbox.PartnerClientID,
+			oauth.FieldClientSecret: sandbox.PartnerSecret}}},
 		{"custom code through the loopback listener", oauth.Request{Kind: accounts.KindCustom, Inputs: oauth.Inputs{
-			oauth.FieldName: "code", oauth.FieldIssuer: srv.URL(), oauth.FieldClientID: oauthtest.FleetClientID}}},
+			oauth.FieldName: "code", oauth.FieldIssuer: srv.URL(), oauth.FieldClientID: sandbox.FleetClientID}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -66,15 +66,15 @@ func TestLoginsEveryGrantEndsInTheStore(t *testing.T) {
 
 // A taken name fails in Begin, before the server sees anything.
 func TestLoginsBeginRefusesATakenNameBeforeTheServer(t *testing.T) {
-	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	srv := sandbox.NewTest(t, sandbox.Options{})
 	ctx := context.Background()
 	l, m := newLogins(t, srv)
 	if _, _, err := m.Add(ctx, accounts.Account{Name: "home", Kind: accounts.KindOwner}); err != nil {
 		t.Fatal(err)
 	}
 	p, err := l.Prepare(ctx, oauth.Request{Kind: accounts.KindCustom, Grant: accounts.GrantClientCredentials, Inputs: oauth.Inputs{
-		oauth.FieldName: "home", oauth.FieldIssuer: srv.URL(), oauth.FieldClientID: oauthtest.PartnerClientID,
-		oauth.FieldClientSecret: oauthtest.PartnerSecret}})
+		oauth.FieldName: "home", oauth.FieldIssuer: srv.URL(), oauth.FieldClientID: sandbox.PartnerClientID,
+		oauth.FieldClientSecret: sandbox.PartnerSecret}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestLoginsBeginRefusesATakenNameBeforeTheServer(t *testing.T) {
 // Prepare names the field at fault, and an import needs no more than a
 // refresh does.
 func TestLoginsPrepareValidatesForThePurpose(t *testing.T) {
-	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	srv := sandbox.NewTest(t, sandbox.Options{})
 	ctx := context.Background()
 	l, _ := newLogins(t, srv)
 	_, err := l.Prepare(ctx, oauth.Request{Kind: accounts.KindFleet, Region: "eu"})
@@ -118,7 +118,7 @@ func TestLoginsPrepareValidatesForThePurpose(t *testing.T) {
 // remembers it per client id once Tesla accepted it, and fills it in next
 // time.
 func TestFleetRedirectIsRequiredAndRemembered(t *testing.T) {
-	srv := oauthtest.NewTest(t, oauthtest.Options{StrictFleet: true})
+	srv := sandbox.NewTest(t, sandbox.Options{StrictFleet: true})
 	l, _ := sandboxLogins(t, srv)
 	bare := l.Presets
 	l.Presets = func(k accounts.Kind, region string) (accounts.Account, error) {
@@ -129,7 +129,7 @@ func TestFleetRedirectIsRequiredAndRemembered(t *testing.T) {
 	remembered := map[string]string{}
 	l.RedirectFor = func(id string) string { return remembered[id] }
 	l.Remember = func(id, uri string) { remembered[id] = uri }
-	r := oauth.Request{Kind: accounts.KindFleet, Inputs: oauth.Inputs{oauth.FieldClientID: oauthtest.FleetClientID}}
+	r := oauth.Request{Kind: accounts.KindFleet, Inputs: oauth.Inputs{oauth.FieldClientID: sandbox.FleetClientID}}
 
 	_, err := l.Prepare(context.Background(), r)
 	var fe *oauth.FieldError
@@ -137,12 +137,12 @@ func TestFleetRedirectIsRequiredAndRemembered(t *testing.T) {
 		t.Fatalf("no redirect URI: %v", err)
 	}
 	uri := freeLocalhostURI(t)
-	srv.RegisterRedirectURI(oauthtest.FleetClientID, uri)
+	srv.RegisterRedirectURI(sandbox.FleetClientID, uri)
 	r.Inputs[oauth.FieldRedirectURI] = uri
 	if _, err := signIn(t, srv, l, r); err != nil {
 		t.Fatal(err)
 	}
-	if remembered[oauthtest.FleetClientID] != uri {
+	if remembered[sandbox.FleetClientID] != uri {
 		t.Fatalf("remembered %v", remembered)
 	}
 	delete(r.Inputs, oauth.FieldRedirectURI)

@@ -14,21 +14,21 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // minted is a fleet account holding tokens the sandbox minted.
-func minted(t *testing.T, e *oauth.Engine, srv *oauthtest.Server) accounts.Account {
+func minted(t *testing.T, e *oauth.Engine, srv *sandbox.Server) accounts.Account {
 	t.Helper()
 	a := preset(t, e, srv, accounts.KindFleet, "na")
-	a.ClientID = oauthtest.FleetClientID
-	ts := srv.Mint(oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, Scopes: []string{"openid", "offline_access", "vehicle_device_data"}})
+	a.ClientID = sandbox.FleetClientID
+	ts := srv.Mint(sandbox.MintRequest{ClientID: sandbox.FleetClientID, Scopes: []string{"openid", "offline_access", "vehicle_device_data"}})
 	a.AccessToken, a.RefreshToken, a.IDToken, a.Expiry = ts.AccessToken, ts.RefreshToken, ts.IDToken, ts.Expiry
 	return a
 }
 
 func TestRefreshRotation(t *testing.T) {
-	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	srv := sandbox.NewTest(t, sandbox.Options{})
 	e := &oauth.Engine{}
 	a := minted(t, e, srv)
 	old := a.RefreshToken
@@ -96,25 +96,25 @@ func TestRefreshWithoutNewRefreshTokenKeepsTheOld(t *testing.T) {
 
 func TestSandboxFaults(t *testing.T) {
 	cases := []struct {
-		fault  oauthtest.Fault
+		fault  sandbox.Fault
 		kind   string
 		status int
 		login  bool
 	}{
-		{oauthtest.FaultServerError, oauth.KindOAuth, 503, false},
-		{oauthtest.FaultTimeout, oauth.KindTimeout, 0, false},
-		{oauthtest.FaultSlowDrip, oauth.KindTimeout, 200, false},
-		{oauthtest.FaultMalformedJSON, oauth.KindMalformed, 200, false},
-		{oauthtest.FaultHTML, oauth.KindHTML, 502, false},
-		{oauthtest.FaultRateLimit, oauth.KindOAuth, 429, false},
-		{oauthtest.FaultLoginRequired, oauth.KindOAuth, 401, true},
-		{oauthtest.FaultInvalidGrant, oauth.KindOAuth, 400, true},
-		{oauthtest.FaultMissingFields, oauth.KindMissingFields, 200, false},
-		{oauthtest.FaultWrongTokenType, oauth.KindTokenType, 200, false},
+		{sandbox.FaultServerError, oauth.KindOAuth, 503, false},
+		{sandbox.FaultTimeout, oauth.KindTimeout, 0, false},
+		{sandbox.FaultSlowDrip, oauth.KindTimeout, 200, false},
+		{sandbox.FaultMalformedJSON, oauth.KindMalformed, 200, false},
+		{sandbox.FaultHTML, oauth.KindHTML, 502, false},
+		{sandbox.FaultRateLimit, oauth.KindOAuth, 429, false},
+		{sandbox.FaultLoginRequired, oauth.KindOAuth, 401, true},
+		{sandbox.FaultInvalidGrant, oauth.KindOAuth, 400, true},
+		{sandbox.FaultMissingFields, oauth.KindMissingFields, 200, false},
+		{sandbox.FaultWrongTokenType, oauth.KindTokenType, 200, false},
 	}
 	for _, tc := range cases {
 		t.Run(string(tc.fault), func(t *testing.T) {
-			srv := oauthtest.NewTest(t, oauthtest.Options{})
+			srv := sandbox.NewTest(t, sandbox.Options{})
 			e := &oauth.Engine{HTTPClient: &http.Client{Timeout: 500 * time.Millisecond}}
 			a := minted(t, e, srv)
 			srv.FailNext(tc.fault, 1)
@@ -126,7 +126,7 @@ func TestSandboxFaults(t *testing.T) {
 			if se.Kind != tc.kind || se.StatusCode != tc.status || errors.Is(err, accounts.ErrLoginRequired) != tc.login {
 				t.Errorf("kind %q status %d login %v: %v", se.Kind, se.StatusCode, errors.Is(err, accounts.ErrLoginRequired), err)
 			}
-			if tc.fault == oauthtest.FaultRateLimit && se.RetryAfter != 7*time.Second {
+			if tc.fault == sandbox.FaultRateLimit && se.RetryAfter != 7*time.Second {
 				t.Errorf("retry after %v", se.RetryAfter)
 			}
 			if !strings.Contains(err.Error(), strings.TrimPrefix(srv.URL(), "http://")) {
@@ -142,7 +142,7 @@ func TestSandboxFaults(t *testing.T) {
 }
 
 func TestRevokeOutcomes(t *testing.T) {
-	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	srv := sandbox.NewTest(t, sandbox.Options{})
 	e := &oauth.Engine{}
 
 	a := minted(t, e, srv)
@@ -156,7 +156,7 @@ func TestRevokeOutcomes(t *testing.T) {
 	if info, _ := srv.AccessToken(a.AccessToken); !info.Revoked {
 		t.Error("the access token is still valid")
 	}
-	if !strings.HasPrefix(rev.ConsentURL, "https://auth.tesla.com/user/revoke/consent?revoke_client_id="+oauthtest.FleetClientID) {
+	if !strings.HasPrefix(rev.ConsentURL, "https://auth.tesla.com/user/revoke/consent?revoke_client_id="+sandbox.FleetClientID) {
 		t.Errorf("consent %q", rev.ConsentURL)
 	}
 	if st := srv.Stats(); st.Revocations != 2 {
@@ -184,7 +184,7 @@ func TestRevokeOutcomes(t *testing.T) {
 // The legacy /oauth/revoke answers 200 and revokes nothing: the outcome
 // says so, and the manager keeps the tokens while marking the record.
 func TestLegacyRevokeIsUnconfirmed(t *testing.T) {
-	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	srv := sandbox.NewTest(t, sandbox.Options{})
 	e := &oauth.Engine{}
 	m := accounts.NewManager(accounts.Open(t.TempDir()), e)
 	a, _ := oauth.Preset(accounts.KindLegacy, "na")

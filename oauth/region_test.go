@@ -10,18 +10,18 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // Sandbox users outside North America.
 var (
-	chinaUser  = oauthtest.User{Email: "cn-driver@example.com", Region: "CN"}
-	europeUser = oauthtest.User{Email: "eu-driver@example.com", Region: "EU"}
+	chinaUser  = sandbox.User{Email: "cn-driver@example.com", Region: "CN"}
+	europeUser = sandbox.User{Email: "eu-driver@example.com", Region: "EU"}
 )
 
 // sandboxLogins is the login path over a fresh store whose presets point
 // at srv's main host (through discovery), as keyfob demo does.
-func sandboxLogins(t *testing.T, srv *oauthtest.Server) (*oauth.Logins, *accounts.Manager) {
+func sandboxLogins(t *testing.T, srv *sandbox.Server) (*oauth.Logins, *accounts.Manager) {
 	t.Helper()
 	l, m := newLogins(t, srv)
 	l.Presets = func(k accounts.Kind, region string) (accounts.Account, error) {
@@ -32,7 +32,7 @@ func sandboxLogins(t *testing.T, srv *oauthtest.Server) (*oauth.Logins, *account
 
 // signIn begins a prepared login and plays the browser: a loopback flow
 // completes by itself; a tesla:// address is pasted.
-func signIn(t *testing.T, srv *oauthtest.Server, l *oauth.Logins, r oauth.Request) (oauth.Saved, error) {
+func signIn(t *testing.T, srv *sandbox.Server, l *oauth.Logins, r oauth.Request) (oauth.Saved, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -62,11 +62,11 @@ func signIn(t *testing.T, srv *oauthtest.Server, l *oauth.Logins, r oauth.Reques
 func TestChinaUserSignsInThroughTheMainHost(t *testing.T) {
 	for _, kind := range []accounts.Kind{accounts.KindOwner, accounts.KindFleet} {
 		t.Run(string(kind), func(t *testing.T) {
-			srv := oauthtest.NewTest(t, oauthtest.Options{Users: []oauthtest.User{chinaUser}})
+			srv := sandbox.NewTest(t, sandbox.Options{Users: []sandbox.User{chinaUser}})
 			l, m := sandboxLogins(t, srv)
 			r := oauth.Request{Kind: kind, Region: "na", Inputs: oauth.Inputs{oauth.FieldEmail: chinaUser.Email}}
 			if kind == accounts.KindFleet {
-				r.Inputs[oauth.FieldClientID] = oauthtest.FleetClientID
+				r.Inputs[oauth.FieldClientID] = sandbox.FleetClientID
 			}
 			saved, err := signIn(t, srv, l, r)
 			if err != nil {
@@ -110,7 +110,7 @@ func TestChinaUserSignsInThroughTheMainHost(t *testing.T) {
 // (or loopback) counterpart means the answer is not this login's: its code
 // goes nowhere.
 func TestForeignIssuerIsRefused(t *testing.T) {
-	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	srv := sandbox.NewTest(t, sandbox.Options{})
 	l, _ := sandboxLogins(t, srv)
 	ctx := context.Background()
 	p, err := l.Prepare(ctx, oauth.Request{Kind: accounts.KindOwner})
@@ -146,11 +146,11 @@ func TestForeignIssuerIsRefused(t *testing.T) {
 // engine's OnRegion, and the grant carries the corrected region; one that
 // names the other hosts' region is reported refused.
 func TestRefreshReportsTheTokensRegion(t *testing.T) {
-	srv := oauthtest.NewTest(t, oauthtest.Options{Users: []oauthtest.User{europeUser}})
+	srv := sandbox.NewTest(t, sandbox.Options{Users: []sandbox.User{europeUser}})
 	var heard []oauth.RegionChange
 	e := &oauth.Engine{OnRegion: func(_ accounts.Account, c oauth.RegionChange) { heard = append(heard, c) }}
 	a := minted(t, e, srv)
-	ts := srv.Mint(oauthtest.MintRequest{Email: europeUser.Email, Scopes: []string{"openid", "offline_access"}})
+	ts := srv.Mint(sandbox.MintRequest{Email: europeUser.Email, Scopes: []string{"openid", "offline_access"}})
 	a.AccessToken, a.RefreshToken = ts.AccessToken, ts.RefreshToken
 	g, err := e.Refresh(context.Background(), a)
 	if err != nil {
@@ -169,7 +169,7 @@ func TestRefreshReportsTheTokensRegion(t *testing.T) {
 	// An account that says cn holding a token of the .com hosts' region:
 	// reported refused, not applied, and the tokens still come back.
 	a.Region = "cn"
-	a.RefreshToken = srv.Mint(oauthtest.MintRequest{Email: europeUser.Email, Scopes: []string{"offline_access"}}).RefreshToken
+	a.RefreshToken = srv.Mint(sandbox.MintRequest{Email: europeUser.Email, Scopes: []string{"offline_access"}}).RefreshToken
 	g, err = e.Refresh(context.Background(), a)
 	if err != nil || g.AccessToken == "" || g.Region != "" || len(heard) != 2 || !errors.Is(heard[1].Refused, oauth.ErrRegionHosts) ||
 		!strings.Contains(heard[1].String(), "log in again") {
@@ -180,11 +180,11 @@ func TestRefreshReportsTheTokensRegion(t *testing.T) {
 // An import learns the region from the first refresh and corrects the
 // stored account.
 func TestImportCorrectsTheRegion(t *testing.T) {
-	srv := oauthtest.NewTest(t, oauthtest.Options{Users: []oauthtest.User{europeUser}})
+	srv := sandbox.NewTest(t, sandbox.Options{Users: []sandbox.User{europeUser}})
 	l, m := sandboxLogins(t, srv)
-	rt := srv.Mint(oauthtest.MintRequest{Email: europeUser.Email, Scopes: []string{"openid", "offline_access"}}).RefreshToken
+	rt := srv.Mint(sandbox.MintRequest{Email: europeUser.Email, Scopes: []string{"openid", "offline_access"}}).RefreshToken
 	p, err := l.Prepare(context.Background(), oauth.Request{Purpose: oauth.PurposeImport, Kind: accounts.KindFleet, Region: "na",
-		Inputs: oauth.Inputs{oauth.FieldClientID: oauthtest.FleetClientID, oauth.FieldRefreshToken: rt}})
+		Inputs: oauth.Inputs{oauth.FieldClientID: sandbox.FleetClientID, oauth.FieldRefreshToken: rt}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // These tests run every flow end to end against the sandbox on loopback.
@@ -57,7 +57,7 @@ func landing(t *testing.T, authURL string) string {
 }
 
 // preset returns a Tesla preset pointed at the sandbox through discovery.
-func preset(t *testing.T, e *oauth.Engine, srv *oauthtest.Server, k accounts.Kind, region string) accounts.Account {
+func preset(t *testing.T, e *oauth.Engine, srv *sandbox.Server, k accounts.Kind, region string) accounts.Account {
 	t.Helper()
 	a, err := oauth.Preset(k, region)
 	if err != nil {
@@ -73,7 +73,7 @@ func preset(t *testing.T, e *oauth.Engine, srv *oauthtest.Server, k accounts.Kin
 	if k == accounts.KindFleet {
 		// Tesla matches a fleet app's redirect URI exactly: register one.
 		a.Endpoints.RedirectURI = freeLocalhostURI(t)
-		srv.RegisterRedirectURI(oauthtest.FleetClientID, a.Endpoints.RedirectURI)
+		srv.RegisterRedirectURI(sandbox.FleetClientID, a.Endpoints.RedirectURI)
 	}
 	return a
 }
@@ -100,7 +100,7 @@ func freeLocalhostURI(t *testing.T) string {
 }
 
 func TestDiscover(t *testing.T) {
-	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	srv := sandbox.NewTest(t, sandbox.Options{})
 	e := &oauth.Engine{}
 	for _, issuer := range []string{srv.URL(), srv.URL() + "/", srv.Issuer(), srv.Issuer() + "/.well-known/openid-configuration"} {
 		ep, err := e.Discover(context.Background(), issuer)
@@ -127,11 +127,11 @@ func TestDiscover(t *testing.T) {
 // for North America: the token's ou_code and aud correct the region and
 // the audience.
 func TestFleetLoopbackLogin(t *testing.T) {
-	eu := oauthtest.User{Email: "eu-driver@example.com", Region: "EU"}
-	srv := oauthtest.NewTest(t, oauthtest.Options{Users: []oauthtest.User{eu}, StrictFleet: true})
+	eu := sandbox.User{Email: "eu-driver@example.com", Region: "EU"}
+	srv := sandbox.NewTest(t, sandbox.Options{Users: []sandbox.User{eu}, StrictFleet: true})
 	e := &oauth.Engine{OpenBrowser: follow(t)}
 	a := preset(t, e, srv, accounts.KindFleet, "na")
-	a.ClientID = oauthtest.FleetClientID
+	a.ClientID = sandbox.FleetClientID
 	a.Name, a.Email = "car", eu.Email
 
 	f, err := e.StartCodeFlow(context.Background(), a)
@@ -181,11 +181,11 @@ func TestLoginThroughBrowserEnv(t *testing.T) {
 	if err != nil {
 		t.Skip("curl is not installed")
 	}
-	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	srv := sandbox.NewTest(t, sandbox.Options{})
 	t.Setenv("BROWSER", curl+" --silent --location --noproxy * --output "+os.DevNull)
 	e := &oauth.Engine{}
 	a := preset(t, e, srv, accounts.KindFleet, "na")
-	a.ClientID = oauthtest.FleetClientID
+	a.ClientID = sandbox.FleetClientID
 	f, err := e.StartCodeFlow(context.Background(), a)
 	if err != nil {
 		t.Fatal(err)
@@ -206,7 +206,7 @@ func TestLoginThroughBrowserEnv(t *testing.T) {
 }
 
 func TestOwnerPasteLogin(t *testing.T) {
-	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	srv := sandbox.NewTest(t, sandbox.Options{})
 	e := &oauth.Engine{}
 	a := preset(t, e, srv, accounts.KindOwner, "na")
 	a.Email = srv.User().Email
@@ -256,11 +256,11 @@ func TestOwnerPasteLogin(t *testing.T) {
 }
 
 func TestLoopbackCancelledAtTheServer(t *testing.T) {
-	srv := oauthtest.NewTest(t, oauthtest.Options{})
-	srv.FailNext(oauthtest.FaultDenied, 1)
+	srv := sandbox.NewTest(t, sandbox.Options{})
+	srv.FailNext(sandbox.FaultDenied, 1)
 	e := &oauth.Engine{OpenBrowser: follow(t)}
 	a := preset(t, e, srv, accounts.KindFleet, "na")
-	a.ClientID = oauthtest.FleetClientID
+	a.ClientID = sandbox.FleetClientID
 	f, err := e.StartCodeFlow(context.Background(), a)
 	if err != nil {
 		t.Fatal(err)
@@ -282,7 +282,7 @@ func TestLoopbackCancelledAtTheServer(t *testing.T) {
 // A forged answer (another state) reaching the listener first gets a 400
 // and does not end the login; the real answer then completes it.
 func TestLoopbackStateMismatch(t *testing.T) {
-	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	srv := sandbox.NewTest(t, sandbox.Options{})
 	e := &oauth.Engine{}
 	forgedStatus := make(chan int, 1)
 	e.OpenBrowser = func(u string) error {
@@ -332,7 +332,7 @@ func TestLoopbackStateMismatch(t *testing.T) {
 }
 
 func TestCustomAccountsEveryGrant(t *testing.T) {
-	srv := oauthtest.NewTest(t, oauthtest.Options{Secrets: map[string]string{"my-confidential": "conf-secret"}})
+	srv := sandbox.NewTest(t, sandbox.Options{Secrets: map[string]string{"my-confidential": "conf-secret"}})
 	e := &oauth.Engine{OpenBrowser: follow(t)}
 	ep, err := e.Discover(context.Background(), srv.Issuer())
 	if err != nil {
@@ -392,10 +392,10 @@ func TestCustomAccountsEveryGrant(t *testing.T) {
 }
 
 func TestPartnerClientCredentials(t *testing.T) {
-	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	srv := sandbox.NewTest(t, sandbox.Options{})
 	e := &oauth.Engine{}
 	a := preset(t, e, srv, accounts.KindPartner, "eu")
-	a.ClientID, a.ClientSecret = oauthtest.PartnerClientID, oauthtest.PartnerSecret
+	a.ClientID, a.ClientSecret = sandbox.PartnerClientID, sandbox.PartnerSecret
 	got, err := e.Login(context.Background(), a, oauth.Credentials{})
 	if err != nil {
 		t.Fatal(err)
@@ -427,7 +427,7 @@ func TestPartnerClientCredentials(t *testing.T) {
 }
 
 func TestLegacyPasswordRefreshRevoke(t *testing.T) {
-	srv := oauthtest.NewTest(t, oauthtest.Options{LegacyRevokeWorks: true})
+	srv := sandbox.NewTest(t, sandbox.Options{LegacyRevokeWorks: true})
 	e := &oauth.Engine{}
 	a, _ := oauth.Preset(accounts.KindLegacy, "na")
 	a.Endpoints.BaseURL = srv.URL() + "/"

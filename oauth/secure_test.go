@@ -11,7 +11,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // offLoopback is a plain http address off this machine; .invalid never
@@ -127,16 +127,16 @@ func servesDocument(t *testing.T, doc func(base string) string) *httptest.Server
 func TestDiscoverChecksTheIssuer(t *testing.T) {
 	ctx := context.Background()
 	e := &oauth.Engine{}
-	sandbox := oauthtest.NewTest(t, oauthtest.Options{})
-	for _, ok := range []string{sandbox.URL(), sandbox.URL() + "/", sandbox.Issuer(), sandbox.Issuer() + "/",
-		sandbox.Issuer() + "/.well-known/openid-configuration"} {
+	sbx := sandbox.NewTest(t, sandbox.Options{})
+	for _, ok := range []string{sbx.URL(), sbx.URL() + "/", sbx.Issuer(), sbx.Issuer() + "/",
+		sbx.Issuer() + "/.well-known/openid-configuration"} {
 		if _, err := e.Discover(ctx, ok); err != nil {
 			t.Errorf("%s: %v", ok, err)
 		}
 	}
 	// The third-party document of the sandbox names the main issuer.
-	_, err := e.Discover(ctx, sandbox.Issuer()+"/thirdparty")
-	wantMismatch(t, err, sandbox.Issuer()+"/thirdparty", sandbox.Issuer())
+	_, err := e.Discover(ctx, sbx.Issuer()+"/thirdparty")
+	wantMismatch(t, err, sbx.Issuer()+"/thirdparty", sbx.Issuer())
 
 	doc := func(issuer string) func(string) string {
 		return func(base string) string {
@@ -172,7 +172,7 @@ func wantMismatch(t *testing.T, err error, asked, named string) {
 
 // Logins.Prepare takes the opt-in for an http issuer and endpoints.
 func TestPrepareTakesTheInsecureOptIn(t *testing.T) {
-	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	srv := sandbox.NewTest(t, sandbox.Options{})
 	l, _ := newLogins(t, srv)
 	r := oauth.Request{Kind: accounts.KindCustom, Grant: accounts.GrantClientCredentials, Inputs: oauth.Inputs{
 		oauth.FieldTokenURL: offLoopback + "/token", oauth.FieldClientID: "c", oauth.FieldClientSecret: "s"}}
@@ -188,7 +188,7 @@ func TestPrepareTakesTheInsecureOptIn(t *testing.T) {
 // An import with the opt-in refreshes through the plain http endpoint
 // (here it fails to resolve); the engine alone would refuse it.
 func TestImportTakesTheInsecureOptIn(t *testing.T) {
-	srv := oauthtest.NewTest(t, oauthtest.Options{})
+	srv := sandbox.NewTest(t, sandbox.Options{})
 	l, m := newLogins(t, srv)
 	r := oauth.Request{Purpose: oauth.PurposeImport, Kind: accounts.KindCustom, Options: oauth.LoginOptions{AllowInsecureHTTP: true},
 		Inputs: oauth.Inputs{oauth.FieldTokenURL: offLoopback + "/token", oauth.FieldClientID: "c", oauth.FieldRefreshToken: "rt"}}

@@ -12,7 +12,7 @@ type ClientOption func(*http.Transport)
 
 // WithRootCAs makes the client trust the certificates of pool instead of
 // the system's roots: for tests against the sandbox over TLS
-// (oauthtest.Server.CertPool), never for Tesla.
+// (sandbox.Server.CertPool), never for Tesla.
 func WithRootCAs(pool *x509.CertPool) ClientOption {
 	return func(t *http.Transport) { t.TLSClientConfig.RootCAs = pool }
 }

@@ -15,26 +15,26 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // tlsAccount is a fleet account of the sandbox over TLS, on host (e.g.
 // "127.0.0.1"), holding minted tokens.
-func tlsAccount(t *testing.T, srv *oauthtest.Server, host string) accounts.Account {
+func tlsAccount(t *testing.T, srv *sandbox.Server, host string) accounts.Account {
 	t.Helper()
 	_, port, err := net.SplitHostPort(strings.TrimPrefix(srv.URL(), "https://"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := srv.Mint(oauthtest.MintRequest{Scopes: []string{"openid", "offline_access"}})
-	return accounts.Account{Kind: accounts.KindFleet, ClientID: oauthtest.FleetClientID, RefreshToken: ts.RefreshToken,
+	ts := srv.Mint(sandbox.MintRequest{Scopes: []string{"openid", "offline_access"}})
+	return accounts.Account{Kind: accounts.KindFleet, ClientID: sandbox.FleetClientID, RefreshToken: ts.RefreshToken,
 		Endpoints: accounts.Endpoints{TokenURL: "https://" + net.JoinHostPort(host, port) + "/oauth2/v3/token"}}
 }
 
 // A refresh through NewHTTPClient reaches a token endpoint that refuses
 // HTTP/1.1 over HTTP/2 and TLS 1.3, as Tesla's owner API wants.
 func TestNewHTTPClientSpeaksHTTP2AndTLS13(t *testing.T) {
-	srv := oauthtest.NewTest(t, oauthtest.Options{TLS: true, RequireHTTP2: true})
+	srv := sandbox.NewTest(t, sandbox.Options{TLS: true, RequireHTTP2: true})
 	e := &oauth.Engine{HTTPClient: oauth.NewHTTPClient(10*time.Second, oauth.WithRootCAs(srv.CertPool()))}
 	if _, err := e.Refresh(context.Background(), tlsAccount(t, srv, "127.0.0.1")); err != nil {
 		t.Fatal(err)
@@ -98,7 +98,7 @@ func TestNewHTTPClientHonoursHTTPSProxy(t *testing.T) {
 		}
 		return
 	}
-	srv := oauthtest.NewTest(t, oauthtest.Options{TLS: true, RequireHTTP2: true})
+	srv := sandbox.NewTest(t, sandbox.Options{TLS: true, RequireHTTP2: true})
 	proxy := &connectProxy{}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -18,7 +18,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/ui/clipboard"
 )
 
@@ -206,7 +206,7 @@ func (d *driver) quitted() bool {
 }
 
 // sandboxPresets points the wizard at a sandbox, like keyfob demo does.
-func sandboxPresets(s *oauthtest.Server) func(accounts.Kind, string) (accounts.Account, error) {
+func sandboxPresets(s *sandbox.Server) func(accounts.Kind, string) (accounts.Account, error) {
 	return func(kind accounts.Kind, region string) (accounts.Account, error) {
 		a, err := oauth.Preset(kind, region)
 		if err != nil {
@@ -215,14 +215,14 @@ func sandboxPresets(s *oauthtest.Server) func(accounts.Kind, string) (accounts.A
 		iss := s.Issuer()
 		switch kind {
 		case accounts.KindFleet:
-			a.ClientID = oauthtest.FleetClientID
+			a.ClientID = sandbox.FleetClientID
 			a.Endpoints.AuthURL, a.Endpoints.TokenURL = iss+"/authorize", iss+"/token"
 			a.Endpoints.UserInfoURL = iss + "/userinfo"
 		case accounts.KindOwner:
 			a.Endpoints.AuthURL, a.Endpoints.TokenURL = iss+"/authorize", iss+"/token"
 			a.Endpoints.UserInfoURL = iss + "/userinfo"
 		case accounts.KindPartner:
-			a.ClientID, a.ClientSecret = oauthtest.PartnerClientID, oauthtest.PartnerSecret
+			a.ClientID, a.ClientSecret = sandbox.PartnerClientID, sandbox.PartnerSecret
 			a.Endpoints.TokenURL = iss + "/token"
 		case accounts.KindLegacy:
 			a.Endpoints.BaseURL = s.URL()
@@ -266,7 +266,7 @@ func landedAt(t testing.TB, authURL string) string {
 
 // flowEnv is a sandbox, a store and a model wired together.
 type flowEnv struct {
-	srv    *oauthtest.Server
+	srv    *sandbox.Server
 	store  *accounts.Store
 	mgr    *accounts.Manager
 	engine *oauth.Engine
@@ -304,9 +304,9 @@ func (e *flowEnv) authURL() string {
 }
 
 // newFlowEnv starts a sandbox and a model over a store holding accts.
-func newFlowEnv(t *testing.T, opts oauthtest.Options, seed func(*oauthtest.Server) []accounts.Account) *flowEnv {
+func newFlowEnv(t *testing.T, opts sandbox.Options, seed func(*sandbox.Server) []accounts.Account) *flowEnv {
 	t.Helper()
-	srv := oauthtest.NewTest(t, opts)
+	srv := sandbox.NewTest(t, opts)
 	var accts []accounts.Account
 	if seed != nil {
 		accts = seed(srv)
@@ -322,7 +322,7 @@ func newFlowEnv(t *testing.T, opts oauthtest.Options, seed func(*oauthtest.Serve
 	redirect := freeRedirect(t)
 	logins := &oauth.Logins{Engine: e.engine, Manager: e.mgr, Presets: sandboxPresets(srv),
 		RedirectFor: func(clientID string) string {
-			if clientID == oauthtest.FleetClientID {
+			if clientID == sandbox.FleetClientID {
 				return redirect
 			}
 			return ""
@@ -366,7 +366,7 @@ func (e *flowEnv) storedNamed(t *testing.T, name string) (accounts.Account, bool
 }
 
 // minted is an account holding sandbox tokens, as if logged in earlier.
-func minted(s *oauthtest.Server, id, name string, kind accounts.Kind, req oauthtest.MintRequest) accounts.Account {
+func minted(s *sandbox.Server, id, name string, kind accounts.Kind, req sandbox.MintRequest) accounts.Account {
 	ts := s.Mint(req)
 	a, _ := sandboxPresets(s)(kind, "na")
 	a.ID, a.Name = id, name

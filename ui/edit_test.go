@@ -7,7 +7,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/ui/dialog"
 )
 
@@ -18,7 +18,7 @@ func (e *flowEnv) editOpen() bool {
 }
 
 func TestEditFormMovesTheRegionAndKeepsTokens(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	before := e.stored(t)[0]
 	e.d.press("E")
 	if !e.editOpen() {

@@ -12,12 +12,12 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/ui/clipboard"
 )
 
 func TestCopyTokens(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	a := e.stored(t)[0]
 	e.d.press("c")
 	e.d.until("both copies", func() bool { return e.clip.get() == a.AccessToken && len(e.d.clipboard()) > 0 })
@@ -53,7 +53,7 @@ func TestCopyTokens(t *testing.T) {
 // clearer that outlives the TUI (a closed terminal or a kill ends the
 // program's own timer); a scheduling failure is said, not swallowed.
 func TestCopyHandsTheSecretToAClearerThatOutlivesTheTUI(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	type scheduled struct {
 		secret string
 		after  time.Duration
@@ -83,7 +83,7 @@ func TestCopyHandsTheSecretToAClearerThatOutlivesTheTUI(t *testing.T) {
 }
 
 func TestCopyWithoutNativeClipboardAsksTheTerminal(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	e.m.clip = clipboard.New(nil, nil)
 	a := e.stored(t)[0]
 	e.d.press("c")
@@ -103,7 +103,7 @@ func TestCopyWithoutNativeClipboardAsksTheTerminal(t *testing.T) {
 }
 
 func TestQuitClearsAPendingToken(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	e.d.press("c")
 	e.d.until("the native copy", func() bool { return e.clip.get() != "" })
 	e.d.press("q")
@@ -117,7 +117,7 @@ func TestQuitClearsAPendingToken(t *testing.T) {
 func clipboardReply(s string) tea.Msg { return tea.ClipboardMsg{Content: s, Selection: 'c'} }
 
 func TestClipboardReadTimeoutClears(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	e.m.clip = clipboard.New(nil, nil)
 	e.d.press("c")
 	e.d.until("the OSC 52 copy", func() bool { return len(e.d.clipboard()) == 1 })

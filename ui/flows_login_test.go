@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/ui/wizard"
 )
 
@@ -50,7 +50,7 @@ func (e *flowEnv) redirect(t *testing.T) string {
 }
 
 func TestLoginFleetLoopback(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	e := newFlowEnv(t, sandbox.Options{}, nil)
 	e.d.press("n", "enter", "enter") // new login → fleet → na
 	if !e.onForm() {
 		t.Fatalf("the wizard is not on its form:\n%s", plain(e.m))
@@ -78,7 +78,7 @@ func TestLoginFleetLoopback(t *testing.T) {
 }
 
 func TestLoginOwnerPaste(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	e := newFlowEnv(t, sandbox.Options{}, nil)
 	e.d.press("n", "down", "enter", "enter", "enter") // owner → na → sign in
 	e.d.until("the paste step", e.onBrowserStep)
 	if e.loopback() {
@@ -101,7 +101,7 @@ func TestLoginOwnerPaste(t *testing.T) {
 }
 
 func TestLoginOwnerBadPasteKeepsTheFlow(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	e := newFlowEnv(t, sandbox.Options{}, nil)
 	e.d.press("n", "down", "enter", "enter", "enter")
 	e.d.until("the paste step", e.onBrowserStep)
 	e.d.press("paste:https://example.com/void/callback?state=x", "enter")
@@ -121,7 +121,7 @@ func TestLoginOwnerBadPasteKeepsTheFlow(t *testing.T) {
 }
 
 func TestLoginPartner(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	e := newFlowEnv(t, sandbox.Options{}, nil)
 	e.d.press("n", "down", "down", "enter", "down", "enter", "enter") // partner → eu → sign in
 	e.d.until("the partner account to be saved", e.noModals)
 	accts := e.stored(t)
@@ -134,7 +134,7 @@ func TestLoginPartner(t *testing.T) {
 }
 
 func TestLoginLegacy(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	e := newFlowEnv(t, sandbox.Options{}, nil)
 	e.d.press("n", "down", "down", "down", "enter", "enter")
 	if f := focusedField(e.m); f != "Password" {
 		t.Fatalf("the legacy form should start on the empty password field, not %q", f)
@@ -158,7 +158,7 @@ func TestLoginLegacy(t *testing.T) {
 }
 
 func TestLoginErrorSaysWhatToDo(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	e := newFlowEnv(t, sandbox.Options{}, nil)
 	e.d.press("n", "down", "down", "down", "enter", "enter", "type:wrong-password", "enter")
 	e.d.until("the error", func() bool { return e.wizardErr() != "" })
 	if !e.onForm() {
@@ -176,7 +176,7 @@ func TestLoginErrorSaysWhatToDo(t *testing.T) {
 }
 
 func TestLoginValidationNamesTheMissingField(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	e := newFlowEnv(t, sandbox.Options{}, nil)
 	e.d.press("n", "enter", "enter", "tab", "ctrl+u", "enter") // clear the client id
 	if err := e.wizardErr(); !e.onForm() || !strings.Contains(err, "Client ID") || focusedField(e.m) != "Client ID" {
 		t.Fatalf("error %q, focus on %q; want the form with a client-id error", err, focusedField(e.m))
@@ -186,8 +186,8 @@ func TestLoginValidationNamesTheMissingField(t *testing.T) {
 // A name held by another login is refused before anything reaches the
 // server; the manager's rule decides, as it does for the command line.
 func TestLoginRefusesATakenNameBeforeSigningIn(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindPartner,
-		oauthtest.MintRequest{ClientID: oauthtest.PartnerClientID, NoRefresh: true}))
+	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindPartner,
+		sandbox.MintRequest{ClientID: sandbox.PartnerClientID, NoRefresh: true}))
 	e.d.press("n", "enter", "enter", "type:CAR", "enter") // fleet → na, named like the partner account
 	e.d.until("the error", func() bool { return e.wizardErr() != "" })
 	if err := e.wizardErr(); !e.onForm() || !strings.Contains(err, "already exists") {
@@ -202,7 +202,7 @@ func TestLoginRefusesATakenNameBeforeSigningIn(t *testing.T) {
 }
 
 func TestLoginEscCancelsAndClosesTheListener(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	e := newFlowEnv(t, sandbox.Options{}, nil)
 	e.setBrowser(func(string) error { return errNoBrowser }) // nobody comes back
 	e.d.press("n", "enter", "enter", "enter")
 	e.d.until("the browser step", e.onBrowserStep)
@@ -238,7 +238,7 @@ func TestLoginEscCancelsAndClosesTheListener(t *testing.T) {
 // ctrl+c only ends the program; Close, which Run calls after it, closes
 // the loopback listener of a login in progress before it returns.
 func TestCloseAfterQuitClosesTheListener(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	e := newFlowEnv(t, sandbox.Options{}, nil)
 	e.setBrowser(func(string) error { return errNoBrowser }) // nobody comes back
 	e.d.press("n", "enter", "enter", "enter")
 	e.d.until("the browser step", e.onBrowserStep)
@@ -266,8 +266,8 @@ func TestCloseAfterQuitClosesTheListener(t *testing.T) {
 
 func TestImportRefreshToken(t *testing.T) {
 	var rt string
-	e := newFlowEnv(t, oauthtest.Options{}, nil)
-	rt = e.srv.Mint(oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, Scopes: []string{"openid", "offline_access", "vehicle_device_data"}}).RefreshToken
+	e := newFlowEnv(t, sandbox.Options{}, nil)
+	rt = e.srv.Mint(sandbox.MintRequest{ClientID: sandbox.FleetClientID, Scopes: []string{"openid", "offline_access", "vehicle_device_data"}}).RefreshToken
 	e.d.press("i", "enter", "enter") // import → fleet → na
 	if f := focusedField(e.m); f != "Refresh token" {
 		t.Fatalf("the import form should start on the refresh token, not %q", f)
@@ -295,7 +295,7 @@ func TestImportRefreshToken(t *testing.T) {
 }
 
 func TestImportRejectedTokenShowsTheError(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	e := newFlowEnv(t, sandbox.Options{}, nil)
 	e.d.press("i", "enter", "enter", "paste:NA_not-a-live-token", "enter")
 	e.d.until("the error", func() bool { return e.wizardErr() != "" && e.onForm() })
 	if !strings.Contains(e.wizardErr(), "did not accept") {
@@ -307,12 +307,12 @@ func TestImportRejectedTokenShowsTheError(t *testing.T) {
 }
 
 func TestLoginCustomWithDiscovery(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	e := newFlowEnv(t, sandbox.Options{}, nil)
 	e.d.press("n", "up", "enter", "enter") // custom → code
 	if f := focusedField(e.m); f != "Client ID" {
 		t.Fatalf("the custom form should start on the empty client id, not %q", f)
 	}
-	e.d.press("type:"+oauthtest.FleetClientID, "shift+tab", "shift+tab", "shift+tab", "shift+tab")
+	e.d.press("type:"+sandbox.FleetClientID, "shift+tab", "shift+tab", "shift+tab", "shift+tab")
 	if f := focusedField(e.m); f != "Issuer" {
 		t.Fatalf("focus on %q, want the issuer", f)
 	}
@@ -332,7 +332,7 @@ func TestLoginCustomWithDiscovery(t *testing.T) {
 // another machine) succeeds, even though the paste also ends the wait.
 func TestLoginLoopbackFinishedByPaste(t *testing.T) {
 	for range 5 { // the race it guards against is one of timing
-		e := newFlowEnv(t, oauthtest.Options{}, nil)
+		e := newFlowEnv(t, sandbox.Options{}, nil)
 		e.setBrowser(func(string) error { return errNoBrowser }) // nobody comes back
 		e.d.press("n", "enter", "enter", "enter")
 		e.d.until("the browser step", e.onBrowserStep)

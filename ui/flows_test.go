@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/ui/dialog"
 	"github.com/keyfob/keyfob/ui/list"
 )
@@ -36,14 +36,14 @@ func shownNames(m *Model) []string {
 // noModals reports whether every dialog is closed.
 func (e *flowEnv) noModals() bool { return e.m.dialogs.Len() == 0 }
 
-func seedOne(kind accounts.Kind, req oauthtest.MintRequest) func(*oauthtest.Server) []accounts.Account {
-	return func(s *oauthtest.Server) []accounts.Account {
+func seedOne(kind accounts.Kind, req sandbox.MintRequest) func(*sandbox.Server) []accounts.Account {
+	return func(s *sandbox.Server) []accounts.Account {
 		return []accounts.Account{minted(s, "1d000001", "car", kind, req)}
 	}
 }
 
 func TestRefresh(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, AccessTTL: -time.Minute}))
+	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID, AccessTTL: -time.Minute}))
 	before := e.stored(t)[0]
 	e.d.press("r")
 	if !e.row(0).Busy {
@@ -69,12 +69,12 @@ func TestRefresh(t *testing.T) {
 }
 
 func TestRefreshAll(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, func(s *oauthtest.Server) []accounts.Account {
+	e := newFlowEnv(t, sandbox.Options{}, func(s *sandbox.Server) []accounts.Account {
 		var out []accounts.Account
 		for i, n := range []string{"a", "b", "c"} {
-			out = append(out, minted(s, "1d00000"+string(rune('1'+i)), n, accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+			out = append(out, minted(s, "1d00000"+string(rune('1'+i)), n, accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 		}
-		dead := minted(s, "1d000009", "dead", accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID})
+		dead := minted(s, "1d000009", "dead", accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID})
 		dead.State = accounts.StateLoginRequired
 		return append(out, dead)
 	})
@@ -100,8 +100,8 @@ func TestRefreshAll(t *testing.T) {
 
 func TestRefreshRejectedMeansLoginRequiredAndNoRetry(t *testing.T) {
 	var rt string
-	e := newFlowEnv(t, oauthtest.Options{}, func(s *oauthtest.Server) []accounts.Account {
-		a := minted(s, "1d000001", "car", accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, AccessTTL: time.Minute})
+	e := newFlowEnv(t, sandbox.Options{}, func(s *sandbox.Server) []accounts.Account {
+		a := minted(s, "1d000001", "car", accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID, AccessTTL: time.Minute})
 		rt = a.RefreshToken
 		return []accounts.Account{a}
 	})
@@ -126,9 +126,9 @@ func TestRefreshRejectedMeansLoginRequiredAndNoRetry(t *testing.T) {
 }
 
 func TestAutoRefreshWithinMarginAndBackOff(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, AccessTTL: 3 * time.Minute}))
+	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID, AccessTTL: 3 * time.Minute}))
 	before := e.stored(t)[0]
-	e.srv.FailNext(oauthtest.FaultServerError, 1)
+	e.srv.FailNext(sandbox.FaultServerError, 1)
 	e.d.send(tickMsg(time.Now()))
 	e.d.until("the failed auto-refresh", func() bool { return e.row(0).Failures == 1 && !e.row(0).Busy })
 	if wait := time.Until(e.row(0).RetryAt); wait < 20*time.Second {
@@ -153,8 +153,8 @@ func TestAutoRefreshWithinMarginAndBackOff(t *testing.T) {
 // tokens) are refreshed once, then not again until half their life has
 // gone: the next refresh is never due at once after the last one.
 func TestAutoRefreshOfShortLivedTokensDoesNotStorm(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{AccessTTL: 4 * time.Minute},
-		seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, AccessTTL: time.Minute}))
+	e := newFlowEnv(t, sandbox.Options{AccessTTL: 4 * time.Minute},
+		seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID, AccessTTL: time.Minute}))
 	e.d.send(tickMsg(time.Now()))
 	e.d.until("the auto-refresh", func() bool { return e.srv.Stats().Refreshes == 1 && !e.row(0).Busy })
 	for range 5 {
@@ -170,7 +170,7 @@ func TestAutoRefreshOfShortLivedTokensDoesNotStorm(t *testing.T) {
 }
 
 func TestAutoRefreshOffDoesNothing(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, AccessTTL: time.Minute}))
+	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID, AccessTTL: time.Minute}))
 	e.d.press("a")
 	if e.m.cfg.AutoRefreshOn() {
 		t.Fatal("a did not turn auto-refresh off")
@@ -187,7 +187,7 @@ func TestAutoRefreshOffDoesNothing(t *testing.T) {
 }
 
 func TestRevokeAtServer(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindCustom, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindCustom, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	before := e.stored(t)[0]
 	e.d.press("x")
 	if !strings.Contains(plain(e.m), "Revoke car?") {
@@ -211,7 +211,7 @@ func TestRevokeAtServer(t *testing.T) {
 }
 
 func TestRevokeWithoutEndpointShowsConsentPage(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	before := e.stored(t)[0]
 	e.d.press("x", "y")
 	e.d.until("the report", func() bool { return strings.Contains(plain(e.m), "locally only") })
@@ -231,7 +231,7 @@ func TestRevokeWithoutEndpointShowsConsentPage(t *testing.T) {
 }
 
 func TestRevokeAndRemove(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindCustom, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindCustom, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	e.d.press("x", "d")
 	e.d.until("the report", func() bool { return strings.Contains(plain(e.m), "removed car") })
 	if n := len(e.stored(t)); n != 0 {
@@ -240,7 +240,7 @@ func TestRevokeAndRemove(t *testing.T) {
 }
 
 func TestRevokeCancel(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindCustom, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindCustom, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	e.d.press("x", "enter") // the focused button is cancel
 	e.d.until("the dialog to close", e.noModals)
 	e.d.settle()
@@ -250,7 +250,7 @@ func TestRevokeCancel(t *testing.T) {
 }
 
 func TestRemove(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	e.d.press("d", "esc")
 	e.d.until("the dialog to close", e.noModals)
 	if len(e.stored(t)) != 1 {
@@ -271,10 +271,10 @@ func TestRemove(t *testing.T) {
 }
 
 func TestRename(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, func(s *oauthtest.Server) []accounts.Account {
+	e := newFlowEnv(t, sandbox.Options{}, func(s *sandbox.Server) []accounts.Account {
 		return []accounts.Account{
-			minted(s, "1d000001", "car", accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}),
-			minted(s, "1d000002", "truck", accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}),
+			minted(s, "1d000001", "car", accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}),
+			minted(s, "1d000002", "truck", accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}),
 		}
 	})
 	e.d.press("e", "ctrl+u", "type:truck", "enter")
@@ -330,7 +330,7 @@ func TestFilter(t *testing.T) {
 }
 
 func TestThemeCycleIsSaved(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	e := newFlowEnv(t, sandbox.Options{}, nil)
 	if e.m.theme.Name != "charm" {
 		t.Fatalf("default theme %q", e.m.theme.Name)
 	}
@@ -354,7 +354,7 @@ func TestConfirmOfAnAccountRemovedElsewhere(t *testing.T) {
 		{"x", "could not revoke car: it is no longer in the store"},
 		{"d", "car was no longer in keyfob: another keyfob removed it"},
 	} {
-		e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindCustom, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}))
+		e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindCustom, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 		e.d.press(c.keys)
 		if err := e.mgr.Remove(ctx(), e.stored(t)[0].ID); err != nil {
 			t.Fatal(err)

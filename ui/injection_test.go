@@ -9,7 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // TestHostileClaimsNeverReachTheScreen refreshes an account at a server
@@ -20,12 +20,12 @@ import (
 // searched for the hostile sequences themselves, and the frame without
 // its styling (ansi.Strip) for any control character left.
 func TestHostileClaimsNeverReachTheScreen(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindFleet,
-		oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, Scopes: []string{"openid"}, AccessTTL: -time.Minute}))
+	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet,
+		sandbox.MintRequest{ClientID: sandbox.FleetClientID, Scopes: []string{"openid"}, AccessTTL: -time.Minute}))
 	e.m.Update(tea.WindowSizeMsg{Width: 200, Height: 120}) // room for every scope badge and every claim
-	e.srv.FailNext(oauthtest.FaultHostileClaims, 1)
+	e.srv.FailNext(sandbox.FaultHostileClaims, 1)
 	e.d.press("r")
-	e.d.until("the refresh", func() bool { return !e.row(0).Busy && e.row(0).Acct.Email == oauthtest.HostileEmail })
+	e.d.until("the refresh", func() bool { return !e.row(0).Busy && e.row(0).Acct.Email == sandbox.HostileEmail })
 	list := e.m.View().Content
 	screenSafe(t, "list", list)
 	if s := ansi.Strip(list); !strings.Contains(s, "evil@example.com") || !strings.Contains(s, "energy_cmds") {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // TestOtherProcessChangesShowUp: another keyfob process (`keyfob token` in
@@ -15,10 +15,10 @@ import (
 // sees the store's stamp change and shows both; a change made in the TUI
 // afterwards keeps them.
 func TestOtherProcessChangesShowUp(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, func(s *oauthtest.Server) []accounts.Account {
+	e := newFlowEnv(t, sandbox.Options{}, func(s *sandbox.Server) []accounts.Account {
 		return []accounts.Account{
-			minted(s, "1d000001", "car", accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}),
-			minted(s, "1d000002", "truck", accounts.KindFleet, oauthtest.MintRequest{ClientID: oauthtest.FleetClientID}),
+			minted(s, "1d000001", "car", accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}),
+			minted(s, "1d000002", "truck", accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}),
 		}
 	})
 	e.d.send(tickMsg(time.Now())) // the TUI has looked at the store once

@@ -7,7 +7,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/ui/dialog"
 )
 
@@ -15,9 +15,9 @@ import (
 // (the engine tells it from inside the refresh; Update shows it), and the
 // store holds the corrected region.
 func TestRefreshRegionChangeIsAToast(t *testing.T) {
-	eu := oauthtest.User{Email: "eu-driver@example.com", Region: "EU"}
-	e := newFlowEnv(t, oauthtest.Options{Users: []oauthtest.User{eu}}, seedOne(accounts.KindFleet,
-		oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, Email: eu.Email, AccessTTL: -time.Minute}))
+	eu := sandbox.User{Email: "eu-driver@example.com", Region: "EU"}
+	e := newFlowEnv(t, sandbox.Options{Users: []sandbox.User{eu}}, seedOne(accounts.KindFleet,
+		sandbox.MintRequest{ClientID: sandbox.FleetClientID, Email: eu.Email, AccessTTL: -time.Minute}))
 	e.d.press("r")
 	e.d.until("the region toast", func() bool { return strings.Contains(plain(e.m), "car: region na → eu (its tokens say so)") })
 	if got := e.stored(t)[0]; got.Region != "eu" || got.Audience != e.srv.FleetAPIBase("eu") {
@@ -28,7 +28,7 @@ func TestRefreshRegionChangeIsAToast(t *testing.T) {
 // A sign-in whose tokens name another region than the one chosen says
 // so in its toast.
 func TestLoginRegionChangeIsInTheToast(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, nil)
+	e := newFlowEnv(t, sandbox.Options{}, nil)
 	e.d.press("n", "enter", "down", "enter") // fleet → eu, for a user of region na
 	if !e.onForm() {
 		t.Fatalf("not on the form:\n%s", plain(e.m))
@@ -47,8 +47,8 @@ func TestLoginRegionChangeIsInTheToast(t *testing.T) {
 // The legacy revoke's 200 proves nothing: the result says the revocation
 // is not confirmed and the tokens were kept, never that they were revoked.
 func TestLegacyRevokeReadsHonestly(t *testing.T) {
-	e := newFlowEnv(t, oauthtest.Options{}, seedOne(accounts.KindLegacy,
-		oauthtest.MintRequest{Legacy: true, ClientID: oauthtest.LegacyClientID}))
+	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindLegacy,
+		sandbox.MintRequest{Legacy: true, ClientID: sandbox.LegacyClientID}))
 	e.d.press("x")
 	if text := dialogText(e.m); !strings.Contains(text, "answers yes whether or not it revoked anything") || strings.Contains(text, "stops working") {
 		t.Fatalf("the confirm dialog: %s", text)

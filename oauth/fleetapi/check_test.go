@@ -11,22 +11,22 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
-var euUser = oauthtest.User{Email: "fahrer@example.de", Region: "EU", FullName: "Fahrerin"}
+var euUser = sandbox.User{Email: "fahrer@example.de", Region: "EU", FullName: "Fahrerin"}
 
 // fleetAccount is a fleet account of region na on the sandbox holding a
 // token minted for email with scopes.
-func fleetAccount(s *oauthtest.Server, email string, ttl time.Duration, scopes ...string) accounts.Account {
-	ts := s.Mint(oauthtest.MintRequest{Email: email, Scopes: scopes, AccessTTL: ttl})
+func fleetAccount(s *sandbox.Server, email string, ttl time.Duration, scopes ...string) accounts.Account {
+	ts := s.Mint(sandbox.MintRequest{Email: email, Scopes: scopes, AccessTTL: ttl})
 	return accounts.Account{ID: "0000000a", Name: "car", Kind: accounts.KindFleet, Region: "na",
 		Audience: s.FleetAPIBase("na"), AccessToken: ts.AccessToken, Expiry: ts.Expiry,
 		RequestedScopes: []string{"openid", "user_data", "vehicle_cmds"}}
 }
 
 func TestCheckFleetOverHTTP2(t *testing.T) {
-	s := oauthtest.NewTest(t, oauthtest.Options{TLS: true})
+	s := sandbox.NewTest(t, sandbox.Options{TLS: true})
 	c := &Client{HTTP: s.Client()}
 	r, err := c.Check(context.Background(), fleetAccount(s, "", time.Hour, "openid", "user_data"))
 	if err != nil || !r.OK || r.Problem != "" {
@@ -53,7 +53,7 @@ func TestCheckFleetOverHTTP2(t *testing.T) {
 }
 
 func TestCheckFleetFindsTheRightRegion(t *testing.T) {
-	s := oauthtest.NewTest(t, oauthtest.Options{Users: []oauthtest.User{euUser}})
+	s := sandbox.NewTest(t, sandbox.Options{Users: []sandbox.User{euUser}})
 	c := &Client{}
 	r, err := c.Check(context.Background(), fleetAccount(s, euUser.Email, time.Hour, "openid", "user_data"))
 	var me *MismatchError
@@ -74,7 +74,7 @@ func TestCheckFleetFindsTheRightRegion(t *testing.T) {
 }
 
 func TestCheckRefusedAndOffline(t *testing.T) {
-	s := oauthtest.NewTest(t, oauthtest.Options{})
+	s := sandbox.NewTest(t, sandbox.Options{})
 	c := &Client{}
 	a := fleetAccount(s, "", -time.Minute, "openid", "user_data")
 	r, err := c.Check(context.Background(), a)
@@ -103,7 +103,7 @@ func TestCheckRefusedAndOffline(t *testing.T) {
 }
 
 func TestCheckPartnerAndOtherKinds(t *testing.T) {
-	s := oauthtest.NewTest(t, oauthtest.Options{})
+	s := sandbox.NewTest(t, sandbox.Options{})
 	c := &Client{}
 	p := accounts.Account{Name: "biz", Kind: accounts.KindPartner, Region: "eu", Audience: s.FleetAPIBase("eu") + "/",
 		AccessToken: partnerToken(t, s, "eu")}
@@ -112,7 +112,7 @@ func TestCheckPartnerAndOtherKinds(t *testing.T) {
 		t.Fatalf("partner: %v %+v", err, r)
 	}
 
-	ts := s.Mint(oauthtest.MintRequest{ClientID: "ownerapi", Scopes: []string{"openid", "email"}})
+	ts := s.Mint(sandbox.MintRequest{ClientID: "ownerapi", Scopes: []string{"openid", "email"}})
 	owner := accounts.Account{Name: "home", Kind: accounts.KindOwner, AccessToken: ts.AccessToken,
 		Endpoints: accounts.Endpoints{UserInfoURL: s.Issuer() + "/userinfo"}}
 	r, err = c.Check(context.Background(), owner)
@@ -144,10 +144,10 @@ func TestServerTextIsMadeSafe(t *testing.T) {
 }
 
 // partnerToken runs the sandbox's client-credentials grant for region.
-func partnerToken(t *testing.T, s *oauthtest.Server, region string) string {
+func partnerToken(t *testing.T, s *sandbox.Server, region string) string {
 	t.Helper()
 	resp, err := s.Client().PostForm(s.Issuer()+"/token", url.Values{"grant_type": {"client_credentials"},
-		"client_id": {oauthtest.PartnerClientID}, "client_secret": {oauthtest.PartnerSecret},
+		"client_id": {sandbox.PartnerClientID}, "client_secret": {sandbox.PartnerSecret},
 		"audience": {s.FleetAPIBase(region)}, "scope": {"openid vehicle_cmds"}})
 	if err != nil {
 		t.Fatal(err)

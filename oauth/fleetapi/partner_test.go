@@ -21,7 +21,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 func decodeBody(resp *http.Response, out any) error { return json.NewDecoder(resp.Body).Decode(out) }
@@ -73,7 +73,7 @@ func pemOf(t *testing.T, pub any) []byte {
 func TestRegisterAndCheckPartnerKey(t *testing.T) {
 	key, _ := ecdh.P256().GenerateKey(rand.Reader)
 	d := newKeyDomain(t, pemOf(t, key.PublicKey()))
-	s := oauthtest.NewTest(t, oauthtest.Options{PartnerHTTPClient: d.srv.Client()})
+	s := sandbox.NewTest(t, sandbox.Options{PartnerHTTPClient: d.srv.Client()})
 	c := &Client{HTTP: d.srv.Client()}
 	tok, base := partnerToken(t, s, "eu"), s.FleetAPIBase("eu")
 	ctx := context.Background()
@@ -83,7 +83,7 @@ func TestRegisterAndCheckPartnerKey(t *testing.T) {
 		t.Fatalf("before registering: %v %+v", err, r)
 	}
 	pa, x, err := c.RegisterPartner(ctx, base, tok, d.name())
-	if err != nil || x.Status != 200 || pa.Domain != d.name() || pa.PublicKey != r.DomainKey || pa.AccountID == "" || pa.Raw["client_id"] != oauthtest.PartnerClientID {
+	if err != nil || x.Status != 200 || pa.Domain != d.name() || pa.PublicKey != r.DomainKey || pa.AccountID == "" || pa.Raw["client_id"] != sandbox.PartnerClientID {
 		t.Fatalf("register: %v %+v %+v", err, x, pa)
 	}
 	if r, err = c.CheckPartnerKey(ctx, base, tok, d.name()); err != nil || r.Outcome != KeyMatch || r.TeslaKey != r.DomainKey {
@@ -100,7 +100,7 @@ func TestRegisterAndCheckPartnerKey(t *testing.T) {
 		t.Fatalf("other region: %v %+v", err, r)
 	}
 	// A user token is refused by Tesla.
-	user := s.Mint(oauthtest.MintRequest{Scopes: []string{"openid"}}).AccessToken
+	user := s.Mint(sandbox.MintRequest{Scopes: []string{"openid"}}).AccessToken
 	if _, _, err := c.RegisterPartner(ctx, base, user, d.name()); err == nil || !strings.Contains(err.Error(), "403 Forbidden (partner token required)") {
 		t.Fatalf("user token: %v", err)
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/oauth/serve"
 )
 
@@ -17,7 +17,7 @@ import (
 // no-store (checked by fixture.do), and the fixture checks that no refresh
 // token or credential is in any of them or in the log.
 func TestBadInput(t *testing.T) {
-	f := newFixture(t, oauthtest.Options{})
+	f := newFixture(t, sandbox.Options{})
 	dead := f.minted("000000a3", "dead", -time.Minute)
 	dead.State = accounts.StateLoginRequired
 	f.seed(f.minted("000000a1", "car", time.Hour), f.minted("000000a2", "truck", time.Hour), dead)
@@ -98,17 +98,17 @@ func newRequest(t *testing.T, method, u string) *http.Request {
 // still works is served (outcome stale); an expired one is a 503 to try
 // again, and a rejected refresh token is invalid_grant.
 func TestUpstreamFailures(t *testing.T) {
-	f := newFixture(t, oauthtest.Options{})
+	f := newFixture(t, sandbox.Options{})
 	f.seed(f.minted("000000a1", "soon", 2*time.Minute), f.minted("000000a2", "expired", -time.Minute),
 		f.minted("000000a3", "rejected", -time.Minute))
 	soon, expired, rejected := f.add("a", "soon"), f.add("b", "expired"), f.add("c", "rejected")
 	f.start(serve.Options{})
-	f.srv.FailNext(oauthtest.FaultServerError, 2)
+	f.srv.FailNext(sandbox.FaultServerError, 2)
 	r := f.refresh(soon)
 	must(t, r.status == 200 && r.str("access_token") == f.account("soon").AccessToken, "still-valid token: %d %v", r.status, r.body)
 	r = f.refresh(expired)
 	must(t, r.status == 503 && r.str("error") == "temporarily_unavailable" && r.header.Get("Retry-After") != "", "expired: %d %v", r.status, r.body)
-	f.srv.FailNext(oauthtest.FaultLoginRequired, 1)
+	f.srv.FailNext(sandbox.FaultLoginRequired, 1)
 	r = f.refresh(rejected)
 	must(t, r.status == 400 && r.str("error") == "invalid_grant", "rejected: %d %v", r.status, r.body)
 	for consumer, outcome := range map[string]string{"a": "stale", "b": "unavailable", "c": "login_required"} {

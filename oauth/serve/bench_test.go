@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/oauth/serve"
 )
 
@@ -39,7 +39,7 @@ func benchService(b *testing.B) (string, [][]byte) {
 	// As keyfob serve runs.
 	old := debug.SetGCPercent(serve.GCPercent)
 	b.Cleanup(func() { debug.SetGCPercent(old) })
-	f := newFixture(b, oauthtest.Options{})
+	f := newFixture(b, sandbox.Options{})
 	for i := range 4 {
 		f.seed(f.minted(fmt.Sprintf("0000000%d", i+1), fmt.Sprintf("car%d", i+1), 8*time.Hour))
 	}

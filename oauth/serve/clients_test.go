@@ -23,7 +23,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/oauth/serve"
 )
 
@@ -36,7 +36,7 @@ import (
 // (refreshed upstream first, the account's having expired) and keeps the
 // credential as its refresh token; both ways of sending the client id work.
 func TestOAuth2TokenSource(t *testing.T) {
-	f := newFixture(t, oauthtest.Options{})
+	f := newFixture(t, sandbox.Options{})
 	f.seed(f.minted("000000a1", "car", -time.Minute))
 	cred := f.add("go-app", "car")
 	f.start(serve.Options{})
@@ -115,7 +115,7 @@ func python3(t *testing.T) string {
 // requests-oauthlib against the service over TLS.
 func TestRequestsOAuthlib(t *testing.T) {
 	py := python3(t)
-	f := newFixture(t, oauthtest.Options{})
+	f := newFixture(t, sandbox.Options{})
 	f.seed(f.minted("000000a1", "car", -time.Minute), f.minted("000000a2", "truck", time.Hour))
 	cred := f.add("python", "car")
 	ca := f.startTLS()

@@ -16,7 +16,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/oauth/serve"
 )
 
@@ -78,7 +78,7 @@ func (r *recordingAuthority) Revoke(ctx context.Context, a accounts.Account) (ac
 
 type fixture struct {
 	t      testing.TB
-	srv    *oauthtest.Server
+	srv    *sandbox.Server
 	dir    string
 	auth   *recordingAuthority
 	m      *accounts.Manager
@@ -91,12 +91,12 @@ type fixture struct {
 	stop   func() error // stops the service and returns Serve's error
 }
 
-func newFixture(t testing.TB, opts oauthtest.Options) *fixture {
+func newFixture(t testing.TB, opts sandbox.Options) *fixture {
 	t.Helper()
 	t.Cleanup(xdg.Reload)
 	t.Setenv("XDG_STATE_HOME", filepath.Join(t.TempDir(), "state"))
 	xdg.Reload()
-	f := &fixture{t: t, srv: oauthtest.NewTest(t, opts), dir: filepath.Join(t.TempDir(), "keyfob"),
+	f := &fixture{t: t, srv: sandbox.NewTest(t, opts), dir: filepath.Join(t.TempDir(), "keyfob"),
 		auth: &recordingAuthority{inner: &oauth.Engine{}}, client: &http.Client{Timeout: time.Minute}}
 	f.m = accounts.NewManager(accounts.Open(f.dir), f.auth)
 	t.Cleanup(f.checkNoSecretLeft)
@@ -105,14 +105,14 @@ func newFixture(t testing.TB, opts oauthtest.Options) *fixture {
 
 // minted is an account logged in at the sandbox, its token living ttl.
 func (f *fixture) minted(id, name string, ttl time.Duration) accounts.Account {
-	ts := f.srv.Mint(oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, AccessTTL: ttl,
+	ts := f.srv.Mint(sandbox.MintRequest{ClientID: sandbox.FleetClientID, AccessTTL: ttl,
 		Scopes: []string{"openid", "offline_access", "vehicle_device_data"}})
 	f.auth.note(ts.RefreshToken)
 	f.auth.noteAccess(ts.AccessToken)
 	obtained := ts.Expiry.Add(-8 * time.Hour)
 	return accounts.Account{
 		ID: id, Name: name, Email: name + "@example.com", Kind: accounts.KindFleet, Region: "na",
-		ClientID: oauthtest.FleetClientID, TokenType: "Bearer",
+		ClientID: sandbox.FleetClientID, TokenType: "Bearer",
 		Endpoints:   accounts.Endpoints{TokenURL: f.srv.Issuer() + "/token"},
 		AccessToken: ts.AccessToken, RefreshToken: ts.RefreshToken, Expiry: ts.Expiry,
 		GrantedScopes: ts.Scopes, AccessObtainedAt: obtained, RefreshObtainedAt: obtained, State: accounts.StateActive,

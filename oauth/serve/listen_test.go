@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/oauth/serve"
 )
 
@@ -55,7 +55,7 @@ func TestUnixSocket(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("mode bits")
 	}
-	f := newFixture(t, oauthtest.Options{})
+	f := newFixture(t, sandbox.Options{})
 	f.seed(f.minted("000000a1", "car", time.Hour))
 	cred := f.add("tm", "car")
 	dir, err := os.MkdirTemp("", "kf") // short: socket paths are limited to about 100 bytes

@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/oauth/serve"
 )
 
 func TestTokenEndpointAnswersLikeTesla(t *testing.T) {
-	f := newFixture(t, oauthtest.Options{})
+	f := newFixture(t, sandbox.Options{})
 	f.seed(f.minted("000000a1", "car", time.Hour))
 	cred := f.add("teslamate", "car")
 	f.start(serve.Options{})
@@ -39,7 +39,7 @@ func TestTokenEndpointAnswersLikeTesla(t *testing.T) {
 }
 
 func TestAnExpiredTokenIsRefreshedFirst(t *testing.T) {
-	f := newFixture(t, oauthtest.Options{})
+	f := newFixture(t, sandbox.Options{})
 	f.seed(f.minted("000000a1", "car", 2*time.Minute)) // inside the 5 min margin
 	old := f.account("car")
 	cred := f.add("tm", "car")
@@ -60,7 +60,7 @@ func TestAnExpiredTokenIsRefreshedFirst(t *testing.T) {
 }
 
 func TestTokenByName(t *testing.T) {
-	f := newFixture(t, oauthtest.Options{})
+	f := newFixture(t, sandbox.Options{})
 	f.seed(f.minted("000000a1", "car", time.Hour), f.minted("000000a2", "truck", time.Hour))
 	cred := f.add("script", "car")
 	f.start(serve.Options{})
@@ -78,7 +78,7 @@ func TestTokenByName(t *testing.T) {
 // account ask at the same instant; the sandbox sees one refresh and every
 // consumer gets the same, valid token.
 func TestConcurrentConsumersRefreshOnce(t *testing.T) {
-	f := newFixture(t, oauthtest.Options{Latency: 100 * time.Millisecond})
+	f := newFixture(t, sandbox.Options{Latency: 100 * time.Millisecond})
 	f.seed(f.minted("000000a1", "car", -time.Minute))
 	const n = 200
 	creds := make([]string, n)
@@ -120,7 +120,7 @@ func TestConcurrentConsumersRefreshOnce(t *testing.T) {
 // TestStoreChangesAreSeen: consumers added or removed and accounts
 // refreshed or removed by other keyfob processes reach the running service.
 func TestStoreChangesAreSeen(t *testing.T) {
-	f := newFixture(t, oauthtest.Options{})
+	f := newFixture(t, sandbox.Options{})
 	f.seed(f.minted("000000a1", "car", time.Hour), f.minted("000000a2", "truck", time.Hour))
 	f.start(serve.Options{})
 	// Added after the start: works at once.
@@ -154,7 +154,7 @@ func TestStoreChangesAreSeen(t *testing.T) {
 // a slow refresh upstream, the service answers it, then stops, and writes
 // the consumers' last uses to the store.
 func TestShutdownLetsRequestsFinish(t *testing.T) {
-	f := newFixture(t, oauthtest.Options{Latency: 700 * time.Millisecond})
+	f := newFixture(t, sandbox.Options{Latency: 700 * time.Millisecond})
 	f.seed(f.minted("000000a1", "car", -time.Minute))
 	cred := f.add("tm", "car")
 	f.start(serve.Options{})

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/oauth/serve"
 )
 
@@ -15,7 +15,7 @@ import (
 // store) still got a valid token, kept in the recovery file: the consumer
 // gets it rather than a 503 for every refresh.
 func TestARefreshTheStoreCannotTakeIsServed(t *testing.T) {
-	f := newFixture(t, oauthtest.Options{})
+	f := newFixture(t, sandbox.Options{})
 	f.seed(f.minted("000000a1", "car", -time.Minute))
 	old := f.account("car")
 	cred := f.add("tm", "car")

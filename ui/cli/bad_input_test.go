@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // TestBadInput runs every bad input and checks the message, the exit
@@ -81,20 +81,20 @@ func badInputs() []badInput {
 // refreshFailures are server answers that make the refresh of car fail:
 // the store records the failure on car and keeps everything else.
 func refreshFailures() []badInput {
-	fault := func(f oauthtest.Fault) func(e *env) { return func(e *env) { e.srv.FailNext(f, 1) } }
+	fault := func(f sandbox.Fault) func(e *env) { return func(e *env) { e.srv.FailNext(f, 1) } }
 	cases := []badInput{
-		{"5xx", fault(oauthtest.FaultServerError), []string{"token", "car"}, 1, "503", ""},
-		{"timeout", fault(oauthtest.FaultTimeout), []string{"--http-timeout", "1s", "token", "car"}, 1, "no answer", ""},
-		{"malformed json", fault(oauthtest.FaultMalformedJSON), []string{"token", "car"}, 1, "cannot read", ""},
-		{"login required", fault(oauthtest.FaultLoginRequired), []string{"token", "car"}, 4, "log in again", ""},
-		{"invalid_grant", fault(oauthtest.FaultInvalidGrant), []string{"token", "car"}, 4, "log in again", ""},
+		{"5xx", fault(sandbox.FaultServerError), []string{"token", "car"}, 1, "503", ""},
+		{"timeout", fault(sandbox.FaultTimeout), []string{"--http-timeout", "1s", "token", "car"}, 1, "no answer", ""},
+		{"malformed json", fault(sandbox.FaultMalformedJSON), []string{"token", "car"}, 1, "cannot read", ""},
+		{"login required", fault(sandbox.FaultLoginRequired), []string{"token", "car"}, 4, "log in again", ""},
+		{"invalid_grant", fault(sandbox.FaultInvalidGrant), []string{"token", "car"}, 4, "log in again", ""},
 		{"revoked refresh token", func(e *env) { e.srv.KillRefreshToken(e.account("car").RefreshToken) },
 			[]string{"refresh", "car"}, 4, "no longer accepted", ""},
-		{"429 with Retry-After", fault(oauthtest.FaultRateLimit), []string{"token", "car"}, 1, "try again in 7s", ""},
-		{"slow drip", fault(oauthtest.FaultSlowDrip), []string{"--http-timeout", "1s", "token", "car"}, 1, "within 1s", ""},
-		{"html error page", fault(oauthtest.FaultHTML), []string{"token", "car"}, 1, "web page instead of JSON", ""},
-		{"missing fields", fault(oauthtest.FaultMissingFields), []string{"token", "car"}, 1, "without an access token", ""},
-		{"wrong token_type", fault(oauthtest.FaultWrongTokenType), []string{"token", "car"}, 1, "only handles bearer tokens", ""},
+		{"429 with Retry-After", fault(sandbox.FaultRateLimit), []string{"token", "car"}, 1, "try again in 7s", ""},
+		{"slow drip", fault(sandbox.FaultSlowDrip), []string{"--http-timeout", "1s", "token", "car"}, 1, "within 1s", ""},
+		{"html error page", fault(sandbox.FaultHTML), []string{"token", "car"}, 1, "web page instead of JSON", ""},
+		{"missing fields", fault(sandbox.FaultMissingFields), []string{"token", "car"}, 1, "without an access token", ""},
+		{"wrong token_type", fault(sandbox.FaultWrongTokenType), []string{"token", "car"}, 1, "only handles bearer tokens", ""},
 	}
 	for i := range cases {
 		cases[i].failedOn = "car"
@@ -105,7 +105,7 @@ func refreshFailures() []badInput {
 // checkBadInput runs c on a store with two accounts and checks the
 // message, the exit code, and the store afterwards.
 func checkBadInput(t *testing.T, c badInput) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	car := e.minted("a0000001", "car", -time.Minute)
 	e.seed(car, e.minted("a0000002", "cab", time.Hour))
 	if c.prepare != nil {
@@ -181,7 +181,7 @@ func checkOnlyFailureRecorded(t *testing.T, e *env, before, after []byte, c badI
 // requirements table does not list for the kind, grant and purpose is
 // refused before anything happens; one it lists is taken.
 func TestFlagsFollowTheRequirements(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	secretFile := filepath.Join(e.dir, "secret")
 	os.WriteFile(secretFile, []byte("s\n"), 0o600)
 	for _, tc := range []struct {
@@ -222,7 +222,7 @@ func TestFlagsFollowTheRequirements(t *testing.T) {
 // TestFieldErrorNamesTheFix: a field at fault is one sentence plus the
 // flag, environment variable or stdin that fixes it.
 func TestFieldErrorNamesTheFix(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	for _, tc := range []struct {
 		args []string
 		want string

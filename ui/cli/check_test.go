@@ -9,14 +9,14 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth/fleetapi"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // fleetIn is a fleet account of region na on the sandbox, its audience the
 // sandbox's na Fleet API base, with tokens minted for email ("" is the
 // default user) with scopes.
 func (e *env) fleetIn(id, name, email string, ttl time.Duration, scopes ...string) accounts.Account {
-	ts := e.srv.Mint(oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, Email: email, AccessTTL: ttl, Scopes: scopes})
+	ts := e.srv.Mint(sandbox.MintRequest{ClientID: sandbox.FleetClientID, Email: email, AccessTTL: ttl, Scopes: scopes})
 	a := e.minted(id, name, time.Hour)
 	a.AccessToken, a.RefreshToken, a.Expiry, a.GrantedScopes = ts.AccessToken, ts.RefreshToken, ts.Expiry, ts.Scopes
 	a.AccessObtainedAt = ts.Expiry.Add(-8 * time.Hour)
@@ -35,7 +35,7 @@ func checkReport(t *testing.T, stdout string) fleetapi.Report {
 }
 
 func TestCheckFleetOverHTTP2AndTLS13(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{TLS: true})
+	e := newEnv(t, sandbox.Options{TLS: true})
 	e.client = e.srv.Client()
 	a := e.fleetIn("a0000001", "car", "", 8*time.Hour, "openid", "offline_access", "user_data")
 	e.seed(a)
@@ -77,7 +77,7 @@ func TestCheckFleetOverHTTP2AndTLS13(t *testing.T) {
 }
 
 func TestCheckNamesTheRightRegion(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{Users: []oauthtest.User{{Email: "fahrer@example.de", Region: "EU"}}})
+	e := newEnv(t, sandbox.Options{Users: []sandbox.User{{Email: "fahrer@example.de", Region: "EU"}}})
 	e.seed(e.fleetIn("a0000001", "car", "fahrer@example.de", 8*time.Hour, "openid", "user_data"))
 	r := e.run("", "check", "car")
 	eu := e.srv.FleetAPIBase("eu")
@@ -101,7 +101,7 @@ func TestCheckNamesTheRightRegion(t *testing.T) {
 }
 
 func TestCheckRefusedToken(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.seed(e.fleetIn("a0000001", "old", "", -time.Minute, "openid", "offline_access", "user_data"),
 		e.fleetIn("a0000002", "cut", "", 8*time.Hour, "openid", "offline_access"))
 
@@ -125,7 +125,7 @@ func TestCheckRefusedToken(t *testing.T) {
 
 	// Revoked at the server before it expired: exit 4, and says so.
 	cut := e.account("cut")
-	resp, err := e.srv.Client().PostForm(e.srv.Issuer()+"/revoke", url.Values{"token": {cut.AccessToken}, "client_id": {oauthtest.FleetClientID}})
+	resp, err := e.srv.Client().PostForm(e.srv.Issuer()+"/revoke", url.Values{"token": {cut.AccessToken}, "client_id": {sandbox.FleetClientID}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestCheckRefusedToken(t *testing.T) {
 }
 
 func TestCheckOtherKindsAndBadInput(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	owner := e.minted("a0000001", "home", time.Hour)
 	owner.Kind, owner.Endpoints.UserInfoURL = accounts.KindOwner, e.srv.Issuer()+"/userinfo"
 	legacy := e.minted("a0000002", "old", time.Hour)
@@ -179,9 +179,9 @@ func TestCheckOtherKindsAndBadInput(t *testing.T) {
 // TestCheckCleansServerText: hostile claims and users/me answers reach the
 // terminal without escape sequences, and --json exact.
 func TestCheckCleansServerText(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.seed(e.fleetIn("a0000001", "car", "", time.Hour, "openid", "offline_access", "user_data"))
-	e.srv.FailNext(oauthtest.FaultHostileClaims, 1)
+	e.srv.FailNext(sandbox.FaultHostileClaims, 1)
 	e.mustRun("", "refresh", "car")
 	r := e.mustRun("", "check", "car")
 	if strings.ContainsRune(r.stdout+r.stderr, '\x1b') || strings.Contains(r.stdout, "\nkeyfob: all tokens valid") {
@@ -191,7 +191,7 @@ func TestCheckCleansServerText(t *testing.T) {
 		t.Errorf("stdout %s", r.stdout)
 	}
 	rep := checkReport(t, e.mustRun("", "check", "car", "--json").stdout)
-	if rep.User == nil || rep.User.FullName != oauthtest.HostileName {
+	if rep.User == nil || rep.User.FullName != sandbox.HostileName {
 		t.Fatalf("--json changed the server's text: %+v", rep.User)
 	}
 }

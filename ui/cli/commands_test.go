@@ -13,14 +13,14 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 func TestImportRefreshToken(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
-	ts := e.srv.Mint(oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, Scopes: []string{"openid", "offline_access", "energy_device_data"}})
+	e := newEnv(t, sandbox.Options{})
+	ts := e.srv.Mint(sandbox.MintRequest{ClientID: sandbox.FleetClientID, Scopes: []string{"openid", "offline_access", "energy_device_data"}})
 	r := e.run(ts.RefreshToken+"\n", "import", "--kind", "fleet", "--issuer", e.srv.URL(),
-		"--client-id", oauthtest.FleetClientID, "--name", "solar")
+		"--client-id", sandbox.FleetClientID, "--name", "solar")
 	if r.code != 0 || !strings.Contains(r.stderr, "Imported solar <driver@example.com> (fleet/na)") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -37,7 +37,7 @@ func TestImportRefreshToken(t *testing.T) {
 	}
 	// A dead token is refused with exit 4 and nothing is saved.
 	before := e.storeBytes()
-	r = e.run(ts.RefreshToken+"\n", "import", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", oauthtest.FleetClientID)
+	r = e.run(ts.RefreshToken+"\n", "import", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", sandbox.FleetClientID)
 	if r.code != 4 || strings.Contains(r.stderr, ts.RefreshToken) || !bytes.Equal(before, e.storeBytes()) {
 		t.Fatalf("dead token: exit %d %s", r.code, r.stderr)
 	}
@@ -46,8 +46,8 @@ func TestImportRefreshToken(t *testing.T) {
 // TestImportCustomNeedsNoAuthURL: an import takes only what a refresh
 // needs, so a custom account imports without an authorization endpoint.
 func TestImportCustomNeedsNoAuthURL(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
-	ts := e.srv.Mint(oauthtest.MintRequest{ClientID: "my-app", Scopes: []string{"openid", "offline_access"}})
+	e := newEnv(t, sandbox.Options{})
+	ts := e.srv.Mint(sandbox.MintRequest{ClientID: "my-app", Scopes: []string{"openid", "offline_access"}})
 	r := e.run(ts.RefreshToken+"\n", "import", "--kind", "custom", "--token-url", e.srv.URL()+"/oauth2/v3/token",
 		"--client-id", "my-app", "--name", "mine")
 	if r.code != 0 {
@@ -59,9 +59,9 @@ func TestImportCustomNeedsNoAuthURL(t *testing.T) {
 }
 
 func TestImportUnderATakenNameSpendsNothing(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
-	ts := e.srv.Mint(oauthtest.MintRequest{ClientID: "other-app", Scopes: []string{"openid", "offline_access"}})
+	ts := e.srv.Mint(sandbox.MintRequest{ClientID: "other-app", Scopes: []string{"openid", "offline_access"}})
 	before := e.storeBytes()
 	r := e.run(ts.RefreshToken+"\n", "import", "--kind", "owner", "--issuer", e.srv.URL(), "--name", "car")
 	if r.code != 1 || !strings.Contains(r.stderr, `named "car" already exists`) {
@@ -76,7 +76,7 @@ func TestImportUnderATakenNameSpendsNothing(t *testing.T) {
 }
 
 func TestTokenFreshNearExpiryAndRotation(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{AccessTTL: 8 * time.Hour})
+	e := newEnv(t, sandbox.Options{AccessTTL: 8 * time.Hour})
 	e.seed(e.minted("a0000001", "fresh", time.Hour), e.minted("a0000002", "soon", 2*time.Minute))
 	fresh := e.account("fresh")
 
@@ -114,7 +114,7 @@ func TestTokenFreshNearExpiryAndRotation(t *testing.T) {
 // TestTokenDefaultAccount: without NAME, the only account or the
 // configured default.
 func TestTokenDefaultAccount(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	if r := e.mustRun("", "token"); r.stdout != e.account("car").AccessToken+"\n" {
 		t.Fatalf("only account: %q", r.stdout)
@@ -132,7 +132,7 @@ func TestTokenDefaultAccount(t *testing.T) {
 }
 
 func TestRefreshAllBoundedConcurrency(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{Latency: 100 * time.Millisecond})
+	e := newEnv(t, sandbox.Options{Latency: 100 * time.Millisecond})
 	var accts []accounts.Account
 	for i := range 12 {
 		accts = append(accts, e.minted(fmt.Sprintf("%08x", i+1), fmt.Sprintf("car%02d", i), time.Hour))
@@ -166,7 +166,7 @@ func TestRefreshAllBoundedConcurrency(t *testing.T) {
 }
 
 func TestRevokeAndRemove(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour), e.minted("a0000002", "truck", time.Hour))
 	car := e.account("car")
 	r := e.mustRun("", "revoke", "car")
@@ -192,7 +192,7 @@ func TestRevokeAndRemove(t *testing.T) {
 
 // TestRemoveAsks: at a terminal remove asks first; only yes removes.
 func TestRemoveAsks(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	for _, tc := range []struct {
 		answer string
@@ -207,12 +207,12 @@ func TestRemoveAsks(t *testing.T) {
 }
 
 func TestRevokeWithoutEndpointExplainsConsent(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	a := e.minted("a0000001", "car", time.Hour)
 	a.Endpoints.RevokeURL = ""
 	e.seed(a)
 	r := e.mustRun("", "revoke", "car")
-	if !strings.Contains(r.stdout, "Server: not revoked") || !strings.Contains(r.stdout, "revoke/consent?revoke_client_id="+oauthtest.FleetClientID) {
+	if !strings.Contains(r.stdout, "Server: not revoked") || !strings.Contains(r.stdout, "revoke/consent?revoke_client_id="+sandbox.FleetClientID) {
 		t.Fatalf("stdout %s", r.stdout)
 	}
 	if got := e.account("car"); got.State != accounts.StateRevoked || got.RefreshToken == "" {
@@ -231,7 +231,7 @@ func TestRevokeWithoutEndpointExplainsConsent(t *testing.T) {
 }
 
 func TestListJSONSchema(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	a := e.minted("a0000001", "car", 30*time.Minute)
 	a.Email = "driver@example.com"
 	e.seed(a)
@@ -264,7 +264,7 @@ func TestListJSONSchema(t *testing.T) {
 // TestListCleansOutsideText: what came from outside keyfob reaches the
 // terminal without escape sequences in the table, and exact in --json.
 func TestListCleansOutsideText(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	a := e.minted("a0000001", "car", 8*time.Hour)
 	a.Email = "evil\x1b]0;pwned\x07@example.com"
 	a.GrantedScopes = []string{"openid", "vehicle\x1b[2Jcmds"}
@@ -285,14 +285,14 @@ func TestListCleansOutsideText(t *testing.T) {
 		t.Fatalf("--json changed the email: %v %+v", err, got)
 	}
 	// No accounts: a hint on stderr, nothing on stdout.
-	e2 := newEnv(t, oauthtest.Options{})
+	e2 := newEnv(t, sandbox.Options{})
 	if r := e2.mustRun("", "list"); r.stdout != "" || !strings.Contains(r.stderr, "No accounts yet") {
 		t.Fatalf("empty list: %q %q", r.stdout, r.stderr)
 	}
 }
 
 func TestVersionAndSandbox(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	if r := e.mustRun("", "version"); r.stdout != "keyfob test\n" {
 		t.Fatalf("version: %q", r.stdout)
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // TestCrashSafetySIGKILL kills keyfob writers with SIGKILL at random
@@ -28,7 +28,7 @@ func TestCrashSafetySIGKILL(t *testing.T) {
 	// A grace period like Tesla's (the previous refresh token works for a
 	// while), so that a refresh whose result died with its process does not
 	// lock the account out for the next round.
-	e := newEnv(t, oauthtest.Options{RefreshGrace: time.Hour})
+	e := newEnv(t, sandbox.Options{RefreshGrace: time.Hour})
 	const n = 20
 	var accts []accounts.Account
 	for i := range n {
@@ -85,9 +85,9 @@ func crashWriter(e *env, bin string, i int) (cmd *exec.Cmd, refreshes bool) {
 	refreshes = i%5 != 4
 	if !refreshes {
 		cmd = exec.Command(bin, "login", "--kind", "partner", "--issuer", e.srv.URL(),
-			"--client-id", oauthtest.PartnerClientID, "--name", fmt.Sprintf("p%d", i))
+			"--client-id", sandbox.PartnerClientID, "--name", fmt.Sprintf("p%d", i))
 	}
-	cmd.Env = e.environ(EnvClientSecret + "=" + oauthtest.PartnerSecret)
+	cmd.Env = e.environ(EnvClientSecret + "=" + sandbox.PartnerSecret)
 	var errb strings.Builder
 	cmd.Stderr = &errb
 	return cmd, refreshes

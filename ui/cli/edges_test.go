@@ -7,14 +7,14 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // TestTokenWriteNeedsAFile: `--write "$FILE"` with FILE unset must not
 // print the token instead (a cron job would mail it), nor write a file
 // named "-".
 func TestTokenWriteNeedsAFile(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	tok := e.account("car").AccessToken
 	t.Chdir(e.dir)
@@ -32,7 +32,7 @@ func TestTokenWriteNeedsAFile(t *testing.T) {
 // TestMistypedSubcommandIsAUsageError: a word a command group does not
 // know exits 2, and the group alone shows its help.
 func TestMistypedSubcommandIsAUsageError(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	for _, args := range [][]string{{"partner", "regster"}, {"serve", "ad", "x"}} {
 		if r := e.run("", args...); r.code != 2 || !strings.Contains(r.stderr, `unknown command "`+args[1]+`"`) {
 			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.stderr)
@@ -46,7 +46,7 @@ func TestMistypedSubcommandIsAUsageError(t *testing.T) {
 // TestServeAddNamesTheConsumer: a bad consumer name is told as one, with
 // no --name to fix it (serve add has none).
 func TestServeAddNamesTheConsumer(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	r := e.run("", "serve", "add", "bad\tname", "--account", "car")
 	if r.code != 2 || !strings.Contains(r.stderr, `the consumer name "bad\tname" contains the control character`) ||
@@ -57,7 +57,7 @@ func TestServeAddNamesTheConsumer(t *testing.T) {
 
 // TestServeRemoveUnknownConsumerSaysWhatToDo: exit 3 and where the names are.
 func TestServeRemoveUnknownConsumerSaysWhatToDo(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	r := e.run("", "serve", "remove", "nobody", "--yes")
 	if r.code != 3 || !strings.Contains(r.stderr, `no consumer is named "nobody"; keyfob serve list shows the consumers`) {
 		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
@@ -67,7 +67,7 @@ func TestServeRemoveUnknownConsumerSaysWhatToDo(t *testing.T) {
 // TestDefaultAccountThatIsGone: a default_account that names no account
 // says it came from config.json, for every command that uses it.
 func TestDefaultAccountThatIsGone(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour), e.minted("a0000002", "truck", time.Hour))
 	if err := accounts.Open(e.storeDir()).SaveConfig(accounts.Config{DefaultAccount: "boat"}); err != nil {
 		t.Fatal(err)
@@ -86,7 +86,7 @@ func TestDefaultAccountThatIsGone(t *testing.T) {
 
 // TestUnknownThemeIsAUsageError: exit 2, before any screen or sandbox.
 func TestUnknownThemeIsAUsageError(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	for _, args := range [][]string{{"--theme", "neon"}, {"demo", "--theme", "neon"}} {
 		if r := e.run("", args...); r.code != 2 || !strings.Contains(r.stderr, `there is no theme called "neon"; choose one of charm`) {
 			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.stderr)
@@ -97,7 +97,7 @@ func TestUnknownThemeIsAUsageError(t *testing.T) {
 // TestEmptyConfigDirIsRefused: an empty --config-dir must not mean the
 // default store.
 func TestEmptyConfigDirIsRefused(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	for _, args := range [][]string{{"--config-dir", "", "token"}, {"token", "--config-dir="}, {"list", "--config-dir", " "}} {
 		if r := e.run("", args...); r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "--config-dir needs a directory") {
@@ -109,7 +109,7 @@ func TestEmptyConfigDirIsRefused(t *testing.T) {
 // TestExecCompletesTheCommandAfterTheDash: before --, account names; after
 // it, whatever the shell completes (commands, files), not nothing.
 func TestExecCompletesTheCommandAfterTheDash(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	if r := e.mustRun("", "__complete", "exec", ""); !strings.HasPrefix(r.stdout, "car\t") || !strings.HasSuffix(r.stdout, ":4\n") {
 		t.Errorf("before --: %q", r.stdout)

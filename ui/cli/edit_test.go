@@ -8,7 +8,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // teslaFleet is a fleet account with Tesla's na endpoints and tokens from
@@ -24,7 +24,7 @@ func (e *env) teslaFleet(id, name string) accounts.Account {
 }
 
 func TestEditMovesTheRegionAndKeepsTokens(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.seed(e.teslaFleet("a0000001", "car"), e.teslaFleet("a0000002", "truck"))
 	before := e.account("car")
 
@@ -57,7 +57,7 @@ func TestEditMovesTheRegionAndKeepsTokens(t *testing.T) {
 }
 
 func TestEditRefusesWithoutWriting(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.seed(e.teslaFleet("a0000001", "car"), e.teslaFleet("a0000002", "truck"))
 	before := e.storeBytes()
 	for _, tc := range []struct {
@@ -90,7 +90,7 @@ func TestEditRefusesWithoutWriting(t *testing.T) {
 }
 
 func TestEditCompletesNames(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.seed(e.teslaFleet("a0000001", "car"), e.teslaFleet("a0000002", "truck"))
 	r := e.mustRun("", "__complete", "edit", "tr")
 	if !strings.Contains(r.stdout, "truck\tfleet/na") || strings.Contains(r.stdout, "car\t") {

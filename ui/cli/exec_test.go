@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // runDir points $XDG_RUNTIME_DIR, where keyfob exec makes the token's
@@ -33,7 +33,7 @@ func assertEmptyDir(t *testing.T, dir string) {
 }
 
 func TestExecGivesTheTokenInAPrivateFile(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	run := e.runDir()
 	t.Setenv("KEYFOB_TEST_CHILD", "report")
@@ -75,7 +75,7 @@ func TestExecGivesTheTokenInAPrivateFile(t *testing.T) {
 // TestExecChildGetsNoClientSecret: the real binary, started with the
 // client secret in its environment, hands CMD an environment without it.
 func TestExecChildGetsNoClientSecret(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	run := filepath.Join(e.dir, "run")
 	if err := os.MkdirAll(run, 0o700); err != nil {
@@ -99,7 +99,7 @@ func TestExecChildGetsNoClientSecret(t *testing.T) {
 // reading the file all along, sees the old token, then the new one, and
 // never a missing, empty or partial file.
 func TestExecReplacesTheTokenBeforeItExpires(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{AccessTTL: 6 * time.Second})
+	e := newEnv(t, sandbox.Options{AccessTTL: 6 * time.Second})
 	a := e.minted("a0000001", "car", 6*time.Second)
 	a.AccessObtainedAt = time.Now()
 	e.seed(a)
@@ -134,7 +134,7 @@ func TestExecReplacesTheTokenBeforeItExpires(t *testing.T) {
 }
 
 func TestExecBadInput(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	dead := e.minted("a0000002", "dead", -time.Minute)
 	dead.State = accounts.StateLoginRequired

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // unixChild has the signal modes of execChild:
@@ -135,7 +135,7 @@ func TestExecPassesSignalsOnAndCleansUp(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the real binary")
 	}
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	noTTY := &syscall.SysProcAttr{Setsid: true}
 	for _, tc := range []struct {
@@ -185,7 +185,7 @@ func TestExecCtrlCReachesCMDOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the real binary")
 	}
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	p := &execProcess{t: t, out: filepath.Join(e.dir, "child-tmux"), run: filepath.Join(e.dir, "run")}
 	if err := os.MkdirAll(p.run, 0o700); err != nil {

@@ -20,7 +20,7 @@ import (
 	"github.com/adrg/xdg"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // Most tests run commands in-process, with buffers for streams, against
@@ -113,16 +113,16 @@ func browser(mode string) func(string) error {
 // env is one isolated keyfob directory plus a sandbox.
 type env struct {
 	t   *testing.T
-	srv *oauthtest.Server
+	srv *sandbox.Server
 	dir string
 	// client, when set, is the Factory's HTTPClient in every run (one that
 	// trusts the test's TLS servers).
 	client *http.Client
 }
 
-func newEnv(t *testing.T, opts oauthtest.Options) *env {
+func newEnv(t *testing.T, opts sandbox.Options) *env {
 	t.Helper()
-	return &env{t: t, srv: oauthtest.NewTest(t, opts), dir: t.TempDir()}
+	return &env{t: t, srv: sandbox.NewTest(t, opts), dir: t.TempDir()}
 }
 
 func (e *env) storeDir() string { return filepath.Join(e.dir, "keyfob") }
@@ -304,7 +304,7 @@ func (e *env) seed(accts ...accounts.Account) {
 // lifetime), so that a token near its end is not taken for a short-lived
 // one, whose refresh margin keyfob caps at half its lifetime.
 func (e *env) minted(id, name string, ttl time.Duration) accounts.Account {
-	ts := e.srv.Mint(oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, AccessTTL: ttl,
+	ts := e.srv.Mint(sandbox.MintRequest{ClientID: sandbox.FleetClientID, AccessTTL: ttl,
 		Scopes: []string{"openid", "offline_access", "vehicle_device_data"}})
 	now := time.Now()
 	obtained := ts.Expiry.Add(-8 * time.Hour)
@@ -312,7 +312,7 @@ func (e *env) minted(id, name string, ttl time.Duration) accounts.Account {
 		obtained = now
 	}
 	return accounts.Account{
-		ID: id, Name: name, Kind: accounts.KindFleet, Region: "na", ClientID: oauthtest.FleetClientID,
+		ID: id, Name: name, Kind: accounts.KindFleet, Region: "na", ClientID: sandbox.FleetClientID,
 		Endpoints: accounts.Endpoints{
 			AuthURL: e.srv.Issuer() + "/authorize", TokenURL: e.srv.Issuer() + "/token",
 			RevokeURL: e.srv.Issuer() + "/revoke",

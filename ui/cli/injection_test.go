@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // Text from the server (claims, userinfo) reaches the terminal only
@@ -16,9 +16,9 @@ import (
 // so any control character but a line end is a failure. `list --json`
 // keeps the exact strings, for scripts.
 func TestHostileClaimsNeverReachTheTerminal(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
-	e.srv.FailNext(oauthtest.FaultHostileClaims, 1)
-	r := e.mustRun("", "login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", oauthtest.FleetClientID,
+	e := newEnv(t, sandbox.Options{})
+	e.srv.FailNext(sandbox.FaultHostileClaims, 1)
+	r := e.mustRun("", "login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", sandbox.FleetClientID,
 		"--scopes", "openid", "--redirect-uri", e.fleetRedirect(), "--name", "car")
 	terminalSafe(t, "login", r.stdout+r.stderr)
 	if summary := lastLine(r.stderr); !strings.HasPrefix(summary, "Added car <evil@example.com> (fleet/na)") {
@@ -35,8 +35,8 @@ func TestHostileClaimsNeverReachTheTerminal(t *testing.T) {
 	if err := json.Unmarshal([]byte(e.mustRun("", "list", "--json").stdout), &got); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0].Email != oauthtest.HostileEmail ||
-		!slices.Contains(got[0].Scopes, oauthtest.HostileScopeNewline) || !slices.Contains(got[0].Scopes, oauthtest.HostileScopeClear) {
+	if len(got) != 1 || got[0].Email != sandbox.HostileEmail ||
+		!slices.Contains(got[0].Scopes, sandbox.HostileScopeNewline) || !slices.Contains(got[0].Scopes, sandbox.HostileScopeClear) {
 		t.Errorf("list --json changed the server's strings: %+v", got)
 	}
 }

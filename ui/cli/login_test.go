@@ -12,12 +12,12 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 func TestLoginFleetLoopbackThroughBrowser(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
-	r := e.mustRun("", "login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", oauthtest.FleetClientID,
+	e := newEnv(t, sandbox.Options{})
+	r := e.mustRun("", "login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", sandbox.FleetClientID,
 		"--redirect-uri", e.fleetRedirect(), "--name", "car")
 	if !strings.Contains(r.stderr, "Added car <driver@example.com>") {
 		t.Errorf("stderr: %s", r.stderr)
@@ -35,7 +35,7 @@ func TestLoginFleetLoopbackThroughBrowser(t *testing.T) {
 }
 
 func TestLoginCustomEndpoints(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.mustRun("", "login", "--kind", "custom", "--client-id", "my-app",
 		"--auth-url", e.srv.URL()+"/oauth2/v3/authorize", "--token-url", e.srv.URL()+"/oauth2/v3/token",
 		"--revoke-url", e.srv.URL()+"/oauth2/v3/revoke", "--scopes", "openid,offline_access email", "--name", "mine")
@@ -96,7 +96,7 @@ func authURLOf(line string, seen *string) {
 }
 
 func TestLoginOwnerPastedRedirect(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	var authURL string
 	r := e.runInteractive(false, func(line string, stdin io.Writer) bool {
 		authURLOf(line, &authURL)
@@ -123,7 +123,7 @@ func TestLoginOwnerPastedRedirect(t *testing.T) {
 // takes the address pasted from a browser on another machine; a paste
 // that does not work leaves it waiting.
 func TestLoginLoopbackPasteFallback(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	var authURL string
 	pasted := 0
 	noBrowser := func(string) error { return nil }
@@ -132,7 +132,7 @@ func TestLoginLoopbackPasteFallback(t *testing.T) {
 	done := make(chan result, 1)
 	go func() {
 		r := e.invoke(call{stdin: inR, stderr: errW, inTTY: true, browser: noBrowser},
-			"login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", oauthtest.FleetClientID,
+			"login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", sandbox.FleetClientID,
 			"--redirect-uri", e.fleetRedirect(), "--name", "remote")
 		errW.Close()
 		done <- r
@@ -162,7 +162,7 @@ func TestLoginLoopbackPasteFallback(t *testing.T) {
 }
 
 func TestLoginPastedURLWithoutCode(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	r := e.runInteractive(false, func(line string, stdin io.Writer) bool {
 		if strings.HasPrefix(line, "Redirect URL or code") {
 			fmt.Fprintln(stdin, "tesla://auth/callback?state=abc&issuer=x")
@@ -179,9 +179,9 @@ func TestLoginPastedURLWithoutCode(t *testing.T) {
 }
 
 func TestLoginStateMismatch(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	r := e.invoke(call{browser: browser("tamper")}, "login", "--kind", "fleet", "--issuer", e.srv.URL(),
-		"--client-id", oauthtest.FleetClientID, "--redirect-uri", e.fleetRedirect(), "--timeout", "20s")
+		"--client-id", sandbox.FleetClientID, "--redirect-uri", e.fleetRedirect(), "--timeout", "20s")
 	if r.code != 1 || !strings.Contains(strings.ToLower(r.stderr), "state") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -191,9 +191,9 @@ func TestLoginStateMismatch(t *testing.T) {
 }
 
 func TestLoginPartnerClientCredentials(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
-	r := e.runEnv("", map[string]string{EnvClientSecret: oauthtest.PartnerSecret}, "login", "--kind", "partner",
-		"--issuer", e.srv.URL(), "--client-id", oauthtest.PartnerClientID, "--region", "eu", "--name", "biz")
+	e := newEnv(t, sandbox.Options{})
+	r := e.runEnv("", map[string]string{EnvClientSecret: sandbox.PartnerSecret}, "login", "--kind", "partner",
+		"--issuer", e.srv.URL(), "--client-id", sandbox.PartnerClientID, "--region", "eu", "--name", "biz")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -212,25 +212,25 @@ func TestLoginPartnerClientCredentials(t *testing.T) {
 	// The secret is read from a file too, and a wrong one is refused without leaking it.
 	secretFile := filepath.Join(e.dir, "secret")
 	os.WriteFile(secretFile, []byte("wrong-secret-value\n"), 0o600)
-	r = e.run("", "login", "--kind", "partner", "--issuer", e.srv.URL(), "--client-id", oauthtest.PartnerClientID,
+	r = e.run("", "login", "--kind", "partner", "--issuer", e.srv.URL(), "--client-id", sandbox.PartnerClientID,
 		"--client-secret-file", secretFile)
 	if r.code != 1 || strings.Contains(r.stderr, "wrong-secret-value") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	// And from stdin.
-	r = e.run(oauthtest.PartnerSecret+"\n", "login", "--kind", "partner", "--issuer", e.srv.URL(),
-		"--client-id", oauthtest.PartnerClientID, "--client-secret-file", "-", "--name", "biz2")
+	r = e.run(sandbox.PartnerSecret+"\n", "login", "--kind", "partner", "--issuer", e.srv.URL(),
+		"--client-id", sandbox.PartnerClientID, "--client-secret-file", "-", "--name", "biz2")
 	if r.code != 0 || e.account("biz2").AccessToken == "" {
 		t.Fatalf("secret on stdin: exit %d: %s", r.code, r.stderr)
 	}
 }
 
 func TestLoginLegacyPassword(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	u := e.srv.User()
 	e.mustRun(u.Password+"\n", "login", "--kind", "legacy", "--base-url", e.srv.URL(), "--email", u.Email, "--name", "old")
 	a := e.account("old")
-	if a.Kind != accounts.KindLegacy || a.ClientID != oauthtest.LegacyClientID || a.AccessToken == "" || a.RefreshToken == "" {
+	if a.Kind != accounts.KindLegacy || a.ClientID != sandbox.LegacyClientID || a.AccessToken == "" || a.RefreshToken == "" {
 		t.Fatalf("stored %+v", a)
 	}
 	if d := time.Until(a.Expiry); d < 44*24*time.Hour {

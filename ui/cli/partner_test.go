@@ -20,7 +20,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth/fleetapi"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // keyHost is an app's domain on loopback: it serves a public key at
@@ -81,7 +81,7 @@ func (h *keyHost) serveRaw(b []byte) {
 // with a client that trusts it.
 func partnerEnv(t *testing.T) (*env, *keyHost) {
 	h := newKeyHost(t)
-	e := newEnv(t, oauthtest.Options{PartnerHTTPClient: h.srv.Client()})
+	e := newEnv(t, sandbox.Options{PartnerHTTPClient: h.srv.Client()})
 	e.client = h.srv.Client()
 	return e, h
 }
@@ -89,8 +89,8 @@ func partnerEnv(t *testing.T) (*env, *keyHost) {
 // loginPartner adds a partner account of region through keyfob login.
 func (e *env) loginPartner(name, region string) {
 	e.t.Helper()
-	r := e.runEnv("", map[string]string{EnvClientSecret: oauthtest.PartnerSecret}, "login", "--kind", "partner",
-		"--issuer", e.srv.URL(), "--client-id", oauthtest.PartnerClientID, "--region", region,
+	r := e.runEnv("", map[string]string{EnvClientSecret: sandbox.PartnerSecret}, "login", "--kind", "partner",
+		"--issuer", e.srv.URL(), "--client-id", sandbox.PartnerClientID, "--region", region,
 		"--audience", e.srv.FleetAPIBase(region), "--name", name)
 	if r.code != 0 {
 		e.t.Fatalf("partner login: exit %d %s", r.code, r.stderr)

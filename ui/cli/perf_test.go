@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // The speed bars that concern whole processes. Run them with
@@ -23,18 +23,18 @@ import (
 
 // bigStore fills a fresh keyfob directory with n fleet accounts whose
 // tokens were minted by a sandbox, like a fleet operator's store.
-func bigStore(tb testing.TB, n int, ttl time.Duration) (dir string, srv *oauthtest.Server) {
+func bigStore(tb testing.TB, n int, ttl time.Duration) (dir string, srv *sandbox.Server) {
 	tb.Helper()
-	srv = oauthtest.NewTest(tb, oauthtest.Options{})
+	srv = sandbox.NewTest(tb, sandbox.Options{})
 	dir = filepath.Join(tb.TempDir(), "keyfob")
 	accts := make([]accounts.Account, n)
 	now := time.Now()
 	for i := range accts {
-		ts := srv.Mint(oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, AccessTTL: ttl,
+		ts := srv.Mint(sandbox.MintRequest{ClientID: sandbox.FleetClientID, AccessTTL: ttl,
 			Scopes: []string{"openid", "offline_access", "user_data", "vehicle_device_data", "vehicle_cmds"}})
 		accts[i] = accounts.Account{
 			ID: fmt.Sprintf("%08x", i), Name: fmt.Sprintf("car-%04d", i), Email: fmt.Sprintf("owner%04d@example.com", i),
-			Kind: accounts.KindFleet, Region: "na", ClientID: oauthtest.FleetClientID,
+			Kind: accounts.KindFleet, Region: "na", ClientID: sandbox.FleetClientID,
 			Endpoints: accounts.Endpoints{AuthURL: srv.Issuer() + "/authorize", TokenURL: srv.Issuer() + "/token",
 				RevokeURL: srv.Issuer() + "/revoke", UserInfoURL: srv.Issuer() + "/userinfo"},
 			Audience:    "https://fleet-api.prd.na.vn.cloud.tesla.com",

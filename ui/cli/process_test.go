@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // The tests here need whole keyfob processes.
@@ -27,7 +27,7 @@ func TestConcurrentTokenProcessesRefreshOnce(t *testing.T) {
 		{"30-second tokens, shorter than the margin", 30 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, oauthtest.Options{Latency: 50 * time.Millisecond, AccessTTL: tc.ttl})
+			e := newEnv(t, sandbox.Options{Latency: 50 * time.Millisecond, AccessTTL: tc.ttl})
 			e.seed(e.minted("a0000001", "car", -time.Minute))
 			keyfobBinary(t) // built before the clock matters
 			concurrentTokens(t, e, 50)
@@ -69,12 +69,12 @@ func concurrentTokens(t *testing.T, e *env, n int) {
 func TestSecretsNeverInArgv(t *testing.T) {
 	// The only child process keyfob starts is the browser; its argument is
 	// the authorize URL, which must carry no secret.
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	logFile := filepath.Join(e.dir, "argv")
 	script := filepath.Join(e.dir, "browser.sh")
 	os.WriteFile(script, []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" >> "+logFile+"\nenv >> "+logFile+".env\nexec \""+os.Args[0]+"\" \"$@\"\n"), 0o700)
 	r := e.runProcess("", []string{"BROWSER=" + script, EnvClientSecret + "=s3cr3t-client-value"},
-		"login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", oauthtest.FleetClientID, "--redirect-uri", e.fleetRedirect())
+		"login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", sandbox.FleetClientID, "--redirect-uri", e.fleetRedirect())
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}

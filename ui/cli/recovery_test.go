@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // TestUnsavableRotationGoesToRecovery refreshes an account when the store
@@ -28,7 +28,7 @@ func TestUnsavableRotationGoesToRecovery(t *testing.T) {
 			if why := mountProblem(t); why != "" && (how == "full" || os.Geteuid() == 0) {
 				needMount(t, why)
 			}
-			e := newEnv(t, oauthtest.Options{})
+			e := newEnv(t, sandbox.Options{})
 			home := e.isolateHome() // where the recovery file goes when the store's directory is read-only
 			e.seed(e.minted("a0000001", "car", -time.Minute), e.minted("a0000002", "spare", time.Hour))
 			e.mustRun("", "refresh", "spare") // the lock files exist from now on

@@ -7,14 +7,14 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // TestListRefreshEnding: a refresh token 6 days 23 hours from its
 // estimated end is flagged in the list and in --json; one 7 days 1 hour
 // from it is not.
 func TestListRefreshEnding(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	now := time.Now()
 	soon, later := e.minted("a0000001", "soon", 8*time.Hour), e.minted("a0000002", "later", 8*time.Hour)
 	soon.RefreshObtainedAt = now.Add(-accounts.RefreshTokenLifetime + accounts.RefreshEndingWithin - time.Hour)

@@ -7,13 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // TestManPage: fang's man page is on and is roff. fang writes it to the
 // process's stdout, so the test catches that.
 func TestManPage(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +40,7 @@ func TestManPage(t *testing.T) {
 // TestCompleteAccountNames: every command that takes NAME completes the
 // names of the accounts in the store.
 func TestCompleteAccountNames(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	car := e.minted("a0000001", "car", time.Hour)
 	car.Email = "driver@example.com"
 	e.seed(car, e.minted("a0000002", "cab", time.Hour), e.minted("a0000003", "truck", time.Hour))

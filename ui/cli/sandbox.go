@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/ui/demo"
 )
 
@@ -17,7 +17,7 @@ type SandboxOptions struct {
 	Ctx context.Context
 
 	Addr   string
-	Server oauthtest.Options
+	Server sandbox.Options
 }
 
 // NewCmdSandbox returns `keyfob sandbox`; runF replaces its run in tests.
@@ -60,14 +60,14 @@ func runSandbox(opts *SandboxOptions) error {
 		return err
 	}
 	opts.Server.Users = append(opts.Server.Users, chinaUser)
-	srv, err := oauthtest.StartAt(opts.Addr, opts.Server)
+	srv, err := sandbox.StartAt(opts.Addr, opts.Server)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
 	// Like Tesla, the sandbox takes only a registered redirect URI for
 	// the Fleet API app.
-	srv.RegisterRedirectURI(oauthtest.FleetClientID, redirect)
+	srv.RegisterRedirectURI(sandbox.FleetClientID, redirect)
 	printSandbox(opts.IO.Out, srv, redirect)
 	fprintln(opts.IO.Out, "\nServing until ctrl+c.")
 	<-opts.Ctx.Done()
@@ -79,26 +79,26 @@ func runSandbox(opts *SandboxOptions) error {
 
 // chinaUser is the sandbox's user in region CN, whose sign-in the main
 // host sends to the China host (the sandbox's auth.tesla.cn).
-var chinaUser = oauthtest.User{Email: "cn-driver@example.com", Region: "CN"}
+var chinaUser = sandbox.User{Email: "cn-driver@example.com", Region: "CN"}
 
 // printSandbox prints the sandbox's base URL (the first line), its users
 // and clients, and login commands that work against it.
-func printSandbox(w io.Writer, srv *oauthtest.Server, redirect string) {
+func printSandbox(w io.Writer, srv *sandbox.Server, redirect string) {
 	u, base := srv.User(), srv.URL()
 	fprintln(w, base)
 	fprintf(w, "\nTest user: %s  password: %s\n", u.Email, u.Password)
 	fprintf(w, "China user: %s  same password; signs in at the China host %s (auth.tesla.cn)\n", chinaUser.Email, srv.CNURL())
-	fprintf(w, "Fleet app: %s  registered redirect URI: %s\n", oauthtest.FleetClientID, redirect)
-	fprintf(w, "Partner client: %s  secret: %s\n\n", oauthtest.PartnerClientID, oauthtest.PartnerSecret)
+	fprintf(w, "Fleet app: %s  registered redirect URI: %s\n", sandbox.FleetClientID, redirect)
+	fprintf(w, "Partner client: %s  secret: %s\n\n", sandbox.PartnerClientID, sandbox.PartnerSecret)
 	fprintln(w, "Try, with an empty config directory:")
 	fprintf(w, "  export %s=$(mktemp -d)\n", EnvConfigDir)
-	fprintf(w, "  keyfob login --kind fleet --issuer %s --client-id %s --redirect-uri %s\n", base, oauthtest.FleetClientID, redirect)
+	fprintf(w, "  keyfob login --kind fleet --issuer %s --client-id %s --redirect-uri %s\n", base, sandbox.FleetClientID, redirect)
 	fprintf(w, "  keyfob login --kind custom --issuer %s --client-id %s --redirect-uri %s --scopes openid,offline_access --name custom\n",
-		base, oauthtest.FleetClientID, redirect)
+		base, sandbox.FleetClientID, redirect)
 	fprintf(w, "  keyfob login --kind owner --issuer %s --no-browser\n", base)
 	fprintf(w, "  keyfob login --kind owner --issuer %s --email %s --no-browser --name china\n", base, chinaUser.Email)
 	fprintf(w, "  %s=%s keyfob login --kind partner --issuer %s --client-id %s\n",
-		EnvClientSecret, oauthtest.PartnerSecret, base, oauthtest.PartnerClientID)
+		EnvClientSecret, sandbox.PartnerSecret, base, sandbox.PartnerClientID)
 	fprintf(w, "  echo %s | keyfob login --kind legacy --base-url %s --email %s\n", u.Password, base, u.Email)
 	fprintln(w, "  keyfob list; keyfob token")
 }

@@ -11,20 +11,20 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // Security checks seen from the outside: file modes, loose
 // modes fixed with a notice, no token in any file but the store, and the
 // clipboard cleared after the delay only when it still holds the token.
 // (Loopback-only listeners, state and PKCE are tested in ./oauth and
-// ./oauth/oauthtest; secrets in argv and errors in process_test.go and
+// ./oauth/sandbox; secrets in argv and errors in process_test.go and
 // bad_input_test.go.)
 
 func TestFilesArePrivate(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	home := e.isolateHome()
-	e.mustRun("", "login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", oauthtest.FleetClientID, "--redirect-uri", e.fleetRedirect())
+	e.mustRun("", "login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", sandbox.FleetClientID, "--redirect-uri", e.fleetRedirect())
 	e.seed(e.minted("a0000009", "soon", -time.Minute))
 	e.mustRun("", "token", "soon") // takes the account lock, writes again
 	for _, root := range []string{e.storeDir(), home} {
@@ -52,7 +52,7 @@ func TestFilesArePrivate(t *testing.T) {
 }
 
 func TestLoosePermissionsAreFixedWithNotice(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	os.Chmod(e.storeDir(), 0o755)
 	os.Chmod(filepath.Join(e.storeDir(), accounts.StoreFile), 0o644)
@@ -71,7 +71,7 @@ func TestLoosePermissionsAreFixedWithNotice(t *testing.T) {
 }
 
 func TestTokensOnlyInTheStore(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	home := e.isolateHome()
 	e.seed(e.minted("a0000001", "car", -time.Minute))
 	e.mustRun("", "token", "car")
@@ -133,7 +133,7 @@ func fakeClipboard(t *testing.T, e *env) (pathEnv, file string) {
 }
 
 func TestTokenCopyClearsClipboardOnlyIfUnchanged(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	os.MkdirAll(e.storeDir(), 0o700)
 	os.WriteFile(filepath.Join(e.storeDir(), accounts.ConfigFile), []byte(`{"clipboard_clear": "1s"}`), 0o600)

@@ -14,11 +14,11 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 func TestServeConsumers(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour), e.minted("a0000002", "truck", time.Hour))
 	r := e.mustRun("", "serve", "add", "teslamate", "--account", "car")
 	cred := strings.TrimSpace(r.stdout)
@@ -77,7 +77,7 @@ func TestServeProcess(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the real binary")
 	}
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", -time.Minute))
 	cred := strings.TrimSpace(e.mustRun("", "serve", "add", "teslamate", "--account", "car").stdout)
 	script := strings.TrimSpace(e.mustRun("", "serve", "add", "script", "--account", "car").stdout)

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // Proof under stress: many processes at once while another one keeps
@@ -138,7 +138,7 @@ func (w *storeWriterProcess) stop(t *testing.T) int {
 func TestStressTokensRefreshAllAndWriter(t *testing.T) {
 	rounds := envInt("KEYFOB_STRESS_ROUNDS", 8, 3)
 	const procs = 50
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	names := []string{"car", "truck", "wall"}
 	var seeded []accounts.Account
 	for i, n := range names {

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // TestCopiedTokenOutlivesAKilledTUI runs the real TUI in tmux with a
@@ -27,7 +27,7 @@ func TestCopiedTokenOutlivesAKilledTUI(t *testing.T) {
 	needTmux(t)
 	for _, how := range []string{"SIGKILL", "SIGHUP"} {
 		t.Run(how, func(t *testing.T) {
-			e := newEnv(t, oauthtest.Options{})
+			e := newEnv(t, sandbox.Options{})
 			e.seed(e.minted("a0000001", "car", time.Hour))
 			os.WriteFile(filepath.Join(e.storeDir(), accounts.ConfigFile),
 				[]byte(`{"clipboard_clear": "5s", "auto_refresh": false}`), 0o600)

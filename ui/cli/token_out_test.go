@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/oauth/serve"
 )
 
 func TestTokenJSON(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	a := e.account("car")
 	r := e.mustRun("", "token", "car", "--json")
@@ -50,7 +50,7 @@ func mustJSON(t *testing.T, v any) string {
 }
 
 func TestTokenWrite(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	tok := e.account("car").AccessToken
 	file := filepath.Join(e.dir, "token")
@@ -92,7 +92,7 @@ func TestTokenWrite(t *testing.T) {
 // TestTokenWriteIsAtomic: a reader of the file, while two accounts' tokens
 // take turns in it, only ever finds one of them whole.
 func TestTokenWriteIsAtomic(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour), e.minted("a0000002", "truck", time.Hour))
 	valid := map[string]bool{e.account("car").AccessToken: true, e.account("truck").AccessToken: true}
 	file := filepath.Join(e.dir, "token")

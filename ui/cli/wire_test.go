@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // fleetRedirect returns a loopback redirect URI on a port free now and
@@ -24,7 +24,7 @@ func (e *env) fleetRedirect() string {
 	}
 	uri := fmt.Sprintf("http://127.0.0.1:%d/callback", ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
-	e.srv.RegisterRedirectURI(oauthtest.FleetClientID, uri)
+	e.srv.RegisterRedirectURI(sandbox.FleetClientID, uri)
 	return uri
 }
 
@@ -47,8 +47,8 @@ func printedCommand(t *testing.T, r *bufio.Reader, prefix string) []string {
 // with it worked, the next login of the app uses it without the flag, and
 // says so.
 func TestFleetRedirectIsRequiredThenRemembered(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{StrictFleet: true})
-	args := []string{"login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", oauthtest.FleetClientID}
+	e := newEnv(t, sandbox.Options{StrictFleet: true})
+	args := []string{"login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", sandbox.FleetClientID}
 	r := e.run("", append(args, "--name", "car")...)
 	if r.code != ExitUsage || !strings.Contains(r.stderr, "pass it with --redirect-uri") || !strings.Contains(r.stderr, "developer.tesla.com") {
 		t.Fatalf("without a redirect URI: exit %d: %s", r.code, r.stderr)
@@ -59,7 +59,7 @@ func TestFleetRedirectIsRequiredThenRemembered(t *testing.T) {
 		t.Errorf("a login given its redirect URI speaks of a remembered one: %s", r.stderr)
 	}
 	cfg, err := accounts.Open(e.storeDir()).LoadConfig()
-	if err != nil || cfg.RedirectURIs[oauthtest.FleetClientID] != redirect {
+	if err != nil || cfg.RedirectURIs[sandbox.FleetClientID] != redirect {
 		t.Fatalf("config after the login: %+v %v", cfg, err)
 	}
 	first := e.account("car")
@@ -84,13 +84,13 @@ func TestFleetRedirectIsRequiredThenRemembered(t *testing.T) {
 // --locale and --require-scopes reach the sign-in address; a kind that
 // does not use them refuses them.
 func TestLoginOptionsReachTheSignIn(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	var authURL string
 	seen := func(u string) error {
 		authURL = u
 		return browser("follow")(u)
 	}
-	r := e.invoke(call{browser: seen}, "login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", oauthtest.FleetClientID,
+	r := e.invoke(call{browser: seen}, "login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", sandbox.FleetClientID,
 		"--redirect-uri", e.fleetRedirect(), "--locale", "de-DE", "--require-scopes")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
@@ -117,7 +117,7 @@ func TestLoginOptionsReachTheSignIn(t *testing.T) {
 // it; with the flag, keyfob warns what it means and keeps the opt-in with
 // the account. Not needed, it says so and keeps nothing.
 func TestInsecureHTTPIsAnExplicitWarnedOptIn(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	args := []string{"import", "--kind", "custom", "--client-id", "c", "--token-url", "http://keyfob-test.invalid/token"}
 	r := e.run("rt\n", args...)
 	if r.code != ExitUsage || !strings.Contains(r.stderr, "plain http") || !strings.Contains(r.stderr, "--insecure-http accepts that risk") ||
@@ -128,7 +128,7 @@ func TestInsecureHTTPIsAnExplicitWarnedOptIn(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "warning: --insecure-http") || !strings.Contains(r.stderr, "clear text") {
 		t.Fatalf("with the flag (the host does not resolve): exit %d: %s", r.code, r.stderr)
 	}
-	ts := e.srv.Mint(oauthtest.MintRequest{ClientID: "c", Scopes: []string{"openid", "offline_access"}})
+	ts := e.srv.Mint(sandbox.MintRequest{ClientID: "c", Scopes: []string{"openid", "offline_access"}})
 	r = e.run(ts.RefreshToken+"\n", "import", "--kind", "custom", "--client-id", "c", "--token-url", e.srv.Issuer()+"/token",
 		"--name", "lab", "--insecure-http")
 	if r.code != 0 || !strings.Contains(r.stderr, "--insecure-http was not needed") || e.account("lab").AllowInsecureHTTP {
@@ -139,7 +139,7 @@ func TestInsecureHTTPIsAnExplicitWarnedOptIn(t *testing.T) {
 // A stored account whose endpoint is plain http off loopback refreshes
 // nothing, and the error says how to fix it.
 func TestRefreshOfAPlainHTTPAccountSaysWhatToDo(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	a := e.minted("a0000001", "car", -1)
 	a.Endpoints.TokenURL = "http://keyfob-test.invalid/token"
 	e.seed(a)
@@ -152,7 +152,7 @@ func TestRefreshOfAPlainHTTPAccountSaysWhatToDo(t *testing.T) {
 // The paste prompt of an Owner login says where to find a tesla://
 // address, in the words both faces share.
 func TestOwnerPasteShowsWhereToFindTheAddress(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	var authURL string
 	r := e.runInteractive(false, func(line string, stdin io.Writer) bool {
 		authURLOf(line, &authURL)
@@ -175,10 +175,10 @@ func TestOwnerPasteShowsWhereToFindTheAddress(t *testing.T) {
 // A region the tokens correct is told: after an import, and when a
 // refresh finds it (on stderr, the token alone on stdout).
 func TestRegionChangesAreTold(t *testing.T) {
-	eu := oauthtest.User{Email: "eu-driver@example.com", Region: "EU"}
-	e := newEnv(t, oauthtest.Options{Users: []oauthtest.User{eu}})
-	ts := e.srv.Mint(oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, Email: eu.Email, Scopes: []string{"openid", "offline_access"}})
-	r := e.run(ts.RefreshToken+"\n", "import", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", oauthtest.FleetClientID, "--name", "eu")
+	eu := sandbox.User{Email: "eu-driver@example.com", Region: "EU"}
+	e := newEnv(t, sandbox.Options{Users: []sandbox.User{eu}})
+	ts := e.srv.Mint(sandbox.MintRequest{ClientID: sandbox.FleetClientID, Email: eu.Email, Scopes: []string{"openid", "offline_access"}})
+	r := e.run(ts.RefreshToken+"\n", "import", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", sandbox.FleetClientID, "--name", "eu")
 	if r.code != 0 || !strings.Contains(r.stderr, "note: eu: the tokens say the account is in region eu, not na") {
 		t.Fatalf("import: exit %d: %s", r.code, r.stderr)
 	}
@@ -191,7 +191,7 @@ func TestRegionChangesAreTold(t *testing.T) {
 
 	// An account stored as na whose refreshed token says eu.
 	a := e.minted("a0000002", "moved", -1)
-	a.RefreshToken = e.srv.Mint(oauthtest.MintRequest{ClientID: oauthtest.FleetClientID, Email: eu.Email,
+	a.RefreshToken = e.srv.Mint(sandbox.MintRequest{ClientID: sandbox.FleetClientID, Email: eu.Email,
 		Scopes: []string{"openid", "offline_access"}}).RefreshToken
 	a.Audience = e.srv.FleetAPIBase("na")
 	e.seed(a)
@@ -207,7 +207,7 @@ func TestRegionChangesAreTold(t *testing.T) {
 // A token of the other Tesla hosts' region is not followed: the refresh
 // works, and a warning says what to do.
 func TestRefusedRegionIsAWarningWithAdvice(t *testing.T) {
-	e := newEnv(t, oauthtest.Options{})
+	e := newEnv(t, sandbox.Options{})
 	a := e.minted("a0000003", "far", -1)
 	a.Region = "cn"
 	e.seed(a)

@@ -17,7 +17,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
-	"github.com/keyfob/keyfob/oauth/oauthtest"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/ui"
 )
 
@@ -26,7 +26,7 @@ import (
 type Demo struct {
 	// Dir is the temporary config directory (0700) holding the store.
 	Dir     string
-	Server  *oauthtest.Server
+	Server  *sandbox.Server
 	Store   *accounts.Store
 	Manager *accounts.Manager
 	Engine  *oauth.Engine
@@ -57,13 +57,13 @@ const (
 // NA): the wizard's presets hint the user of the chosen region, so a login
 // there gets tokens that agree with it; the China user's sign-in goes on
 // at the sandbox's China host, as Tesla's does at auth.tesla.cn.
-var regionUsers = []oauthtest.User{
+var regionUsers = []sandbox.User{
 	{Email: "eu-driver@example.com", FullName: "Sandbox Driver (EU)", Region: "EU"},
 	{Email: "cn-driver@example.com", FullName: "Sandbox Driver (CN)", Region: "CN"},
 }
 
 // userOf is the email of the sandbox user of a region.
-func userOf(s *oauthtest.Server, region string) string {
+func userOf(s *sandbox.Server, region string) string {
 	for _, u := range s.Users() {
 		if strings.EqualFold(u.Region, region) {
 			return u.Email
@@ -79,11 +79,11 @@ func Start(ctx context.Context) (*Demo, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, err := oauthtest.Start(oauthtest.Options{Users: regionUsers, Secrets: map[string]string{customClient: customSecret}})
+	srv, err := sandbox.Start(sandbox.Options{Users: regionUsers, Secrets: map[string]string{customClient: customSecret}})
 	if err != nil {
 		return nil, fmt.Errorf("cannot start the sandbox server: %w", err)
 	}
-	srv.RegisterRedirectURI(oauthtest.FleetClientID, redirect)
+	srv.RegisterRedirectURI(sandbox.FleetClientID, redirect)
 	dir, err := os.MkdirTemp("", "keyfob-demo-")
 	if err != nil {
 		srv.Close()
@@ -164,7 +164,7 @@ func (d *Demo) Presets(kind accounts.Kind, region string) (accounts.Account, err
 	issuer := d.Server.Issuer()
 	switch kind {
 	case accounts.KindFleet:
-		a.ClientID = oauthtest.FleetClientID
+		a.ClientID = sandbox.FleetClientID
 		a.Endpoints.AuthURL = issuer + "/authorize"
 		a.Endpoints.TokenURL = issuer + "/token"
 		a.Endpoints.UserInfoURL = issuer + "/userinfo"
@@ -177,13 +177,13 @@ func (d *Demo) Presets(kind accounts.Kind, region string) (accounts.Account, err
 		a.Endpoints.UserInfoURL = issuer + "/userinfo"
 		a.Email = userOf(d.Server, a.Region)
 	case accounts.KindPartner:
-		a.ClientID = oauthtest.PartnerClientID
-		a.ClientSecret = oauthtest.PartnerSecret
+		a.ClientID = sandbox.PartnerClientID
+		a.ClientSecret = sandbox.PartnerSecret
 		a.Endpoints.TokenURL = issuer + "/token"
 		a.Audience = d.Server.FleetAPIBase(a.Region)
 	case accounts.KindLegacy:
-		a.ClientID = oauthtest.LegacyClientID
-		a.ClientSecret = oauthtest.LegacyClientSecret
+		a.ClientID = sandbox.LegacyClientID
+		a.ClientSecret = sandbox.LegacyClientSecret
 		a.Endpoints.BaseURL = base
 		a.Email = d.Server.User().Email
 	case accounts.KindCustom:
@@ -222,9 +222,9 @@ func (d *Demo) Browse(ctx context.Context, authURL string) (string, error) {
 // sample is a demo account and how its tokens are made.
 type sample struct {
 	acct     accounts.Account
-	mint     oauthtest.MintRequest // its client, scopes and audience come from acct
-	age      time.Duration         // how long ago the refresh token was obtained
-	kill     bool                  // the refresh token is dead: login required
+	mint     sandbox.MintRequest // its client, scopes and audience come from acct
+	age      time.Duration       // how long ago the refresh token was obtained
+	kill     bool                // the refresh token is dead: login required
 	lastFail string
 }
 
@@ -285,21 +285,21 @@ func (d *Demo) samples() ([]sample, error) {
 				fleetApp(a)
 				a.RequestedScopes = yScopes
 			}),
-			mint: oauthtest.MintRequest{AccessTTL: 7 * time.Minute},
+			mint: sandbox.MintRequest{AccessTTL: 7 * time.Minute},
 			age:  41 * day,
 		},
 		{
 			acct: preset("powerwall", accounts.KindOwner, "na", nil),
-			mint: oauthtest.MintRequest{AccessTTL: -25 * time.Minute},
+			mint: sandbox.MintRequest{AccessTTL: -25 * time.Minute},
 			age:  84 * day,
 		},
 		{
 			acct: preset("fleet-partner", accounts.KindPartner, "eu", nil),
-			mint: oauthtest.MintRequest{NoRefresh: true, AccessTTL: 2*time.Hour + 13*time.Minute},
+			mint: sandbox.MintRequest{NoRefresh: true, AccessTTL: 2*time.Hour + 13*time.Minute},
 		},
 		{
 			acct:     preset("old-app", accounts.KindLegacy, "na", nil),
-			mint:     oauthtest.MintRequest{Legacy: true, AccessTTL: -3 * time.Hour},
+			mint:     sandbox.MintRequest{Legacy: true, AccessTTL: -3 * time.Hour},
 			age:      50 * day,
 			kill:     true,
 			lastFail: "the server rejected the refresh token (login_required); sign in again",
@@ -308,12 +308,12 @@ func (d *Demo) samples() ([]sample, error) {
 			// Logged in 86 days ago: its refresh token nears Tesla's three
 			// months, so the list warns before it dies.
 			acct: preset("cybertruck", accounts.KindFleet, "na", fleetApp),
-			mint: oauthtest.MintRequest{AccessTTL: 5*time.Hour + 20*time.Minute},
+			mint: sandbox.MintRequest{AccessTTL: 5*time.Hour + 20*time.Minute},
 			age:  86 * day,
 		},
 		{
 			acct: preset("homelab", accounts.KindCustom, "", func(a *accounts.Account) { a.Grant = accounts.GrantCode }),
-			mint: oauthtest.MintRequest{AccessTTL: 46 * time.Minute},
+			mint: sandbox.MintRequest{AccessTTL: 46 * time.Minute},
 			age:  9 * day,
 		},
 	}
