@@ -73,6 +73,15 @@ type RefreshResult struct {
 	At    time.Time `json:"at"`
 	OK    bool      `json:"ok"`
 	Error string    `json:"error,omitempty"`
+	// Failures counts the refreshes that failed in a row, this one
+	// included; RetryAt is when the next attempt may reach the server
+	// (the server's Retry-After, else a back-off that grows with
+	// Failures). Every process honours it, so a failing server sees one
+	// attempt per account at a time, not one per caller.
+	Failures int       `json:"failures,omitempty"`
+	RetryAt  time.Time `json:"retry_at,omitzero"`
+	// ServerDelay is set when RetryAt is the server's Retry-After.
+	ServerDelay bool `json:"server_delay,omitempty"`
 }
 
 // Account is one saved login. Zero values mean "unknown" throughout.
@@ -114,6 +123,18 @@ type Account struct {
 	State       State          `json:"state,omitempty"`
 	// StateDetail explains State when it is not active (the server's error).
 	StateDetail string `json:"state_detail,omitempty"`
+
+	// Rotation counts the refresh tokens this account has had: it grows
+	// by one each time a new refresh token replaces the old one. Of two
+	// copies of an account (the store's and a recovery file's), the one
+	// with the higher Rotation holds the newer refresh token, whatever
+	// the clocks said when they were written.
+	Rotation uint64 `json:"rotation,omitempty"`
+
+	// Revision is the store's version of this account's record, set when
+	// it is read and advanced by every write; 0 for an account not yet
+	// stored. It is not part of the record itself.
+	Revision int64 `json:"-"`
 }
 
 // Grant is what a login or refresh returned: the tokens and what is known
@@ -147,8 +168,7 @@ func (a *Account) Apply(g Grant, now time.Time) {
 	a.Expiry = g.Expiry
 	a.AccessObtainedAt = now
 	if g.RefreshToken != "" && g.RefreshToken != a.RefreshToken {
-		a.RefreshToken = g.RefreshToken
-		a.RefreshObtainedAt = now
+		a.SetRefreshToken(g.RefreshToken, now)
 	}
 	if g.IDToken != "" {
 		a.IDToken = g.IDToken
@@ -174,6 +194,13 @@ func (a *Account) Apply(g Grant, now time.Time) {
 	a.State = StateActive
 	a.StateDetail = ""
 	a.LastRefresh = &RefreshResult{At: now, OK: true}
+}
+
+// SetRefreshToken replaces a's refresh token with a new one obtained at
+// now, and counts the rotation.
+func (a *Account) SetRefreshToken(token string, now time.Time) {
+	a.RefreshToken, a.RefreshObtainedAt = token, now
+	a.Rotation++
 }
 
 // Refreshable reports whether the account can get a new access token

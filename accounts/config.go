@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"time"
 )
@@ -85,13 +86,14 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// ConfigPath is the settings file of the store.
-func (s *Store) ConfigPath() string { return filepath.Join(s.dir, ConfigFile) }
+// ConfigPath is the settings file.
+func (m *Manager) ConfigPath() string { return filepath.Join(m.dir, ConfigFile) }
 
-// LoadConfig reads the settings; a missing file gives the defaults.
-func (s *Store) LoadConfig() (Config, error) {
+// Config reads the settings; a missing file gives the defaults.
+func (m *Manager) Config() (Config, error) {
 	var c Config
-	data, _, err := readNoFollow(s.ConfigPath())
+	path := m.ConfigPath()
+	data, _, err := readNoFollow(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return c, nil
 	}
@@ -100,50 +102,59 @@ func (s *Store) LoadConfig() (Config, error) {
 		return c, err
 	}
 	if err != nil {
-		return c, fmt.Errorf("cannot read %s: %w", s.ConfigPath(), err)
+		return c, fmt.Errorf("cannot read %s: %w", path, err)
 	}
 	if err := json.Unmarshal(data, &c); err != nil {
-		return c, fmt.Errorf("%s is not valid: %w; fix or remove it", s.ConfigPath(), err)
+		return c, fmt.Errorf("%s is not valid: %w; fix or remove it", path, err)
 	}
 	return c, nil
 }
 
 // SaveConfig writes the settings atomically (0600).
-func (s *Store) SaveConfig(c Config) error {
-	if err := s.ensureDir(); err != nil {
-		return err
+func (m *Manager) SaveConfig(c Config) error {
+	if err := os.MkdirAll(m.dir, 0o700); err != nil {
+		return fmt.Errorf("cannot create the keyfob directory %s: %w", m.dir, err)
 	}
 	data, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return err
 	}
-	return s.write(s.ConfigPath(), append(data, '\n'))
+	return m.files().write(m.ConfigPath(), append(data, '\n'))
 }
 
 // UpdateConfig changes the settings: under a lock of its own it reads
 // config.json again, lets fn change it and writes it, so a setting another
 // process changed meanwhile is kept.
-func (s *Store) UpdateConfig(ctx context.Context, fn func(*Config)) error {
-	if err := s.ensureDir(); err != nil {
-		return err
+func (m *Manager) UpdateConfig(ctx context.Context, fn func(*Config)) error {
+	if err := os.MkdirAll(m.dir, 0o700); err != nil {
+		return fmt.Errorf("cannot create the keyfob directory %s: %w", m.dir, err)
 	}
-	unlock, err := s.lock(ctx, filepath.Join(s.dir, configLock), "the settings file")
+	unlock, err := m.files().lock(ctx, filepath.Join(m.dir, configLock), "the settings file")
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	c, err := s.LoadConfig()
+	c, err := m.Config()
 	if err != nil {
 		return err
 	}
 	fn(&c)
-	return s.SaveConfig(c)
+	return m.SaveConfig(c)
+}
+
+// files writes keyfob's own files (settings, keys) the way a file store
+// writes its records.
+func (m *Manager) files() *fileStore {
+	if fs, ok := m.b.(*fileStore); ok && fs.dir == m.dir {
+		return fs
+	}
+	return &fileStore{dir: m.dir, notice: m.notice}
 }
 
 // RedirectFor returns the redirect URI remembered for a client id, or ""
 // (also when the settings cannot be read: the user then gives one).
-func (s *Store) RedirectFor(clientID string) string {
-	c, err := s.LoadConfig()
+func (m *Manager) RedirectFor(clientID string) string {
+	c, err := m.Config()
 	if err != nil || clientID == "" {
 		return ""
 	}
@@ -152,11 +163,11 @@ func (s *Store) RedirectFor(clientID string) string {
 
 // RememberRedirect remembers uri as the redirect URI of a client id.
 // Nothing is written when it is already the one remembered.
-func (s *Store) RememberRedirect(ctx context.Context, clientID, uri string) error {
-	if clientID == "" || uri == "" || s.RedirectFor(clientID) == uri {
+func (m *Manager) RememberRedirect(ctx context.Context, clientID, uri string) error {
+	if clientID == "" || uri == "" || m.RedirectFor(clientID) == uri {
 		return nil
 	}
-	return s.UpdateConfig(ctx, func(c *Config) {
+	return m.UpdateConfig(ctx, func(c *Config) {
 		if c.RedirectURIs == nil {
 			c.RedirectURIs = map[string]string{}
 		}

@@ -7,178 +7,69 @@ import (
 	"strings"
 )
 
-// Add saves a freshly logged-in account. An account of the same kind,
-// client and subject (the same login again, e.g. after "login required")
-// is updated in place, keeping its id and name; replaced says so. A new
-// account gets an id, and a unique name derived from its email or kind
-// when it has none ("" means none; a name that is given, once trimmed,
-// must pass ValidateName).
-func (m *Manager) Add(ctx context.Context, a Account) (saved Account, replaced bool, err error) {
-	if a.Name != "" {
-		a.Name = strings.TrimSpace(a.Name)
-		if err := ValidateName(a.Name); err != nil {
-			return a, false, err
-		}
+// Edit changes the settings of the account with id: fn gets the account as
+// it is now and changes it in place (its endpoints, redirect URI, region,
+// audience or name), or fails, and then nothing is written. Whatever fn
+// does, the account keeps its id, kind, client and tokens: an edit never
+// costs a login. A new name must pass ValidateName and belong to no other
+// account. Edit waits for a refresh of the account under way, and returns
+// the account before and after the change.
+func (m *Manager) Edit(ctx context.Context, id string, fn func(*Account) error) (before, after Account, err error) {
+	cur, err := m.Get(ctx, id)
+	if err != nil {
+		return Account{}, Account{}, err
 	}
-	err = m.Store.Update(ctx, func(f *File) error {
-		saved, replaced = Account{}, false
-		if prev := sameLogin(f, a); prev != nil {
-			// The account stays what the user knows it as: a name given
-			// with the new login does not rename it (e lets them do that).
-			id, name, created := prev.ID, prev.Name, prev.CreatedAt
-			*prev = a
-			prev.ID, prev.Name, prev.CreatedAt = id, name, created
-			saved, replaced = *prev, true
-			return nil
-		}
-		n := a
-		if n.Name == "" {
-			n.Name = uniqueName(f, defaultName(n))
-		} else if err := nameTaken(f, n.Name, ""); err != nil {
+	unlock, err := m.lockAccount(ctx, id, cur.Name)
+	if err != nil {
+		return Account{}, Account{}, err
+	}
+	defer unlock()
+	err = m.update(ctx, func(t tx) error {
+		a, ok, err := t.get(id)
+		if err != nil {
 			return err
 		}
-		n.ID = newID(f)
-		if n.CreatedAt.IsZero() {
-			n.CreatedAt = m.now()
+		if !ok {
+			return fmt.Errorf("%w: it was removed meanwhile", ErrNotFound)
 		}
-		f.Accounts = append(f.Accounts, n)
-		saved = n
+		before = a
+		work := a
+		work.RequestedScopes = append([]string(nil), a.RequestedScopes...)
+		if err := fn(&work); err != nil {
+			return err
+		}
+		keepIdentity(&work, &a)
+		work.Name = strings.TrimSpace(work.Name)
+		if work.Name != a.Name {
+			if err := ValidateName(work.Name); err != nil {
+				return err
+			}
+			if err := nameTaken(t, work.Name, id); err != nil {
+				return err
+			}
+		}
+		t.put(work)
+		after = work
 		return nil
 	})
-	if err != nil && a.RefreshToken != "" && !errors.Is(err, ErrNameTaken) {
-		// The login's tokens exist nowhere else.
-		keep := m.unsavedLogin(a, saved)
-		return keep, false, m.keepUnsaved(keep, err)
+	if err == nil {
+		after.Revision++
+		m.published(after)
 	}
-	return saved, replaced, err
+	return before, after, err
 }
 
-// unsavedLogin is the login a as a recovery file keeps it: saved, the
-// account as Add made it (id and name given), when it got that far.
-func (m *Manager) unsavedLogin(a, saved Account) Account {
-	if saved.ID != "" {
-		return saved
-	}
-	a.ID = newID(&File{})
-	if a.Name == "" {
-		a.Name = defaultName(a)
-	}
-	if a.CreatedAt.IsZero() {
-		a.CreatedAt = m.now()
-	}
-	return a
-}
-
-// Import adds an account from an existing refresh token: it refreshes at
-// once, which proves the token works and learns the expiry, scopes and
-// email, then saves the account (and the rotated refresh token).
-func (m *Manager) Import(ctx context.Context, a Account) (saved Account, replaced bool, err error) {
-	if a.RefreshToken == "" && !a.UsesClientCredentials() {
-		return a, false, errors.New("no refresh token was given; pipe it on stdin or paste it at the prompt")
-	}
-	// Refreshing spends the given refresh token: make sure the result can
-	// be saved under its name before that.
-	if err := m.CheckName(a); err != nil {
-		return a, false, err
-	}
-	a.Name = strings.TrimSpace(a.Name)
-	rctx, cancel := context.WithTimeout(ctx, m.refreshTimeout())
-	g, err := m.Auth.Refresh(rctx, a)
-	unknown := err != nil && outcomeUnknown(rctx, err)
-	cancel()
-	switch {
-	case unknown:
-		return a, false, fmt.Errorf("importing: %w", &OutcomeUnknownError{Account: orDefault(a.Name, a.Email), Import: true, Err: err})
-	case err != nil:
-		return a, false, fmt.Errorf("the server did not accept the refresh token: %w", err)
-	}
-	a.Apply(g, m.now())
-	saved, replaced, err = m.Add(ctx, a)
-	if errors.Is(err, ErrNameTaken) {
-		// Another process took the name meanwhile; the new refresh token
-		// must not be lost over a name.
-		a.Name = ""
-		saved, replaced, err = m.Add(ctx, a)
-	}
-	return saved, replaced, err
-}
-
-// CheckName tells, before a login or import spends anything at the
-// server, whether a's name can be saved: it fails when the name is not
-// valid (see ValidateName), when the store cannot be read, or when another
-// account has the name and is not the same login (same kind, grant, client
-// and token endpoint), which a new login would update in place.
-func (m *Manager) CheckName(a Account) error {
-	name := strings.TrimSpace(a.Name)
-	if a.Name != "" {
-		if err := ValidateName(name); err != nil {
-			return err
-		}
-	}
-	f, err := m.Store.Load()
-	if err != nil {
-		return err
-	}
-	if name == "" {
-		return nil
-	}
-	p := byName(f, name)
-	if p == nil || sameClient(p, &a) {
-		return nil
-	}
-	return fmt.Errorf("%w: an account named %q already exists (%s); choose another name or remove it first",
-		ErrNameTaken, p.Name, p.Kind)
-}
-
-func sameLogin(f *File, a Account) *Account {
-	if a.Subject == "" && a.Email == "" {
-		return nil
-	}
-	for i := range f.Accounts {
-		p := &f.Accounts[i]
-		if sameUser(p, &a) && sameClient(p, &a) {
-			return p
-		}
-	}
-	return nil
-}
-
-// sameUser reports whether two logins are of the same user: the same
-// subject, or, when the new login's tokens name none (the legacy kind's
-// opaque tokens, a password grant without an id token), the same email.
-func sameUser(p, a *Account) bool {
-	if a.Subject != "" {
-		return p.Subject == a.Subject
-	}
-	return p.Email != "" && strings.EqualFold(p.Email, a.Email)
-}
-
-// sameClient reports whether two accounts sign in the same way: same kind,
-// grant, client and token endpoint, and, for client credentials, the same
-// audience (a partner account is per region: Tesla registers an app's
-// domain once per region).
-func sameClient(p, a *Account) bool {
-	return p.Kind == a.Kind && p.Grant == a.Grant && p.ClientID == a.ClientID &&
-		p.Endpoints.TokenURL == a.Endpoints.TokenURL && p.Endpoints.BaseURL == a.Endpoints.BaseURL &&
-		(!p.UsesClientCredentials() || p.Audience == a.Audience)
-}
-
-// nameTaken fails with ErrNameTaken when an account other than the one
-// with id ("" for an account not yet saved) is named name.
-func nameTaken(f *File, name, id string) error {
-	if other := byName(f, name); other != nil && other.ID != id {
-		return fmt.Errorf("%w: an account named %q already exists; choose another name or remove it first", ErrNameTaken, name)
-	}
-	return nil
-}
-
-func byName(f *File, name string) *Account {
-	for i := range f.Accounts {
-		if strings.EqualFold(f.Accounts[i].Name, name) {
-			return &f.Accounts[i]
-		}
-	}
-	return nil
+// keepIdentity puts back on a what no edit may change: what the account
+// is, whose client it uses, and its tokens and their history.
+func keepIdentity(a *Account, orig *Account) {
+	a.ID, a.Kind, a.Grant = orig.ID, orig.Kind, orig.Grant
+	a.ClientID, a.ClientSecret = orig.ClientID, orig.ClientSecret
+	a.Email, a.Subject = orig.Email, orig.Subject
+	a.GrantedScopes = orig.GrantedScopes
+	a.TokenType, a.AccessToken, a.RefreshToken, a.IDToken = orig.TokenType, orig.AccessToken, orig.RefreshToken, orig.IDToken
+	a.Expiry, a.AccessObtainedAt, a.RefreshObtainedAt, a.CreatedAt = orig.Expiry, orig.AccessObtainedAt, orig.RefreshObtainedAt, orig.CreatedAt
+	a.LastRefresh, a.State, a.StateDetail = orig.LastRefresh, orig.State, orig.StateDetail
+	a.Rotation, a.Revision = orig.Rotation, orig.Revision
 }
 
 // Rename gives the account with id a new, unique name, which must pass
@@ -195,34 +86,115 @@ func (m *Manager) Rename(ctx context.Context, id, name string) (Account, error) 
 	return after, err
 }
 
-// Remove forgets the account with id locally (no server call).
-func (m *Manager) Remove(ctx context.Context, id string) error {
-	return m.Store.Update(ctx, func(f *File) error {
-		if !f.Remove(id) {
+// Removed is what Remove took out of the store.
+type Removed struct {
+	Account Account
+	// Consumers are the consumers of the token service that got the
+	// account's tokens; they were removed with it.
+	Consumers []Consumer
+}
+
+// Remove forgets the account with id locally (no server call), with the
+// consumers of the token service that get its tokens (their credentials
+// stop working: a consumer is never left pointing at an account that a
+// later login could bring back), and the copies of its secrets in backups
+// of older store versions. It waits for a refresh of the account under way.
+func (m *Manager) Remove(ctx context.Context, id string) (Removed, error) {
+	cur, err := m.Get(ctx, id)
+	if err != nil {
+		return Removed{}, err
+	}
+	unlock, err := m.lockAccount(ctx, id, cur.Name)
+	if err != nil {
+		return Removed{}, err
+	}
+	defer unlock()
+	out := Removed{}
+	err = m.update(ctx, func(t tx) error {
+		a, ok, err := t.get(id)
+		if err != nil {
+			return err
+		}
+		if !ok {
 			return fmt.Errorf("%w: it was removed meanwhile", ErrNotFound)
 		}
+		out = Removed{Account: a}
+		if err := dropConsumersOf(t, id, &out.Consumers); err != nil {
+			return err
+		}
+		t.remove(id)
 		return nil
 	})
+	if err == nil {
+		m.unpublished(id)
+	}
+	return out, err
+}
+
+// dropConsumersOf removes the consumers of the account with id in t, and
+// appends them to dropped.
+func dropConsumersOf(t tx, id string, dropped *[]Consumer) error {
+	cs, err := t.consumers()
+	if err != nil {
+		return err
+	}
+	kept := cs[:0]
+	for _, c := range cs {
+		if c.AccountID == id {
+			*dropped = append(*dropped, c)
+		} else {
+			kept = append(kept, c)
+		}
+	}
+	if len(kept) != len(cs) {
+		t.setConsumers(kept)
+	}
+	return nil
+}
+
+// RevokeOptions are the choices of a revocation.
+type RevokeOptions struct {
+	// Remove forgets the account once the server part did not fail.
+	Remove bool
+	// RemoveConsumers removes the consumers of the token service that get
+	// the account's tokens (Remove always does).
+	RemoveConsumers bool
+}
+
+// Revoked is what a revocation did.
+type Revoked struct {
+	Revocation
+	// Account is the account as it is now (marked revoked), or as it was
+	// when it was removed.
+	Account Account
+	// Removed is set when the account was removed.
+	Removed bool
+	// Consumers are the consumers of the account: removed when Removed or
+	// RemoveConsumers, else kept (a later login of the account makes their
+	// credentials work again).
+	Consumers []Consumer
+	// ConsumersRemoved says which of the two.
+	ConsumersRemoved bool
 }
 
 // Revoke asks the server to revoke the account's tokens and then marks the
-// record revoked, or removes it when remove is set. The tokens are dropped
-// from the record only when the server confirmed the revocation, and a
-// record is removed only when the revocation did not fail, so a failed
-// revocation can be tried again. The error is non-nil when the server could
-// not be asked or refused; the record is marked revoked anyway.
-func (m *Manager) Revoke(ctx context.Context, id string, remove bool) (Revocation, error) {
-	a, err := m.Find(id)
+// record revoked, or removes it when asked. The tokens are dropped from the
+// record only when the server confirmed the revocation, and a record is
+// removed only when the revocation did not fail, so a failed revocation
+// can be tried again. The error is non-nil when the server could not be
+// asked or refused; the record is marked revoked anyway.
+func (m *Manager) Revoke(ctx context.Context, id string, opts RevokeOptions) (Revoked, error) {
+	a, err := m.Get(ctx, id)
 	if err != nil {
-		return Revocation{}, err
+		return Revoked{}, err
 	}
-	unlock, err := m.Store.LockAccount(ctx, a.ID, a.Name)
+	unlock, err := m.lockAccount(ctx, a.ID, a.Name)
 	if err != nil {
-		return Revocation{}, err
+		return Revoked{}, err
 	}
 	defer unlock()
-	if a, err = m.Find(a.ID); err != nil {
-		return Revocation{}, err
+	if a, err = m.Get(ctx, a.ID); err != nil {
+		return Revoked{}, err
 	}
 	// The account's lock is held across the request: bound it as a
 	// refresh is bounded.
@@ -237,40 +209,54 @@ func (m *Manager) Revoke(ctx context.Context, id string, remove bool) (Revocatio
 	}
 	// Removing after a failed revocation would leave live tokens at the
 	// server that nothing here can revoke any more.
-	removed := remove && rev.Outcome != RevokeFailed
-	werr := m.Store.Update(ctx, func(f *File) error {
-		if removed {
-			f.Remove(a.ID)
+	out := Revoked{Revocation: rev, Account: a, Removed: opts.Remove && rev.Outcome != RevokeFailed}
+	out.ConsumersRemoved = out.Removed || opts.RemoveConsumers
+	werr := m.update(ctx, func(t tx) error {
+		cur, ok, err := t.get(a.ID)
+		if err != nil || !ok {
+			return err
+		}
+		out.Consumers = nil
+		if out.ConsumersRemoved {
+			if err := dropConsumersOf(t, a.ID, &out.Consumers); err != nil {
+				return err
+			}
+		} else if cs, err := t.consumers(); err == nil {
+			for _, c := range cs {
+				if c.AccountID == a.ID {
+					out.Consumers = append(out.Consumers, c)
+				}
+			}
+		}
+		if out.Removed {
+			t.remove(a.ID)
 			return nil
 		}
-		p := f.Find(a.ID)
-		if p == nil {
-			return nil
-		}
-		p.State, p.StateDetail = StateRevoked, rev.Detail
+		cur.State, cur.StateDetail = StateRevoked, rev.Detail
 		if rev.Outcome == RevokedAtServer {
-			p.AccessToken, p.RefreshToken, p.IDToken = "", "", ""
+			cur.AccessToken, cur.RefreshToken, cur.IDToken = "", "", ""
 		}
+		t.put(cur)
+		out.Account = cur
 		return nil
 	})
 	if werr != nil {
-		return rev, fmt.Errorf("the server part is done (%s) but the store could not be updated: %w", rev.Outcome, werr)
+		return out, fmt.Errorf("the server part is done (%s) but the store could not be updated: %w", rev.Outcome, werr)
+	}
+	if out.Removed {
+		m.unpublished(a.ID)
+	} else {
+		out.Account.Revision++
+		m.published(out.Account)
 	}
 	if rerr == nil && rev.Outcome == RevokeFailed {
-		rerr = errors.New(orDefault(rev.Detail, "the server refused"))
+		rerr = errors.New(cmpOr(rev.Detail, "the server refused"))
 	}
 	if rerr != nil {
-		if remove {
-			return rev, fmt.Errorf("revoking %q at the server: %w; the account was kept (marked revoked) so you can retry — keyfob remove forgets it anyway", a.Name, rerr)
+		if opts.Remove {
+			return out, fmt.Errorf("revoking %q at the server: %w; the account was kept (marked revoked) so you can retry — keyfob remove forgets it anyway", a.Name, rerr)
 		}
-		return rev, fmt.Errorf("revoking %q at the server: %w", a.Name, rerr)
+		return out, fmt.Errorf("revoking %q at the server: %w", a.Name, rerr)
 	}
-	return rev, nil
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
+	return out, nil
 }

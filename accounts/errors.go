@@ -78,6 +78,9 @@ type UnsavedError struct {
 	StorePath    string
 	RecoveryPath string
 	Err          error
+	// InMemory is set when the token could be kept nowhere but in this
+	// process, which uses it and tries to save it again while it runs.
+	InMemory bool
 }
 
 func (e *UnsavedError) Error() string {
@@ -90,6 +93,45 @@ func (e *UnsavedError) Error() string {
 }
 
 func (e *UnsavedError) Unwrap() error { return e.Err }
+
+// LocationError says why a store location (--store, KEYFOB_STORE) cannot
+// be used.
+type LocationError struct {
+	Location string
+	Problem  string
+}
+
+func (e *LocationError) Error() string {
+	return fmt.Sprintf("the store location %s cannot be used: %s", quoteShort(e.Location, 80), e.Problem)
+}
+
+// NotRefreshedError says that a refresh was not sent because there would
+// be nowhere to save its answer (the store cannot be written, the disk is
+// full): asking the server would spend the refresh token for a new one
+// that could be lost. The account is as it was.
+type NotRefreshedError struct {
+	Account string
+	Err     error
+}
+
+func (e *NotRefreshedError) Error() string {
+	return fmt.Sprintf("keyfob did not refresh %q: the new tokens could not be saved (%v); free disk space or fix permissions, then try again — the account is unchanged",
+		e.Account, e.Err)
+}
+
+func (e *NotRefreshedError) Unwrap() error { return e.Err }
+
+// RefreshError is a refresh the server (or the way to it) failed. Its
+// message is the cause's, which names the server and what to do; Account
+// says which account it was.
+type RefreshError struct {
+	Account string
+	Err     error
+}
+
+func (e *RefreshError) Error() string { return e.Err.Error() }
+
+func (e *RefreshError) Unwrap() error { return e.Err }
 
 // ResolveError says why a reference (a name, email, id or prefix) names no
 // single account. It matches ErrNotFound or ErrAmbiguous with errors.Is.

@@ -20,18 +20,18 @@ import (
 // where keyfob most needs its recovery file. The holder writes its pid and
 // command into the file (best effort, only for error messages) and clears
 // it when it lets go.
-func (s *Store) lock(ctx context.Context, path, what string) (unlock func(), err error) {
+func (s *fileStore) lock(ctx context.Context, path, what string) (unlock func(), err error) {
 	if err := ensureLockFile(path); err != nil {
 		return nil, fmt.Errorf("cannot lock %s: %w", what, err)
 	}
 	l := flock.New(path, flock.SetFlag(lockOpenFlag))
-	ctx, cancel := context.WithTimeout(ctx, s.lockTimeout())
+	ctx, cancel := context.WithTimeout(ctx, s.lockWait())
 	defer cancel()
 	ok, err := l.TryLockContext(ctx, 5*time.Millisecond)
 	if !ok || err != nil {
 		if err == nil || errors.Is(err, context.DeadlineExceeded) {
 			return nil, fmt.Errorf("%w: gave up after %v waiting for %s, held by %s; wait for it to finish or stop it",
-				ErrLockTimeout, s.lockTimeout(), what, holder(path))
+				ErrLockTimeout, s.lockWait(), what, holder(path))
 		}
 		if errors.Is(err, context.Canceled) {
 			return nil, fmt.Errorf("stopped waiting for %s: %w", what, err)
@@ -114,12 +114,13 @@ func holder(path string) string {
 	}, note)
 }
 
-// LockAccount takes the per-account lock that serialises refreshes of one
-// account across processes. Callers re-read the account after taking it.
-func (s *Store) LockAccount(ctx context.Context, id, name string) (unlock func(), err error) {
+// lockAccount takes the per-account lock that every write of the
+// account's record holds, and a refresh across its request. Callers read
+// the account again after taking it.
+func (s *fileStore) lockAccount(ctx context.Context, id, name string) (unlock func(), err error) {
 	if !ValidID(id) {
 		return nil, fmt.Errorf("cannot lock account %s: its id %s is not one keyfob made; check %s",
-			quoteShort(name, 40), quoteShort(id, 20), s.Path())
+			quoteShort(name, 40), quoteShort(id, 20), s.dir)
 	}
 	dir, err := s.lockDir()
 	if err != nil {
@@ -130,7 +131,7 @@ func (s *Store) LockAccount(ctx context.Context, id, name string) (unlock func()
 
 // lockDir returns the directory of the account locks, creating it 0700. A
 // link there would put lock files elsewhere, so it is refused.
-func (s *Store) lockDir() (string, error) {
+func (s *fileStore) lockDir() (string, error) {
 	dir := filepath.Join(s.dir, locksDir)
 	fi, err := os.Lstat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -150,4 +151,12 @@ func (s *Store) lockDir() (string, error) {
 		return "", fmt.Errorf("%s is not a directory; move it away so keyfob can keep its locks there", dir)
 	}
 	return dir, nil
+}
+
+// lockWait is how long a lock is waited for.
+func (s *fileStore) lockWait() time.Duration {
+	if s.lockTimeout > 0 {
+		return s.lockTimeout
+	}
+	return DefaultLockTimeout
 }

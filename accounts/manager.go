@@ -4,17 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 )
 
-// Manager runs every operation on accounts that both faces of keyfob share:
-// the command line and the TUI call it, never the store or the OAuth side
-// directly, so a refresh is coordinated the same way everywhere.
+// Manager is the one door to the accounts: both faces of keyfob (the
+// command line and the TUI), the login flows, the token service and the
+// demo read and change accounts through it, never through the store
+// behind it. Every operation returns what happened (the account before and
+// after, whether a request was made), so callers need no callbacks.
 type Manager struct {
-	Store *Store
-	Auth  Authority
+	b   backend
+	dir string // keyfob's directory: settings, and the store when it is a directory
+	// Auth talks to the accounts' servers.
+	Auth Authority
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// RefreshTimeout bounds every refresh (and revocation) request,
@@ -23,67 +29,98 @@ type Manager struct {
 	// when zero or negative).
 	RefreshTimeout time.Duration
 
-	commits commitQueue
+	notice func(string)
+
+	readyMu sync.Mutex
+	isReady bool
+
+	// locks keeps one mutex per account id: the goroutines of this
+	// process queue on it rather than each on the account's file lock.
+	locksMu sync.Mutex
+	locks   map[string]*accountMutex
+
+	// unsaved holds rotated accounts that could be saved neither to the
+	// store nor to a recovery file, by id: reads lay them over the store
+	// and SaveUnsaved tries again, so that a long-running process never
+	// refreshes from a spent token.
+	unsavedMu sync.Mutex
+	unsaved   map[string]Account
+
+	watchMu  sync.Mutex
+	watchers []*Watcher
 }
 
-// commitQueue batches the store writes of concurrent refreshes: one
-// caller at a time writes everything that is pending, so that refreshing
-// many accounts costs a few writes rather than one each (group commit).
-type commitQueue struct {
-	mu      sync.Mutex
-	pending []*commit
-	writing bool
+// Options configure Open.
+type Options struct {
+	// Dir is keyfob's directory, where config.json lives, and the store
+	// when the location names none ("" is DefaultDir).
+	Dir string
+	// Auth talks to the accounts' servers.
+	Auth Authority
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// LockTimeout bounds every wait for a lock (DefaultLockTimeout when 0).
+	LockTimeout time.Duration
+	// RefreshTimeout: see Manager.RefreshTimeout.
+	RefreshTimeout time.Duration
+	// Notice receives messages for the user that are not errors (loose
+	// permissions fixed, a store upgraded, a recovery file merged).
+	Notice func(string)
 }
 
-type commit struct {
-	fn   func(*File) error
-	err  error
-	done chan struct{}
-}
-
-// persist applies fn to the store and returns once it is on disk. Calls
-// that arrive while a write is under way are written together next.
-func (m *Manager) persist(ctx context.Context, fn func(*File) error) error {
-	c := &commit{fn: fn, done: make(chan struct{})}
-	q := &m.commits
-	q.mu.Lock()
-	q.pending = append(q.pending, c)
-	if q.writing {
-		q.mu.Unlock()
-		<-c.done
-		return c.err
+// Open returns the Manager of the store at location, without touching it:
+// "" (the store in Options.Dir), a directory, or a file:// URL. Nothing is
+// read or written before the first operation.
+func Open(location string, opts Options) (*Manager, error) {
+	if opts.Dir == "" {
+		opts.Dir = DefaultDir()
 	}
-	q.writing = true
-	// The batch may hold other callers' changes: one caller giving up must
-	// not drop them.
-	ctx = context.WithoutCancel(ctx)
-	for len(q.pending) > 0 {
-		batch := q.pending
-		q.pending = nil
-		q.mu.Unlock()
-		err := m.Store.Update(ctx, func(f *File) error {
-			for _, c := range batch {
-				c.err = c.fn(f)
-			}
-			return nil
-		})
-		for _, c := range batch {
-			if err != nil {
-				c.err = err
-			}
-			close(c.done)
+	dir, err := storeDir(location, opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manager{dir: opts.Dir, Auth: opts.Auth, Now: opts.Now, RefreshTimeout: opts.RefreshTimeout, notice: opts.Notice}
+	m.b = &fileStore{dir: dir, lockTimeout: opts.LockTimeout, notice: opts.Notice}
+	return m, nil
+}
+
+// storeDir is the directory a store location names.
+func storeDir(location, dir string) (string, error) {
+	switch {
+	case location == "":
+		return dir, nil
+	case strings.HasPrefix(location, "file:"):
+		u, err := url.Parse(location)
+		if err != nil {
+			return "", &LocationError{Location: location, Problem: err.Error()}
 		}
-		q.mu.Lock()
+		p := u.Path
+		if u.Opaque != "" {
+			p = u.Opaque
+		}
+		if u.Host != "" && u.Host != "localhost" {
+			return "", &LocationError{Location: location, Problem: "a file store must be on this machine (file:///path)"}
+		}
+		if p == "" {
+			return "", &LocationError{Location: location, Problem: "it names no directory"}
+		}
+		return filepath.FromSlash(p), nil
+	case strings.Contains(location, "://"):
+		scheme, _, _ := strings.Cut(location, "://")
+		return "", &LocationError{Location: location, Problem: fmt.Sprintf("keyfob does not know the store kind %q (it knows file://DIR)", scheme)}
 	}
-	q.writing = false
-	q.mu.Unlock()
-	return c.err
+	return location, nil
 }
 
-// NewManager returns a manager over store and auth.
-func NewManager(store *Store, auth Authority) *Manager {
-	return &Manager{Store: store, Auth: auth}
-}
+// Location names the store in messages: its directory or URL.
+func (m *Manager) Location() string { return m.b.location() }
+
+// Dir is keyfob's directory (settings, keys, and the file store by
+// default).
+func (m *Manager) Dir() string { return m.dir }
+
+// Close lets go of what the store holds open.
+func (m *Manager) Close() error { return m.b.close() }
 
 // DefaultRefreshTimeout bounds a refresh request when the Manager's
 // RefreshTimeout is not set.
@@ -103,33 +140,127 @@ func (m *Manager) now() time.Time {
 	return time.Now()
 }
 
-// List returns every account in store order.
-func (m *Manager) List() ([]Account, error) {
-	f, err := m.Store.Load()
+func (m *Manager) noticef(format string, args ...any) {
+	if m.notice != nil {
+		m.notice(fmt.Sprintf(format, args...))
+	}
+}
+
+// ready makes sure, once, that the store is in this keyfob's format (an
+// older one is migrated) and returns the backend.
+func (m *Manager) ready(ctx context.Context) (backend, error) {
+	m.readyMu.Lock()
+	defer m.readyMu.Unlock()
+	if m.isReady {
+		return m.b, nil
+	}
+	if fs, ok := m.b.(*fileStore); ok {
+		fs.fixPermissions()
+	}
+	if _, err := m.b.ready(ctx); err != nil {
+		return nil, err
+	}
+	m.isReady = true
+	return m.b, nil
+}
+
+// update runs fn as one change of the store.
+func (m *Manager) update(ctx context.Context, fn func(tx) error) error {
+	b, err := m.ready(ctx)
+	if err != nil {
+		return err
+	}
+	return b.update(ctx, fn)
+}
+
+// Snapshot reads every account and consumer.
+func (m *Manager) Snapshot(ctx context.Context) (*Snapshot, error) {
+	b, err := m.ready(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return f.Accounts, nil
+	snap, err := b.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m.layUnsaved(snap.Accounts)
+	return snap, nil
 }
 
-// Find resolves ref (see Resolve) against the store.
-func (m *Manager) Find(ref string) (Account, error) {
-	f, err := m.Store.Load()
+// List returns every account, oldest first.
+func (m *Manager) List(ctx context.Context) ([]Account, error) {
+	snap, err := m.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return snap.Accounts, nil
+}
+
+// Get reads the account with id.
+func (m *Manager) Get(ctx context.Context, id string) (Account, error) {
+	b, err := m.ready(ctx)
 	if err != nil {
 		return Account{}, err
 	}
-	a, err := Resolve(f.Accounts, ref)
+	a, err := b.get(ctx, id)
+	if err != nil {
+		return Account{}, err
+	}
+	return m.withUnsaved(a), nil
+}
+
+// Find resolves ref to one account: an exact id first (ids are unique, and
+// callers that hold one must get that account even when another is named
+// like it), then an exact name (case-insensitively; this costs one record
+// whatever the number of accounts), then an exact email, else the one
+// account whose id, name or email starts with ref (these two read every
+// account). An empty ref names the only account there is.
+func (m *Manager) Find(ctx context.Context, ref string) (Account, error) {
+	b, err := m.ready(ctx)
+	if err != nil {
+		return Account{}, err
+	}
+	if ref == "" {
+		ids, err := b.ids(ctx, 2)
+		if err != nil {
+			return Account{}, err
+		}
+		if len(ids) != 1 {
+			total := len(ids)
+			if total > 1 {
+				all, err := b.ids(ctx, 0)
+				if err != nil {
+					return Account{}, err
+				}
+				total = len(all)
+			}
+			return Account{}, &ResolveError{Total: total}
+		}
+		return m.Get(ctx, ids[0])
+	}
+	if ValidID(ref) {
+		if a, err := b.get(ctx, ref); err == nil {
+			return m.withUnsaved(a), nil
+		} else if !errors.Is(err, ErrNotFound) {
+			return Account{}, err
+		}
+	}
+	if a, ok, err := b.byName(ctx, ref); err != nil || ok {
+		return m.withUnsaved(a), err
+	}
+	snap, err := m.Snapshot(ctx)
+	if err != nil {
+		return Account{}, err
+	}
+	a, err := Resolve(snap.Accounts, ref)
 	if err != nil {
 		return Account{}, err
 	}
 	return *a, nil
 }
 
-// Resolve finds the account ref names: an exact id first (ids are unique,
-// and callers that hold one must get that account even when another is
-// named like it), then an exact name or email (case-insensitively), else
-// the one account whose id, name or email starts with ref. An empty ref
-// names the only account there is.
+// Resolve finds the account ref names among accts, by the rules of
+// Manager.Find.
 func Resolve(accts []Account, ref string) (*Account, error) {
 	if ref == "" {
 		if len(accts) == 1 {
@@ -142,15 +273,15 @@ func Resolve(accts []Account, ref string) (*Account, error) {
 			return &accts[i], nil
 		}
 	}
-	exact := func(a *Account) bool {
-		return strings.EqualFold(a.Name, ref) || (a.Email != "" && strings.EqualFold(a.Email, ref))
-	}
 	lref := strings.ToLower(ref)
-	prefix := func(a *Account) bool {
-		return strings.HasPrefix(a.ID, ref) || strings.HasPrefix(strings.ToLower(a.Name), lref) ||
-			strings.HasPrefix(strings.ToLower(a.Email), lref)
-	}
-	for _, match := range []func(*Account) bool{exact, prefix} {
+	for _, match := range []func(*Account) bool{
+		func(a *Account) bool { return strings.EqualFold(a.Name, ref) },
+		func(a *Account) bool { return a.Email != "" && strings.EqualFold(a.Email, ref) },
+		func(a *Account) bool {
+			return strings.HasPrefix(a.ID, ref) || strings.HasPrefix(strings.ToLower(a.Name), lref) ||
+				strings.HasPrefix(strings.ToLower(a.Email), lref)
+		},
+	} {
 		var found []*Account
 		for i := range accts {
 			if match(&accts[i]) {
@@ -172,243 +303,122 @@ func Resolve(accts []Account, ref string) (*Account, error) {
 	return nil, &ResolveError{Ref: ref, Total: len(accts)}
 }
 
-// Token returns the account ref names with an access token valid for at
-// least minValid, refreshing it first when needed. minValid is capped at
-// half the token's lifetime (see EffectiveMargin), so that tokens living
-// shorter than minValid are not refreshed on every call. A fresh token
-// costs one read of the store and nothing else.
-func (m *Manager) Token(ctx context.Context, ref string, minValid time.Duration) (Account, error) {
-	a, err := m.Find(ref)
+// accountMutex is the in-process lock of one account, counted so that the
+// map of them does not grow with every account ever refreshed.
+type accountMutex struct {
+	sync.Mutex
+	users int
+}
+
+// lockAccount takes the account's lock: first this process's mutex, then
+// the store's lock (a file lock, or etcd's), which other processes and
+// machines honour.
+func (m *Manager) lockAccount(ctx context.Context, id, name string) (func(), error) {
+	b, err := m.ready(ctx)
 	if err != nil {
-		return Account{}, err
+		return nil, err
 	}
-	if a.ValidFor(m.now(), a.EffectiveMargin(minValid)) {
-		return a, nil
+	m.locksMu.Lock()
+	if m.locks == nil {
+		m.locks = map[string]*accountMutex{}
 	}
-	if err := usable(a); err != nil {
-		return a, err
+	am := m.locks[id]
+	if am == nil {
+		am = &accountMutex{}
+		m.locks[id] = am
 	}
-	return m.refresh(ctx, a, func(cur Account) bool { return !cur.ValidFor(m.now(), cur.EffectiveMargin(minValid)) }, nil)
-}
-
-// usable rejects accounts that no refresh can bring back.
-func usable(a Account) error {
-	switch {
-	case a.State == StateRevoked, a.State == StateLoginRequired:
-		reason := ""
-		if a.State == StateLoginRequired {
-			reason = orDefault(a.StateDetail, "login_required")
+	am.users++
+	m.locksMu.Unlock()
+	release := func() {
+		m.locksMu.Lock()
+		if am.users--; am.users == 0 {
+			delete(m.locks, id)
 		}
-		return &CannotRefreshError{Account: a.Name, Kind: a.Kind, State: a.State, Reason: reason}
-	case !a.Refreshable():
-		return &CannotRefreshError{Account: a.Name, Kind: a.Kind, State: a.State}
+		m.locksMu.Unlock()
 	}
-	return nil
-}
-
-// Refresh gets a new access token for the account with id now, unless
-// another process refreshed it after seen was read (then its token is
-// returned and no request is made).
-func (m *Manager) Refresh(ctx context.Context, seen Account) (Account, error) {
-	return m.refreshGated(ctx, seen, 0, nil)
-}
-
-// refreshGated refreshes seen unless another process already did, or,
-// with minValid > 0, unless its token is still valid for minValid (capped
-// at half its lifetime, see EffectiveMargin).
-func (m *Manager) refreshGated(ctx context.Context, seen Account, minValid time.Duration, gate chan struct{}) (Account, error) {
-	if seen.State == StateRevoked || !seen.Refreshable() {
-		return seen, usable(seen)
+	if !lockCtx(ctx, &am.Mutex) {
+		release()
+		return nil, fmt.Errorf("stopped waiting for account %q: %w", name, ctx.Err())
 	}
-	need := func(cur Account) bool { return cur.AccessToken == seen.AccessToken || !cur.ValidFor(m.now(), 0) }
-	if minValid > 0 {
-		if seen.ValidFor(m.now(), seen.EffectiveMargin(minValid)) {
-			return seen, nil
-		}
-		need = func(cur Account) bool { return !cur.ValidFor(m.now(), cur.EffectiveMargin(minValid)) }
-	}
-	return m.refresh(ctx, seen, need, gate)
-}
-
-// refresh is the one place that calls Authority.Refresh. Under the
-// account's lock it reads the account again and asks need whether a
-// refresh is still wanted; then it refreshes and persists the result before
-// returning. A rotated refresh token that cannot be written to the store
-// goes to a recovery file (see UnsavedError). A non-nil gate bounds the
-// requests in flight: only the request holds a place in it, so that
-// writing one result overlaps with the next requests.
-func (m *Manager) refresh(ctx context.Context, seen Account, need func(cur Account) bool, gate chan struct{}) (Account, error) {
-	unlock, err := m.Store.LockAccount(ctx, seen.ID, seen.Name)
+	unlock, err := b.lockAccount(ctx, id, name)
 	if err != nil {
-		return seen, err
+		am.Unlock()
+		release()
+		return nil, err
 	}
-	defer unlock()
-
-	cur, done, err := m.recheck(seen, need)
-	if done || err != nil {
-		return cur, err
-	}
-	g, rerr := m.request(ctx, cur, gate)
-	now := m.now()
-	if rerr != nil {
-		if err := m.recordFailure(ctx, cur, g.RefreshToken, now, rerr); err != nil {
-			return cur, err
-		}
-		return cur, fmt.Errorf("refreshing %q: %w", cur.Name, rerr)
-	}
-	return m.save(ctx, cur, g, now)
+	return func() {
+		unlock()
+		am.Unlock()
+		release()
+	}, nil
 }
 
-// recheck reads the account again under its lock and says whether the
-// refresh is done without a request: another process refreshed it while
-// this one waited (its token is used as it is, unless it has expired),
-// need says no, or the account can no longer be refreshed.
-func (m *Manager) recheck(seen Account, need func(cur Account) bool) (cur Account, done bool, err error) {
-	f, err := m.Store.Load()
-	if err != nil {
-		return seen, true, err
+// lockCtx locks mu unless ctx ends first.
+func lockCtx(ctx context.Context, mu *sync.Mutex) bool {
+	if mu.TryLock() {
+		return true
 	}
-	p := f.Find(seen.ID)
-	if p == nil {
-		return seen, true, fmt.Errorf("%w: %q was removed while waiting to refresh it", ErrNotFound, seen.Name)
+	done := make(chan struct{})
+	go func() {
+		mu.Lock()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		go func() { <-done; mu.Unlock() }()
+		return false
 	}
-	cur = *p
-	if cur.AccessToken != seen.AccessToken && cur.ValidFor(m.now(), 0) {
-		return cur, true, nil
-	}
-	if !need(cur) {
-		return cur, true, nil
-	}
-	// Another process may have just learned that the refresh token is
-	// dead: asking again would only repeat the rejection.
-	if cur.State == StateRevoked || !cur.Refreshable() ||
-		(cur.State == StateLoginRequired && seen.State != StateLoginRequired) {
-		return cur, true, usable(cur)
-	}
-	return cur, false, nil
 }
 
-// request asks the server for a new token within the manager's refresh
-// deadline, holding a place in gate (when not nil) only for the request.
-// A failure after which the server may have rotated the refresh token
-// comes back as an *OutcomeUnknownError.
-func (m *Manager) request(ctx context.Context, cur Account, gate chan struct{}) (Grant, error) {
-	if gate != nil {
-		select {
-		case gate <- struct{}{}:
-			defer func() { <-gate }()
-		case <-ctx.Done():
-			return Grant{}, ctx.Err()
-		}
+// withUnsaved lays a rotation this process could not save over a.
+func (m *Manager) withUnsaved(a Account) Account {
+	m.unsavedMu.Lock()
+	defer m.unsavedMu.Unlock()
+	if u, ok := m.unsaved[a.ID]; ok && newerRotation(u, a) {
+		return takeRecovered(a, u, false)
 	}
-	rctx, cancel := context.WithTimeout(ctx, m.refreshTimeout())
-	defer cancel()
-	g, err := m.Auth.Refresh(rctx, cur)
-	if err != nil && outcomeUnknown(rctx, err) {
-		err = &OutcomeUnknownError{Account: cur.Name, Err: err}
-	}
-	return g, err
+	return a
 }
 
-// outcomeUnknown reports a refresh error after which the server may have
-// acted: the Authority says so (a timeout or a connection lost after the
-// request was sent), or the request's context ended while it was out.
-func outcomeUnknown(rctx context.Context, err error) bool {
-	return errors.Is(err, ErrOutcomeUnknown) || (rctx.Err() != nil && errors.Is(err, rctx.Err()))
+func (m *Manager) layUnsaved(accts []Account) {
+	m.unsavedMu.Lock()
+	n := len(m.unsaved)
+	m.unsavedMu.Unlock()
+	if n == 0 {
+		return
+	}
+	for i := range accts {
+		accts[i] = m.withUnsaved(accts[i])
+	}
 }
 
-// recordFailure notes a failed refresh in the store; the tokens stay as
-// they were, except for a rotated refresh token that came in an answer
-// keyfob could not use (rotated), which replaces the old one. It fails only
-// when that token could not be stored, after putting it in a recovery file.
-func (m *Manager) recordFailure(ctx context.Context, cur Account, rotated string, now time.Time, rerr error) error {
-	werr := m.persist(ctx, func(f *File) error {
-		if a := f.Find(cur.ID); a != nil {
-			if rotated != "" {
-				a.RefreshToken, a.RefreshObtainedAt = rotated, now
-			}
-			a.LastRefresh = &RefreshResult{At: now, Error: rerr.Error()}
-			a.State, a.StateDetail = StateError, rerr.Error()
-			if errors.Is(rerr, ErrLoginRequired) {
-				a.State = StateLoginRequired
-			}
-		}
-		return nil
-	})
-	if werr == nil || rotated == "" {
-		return nil
-	}
-	// The rotated token exists nowhere else: keep it in a recovery file.
-	cur.RefreshToken, cur.RefreshObtainedAt = rotated, now
-	return m.keepUnsaved(cur, errors.Join(rerr, werr))
+// Unusable returns a Manager whose every operation fails with err: what a
+// face uses when the store location it was given cannot be opened, so that
+// the error reaches the user the way any other does.
+func Unusable(err error) *Manager {
+	return &Manager{b: unusable{err}, dir: DefaultDir()}
 }
 
-// save applies g to cur and persists it, or, when the store cannot be
-// written, keeps it in a recovery file and says so.
-func (m *Manager) save(ctx context.Context, cur Account, g Grant, now time.Time) (Account, error) {
-	cur.Apply(g, now)
-	werr := m.persist(ctx, func(f *File) error {
-		a := f.Find(cur.ID)
-		if a == nil {
-			return fmt.Errorf("%w: %q was removed during the refresh", ErrNotFound, cur.Name)
-		}
-		a.Apply(g, now)
-		return nil
-	})
-	if werr == nil || errors.Is(werr, ErrNotFound) {
-		return cur, werr
-	}
-	return cur, m.keepUnsaved(cur, werr)
-}
+// unusable is the backend of Unusable.
+type unusable struct{ err error }
 
-// keepUnsaved puts a, whose tokens the store could not take (err), in a
-// recovery file and returns the *UnsavedError that says where.
-func (m *Manager) keepUnsaved(a Account, err error) error {
-	path, rerr := m.Store.SaveRecovery(a)
-	if rerr != nil {
-		path = ""
-	}
-	return &UnsavedError{Account: a.Name, StorePath: m.Store.Path(), RecoveryPath: path, Err: err}
+func (u unusable) location() string                             { return "" }
+func (u unusable) ready(context.Context) (bool, error)          { return false, u.err }
+func (u unusable) get(context.Context, string) (Account, error) { return Account{}, u.err }
+func (u unusable) byName(context.Context, string) (Account, bool, error) {
+	return Account{}, false, u.err
 }
-
-// RefreshResultFor is the outcome of one account in RefreshMany.
-type RefreshResultFor struct {
-	Account Account // after the refresh (or as it was, on error)
-	Err     error
+func (u unusable) ids(context.Context, int) ([]string, error)    { return nil, u.err }
+func (u unusable) load(context.Context) (*Snapshot, error)       { return nil, u.err }
+func (u unusable) consumers(context.Context) ([]Consumer, error) { return nil, u.err }
+func (u unusable) lockAccount(context.Context, string, string) (func(), error) {
+	return nil, u.err
 }
-
-// RefreshMany refreshes the accounts in seen with at most concurrency
-// requests in flight, calling done (from any goroutine, serialised) as
-// each finishes. Results come back in the order of seen. With minValid > 0
-// only tokens that expire within minValid are refreshed (cron-friendly: a
-// token refreshed meanwhile by another process is left alone).
-func (m *Manager) RefreshMany(ctx context.Context, seen []Account, concurrency int, minValid time.Duration, done func(int, RefreshResultFor)) []RefreshResultFor {
-	if concurrency < 1 {
-		concurrency = 1
-	}
-	out := make([]RefreshResultFor, len(seen))
-	gate := make(chan struct{}, concurrency)
-	// Accounts past their request still hold a lock (and a descriptor)
-	// until their result is written; a few rounds' worth is enough to keep
-	// the gate busy.
-	active := make(chan struct{}, 4*concurrency)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	for i, a := range seen {
-		wg.Add(1)
-		active <- struct{}{}
-		go func() {
-			defer func() { <-active; wg.Done() }()
-			got, err := m.refreshGated(ctx, a, minValid, gate)
-			r := RefreshResultFor{Account: got, Err: err}
-			mu.Lock()
-			out[i] = r
-			if done != nil {
-				done(i, r)
-			}
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	return out
+func (u unusable) update(context.Context, func(tx) error) error { return u.err }
+func (u unusable) prepare(context.Context, Account) (pendingWrite, error) {
+	return nil, u.err
 }
+func (u unusable) saveRecovery(Account) (string, error) { return "", u.err }
+func (u unusable) close() error                         { return nil }

@@ -2,54 +2,314 @@ package accounts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 )
 
-// Edit changes the settings of the account with id under the store-wide
-// lock: fn gets the account as it is now and changes it in place (its
-// endpoints, redirect URI, region, audience or name), or fails, and then
-// nothing is written. Whatever fn does, the account keeps its id, kind,
-// client and tokens: an edit never costs a login. A new name must pass
-// ValidateName and belong to no other account. Edit returns the account
-// before and after the change.
-func (m *Manager) Edit(ctx context.Context, id string, fn func(*Account) error) (before, after Account, err error) {
-	err = m.Store.Update(ctx, func(f *File) error {
-		a := f.Find(id)
-		if a == nil {
-			return fmt.Errorf("%w: it was removed meanwhile", ErrNotFound)
-		}
-		before = *a
-		work := *a
-		work.RequestedScopes = append([]string(nil), a.RequestedScopes...)
-		if err := fn(&work); err != nil {
-			return err
-		}
-		keepIdentity(&work, a)
-		work.Name = strings.TrimSpace(work.Name)
-		if work.Name != a.Name {
-			if err := ValidateName(work.Name); err != nil {
-				return err
-			}
-			if err := nameTaken(f, work.Name, id); err != nil {
-				return err
-			}
-		}
-		*a = work
-		after = work
-		return nil
-	})
-	return before, after, err
+// Saved is what a login or import did to the store.
+type Saved struct {
+	// Account is the account as stored.
+	Account Account
+	// Replaced is set when the login was of an account already stored (see
+	// SameAccount), which was updated in place and kept its id and name.
+	Replaced bool
+	// NameNotUsed is the name the login asked for when the account kept
+	// another (it already existed under that one): the faces say so, and
+	// how to rename it.
+	NameNotUsed string
 }
 
-// keepIdentity puts back on a what no edit may change: what the account
-// is, whose client it uses, and its tokens and their history.
-func keepIdentity(a *Account, orig *Account) {
-	a.ID, a.Kind, a.Grant = orig.ID, orig.Kind, orig.Grant
-	a.ClientID, a.ClientSecret = orig.ClientID, orig.ClientSecret
-	a.Email, a.Subject = orig.Email, orig.Subject
-	a.GrantedScopes = orig.GrantedScopes
-	a.TokenType, a.AccessToken, a.RefreshToken, a.IDToken = orig.TokenType, orig.AccessToken, orig.RefreshToken, orig.IDToken
-	a.Expiry, a.AccessObtainedAt, a.RefreshObtainedAt, a.CreatedAt = orig.Expiry, orig.AccessObtainedAt, orig.RefreshObtainedAt, orig.CreatedAt
-	a.LastRefresh, a.State, a.StateDetail = orig.LastRefresh, orig.State, orig.StateDetail
+// SameAccount is the one rule for whether a new login or import is of an
+// account already stored, so that it updates that account instead of
+// adding another: the same user (the same subject, or, when the new
+// tokens name none, the same email) signing in through the same client
+// (same kind, grant, client id and token endpoint; for client credentials,
+// the same audience too: a partner account is per region).
+func SameAccount(stored, a Account) bool {
+	return sameUser(&stored, &a) && sameClient(&stored, &a)
+}
+
+// sameUser reports whether two logins are of the same user: the same
+// subject, or, when the new login's tokens name none (the legacy kind's
+// opaque tokens, a password grant without an id token), the same email.
+func sameUser(p, a *Account) bool {
+	switch {
+	case a.Subject != "":
+		return p.Subject == a.Subject
+	case a.Email != "":
+		return p.Email != "" && strings.EqualFold(p.Email, a.Email)
+	}
+	return false
+}
+
+// sameClient reports whether two accounts sign in the same way.
+func sameClient(p, a *Account) bool {
+	return p.Kind == a.Kind && p.Grant == a.Grant && p.ClientID == a.ClientID &&
+		p.Endpoints.TokenURL == a.Endpoints.TokenURL && p.Endpoints.BaseURL == a.Endpoints.BaseURL &&
+		(!p.UsesClientCredentials() || p.Audience == a.Audience)
+}
+
+// findSame returns the stored account a login of a would update.
+func findSame(accts []Account, a Account) (Account, bool) {
+	for _, p := range accts {
+		if SameAccount(p, a) {
+			return p, true
+		}
+	}
+	return Account{}, false
+}
+
+// Add saves a freshly logged-in account. An account already stored for
+// the same user and client (see SameAccount: the same login again, e.g.
+// after "login required") is updated in place and keeps its id and name;
+// Saved says so, and which name was asked for in vain. A new account gets
+// an id, and a unique name derived from its email or kind when it has none
+// (a name that is given, once trimmed, must pass ValidateName). When the
+// store cannot take the login's tokens, they go to a recovery file.
+func (m *Manager) Add(ctx context.Context, a Account) (Saved, error) {
+	a.Name = strings.TrimSpace(a.Name)
+	if a.Name != "" {
+		if err := ValidateName(a.Name); err != nil {
+			return Saved{Account: a}, err
+		}
+	}
+	for range 3 {
+		out, err := m.add(ctx, a)
+		if !errors.Is(err, errChanged) {
+			if err != nil && a.RefreshToken != "" && !errors.Is(err, ErrNameTaken) && !errors.Is(err, ErrInvalidName) {
+				// The login's tokens exist nowhere else.
+				keep := m.unsavedLogin(a, out.Account)
+				return Saved{Account: keep}, m.keepUnsaved(keep, err)
+			}
+			return out, err
+		}
+	}
+	return Saved{Account: a}, fmt.Errorf("the accounts kept changing while %q was being saved; try again", a.Name)
+}
+
+// errChanged says that the account a login would update changed between
+// the look and the lock; Add looks again.
+var errChanged = errors.New("changed meanwhile")
+
+func (m *Manager) add(ctx context.Context, a Account) (Saved, error) {
+	prev, found := Account{}, false
+	if a.Subject != "" || a.Email != "" {
+		accts, err := m.List(ctx)
+		if err != nil {
+			return Saved{Account: a}, err
+		}
+		prev, found = findSame(accts, a)
+	}
+	if found {
+		unlock, err := m.lockAccount(ctx, prev.ID, prev.Name)
+		if err != nil {
+			return Saved{Account: a}, err
+		}
+		defer unlock()
+	}
+	var out Saved
+	err := m.update(ctx, func(t tx) error {
+		out = Saved{}
+		if found {
+			cur, ok, err := t.get(prev.ID)
+			if err != nil {
+				return err
+			}
+			if !ok || !SameAccount(cur, a) {
+				return errChanged
+			}
+			n := a
+			n.ID, n.Name, n.CreatedAt, n.Revision = cur.ID, cur.Name, cur.CreatedAt, cur.Revision
+			n.Rotation = max(n.Rotation, cur.Rotation+1)
+			if a.Name != "" && !strings.EqualFold(a.Name, cur.Name) {
+				out.NameNotUsed = a.Name
+			}
+			t.put(n)
+			out.Account, out.Replaced = n, true
+			return nil
+		}
+		n := a
+		if n.Name == "" {
+			name, err := uniqueName(t, defaultName(n))
+			if err != nil {
+				return err
+			}
+			n.Name = name
+		} else if err := nameTaken(t, n.Name, ""); err != nil {
+			return err
+		}
+		n.ID = t.newID()
+		if n.CreatedAt.IsZero() {
+			n.CreatedAt = m.now()
+		}
+		if n.RefreshToken != "" && n.Rotation == 0 {
+			n.Rotation = 1
+		}
+		t.put(n)
+		out.Account = n
+		return nil
+	})
+	if err == nil {
+		out.Account.Revision++
+		m.published(out.Account)
+	}
+	return out, err
+}
+
+// unsavedLogin is the login a as a recovery file keeps it: saved, the
+// account as Add made it (id and name given), when it got that far.
+func (m *Manager) unsavedLogin(a, saved Account) Account {
+	if saved.ID != "" {
+		return saved
+	}
+	a.ID = randomID()
+	if a.Name == "" {
+		a.Name = defaultName(a)
+	}
+	if a.CreatedAt.IsZero() {
+		a.CreatedAt = m.now()
+	}
+	a.Rotation = max(a.Rotation, 1)
+	return a
+}
+
+// Import adds an account from an existing refresh token: it refreshes at
+// once, which proves the token works and learns the expiry, scopes and
+// email, then saves the account (and the rotated refresh token) as Add
+// does.
+func (m *Manager) Import(ctx context.Context, a Account) (Saved, error) {
+	if a.RefreshToken == "" && !a.UsesClientCredentials() {
+		return Saved{Account: a}, errors.New("no refresh token was given; pipe it on stdin or paste it at the prompt")
+	}
+	// Refreshing spends the given refresh token: make sure the result can
+	// be saved under its name before that.
+	if err := m.CheckName(ctx, a); err != nil {
+		return Saved{Account: a}, err
+	}
+	a.Name = strings.TrimSpace(a.Name)
+	rctx, cancel := context.WithTimeout(ctx, m.refreshTimeout())
+	g, err := m.Auth.Refresh(rctx, a)
+	unknown := err != nil && outcomeUnknown(rctx, err)
+	cancel()
+	var ns interface{ NotSent() bool }
+	switch {
+	case unknown:
+		return Saved{Account: a}, fmt.Errorf("importing: %w", &OutcomeUnknownError{Account: cmpOr(a.Name, a.Email), Import: true, Err: err})
+	case err != nil && errors.As(err, &ns) && ns.NotSent():
+		return Saved{Account: a}, fmt.Errorf("the refresh token could not be tried, so it was not used: %w", err)
+	case err != nil:
+		return Saved{Account: a}, fmt.Errorf("the server did not accept the refresh token: %w", err)
+	}
+	a.Apply(g, m.now())
+	out, err := m.Add(ctx, a)
+	if errors.Is(err, ErrNameTaken) {
+		// Another process took the name meanwhile; the new refresh token
+		// must not be lost over a name.
+		asked := a.Name
+		a.Name = ""
+		out, err = m.Add(ctx, a)
+		out.NameNotUsed = asked
+	}
+	return out, err
+}
+
+// CheckName tells, before a login or import spends anything at the
+// server, whether a's name can be saved: it fails when the name is not
+// valid (see ValidateName), when the store cannot be read, or when another
+// account has the name and is not the same client (a login of the same
+// user and client updates that account, keeping its name).
+func (m *Manager) CheckName(ctx context.Context, a Account) error {
+	name := strings.TrimSpace(a.Name)
+	if a.Name != "" {
+		if err := ValidateName(name); err != nil {
+			return err
+		}
+	}
+	b, err := m.ready(ctx)
+	if err != nil {
+		return err
+	}
+	if name == "" {
+		return nil
+	}
+	p, ok, err := b.byName(ctx, name)
+	if err != nil || !ok || sameClient(&p, &a) {
+		return err
+	}
+	return fmt.Errorf("%w: an account named %q already exists (%s); choose another name or remove it first",
+		ErrNameTaken, p.Name, p.Kind)
+}
+
+// nameTaken fails with ErrNameTaken when an account other than the one
+// with id ("" for an account not yet saved) is named name.
+func nameTaken(t tx, name, id string) error {
+	other, ok, err := t.byName(name)
+	if err != nil {
+		return err
+	}
+	if ok && other.ID != id {
+		return fmt.Errorf("%w: an account named %q already exists; choose another name or remove it first", ErrNameTaken, name)
+	}
+	return nil
+}
+
+// Put stores accounts as they are given, each under its own id (a new one
+// when it has none), replacing what the store holds under that id: the
+// demo's sample accounts and tests' fixtures. Names must be valid and
+// unique.
+func (m *Manager) Put(ctx context.Context, accts ...Account) ([]Account, error) {
+	var unlocks []func()
+	defer func() {
+		for _, u := range unlocks {
+			u()
+		}
+	}()
+	for _, a := range accts {
+		if a.ID != "" {
+			if !ValidID(a.ID) {
+				return nil, fmt.Errorf("the account id %s is not one keyfob makes", quoteShort(a.ID, 20))
+			}
+			unlock, err := m.lockAccount(ctx, a.ID, a.Name)
+			if err != nil {
+				return nil, err
+			}
+			unlocks = append(unlocks, unlock)
+		}
+	}
+	out := make([]Account, len(accts))
+	err := m.update(ctx, func(t tx) error {
+		for i, a := range accts {
+			if err := ValidateName(a.Name); err != nil {
+				return err
+			}
+			if a.ID == "" {
+				a.ID = t.newID()
+			}
+			if err := nameTaken(t, a.Name, a.ID); err != nil {
+				return err
+			}
+			if a.CreatedAt.IsZero() {
+				a.CreatedAt = m.now()
+			}
+			cur, ok, err := t.get(a.ID)
+			if err != nil {
+				return err
+			}
+			if ok {
+				a.Revision = cur.Revision
+			}
+			t.put(a)
+			out[i] = a
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Revision++
+		m.published(out[i])
+	}
+	return out, nil
 }

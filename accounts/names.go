@@ -31,15 +31,12 @@ func ValidID(id string) bool {
 	return true
 }
 
-func newID(f *File) string {
-	for {
-		var b [idLen / 2]byte
-		_, _ = rand.Read(b[:])
-		id := hex.EncodeToString(b[:])
-		if f.Find(id) == nil {
-			return id
-		}
-	}
+// randomID makes an id: idLen/2 random bytes in hex. Stores check that
+// no account has it yet (see tx.newID).
+func randomID() string {
+	var b [idLen / 2]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // ValidateName checks an account name as the user gives it: not blank, at
@@ -95,10 +92,14 @@ func defaultName(a Account) string {
 	return string(a.Kind)
 }
 
-func uniqueName(f *File, base string) string {
+// uniqueName is base, or base-2, base-3 … whichever no account has.
+func uniqueName(t tx, base string) (string, error) {
 	name := base
-	for n := 2; byName(f, name) != nil; n++ {
+	for n := 2; ; n++ {
+		_, taken, err := t.byName(name)
+		if err != nil || !taken {
+			return name, err
+		}
 		name = fmt.Sprintf("%s-%d", base, n)
 	}
-	return name
 }

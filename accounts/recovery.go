@@ -1,142 +1,137 @@
 package accounts
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-
-	"github.com/adrg/xdg"
+	"strings"
 )
 
-// recoveryPaths lists where a recovery file may be: beside the store, or in
-// the XDG state directory when the store's directory cannot be written.
-// The second is named after the store's directory, so that a recovery file
-// of one store (say the demo's) never ends up in another.
-func (s *Store) recoveryPaths() []string {
-	abs, err := filepath.Abs(s.dir)
-	if err != nil {
-		abs = s.dir
-	}
-	sum := sha256.Sum256([]byte(abs))
-	return []string{
-		filepath.Join(s.dir, RecoveryFile),
-		filepath.Join(xdg.StateHome, "keyfob", hex.EncodeToString(sum[:6])+"-"+RecoveryFile),
-	}
-}
+// A rotated refresh token that the store cannot take (a full disk, a
+// read-only file system) goes to a recovery file, recovery/ID.json beside
+// the records, or, when that directory cannot be written either, under
+// $XDG_STATE_HOME/keyfob. Reads lay a recovery file over the record when
+// it holds a later rotation (see newerRotation); the next successful write
+// of the account's record removes it. Recovery files of an account are
+// written under the account's lock, like its record.
 
-// recovery is what the recovery files hold: their accounts merged, and
-// the files that were read, decoded and merged, as they were when read.
-type recovery struct {
-	file *File // nil when there was nothing to merge
-	read []recoveryRead
-}
-
-type recoveryRead struct {
+// recovered is an account a recovery file holds, and the file as read.
+type recovered struct {
 	path string
 	info fs.FileInfo
+	acct Account
 }
 
-// readRecovery merges every recovery file that can be read. A file that
-// cannot be read or decoded is left out, said so, and never removed.
-func (s *Store) readRecovery() recovery {
-	var out recovery
-	for _, p := range s.recoveryPaths() {
-		data, fi, err := readNoFollow(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
+// recoveryDirs lists where recovery files may be, in the order they are
+// tried.
+func (s *fileStore) recoveryDirs() []string {
+	return []string{s.path(recoveryDir), filepath.Join(s.stateDir(), recoveryDir)}
+}
+
+// readRecovered reads the recovery file at path for id. A file that cannot
+// be read or decoded is said once and left alone: it may hold tokens too.
+func (s *fileStore) readRecovered(path, id string) (recovered, bool) {
+	data, fi, err := readNoFollow(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return recovered{}, false
+	}
+	if err != nil {
+		s.noticef("cannot read the recovery file %s (%v); keyfob leaves it alone — fix or move it", path, err)
+		return recovered{}, false
+	}
+	a, _, err := decodeRecord(path, id, data)
+	if err != nil {
+		s.noticef("ignoring the unreadable recovery file %s: %v", path, err)
+		return recovered{}, false
+	}
+	return recovered{path: path, info: fi, acct: a}, true
+}
+
+// recoveryFor returns the recovery files of the account with id.
+func (s *fileStore) recoveryFor(id string) []recovered {
+	var out []recovered
+	for _, dir := range s.recoveryDirs() {
+		if r, ok := s.readRecovered(filepath.Join(dir, id+".json"), id); ok {
+			out = append(out, r)
 		}
-		if err != nil {
-			s.notice("cannot read the recovery file %s (%v); keyfob leaves it alone — fix or move it", p, err)
-			continue
-		}
-		f, err := decode(p, data)
-		if err != nil {
-			s.notice("ignoring the unreadable recovery file %s: %v", p, err)
-			continue
-		}
-		if out.file == nil {
-			out.file = f
-		} else {
-			mergeNewer(out.file, f)
-		}
-		out.read = append(out.read, recoveryRead{path: p, info: fi})
 	}
 	return out
 }
 
-// removeMerged deletes the recovery files of rec once their accounts are
-// in the store. The caller holds the store lock, under which every
-// recovery write happens; a file that changed since it was read anyway
-// (a writer that could not take the lock) is kept for the next merge.
-func (s *Store) removeMerged(rec recovery) {
-	for _, r := range rec.read {
-		fi, err := os.Lstat(r.path)
-		if err != nil || !os.SameFile(fi, r.info) || fi.Size() != r.info.Size() || !fi.ModTime().Equal(r.info.ModTime()) {
+// allRecovery returns every recovery file's account.
+func (s *fileStore) allRecovery() []recovered {
+	var out []recovered
+	for _, dir := range s.recoveryDirs() {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
 			continue
 		}
-		_ = os.Remove(r.path)
+		for _, e := range entries {
+			if id, ok := strings.CutSuffix(e.Name(), ".json"); ok && ValidID(id) {
+				if r, ok := s.readRecovered(filepath.Join(dir, e.Name()), id); ok {
+					out = append(out, r)
+				}
+			}
+		}
 	}
+	return out
 }
 
-// SaveRecovery writes a to a recovery file (merging with what is there)
-// after the store could not be written. It returns the path used.
-//
-// Recovery writes are serialised within the process (a mutex) and across
-// processes (the store lock, which works on a full or read-only disk), so
-// that accounts saved at the same instant all end up in the file. When the
-// lock cannot be had at all, the write goes ahead under the mutex alone:
-// a token kept without the lock beats a token lost.
-func (s *Store) SaveRecovery(a Account) (string, error) {
-	s.recoveryMu.Lock()
-	defer s.recoveryMu.Unlock()
-	unlock, lerr := s.lock(context.Background(), filepath.Join(s.dir, lockFile), "the account store")
-	if lerr == nil {
-		defer unlock()
+// newerRotation reports whether rec holds a later refresh token than cur:
+// a higher rotation count, or, between copies that count the same (or from
+// before the count existed), a different refresh token obtained later.
+// The access token's time never decides: it says nothing of the refresh
+// token, and a clock step would make it lie.
+func newerRotation(rec, cur Account) bool {
+	if rec.Rotation != cur.Rotation {
+		return rec.Rotation > cur.Rotation
+	}
+	return rec.RefreshToken != cur.RefreshToken && rec.RefreshObtainedAt.After(cur.RefreshObtainedAt)
+}
+
+// takeRecovered is the account once the recovery copy rec is laid over the
+// stored one (missing: there is none): everything from rec but the name
+// the store gives it and the record's revision.
+func takeRecovered(cur, rec Account, missing bool) Account {
+	if missing {
+		return rec
+	}
+	rec.Name, rec.Revision = cur.Name, cur.Revision
+	return rec
+}
+
+// saveRecovery writes a to the first recovery file that can take it and
+// returns its path. A recovery file of the account that cannot be read is
+// never written over (it stays as it is, byte for byte); the next place is
+// tried. The caller holds the account's lock.
+func (s *fileStore) saveRecovery(a Account) (string, error) {
+	data, err := encodeRecord(a, a.Revision)
+	if err != nil {
+		return "", err
 	}
 	var errs []error
-	for _, p := range s.recoveryPaths() {
-		err := s.saveRecoveryAt(p, a)
-		if err == nil {
-			if lerr != nil {
-				s.notice("wrote the recovery file %s without the store lock (%v)", p, lerr)
-			}
-			return p, nil
+	for _, dir := range s.recoveryDirs() {
+		p := filepath.Join(dir, a.ID+".json")
+		if err := s.saveRecoveryAt(p, a.ID, data); err != nil {
+			errs = append(errs, err)
+			continue
 		}
-		errs = append(errs, err)
+		return p, nil
 	}
 	return "", errors.Join(errs...)
 }
 
-// saveRecoveryAt puts a into the recovery file at p, in place of what the
-// file held for the same account: a was refreshed (or logged in) from the
-// newest the store and recovery files had, so it is newer than anything
-// there whatever the clock says. A file there that cannot be read or
-// decoded is not written over: it may hold tokens too.
-func (s *Store) saveRecoveryAt(p string, a Account) error {
-	f := &File{Version: CurrentVersion}
-	data, _, err := readNoFollow(p)
+func (s *fileStore) saveRecoveryAt(p, id string, data []byte) error {
+	old, _, err := readNoFollow(p)
 	switch {
 	case err == nil:
-		old, err := decode(p, data)
-		if err != nil {
+		if _, _, err := decodeRecord(p, id, old); err != nil {
 			return fmt.Errorf("the recovery file %s cannot be read, so keyfob does not write over it: %w", p, err)
 		}
-		f = old
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("cannot read the recovery file %s: %w", p, err)
-	}
-	if cur := f.Find(a.ID); cur != nil {
-		*cur = a
-	} else {
-		mergeNewer(f, &File{Accounts: []Account{a}})
-	}
-	if data, err = encode(f); err != nil {
-		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return fmt.Errorf("cannot create %s: %w", filepath.Dir(p), err)
@@ -144,27 +139,16 @@ func (s *Store) saveRecoveryAt(p string, a Account) error {
 	return s.write(p, data)
 }
 
-// mergeNewer lays the accounts of src over dst where they hold newer
-// tokens (or are missing from dst), and returns how many it took. An
-// account new to dst keeps a unique, valid name.
-func mergeNewer(dst, src *File) int {
-	n := 0
-	for _, a := range src.Accounts {
-		cur := dst.Find(a.ID)
-		switch {
-		case cur == nil:
-			if ValidateName(a.Name) != nil {
-				a.Name = defaultName(a)
-			}
-			a.Name = uniqueName(dst, a.Name)
-			dst.Accounts = append(dst.Accounts, a)
-			n++
-		case a.AccessObtainedAt.After(cur.AccessObtainedAt):
-			name := cur.Name
-			*cur = a
-			cur.Name = name
-			n++
+// dropRecovery removes the recovery files of written's account that hold
+// no later rotation than written, once it is in its record. Files that
+// changed since they were read are kept for the next time.
+func (s *fileStore) dropRecovery(written Account) {
+	for _, r := range s.recoveryFor(written.ID) {
+		if newerRotation(r.acct, written) {
+			continue
+		}
+		if fi, err := os.Lstat(r.path); err == nil && os.SameFile(fi, r.info) && fi.ModTime().Equal(r.info.ModTime()) {
+			_ = os.Remove(r.path)
 		}
 	}
-	return n
 }

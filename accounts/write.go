@@ -9,17 +9,23 @@ import (
 	"path/filepath"
 )
 
-// The steps of a write that tests can make fail (see Store.faults).
+// The steps of a write, in order. A test can watch each one or make it
+// fail (see fileStore.faults): every write of a secret must create its
+// temporary file 0600 (stepCreate is told the temporary file's path, whose
+// mode the test reads before anything is written to it), sync it, rename
+// it over the old file and sync the directory.
 const (
-	stepWrite   = "write"   // creating the temporary file and writing it
+	stepCreate  = "create"  // the temporary file exists (path: the temporary file)
+	stepWrite   = "write"   // writing it
+	stepSync    = "sync"    // fsync of the file
 	stepRename  = "rename"  // putting it in place of the old file
-	stepSyncDir = "syncdir" // making the rename durable
+	stepSyncDir = "syncdir" // fsync of the directory (path: the directory)
 )
 
 // fault returns the error a test injected for step on path, or nil. It
 // costs one nil check when no test is looking.
-func (s *Store) fault(step, path string) error {
-	if s.faults == nil {
+func (s *fileStore) fault(step, path string) error {
+	if s == nil || s.faults == nil {
 		return nil
 	}
 	return s.faults(step, path)
@@ -29,16 +35,64 @@ func (s *Store) fault(step, path string) error {
 // same directory, fsync, rename, then fsync of the directory so the rename
 // itself survives a crash. A symbolic link at path is refused, not
 // replaced: whoever put it there expects it to be followed.
-func (s *Store) write(path string, data []byte) error {
+func (s *fileStore) write(path string, data []byte) error {
 	if err := refuseLink(path); err != nil {
 		return err
 	}
-	if err := atomicReplace(path, data, s.fault); err != nil {
+	t, err := s.createTemp(path)
+	if err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
-	dir := filepath.Dir(path)
+	defer t.cleanup()
+	if err := s.fault(stepWrite, path); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if _, err := t.Write(data); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if err := s.replace(t, path); err != nil {
+		return err
+	}
+	return s.syncDir(filepath.Dir(path), nil)
+}
+
+// createTemp creates the 0600 temporary file that will replace path.
+func (s *fileStore) createTemp(path string) (*pendingFile, error) {
+	t, err := newPendingFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.fault(stepCreate, t.Name()); err != nil {
+		t.cleanup()
+		return nil, err
+	}
+	return t, nil
+}
+
+// replace syncs the temporary file t and renames it over path.
+func (s *fileStore) replace(t *pendingFile, path string) error {
+	if err := s.fault(stepSync, path); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if err := t.Sync(); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if err := s.fault(stepRename, path); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if err := t.replace(); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	return nil
+}
+
+// syncDir makes a rename in dir durable, through d when it is open.
+func (s *fileStore) syncDir(dir string, d *os.File) error {
 	if err := s.fault(stepSyncDir, dir); err != nil {
 		return fmt.Errorf("cannot sync %s: %w", dir, err)
+	}
+	if d != nil {
+		return syncOpenDir(dir, d)
 	}
 	return syncDir(dir)
 }
@@ -53,7 +107,7 @@ func WriteFile(path string, data []byte) error {
 	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink == 0 && !fi.Mode().IsRegular() {
 		return fmt.Errorf("%s is not a regular file; keyfob writes tokens only to regular files", path)
 	}
-	return (&Store{}).write(path, data)
+	return (*fileStore)(nil).write(path, data)
 }
 
 // refuseLink fails with a *SymlinkError when path is a symbolic link.
@@ -85,8 +139,6 @@ func readNoFollow(path string) ([]byte, fs.FileInfo, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, nil, fmt.Errorf("%s is not a regular file; move it away", path)
 	}
-	// Sized from the file, as os.ReadFile does: the store of `keyfob
-	// token` is read here, and a large one must not be copied as it grows.
 	var buf bytes.Buffer
 	buf.Grow(int(fi.Size()) + bytes.MinRead)
 	if _, err := buf.ReadFrom(f); err != nil {

@@ -30,26 +30,27 @@ func isLinkErr(err error) bool {
 	return errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.EMLINK)
 }
 
-// atomicReplace writes data to a 0600 temporary file beside path (created
-// with O_EXCL, so never through a link), fsyncs it and renames it over
-// path. fault lets tests fail a step.
-func atomicReplace(path string, data []byte, fault func(step, path string) error) error {
+// pendingFile is a temporary file that replaces its destination when
+// done: renameio's, created 0600 from its first byte with O_EXCL (so never
+// through a link) in the destination's directory.
+type pendingFile struct {
+	*renameio.PendingFile
+}
+
+func newPendingFile(path string) (*pendingFile, error) {
 	t, err := renameio.NewPendingFile(path, renameio.WithTempDir(filepath.Dir(path)), renameio.WithStaticPermissions(0o600))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer t.Cleanup()
-	if err := fault(stepWrite, path); err != nil {
-		return err
-	}
-	if _, err := t.Write(data); err != nil {
-		return err
-	}
-	if err := fault(stepRename, path); err != nil {
-		return err
-	}
-	return t.CloseAtomicallyReplace()
+	return &pendingFile{t}, nil
 }
+
+// replace closes the file and renames it over its destination (renameio
+// syncs it first; the caller synced it already, so that costs nothing).
+func (t *pendingFile) replace() error { return t.CloseAtomicallyReplace() }
+
+// cleanup removes the temporary file unless it replaced its destination.
+func (t *pendingFile) cleanup() { _ = t.Cleanup() }
 
 // syncDir makes a rename in dir durable.
 func syncDir(dir string) error {
@@ -58,6 +59,11 @@ func syncDir(dir string) error {
 		return fmt.Errorf("cannot sync %s: %w", dir, err)
 	}
 	defer d.Close()
+	return syncOpenDir(dir, d)
+}
+
+// syncOpenDir syncs the directory dir, open as d.
+func syncOpenDir(dir string, d *os.File) error {
 	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) && !errors.Is(err, syscall.EINVAL) {
 		return fmt.Errorf("cannot sync %s: %w", dir, err)
 	}

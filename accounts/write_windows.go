@@ -29,44 +29,50 @@ func openFile(path string, flag int, perm os.FileMode) (*os.File, error) {
 // checks before each open catch links instead.
 func isLinkErr(err error) bool { return false }
 
-// atomicReplace writes data to a temporary file beside path (created
-// 0600 with O_EXCL, named like renameio's so that leftovers are found),
-// fsyncs and closes it, and renames it over path. os.Rename on Windows is
-// MoveFileEx with MOVEFILE_REPLACE_EXISTING, which replaces path in one
-// step. fault lets tests fail a step.
-func atomicReplace(path string, data []byte, fault func(step, path string) error) (err error) {
+// pendingFile is a temporary file that replaces its destination when
+// done: created 0600 with O_EXCL beside it (named like renameio's, so
+// that leftovers are found). os.Rename on Windows is MoveFileEx with
+// MOVEFILE_REPLACE_EXISTING, which replaces the destination in one step.
+type pendingFile struct {
+	*os.File
+	path string
+	done bool
+}
+
+func newPendingFile(path string) (*pendingFile, error) {
 	t, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"*")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	tmp := t.Name()
-	defer func() {
-		if err != nil {
-			_ = t.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
-	if err := fault(stepWrite, path); err != nil {
-		return err
-	}
-	if _, err := t.Write(data); err != nil {
-		return err
-	}
+	return &pendingFile{File: t, path: path}, nil
+}
+
+func (t *pendingFile) replace() error {
 	if err := t.Sync(); err != nil {
 		return err
 	}
 	if err := t.Close(); err != nil {
 		return err
 	}
-	if err := fault(stepRename, path); err != nil {
+	if err := os.Rename(t.Name(), t.path); err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	t.done = true
+	return nil
+}
+
+func (t *pendingFile) cleanup() {
+	if !t.done {
+		_ = t.Close()
+		_ = os.Remove(t.Name())
+	}
 }
 
 // syncDir does nothing on Windows: a directory cannot be opened for
 // flushing, and NTFS journals the rename itself.
 func syncDir(dir string) error { return nil }
+
+func syncOpenDir(dir string, d *os.File) error { return nil }
 
 // Access right and exit code of the Windows process API.
 const (

@@ -47,15 +47,6 @@ type Engine struct {
 	OpenBrowser func(url string) error
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// OnRegion hears, after a refresh of a, that its new token names
-	// another region than a's (see RegionCheck): the faces show
-	// c.String(). A safe correction comes back in the Grant's Region and
-	// Audience, which the manager stores; c.Refused is set when the
-	// correction would move the account between Tesla's .com and .cn
-	// hosts, and the account then keeps its own. It is called on the
-	// refreshing goroutine, so it must not block. nil means nobody
-	// listens.
-	OnRegion func(a accounts.Account, c RegionChange)
 }
 
 var _ accounts.Authority = (*Engine)(nil)

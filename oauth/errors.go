@@ -65,6 +65,18 @@ type ServerError struct {
 	sent    bool          // the whole request was written to the server
 }
 
+// RetryDelay is the delay the server asked for with Retry-After (0 when
+// none): the account manager waits that long before the account's next
+// refresh.
+func (e *ServerError) RetryDelay() time.Duration { return e.RetryAfter }
+
+// NotSent reports a request that never reached the server whole: it could
+// not be connected or written, so nothing it carried (a refresh token, a
+// code) was spent.
+func (e *ServerError) NotSent() bool {
+	return (e.Kind == KindNetwork || e.Kind == KindTimeout) && e.StatusCode == 0 && !e.sent
+}
+
 // netCause says why a transport failed, without the request's secrets.
 func (e *ServerError) netCause() string { return netCause(e.Err, e.redact) }
 

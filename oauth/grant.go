@@ -129,10 +129,10 @@ func (e *Engine) Refresh(ctx context.Context, a accounts.Account) (accounts.Gran
 }
 
 // checkRegion compares the region of a refreshed account with what its
-// new token says: a safe correction goes into g.Region and g.Audience
-// (which the manager stores), and the Engine's OnRegion hears of any
-// difference. The tokens are returned either way: the old refresh token
-// is spent.
+// new token says: a safe correction goes into g.Region and g.Audience,
+// which the manager stores (the faces see it in the account before and
+// after: RegionChangeOf). The tokens are returned either way: the old
+// refresh token is spent.
 func (e *Engine) checkRegion(a accounts.Account, g accounts.Grant) accounts.Grant {
 	after := a
 	after.AccessToken = g.AccessToken
@@ -146,9 +146,6 @@ func (e *Engine) checkRegion(a accounts.Account, g accounts.Grant) accounts.Gran
 		if c.ToAudience != a.Audience {
 			g.Audience = c.ToAudience
 		}
-	}
-	if e.OnRegion != nil {
-		e.OnRegion(a, c)
 	}
 	return g
 }

@@ -41,6 +41,9 @@ type Prepared struct {
 type Saved struct {
 	Account  accounts.Account
 	Replaced bool
+	// NameNotUsed is the name the user asked for when the login was of an
+	// account already stored under another name, which it kept.
+	NameNotUsed string
 	// RegionChange says how the tokens (or the sign-in's issuer) corrected
 	// the region and audience the login was prepared with; zero when they
 	// agreed. The faces show it (RegionChange.String).
@@ -148,7 +151,7 @@ type Attempt struct {
 // code flow (PKCE, state, and a loopback listener where the redirect URI
 // allows one).
 func (l *Logins) Begin(ctx context.Context, p Prepared) (*Attempt, error) {
-	if err := l.Manager.CheckName(p.Account); err != nil {
+	if err := l.Manager.CheckName(ctx, p.Account); err != nil {
 		return nil, err
 	}
 	at := &Attempt{l: l, p: p}
@@ -209,12 +212,12 @@ func (at *Attempt) Close() {
 
 func (at *Attempt) save(ctx context.Context, a accounts.Account) (Saved, error) {
 	a.AllowInsecureHTTP = keepsInsecure(at.p)
-	saved, replaced, err := at.l.Manager.Add(ctx, a)
+	got, err := at.l.Manager.Add(ctx, a)
 	p := at.p.Account
 	if err == nil && a.Kind == accounts.KindFleet && p.Endpoints.RedirectURI != "" && at.l.Remember != nil {
 		at.l.Remember(p.ClientID, p.Endpoints.RedirectURI)
 	}
-	out := Saved{Account: saved, Replaced: replaced}
+	out := Saved{Account: got.Account, Replaced: got.Replaced, NameNotUsed: got.NameNotUsed}
 	if c := (RegionChange{From: p.Region, To: a.Region, FromAudience: p.Audience, ToAudience: a.Audience}); c.Changed() {
 		out.RegionChange = c
 	}
@@ -230,12 +233,12 @@ func (l *Logins) Import(ctx context.Context, p Prepared) (Saved, error) {
 	}
 	a := p.Account
 	a.AllowInsecureHTTP = keepsInsecure(p)
-	saved, replaced, err := l.Manager.Import(ctx, a)
+	got, err := l.Manager.Import(ctx, a)
+	out := Saved{Account: got.Account, Replaced: got.Replaced, NameNotUsed: got.NameNotUsed}
 	if err != nil {
-		return Saved{Account: saved, Replaced: replaced}, err
+		return out, err
 	}
-	out := Saved{Account: saved, Replaced: replaced}
-	out.Account, out.RegionChange, err = l.correctRegion(ctx, p.Account, saved)
+	out.Account, out.RegionChange, err = l.correctRegion(ctx, p.Account, got.Account)
 	return out, err
 }
 
@@ -246,8 +249,8 @@ func (l *Logins) Import(ctx context.Context, p Prepared) (Saved, error) {
 func (l *Logins) correctRegion(ctx context.Context, prepared, saved accounts.Account) (accounts.Account, RegionChange, error) {
 	c := RegionCheck(saved)
 	if c.Changed() && c.Refused == nil {
-		err := l.Manager.Store.Update(ctx, func(f *accounts.File) error {
-			if p := f.Find(saved.ID); p != nil && p.AccessToken == saved.AccessToken {
+		_, after, err := l.Manager.Edit(ctx, saved.ID, func(p *accounts.Account) error {
+			if p.AccessToken == saved.AccessToken {
 				c.apply(p)
 			}
 			return nil
@@ -255,7 +258,7 @@ func (l *Logins) correctRegion(ctx context.Context, prepared, saved accounts.Acc
 		if err != nil {
 			return saved, c, fmt.Errorf("the account was imported, but its region could not be corrected (%s): %w", c, err)
 		}
-		c.apply(&saved)
+		saved = after
 	}
 	c.From, c.FromAudience = prepared.Region, prepared.Audience
 	if !c.Changed() {

@@ -212,10 +212,8 @@ func (m *Model) noTokenHint(r *list.Row, refresh bool) string {
 func (m *Model) revokeCmd(id, name string, remove bool) tea.Cmd {
 	mgr, ctx := m.c.Manager, m.c.Ctx
 	return tea.Batch(m.setToast("revoking "+name+"…", present.ToneBusy), func() tea.Msg {
-		rev, err := mgr.Revoke(ctx, id, remove)
-		// The manager keeps an account whose revocation failed.
-		removed := remove && rev.Outcome != "" && rev.Outcome != accounts.RevokeFailed
-		return revokedMsg{id: id, name: name, removed: removed, rev: rev, err: err}
+		rev, err := mgr.Revoke(ctx, id, accounts.RevokeOptions{Remove: remove})
+		return revokedMsg{id: id, name: name, removed: rev.Removed, rev: rev, err: err}
 	})
 }
 
@@ -231,7 +229,7 @@ func (m *Model) onRevoked(msg revokedMsg) tea.Cmd {
 		}
 		return m.setToast(fmt.Sprintf("could not revoke %s: %v", msg.name, msg.err), present.ToneDanger)
 	}
-	d := dialog.NewRevokeResult(m.c, dialog.Revocation{Name: msg.name, Removed: msg.removed, Rev: msg.rev, Err: msg.err})
+	d := dialog.NewRevokeResult(m.c, dialog.Revocation{Name: msg.name, Removed: msg.removed, Rev: msg.rev.Revocation, Err: msg.err})
 	return tea.Batch(m.push(d, nil), m.loadCmd())
 }
 
@@ -240,7 +238,8 @@ func (m *Model) onRevoked(msg revokedMsg) tea.Cmd {
 func (m *Model) removeCmd(id, name string) tea.Cmd {
 	mgr, ctx := m.c.Manager, m.c.Ctx
 	return func() tea.Msg {
-		return removedMsg{id: id, name: name, err: mgr.Remove(ctx, id)}
+		_, err := mgr.Remove(ctx, id)
+		return removedMsg{id: id, name: name, err: err}
 	}
 }
 

@@ -8,15 +8,15 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/ui/common"
 	"github.com/keyfob/keyfob/ui/present"
 )
 
 // heard keeps what the services tell from inside the commands that call
-// them (a region a refresh's tokens corrected, a redirect URI that could
-// not be remembered) until Update shows it: commands only add, Update
+// them (a redirect URI that could not be remembered), and what Update
+// learns from results that it shows later (a region a refresh's tokens
+// corrected), until Update shows it: commands only add, Update
 // takes at its next tick or refresh result, so it never waits.
 type heard struct {
 	mu    sync.Mutex
@@ -37,35 +37,19 @@ func (h *heard) take() []common.Notice {
 	return out
 }
 
-// listen makes the services of o tell the TUI: the manager's engine its
-// region corrections (its OnRegion), the logins the redirect URIs they
-// could not remember. Logins without a redirect memory of their own get
-// the store's (config.json).
+// listen gives the logins of the wizard the TUI's memory of redirect URIs
+// when they have none of their own: the manager's settings (config.json),
+// read once when the TUI starts and kept in step with what it remembers,
+// so that filling the wizard's form (in Update) reads no file.
 func (m *Model) listen(o Options, l *oauth.Logins) {
-	editKey := m.keys.Edit.Help().Key
-	if e, ok := o.Manager.Auth.(*oauth.Engine); ok {
-		e.OnRegion = func(a accounts.Account, c oauth.RegionChange) {
-			if a.ID == "" {
-				return // an import's refresh: the wizard reports it
-			}
-			text, tone := present.RegionNote(c)
-			if c.Refused != nil {
-				text += " (" + editKey + " edits its region)"
-			}
-			m.heard.add(common.Notice{Text: present.OneLine(a.Name) + ": " + text, Tone: tone})
-		}
-	}
-	store := o.Manager.Store
-	// The memory is read from the settings the TUI started with and kept
-	// in step with what it remembers, so that filling the wizard's form
-	// (in Update) reads no file.
+	mgr := o.Manager
 	memory := &redirectMemory{uris: maps.Clone(o.Config.RedirectURIs)}
 	if l.RedirectFor == nil {
 		l.RedirectFor = memory.get
 	}
 	if l.Remember == nil {
 		l.Remember = func(clientID, uri string) {
-			if err := store.RememberRedirect(context.Background(), clientID, uri); err != nil {
+			if err := mgr.RememberRedirect(context.Background(), clientID, uri); err != nil {
 				m.heard.add(common.Notice{Text: "the redirect URI could not be remembered for the next sign-in: " + err.Error(), Tone: present.ToneWarn})
 				return
 			}

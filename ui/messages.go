@@ -13,21 +13,22 @@ type (
 	// tickMsg is the once-a-second countdown tick of the whole screen.
 	tickMsg time.Time
 
-	// stampMsg carries the store's stamp as read by watchCmd.
-	stampMsg struct{ stamp string }
+	// storeChangedMsg says that other processes changed the store.
+	storeChangedMsg struct{}
 
-	// loadedMsg carries the store as read by loadCmd.
+	// loadedMsg carries the accounts as loadCmd read them, and the
+	// watcher of the store when it was just started.
 	loadedMsg struct {
+		watcher   *accounts.Watcher
 		accts     []accounts.Account
 		consumers []accounts.Consumer // of keyfob serve
-		stamp     string
 		err       error
 	}
 
 	// refreshedMsg is the outcome of one refresh.
 	refreshedMsg struct {
 		id    string
-		acct  accounts.Account
+		got   accounts.Refreshed
 		err   error
 		auto  bool
 		batch int // the refresh-all it belongs to, 0 for none
@@ -37,7 +38,7 @@ type (
 	revokedMsg struct {
 		id, name string
 		removed  bool
-		rev      accounts.Revocation
+		rev      accounts.Revoked
 		err      error
 	}
 

@@ -44,9 +44,7 @@ type Options struct {
 	// Logins signs in and imports for the login wizard; nil means one over
 	// Engine and Manager with Tesla's presets. keyfob demo passes one
 	// whose presets point at its sandbox. Without a redirect memory of
-	// its own (RedirectFor, Remember) it gets the store's. New also makes
-	// the engine of Manager tell the TUI the regions its refreshes
-	// correct (its OnRegion).
+	// its own (RedirectFor, Remember) it gets the manager's.
 	Logins *oauth.Logins
 	Config accounts.Config
 	// Theme is the --theme flag; it overrides Config.Theme when set.
@@ -126,8 +124,8 @@ type toast struct {
 // New builds the root model. It fails only on a bad Options (no manager, an
 // unknown --theme).
 func New(ctx context.Context, o Options) (*Model, error) {
-	if o.Manager == nil || o.Manager.Store == nil {
-		return nil, errors.New("the TUI needs an account manager with a store")
+	if o.Manager == nil {
+		return nil, errors.New("the TUI needs an account manager")
 	}
 	if ctx == nil {
 		ctx = context.Background()
@@ -311,8 +309,8 @@ func (m *Model) handle(msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
 	case tickMsg:
 		return tea.Batch(m.onTick(), m.showHeard()), true
-	case stampMsg:
-		return m.onStamp(msg), true
+	case storeChangedMsg:
+		return m.onStoreChanged(), true
 	case loadedMsg:
 		return m.onLoaded(msg), true
 	case refreshedMsg:
@@ -390,4 +388,9 @@ func (m *Model) quit() tea.Cmd {
 
 // Close releases what the model holds open: a login's loopback listener
 // is closed before it returns. Run calls it when the program ends.
-func (m *Model) Close() { m.dialogs.Clear() }
+func (m *Model) Close() {
+	m.dialogs.Clear()
+	if m.store.w != nil {
+		m.store.w.Close()
+	}
+}

@@ -8,6 +8,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/ui/common"
 	"github.com/keyfob/keyfob/ui/list"
 	"github.com/keyfob/keyfob/ui/present"
 )
@@ -104,8 +106,12 @@ func (m *Model) startRefresh(r *list.Row, auto bool, batch int) tea.Cmd {
 	q.inflight++
 	mgr, ctx, seen := m.c.Manager, m.c.Ctx, r.Acct
 	return func() tea.Msg {
-		got, err := mgr.Refresh(ctx, seen)
-		return refreshedMsg{id: seen.ID, acct: got, err: err, auto: auto, batch: batch}
+		mode := accounts.Explicit
+		if auto {
+			mode = accounts.Automatic
+		}
+		got, err := mgr.Refresh(ctx, seen, mode)
+		return refreshedMsg{id: seen.ID, got: got, err: err, auto: auto, batch: batch}
 	}
 }
 
@@ -189,8 +195,15 @@ func (m *Model) recordRefresh(r *list.Row, msg refreshedMsg) tea.Cmd {
 		r.Busy = false
 		q.busy--
 	}
-	if msg.acct.ID == r.Acct.ID && msg.acct.ID != "" {
-		r.Set(msg.acct)
+	if a := msg.got.Account; a.ID == r.Acct.ID && a.ID != "" {
+		r.Set(a)
+	}
+	if c := oauth.RegionChangeOf(msg.got.Before, msg.got.Account); c.Changed() && msg.got.Before.ID != "" {
+		text, tone := present.RegionNote(c)
+		if c.Refused != nil {
+			text += " (" + m.keys.Edit.Help().Key + " edits its region)"
+		}
+		m.heard.add(common.Notice{Text: r.Name() + ": " + text, Tone: tone})
 	}
 	inBatch := msg.batch != 0 && msg.batch == q.batch.id
 	var cmd tea.Cmd

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -8,29 +9,33 @@ import (
 	"github.com/keyfob/keyfob/accounts"
 )
 
+// watchEvery is how often the TUI looks at the store for changes other
+// processes made.
+const watchEvery = time.Second
+
 // storeState is what the screen knows of the store.
 type storeState struct {
+	// w holds every account in memory and follows other processes'
+	// changes; nil until the first read worked.
+	w         *accounts.Watcher
 	loaded    bool
-	err       error  // the store cannot be read
-	stamp     string // the store's stamp at the last read
+	err       error // the store cannot be read
 	reloading bool
-	watching  bool // a look at the store's stamp is under way
 	// selectAfter is an account just saved, selected once a reload shows
 	// it.
 	selectAfter string
 }
 
-// onTick advances the clock of the whole screen. It starts a look at the
-// store's stamp (in a command: Update never touches the disk) and, only
-// when an auto-refresh is due, makes one pass over the accounts: nothing is
-// allocated per account.
+// onTick advances the clock of the whole screen and, only when an
+// auto-refresh is due, makes one pass over the accounts: nothing is
+// allocated per account. A store that could not be read is tried again.
 func (m *Model) onTick() tea.Cmd {
 	m.c.Now = m.clock()
 	cmds := []tea.Cmd{tickCmd()}
 	s := &m.store
-	if s.loaded && !s.reloading && !s.watching {
-		s.watching = true
-		cmds = append(cmds, m.watchCmd())
+	if s.w == nil && s.err != nil && !s.reloading {
+		s.reloading = true
+		cmds = append(cmds, m.loadCmd())
 	}
 	if m.cfg.AutoRefreshOn() && s.loaded && !m.c.Now.Before(m.refresh.nextDue) {
 		cmds = append(cmds, m.autoRefresh())
@@ -38,35 +43,31 @@ func (m *Model) onTick() tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-// watchCmd reads the store's stamp, so that writes by other processes
-// (keyfob token in cron) show up within a tick or two.
-func (m *Model) watchCmd() tea.Cmd {
-	store := m.c.Manager.Store
-	return func() tea.Msg { return stampMsg{stamp: store.Stamp()} }
-}
-
-// onStamp reloads the store when another process changed it.
-func (m *Model) onStamp(msg stampMsg) tea.Cmd {
-	s := &m.store
-	s.watching = false
-	if !s.loaded || s.reloading || msg.stamp == s.stamp {
-		return nil
-	}
-	s.reloading = true
-	return m.loadCmd()
-}
-
-// loadCmd reads the store. The stamp is taken first, so a write that lands
-// during the read is seen again on the next tick rather than missed.
+// loadCmd reads the accounts: the first time by starting the watcher
+// (which reads the store), later from the watcher's memory.
 func (m *Model) loadCmd() tea.Cmd {
-	mgr := m.c.Manager
+	mgr, ctx, w := m.c.Manager, m.c.Ctx, m.store.w
 	return func() tea.Msg {
-		stamp := mgr.Store.Stamp()
-		f, err := mgr.Store.Load()
-		if err != nil {
-			return loadedMsg{stamp: stamp, err: err}
+		if w == nil {
+			nw, err := mgr.Watch(ctx, watchEvery)
+			if err != nil {
+				return loadedMsg{err: err}
+			}
+			return loadedMsg{watcher: nw, accts: nw.Accounts(), consumers: nw.Consumers()}
 		}
-		return loadedMsg{accts: f.Accounts, consumers: f.Consumers, stamp: stamp}
+		return loadedMsg{accts: w.Accounts(), consumers: w.Consumers(), err: w.Err()}
+	}
+}
+
+// waitCmd waits for other processes to change the store.
+func waitCmd(ctx context.Context, w *accounts.Watcher) tea.Cmd {
+	return func() tea.Msg {
+		select {
+		case <-w.Changed():
+			return storeChangedMsg{}
+		case <-ctx.Done():
+			return nil
+		}
 	}
 }
 
@@ -74,16 +75,32 @@ func (m *Model) loadCmd() tea.Cmd {
 func (m *Model) onLoaded(msg loadedMsg) tea.Cmd {
 	s := &m.store
 	s.reloading = false
-	s.loaded = true
-	s.stamp = msg.stamp
-	s.err = msg.err
-	if msg.err != nil {
-		return nil
+	var cmd tea.Cmd
+	if msg.watcher != nil {
+		if s.w != nil { // two first reads raced: keep one watcher
+			msg.watcher.Close()
+		} else {
+			s.w = msg.watcher
+			cmd = waitCmd(m.c.Ctx, s.w)
+		}
 	}
+	s.err = msg.err
+	if msg.err != nil && msg.accts == nil {
+		return cmd
+	}
+	s.loaded = true
 	m.consumers = msg.consumers
 	m.setAccounts(msg.accts)
 	m.refresh.nextDue = time.Time{} // re-plan the auto-refresh with the new data
-	return nil
+	return cmd
+}
+
+// onStoreChanged shows what other processes changed, and waits for more.
+func (m *Model) onStoreChanged() tea.Cmd {
+	if m.store.w == nil {
+		return nil
+	}
+	return tea.Batch(m.loadCmd(), waitCmd(m.c.Ctx, m.store.w))
 }
 
 // setAccounts installs a new list of accounts, keeping each row's refresh
@@ -102,8 +119,8 @@ func (m *Model) setAccounts(accts []accounts.Account) {
 // saveConfigCmd changes the settings file: read, change, write under the
 // settings' lock, so that settings changed elsewhere are kept.
 func (m *Model) saveConfigCmd(change func(*accounts.Config)) tea.Cmd {
-	store, ctx := m.c.Manager.Store, m.c.Ctx
+	mgr, ctx := m.c.Manager, m.c.Ctx
 	return func() tea.Msg {
-		return configSavedMsg{err: store.UpdateConfig(ctx, change)}
+		return configSavedMsg{err: mgr.UpdateConfig(ctx, change)}
 	}
 }

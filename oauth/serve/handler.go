@@ -147,26 +147,33 @@ func (s *Server) serveTokenByName(w *recorder, r *http.Request, name string) {
 // consumer's account, and gets the account's token; on failure it has
 // answered and returns false.
 func (s *Server) serveConsumer(w *recorder, r *http.Request, cred, name string) (accounts.Account, bool) {
-	c, d, ok := s.lookup(cred)
+	c, ok, err := s.lookup(cred)
+	if err != nil {
+		w.rec.outcome, w.rec.err = "store_unreadable", err.Error()
+		w.Header().Set("Retry-After", "30")
+		w.fail(http.StatusServiceUnavailable, "temporarily_unavailable",
+			"keyfob cannot read its store just now; try again shortly")
+		return accounts.Account{}, false
+	}
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="keyfob"`)
 		w.fail(http.StatusUnauthorized, "invalid_client", "unknown or removed consumer credential; keyfob serve add prints a new one")
 		return accounts.Account{}, false
 	}
 	w.rec.consumer = c.Name
-	var known accounts.Account
-	if sl := d.byID[c.AccountID]; sl != nil {
-		known = *sl.cur.Load()
-		w.rec.account = known.Name
+	known, _ := s.w.Account(c.AccountID)
+	w.rec.account = known.Name
+	if name != "" && (known.ID == "" || !s.names(name, known)) {
+		w.rec.outcome = "forbidden"
+		w.fail(http.StatusForbidden, "access_denied", fmt.Sprintf("consumer %q may get only its own account's token", c.Name))
+		return accounts.Account{}, false
 	}
-	if name != "" {
-		if a, err := accounts.Resolve(d.accounts, name); err != nil || a.ID != c.AccountID {
-			w.rec.outcome = "forbidden"
-			w.fail(http.StatusForbidden, "access_denied", fmt.Sprintf("consumer %q may get only its own account's token", c.Name))
-			return accounts.Account{}, false
-		}
+	a, outcome, err := s.token(r.Context(), c.AccountID)
+	if err == nil && !s.stillConsumer(c) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="keyfob"`)
+		w.fail(http.StatusUnauthorized, "invalid_client", "unknown or removed consumer credential; keyfob serve add prints a new one")
+		return accounts.Account{}, false
 	}
-	a, outcome, err := s.token(r.Context(), d, c.AccountID)
 	switch {
 	case errors.Is(err, errNoAccount):
 		w.fail(http.StatusUnauthorized, "invalid_client", "the consumer's account was removed from keyfob")

@@ -27,7 +27,6 @@ import (
 	"context"
 	"io"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
@@ -75,9 +74,8 @@ type Server struct {
 	log    *requestLog
 	flushT time.Duration
 
-	dir      atomic.Pointer[directory]
-	reloadMu sync.Mutex
-	flights  flights
+	w       *accounts.Watcher
+	flights flights
 
 	usesMu sync.Mutex
 	uses   map[string]accounts.ConsumerUse // by credential hash, since the last flush
@@ -99,34 +97,51 @@ func New(opts Options) (*Server, error) {
 	if s.flushT <= 0 {
 		s.flushT = DefaultFlushEvery
 	}
-	d, err := s.load()
+	w, err := s.m.Watch(context.Background(), watchEvery)
 	if err != nil {
 		return nil, err
 	}
-	s.dir.Store(d)
+	s.w = w
 	return s, nil
 }
+
+// Close stops the server's watch of the store.
+func (s *Server) Close() { s.w.Close() }
 
 // Consumers is how many consumers the server knows, and of how many
 // accounts.
 func (s *Server) Consumers() (consumers, accts int) {
-	d := s.dir.Load()
-	return len(d.consumers), len(d.byID)
+	cs := s.w.Consumers()
+	seen := map[string]bool{}
+	for _, c := range cs {
+		seen[c.AccountID] = true
+	}
+	return len(cs), len(seen)
 }
 
-// maintain writes the last uses now and then, until ctx ends.
+// maintain writes the last uses now and then, and retries saving the
+// rotated tokens that the store could not take, until ctx ends.
 func (s *Server) maintain(ctx context.Context) {
 	flush := time.NewTicker(s.flushT)
 	defer flush.Stop()
+	retry := time.NewTicker(unsavedRetry)
+	defer retry.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-flush.C:
 			s.Flush(ctx)
+		case <-retry.C:
+			if n := s.m.SaveUnsaved(ctx); n > 0 {
+				s.log.note("%d rotated refresh tokens are still held in memory only: the store cannot be written; free disk space or fix permissions before stopping keyfob serve", n)
+			}
 		}
 	}
 }
+
+// unsavedRetry is how often rotated tokens held in memory are saved again.
+const unsavedRetry = 5 * time.Second
 
 // noteUse remembers the latest use of a credential, for the next flush.
 func (s *Server) noteUse(hash string, at time.Time, addr string) {

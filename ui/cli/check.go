@@ -70,17 +70,18 @@ func runCheck(opts *CheckOptions) error {
 	if err != nil {
 		return err
 	}
-	acct, err := m.Find(name)
+	acct, err := m.Find(opts.Ctx, name)
 	if err != nil {
 		return why(err)
 	}
 	refreshed := false
 	if opts.Refresh {
-		before := acct.AccessToken
-		if acct, err = m.Token(opts.Ctx, acct.ID, 0); err != nil {
+		got, err := m.Token(opts.Ctx, acct.ID, 0)
+		if err != nil {
 			return err
 		}
-		refreshed = acct.AccessToken != before
+		printRegionChange(opts.IO.Err, present.Clean(got.Account.Name), oauth.RegionChangeOf(got.Before, got.Account))
+		acct, refreshed = got.Account, got.Requested
 	}
 	rep, cerr := opts.FleetAPI().Check(opts.Ctx, acct)
 	rep.Refreshed = refreshed

@@ -18,7 +18,7 @@ func completeNames(cmd *cobra.Command, f *Factory, limit int) {
 		if limit > 0 && len(args) >= limit {
 			return nil, none
 		}
-		accts, err := f.Manager().List()
+		accts, err := f.Manager().List(cmd.Context())
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveError
 		}

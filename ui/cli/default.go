@@ -16,7 +16,7 @@ func accountRef(m *accounts.Manager, name string) (string, func(error) error, er
 	if name != "" {
 		return name, keep, nil
 	}
-	cfg, err := m.Store.LoadConfig()
+	cfg, err := m.Config()
 	if err != nil {
 		return "", nil, err
 	}
@@ -51,7 +51,7 @@ func marginOr(m *accounts.Manager, minValid time.Duration) (time.Duration, error
 	if minValid != 0 {
 		return minValid, nil
 	}
-	cfg, err := m.Store.LoadConfig()
+	cfg, err := m.Config()
 	if err != nil {
 		return 0, err
 	}

@@ -98,7 +98,7 @@ func runEdit(opts *EditOptions) error {
 		return usagef("give at least one field to change: %s", strings.Join(names, ", "))
 	}
 	m := opts.Manager()
-	acct, err := m.Find(opts.Name)
+	acct, err := m.Find(opts.Ctx, opts.Name)
 	if err != nil {
 		return err
 	}

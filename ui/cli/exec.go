@@ -102,10 +102,11 @@ func runExec(opts *ExecOptions) error {
 	if err != nil {
 		return err
 	}
-	acct, err := m.Token(opts.Ctx, opts.Name, margin)
+	got, err := m.Token(opts.Ctx, opts.Name, margin)
 	if err != nil {
 		return err
 	}
+	acct := got.Account
 	tf, err := newTokenDir(tempBase(opts.TempDir))
 	if err != nil {
 		return err

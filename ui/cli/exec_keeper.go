@@ -42,10 +42,11 @@ func (k *tokenKeeper) run(ctx context.Context) {
 	backoff := retry
 	next, ok := k.dueIn(time.Now())
 	for ok && sleepCtx(ctx, next) {
-		a, err := k.m.Token(ctx, k.acct.ID, k.margin)
+		got, err := k.m.Token(ctx, k.acct.ID, k.margin)
 		if ctx.Err() != nil {
 			return
 		}
+		a := got.Account
 		if err != nil {
 			if errors.Is(err, accounts.ErrLoginRequired) || errors.Is(err, accounts.ErrNotFound) ||
 				errors.Is(err, accounts.ErrNotRefreshable) {

@@ -26,6 +26,7 @@ import (
 const (
 	EnvConfigDir    = "KEYFOB_CONFIG_DIR"
 	EnvClientSecret = "KEYFOB_CLIENT_SECRET"
+	EnvStore        = "KEYFOB_STORE"
 )
 
 // DefaultHTTPTimeout is the default of --http-timeout.
@@ -51,9 +52,9 @@ type Factory struct {
 	HTTPClient *http.Client
 
 	configDir   string        // --config-dir
+	store       string        // --store
 	httpTimeout time.Duration // --http-timeout
 
-	store    *accounts.Store
 	engine   *oauth.Engine
 	manager  *accounts.Manager
 	logins   *oauth.Logins
@@ -102,19 +103,22 @@ func (f *Factory) ConfigDir() string {
 	return accounts.DefaultDir()
 }
 
-// Store is the account store; its notices go to stderr.
-func (f *Factory) Store() *accounts.Store {
-	if f.store == nil {
-		f.store = accounts.Open(f.ConfigDir())
-		errOut := f.IO.Err
-		f.store.Notice = func(msg string) { fprintln(errOut, "keyfob: note: "+present.OneLine(msg)) }
+// StoreLocation is where the accounts are: --store, else $KEYFOB_STORE,
+// else "" (the store in the config directory).
+func (f *Factory) StoreLocation() string {
+	if f.store != "" {
+		return f.store
 	}
-	return f.store
+	return f.getenv(EnvStore)
 }
 
 // Config reads config.json.
 func (f *Factory) Config() (accounts.Config, error) {
-	return f.Store().LoadConfig()
+	m, err := f.OpenManager()
+	if err != nil {
+		return accounts.Config{}, err
+	}
+	return m.Config()
 }
 
 // httpClient is HTTPClient, else oauth.NewHTTPClient's with --http-timeout
@@ -131,12 +135,10 @@ func (f *Factory) httpClient() *http.Client {
 	return f.HTTPClient
 }
 
-// Engine is the OAuth engine, with --http-timeout on every request. A
-// refresh whose token corrects the account's region is told on stderr.
+// Engine is the OAuth engine, with --http-timeout on every request.
 func (f *Factory) Engine() *oauth.Engine {
 	if f.engine == nil {
-		f.engine = &oauth.Engine{HTTPClient: f.httpClient(), OpenBrowser: f.Browser, Now: f.Now,
-			OnRegion: regionNotes(f.IO.Err)}
+		f.engine = &oauth.Engine{HTTPClient: f.httpClient(), OpenBrowser: f.Browser, Now: f.Now}
 	}
 	return f.engine
 }
@@ -146,13 +148,33 @@ func (f *Factory) FleetAPI() *fleetapi.Client {
 	return &fleetapi.Client{HTTP: f.httpClient(), Now: f.Now}
 }
 
-// Manager runs the operations on accounts the TUI shares.
-func (f *Factory) Manager() *accounts.Manager {
+// OpenManager opens the one door to the accounts: the store that --store
+// names, with its notices on stderr. Nothing is read before the first
+// operation.
+func (f *Factory) OpenManager() (*accounts.Manager, error) {
 	if f.manager == nil {
-		f.manager = accounts.NewManager(f.Store(), f.Engine())
-		f.manager.Now = f.Now
+		errOut := f.IO.Err
+		m, err := accounts.Open(f.StoreLocation(), accounts.Options{
+			Dir: f.ConfigDir(), Auth: f.Engine(), Now: f.Now,
+			Notice: func(msg string) { fprintln(errOut, "keyfob: note: "+present.OneLine(msg)) },
+		})
+		if err != nil {
+			return nil, usageError{err: err}
+		}
+		f.manager = m
 	}
-	return f.manager
+	return f.manager, nil
+}
+
+// Manager is OpenManager for commands, which check the location before
+// they run (the root's PersistentPreRunE); a location that cannot be used
+// gives a manager whose every operation fails with why.
+func (f *Factory) Manager() *accounts.Manager {
+	m, err := f.OpenManager()
+	if err != nil {
+		return accounts.Unusable(err)
+	}
+	return m
 }
 
 // Logins is the one path from a user's inputs to a saved account. A fleet
@@ -160,10 +182,10 @@ func (f *Factory) Manager() *accounts.Manager {
 // succeeded, and used when the next login of the app gives none.
 func (f *Factory) Logins() *oauth.Logins {
 	if f.logins == nil {
-		store, errOut := f.Store(), f.IO.Err
-		f.logins = &oauth.Logins{Engine: f.Engine(), Manager: f.Manager(), RedirectFor: store.RedirectFor,
+		m, errOut := f.Manager(), f.IO.Err
+		f.logins = &oauth.Logins{Engine: f.Engine(), Manager: m, RedirectFor: m.RedirectFor,
 			Remember: func(clientID, uri string) {
-				if err := store.RememberRedirect(context.Background(), clientID, uri); err != nil {
+				if err := m.RememberRedirect(context.Background(), clientID, uri); err != nil {
 					fprintln(errOut, "keyfob: note: the redirect URI could not be remembered for the next login: "+present.OneLine(err.Error()))
 				}
 			}}

@@ -76,5 +76,6 @@ func runImport(opts *ImportOptions) error {
 	}
 	fprintf(opts.IO.Err, "%s %s\n", verb, present.Summary(&saved.Account, opts.Now()))
 	printRegionChange(opts.IO.Err, present.Clean(saved.Account.Name), saved.RegionChange)
+	printNameNotUsed(opts.IO.Err, saved)
 	return nil
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"cmp"
 	"encoding/json"
 	"text/tabwriter"
@@ -69,7 +70,7 @@ func timePtr(t time.Time) *time.Time {
 }
 
 func runList(opts *ListOptions) error {
-	accts, err := opts.Manager().List()
+	accts, err := opts.Manager().List(context.Background())
 	if err != nil {
 		return err
 	}

@@ -105,9 +105,11 @@ func partnerSetup(opts *PartnerOptions) (string, accounts.Account, error) {
 	if err != nil {
 		return "", p, err
 	}
-	if p, err = m.Token(opts.Ctx, p.ID, partnerMinValid); err != nil {
+	got, err := m.Token(opts.Ctx, p.ID, partnerMinValid)
+	if err != nil {
 		return "", p, fmt.Errorf("cannot get a partner token from %q: %w", p.Name, err)
 	}
+	p = got.Account
 	if strings.TrimSpace(p.Audience) == "" {
 		return "", p, fmt.Errorf("the partner account %q has no Fleet API base URL (its audience); set one with keyfob edit %s --region na|eu|cn", p.Name, p.Name)
 	}
@@ -126,7 +128,7 @@ func (noPartnerError) Is(target error) bool { return target == accounts.ErrNotFo
 
 // partnerAccount finds the partner account ref names, or the only one.
 func partnerAccount(m *accounts.Manager, ref string) (accounts.Account, error) {
-	accts, err := m.List()
+	accts, err := m.List(context.Background())
 	if err != nil {
 		return accounts.Account{}, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/ui/present"
 )
 
@@ -74,8 +75,9 @@ func runRefresh(opts *RefreshOptions) error {
 		return err
 	}
 	out, errOut := opts.IO.Out, opts.IO.Err
-	res := m.RefreshMany(opts.Ctx, todo, opts.Concurrency, opts.MinValid, func(i int, r accounts.RefreshResultFor) {
+	res := m.RefreshMany(opts.Ctx, todo, opts.Concurrency, opts.MinValid, accounts.Explicit, func(i int, r accounts.RefreshManyResult) {
 		name := present.Clean(r.Account.Name)
+		printRegionChange(errOut, name, oauth.RegionChangeOf(r.Before, r.Account))
 		switch {
 		case r.Err != nil && len(todo) > 1: // a single error is the command's error
 			fprintf(errOut, "✗ %s: %s\n", name, present.OneLine(r.Err.Error()))
@@ -109,14 +111,14 @@ func runRefresh(opts *RefreshOptions) error {
 // refreshTargets are the accounts to refresh: every refreshable one with
 // all, else the named ones, else the default (or only) one.
 func refreshTargets(m *accounts.Manager, names []string, all bool) ([]accounts.Account, error) {
-	f, err := m.Store.Load()
-	if err != nil {
-		return nil, err
-	}
 	var todo []accounts.Account
 	if all {
-		for _, ac := range f.Accounts {
-			if ac.State != accounts.StateRevoked && ac.Refreshable() {
+		accts, err := m.List(context.Background())
+		if err != nil {
+			return nil, err
+		}
+		for _, ac := range accts {
+			if accounts.CanRefresh(ac) == nil {
 				todo = append(todo, ac)
 			}
 		}
@@ -131,11 +133,11 @@ func refreshTargets(m *accounts.Manager, names []string, all bool) ([]accounts.A
 		names, why = []string{name}, fromConfig
 	}
 	for _, n := range names {
-		ac, err := accounts.Resolve(f.Accounts, n)
+		ac, err := m.Find(context.Background(), n)
 		if err != nil {
 			return nil, why(err)
 		}
-		todo = append(todo, *ac)
+		todo = append(todo, ac)
 	}
 	return todo, nil
 }

@@ -2,31 +2,14 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 	"io"
-	"sync"
+	"strings"
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/ui/present"
 )
-
-// regionNotes is the engine's OnRegion for the command line: a refresh
-// whose token names another region than the account's says so on w, a
-// correction as a note, a refused one as a warning with what to do. An
-// import's refresh (its account has no id yet) stays quiet: the import
-// reports the change itself (printRegionChange). Refreshes run in
-// parallel, so the lines are written one at a time.
-func regionNotes(w io.Writer) func(accounts.Account, oauth.RegionChange) {
-	var mu sync.Mutex
-	return func(a accounts.Account, c oauth.RegionChange) {
-		if a.ID == "" || !c.Changed() {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		printRegionChange(w, present.Clean(a.Name), c)
-	}
-}
 
 // printRegionChange tells of a region change of account name: a correction
 // keyfob made, or one it refused.
@@ -53,3 +36,32 @@ func regionAdvice(name string) string {
 // isRegionHosts reports the refusal to move an account between Tesla's
 // .com and .cn hosts.
 func isRegionHosts(err error) bool { return errors.Is(err, oauth.ErrRegionHosts) }
+
+// printNameNotUsed says that a login or import of an account already
+// stored kept the account's name instead of the one asked for, and how to
+// rename it.
+func printNameNotUsed(w io.Writer, saved oauth.Saved) {
+	if saved.NameNotUsed == "" {
+		return
+	}
+	name, asked := present.Clean(saved.Account.Name), present.Clean(saved.NameNotUsed)
+	fprintf(w, "keyfob: note: the account already exists as %s, so --name %s was not used; rename it with keyfob edit %s --name %s\n",
+		name, asked, name, asked)
+}
+
+// consumerNames lists consumers' names for a message.
+func consumerNames(cs []accounts.Consumer) string {
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = present.Clean(c.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// plural is n and the noun for it.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

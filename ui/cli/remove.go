@@ -45,7 +45,7 @@ func NewCmdRemove(f *Factory, runF func(*RemoveOptions) error) *cobra.Command {
 
 func runRemove(opts *RemoveOptions) error {
 	m := opts.Manager()
-	acct, err := m.Find(opts.Name)
+	acct, err := m.Find(opts.Ctx, opts.Name)
 	if err != nil {
 		return err
 	}
@@ -59,9 +59,13 @@ func runRemove(opts *RemoveOptions) error {
 			return errors.New("nothing removed")
 		}
 	}
-	if err := m.Remove(opts.Ctx, acct.ID); err != nil {
+	removed, err := m.Remove(opts.Ctx, acct.ID)
+	if err != nil {
 		return err
 	}
 	fprintf(opts.IO.Err, "Removed %s.\n", name)
+	if n := len(removed.Consumers); n > 0 {
+		fprintf(opts.IO.Err, "Removed with it %s of keyfob serve: %s.\n", plural(n, "consumer", "consumers"), consumerNames(removed.Consumers))
+	}
 	return nil
 }

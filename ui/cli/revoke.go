@@ -18,8 +18,9 @@ type RevokeOptions struct {
 	Ctx     context.Context
 	Manager func() *accounts.Manager
 
-	Name   string
-	Remove bool
+	Name            string
+	Remove          bool
+	RemoveConsumers bool
 }
 
 // NewCmdRevoke returns `keyfob revoke`; runF replaces its run in tests.
@@ -45,20 +46,37 @@ func NewCmdRevoke(f *Factory, runF func(*RevokeOptions) error) *cobra.Command {
 		},
 	}
 	completeNames(cmd, f, 1)
-	cmd.Flags().BoolVar(&opts.Remove, "remove", false, "also forget the account locally")
+	cmd.Flags().BoolVar(&opts.Remove, "remove", false, "also forget the account locally (and its consumers of keyfob serve)")
+	cmd.Flags().BoolVar(&opts.RemoveConsumers, "remove-consumers", false, "also remove the account's consumers of keyfob serve")
 	return cmd
 }
 
 func runRevoke(opts *RevokeOptions) error {
 	m := opts.Manager()
-	acct, err := m.Find(opts.Name)
+	acct, err := m.Find(opts.Ctx, opts.Name)
 	if err != nil {
 		return err
 	}
-	rev, err := m.Revoke(opts.Ctx, acct.ID, opts.Remove)
+	rev, err := m.Revoke(opts.Ctx, acct.ID, accounts.RevokeOptions{Remove: opts.Remove, RemoveConsumers: opts.RemoveConsumers})
 	held := acct.AccessToken != "" || acct.RefreshToken != ""
-	printRevocation(opts.IO.Out, present.Clean(acct.Name), rev, opts.Remove, held)
+	name := present.Clean(acct.Name)
+	printRevocation(opts.IO.Out, name, rev.Revocation, opts.Remove, held)
+	printRevokedConsumers(opts.IO.Out, name, rev)
 	return err
+}
+
+// printRevokedConsumers says what became of the account's consumers of
+// keyfob serve: removed, or kept (a new login makes them work again).
+func printRevokedConsumers(w io.Writer, name string, rev accounts.Revoked) {
+	n := len(rev.Consumers)
+	switch {
+	case n == 0:
+	case rev.ConsumersRemoved:
+		fprintf(w, "Consumers: removed %s of keyfob serve: %s.\n", plural(n, "consumer", "consumers"), consumerNames(rev.Consumers))
+	default:
+		fprintf(w, "Consumers: %s of keyfob serve (%s) get no token now, and get %s again after a new login; keyfob revoke %s --remove-consumers removes them.\n",
+			plural(n, "consumer", "consumers"), consumerNames(rev.Consumers), name+"'s", name)
+	}
 }
 
 // printRevocation reports the server's and the local outcome separately;

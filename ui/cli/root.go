@@ -59,7 +59,11 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 			if f.httpTimeout <= 0 {
 				return usagef("--http-timeout must be more than zero: without a bound, a refresh that never gets an answer would hold its account's lock forever")
 			}
-			return nil
+			if fl := cmd.Flag("store"); fl != nil && fl.Changed && strings.TrimSpace(f.store) == "" {
+				return usagef("--store needs a location (a directory or file://DIR); leave it out for $%s or the config directory", EnvStore)
+			}
+			_, err := f.OpenManager()
+			return err
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Ctx = cmd.Context()
@@ -72,6 +76,8 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err: err} })
 	root.PersistentFlags().StringVar(&f.configDir, "config-dir", "",
 		"keyfob's directory (default $"+EnvConfigDir+", else $XDG_CONFIG_HOME/keyfob)")
+	root.PersistentFlags().StringVar(&f.store, "store", "",
+		"where the accounts are: a directory or file://DIR (default $"+EnvStore+", else keyfob's directory)")
 	root.PersistentFlags().DurationVar(&f.httpTimeout, "http-timeout", DefaultHTTPTimeout,
 		"give up on a server that has not answered within this")
 	root.Flags().StringVar(&opts.Theme, "theme", "", themeUsage())
@@ -103,13 +109,13 @@ func runRoot(opts *RootOptions) error {
 		return err
 	}
 	m := opts.Manager()
-	cfg, err := m.Store.LoadConfig()
+	cfg, err := m.Config()
 	if err != nil {
 		return err
 	}
 	// A corrupt store is reported here, in plain text, rather than on a
 	// screen that then has nothing to show.
-	if _, err := m.Store.Load(); err != nil {
+	if _, err := m.Snapshot(opts.Ctx); err != nil {
 		return err
 	}
 	return ui.Run(opts.Ctx, ui.Options{

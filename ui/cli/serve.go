@@ -78,6 +78,7 @@ func runServe(opts *ServeOptions) error {
 	if err != nil {
 		return err
 	}
+	defer srv.Close()
 	ln, err := serve.Listen(opts.Listen)
 	if err != nil {
 		return err

@@ -73,7 +73,7 @@ func runServeAdd(opts *ServeAddOptions) error {
 	if err != nil {
 		return err
 	}
-	a, _ := m.Find(c.AccountID)
+	a, _ := m.Get(opts.Ctx, c.AccountID)
 	fprintln(opts.IO.Out, cred)
 	fprintf(opts.IO.Err, "Consumer %s gets the tokens of %s. Its credential (above) is shown this once; give it to the\n"+
 		"program as its refresh token, and point the program at keyfob serve (%s by default).\n",
@@ -124,7 +124,7 @@ type consumerEntry struct {
 
 func runServeList(opts *ServeListOptions) error {
 	m := opts.Manager()
-	f, err := m.Store.Load()
+	f, err := m.Snapshot(context.Background())
 	if err != nil {
 		return err
 	}

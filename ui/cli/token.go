@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/serve"
 	"github.com/keyfob/keyfob/ui/present"
 )
@@ -98,10 +99,12 @@ func runToken(opts *TokenOptions) error {
 	if err != nil {
 		return err
 	}
-	acct, err := m.Token(opts.Ctx, name, opts.MinValid)
+	got, err := m.Token(opts.Ctx, name, opts.MinValid)
 	if err != nil {
 		return why(err)
 	}
+	printRegionChange(opts.IO.Err, present.Clean(got.Account.Name), oauth.RegionChangeOf(got.Before, got.Account))
+	acct := got.Account
 	if opts.JSON || opts.Write != "" {
 		return outputToken(opts, acct)
 	}
@@ -116,7 +119,7 @@ func runToken(opts *TokenOptions) error {
 		}
 	}
 	if opts.Copy {
-		cfg, err := m.Store.LoadConfig()
+		cfg, err := m.Config()
 		if err != nil {
 			return err
 		}

@@ -27,7 +27,6 @@ type Demo struct {
 	// Dir is the temporary config directory (0700) holding the store.
 	Dir     string
 	Server  *sandbox.Server
-	Store   *accounts.Store
 	Manager *accounts.Manager
 	Engine  *oauth.Engine
 	Config  accounts.Config
@@ -92,12 +91,14 @@ func Start(ctx context.Context) (*Demo, error) {
 	d := &Demo{
 		Dir:         dir,
 		Server:      srv,
-		Store:       accounts.Open(dir),
 		Engine:      &oauth.Engine{},
 		BrowseDelay: 700 * time.Millisecond,
 		RedirectURI: redirect,
 	}
-	d.Manager = accounts.NewManager(d.Store, d.Engine)
+	if d.Manager, err = accounts.Open("", accounts.Options{Dir: dir, Auth: d.Engine}); err != nil {
+		d.Close()
+		return nil, err
+	}
 	// Auto-refresh starts off so the sample states stay visible until the
 	// user presses a.
 	off := false
@@ -241,14 +242,10 @@ func (d *Demo) seed(ctx context.Context) error {
 	for i, smp := range samples {
 		accts[i] = d.mintSample(smp, fmt.Sprintf("de%06x", i+1), now)
 	}
-	err = d.Store.Update(ctx, func(f *accounts.File) error {
-		f.Accounts = append(f.Accounts, accts...)
-		return nil
-	})
-	if err != nil {
+	if _, err := d.Manager.Put(ctx, accts...); err != nil {
 		return fmt.Errorf("cannot write the demo accounts: %w", err)
 	}
-	if err := d.Store.SaveConfig(d.Config); err != nil {
+	if err := d.Manager.SaveConfig(d.Config); err != nil {
 		return fmt.Errorf("cannot write the demo settings: %w", err)
 	}
 	return nil

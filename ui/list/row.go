@@ -80,12 +80,10 @@ func (r *Row) Status(now time.Time) present.Status {
 }
 
 // RefreshableNow reports whether a refresh of the row may start: the
-// account can be refreshed, is not revoked, is not waiting for a new login
-// and is not refreshing already.
+// account can be refreshed (accounts.CanRefresh, the rule every face
+// follows) and is not refreshing already.
 func (r *Row) RefreshableNow() bool {
-	a := &r.Acct
-	return !r.Busy && !r.Queued && a.Refreshable() &&
-		a.State != accounts.StateRevoked && a.State != accounts.StateLoginRequired
+	return !r.Busy && !r.Queued && accounts.CanRefresh(r.Acct) == nil
 }
 
 // matches reports whether the row matches every word of a lower-case

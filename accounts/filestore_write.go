@@ -1,0 +1,304 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+)
+
+// fileTx is a change of a file store under its store lock: reads see the
+// store with the change so far, and commit writes it.
+type fileTx struct {
+	s         *fileStore
+	puts      map[string]Account // by id, the accounts to write
+	order     []string           // ids of puts, in order
+	removes   map[string]bool
+	cons      []Consumer
+	consRead  bool
+	consSet   bool
+	consRev   int64
+	snap      *Snapshot // the whole store, read once when needed
+	removedBy []Account // accounts removed, as they were
+}
+
+func (t *fileTx) get(id string) (Account, bool, error) {
+	if a, ok := t.puts[id]; ok {
+		return a, true, nil
+	}
+	if t.removes[id] {
+		return Account{}, false, nil
+	}
+	a, err := t.s.account(id)
+	if errors.Is(err, ErrNotFound) {
+		return Account{}, false, nil
+	}
+	return a, err == nil, err
+}
+
+func (t *fileTx) byName(name string) (Account, bool, error) {
+	for _, id := range t.order {
+		if a := t.puts[id]; strings.EqualFold(a.Name, name) {
+			return a, true, nil
+		}
+	}
+	a, ok, err := t.s.named(name)
+	if err != nil || !ok {
+		return a, ok, err
+	}
+	if t.removes[a.ID] {
+		return Account{}, false, nil
+	}
+	if p, changed := t.puts[a.ID]; changed && !strings.EqualFold(p.Name, name) {
+		return Account{}, false, nil // renamed in this change
+	}
+	return a, true, nil
+}
+
+func (t *fileTx) all() ([]Account, error) {
+	if t.snap == nil {
+		snap, err := t.s.loadAll()
+		if err != nil {
+			return nil, err
+		}
+		t.snap = snap
+	}
+	out := make([]Account, 0, len(t.snap.Accounts)+len(t.order))
+	for _, a := range t.snap.Accounts {
+		if t.removes[a.ID] {
+			continue
+		}
+		if p, ok := t.puts[a.ID]; ok {
+			a = p
+		}
+		out = append(out, a)
+	}
+	for _, id := range t.order {
+		if t.snap.Find(id) == nil {
+			out = append(out, t.puts[id])
+		}
+	}
+	return out, nil
+}
+
+func (t *fileTx) put(a Account) {
+	if _, ok := t.puts[a.ID]; !ok {
+		t.order = append(t.order, a.ID)
+	}
+	t.puts[a.ID] = a
+	delete(t.removes, a.ID)
+}
+
+func (t *fileTx) remove(id string) {
+	if _, ok := t.puts[id]; ok {
+		delete(t.puts, id)
+		t.order = slices.DeleteFunc(t.order, func(x string) bool { return x == id })
+	}
+	t.removes[id] = true
+}
+
+func (t *fileTx) consumers() ([]Consumer, error) {
+	if !t.consRead {
+		c, rev, err := t.s.readConsumers()
+		if err != nil {
+			return nil, err
+		}
+		t.cons, t.consRev, t.consRead = c, rev, true
+	}
+	return slices.Clone(t.cons), nil
+}
+
+func (t *fileTx) setConsumers(c []Consumer) {
+	t.cons, t.consSet = c, true
+}
+
+func (t *fileTx) newID() string {
+	for {
+		id := randomID()
+		if _, err := os.Lstat(t.s.recordPath(id)); errors.Is(err, fs.ErrNotExist) {
+			if _, taken := t.puts[id]; !taken && !t.removes[id] {
+				return id
+			}
+		}
+	}
+}
+
+// update runs fn on the store under the store lock and writes what it
+// changed. The caller holds the lock of every existing account fn writes
+// or removes. If fn fails nothing is written.
+func (s *fileStore) update(ctx context.Context, fn func(tx) error) error {
+	if _, err := s.ready(ctx); err != nil {
+		return err
+	}
+	if err := s.ensureDir(); err != nil {
+		return err
+	}
+	unlock, err := s.lock(ctx, s.path(lockFile), "the account store")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st, _, err := s.state()
+	if err != nil {
+		return err
+	}
+	if st == stateOld {
+		return fmt.Errorf("the account store %s changed to an older format while keyfob waited for it; run the command again", s.path(StoreFile))
+	}
+	t := &fileTx{s: s, puts: map[string]Account{}, removes: map[string]bool{}}
+	if err := fn(t); err != nil {
+		return err
+	}
+	if len(t.puts) == 0 && len(t.removes) == 0 && !t.consSet {
+		return nil
+	}
+	if st == stateEmpty {
+		if err := s.create(); err != nil {
+			return err
+		}
+	}
+	return t.commit()
+}
+
+// commit writes the change. Names enter the index before their records
+// and leave it after them, so the index never misses a name (see
+// nameindex.go); consumers of removed accounts go before the accounts.
+func (t *fileTx) commit() error {
+	s := t.s
+	if t.consSet {
+		if err := s.writeConsumers(t.cons, t.consRev+1); err != nil {
+			return err
+		}
+	}
+	var adds, drops []indexEntry
+	olds := make(map[string]Account, len(t.order))
+	for _, id := range t.order {
+		a := t.puts[id]
+		old, err := s.readRecord(id)
+		if err == nil {
+			olds[id] = old
+		}
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		if err != nil || foldName(old.Name) != foldName(a.Name) {
+			adds = append(adds, indexEntry{foldName(a.Name), id})
+			if err == nil {
+				drops = append(drops, indexEntry{foldName(old.Name), id})
+			}
+		}
+	}
+	if err := s.changeIndex(adds, nil); err != nil {
+		return err
+	}
+	for _, id := range t.order {
+		a := t.puts[id]
+		a.Revision = olds[id].Revision + 1
+		if err := s.writeRecord(a); err != nil {
+			return err
+		}
+	}
+	for id := range t.removes {
+		old, err := s.readRecord(id)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		if err := s.removeRecord(id); err != nil {
+			return err
+		}
+		if err == nil {
+			drops = append(drops, indexEntry{foldName(old.Name), id})
+			t.removedBy = append(t.removedBy, old)
+		}
+	}
+	if len(t.order) > 0 || len(t.removes) > 0 {
+		if err := s.syncDir(s.path(recordsDir), nil); err != nil {
+			return err
+		}
+	}
+	if err := s.changeIndex(nil, drops); err != nil {
+		s.noticef("the name index could not be tidied (%v); it will be on a later change", err)
+	}
+	for _, a := range t.removedBy {
+		s.scrubBackups(a.ID)
+	}
+	return nil
+}
+
+// writeRecord writes a's record (the directory is synced by the caller)
+// and removes the recovery files it supersedes.
+func (s *fileStore) writeRecord(a Account) error {
+	data, err := encodeRecord(a, a.Revision)
+	if err != nil {
+		return err
+	}
+	path := s.recordPath(a.ID)
+	if err := refuseLink(path); err != nil {
+		return err
+	}
+	t, err := s.createTemp(path)
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	defer t.cleanup()
+	if err := s.fault(stepWrite, path); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if _, err := t.Write(data); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if err := s.replace(t, path); err != nil {
+		return err
+	}
+	s.dropRecovery(a)
+	return nil
+}
+
+// removeRecord deletes the record and the recovery files of id.
+func (s *fileStore) removeRecord(id string) error {
+	if err := os.Remove(s.recordPath(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("cannot remove %s: %w", s.recordPath(id), err)
+	}
+	for _, r := range s.recoveryFor(id) {
+		_ = os.Remove(r.path)
+	}
+	return nil
+}
+
+// changeIndex adds and drops lines of the name index, one shard write per
+// shard touched.
+func (s *fileStore) changeIndex(adds, drops []indexEntry) error {
+	if len(adds) == 0 && len(drops) == 0 {
+		return nil
+	}
+	byShard := map[string][2][]indexEntry{}
+	for _, e := range adds {
+		v := byShard[shardOf(e.key)]
+		v[0] = append(v[0], e)
+		byShard[shardOf(e.key)] = v
+	}
+	for _, e := range drops {
+		v := byShard[shardOf(e.key)]
+		v[1] = append(v[1], e)
+		byShard[shardOf(e.key)] = v
+	}
+	if err := s.mkdir(s.path(namesDir)); err != nil {
+		return err
+	}
+	for shard, v := range byShard {
+		path := s.path(namesDir, shard)
+		entries, err := readShard(path)
+		if err != nil {
+			return fmt.Errorf("cannot read the name index %s: %w", path, err)
+		}
+		entries = slices.DeleteFunc(entries, func(e indexEntry) bool { return slices.Contains(v[1], e) })
+		entries = append(entries, v[0]...)
+		if err := s.write(path, encodeShard(entries)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

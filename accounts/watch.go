@@ -1,0 +1,323 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"bytes"
+	"encoding/json"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Watcher keeps a copy of every account and consumer in memory, current
+// with what other processes (and, for a shared store, other machines)
+// write: the TUI and the token service read it instead of the store. The
+// process's own writes through the Manager go into it directly and are not
+// reported as changes, so a face never reloads because of itself.
+type Watcher struct {
+	m *Manager
+
+	mu    sync.Mutex
+	slots map[string]*slot // by id
+	order atomic.Pointer[[]*slot]
+	cons  atomic.Pointer[consumerIndex]
+	err   atomic.Pointer[error]
+
+	src     watchSource
+	changed chan struct{}
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+// slot holds one account as last read or written.
+type slot struct {
+	cur atomic.Pointer[Account]
+}
+
+// consumerIndex is the consumers, by credential hash and in order.
+type consumerIndex struct {
+	list   []Consumer
+	byHash map[string]Consumer
+}
+
+// watchSource is how a backend tells a Watcher what may have changed: the
+// ids of accounts, all of them (when it cannot say which), the consumers.
+type watchSource interface {
+	// run looks every interval (or as the store signals) until ctx ends.
+	run(ctx context.Context, interval time.Duration)
+	// checkConsumers looks at the consumers now.
+	checkConsumers()
+}
+
+// Watch reads the whole store into a new Watcher, which then follows the
+// changes others make, looking at least every interval (or as soon as the
+// store signals them). Close stops it.
+func (m *Manager) Watch(ctx context.Context, interval time.Duration) (*Watcher, error) {
+	b, err := m.ready(ctx)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := m.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	w := &Watcher{m: m, slots: map[string]*slot{}, changed: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+	w.install(snap.Accounts)
+	w.setConsumers(snap.Consumers)
+	m.watchMu.Lock()
+	m.watchers = append(m.watchers, w)
+	m.watchMu.Unlock()
+	w.src = watchSourceOf(b, func(ids []string, all, consumers bool) { w.reload(ctx, ids, all, consumers) })
+	go func() {
+		defer close(w.done)
+		w.src.run(ctx, interval)
+	}()
+	return w, nil
+}
+
+// Close stops the watcher.
+func (w *Watcher) Close() {
+	w.cancel()
+	<-w.done
+	m := w.m
+	m.watchMu.Lock()
+	m.watchers = slices.DeleteFunc(m.watchers, func(x *Watcher) bool { return x == w })
+	m.watchMu.Unlock()
+}
+
+// CheckConsumers looks at the consumers now, not at the next interval:
+// the token service does it before it answers, so that a consumer removed
+// by another process gets no token from the next request on. On a file
+// store it costs one lstat when nothing changed.
+func (w *Watcher) CheckConsumers() { w.src.checkConsumers() }
+
+// Changed delivers a value after others changed the store (at most one
+// waits: a reader takes everything that changed since).
+func (w *Watcher) Changed() <-chan struct{} { return w.changed }
+
+// Err is why the store could not be read at the last look after it
+// changed (nil when it could): what the watcher holds may be out of date,
+// and callers that must not act on stale data (the token service honouring
+// a removed consumer) refuse until it clears.
+func (w *Watcher) Err() error {
+	if p := w.err.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Accounts returns every account, in the store's order.
+func (w *Watcher) Accounts() []Account {
+	order := *w.order.Load()
+	out := make([]Account, len(order))
+	for i, s := range order {
+		out[i] = *s.cur.Load()
+	}
+	return out
+}
+
+// Account returns the account with id.
+func (w *Watcher) Account(id string) (Account, bool) {
+	w.mu.Lock()
+	s := w.slots[id]
+	w.mu.Unlock()
+	if s == nil {
+		return Account{}, false
+	}
+	return *s.cur.Load(), true
+}
+
+// Consumers returns every consumer.
+func (w *Watcher) Consumers() []Consumer { return slices.Clone(w.cons.Load().list) }
+
+// Consumer returns the consumer whose credential has the hash.
+func (w *Watcher) Consumer(hash string) (Consumer, bool) {
+	c, ok := w.cons.Load().byHash[hash]
+	return c, ok
+}
+
+func (w *Watcher) signal() {
+	select {
+	case w.changed <- struct{}{}:
+	default:
+	}
+}
+
+// install replaces every slot with accts (in order).
+func (w *Watcher) install(accts []Account) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	slots := make(map[string]*slot, len(accts))
+	order := make([]*slot, len(accts))
+	for i := range accts {
+		s := w.slots[accts[i].ID]
+		if s == nil {
+			s = &slot{}
+		}
+		a := accts[i]
+		s.cur.Store(&a)
+		slots[a.ID], order[i] = s, s
+	}
+	w.slots = slots
+	w.order.Store(&order)
+}
+
+func (w *Watcher) setConsumers(cs []Consumer) {
+	idx := &consumerIndex{list: cs, byHash: make(map[string]Consumer, len(cs))}
+	for _, c := range cs {
+		idx.byHash[c.Hash] = c
+	}
+	w.cons.Store(idx)
+}
+
+// own takes in an account this process wrote; it is no change to report.
+func (w *Watcher) own(a Account) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if s := w.slots[a.ID]; s != nil {
+		s.cur.Store(&a)
+		return
+	}
+	s := &slot{}
+	s.cur.Store(&a)
+	w.slots[a.ID] = s
+	order := append(slices.Clone(*w.order.Load()), s)
+	sortSlots(order)
+	w.order.Store(&order)
+}
+
+// ownRemoved takes out an account this process removed.
+func (w *Watcher) ownRemoved(id string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := w.slots[id]
+	if s == nil {
+		return
+	}
+	delete(w.slots, id)
+	order := slices.DeleteFunc(slices.Clone(*w.order.Load()), func(x *slot) bool { return x == s })
+	w.order.Store(&order)
+}
+
+func sortSlots(order []*slot) {
+	slices.SortFunc(order, func(a, b *slot) int {
+		x, y := a.cur.Load(), b.cur.Load()
+		if c := x.CreatedAt.Compare(y.CreatedAt); c != 0 {
+			return c
+		}
+		switch {
+		case x.ID < y.ID:
+			return -1
+		case x.ID > y.ID:
+			return 1
+		}
+		return 0
+	})
+}
+
+// reload reads what the backend says may have changed and reports a
+// change when something did.
+func (w *Watcher) reload(ctx context.Context, ids []string, all, consumers bool) {
+	m := w.m
+	changed := false
+	var failed error
+	if consumers || all {
+		cs, err := m.b.consumers(ctx)
+		if err != nil {
+			failed = err
+		} else if !sameJSON(cs, w.cons.Load().list) {
+			w.setConsumers(cs)
+			changed = true
+		}
+	}
+	if all {
+		snap, err := m.b.load(ctx)
+		if err != nil {
+			failed = err
+		} else {
+			m.layUnsaved(snap.Accounts)
+			if !sameAccounts(snap.Accounts, w.Accounts()) {
+				w.install(snap.Accounts)
+				changed = true
+			}
+		}
+	}
+	for _, id := range ids {
+		a, err := m.Get(ctx, id)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			if _, ok := w.Account(id); ok {
+				w.ownRemoved(id)
+				changed = true
+			}
+		case err != nil:
+			failed = err
+		default:
+			if old, ok := w.Account(id); !ok || !sameAccount(old, a) {
+				w.own(a)
+				changed = true
+			}
+		}
+	}
+	if failed != nil {
+		w.err.Store(&failed)
+		w.signal()
+		return
+	}
+	if w.err.Swap(nil) != nil {
+		changed = true
+	}
+	if changed {
+		w.signal()
+	}
+}
+
+// published feeds an account this process just wrote to its watchers.
+func (m *Manager) published(a Account) {
+	m.watchMu.Lock()
+	defer m.watchMu.Unlock()
+	for _, w := range m.watchers {
+		w.own(a)
+	}
+}
+
+// unpublished tells the watchers of an account this process removed.
+func (m *Manager) unpublished(id string) {
+	m.watchMu.Lock()
+	defer m.watchMu.Unlock()
+	for _, w := range m.watchers {
+		w.ownRemoved(id)
+	}
+}
+
+// publishedConsumers tells the watchers of consumers this process wrote.
+func (m *Manager) publishedConsumers(cs []Consumer) {
+	m.watchMu.Lock()
+	defer m.watchMu.Unlock()
+	for _, w := range m.watchers {
+		w.setConsumers(cs)
+	}
+}
+
+// sameAccount reports whether a and b are the same record: the same
+// revision and the same content (times compared as the store writes them,
+// so that an account this process wrote equals itself read back).
+func sameAccount(a, b Account) bool {
+	return a.Revision == b.Revision && sameJSON(a, b)
+}
+
+func sameAccounts(a, b []Account) bool {
+	return len(a) == len(b) && !slices.ContainsFunc(a, func(x Account) bool {
+		i := slices.IndexFunc(b, func(y Account) bool { return y.ID == x.ID })
+		return i < 0 || !sameAccount(x, b[i])
+	})
+}
+
+func sameJSON(a, b any) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}
