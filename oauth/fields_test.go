@@ -82,33 +82,34 @@ func TestTheInsecureOptInIsKeptWhereNeeded(t *testing.T) {
 	if _, err := l.Import(context.Background(), p); errors.Is(err, oauth.ErrInsecureHTTP) || !errors.As(err, &se) {
 		t.Fatalf("import with the opt-in: %v", err)
 	}
-	if list, _ := m.List(); len(list) != 1 {
+	if list, _ := m.List(context.Background()); len(list) != 1 {
 		t.Fatalf("%d accounts stored", len(list))
 	}
 }
 
 // A refresh whose token corrects the region (and the audience) of the
-// same hosts is stored by the manager; the engine says so once.
+// same hosts is stored by the manager, and the refresh's result says so.
 func TestTheManagerStoresTheCorrectedRegion(t *testing.T) {
 	srv := sandbox.NewTest(t, sandbox.Options{Users: []sandbox.User{europeUser}})
-	var heard []oauth.RegionChange
-	e := &oauth.Engine{OnRegion: func(_ accounts.Account, c oauth.RegionChange) { heard = append(heard, c) }}
+	e := &oauth.Engine{}
 	a := minted(t, e, srv)
 	ts := srv.Mint(sandbox.MintRequest{Email: europeUser.Email, Scopes: []string{"openid", "offline_access"}})
-	a.AccessToken, a.RefreshToken, a.Name, a.ID = ts.AccessToken, ts.RefreshToken, "car", "0000000a"
+	a.AccessToken, a.RefreshToken, a.Name = ts.AccessToken, ts.RefreshToken, "car"
 	a.Audience = srv.FleetAPIBase("na")
-	m := accounts.NewManager(accounts.Open(t.TempDir()), e)
-	if err := m.Store.Update(context.Background(), func(f *accounts.File) error {
-		f.Accounts = append(f.Accounts, a)
-		return nil
-	}); err != nil {
+	ctx := context.Background()
+	m := openManager(t, e)
+	put, err := m.Put(ctx, a)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Refresh(context.Background(), a); err != nil {
+	r, err := m.Refresh(ctx, put[0], accounts.Explicit)
+	if err != nil {
 		t.Fatal(err)
 	}
-	got, _ := m.Find(a.ID)
-	if got.Region != "eu" || got.Audience != srv.FleetAPIBase("eu") || len(heard) != 1 {
-		t.Fatalf("stored region %q audience %q, heard %+v", got.Region, got.Audience, heard)
+	got, _ := m.Find(ctx, put[0].ID)
+	c := oauth.RegionChangeOf(r.Before, r.Account)
+	if got.Region != "eu" || got.Audience != srv.FleetAPIBase("eu") || c.From != "na" || c.To != "eu" ||
+		c.ToAudience != srv.FleetAPIBase("eu") || c.Refused != nil {
+		t.Fatalf("stored region %q audience %q, change %+v", got.Region, got.Audience, c)
 	}
 }

@@ -14,8 +14,19 @@ import (
 func newLogins(t *testing.T, srv *sandbox.Server) (*oauth.Logins, *accounts.Manager) {
 	t.Helper()
 	e := &oauth.Engine{}
-	m := accounts.NewManager(accounts.Open(t.TempDir()), e)
+	m := openManager(t, e)
 	return &oauth.Logins{Engine: e, Manager: m}, m
+}
+
+// openManager is the Manager of a fresh store in a temporary directory.
+func openManager(t *testing.T, auth accounts.Authority) *accounts.Manager {
+	t.Helper()
+	m, err := accounts.Open("", accounts.Options{Dir: t.TempDir(), Auth: auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close() })
+	return m
 }
 
 // Every grant goes through the same Prepare, Begin and Finish (or
@@ -56,7 +67,7 @@ func TestLoginsEveryGrantEndsInTheStore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := m.Find(tc.r.Inputs[oauth.FieldName])
+			got, err := m.Find(ctx, tc.r.Inputs[oauth.FieldName])
 			if err != nil || got.ID != saved.Account.ID || got.AccessToken == "" {
 				t.Fatalf("stored %+v (%v), saved %+v", got, err, saved.Account)
 			}
@@ -69,7 +80,7 @@ func TestLoginsBeginRefusesATakenNameBeforeTheServer(t *testing.T) {
 	srv := sandbox.NewTest(t, sandbox.Options{})
 	ctx := context.Background()
 	l, m := newLogins(t, srv)
-	if _, _, err := m.Add(ctx, accounts.Account{Name: "home", Kind: accounts.KindOwner}); err != nil {
+	if _, err := m.Add(ctx, accounts.Account{Name: "home", Kind: accounts.KindOwner}); err != nil {
 		t.Fatal(err)
 	}
 	p, err := l.Prepare(ctx, oauth.Request{Kind: accounts.KindCustom, Grant: accounts.GrantClientCredentials, Inputs: oauth.Inputs{

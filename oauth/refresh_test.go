@@ -186,22 +186,22 @@ func TestRevokeOutcomes(t *testing.T) {
 func TestLegacyRevokeIsUnconfirmed(t *testing.T) {
 	srv := sandbox.NewTest(t, sandbox.Options{})
 	e := &oauth.Engine{}
-	m := accounts.NewManager(accounts.Open(t.TempDir()), e)
+	m := openManager(t, e)
 	a, _ := oauth.Preset(accounts.KindLegacy, "na")
 	a.Endpoints.BaseURL = srv.URL()
 	got, err := e.Login(context.Background(), a, oauth.Credentials{Email: srv.User().Email, Password: srv.User().Password})
 	if err != nil {
 		t.Fatal(err)
 	}
-	saved, _, err := m.Add(context.Background(), got)
+	saved, err := m.Add(context.Background(), got)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rev, err := m.Revoke(context.Background(), saved.ID, false)
-	if err != nil || rev.Outcome != accounts.RevokeUnconfirmed || len(rev.Revoked) != 0 || strings.Contains(rev.Detail, "revoked") {
+	rev, err := m.Revoke(context.Background(), saved.Account.ID, accounts.RevokeOptions{})
+	if err != nil || rev.Outcome != accounts.RevokeUnconfirmed || len(rev.Revoked) != 0 || strings.Contains(rev.Detail, "revoked") || rev.Removed {
 		t.Fatalf("revoke %+v %v", rev, err)
 	}
-	stored, _ := m.Find(saved.ID)
+	stored, _ := m.Find(context.Background(), saved.Account.ID)
 	if stored.State != accounts.StateRevoked || stored.AccessToken != got.AccessToken || stored.RefreshToken != got.RefreshToken {
 		t.Errorf("stored %+v", stored)
 	}

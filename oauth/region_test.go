@@ -89,12 +89,13 @@ func TestChinaUserSignsInThroughTheMainHost(t *testing.T) {
 				t.Error("the code was not exchanged at the China host")
 			}
 			// The sandbox refuses a China refresh token anywhere else.
-			refreshed, err := m.Refresh(context.Background(), a)
+			refreshed, err := m.Refresh(context.Background(), a, accounts.Explicit)
 			if err != nil {
 				t.Fatalf("refresh: %v", err)
 			}
-			stored, _ := m.Find(a.ID)
-			if stored.Region != "cn" || stored.AccessToken != refreshed.AccessToken || srv.Stats().Refreshes != 1 {
+			stored, _ := m.Find(context.Background(), a.ID)
+			if stored.Region != "cn" || stored.AccessToken != refreshed.Account.AccessToken || !refreshed.Requested ||
+				srv.Stats().Refreshes != 1 {
 				t.Errorf("stored %+v", stored)
 			}
 			rev, err := l.Engine.Revoke(context.Background(), stored)
@@ -142,38 +143,45 @@ func TestForeignIssuerIsRefused(t *testing.T) {
 	}
 }
 
-// A refresh whose token names another region of the same hosts tells the
-// engine's OnRegion, and the grant carries the corrected region; one that
-// names the other hosts' region is reported refused.
+// A refresh whose token names another region of the same hosts comes
+// back with the corrected region in its grant, and RegionChangeOf words
+// the move; one that names the other hosts' region is not applied and is
+// reported refused.
 func TestRefreshReportsTheTokensRegion(t *testing.T) {
 	srv := sandbox.NewTest(t, sandbox.Options{Users: []sandbox.User{europeUser}})
-	var heard []oauth.RegionChange
-	e := &oauth.Engine{OnRegion: func(_ accounts.Account, c oauth.RegionChange) { heard = append(heard, c) }}
+	e := &oauth.Engine{}
 	a := minted(t, e, srv)
 	ts := srv.Mint(sandbox.MintRequest{Email: europeUser.Email, Scopes: []string{"openid", "offline_access"}})
 	a.AccessToken, a.RefreshToken = ts.AccessToken, ts.RefreshToken
-	g, err := e.Refresh(context.Background(), a)
-	if err != nil {
-		t.Fatal(err)
+	refreshed := func(a accounts.Account) (accounts.Account, accounts.Grant) {
+		t.Helper()
+		g, err := e.Refresh(context.Background(), a)
+		if err != nil || g.AccessToken == "" {
+			t.Fatalf("refresh: %v", err)
+		}
+		after := a
+		after.Apply(g, time.Now())
+		return after, g
 	}
+	after, g := refreshed(a)
 	want := oauth.RegionChange{From: "na", To: "eu", FromAudience: a.Audience, ToAudience: srv.FleetAPIBase("eu")}
-	if g.Region != "eu" || len(heard) != 1 || heard[0] != want || !strings.Contains(heard[0].String(), "region eu, not na") {
-		t.Fatalf("grant region %q, heard %+v", g.Region, heard)
+	if c := oauth.RegionChangeOf(a, after); g.Region != "eu" || c != want || !strings.Contains(c.String(), "region eu, not na") {
+		t.Fatalf("grant region %q, change %+v", g.Region, c)
 	}
-	// Agreeing again: nothing to hear.
-	a.Region, a.Audience, a.RefreshToken = "eu", srv.FleetAPIBase("eu"), g.RefreshToken
-	if _, err := e.Refresh(context.Background(), a); err != nil || len(heard) != 1 {
-		t.Fatalf("agreeing refresh: %v, heard %+v", err, heard)
+	// Agreeing again: no change.
+	a = after
+	if after, _ := refreshed(a); oauth.RegionChangeOf(a, after).Changed() {
+		t.Fatalf("agreeing refresh: change %+v", oauth.RegionChangeOf(a, after))
 	}
 
 	// An account that says cn holding a token of the .com hosts' region:
 	// reported refused, not applied, and the tokens still come back.
 	a.Region = "cn"
 	a.RefreshToken = srv.Mint(sandbox.MintRequest{Email: europeUser.Email, Scopes: []string{"offline_access"}}).RefreshToken
-	g, err = e.Refresh(context.Background(), a)
-	if err != nil || g.AccessToken == "" || g.Region != "" || len(heard) != 2 || !errors.Is(heard[1].Refused, oauth.ErrRegionHosts) ||
-		!strings.Contains(heard[1].String(), "log in again") {
-		t.Fatalf("across hosts: %v, grant region %q, heard %+v", err, g.Region, heard)
+	after, g = refreshed(a)
+	c := oauth.RegionChangeOf(a, after)
+	if g.Region != "" || after.Region != "cn" || !errors.Is(c.Refused, oauth.ErrRegionHosts) || !strings.Contains(c.String(), "log in again") {
+		t.Fatalf("across hosts: grant region %q, change %+v", g.Region, c)
 	}
 }
 
@@ -192,7 +200,7 @@ func TestImportCorrectsTheRegion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored, _ := m.Find(saved.Account.ID)
+	stored, _ := m.Find(context.Background(), saved.Account.ID)
 	if stored.Region != "eu" || stored.Audience != srv.FleetAPIBase("eu") || saved.Account.Region != "eu" ||
 		saved.RegionChange.From != "na" || saved.RegionChange.To != "eu" {
 		t.Fatalf("stored %+v, saved change %+v", stored, saved.RegionChange)

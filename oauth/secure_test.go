@@ -201,7 +201,7 @@ func TestImportTakesTheInsecureOptIn(t *testing.T) {
 	if errors.Is(err, oauth.ErrInsecureHTTP) || !errors.As(err, &se) || se.Kind != oauth.KindNetwork {
 		t.Fatalf("import with the opt-in: %v", err)
 	}
-	if _, _, err := m.Import(context.Background(), p.Account); !errors.Is(err, oauth.ErrInsecureHTTP) {
+	if _, err := m.Import(context.Background(), p.Account); !errors.Is(err, oauth.ErrInsecureHTTP) {
 		t.Fatalf("the manager's own engine: %v", err)
 	}
 }

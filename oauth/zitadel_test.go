@@ -91,7 +91,7 @@ func TestCustomKindAgainstZitadel(t *testing.T) {
 	issuer := startZitadel(t)
 	ctx := context.Background()
 	e := &oauth.Engine{OpenBrowser: zitadelBrowser(t, issuer)}
-	m := accounts.NewManager(accounts.Open(t.TempDir()), e)
+	m := openManager(t, e)
 	l := &oauth.Logins{Engine: e, Manager: m}
 
 	p, err := l.Prepare(ctx, oauth.Request{Kind: accounts.KindCustom, Inputs: oauth.Inputs{
@@ -124,7 +124,8 @@ func TestCustomKindAgainstZitadel(t *testing.T) {
 		t.Fatalf("logged-in account: email %q, access %t, refresh %t", first.Email, first.AccessToken != "", first.RefreshToken != "")
 	}
 
-	refreshed, err := m.Refresh(ctx, first)
+	r, err := m.Refresh(ctx, first, accounts.Explicit)
+	refreshed := r.Account
 	if err != nil {
 		t.Fatalf("refresh: %v", err)
 	}
@@ -135,7 +136,7 @@ func TestCustomKindAgainstZitadel(t *testing.T) {
 		t.Fatalf("the rotated-out refresh token: %v, want login required", err)
 	}
 
-	rev, err := m.Revoke(ctx, refreshed.ID, false)
+	rev, err := m.Revoke(ctx, refreshed.ID, accounts.RevokeOptions{})
 	if err != nil || rev.Outcome != accounts.RevokedAtServer {
 		t.Fatalf("revoke: %+v, %v", rev, err)
 	}
