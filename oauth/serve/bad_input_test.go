@@ -3,6 +3,7 @@ package serve_test
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -115,6 +116,21 @@ func TestUpstreamFailures(t *testing.T) {
 		lines := f.logLines(consumer)
 		must(t, len(lines) == 1 && strings.Contains(lines[0], "outcome="+outcome), "%s: %q", consumer, lines)
 	}
-	// Once upstream answers again, the expired account is refreshed.
+	// The failed refresh holds the account's next ones back: a consumer
+	// asking at once is told when to come back, and nothing reaches the
+	// server.
+	st := f.srv.Stats()
+	r = f.refresh(expired)
+	wait, _ := strconv.Atoi(r.header.Get("Retry-After"))
+	must(t, r.status == 503 && wait > 0 && wait <= int(accounts.BackoffFirst/time.Second), "during the back-off: %d %v %v", r.status, r.header, r.body)
+	// Later in the back-off, the wait left is said.
+	f.advance(20 * time.Second)
+	r = f.refresh(expired)
+	left, _ := strconv.Atoi(r.header.Get("Retry-After"))
+	must(t, r.status == 503 && left > 0 && left <= wait-19, "later in the back-off: %d %v", r.status, r.header)
+	must(t, f.srv.Stats() == st, "a refresh reached the server during the back-off: %+v", f.srv.Stats())
+	// Once the back-off is over and upstream answers again, the expired
+	// account is refreshed.
+	f.advance(time.Duration(left) * time.Second)
 	must(t, f.refresh(expired).status == 200, "no recovery after the failure")
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -185,7 +186,7 @@ func (s *Server) serveConsumer(w *recorder, r *http.Request, cred, name string) 
 		return a, false
 	case err != nil:
 		w.rec.outcome, w.rec.err = "unavailable", redact(redact(err.Error(), a), known)
-		w.Header().Set("Retry-After", "30")
+		w.Header().Set("Retry-After", retryAfter(err, s.now()))
 		w.fail(http.StatusServiceUnavailable, "temporarily_unavailable",
 			"keyfob could not refresh the account's token upstream; try again shortly")
 		return a, false
@@ -193,6 +194,23 @@ func (s *Server) serveConsumer(w *recorder, r *http.Request, cred, name string) 
 	w.rec.outcome = outcome
 	s.noteUse(c.Hash, s.now(), w.rec.remote)
 	return a, true
+}
+
+// retryAfter is the Retry-After, in seconds, of a token that could not
+// be had: the rest of the account's back-off after a failed refresh (no
+// refresh reaches the server before it ends), the delay the server asked
+// for, else half a minute.
+func retryAfter(err error, now time.Time) string {
+	var b *accounts.BackoffError
+	var rd interface{ RetryDelay() time.Duration }
+	d := 30 * time.Second
+	switch {
+	case errors.As(err, &b):
+		d = b.RetryIn(now)
+	case errors.As(err, &rd) && rd.RetryDelay() > 0:
+		d = rd.RetryDelay()
+	}
+	return strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10)
 }
 
 func tokenType(a accounts.Account) string {

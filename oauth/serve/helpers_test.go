@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,7 +90,17 @@ type fixture struct {
 	creds  []string
 	client *http.Client
 	stop   func() error // stops the service and returns Serve's error
+	// ahead is how far the clock of the fixture's Managers and service is
+	// ahead of the real one (see advance).
+	ahead atomic.Int64
 }
+
+// now is the clock of the fixture's Managers and service.
+func (f *fixture) now() time.Time { return time.Now().Add(time.Duration(f.ahead.Load())) }
+
+// advance moves the fixture's clock on by d (the sandbox keeps real
+// time): a back-off ends without the test waiting it out.
+func (f *fixture) advance(d time.Duration) { f.ahead.Add(int64(d)) }
 
 func newFixture(t testing.TB, opts sandbox.Options) *fixture {
 	t.Helper()
@@ -98,7 +109,7 @@ func newFixture(t testing.TB, opts sandbox.Options) *fixture {
 	xdg.Reload()
 	f := &fixture{t: t, srv: sandbox.NewTest(t, opts), dir: filepath.Join(t.TempDir(), "keyfob"),
 		auth: &recordingAuthority{inner: &oauth.Engine{}}, client: &http.Client{Timeout: time.Minute}}
-	f.m = accounts.NewManager(accounts.Open(f.dir), f.auth)
+	f.m = f.open()
 	t.Cleanup(f.checkNoSecretLeft)
 	return f
 }
@@ -119,13 +130,21 @@ func (f *fixture) minted(id, name string, ttl time.Duration) accounts.Account {
 	}
 }
 
+// open is another Manager of the fixture's store, as another keyfob
+// process has.
+func (f *fixture) open() *accounts.Manager {
+	f.t.Helper()
+	m, err := accounts.Open("", accounts.Options{Dir: f.dir, Auth: f.auth, Now: f.now})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(func() { _ = m.Close() })
+	return m
+}
+
 func (f *fixture) seed(accts ...accounts.Account) {
 	f.t.Helper()
-	err := f.m.Store.Update(context.Background(), func(file *accounts.File) error {
-		file.Accounts = append(file.Accounts, accts...)
-		return nil
-	})
-	if err != nil {
+	if _, err := f.m.Put(context.Background(), accts...); err != nil {
 		f.t.Fatal(err)
 	}
 }
@@ -154,6 +173,9 @@ func (f *fixture) start(opts serve.Options) {
 func (f *fixture) serveOn(ln *serve.Listener, opts serve.Options) {
 	f.t.Helper()
 	opts.Manager = f.m
+	if opts.Now == nil {
+		opts.Now = f.now
+	}
 	if opts.Log == nil {
 		opts.Log = &f.log
 	}
@@ -171,7 +193,10 @@ func (f *fixture) serveOn(ln *serve.Listener, opts serve.Options) {
 		once.Do(func() { cancel(); serveErr = <-done })
 		return serveErr
 	}
-	f.t.Cleanup(func() { _ = f.stop() })
+	f.t.Cleanup(func() {
+		_ = f.stop()
+		svc.Close()
+	})
 }
 
 // reply is an answer of the service.
@@ -238,7 +263,7 @@ func (f *fixture) get(name, authorization string) reply {
 
 func (f *fixture) account(name string) accounts.Account {
 	f.t.Helper()
-	a, err := f.m.Find(name)
+	a, err := f.m.Find(context.Background(), name)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -254,8 +279,10 @@ func (f *fixture) checkNoSecretLeft() {
 	secrets := append([]string(nil), f.auth.seen...)
 	access := append([]string(nil), f.auth.access...)
 	f.auth.mu.Unlock()
-	if file, err := accounts.Open(f.dir).Load(); err == nil {
-		for _, a := range file.Accounts {
+	if m, err := accounts.Open("", accounts.Options{Dir: f.dir}); err == nil {
+		list, _ := m.List(context.Background())
+		_ = m.Close()
+		for _, a := range list {
 			secrets = append(secrets, a.RefreshToken)
 			access = append(access, a.AccessToken)
 		}
@@ -294,6 +321,19 @@ func (f *fixture) logLines(consumer string) []string {
 		}
 	}
 	return out
+}
+
+// within reports whether ok comes true before d has passed, asking it
+// every 20 ms.
+func within(d time.Duration, ok func() bool) bool {
+	for end := time.Now().Add(d); ; time.Sleep(20 * time.Millisecond) {
+		if ok() {
+			return true
+		}
+		if time.Now().After(end) {
+			return false
+		}
+	}
 }
 
 func must(t testing.TB, ok bool, format string, args ...any) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -82,16 +83,9 @@ func TestConcurrentConsumersRefreshOnce(t *testing.T) {
 	f.seed(f.minted("000000a1", "car", -time.Minute))
 	const n = 200
 	creds := make([]string, n)
-	err := f.m.Store.Update(context.Background(), func(file *accounts.File) error {
-		for i := range creds {
-			creds[i] = accounts.NewCredential()
-			file.Consumers = append(file.Consumers, accounts.Consumer{Name: "consumer-" + string(rune('a'+i/26)) + string(rune('a'+i%26)),
-				AccountID: "000000a1", Hash: accounts.HashCredential(creds[i]), CreatedAt: time.Now()})
-		}
-		return nil
-	})
-	must(t, err == nil, "%v", err)
-	f.creds = append(f.creds, creds...)
+	for i := range creds {
+		creds[i] = f.add("consumer-"+string(rune('a'+i/26))+string(rune('a'+i%26)), "000000a1")
+	}
 	f.start(serve.Options{})
 	f.client.Transport = &http2Free{max: n}
 	replies := make([]reply, n)
@@ -127,26 +121,36 @@ func TestStoreChangesAreSeen(t *testing.T) {
 	cred := f.add("late", "car")
 	must(t, f.refresh(cred).status == 200, "a consumer added after the start is refused")
 	// Refreshed by another process: its new token is served.
-	other := accounts.NewManager(accounts.Open(f.dir), f.auth)
-	fresh, err := other.Refresh(context.Background(), f.account("car"))
-	must(t, err == nil, "%v", err)
-	must(t, f.refresh(cred).str("access_token") == fresh.AccessToken, "the token another process refreshed is not served")
+	other := f.open()
+	fresh, err := other.Refresh(context.Background(), f.account("car"), accounts.Explicit)
+	must(t, err == nil && fresh.Requested, "%v", err)
+	// The old token is still valid: the new one is served once the
+	// service's watch of the store has looked (every 250 ms).
+	must(t, within(5*time.Second, func() bool { return f.refresh(cred).str("access_token") == fresh.Account.AccessToken }),
+		"the token another process refreshed is not served")
 	// Removed: refused at once.
 	_, err = other.RemoveConsumer(context.Background(), "late")
 	must(t, err == nil, "%v", err)
 	must(t, f.refresh(cred).status == 401, "a removed consumer still works")
 	cred2 := f.add("truck-user", "truck")
 	must(t, f.refresh(cred2).status == 200, "consumer refused")
-	// A store broken by hand: what was read before is served, and the log
-	// says why.
-	good, err := os.ReadFile(f.m.Store.Path())
+	// The consumers broken by hand: the service cannot tell whether a
+	// consumer was removed, so it hands out no token until they can be
+	// read again (503 with a Retry-After), and the log says why.
+	path := filepath.Join(f.dir, "consumers.json")
+	good, err := os.ReadFile(path)
 	must(t, err == nil, "%v", err)
-	must(t, os.WriteFile(f.m.Store.Path(), []byte(`{"version": 2, "accounts": [`), 0o600) == nil, "write")
-	must(t, f.refresh(cred2).status == 200, "a broken store stopped the service")
-	must(t, strings.Count(f.log.String(), "the store cannot be read") == 1, "log:\n%s", f.log.String())
-	must(t, os.WriteFile(f.m.Store.Path(), good, 0o600) == nil, "write")
+	must(t, os.WriteFile(path, []byte(`{"version": 3, "consumers": [`), 0o600) == nil, "write")
+	r := f.refresh(cred2)
+	must(t, r.status == 503 && r.str("error") == "temporarily_unavailable" && r.header.Get("Retry-After") != "",
+		"a broken store: %d %v", r.status, r.body)
+	must(t, strings.Contains(f.log.String(), "the store cannot be read") && strings.Contains(f.log.String(), "consumers.json"),
+		"log:\n%s", f.log.String())
+	must(t, os.WriteFile(path, good, 0o600) == nil, "write")
+	must(t, f.refresh(cred2).status == 200, "the mended store is not served")
 	// Its account removed: its consumers go with it.
-	must(t, other.Remove(context.Background(), "000000a2") == nil, "remove")
+	_, err = other.Remove(context.Background(), "000000a2")
+	must(t, err == nil, "remove: %v", err)
 	must(t, f.refresh(cred2).status == 401, "the consumer of a removed account still works")
 }
 
@@ -166,7 +170,7 @@ func TestShutdownLetsRequestsFinish(t *testing.T) {
 	r := <-got
 	must(t, r.status == 200 && r.str("access_token") != "", "the request in flight got %d %v", r.status, r.body)
 	must(t, <-stopped == nil, "Serve returned an error")
-	cs, _ := f.m.Consumers()
+	cs, _ := f.m.Consumers(context.Background())
 	must(t, len(cs) == 1 && !cs[0].LastUsedAt.IsZero() && strings.HasPrefix(cs[0].LastAddress, "127.0.0.1:"),
 		"last use not written: %+v", cs)
 	if _, err := f.client.Get(f.base + serve.TokenPath); err == nil {

@@ -1,8 +1,8 @@
 package cli
 
 import (
-	"context"
 	"cmp"
+	"context"
 	"encoding/json"
 	"text/tabwriter"
 	"time"
