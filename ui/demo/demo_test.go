@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -29,7 +30,7 @@ func TestStartSeedsEveryState(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o700 {
 		t.Fatalf("demo dir %s: %v, mode %v; want 0700", d.Dir, err, fi.Mode().Perm())
 	}
-	accts, err := d.Manager.List()
+	accts, err := d.Manager.List(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,26 +65,30 @@ func TestStartSeedsEveryState(t *testing.T) {
 	if len(kinds) < 4 || len(regions) < 2 {
 		t.Errorf("samples cover kinds %v and regions %v; want variety", kinds, regions)
 	}
-	cfg, err := d.Store.LoadConfig()
+	cfg, err := d.Manager.Config()
 	if err != nil || cfg.AutoRefreshOn() {
 		t.Errorf("the demo config should start with auto-refresh off: %+v, %v", cfg, err)
 	}
 }
 
 // Every refreshable sample really refreshes against the sandbox, and the
-// login-required one is really dead there.
+// login-required one is really dead there (the Manager does not even ask).
 func TestSamplesWorkAgainstTheSandbox(t *testing.T) {
 	d := startDemo(t)
-	accts, _ := d.Manager.List()
+	ctx := context.Background()
+	accts, _ := d.Manager.List(ctx)
 	for _, a := range accts {
-		_, err := d.Manager.Refresh(context.Background(), a)
+		r, err := d.Manager.Refresh(ctx, a, accounts.Explicit)
 		switch {
 		case a.State == accounts.StateLoginRequired:
-			if err == nil {
-				t.Errorf("%s: the login-required sample refreshed", a.Name)
+			if !errors.Is(err, accounts.ErrLoginRequired) || r.Requested {
+				t.Errorf("%s: the login-required sample: %v, requested %v", a.Name, err, r.Requested)
 			}
-		case err != nil:
-			t.Errorf("%s: %v", a.Name, err)
+			if _, err := d.Engine.Refresh(ctx, a); !errors.Is(err, accounts.ErrLoginRequired) {
+				t.Errorf("%s: the sandbox took the login-required sample's refresh token: %v", a.Name, err)
+			}
+		case err != nil || !r.Requested:
+			t.Errorf("%s: %v, requested %v", a.Name, err, r.Requested)
 		}
 	}
 }

@@ -99,16 +99,17 @@ func TestConfirmDecisions(t *testing.T) {
 }
 
 func TestRenameDecisions(t *testing.T) {
-	store := accounts.Open(t.TempDir())
-	other := fleet
-	other.ID, other.Name, other.Email = "1d000002", "work", "w@example.com"
-	if err := store.Update(context.Background(), func(f *accounts.File) error {
-		f.Accounts = append(f.Accounts, fleet, other)
-		return nil
-	}); err != nil {
+	m, err := accounts.Open("", accounts.Options{Dir: t.TempDir()})
+	if err != nil {
 		t.Fatal(err)
 	}
-	c := newCommon(t, accounts.NewManager(store, nil))
+	t.Cleanup(func() { _ = m.Close() })
+	other := fleet
+	other.ID, other.Name, other.Email = "1d000002", "work", "w@example.com"
+	if _, err := m.Put(context.Background(), fleet, other); err != nil {
+		t.Fatal(err)
+	}
+	c := newCommon(t, m)
 	d, _ := NewRename(c, fleet)
 	if a := decide(d, "esc"); a != (Close{}) {
 		t.Errorf("esc decided %v", a)

@@ -27,7 +27,11 @@ func newCommon(t *testing.T) *common.Common {
 		t.Fatal(err)
 	}
 	engine := &oauth.Engine{}
-	mgr := accounts.NewManager(accounts.Open(t.TempDir()), engine)
+	mgr, err := accounts.Open("", accounts.Options{Dir: t.TempDir(), Auth: engine})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = mgr.Close() })
 	return &common.Common{
 		Ctx: context.Background(), Styles: common.NewStyles(th, true, false), Width: 100, Height: 30,
 		Manager: mgr, Logins: common.LoginsOf(&oauth.Logins{Engine: engine, Manager: mgr}),
