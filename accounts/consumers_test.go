@@ -11,9 +11,8 @@ import (
 
 func TestConsumersAddListRemove(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t)
-	seed(t, s, Account{ID: "000000a1", Name: "car"}, Account{ID: "000000a2", Name: "truck"})
-	m := NewManager(s, nil)
+	m := newStoreManager(t, nil)
+	seed(t, m, Account{ID: "000000a1", Name: "car"}, Account{ID: "000000a2", Name: "truck"})
 	c, cred, err := m.AddConsumer(ctx, "teslamate", "car")
 	if err != nil {
 		t.Fatal(err)
@@ -25,7 +24,7 @@ func TestConsumersAddListRemove(t *testing.T) {
 	if _, cred2, _ := m.AddConsumer(ctx, "ha", "truck"); cred2 == cred {
 		t.Fatal("two consumers got the same credential")
 	}
-	data, _ := os.ReadFile(s.Path())
+	data, _ := os.ReadFile(storeOf(m).path(consumersFile))
 	if strings.Contains(string(data), cred) || !strings.Contains(string(data), c.Hash) {
 		t.Fatal("the store must hold the credential's hash, never the credential")
 	}
@@ -39,7 +38,7 @@ func TestConsumersAddListRemove(t *testing.T) {
 			t.Errorf("AddConsumer(%q, %q) = %v", tc.name, tc.ref, err)
 		}
 	}
-	if got, _ := m.Consumers(); len(got) != 2 || got[0].Name != "teslamate" || got[1].Name != "ha" {
+	if got, _ := reopen(t, m).Consumers(ctx); len(got) != 2 || got[0].Name != "teslamate" || got[1].Name != "ha" {
 		t.Fatalf("consumers %+v", got)
 	}
 	if gone, err := m.RemoveConsumer(ctx, "TESLAMATE"); err != nil || gone.Name != "teslamate" {
@@ -54,9 +53,8 @@ func TestConsumersAddListRemove(t *testing.T) {
 // outlive the account, whichever way it is removed.
 func TestRemovingAnAccountRemovesItsConsumers(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t)
-	seed(t, s, Account{ID: "000000a1", Name: "car"}, Account{ID: "000000a2", Name: "truck"})
-	m := NewManager(s, nil)
+	m := newStoreManager(t, nil)
+	seed(t, m, Account{ID: "000000a1", Name: "car"}, Account{ID: "000000a2", Name: "truck"})
 	for _, n := range []string{"one", "two"} {
 		if _, _, err := m.AddConsumer(ctx, n, "car"); err != nil {
 			t.Fatal(err)
@@ -65,20 +63,34 @@ func TestRemovingAnAccountRemovesItsConsumers(t *testing.T) {
 	if _, _, err := m.AddConsumer(ctx, "three", "truck"); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Remove(ctx, "000000a1"); err != nil {
-		t.Fatal(err)
+	removed, err := m.Remove(ctx, "000000a1")
+	if err != nil || len(removed.Consumers) != 2 {
+		t.Fatalf("%v, removed %+v", err, removed.Consumers)
 	}
-	got, _ := m.Consumers()
+	got, _ := reopen(t, m).Consumers(ctx)
 	if len(got) != 1 || got[0].Name != "three" {
+		t.Fatalf("consumers left: %+v", got)
+	}
+	// Revoking with RemoveConsumers removes them too; without, it says
+	// which consumers are kept.
+	m.Auth = &fakeAuth{now: time.Now}
+	rev, err := m.Revoke(ctx, "000000a2", RevokeOptions{})
+	if err != nil || rev.ConsumersRemoved || len(rev.Consumers) != 1 || rev.Consumers[0].Name != "three" {
+		t.Fatalf("revoke kept %+v (%v)", rev.Consumers, err)
+	}
+	rev, err = m.Revoke(ctx, "000000a2", RevokeOptions{RemoveConsumers: true})
+	if err != nil || !rev.ConsumersRemoved || len(rev.Consumers) != 1 {
+		t.Fatalf("revoke --remove-consumers: %+v (%v)", rev, err)
+	}
+	if got, _ := reopen(t, m).Consumers(ctx); len(got) != 0 {
 		t.Fatalf("consumers left: %+v", got)
 	}
 }
 
 func TestRecordConsumerUsesKeepsTheLatest(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t)
-	seed(t, s, Account{ID: "000000a1", Name: "car"})
-	m := NewManager(s, nil)
+	m := newStoreManager(t, nil)
+	seed(t, m, Account{ID: "000000a1", Name: "car"})
 	c, _, _ := m.AddConsumer(ctx, "tm", "car")
 	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	uses := func(at time.Time, addr string) map[string]ConsumerUse {
@@ -88,32 +100,46 @@ func TestRecordConsumerUsesKeepsTheLatest(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = m.RecordConsumerUses(ctx, uses(t0.Add(-time.Minute), "10.0.0.9:1"))
-	got, _ := m.Consumers()
+	got, _ := reopen(t, m).Consumers(ctx)
 	if len(got) != 1 || !got[0].LastUsedAt.Equal(t0) || got[0].LastAddress != "10.0.0.2:5000" {
 		t.Fatalf("consumers %+v", got)
 	}
 }
 
-// TestVersion1MigratesToConsumers: a store of version 1 loads, and the
-// first write upgrades it to version 2 keeping accounts.json.bak-v1.
-func TestVersion1MigratesToConsumers(t *testing.T) {
-	s := newStore(t)
-	_ = os.MkdirAll(s.Dir(), 0o700)
-	body := `{"version": 1, "generation": 7, "accounts": [{"id": "000000a1", "name": "home", "refresh_token": "NA_rt"}]}`
-	_ = os.WriteFile(s.Path(), []byte(body), 0o600)
-	m := NewManager(s, nil)
-	if f, err := s.Load(); err != nil || f.Version != 2 || f.Find("000000a1") == nil {
-		t.Fatalf("load: %v %+v", err, f)
-	}
-	if _, _, err := m.AddConsumer(context.Background(), "tm", "home"); err != nil {
-		t.Fatal(err)
-	}
-	if bak, err := os.ReadFile(s.Path() + ".bak-v1"); err != nil || string(bak) != body {
-		t.Fatalf("backup: %v %q", err, bak)
-	}
-	data, _ := os.ReadFile(s.Path())
-	if versionOf(data) != 2 || !strings.Contains(string(data), `"credential_sha256"`) || !strings.Contains(string(data), "NA_rt") {
-		t.Fatalf("upgraded store:\n%s", data)
+// TestVersion1And2Migrate: a store of version 1 (no consumers) or 2 (with
+// them) is taken over on first use: records for its accounts, its
+// consumers, and the old file kept as accounts.json.bak-vN byte for byte.
+func TestVersion1And2Migrate(t *testing.T) {
+	const hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	for v, body := range map[int]string{
+		1: `{"version": 1, "generation": 7, "accounts": [{"id": "000000a1", "name": "home", "refresh_token": "NA_rt"}]}`,
+		2: `{"version": 2, "generation": 7, "accounts": [{"id": "000000a1", "name": "home", "refresh_token": "NA_rt"}],
+ "consumers": [{"name": "tm", "account_id": "000000a1", "credential_sha256": "` + hash + `", "created_at": "2026-01-01T00:00:00Z"}]}`,
+	} {
+		m := newStoreManager(t, nil)
+		_ = os.MkdirAll(m.Dir(), 0o700)
+		path := storeOf(m).path(StoreFile)
+		_ = os.WriteFile(path, []byte(body), 0o600)
+		var notes []string
+		m.notice = func(n string) { notes = append(notes, n) }
+		a, err := m.Find(context.Background(), "home")
+		if err != nil || a.RefreshToken != "NA_rt" {
+			t.Fatalf("v%d: %v %+v", v, err, a)
+		}
+		if bak, err := os.ReadFile(path + ".bak-v" + itoa(v)); err != nil || string(bak) != body {
+			t.Fatalf("v%d backup: %v %q", v, err, bak)
+		}
+		if len(notes) == 0 || !strings.Contains(notes[0], "upgraded") {
+			t.Errorf("v%d: no notice about the upgrade: %q", v, notes)
+		}
+		cs, _ := reopen(t, m).Consumers(context.Background())
+		if (v == 2) != (len(cs) == 1) {
+			t.Fatalf("v%d consumers: %+v", v, cs)
+		}
+		marker, _ := os.ReadFile(path)
+		if !strings.Contains(string(marker), `"version": 3`) || strings.Contains(string(marker), "NA_rt") {
+			t.Fatalf("v%d: accounts.json after the migration: %s", v, marker)
+		}
 	}
 }
 
@@ -126,11 +152,11 @@ func TestBadConsumerRecordsAreRefused(t *testing.T) {
 		"no name":     `{"name": "", ` + hash + `}`,
 		"escape name": `{"name": "a\u001b[2J", ` + hash + `}`,
 	} {
-		s := newStore(t)
-		_ = os.MkdirAll(s.Dir(), 0o700)
-		_ = os.WriteFile(s.Path(), []byte(`{"version": 2, "accounts": [], "consumers": [`+consumers+`]}`), 0o600)
+		m := newStoreManager(t, nil)
+		_ = os.MkdirAll(m.Dir(), 0o700)
+		_ = os.WriteFile(storeOf(m).path(StoreFile), []byte(`{"version": 2, "accounts": [], "consumers": [`+consumers+`]}`), 0o600)
 		var ce *CorruptError
-		if _, err := s.Load(); !errors.As(err, &ce) {
+		if _, err := m.List(context.Background()); !errors.As(err, &ce) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}

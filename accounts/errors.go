@@ -121,15 +121,15 @@ func (e *NotRefreshedError) Error() string {
 
 func (e *NotRefreshedError) Unwrap() error { return e.Err }
 
-// RefreshError is a refresh the server (or the way to it) failed. Its
-// message is the cause's, which names the server and what to do; Account
-// says which account it was.
+// RefreshError is a refresh the server (or the way to it) failed: the
+// account, then the cause, which names the server and what to do. A face
+// that names the account itself shows Err alone.
 type RefreshError struct {
 	Account string
 	Err     error
 }
 
-func (e *RefreshError) Error() string { return e.Err.Error() }
+func (e *RefreshError) Error() string { return fmt.Sprintf("refreshing %q: %v", e.Account, e.Err) }
 
 func (e *RefreshError) Unwrap() error { return e.Err }
 

@@ -158,9 +158,32 @@ func (s *fileStore) ready(ctx context.Context) (bool, error) {
 		st = stateRecords
 	}
 	if st == stateRecords {
+		if err := s.checkDirs(); err != nil {
+			return false, err
+		}
 		s.mergeLegacyRecovery(ctx)
 	}
 	return st == stateRecords, nil
+}
+
+// checkDirs refuses a store whose directories are links or files: records
+// read through a link would be another store's, and writes would land
+// elsewhere.
+func (s *fileStore) checkDirs() error {
+	for _, d := range []string{recordsDir, namesDir, recoveryDir, locksDir} {
+		p := s.path(d)
+		fi, err := os.Lstat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return fmt.Errorf("cannot look at %s: %w", p, err)
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return &SymlinkError{Path: p}
+		case !fi.IsDir():
+			return fmt.Errorf("%s is not a directory; move it away so keyfob can keep its files there", p)
+		}
+	}
+	return nil
 }
 
 // create makes a new, empty store: the directories, then the marker. The

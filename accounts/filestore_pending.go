@@ -2,8 +2,10 @@ package accounts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 )
 
 // filePending is a record write prepared before a refresh request: the
@@ -17,18 +19,59 @@ type filePending struct {
 	path string
 	t    *pendingFile
 	dir  *os.File
+	// storeErr is set when the write goes to a recovery file because the
+	// record could not be prepared: why.
+	storeErr error
 }
+
+// RecoveredError says that a write went to the recovery file Path because
+// the store could not take it (Err).
+type recoveredError struct {
+	path string
+	err  error
+}
+
+func (e *recoveredError) Error() string { return e.err.Error() }
+func (e *recoveredError) Unwrap() error { return e.err }
 
 // reserveFor is how much room a record is given ahead of its refresh:
 // twice what it takes now (new tokens are about the size of the old ones)
 // and some more for a first refresh.
 func reserveFor(size int) int { return 2*size + 16<<10 }
 
+// prepare sets aside the write of a's record after its refresh, or, when
+// the record cannot take it (a read-only store), of a recovery file.
 func (s *fileStore) prepare(_ context.Context, a Account) (pendingWrite, error) {
-	if err := s.mkdir(s.path(recordsDir)); err != nil {
-		return nil, err
+	pw, err := s.prepareAt(s.recordPath(a.ID), a)
+	if err == nil {
+		return pw, nil
 	}
-	path := s.recordPath(a.ID)
+	// The record cannot take the answer: a recovery file can, where the
+	// next read finds it. Failing that too, the refresh is not sent.
+	errs := []error{err}
+	for _, dir := range s.recoveryDirs() {
+		p := filepath.Join(dir, a.ID+".json")
+		if old, _, rerr := readNoFollow(p); rerr == nil {
+			if _, _, derr := decodeRecord(p, a.ID, old); derr != nil {
+				continue // unreadable: it may hold tokens too, so it stays
+			}
+		}
+		rp, rerr := s.prepareAt(p, a)
+		if rerr == nil {
+			rp.storeErr = err
+			return rp, nil
+		}
+		errs = append(errs, rerr)
+	}
+	return nil, errors.Join(errs...)
+}
+
+// prepareAt prepares a write of a to path.
+func (s *fileStore) prepareAt(path string, a Account) (*filePending, error) {
+	dirPath := filepath.Dir(path)
+	if err := os.MkdirAll(dirPath, 0o700); err != nil {
+		return nil, fmt.Errorf("cannot prepare to save %q: %w", a.Name, err)
+	}
 	if err := refuseLink(path); err != nil {
 		return nil, err
 	}
@@ -44,7 +87,7 @@ func (s *fileStore) prepare(_ context.Context, a Account) (pendingWrite, error) 
 		t.cleanup()
 		return nil, fmt.Errorf("cannot set aside room to save %q in %s: %w", a.Name, path, err)
 	}
-	dir, err := os.Open(s.path(recordsDir))
+	dir, err := os.Open(dirPath)
 	if err != nil {
 		t.cleanup()
 		return nil, fmt.Errorf("cannot prepare to save %q in %s: %w", a.Name, path, err)
@@ -74,8 +117,11 @@ func (p *filePending) commit(a Account) (Account, error) {
 	if err := s.replace(p.t, p.path); err != nil {
 		return a, err
 	}
-	if err := s.syncDir(s.path(recordsDir), p.dir); err != nil {
+	if err := s.syncDir(filepath.Dir(p.path), p.dir); err != nil {
 		return a, err
+	}
+	if p.storeErr != nil {
+		return a, &recoveredError{path: p.path, err: p.storeErr}
 	}
 	s.dropRecovery(a)
 	return a, nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -160,7 +161,93 @@ func (s *fileStore) update(ctx context.Context, fn func(tx) error) error {
 			return err
 		}
 	}
-	return t.commit()
+	if err := t.commit(); err != nil {
+		return err
+	}
+	s.removeTemporaries()
+	s.mergeRecovery(t)
+	return nil
+}
+
+// removeTemporaries deletes the temporary files that a writer killed
+// between creating and renaming one left behind for the files written
+// under the store lock (the marker, the consumers, backups, the name
+// index; renameio names them ".NAME" and digits): under the lock every one
+// of them is stale.
+// (A record's temporary file has a fixed name, which its next writer
+// clears: see recordTemp.)
+func (s *fileStore) removeTemporaries() {
+	for _, dir := range []string{s.dir, s.path(namesDir)} {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			name, ok := strings.CutPrefix(e.Name(), ".")
+			if !ok || !e.Type().IsRegular() {
+				continue
+			}
+			base := strings.TrimRight(name, "0123456789")
+			ours := dir != s.dir || base == StoreFile || base == consumersFile || strings.HasPrefix(base, StoreFile+".bak-v")
+			if base != name && ours {
+				_ = os.Remove(filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+}
+
+// mergeRecovery takes the accounts of recovery files back into their
+// records after a successful write, as far as it can without waiting: an
+// account being refreshed (its lock is taken) is left to that refresh,
+// which merges its recovery file itself. The caller holds the store lock.
+func (s *fileStore) mergeRecovery(t *fileTx) {
+	for _, r := range s.allRecovery() {
+		id := r.acct.ID
+		if t.removes[id] {
+			continue
+		}
+		unlock, ok := s.tryLockAccount(id)
+		if !ok {
+			continue
+		}
+		s.mergeOne(r)
+		unlock()
+	}
+}
+
+// mergeOne writes the account of recovery file r into its record when it
+// holds a later rotation (adding the account, under a free name, when only
+// the recovery file has it), and removes the file once the record holds
+// it. The caller holds the store lock and the account's lock.
+func (s *fileStore) mergeOne(r recovered) {
+	cur, err := s.readRecord(r.acct.ID)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		a := r.acct
+		if ValidateName(a.Name) != nil {
+			a.Name = defaultName(a)
+		}
+		tx := &fileTx{s: s, puts: map[string]Account{}, removes: map[string]bool{}}
+		name, err := uniqueNameFor(tx, a.Name, a.ID)
+		if err != nil {
+			return
+		}
+		a.Name, a.Revision = name, 0
+		tx.put(a)
+		if err := tx.commit(); err == nil {
+			s.noticef("the account %q, kept in a recovery file after a failed save, is back in %s", a.Name, s.dir)
+		}
+	case err != nil:
+		return
+	case newerRotation(r.acct, cur):
+		a := takeRecovered(cur, r.acct, false)
+		a.Revision = cur.Revision + 1
+		if s.writeRecord(a) == nil && s.syncDir(s.path(recordsDir), nil) == nil {
+			s.noticef("the new refresh token of %q, kept in a recovery file after a failed save, is back in %s", a.Name, s.dir)
+		}
+	default:
+		s.dropRecovery(cur)
+	}
 }
 
 // commit writes the change. Names enter the index before their records

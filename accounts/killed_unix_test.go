@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -19,45 +17,55 @@ import (
 const killedWriterEnv = "KEYFOB_TEST_KILLED_WRITER"
 
 // TestKilledWriterHelper is not a test: run with killedWriterEnv set, it
-// takes an account's lock and writes a new refresh token to the store, and
-// stops for good between writing the temporary file and renaming it, where
-// it waits to be killed.
+// takes an account's lock and writes a new refresh token to its record,
+// and stops for good between writing the temporary file and renaming it,
+// where it waits to be killed.
 func TestKilledWriterHelper(t *testing.T) {
 	dir := os.Getenv(killedWriterEnv)
 	if dir == "" {
 		return
 	}
-	s := Open(dir)
-	if _, err := s.LockAccount(context.Background(), "000000a1", "home"); err != nil {
+	m, _ := Open("", Options{Dir: dir})
+	s := storeOf(m)
+	ctx := context.Background()
+	if _, err := m.lockAccount(ctx, "000000a1", "home"); err != nil {
 		fmt.Println("lock:", err)
 		os.Exit(1)
 	}
+	a, err := m.Get(ctx, "000000a1")
+	if err != nil {
+		fmt.Println("get:", err)
+		os.Exit(1)
+	}
 	s.faults = func(step, path string) error {
-		if step == stepRename && path == s.Path() {
+		if step == stepRename && path == s.recordPath("000000a1") {
 			fmt.Println("READY")
 			select {}
 		}
 		return nil
 	}
-	_ = s.Update(context.Background(), func(f *File) error {
-		f.Accounts[0].RefreshToken = "rt-never-stored"
-		return nil
-	})
+	pw, err := s.prepare(ctx, a)
+	if err == nil {
+		a.RefreshToken = "rt-never-stored"
+		_, _ = pw.commit(a)
+	}
+	fmt.Println("prepare:", err)
 	os.Exit(1)
 }
 
 // TestKillMidWriteLosesNothing kills (SIGKILL) a process that holds an
-// account's lock and the store lock, its new store written to a temporary
-// file but not yet renamed. The store must read as it was, both locks must
-// be free at once, and the next write must remove the temporary file, which
-// holds tokens.
+// account's lock, its new record written to the temporary file but not
+// yet renamed. The record must read as it was, the lock must be free at
+// once, and the next write of the account must remove the temporary file,
+// which holds tokens.
 func TestKillMidWriteLosesNothing(t *testing.T) {
-	s := newStore(t)
-	s.LockTimeout = 2 * time.Second
-	seed(t, s, Account{ID: "000000a1", Name: "home", RefreshToken: "rt-store"})
+	m := newStoreManager(t, nil)
+	storeOf(m).lockTimeout = 2 * time.Second
+	seed(t, m, Account{ID: "000000a1", Name: "home", RefreshToken: "rt-store"})
+	tmp := recordTemp(storeOf(m).recordPath("000000a1"))
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledWriterHelper$")
-	cmd.Env = append(os.Environ(), killedWriterEnv+"="+s.Dir())
+	cmd.Env = append(os.Environ(), killedWriterEnv+"="+m.Dir())
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -73,42 +81,22 @@ func TestKillMidWriteLosesNothing(t *testing.T) {
 	if lines.Err() != nil || lines.Text() != "READY" {
 		t.Fatalf("the writer did not reach its rename: %v", lines.Err())
 	}
-	if len(temporaries(t, s)) == 0 {
-		t.Fatal("the writer left no temporary file to find; the test no longer kills it mid-write")
+	if _, err := os.Stat(tmp); err != nil {
+		t.Fatalf("the writer left no temporary file to find (%v); the test no longer kills it mid-write", err)
 	}
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
 
-	if f, err := s.Load(); err != nil || f.Accounts[0].RefreshToken != "rt-store" {
-		t.Fatalf("after the kill the store reads %+v (%v), want it as it was", f, err)
+	o := reopen(t, m)
+	if a, err := o.Get(context.Background(), "000000a1"); err != nil || a.RefreshToken != "rt-store" {
+		t.Fatalf("after the kill the record reads %+v (%v), want it as it was", a, err)
 	}
-	unlock, err := s.LockAccount(context.Background(), "000000a1", "home")
-	if err != nil {
-		t.Fatalf("the killed process's account lock is still held: %v", err)
+	if _, err := o.Rename(context.Background(), "000000a1", "garage"); err != nil {
+		t.Fatalf("the killed process's lock is still held: %v", err)
 	}
-	unlock()
-	if err := s.Update(context.Background(), func(f *File) error { f.Accounts[0].Name = "garage"; return nil }); err != nil {
-		t.Fatalf("the killed process's store lock is still held: %v", err)
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+		t.Fatalf("the next write left the killed writer's temporary file: %v", err)
 	}
-	if left := temporaries(t, s); len(left) > 0 {
-		t.Fatalf("the next write left the killed writer's temporary files: %v", left)
-	}
-}
-
-// temporaries lists the temporary store files in s's directory.
-func temporaries(t *testing.T, s *Store) []string {
-	t.Helper()
-	entries, err := os.ReadDir(s.Dir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range entries {
-		if rest, ok := strings.CutPrefix(e.Name(), "."+StoreFile); ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
-			out = append(out, filepath.Join(s.Dir(), e.Name()))
-		}
-	}
-	return out
 }

@@ -153,6 +153,27 @@ func (s *fileStore) lockDir() (string, error) {
 	return dir, nil
 }
 
+// tryLockAccount takes the account's lock if nobody holds it.
+func (s *fileStore) tryLockAccount(id string) (unlock func(), ok bool) {
+	dir, err := s.lockDir()
+	if err != nil {
+		return nil, false
+	}
+	path := filepath.Join(dir, id+".lock")
+	if ensureLockFile(path) != nil {
+		return nil, false
+	}
+	l := flock.New(path, flock.SetFlag(lockOpenFlag))
+	if got, err := l.TryLock(); err != nil || !got {
+		return nil, false
+	}
+	writeNote(path, ownerNote())
+	return func() {
+		writeNote(path, "")
+		_ = l.Unlock()
+	}, true
+}
+
 // lockWait is how long a lock is waited for.
 func (s *fileStore) lockWait() time.Duration {
 	if s.lockTimeout > 0 {

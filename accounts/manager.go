@@ -80,7 +80,7 @@ func Open(location string, opts Options) (*Manager, error) {
 		return nil, err
 	}
 	m := &Manager{dir: opts.Dir, Auth: opts.Auth, Now: opts.Now, RefreshTimeout: opts.RefreshTimeout, notice: opts.Notice}
-	m.b = &fileStore{dir: dir, lockTimeout: opts.LockTimeout, notice: opts.Notice}
+	m.b = &fileStore{dir: dir, lockTimeout: opts.LockTimeout, notice: func(s string) { m.noticef("%s", s) }}
 	return m, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,7 +41,7 @@ var testNow = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 
 func newManager(t *testing.T) (*Manager, *fakeAuth) {
 	auth := &fakeAuth{ttl: 8 * time.Hour, now: func() time.Time { return testNow }}
-	m := NewManager(newStore(t), auth)
+	m := newStoreManager(t, auth)
 	m.Now = auth.now
 	return m, auth
 }
@@ -56,10 +55,10 @@ func TestTokenFreshMakesNoRequest(t *testing.T) {
 	m, auth := newManager(t)
 	a := expired()
 	a.Expiry = testNow.Add(time.Hour)
-	seed(t, m.Store, a)
+	seed(t, m, a)
 	got, err := m.Token(context.Background(), "home", 5*time.Minute)
-	if err != nil || got.AccessToken != "at-0" || auth.calls.Load() != 0 {
-		t.Fatalf("got %q %v after %d calls", got.AccessToken, err, auth.calls.Load())
+	if err != nil || got.Account.AccessToken != "at-0" || got.Requested || auth.calls.Load() != 0 {
+		t.Fatalf("got %q %v after %d calls", got.Account.AccessToken, err, auth.calls.Load())
 	}
 }
 
@@ -67,14 +66,13 @@ func TestTokenNearExpiryRefreshesOnceAndSavesRotation(t *testing.T) {
 	m, auth := newManager(t)
 	a := expired()
 	a.Expiry = testNow.Add(2 * time.Minute) // inside --min-valid 5m
-	seed(t, m.Store, a)
+	seed(t, m, a)
 	got, err := m.Token(context.Background(), "home", 5*time.Minute)
-	if err != nil || got.AccessToken != "at-1" || auth.calls.Load() != 1 {
-		t.Fatalf("got %q %v after %d calls", got.AccessToken, err, auth.calls.Load())
+	if err != nil || got.Account.AccessToken != "at-1" || !got.Requested || auth.calls.Load() != 1 {
+		t.Fatalf("got %q %v after %d calls", got.Account.AccessToken, err, auth.calls.Load())
 	}
-	f, _ := m.Store.Load()
-	s := f.Find("000000a1")
-	if s.RefreshToken != "rt-1" || !s.RefreshObtainedAt.Equal(testNow) || s.State != StateActive {
+	s := snapshot(t, m).Find("000000a1")
+	if s.RefreshToken != "rt-1" || !s.RefreshObtainedAt.Equal(testNow) || s.State != StateActive || s.Rotation != a.Rotation+1 {
 		t.Fatalf("stored %+v", s)
 	}
 }
@@ -82,7 +80,7 @@ func TestTokenNearExpiryRefreshesOnceAndSavesRotation(t *testing.T) {
 func TestConcurrentTokenRefreshesOnce(t *testing.T) {
 	m, auth := newManager(t)
 	auth.delay = 20 * time.Millisecond
-	seed(t, m.Store, expired())
+	seed(t, m, expired())
 	var wg sync.WaitGroup
 	tokens := make([]string, 20)
 	for i := range tokens {
@@ -90,13 +88,12 @@ func TestConcurrentTokenRefreshesOnce(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			// Each caller has its own Manager, like separate processes.
-			other := NewManager(Open(m.Store.Dir()), auth)
-			other.Now = m.Now
+			other := reopen(t, m)
 			a, err := other.Token(context.Background(), "", 5*time.Minute)
 			if err != nil {
 				t.Error(err)
 			}
-			tokens[i] = a.AccessToken
+			tokens[i] = a.Account.AccessToken
 		}()
 	}
 	wg.Wait()
@@ -113,13 +110,16 @@ func TestConcurrentTokenRefreshesOnce(t *testing.T) {
 func TestLoginRequiredIsRecordedAndNotRetried(t *testing.T) {
 	m, auth := newManager(t)
 	auth.err = fmt.Errorf("server says no: %w", ErrLoginRequired)
-	seed(t, m.Store, expired())
+	seed(t, m, expired())
 	_, err := m.Token(context.Background(), "home", 0)
 	if !errors.Is(err, ErrLoginRequired) {
 		t.Fatalf("got %v", err)
 	}
-	f, _ := m.Store.Load()
-	if a := f.Find("000000a1"); a.State != StateLoginRequired || a.RefreshToken != "rt-0" || a.LastRefresh.OK {
+	// The error names the server's words once, not wrapped in prefixes.
+	if strings.Count(err.Error(), "server says no") != 1 {
+		t.Errorf("message: %v", err)
+	}
+	if a := snapshot(t, m).Find("000000a1"); a.State != StateLoginRequired || a.RefreshToken != "rt-0" || a.LastRefresh.OK {
 		t.Fatalf("stored %+v", a)
 	}
 	_, err = m.Token(context.Background(), "home", 0)
@@ -130,15 +130,15 @@ func TestLoginRequiredIsRecordedAndNotRetried(t *testing.T) {
 
 func TestRefreshSkipsWhenAnotherProcessRefreshed(t *testing.T) {
 	m, auth := newManager(t)
-	seed(t, m.Store, expired())
-	seen, _ := m.Find("home")
-	if _, err := m.Refresh(context.Background(), seen); err != nil {
+	seed(t, m, expired())
+	seen, _ := m.Find(context.Background(), "home")
+	if _, err := m.Refresh(context.Background(), seen, Explicit); err != nil {
 		t.Fatal(err)
 	}
 	// A second refresh based on the stale view makes no request.
-	got, err := m.Refresh(context.Background(), seen)
-	if err != nil || got.AccessToken != "at-1" || auth.calls.Load() != 1 {
-		t.Fatalf("got %q %v after %d calls", got.AccessToken, err, auth.calls.Load())
+	got, err := m.Refresh(context.Background(), seen, Explicit)
+	if err != nil || got.Account.AccessToken != "at-1" || got.Requested || auth.calls.Load() != 1 {
+		t.Fatalf("got %q %v after %d calls", got.Account.AccessToken, err, auth.calls.Load())
 	}
 }
 
@@ -163,9 +163,9 @@ func TestRefreshManyBoundsConcurrency(t *testing.T) {
 		a.ID, a.Name = fmt.Sprintf("%08x", i), fmt.Sprintf("acct%02d", i)
 		accts = append(accts, a)
 	}
-	seed(t, m.Store, accts...)
+	seed(t, m, accts...)
 	var done atomic.Int32
-	res := m.RefreshMany(context.Background(), accts, 3, 0, func(int, RefreshResultFor) { done.Add(1) })
+	res := m.RefreshMany(context.Background(), accts, 3, 0, Explicit, func(int, RefreshManyResult) { done.Add(1) })
 	if peak.Load() > 3 || peak.Load() < 2 {
 		t.Errorf("peak concurrency %d, want 2..3", peak.Load())
 	}
@@ -188,27 +188,64 @@ func (f authFunc) Revoke(context.Context, Account) (Revocation, error) {
 
 func TestUnsavedRotationGoesToRecovery(t *testing.T) {
 	m, _ := newManager(t)
-	seed(t, m.Store, expired())
-	// Make the store unwritable: a directory where the lock file goes.
-	// (Permission bits do not stop root, so break the lock path instead.)
-	if err := os.Remove(m.Store.Dir() + "/" + lockFile); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Mkdir(m.Store.Dir()+"/"+lockFile, 0o700); err != nil {
-		t.Fatal(err)
+	seed(t, m, expired())
+	s := storeOf(m)
+	// The records directory takes nothing more; the recovery one does.
+	s.faults = func(step, path string) error {
+		if step == stepRename && strings.HasPrefix(path, s.path(recordsDir)) {
+			return errors.New("no space left on device")
+		}
+		return nil
 	}
 	_, err := m.Token(context.Background(), "home", 0)
 	var ue *UnsavedError
-	if !errors.As(err, &ue) || ue.RecoveryPath == "" {
+	if !errors.As(err, &ue) || ue.RecoveryPath == "" || ue.InMemory {
 		t.Fatalf("got %v", err)
 	}
 	if strings.Contains(err.Error(), "rt-1") || strings.Contains(err.Error(), "at-1") {
 		t.Fatal("error text holds a token")
 	}
-	// The next read sees the recovered token.
-	a, err := m.Find("home")
+	// The next read, by any process, sees the recovered token.
+	a, err := reopen(t, m).Find(context.Background(), "home")
 	if err != nil || a.RefreshToken != "rt-1" {
 		t.Fatalf("after recovery: %q %v", a.RefreshToken, err)
+	}
+}
+
+// TestRotationKeptInMemoryWhenNothingCanBeWritten: with neither the
+// store nor a recovery file writable, the process holds the rotated token,
+// refreshes from it, and saves it once it can.
+func TestRotationKeptInMemoryWhenNothingCanBeWritten(t *testing.T) {
+	privateState(t)
+	m, auth := newManager(t)
+	seed(t, m, expired())
+	s := storeOf(m)
+	s.faults = func(step, path string) error {
+		if step == stepRename {
+			return errors.New("read-only file system")
+		}
+		return nil
+	}
+	_, err := m.Token(context.Background(), "home", 0)
+	var ue *UnsavedError
+	if !errors.As(err, &ue) || !ue.InMemory {
+		t.Fatalf("got %v", err)
+	}
+	if a, _ := m.Get(context.Background(), "000000a1"); a.RefreshToken != "rt-1" {
+		t.Fatalf("this process does not use the rotation it holds: %q", a.RefreshToken)
+	}
+	if n := m.SaveUnsaved(context.Background()); n != 1 {
+		t.Fatalf("%d unsaved while nothing can be written, want 1", n)
+	}
+	s.faults = nil
+	if n := m.SaveUnsaved(context.Background()); n != 0 {
+		t.Fatalf("%d still unsaved", n)
+	}
+	if a := snapshot(t, m).Find("000000a1"); a.RefreshToken != "rt-1" {
+		t.Fatalf("stored %q", a.RefreshToken)
+	}
+	if auth.calls.Load() != 1 {
+		t.Fatalf("%d refreshes", auth.calls.Load())
 	}
 }
 
@@ -242,22 +279,24 @@ func TestResolve(t *testing.T) {
 func TestAddNamesAndReplacesSameLogin(t *testing.T) {
 	m, _ := newManager(t)
 	ctx := context.Background()
-	a, replaced, err := m.Add(ctx, Account{Kind: KindFleet, Email: "me@example.com", Subject: "s1", ClientID: "c", AccessToken: "x"})
-	if err != nil || replaced || a.Name != "me" || a.ID == "" {
-		t.Fatalf("%+v %v %v", a, replaced, err)
+	s1, err := m.Add(ctx, Account{Kind: KindFleet, Email: "me@example.com", Subject: "s1", ClientID: "c", AccessToken: "x"})
+	a := s1.Account
+	if err != nil || s1.Replaced || a.Name != "me" || a.ID == "" {
+		t.Fatalf("%+v %v", s1, err)
 	}
-	b, _, err := m.Add(ctx, Account{Kind: KindOwner, Email: "me@example.com", Subject: "s2", AccessToken: "y"})
-	if err != nil || b.Name != "me-2" {
-		t.Fatalf("second name %q %v", b.Name, err)
+	s2, err := m.Add(ctx, Account{Kind: KindOwner, Email: "me@example.com", Subject: "s2", AccessToken: "y"})
+	if err != nil || s2.Account.Name != "me-2" {
+		t.Fatalf("second name %q %v", s2.Account.Name, err)
 	}
-	c, replaced, err := m.Add(ctx, Account{Kind: KindFleet, Email: "me@example.com", Subject: "s1", ClientID: "c", AccessToken: "z"})
-	if err != nil || !replaced || c.ID != a.ID || c.Name != "me" || c.AccessToken != "z" {
-		t.Fatalf("re-login: %+v %v %v", c, replaced, err)
+	s3, err := m.Add(ctx, Account{Name: "car2", Kind: KindFleet, Email: "me@example.com", Subject: "s1", ClientID: "c", AccessToken: "z"})
+	c := s3.Account
+	if err != nil || !s3.Replaced || c.ID != a.ID || c.Name != "me" || c.AccessToken != "z" || s3.NameNotUsed != "car2" {
+		t.Fatalf("re-login: %+v %v", s3, err)
 	}
-	if _, _, err := m.Add(ctx, Account{Name: "ME", Kind: KindPartner}); !errors.Is(err, ErrNameTaken) {
+	if _, err := m.Add(ctx, Account{Name: "ME", Kind: KindPartner}); !errors.Is(err, ErrNameTaken) {
 		t.Fatalf("duplicate name: %v", err)
 	}
-	list, _ := m.List()
+	list, _ := m.List(ctx)
 	if len(list) != 2 {
 		t.Fatalf("%d accounts", len(list))
 	}
@@ -269,29 +308,29 @@ func TestRevokeMarksOrRemoves(t *testing.T) {
 	a := expired()
 	b := expired()
 	b.ID, b.Name = "000000b1", "work"
-	seed(t, m.Store, a, b)
-	rev, err := m.Revoke(ctx, "000000a1", false)
+	seed(t, m, a, b)
+	rev, err := m.Revoke(ctx, "000000a1", RevokeOptions{})
 	if err != nil || rev.Outcome != RevokedAtServer {
 		t.Fatal(rev, err)
 	}
-	got, _ := m.Find("000000a1")
+	got, _ := m.Find(ctx, "000000a1")
 	if got.State != StateRevoked || got.RefreshToken != "" {
 		t.Fatalf("%+v", got)
 	}
 	auth.err = errors.New("network down")
-	rev, err = m.Revoke(ctx, "000000b1", false)
+	rev, err = m.Revoke(ctx, "000000b1", RevokeOptions{})
 	if err == nil || rev.Outcome != RevokeFailed {
 		t.Fatal(rev, err)
 	}
-	got, _ = m.Find("000000b1")
+	got, _ = m.Find(ctx, "000000b1")
 	if got.State != StateRevoked || got.RefreshToken != "rt-0" {
 		t.Fatalf("failed revoke dropped the refresh token: %+v", got)
 	}
 	auth.err = nil
-	if _, err := m.Revoke(ctx, "000000b1", true); err != nil {
+	if _, err := m.Revoke(ctx, "000000b1", RevokeOptions{Remove: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Find("000000b1"); !errors.Is(err, ErrNotFound) {
+	if _, err := m.Find(ctx, "000000b1"); !errors.Is(err, ErrNotFound) {
 		t.Fatal("not removed")
 	}
 }
@@ -319,26 +358,26 @@ func TestHealth(t *testing.T) {
 
 func TestImportChecksTheNameBeforeSpendingTheToken(t *testing.T) {
 	m, auth := newManager(t)
-	seed(t, m.Store, Account{ID: "0000000f", Name: "home", Kind: KindOwner, ClientID: "ownerapi"})
-	_, _, err := m.Import(context.Background(), Account{Name: "home", Kind: KindFleet, ClientID: "app", RefreshToken: "rt-0"})
+	seed(t, m, Account{ID: "0000000f", Name: "home", Kind: KindOwner, ClientID: "ownerapi"})
+	_, err := m.Import(context.Background(), Account{Name: "home", Kind: KindFleet, ClientID: "app", RefreshToken: "rt-0"})
 	if !errors.Is(err, ErrNameTaken) || auth.calls.Load() != 0 {
 		t.Fatalf("got %v after %d refreshes; want ErrNameTaken before any", err, auth.calls.Load())
 	}
 	// The same login under its own name is fine (it is updated in place).
-	if _, _, err := m.Import(context.Background(), Account{Name: "home", Kind: KindOwner, ClientID: "ownerapi", RefreshToken: "rt-0"}); err != nil {
+	if _, err := m.Import(context.Background(), Account{Name: "home", Kind: KindOwner, ClientID: "ownerapi", RefreshToken: "rt-0"}); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestRevokeAndRemoveKeepsTheAccountWhenTheServerFailed(t *testing.T) {
 	m, auth := newManager(t)
-	seed(t, m.Store, expired())
+	seed(t, m, expired())
 	auth.err = errors.New("network down")
-	rev, err := m.Revoke(context.Background(), "000000a1", true)
+	rev, err := m.Revoke(context.Background(), "000000a1", RevokeOptions{Remove: true})
 	if err == nil || rev.Outcome != RevokeFailed || !strings.Contains(err.Error(), "was kept") {
 		t.Fatalf("%+v %v", rev, err)
 	}
-	a, err := m.Find("000000a1")
+	a, err := m.Find(context.Background(), "000000a1")
 	if err != nil || a.State != StateRevoked || a.RefreshToken != "rt-0" {
 		t.Fatalf("the account must stay, marked revoked, with its tokens: %+v %v", a, err)
 	}
@@ -352,10 +391,10 @@ func TestResolveByIDBeatsANameLikeIt(t *testing.T) {
 	home := expired()
 	other := Account{ID: "000000b2", Name: home.ID, Kind: KindFleet, AccessToken: "at-x", RefreshToken: "rt-x",
 		Expiry: testNow.Add(time.Hour)}
-	seed(t, m.Store, home, other)
+	seed(t, m, home, other)
 	got, err := m.Token(context.Background(), home.ID, 5*time.Minute)
-	if err != nil || got.ID != home.ID || auth.calls.Load() != 1 {
-		t.Fatalf("Token(%s) = %s, %v after %d refreshes", home.ID, got.ID, err, auth.calls.Load())
+	if err != nil || got.Account.ID != home.ID || auth.calls.Load() != 1 {
+		t.Fatalf("Token(%s) = %s, %v after %d refreshes", home.ID, got.Account.ID, err, auth.calls.Load())
 	}
 	if a, err := Resolve([]Account{other, home}, home.ID); err != nil || a.ID != home.ID {
 		t.Fatalf("Resolve(%s) = %v, %v", home.ID, a, err)

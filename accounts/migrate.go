@@ -322,7 +322,7 @@ func (s *fileStore) adoptRecovered(ctx context.Context, a Account) error {
 		if ValidateName(a.Name) != nil {
 			a.Name = defaultName(a)
 		}
-		a.Name, err = uniqueName(t, a.Name)
+		a.Name, err = uniqueNameFor(t, a.Name, a.ID)
 		if err != nil {
 			return err
 		}

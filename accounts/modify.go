@@ -68,8 +68,8 @@ func findSame(accts []Account, a Account) (Account, bool) {
 // (a name that is given, once trimmed, must pass ValidateName). When the
 // store cannot take the login's tokens, they go to a recovery file.
 func (m *Manager) Add(ctx context.Context, a Account) (Saved, error) {
-	a.Name = strings.TrimSpace(a.Name)
 	if a.Name != "" {
+		a.Name = strings.TrimSpace(a.Name)
 		if err := ValidateName(a.Name); err != nil {
 			return Saved{Account: a}, err
 		}

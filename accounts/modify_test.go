@@ -14,7 +14,7 @@ func TestEditKeepsTokensAndIdentity(t *testing.T) {
 	a.Endpoints.TokenURL = "https://old.example/token"
 	other := expired()
 	other.ID, other.Name, other.Email = "000000a2", "work", "work@example.com"
-	seed(t, m.Store, a, other)
+	seed(t, m, a, other)
 
 	before, after, err := m.Edit(context.Background(), a.ID, func(e *Account) error {
 		e.Endpoints.TokenURL = "https://new.example/token"
@@ -29,7 +29,7 @@ func TestEditKeepsTokensAndIdentity(t *testing.T) {
 	if before.Endpoints.TokenURL != "https://old.example/token" || after.Name != "house" || after.Region != "eu" {
 		t.Fatalf("before %+v after %+v", before, after)
 	}
-	f, _ := m.Store.Load()
+	f := snapshot(t, m)
 	s := f.Find(a.ID)
 	if s == nil || s.AccessToken != "at-0" || s.RefreshToken != "rt-0" || s.ClientID != "app" || s.Kind != KindFleet ||
 		s.Endpoints.TokenURL != "https://new.example/token" || s.Audience != "https://eu.example" {
@@ -50,7 +50,7 @@ func TestEditKeepsTokensAndIdentity(t *testing.T) {
 	if _, _, err := m.Edit(context.Background(), "0000ffff", func(*Account) error { return nil }); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown id: %v", err)
 	}
-	f, _ = m.Store.Load()
+	f = snapshot(t, m)
 	if s := f.Find(a.ID); s.Region != "eu" || s.Name != "house" {
 		t.Fatalf("a refused edit changed the store: %+v", s)
 	}

@@ -93,11 +93,15 @@ func defaultName(a Account) string {
 }
 
 // uniqueName is base, or base-2, base-3 … whichever no account has.
-func uniqueName(t tx, base string) (string, error) {
+func uniqueName(t tx, base string) (string, error) { return uniqueNameFor(t, base, "") }
+
+// uniqueNameFor is uniqueName for the account with id, which may keep a
+// name it has.
+func uniqueNameFor(t tx, base, id string) (string, error) {
 	name := base
 	for n := 2; ; n++ {
-		_, taken, err := t.byName(name)
-		if err != nil || !taken {
+		other, taken, err := t.byName(name)
+		if err != nil || !taken || (id != "" && other.ID == id) {
 			return name, err
 		}
 		name = fmt.Sprintf("%s-%d", base, n)

@@ -45,12 +45,12 @@ func TestValidateName(t *testing.T) {
 func TestNamesAreValidatedWhenSet(t *testing.T) {
 	m, auth := newManager(t)
 	ctx := context.Background()
-	seed(t, m.Store, expired())
+	seed(t, m, expired())
 	for _, name := range []string{" ", strings.Repeat("n", 65), "a\x1bb"} {
-		if _, _, err := m.Add(ctx, Account{Name: name, Kind: KindFleet, AccessToken: "x"}); !errors.Is(err, ErrInvalidName) {
+		if _, err := m.Add(ctx, Account{Name: name, Kind: KindFleet, AccessToken: "x"}); !errors.Is(err, ErrInvalidName) {
 			t.Errorf("Add %q: %v", name, err)
 		}
-		if _, _, err := m.Import(ctx, Account{Name: name, Kind: KindFleet, RefreshToken: "rt"}); !errors.Is(err, ErrInvalidName) {
+		if _, err := m.Import(ctx, Account{Name: name, Kind: KindFleet, RefreshToken: "rt"}); !errors.Is(err, ErrInvalidName) {
 			t.Errorf("Import %q: %v", name, err)
 		}
 		if _, err := m.Rename(ctx, "000000a1", name); !errors.Is(err, ErrInvalidName) {
@@ -63,15 +63,16 @@ func TestNamesAreValidatedWhenSet(t *testing.T) {
 	if got, err := m.Rename(ctx, "000000a1", "  garage  "); err != nil || got.Name != "garage" {
 		t.Fatalf("Rename trims: %q %v", got.Name, err)
 	}
-	if f := loadFresh(t, m.Store); len(f.Accounts) != 1 {
+	if f := snapshot(t, m); len(f.Accounts) != 1 {
 		t.Fatalf("a bad name was saved: %+v", f.Accounts)
 	}
 }
 
 func TestDefaultNameFromAServerEmailIsValid(t *testing.T) {
 	m, _ := newManager(t)
-	a, _, err := m.Add(context.Background(), Account{Kind: KindFleet, Subject: "s",
+	saved, err := m.Add(context.Background(), Account{Kind: KindFleet, Subject: "s",
 		Email: "\x1b]0;evil\x07" + strings.Repeat("d", 80) + "@example.com", AccessToken: "x"})
+	a := saved.Account
 	if err != nil || ValidateName(a.Name) != nil {
 		t.Fatalf("derived name %q: %v", a.Name, err)
 	}

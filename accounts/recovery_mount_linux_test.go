@@ -37,32 +37,40 @@ func TestHelperProcess(t *testing.T) {
 		return
 	}
 	dir, ids, _ := strings.Cut(spec, "|")
-	m := accounts.NewManager(accounts.Open(dir), &oauth.Engine{})
-	f, err := m.Store.Load()
+	m, err := accounts.Open("", accounts.Options{Dir: dir, Auth: &oauth.Engine{}})
 	if err != nil {
-		fmt.Println("RESULT - load:", err)
+		fmt.Println("RESULT - open:", err)
 		os.Exit(1)
 	}
 	var seen []accounts.Account
 	for _, id := range strings.Split(ids, ",") {
-		seen = append(seen, *f.Find(id))
+		a, err := m.Get(context.Background(), id)
+		if err != nil {
+			fmt.Println("RESULT - get:", err)
+			os.Exit(1)
+		}
+		seen = append(seen, a)
 	}
 	fmt.Println("READY")
-	for i, r := range m.RefreshMany(context.Background(), seen, 8, 0, nil) {
+	for i, r := range m.RefreshMany(context.Background(), seen, 8, 0, accounts.Explicit, nil) {
 		fmt.Println("RESULT", seen[i].ID, outcome(r.Err))
 	}
 	os.Exit(0)
 }
 
 // outcome sums up a refresh result: "unsaved PATH" for a rotated token
-// kept in a recovery file, "ok", or the error.
+// kept in a recovery file, "refused" for a refresh not sent because its
+// answer could not have been saved, "ok", or the error.
 func outcome(err error) string {
 	var ue *accounts.UnsavedError
+	var nr *accounts.NotRefreshedError
 	switch {
 	case err == nil:
 		return "ok"
 	case errors.As(err, &ue) && ue.RecoveryPath != "":
 		return "unsaved " + ue.RecoveryPath
+	case errors.As(err, &nr):
+		return "refused"
 	}
 	return "error " + strings.ReplaceAll(err.Error(), "\n", " ")
 }
@@ -141,16 +149,17 @@ func remount(t *testing.T, dir, mode string) {
 
 // TestRecoveryKeepsEveryRotation refreshes 24 accounts from two processes
 // at once (RefreshMany with concurrency 8 in each) while the store cannot
-// be written: a full tmpfs, or a tmpfs remounted read-only while the
-// refresh requests are at the server. Every rotated refresh token must end
-// up in a recovery file, and once the disk takes writes again, the next
-// write of the store must hold every account's live refresh token.
-//
-// Checked against the code before recovery writes were serialised: both
-// cases failed, with accounts whose stored refresh token was dead (the
-// rotated one lost between concurrent recovery writes).
+// take writes: a tmpfs full before the refreshes start, or remounted
+// read-only (each answer's place is prepared before its request in a
+// recovery file in the XDG state directory, which the next write merges),
+// and one that fills while the requests are at the server (the room each
+// save needs was set aside before its request, so every rotation is
+// stored). A remount while the
+// requests are out is not possible: the files prepared for their answers
+// keep the file system busy. At the end the store holds every account's
+// live refresh token, and no other refresh token is live.
 func TestRecoveryKeepsEveryRotation(t *testing.T) {
-	for _, how := range []string{"full", "read-only"} {
+	for _, how := range []string{"full", "filling", "read-only"} {
 		t.Run(how, func(t *testing.T) { testRecovery(t, how) })
 	}
 }
@@ -165,18 +174,22 @@ func testRecovery(t *testing.T, how string) {
 	e.seed(accts...)
 	// One normal round first: the lock files exist from then on, as they
 	// do for anyone who has used keyfob.
-	for i, r := range e.manager().RefreshMany(context.Background(), accts, 8, 0, nil) {
+	for i, r := range e.manager().RefreshMany(context.Background(), accts, 8, 0, accounts.Explicit, nil) {
 		if r.Err != nil {
 			t.Fatalf("warm-up refresh of %s: %v", accts[i].Name, r.Err)
 		}
 	}
 	mountTmpfs(t, e.dir)
 	restore := func() {}
-	if how == "full" {
+	switch how {
+	case "full":
 		restore = fill(t, e.dir)
+	case "read-only":
+		remount(t, e.dir, "ro")
+		restore = func() { remount(t, e.dir, "rw") }
 	}
-	// The requests wait at the server long enough for the read-only
-	// remount to land while they are there.
+	// The requests wait at the server long enough for the disk to fill or
+	// be remounted while they are there.
 	e.srv.SetLatency(1500 * time.Millisecond)
 	before := e.srv.Stats().Refreshes
 	seen := e.load().Accounts
@@ -189,14 +202,13 @@ func testRecovery(t *testing.T, how string) {
 		}
 	}
 	child, lines := startHelper(t, e.dir, theirs)
-	var res []accounts.RefreshResultFor
+	var res []accounts.RefreshManyResult
 	var wg sync.WaitGroup
-	wg.Go(func() { res = e.manager().RefreshMany(context.Background(), mine, 8, 0, nil) })
+	wg.Go(func() { res = e.manager().RefreshMany(context.Background(), mine, 8, 0, accounts.Explicit, nil) })
 	t.Cleanup(wg.Wait) // before the unmount, should the test stop early
-	if how == "read-only" {
+	if how == "filling" {
 		time.Sleep(500 * time.Millisecond)
-		remount(t, e.dir, "ro")
-		restore = func() { remount(t, e.dir, "rw") }
+		restore = fill(t, e.dir)
 	}
 	wg.Wait()
 	outcomes := collect(t, child, lines)
@@ -204,12 +216,12 @@ func testRecovery(t *testing.T, how string) {
 		outcomes[mine[i].ID] = outcome(r.Err)
 	}
 	e.srv.SetLatency(0)
-	checkOutcomes(t, e, outcomes, n)
+	checkOutcomes(t, how, outcomes, n)
 	rotations := e.srv.Stats().Refreshes - before
 
 	restore()
 	// Any write merges the recovery files back.
-	if err := accounts.Open(e.dir).Update(context.Background(), func(*accounts.File) error { return nil }); err != nil {
+	if _, err := e.manager().Put(context.Background(), accounts.Account{Name: "another"}); err != nil {
 		t.Fatal(err)
 	}
 	recovered := checkLive(t, e)
@@ -270,18 +282,27 @@ func collect(t *testing.T, cmd *exec.Cmd, lines *bufio.Scanner) map[string]strin
 	return got
 }
 
-// checkOutcomes checks that every account was refreshed and its rotated
-// token kept in a recovery file, since the store could not take it.
-func checkOutcomes(t *testing.T, e *sandboxEnv, outcomes map[string]string, n int) {
+// checkOutcomes checks what became of every account's refresh: with a
+// filling disk every rotation was stored, with a full or read-only one
+// every rotated token went to a recovery file under the XDG state
+// directory.
+func checkOutcomes(t *testing.T, how string, outcomes map[string]string, n int) {
 	t.Helper()
 	if len(outcomes) != n {
 		t.Fatalf("%d results for %d accounts: %v", len(outcomes), n, outcomes)
 	}
 	state := filepath.Join(xdg.StateHome, "keyfob")
 	for id, what := range outcomes {
-		path, ok := strings.CutPrefix(what, "unsaved ")
-		if !ok || !strings.HasPrefix(path, state) {
-			t.Errorf("account %s: %s; want its token kept in a recovery file under %s", id, what, state)
+		switch how {
+		case "filling":
+			if what != "ok" {
+				t.Errorf("account %s: %s; want the rotation stored in the room set aside for it", id, what)
+			}
+		default:
+			path, ok := strings.CutPrefix(what, "unsaved ")
+			if !ok || !strings.HasPrefix(path, state) {
+				t.Errorf("account %s: %s; want its token kept in a recovery file under %s", id, what, state)
+			}
 		}
 	}
 }
@@ -293,6 +314,9 @@ func checkLive(t *testing.T, e *sandboxEnv) int {
 	t.Helper()
 	live := 0
 	for _, a := range e.load().Accounts {
+		if a.RefreshToken == "" {
+			continue
+		}
 		if e.srv.RefreshTokenLive(a.RefreshToken) {
 			live++
 		} else {
@@ -302,12 +326,10 @@ func checkLive(t *testing.T, e *sandboxEnv) int {
 	if all := e.srv.LiveRefreshTokens(); all != live {
 		t.Errorf("%d live refresh tokens at the server, %d in the store", all, live)
 	}
-	files, _ := filepath.Glob(filepath.Join(xdg.StateHome, "keyfob", "*"+accounts.RecoveryFile))
-	files = append(files, filepath.Join(e.dir, accounts.RecoveryFile))
-	for _, p := range files {
-		if _, err := os.Lstat(p); err == nil {
-			t.Errorf("the recovery file %s is still there after the merge", p)
-		}
+	files, _ := filepath.Glob(filepath.Join(xdg.StateHome, "keyfob", "*", "recovery", "*.json"))
+	more, _ := filepath.Glob(filepath.Join(e.dir, "recovery", "*.json"))
+	for _, p := range append(files, more...) {
+		t.Errorf("the recovery file %s is still there after the merge", p)
 	}
 	return live
 }

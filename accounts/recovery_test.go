@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -14,8 +15,8 @@ import (
 func TestRecoveryKeepsEachRotationWhateverTheClock(t *testing.T) {
 	privateState(t)
 	m, _ := newManager(t)
-	seed(t, m.Store, expired())
-	failing(m.Store, stepWrite, isStore(m.Store))
+	seed(t, m, expired())
+	failing(m, stepWrite, inRecords(m))
 
 	clock := testNow
 	m.Now = func() time.Time { return clock }
@@ -24,18 +25,19 @@ func TestRecoveryKeepsEachRotationWhateverTheClock(t *testing.T) {
 	}
 	for i, step := range []time.Duration{-time.Hour, 0} {
 		clock = clock.Add(step)
-		seen, err := m.Find("home")
+		seen, err := m.Find(context.Background(), "home")
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := m.Refresh(context.Background(), seen)
+		_, err = m.Refresh(context.Background(), seen, Explicit)
 		if !errors.As(err, new(*UnsavedError)) {
 			t.Fatalf("refresh %d: %v", i+2, err)
 		}
-		after, err := m.Find("home")
-		if err != nil || after.RefreshToken != got.RefreshToken {
+		want := fmt.Sprintf("rt-%d", i+2)
+		after, err := reopen(t, m).Find(context.Background(), "home")
+		if err != nil || after.RefreshToken != want {
 			t.Fatalf("refresh %d got %s, but the store and its recovery file hold %s (%v)",
-				i+2, got.RefreshToken, after.RefreshToken, err)
+				i+2, want, after.RefreshToken, err)
 		}
 	}
 }

@@ -120,6 +120,11 @@ func (m *Manager) refresh(ctx context.Context, seen Account, need func(cur Accou
 	}
 	cur.Apply(g, now)
 	saved, werr := pw.commit(cur)
+	var rec *recoveredError
+	if errors.As(werr, &rec) {
+		out.Account = saved
+		return out, &UnsavedError{Account: cur.Name, StorePath: m.b.location(), RecoveryPath: rec.path, Err: rec.err}
+	}
 	if werr != nil {
 		return out, m.keepUnsaved(cur, werr)
 	}
@@ -214,13 +219,16 @@ func (m *Manager) recordFailure(pw pendingWrite, cur Account, rotated string, no
 		cur.LastRefresh.RetryAt = time.Time{}
 	}
 	saved, werr := pw.commit(cur)
-	if werr == nil {
+	var rec *recoveredError
+	switch {
+	case werr == nil:
 		m.forgetUnsaved(saved)
 		m.published(saved)
 		return saved, nil
-	}
-	if rotated == "" {
-		return cur, nil
+	case rotated == "":
+		return cur, nil // the failure could not be noted; nothing is lost
+	case errors.As(werr, &rec):
+		return cur, &UnsavedError{Account: cur.Name, StorePath: m.b.location(), RecoveryPath: rec.path, Err: errors.Join(rerr, rec.err)}
 	}
 	// The rotated token exists nowhere else.
 	return cur, m.keepUnsaved(cur, errors.Join(rerr, werr))

@@ -11,25 +11,29 @@ import (
 // new account.
 func TestAddReplacesTheSameLoginAndKeepsItsName(t *testing.T) {
 	ctx := context.Background()
-	m := NewManager(Open(t.TempDir()), nil)
+	m := newStoreManager(t, nil)
 	legacy := Account{Kind: KindLegacy, ClientID: "c", Email: "driver@example.com", RefreshToken: "rt1",
 		Endpoints: Endpoints{BaseURL: "https://owner.example"}}
-	first, replaced, err := m.Add(ctx, withName(legacy, "old-app"))
-	if err != nil || replaced {
-		t.Fatalf("first login: %v, replaced %v", err, replaced)
+	first, err := m.Add(ctx, withName(legacy, "old-app"))
+	if err != nil || first.Replaced {
+		t.Fatalf("first login: %v, %+v", err, first)
 	}
 	again := legacy
 	again.Email, again.RefreshToken = "Driver@Example.com", "rt2"
-	got, replaced, err := m.Add(ctx, withName(again, "home"))
-	if err != nil || !replaced || got.ID != first.ID || got.Name != "old-app" || got.RefreshToken != "rt2" {
-		t.Fatalf("the same login again: %+v, replaced %v, %v; want old-app updated in place", got, replaced, err)
+	got, err := m.Add(ctx, withName(again, "home"))
+	if err != nil || !got.Replaced || got.Account.ID != first.Account.ID || got.Account.Name != "old-app" ||
+		got.Account.RefreshToken != "rt2" || got.NameNotUsed != "home" {
+		t.Fatalf("the same login again: %+v, %v; want old-app updated in place, home named as not used", got, err)
+	}
+	if got.Account.Rotation <= first.Account.Rotation {
+		t.Errorf("the new login's refresh token did not count as a rotation: %d then %d", first.Account.Rotation, got.Account.Rotation)
 	}
 	other := legacy
 	other.Email = "someone@example.com"
-	if _, replaced, err := m.Add(ctx, other); err != nil || replaced {
-		t.Fatalf("another user's login replaced an account: %v %v", replaced, err)
+	if s, err := m.Add(ctx, other); err != nil || s.Replaced {
+		t.Fatalf("another user's login replaced an account: %+v %v", s, err)
 	}
-	if accts, _ := m.List(); len(accts) != 2 {
+	if accts, _ := reopen(t, m).List(ctx); len(accts) != 2 {
 		t.Fatalf("%d accounts, want 2", len(accts))
 	}
 }

@@ -61,26 +61,24 @@ func (e *sandboxEnv) minted(n int, ttl time.Duration) accounts.Account {
 
 func (e *sandboxEnv) seed(accts ...accounts.Account) {
 	e.t.Helper()
-	err := accounts.Open(e.dir).Update(context.Background(), func(f *accounts.File) error {
-		f.Accounts = append(f.Accounts, accts...)
-		return nil
-	})
-	if err != nil {
+	if _, err := e.manager().Put(context.Background(), accts...); err != nil {
 		e.t.Fatal(err)
 	}
 }
 
-// manager is a Manager on a Store of its own, as another process has.
+// manager is a Manager of its own, as another process has.
 func (e *sandboxEnv) manager() *accounts.Manager {
-	m := accounts.NewManager(accounts.Open(e.dir), e.eng)
-	m.Now = e.now
+	m, err := accounts.Open("", accounts.Options{Dir: e.dir, Auth: e.eng, Now: e.now})
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	return m
 }
 
 // load reads the store as a new process would.
-func (e *sandboxEnv) load() *accounts.File {
+func (e *sandboxEnv) load() *accounts.Snapshot {
 	e.t.Helper()
-	f, err := accounts.Open(e.dir).Load()
+	f, err := e.manager().Snapshot(context.Background())
 	if err != nil {
 		e.t.Fatal(err)
 	}

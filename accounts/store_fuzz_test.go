@@ -9,137 +9,163 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/adrg/xdg"
 )
 
-// FuzzStoreDecode feeds arbitrary bytes to the store as accounts.json and
-// checks Load and a no-op Update, on a Store that had read an earlier
-// version of the file. Whatever the bytes, neither panics; the Store sees
-// what a new Store sees; a store that loads re-encodes to itself; a store
-// that does not is refused with a *CorruptError or *VersionError naming
-// the file, no secret from the file in the message, and is left byte for
-// byte as it was.
+// FuzzStoreDecode feeds arbitrary bytes to a store as accounts.json: a
+// version 1 or 2 store (which keyfob migrates on first use), a version 3
+// marker, or anything else. Whatever the bytes, nothing panics; a store
+// that cannot be used is refused with a *CorruptError or *VersionError
+// naming the file, no secret from the file in the message, and is left byte
+// for byte as it was with nothing written beside it; a store that can is
+// migrated to records that hold every account with its tokens, a backup
+// that is the input byte for byte, and reads the same from a new process.
 //
 // The seed corpus is in testdata/fuzz/FuzzStoreDecode.
 func FuzzStoreDecode(f *testing.F) {
-	// Update folds in and then deletes recovery files, one of which lives
-	// in the XDG state directory: point that at a scratch directory so the
-	// fuzzer never touches a real one. Cleanups run last-in first-out, so
-	// the reload sees the restored environment.
 	f.Cleanup(xdg.Reload)
 	f.Setenv("XDG_STATE_HOME", f.TempDir())
 	xdg.Reload()
-
-	// One store directory per fuzz worker, the file rewritten per input;
-	// in memory where the system has a tmpfs for it, since every input
-	// writes and syncs the store a few times: on a busy disk those syncs
-	// stall the fuzzer past its deadline.
-	dir := filepath.Join(scratchDir(f), "keyfob")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		f.Fatal(err)
-	}
-	path := Open(dir).Path()
-	// Before each input the directory holds this store, as keyfob wrote
-	// it, and a Store has read it: a long-running keyfob (the TUI) whose
-	// file is then edited by hand must see the edit as a new Store does.
-	warm, err := encode(&File{Version: CurrentVersion, Generation: 1, Accounts: []Account{
-		{ID: "0d7c3a5b", Name: "home", Kind: KindFleet, RefreshToken: "NA_fake_refresh_0001"},
-	}})
-	if err != nil {
-		f.Fatal(err)
-	}
-	// The edit comes a second after keyfob's write, as edits by hand do.
-	wrote := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	edited := wrote.Add(time.Second)
-
+	root := scratchDir(f)
 	f.Add([]byte(`{"version": 1, "accounts": [{"id": "000000a1", "name": "home", "refresh_token": "NA_rt"}]}`))
+	f.Add([]byte(`{"version": 4, "layout": "tables"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		writeStore(t, path, warm, wrote)
-		s := Open(dir)
-		if _, err := s.Load(); err != nil {
+		dir, err := os.MkdirTemp(root, "store-")
+		if err != nil {
 			t.Fatal(err)
 		}
-		writeStore(t, path, data, edited)
-
-		got, err := s.Load()
+		defer os.RemoveAll(dir)
+		path := filepath.Join(dir, StoreFile)
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		m, _ := Open("", Options{Dir: dir})
+		got, err := m.List(context.Background())
 		if err != nil {
-			if got != nil {
-				t.Fatalf("Load returned a file and the error %v", err)
+			checkRefusal(t, "List", path, data, err)
+			if after, _ := os.ReadFile(path); !bytes.Equal(after, data) {
+				t.Fatalf("the refused store changed:\nbefore %q\nafter  %q", data, after)
 			}
-			checkRefusal(t, "Load", path, data, err)
-		} else {
-			checkRoundTrip(t, path, got)
+			entries, _ := os.ReadDir(dir)
+			for _, e := range entries {
+				if e.Name() != StoreFile && e.Name() != lockFile {
+					t.Fatalf("a refused store got company: %s", e.Name())
+				}
+			}
+			return
 		}
-		fresh, ferr := Open(dir).Load()
-		if (err == nil) != (ferr == nil) {
-			t.Fatalf("a Store that had read the file before says %v, a new one says %v", err, ferr)
+		old, lerr := decodeLegacy(path, data)
+		if lerr != nil {
+			// A version 3 marker: the store is the records, none here.
+			if len(got) != 0 {
+				t.Fatalf("an empty records store lists %d accounts", len(got))
+			}
+			return
 		}
-		if err == nil {
-			sameAccounts(t, fresh, got)
+		checkMigrated(t, dir, data, old, got)
+		again, err := reopenDir(t, dir).List(context.Background())
+		if err != nil || len(again) != len(got) {
+			t.Fatalf("a new process reads %d accounts (%v), want %d", len(again), err, len(got))
 		}
-
-		checkNoOpUpdate(t, s, path, data, got, err)
 	})
 }
 
-// checkNoOpUpdate runs a no-op Update on s after Load said loadErr about
-// data at path (and returned got): it must refuse exactly what Load
-// refused, leaving the file as it was, and otherwise leave the file as it
-// was or in its canonical encoding, holding the same accounts.
-func checkNoOpUpdate(t *testing.T, s *Store, path string, data []byte, got *File, loadErr error) {
+// checkMigrated checks a migration of the version 1 or 2 store data (old)
+// to records listing got.
+func checkMigrated(t *testing.T, dir string, data []byte, old *legacyFile, got []Account) {
 	t.Helper()
-	uerr := s.Update(context.Background(), func(*File) error { return nil })
-	after, rerr := os.ReadFile(path)
-	if rerr != nil {
-		t.Fatalf("the store is gone after Update: %v", rerr)
+	if bak, err := os.ReadFile(filepath.Join(dir, StoreFile+".bak-v"+itoa(old.Version))); err != nil || !bytes.Equal(bak, data) {
+		t.Fatalf("the backup is not the old store byte for byte: %v", err)
 	}
-	if (loadErr == nil) != (uerr == nil) {
-		t.Fatalf("Load said %v but Update said %v", loadErr, uerr)
+	if len(got) != len(old.Accounts) {
+		t.Fatalf("%d accounts became %d", len(old.Accounts), len(got))
 	}
-	if uerr != nil {
-		checkRefusal(t, "Update", path, data, uerr)
-		if !bytes.Equal(after, data) {
-			t.Fatalf("Update failed with %v and still changed the file:\nbefore %q\nafter  %q", uerr, data, after)
+	names := map[string]bool{}
+	for _, a := range old.Accounts {
+		var g *Account
+		for i := range got {
+			if got[i].ID == a.ID {
+				g = &got[i]
+			}
 		}
-		return
+		if g == nil || g.AccessToken != a.AccessToken || g.RefreshToken != a.RefreshToken || g.ClientSecret != a.ClientSecret ||
+			g.IDToken != a.IDToken || !g.Expiry.Equal(a.Expiry) {
+			t.Fatalf("account %s changed in the migration:\n%+v\n%+v", a.ID, a, g)
+		}
+		if ValidateName(g.Name) != nil || names[foldName(g.Name)] {
+			t.Fatalf("account %s got the name %q, invalid or taken", a.ID, g.Name)
+		}
+		names[foldName(g.Name)] = true
 	}
-	// A no-op Update leaves the file as it was or rewrites it in the
-	// canonical encoding, holding the same accounts.
-	again, err := decode(path, after)
+}
+
+func reopenDir(t *testing.T, dir string) *Manager {
+	t.Helper()
+	m, err := Open("", Options{Dir: dir})
 	if err != nil {
-		t.Fatalf("the store written by Update does not decode: %v\n%s", err, after)
+		t.Fatal(err)
 	}
-	sameAccounts(t, got, again)
-	if !bytes.Equal(after, data) {
-		canon, err := encode(again)
+	return m
+}
+
+// FuzzRecordDecode feeds arbitrary bytes to a store as one account's
+// record. Whatever the bytes, nothing panics; a record that cannot be used
+// is refused with a *CorruptError or *VersionError naming its file, with
+// no secret of it in the message, and neither reads nor writes of it
+// change it; one that can is read with its id and survives a rename.
+func FuzzRecordDecode(f *testing.F) {
+	f.Cleanup(xdg.Reload)
+	f.Setenv("XDG_STATE_HOME", f.TempDir())
+	xdg.Reload()
+	root := scratchDir(f)
+	good, _ := encodeRecord(Account{ID: "000000a1", Name: "home", RefreshToken: "NA_fake_refresh_0001", ClientSecret: "hunter2-secret"}, 4)
+	f.Add(good)
+	f.Add([]byte(`{"version": 3, "account": {"id": "000000a1", "refresh_token": "NA_secret_refresh_42", "expiry": "never"}}`))
+	f.Add([]byte(`{"version": 9, "account": "elsewhere"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir, err := os.MkdirTemp(root, "store-")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(after, canon) {
-			t.Fatalf("Update wrote a non-canonical file:\n%s\nwant\n%s", after, canon)
+		defer os.RemoveAll(dir)
+		m, _ := Open("", Options{Dir: dir})
+		seed(t, m, Account{ID: "000000a1", Name: "home"})
+		path := storeOf(m).recordPath("000000a1")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
 		}
-	}
-	reloaded, err := Open(s.Dir()).Load()
-	if err != nil {
-		t.Fatalf("the store written by Update does not load: %v", err)
-	}
-	sameAccounts(t, got, reloaded)
+		o := reopenDir(t, dir)
+		a, err := o.Get(context.Background(), "000000a1")
+		if err != nil {
+			checkRefusal(t, "Get", path, data, err)
+			_, rerr := o.Rename(context.Background(), "000000a1", "house")
+			if rerr == nil {
+				t.Fatal("a refused record was renamed")
+			}
+			if after, _ := os.ReadFile(path); !bytes.Equal(after, data) {
+				t.Fatalf("the refused record changed:\nbefore %q\nafter  %q", data, after)
+			}
+			return
+		}
+		if a.ID != "000000a1" {
+			t.Fatalf("the record of 000000a1 read as %q", a.ID)
+		}
+		if ValidateName(a.Name) != nil {
+			return // a name edited by hand: renaming it away is the user's call
+		}
+		r, err := o.Rename(context.Background(), "000000a1", "house")
+		if err != nil {
+			t.Fatalf("a readable record cannot be renamed: %v", err)
+		}
+		back, err := reopenDir(t, dir).Get(context.Background(), "000000a1")
+		if err != nil || back.Name != "house" || back.RefreshToken != a.RefreshToken || back.Revision != r.Revision {
+			t.Fatalf("after the rename: %v %+v", err, back)
+		}
+	})
 }
 
-// writeStore puts data at path with the modification time at.
-func writeStore(t *testing.T, path string, data []byte, at time.Time) {
-	t.Helper()
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chtimes(path, at, at); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// checkRefusal checks an error about a store that cannot be used.
+// checkRefusal checks an error about a file that cannot be used.
 func checkRefusal(t *testing.T, op, path string, data []byte, err error) {
 	t.Helper()
 	var ce *CorruptError
@@ -172,50 +198,6 @@ func checkRefusal(t *testing.T, op, path string, data []byte, err error) {
 		}
 	}
 }
-
-// checkRoundTrip checks that a decoded store survives encoding: decoding
-// the encoding gives the same accounts, and encoding is a fixed point.
-func checkRoundTrip(t *testing.T, path string, f *File) {
-	t.Helper()
-	if f.Version != CurrentVersion {
-		t.Fatalf("Load returned version %d, want %d", f.Version, CurrentVersion)
-	}
-	enc, err := encode(f)
-	if err != nil {
-		t.Fatalf("a store that loads cannot be encoded: %v", err)
-	}
-	back, err := decode(path, enc)
-	if err != nil {
-		t.Fatalf("the encoding of a store that loads does not decode: %v\n%s", err, enc)
-	}
-	sameAccounts(t, f, back)
-	enc2, err := encode(back)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(enc, enc2) {
-		t.Fatalf("encoding is not stable:\n%s\nthen\n%s", enc, enc2)
-	}
-}
-
-// sameAccounts compares what must never change between two reads of a
-// store: the accounts, in order, with their ids, names and tokens.
-func sameAccounts(t *testing.T, a, b *File) {
-	t.Helper()
-	if len(a.Accounts) != len(b.Accounts) {
-		t.Fatalf("%d accounts became %d", len(a.Accounts), len(b.Accounts))
-	}
-	for i := range a.Accounts {
-		x, y := a.Accounts[i], b.Accounts[i]
-		if x.ID != y.ID || x.Name != y.Name || x.AccessToken != y.AccessToken || x.RefreshToken != y.RefreshToken ||
-			x.IDToken != y.IDToken || x.ClientSecret != y.ClientSecret || !x.Expiry.Equal(y.Expiry) {
-			t.Fatalf("account %d changed:\n%+v\n%+v", i, x, y)
-		}
-	}
-}
-
-// secretFields are the JSON keys of an account that hold secrets.
-var secretFields = []string{"access_token", "refresh_token", "id_token", "client_secret"}
 
 // secretsIn returns the secret values of a store document that neither
 // path nor any other string in it contains, so finding one in a message can
@@ -280,7 +262,8 @@ func isSecretField(k string) bool {
 }
 
 // scratchDir is a temporary directory on /dev/shm when there is one,
-// else the test's own.
+// else the test's own: every input writes and syncs a few files, and on a
+// busy disk those syncs stall the fuzzer past its deadline.
 func scratchDir(f *testing.F) string {
 	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
 		if d, err := os.MkdirTemp("/dev/shm", "keyfob-fuzz-"); err == nil {

@@ -3,7 +3,6 @@ package accounts
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -12,198 +11,248 @@ import (
 	"time"
 )
 
-func newStore(t *testing.T) *Store {
+// newStoreManager is a Manager on a store directory of its own, with auth.
+func newStoreManager(t *testing.T, auth Authority) *Manager {
 	t.Helper()
-	return Open(filepath.Join(t.TempDir(), "keyfob"))
+	m, err := Open("", Options{Dir: filepath.Join(t.TempDir(), "keyfob"), Auth: auth, Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
-func seed(t *testing.T, s *Store, accts ...Account) {
+// seed stores accts as they are.
+func seed(t *testing.T, m *Manager, accts ...Account) {
 	t.Helper()
-	err := s.Update(context.Background(), func(f *File) error {
-		f.Accounts = append(f.Accounts, accts...)
+	if _, err := m.Put(context.Background(), accts...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// reopen is a Manager on the same store, as another process has.
+func reopen(t *testing.T, m *Manager) *Manager {
+	t.Helper()
+	o, err := Open("", Options{Dir: m.Dir(), Auth: m.Auth, Now: m.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// snapshot reads the store as a new process would.
+func snapshot(t *testing.T, m *Manager) *Snapshot {
+	t.Helper()
+	s, err := reopen(t, m).Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func storeOf(m *Manager) *fileStore { return m.b.(*fileStore) }
+
+func TestEmptyStoreIsNotCreatedByReads(t *testing.T) {
+	m := newStoreManager(t, nil)
+	ctx := context.Background()
+	if accts, err := m.List(ctx); err != nil || len(accts) != 0 {
+		t.Fatalf("List: %v %+v", err, accts)
+	}
+	if _, err := m.Find(ctx, "home"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Find: %v", err)
+	}
+	if _, err := os.Stat(m.Dir()); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a read created %s: %v", m.Dir(), err)
+	}
+}
+
+// TestRecordsArePrivateAndRoundTrip checks the layout: a marker, one
+// record per account, every file 0600 and every directory 0700, no
+// temporary file left.
+func TestRecordsArePrivateAndRoundTrip(t *testing.T) {
+	m := newStoreManager(t, nil)
+	exp := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	seed(t, m, Account{ID: "000000a1", Name: "home", Kind: KindFleet, AccessToken: "at", RefreshToken: "rt", Expiry: exp,
+		GrantedScopes: []string{"openid", "vehicle_device_data"}}, Account{ID: "000000a2", Name: "work"})
+	s := storeOf(m)
+	for _, p := range []string{s.path(StoreFile), s.recordPath("000000a1"), s.recordPath("000000a2")} {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("missing %s: %v", p, err)
+		}
+	}
+	err := filepath.Walk(m.Dir(), func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		want := os.FileMode(0o600)
+		if fi.IsDir() {
+			want = 0o700
+		}
+		if got := fi.Mode().Perm(); got != want {
+			t.Errorf("%s has mode %v, want %v", p, got, want)
+		}
+		if strings.HasPrefix(fi.Name(), ".") && !strings.HasSuffix(fi.Name(), ".lock") {
+			t.Errorf("leftover temporary file %s", p)
+		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-func TestLoadMissingIsEmpty(t *testing.T) {
-	s := newStore(t)
-	f, err := s.Load()
-	if err != nil {
-		t.Fatal(err)
+	a, err := reopen(t, m).Get(context.Background(), "000000a1")
+	if err != nil || a.RefreshToken != "rt" || !a.Expiry.Equal(exp) || len(a.GrantedScopes) != 2 || a.Revision != 1 {
+		t.Fatalf("round trip lost data: %v %+v", err, a)
 	}
-	if f.Version != CurrentVersion || len(f.Accounts) != 0 {
-		t.Fatalf("got %+v", f)
-	}
-	if _, err := os.Stat(s.Dir()); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("Load created %s: %v", s.Dir(), err)
+	marker, _ := os.ReadFile(s.path(StoreFile))
+	if !bytes.Contains(marker, []byte(`"version": 3`)) || bytes.Contains(marker, []byte("rt")) {
+		t.Fatalf("marker: %s", marker)
 	}
 }
 
-func TestUpdateWritesPrivateFilesAndRoundTrips(t *testing.T) {
-	s := newStore(t)
-	exp := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	seed(t, s, Account{ID: "000000a1", Name: "home", Kind: KindFleet, AccessToken: "at", RefreshToken: "rt", Expiry: exp,
-		GrantedScopes: []string{"openid", "vehicle_device_data"}})
+// TestTokenReadsOneRecord proves that finding an account by its name reads
+// its record and the name index alone: the other records are made
+// unreadable, and it still works.
+func TestTokenReadsOneRecord(t *testing.T) {
+	m := newStoreManager(t, nil)
+	var accts []Account
+	for i := range 50 {
+		accts = append(accts, Account{ID: idOf(i), Name: "car" + idOf(i), AccessToken: "at", Expiry: testNow.Add(time.Hour)})
+	}
+	seed(t, m, accts...)
+	s := storeOf(m)
+	for i := range 50 {
+		if i != 7 {
+			if err := os.WriteFile(s.recordPath(idOf(i)), []byte("{broken"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	r, err := reopen(t, m).Token(context.Background(), "CAR"+idOf(7), time.Minute)
+	if err != nil || r.Account.ID != idOf(7) {
+		t.Fatalf("Token: %v %+v", err, r.Account)
+	}
+	if _, err := reopen(t, m).List(context.Background()); err == nil {
+		t.Fatal("List read the broken records without a word")
+	}
+}
 
-	for path, want := range map[string]os.FileMode{s.Dir(): 0o700, s.Path(): 0o600} {
-		fi, err := os.Stat(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := fi.Mode().Perm(); got != want {
-			t.Errorf("%s has mode %v, want %v", path, got, want)
-		}
+func idOf(i int) string { return strings.Repeat("0", 8-len(itoa(i))) + itoa(i) }
+
+func itoa(i int) string {
+	if i == 0 {
+		return "0"
 	}
-	f, err := s.Load()
-	if err != nil {
-		t.Fatal(err)
+	var b []byte
+	for ; i > 0; i /= 10 {
+		b = append([]byte{byte('0' + i%10)}, b...)
 	}
-	a := f.Find("000000a1")
-	if a == nil || a.RefreshToken != "rt" || !a.Expiry.Equal(exp) || len(a.GrantedScopes) != 2 {
-		t.Fatalf("round trip lost data: %+v", a)
-	}
-	// No temporary files are left behind.
-	entries, _ := os.ReadDir(s.Dir())
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "."+StoreFile) {
-			t.Errorf("leftover temporary file %s", e.Name())
-		}
-	}
+	return string(b)
 }
 
 func TestUpdateErrorWritesNothing(t *testing.T) {
-	s := newStore(t)
-	seed(t, s, Account{ID: "000000a1", Name: "home"})
-	before, _ := os.ReadFile(s.Path())
+	m := newStoreManager(t, nil)
+	seed(t, m, Account{ID: "000000a1", Name: "home"})
+	path := storeOf(m).recordPath("000000a1")
+	before, _ := os.ReadFile(path)
 	boom := errors.New("boom")
-	err := s.Update(context.Background(), func(f *File) error {
-		f.Accounts = nil
+	_, _, err := m.Edit(context.Background(), "000000a1", func(a *Account) error {
+		a.Name = "work"
 		return boom
 	})
 	if !errors.Is(err, boom) {
 		t.Fatalf("got %v", err)
 	}
-	after, _ := os.ReadFile(s.Path())
-	if !bytes.Equal(before, after) {
-		t.Fatal("store changed although fn failed")
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Fatal("the record changed although the edit failed")
 	}
 }
 
-func TestCorruptStoreIsRefusedAndUntouched(t *testing.T) {
+// TestCorruptRecordIsRefusedAndUntouched: a record broken by hand is
+// reported with its file, line and column, and nothing writes over it.
+func TestCorruptRecordIsRefusedAndUntouched(t *testing.T) {
 	cases := map[string]string{
-		"truncated":  "{\n  \"version\": 1,\n  \"accounts\": [\n    {\"id\": \"a\"",
-		"not json":   "hello",
-		"wrong type": "{\"version\": 1, \"accounts\": {\"id\": 3}}",
-		"no version": "{\"accounts\": []}",
-		"no id":      "{\"version\": 1, \"accounts\": [{\"name\": \"x\"}]}",
-		"dup id":     "{\"version\": 1, \"accounts\": [{\"id\": \"x\"}, {\"id\": \"x\"}]}",
+		"truncated":    "{\n  \"version\": 3,\n  \"account\": {\"id\": \"000000a1\"",
+		"not json":     "hello",
+		"wrong type":   "{\"version\": 3, \"account\": {\"id\": 3}}",
+		"no version":   "{\"account\": {\"id\": \"000000a1\"}}",
+		"no account":   "{\"version\": 3}",
+		"other id":     "{\"version\": 3, \"account\": {\"id\": \"000000b2\"}}",
+		"old version":  "{\"version\": 2, \"account\": {\"id\": \"000000a1\"}}",
+		"syntax at 3,": "{\n  \"version\": 3,\n  \"account\": [,]\n}",
 	}
 	for name, body := range cases {
 		t.Run(name, func(t *testing.T) {
-			s := newStore(t)
-			if err := os.MkdirAll(s.Dir(), 0o700); err != nil {
+			m := newStoreManager(t, &fakeAuth{now: func() time.Time { return testNow }, ttl: time.Hour})
+			seed(t, m, Account{ID: "000000a1", Name: "home", RefreshToken: "rt"})
+			path := storeOf(m).recordPath("000000a1")
+			if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(s.Path(), []byte(body), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			_, err := s.Load()
+			ctx := context.Background()
+			_, err := reopen(t, m).Get(ctx, "000000a1")
 			var ce *CorruptError
 			if !errors.As(err, &ce) {
-				t.Fatalf("Load: got %v, want CorruptError", err)
+				t.Fatalf("Get: got %v, want CorruptError", err)
 			}
-			if !strings.Contains(err.Error(), s.Path()) || !strings.Contains(err.Error(), "fix it or move it") {
+			if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "fix it or move it") {
 				t.Errorf("message does not name the file and what to do: %v", err)
 			}
-			err = s.Update(context.Background(), func(f *File) error { f.Accounts = nil; return nil })
-			if !errors.As(err, &ce) {
-				t.Fatalf("Update: got %v", err)
+			if name == "syntax at 3," && (ce.Line != 3 || ce.Column == 0) {
+				t.Errorf("position: line %d column %d, want line 3", ce.Line, ce.Column)
 			}
-			got, _ := os.ReadFile(s.Path())
-			if string(got) != body {
-				t.Fatal("corrupt store was written over")
+			o := reopen(t, m)
+			_, _, eerr := o.Edit(ctx, "000000a1", func(a *Account) error { a.Name = "x"; return nil })
+			_, rerr := o.Refresh(ctx, Account{ID: "000000a1", Name: "home", RefreshToken: "rt"}, Explicit)
+			_, derr := o.Remove(ctx, "000000a1")
+			for _, err := range []error{eerr, rerr, derr} {
+				if !errors.As(err, &ce) {
+					t.Errorf("a write went on over the broken record: %v", err)
+				}
+			}
+			if got, _ := os.ReadFile(path); string(got) != body {
+				t.Fatal("the corrupt record was written over")
 			}
 		})
 	}
 }
 
-func TestCorruptPositionIsReported(t *testing.T) {
-	s := newStore(t)
-	_ = os.MkdirAll(s.Dir(), 0o700)
-	_ = os.WriteFile(s.Path(), []byte("{\n  \"version\": 1,\n  \"accounts\": [,]\n}"), 0o600)
-	_, err := s.Load()
-	var ce *CorruptError
-	if !errors.As(err, &ce) || ce.Line != 3 {
-		t.Fatalf("got %v (line %d), want line 3", err, ce.Line)
-	}
-}
-
 func TestNewerVersionIsRefusedAndUntouched(t *testing.T) {
-	s := newStore(t)
-	_ = os.MkdirAll(s.Dir(), 0o700)
-	body := `{"version": 99, "accounts": []}`
-	_ = os.WriteFile(s.Path(), []byte(body), 0o600)
-	err := s.Update(context.Background(), func(f *File) error { return nil })
-	var ve *VersionError
-	if !errors.As(err, &ve) || ve.Version != 99 {
-		t.Fatalf("got %v", err)
-	}
-	if got, _ := os.ReadFile(s.Path()); string(got) != body {
-		t.Fatal("newer store was rewritten")
-	}
-}
-
-func TestOlderVersionMigratesWithBackup(t *testing.T) {
-	old := migrations
-	t.Cleanup(func() { migrations = old })
-	// A made-up version 0 that named the list "items".
-	migrations = map[int]migration{0: func(raw map[string]json.RawMessage) error {
-		raw["accounts"] = raw["items"]
-		delete(raw, "items")
-		return nil
-	}, 1: old[1]}
-	s := newStore(t)
-	_ = os.MkdirAll(s.Dir(), 0o700)
-	body := `{"version": 0, "items": [{"id": "000000a1", "name": "home"}]}`
-	_ = os.WriteFile(s.Path(), []byte(body), 0o600)
-
-	f, err := s.Load()
-	if err != nil || len(f.Accounts) != 1 || f.Accounts[0].Name != "home" {
-		t.Fatalf("Load: %v %+v", err, f)
-	}
-	var notes []string
-	s.Notice = func(n string) { notes = append(notes, n) }
-	if err := s.Update(context.Background(), func(f *File) error { return nil }); err != nil {
-		t.Fatal(err)
-	}
-	bak, err := os.ReadFile(s.Path() + ".bak-v0")
-	if err != nil || string(bak) != body {
-		t.Fatalf("backup: %v %q", err, bak)
-	}
-	if len(notes) == 0 {
-		t.Error("no notice about the upgrade")
-	}
-	f, err = s.Load()
-	if err != nil || f.Version != CurrentVersion || f.Find("000000a1") == nil {
-		t.Fatalf("after migration: %v %+v", err, f)
+	for _, where := range []string{"marker", "record"} {
+		t.Run(where, func(t *testing.T) {
+			m := newStoreManager(t, nil)
+			seed(t, m, Account{ID: "000000a1", Name: "home"})
+			s := storeOf(m)
+			path := s.path(StoreFile)
+			if where == "record" {
+				path = s.recordPath("000000a1")
+			}
+			body := `{"version": 99, "layout": "something else", "account": 7}`
+			_ = os.WriteFile(path, []byte(body), 0o600)
+			o := reopen(t, m)
+			_, err := o.Put(context.Background(), Account{ID: "000000a1", Name: "work"})
+			var ve *VersionError
+			if !errors.As(err, &ve) || ve.Version != 99 || !strings.Contains(err.Error(), "upgrade keyfob") {
+				t.Fatalf("got %v", err)
+			}
+			if got, _ := os.ReadFile(path); string(got) != body {
+				t.Fatal("newer file was rewritten")
+			}
+		})
 	}
 }
 
 func TestLoosePermissionsAreFixed(t *testing.T) {
-	s := newStore(t)
-	seed(t, s, Account{ID: "000000a1", Name: "x"})
-	_ = os.Chmod(s.Path(), 0o644)
-	_ = os.Chmod(s.Dir(), 0o755)
+	m := newStoreManager(t, nil)
+	seed(t, m, Account{ID: "000000a1", Name: "x"})
+	s := storeOf(m)
+	_ = os.Chmod(s.path(StoreFile), 0o644)
+	_ = os.Chmod(m.Dir(), 0o755)
 	var notes []string
-	s.Notice = func(n string) { notes = append(notes, n) }
-	if _, err := s.Load(); err != nil {
+	o, _ := Open("", Options{Dir: m.Dir(), Notice: func(n string) { notes = append(notes, n) }})
+	if _, err := o.List(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	fi, _ := os.Stat(s.Path())
-	di, _ := os.Stat(s.Dir())
+	fi, _ := os.Stat(s.path(StoreFile))
+	di, _ := os.Stat(m.Dir())
 	if fi.Mode().Perm() != 0o600 || di.Mode().Perm() != 0o700 {
 		t.Fatalf("modes %v %v", fi.Mode().Perm(), di.Mode().Perm())
 	}
@@ -213,14 +262,15 @@ func TestLoosePermissionsAreFixed(t *testing.T) {
 }
 
 func TestLockTimeoutNamesHolder(t *testing.T) {
-	s := newStore(t)
-	s.LockTimeout = 50 * time.Millisecond
-	unlock, err := s.LockAccount(context.Background(), "000000a1", "home")
+	m := newStoreManager(t, nil)
+	s := storeOf(m)
+	s.lockTimeout = 50 * time.Millisecond
+	unlock, err := s.lockAccount(context.Background(), "000000a1", "home")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer unlock()
-	_, err = s.LockAccount(context.Background(), "000000a1", "home")
+	_, err = s.lockAccount(context.Background(), "000000a1", "home")
 	if !errors.Is(err, ErrLockTimeout) {
 		t.Fatalf("got %v", err)
 	}
@@ -229,26 +279,30 @@ func TestLockTimeoutNamesHolder(t *testing.T) {
 	}
 }
 
+// TestRecoveryIsOverlaidThenMerged: a rotation kept in a recovery file is
+// what reads see, and the next write puts it in the record and removes
+// the file.
 func TestRecoveryIsOverlaidThenMerged(t *testing.T) {
-	s := newStore(t)
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	seed(t, s, Account{ID: "000000a1", Name: "home", RefreshToken: "old", AccessObtainedAt: t0})
-	path, err := s.SaveRecovery(Account{ID: "000000a1", Name: "other", RefreshToken: "new", AccessObtainedAt: t0.Add(time.Hour)})
-	if err != nil || filepath.Dir(path) != s.Dir() {
-		t.Fatalf("SaveRecovery: %q %v", path, err)
+	m := newStoreManager(t, nil)
+	seed(t, m, Account{ID: "000000a1", Name: "home", RefreshToken: "old", Rotation: 1}, Account{ID: "000000a2", Name: "work"})
+	s := storeOf(m)
+	path, err := s.saveRecovery(Account{ID: "000000a1", Name: "other", RefreshToken: "new", Rotation: 2})
+	if err != nil || filepath.Dir(path) != s.path(recoveryDir) {
+		t.Fatalf("saveRecovery: %q %v", path, err)
 	}
-	f, _ := s.Load()
-	if a := f.Find("000000a1"); a.RefreshToken != "new" || a.Name != "home" {
+	a, _ := reopen(t, m).Get(context.Background(), "000000a1")
+	if a.RefreshToken != "new" || a.Name != "home" {
 		t.Fatalf("overlay: %+v", a)
 	}
-	if err := s.Update(context.Background(), func(*File) error { return nil }); err != nil {
+	// Any write merges it: here one of another account.
+	if _, err := reopen(t, m).Rename(context.Background(), "000000a2", "office"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
 		t.Fatal("recovery file not removed after merge")
 	}
-	raw, _ := os.ReadFile(s.Path())
-	if !strings.Contains(string(raw), `"new"`) {
-		t.Fatal("recovered token not in the store")
+	raw, _ := os.ReadFile(s.recordPath("000000a1"))
+	if !strings.Contains(string(raw), `"new"`) || !strings.Contains(string(raw), `"home"`) {
+		t.Fatalf("recovered token not in the record: %s", raw)
 	}
 }

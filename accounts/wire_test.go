@@ -32,15 +32,15 @@ func TestApplyTakesACorrectedRegionAndAudience(t *testing.T) {
 func TestRefreshStoresTheCorrectedRegion(t *testing.T) {
 	a := expired()
 	a.Region, a.Audience = "na", "https://na.example"
-	m := NewManager(newStore(t), authFunc(func(context.Context, Account) (Grant, error) {
+	m := newStoreManager(t, authFunc(func(context.Context, Account) (Grant, error) {
 		return Grant{AccessToken: "at-1", Expiry: testNow.Add(time.Hour), Region: "eu", Audience: "https://eu.example"}, nil
 	}))
-	m.Now = func() time.Time { return testNow }
-	seed(t, m.Store, a)
-	if _, err := m.Refresh(context.Background(), a); err != nil {
-		t.Fatal(err)
+	seed(t, m, a)
+	r, err := m.Refresh(context.Background(), a, Explicit)
+	if err != nil || !r.RegionChanged() || r.Before.Region != "na" {
+		t.Fatalf("the refresh does not say it moved the account: %+v %v", r, err)
 	}
-	got, _ := m.Find(a.ID)
+	got, _ := reopen(t, m).Find(context.Background(), a.ID)
 	if got.Region != "eu" || got.Audience != "https://eu.example" {
 		t.Fatalf("stored %q %q", got.Region, got.Audience)
 	}
@@ -53,13 +53,13 @@ func TestAllowInsecureHTTPRoundTrips(t *testing.T) {
 	a := expired()
 	b := expired()
 	b.ID, b.Name, b.AllowInsecureHTTP = "000000b1", "work", true
-	seed(t, m.Store, a, b)
+	seed(t, m, a, b)
 	data, err := json.Marshal(a)
 	if err != nil || strings.Contains(string(data), "allow_insecure_http") {
 		t.Fatalf("an account without the opt-in: %s %v", data, err)
 	}
-	got, _ := m.Find("000000b1")
-	plain, _ := m.Find("000000a1")
+	got, _ := reopen(t, m).Find(context.Background(), "000000b1")
+	plain, _ := reopen(t, m).Find(context.Background(), "000000a1")
 	if !got.AllowInsecureHTTP || plain.AllowInsecureHTTP {
 		t.Fatalf("after a reload: %v %v", got.AllowInsecureHTTP, plain.AllowInsecureHTTP)
 	}
@@ -71,23 +71,23 @@ func TestRevokeUnconfirmedKeepsTheTokens(t *testing.T) {
 	unconfirmed := revokeWith(func(context.Context, Account) (Revocation, error) {
 		return Revocation{Outcome: RevokeUnconfirmed, Detail: "answered 200, which proves nothing"}, nil
 	})
-	m := NewManager(newStore(t), unconfirmed)
+	m := newStoreManager(t, unconfirmed)
 	a := expired()
 	b := expired()
 	b.ID, b.Name = "000000b1", "work"
-	seed(t, m.Store, a, b)
-	rev, err := m.Revoke(context.Background(), a.ID, false)
+	seed(t, m, a, b)
+	rev, err := m.Revoke(context.Background(), a.ID, RevokeOptions{})
 	if err != nil || rev.Outcome != RevokeUnconfirmed {
 		t.Fatal(rev, err)
 	}
-	got, _ := m.Find(a.ID)
+	got, _ := m.Find(context.Background(), a.ID)
 	if got.State != StateRevoked || got.RefreshToken != a.RefreshToken || got.AccessToken != a.AccessToken {
 		t.Fatalf("after an unconfirmed revocation: %+v", got)
 	}
-	if _, err := m.Revoke(context.Background(), b.ID, true); err != nil {
+	if _, err := m.Revoke(context.Background(), b.ID, RevokeOptions{Remove: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Find(b.ID); err == nil {
+	if _, err := m.Find(context.Background(), b.ID); err == nil {
 		t.Fatal("revoke and remove kept the account")
 	}
 }
@@ -103,7 +103,7 @@ func (f revokeWith) Revoke(ctx context.Context, a Account) (Revocation, error) {
 // The redirect URI of a client id is remembered in config.json, next to
 // the other settings, which stay.
 func TestRedirectURIsAreRemembered(t *testing.T) {
-	s := newStore(t)
+	s := newStoreManager(t, nil)
 	ctx := context.Background()
 	if err := s.SaveConfig(Config{Theme: "dracula"}); err != nil {
 		t.Fatal(err)
@@ -120,7 +120,7 @@ func TestRedirectURIsAreRemembered(t *testing.T) {
 	if got := s.RedirectFor("app"); got != "http://localhost:8976/callback" {
 		t.Fatalf("app: %q", got)
 	}
-	c, err := s.LoadConfig()
+	c, err := s.Config()
 	if err != nil || c.Theme != "dracula" || c.RedirectURIs["other"] != "https://example.com/cb" {
 		t.Fatalf("config %+v %v", c, err)
 	}

@@ -56,9 +56,17 @@ func (s *fileStore) write(path string, data []byte) error {
 	return s.syncDir(filepath.Dir(path), nil)
 }
 
-// createTemp creates the 0600 temporary file that will replace path.
+// createTemp creates the 0600 temporary file that will replace path: a
+// randomly named one beside it (renameio's), or, for an account's record
+// or recovery file, the one temporary name it has (see recordTemp).
 func (s *fileStore) createTemp(path string) (*pendingFile, error) {
-	t, err := newPendingFile(path)
+	var t *pendingFile
+	var err error
+	if base := filepath.Base(filepath.Dir(path)); s != nil && (base == recordsDir || base == recoveryDir) {
+		t, err = newFixedPendingFile(path, recordTemp(path))
+	} else {
+		t, err = newPendingFile(path)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -84,6 +92,27 @@ func (s *fileStore) replace(t *pendingFile, path string) error {
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
 	return nil
+}
+
+// recordTemp is the temporary file of a record: always the same name, so
+// that the next writer of the account (who holds its lock) removes what a
+// killed writer left there, tokens and all, without listing a directory of
+// thousands of records.
+func recordTemp(path string) string {
+	return filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+}
+
+// newFixedPendingFile is a pendingFile at tmp, a name only holders of the
+// destination's lock use: a leftover there is a killed writer's, and goes.
+func newFixedPendingFile(path, tmp string) (*pendingFile, error) {
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	f, err := openFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	return &pendingFile{File: f, fixed: f, dest: path}, nil
 }
 
 // syncDir makes a rename in dir durable, through d when it is open.

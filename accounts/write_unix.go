@@ -31,10 +31,15 @@ func isLinkErr(err error) bool {
 }
 
 // pendingFile is a temporary file that replaces its destination when
-// done: renameio's, created 0600 from its first byte with O_EXCL (so never
-// through a link) in the destination's directory.
+// done, created 0600 from its first byte with O_EXCL (so never through a
+// link) in the destination's directory: renameio's, or one of a fixed name
+// (newFixedPendingFile).
 type pendingFile struct {
-	*renameio.PendingFile
+	*os.File
+	r     *renameio.PendingFile
+	fixed *os.File
+	dest  string
+	done  bool
 }
 
 func newPendingFile(path string) (*pendingFile, error) {
@@ -42,15 +47,36 @@ func newPendingFile(path string) (*pendingFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pendingFile{t}, nil
+	return &pendingFile{File: t.File, r: t}, nil
 }
 
 // replace closes the file and renames it over its destination (renameio
 // syncs it first; the caller synced it already, so that costs nothing).
-func (t *pendingFile) replace() error { return t.CloseAtomicallyReplace() }
+func (t *pendingFile) replace() error {
+	if t.r != nil {
+		return t.r.CloseAtomicallyReplace()
+	}
+	if err := t.fixed.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(t.fixed.Name(), t.dest); err != nil {
+		return err
+	}
+	t.done = true
+	return nil
+}
 
 // cleanup removes the temporary file unless it replaced its destination.
-func (t *pendingFile) cleanup() { _ = t.Cleanup() }
+func (t *pendingFile) cleanup() {
+	if t.r != nil {
+		_ = t.r.Cleanup()
+		return
+	}
+	if !t.done {
+		_ = t.fixed.Close()
+		_ = os.Remove(t.fixed.Name())
+	}
+}
 
 // syncDir makes a rename in dir durable.
 func syncDir(dir string) error {

@@ -35,8 +35,9 @@ func isLinkErr(err error) bool { return false }
 // MOVEFILE_REPLACE_EXISTING, which replaces the destination in one step.
 type pendingFile struct {
 	*os.File
-	path string
-	done bool
+	fixed *os.File
+	dest  string
+	done  bool
 }
 
 func newPendingFile(path string) (*pendingFile, error) {
@@ -44,7 +45,7 @@ func newPendingFile(path string) (*pendingFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pendingFile{File: t, path: path}, nil
+	return &pendingFile{File: t, dest: path}, nil
 }
 
 func (t *pendingFile) replace() error {
@@ -54,7 +55,7 @@ func (t *pendingFile) replace() error {
 	if err := t.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(t.Name(), t.path); err != nil {
+	if err := os.Rename(t.Name(), t.dest); err != nil {
 		return err
 	}
 	t.done = true
