@@ -1,10 +1,10 @@
 package accounts
 
 import (
-	"context"
-	"errors"
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"sync"
 	"sync/atomic"
