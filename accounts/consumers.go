@@ -145,6 +145,7 @@ func (s *fileStore) writeConsumers(cs []Consumer, rev int64) error {
 // returns it with its credential, which exists nowhere else: the caller
 // shows it once.
 func (m *Manager) AddConsumer(ctx context.Context, name, ref string) (Consumer, string, error) {
+	defer m.holdPublish()()
 	if err := ValidateName(name); err != nil {
 		return Consumer{}, "", err
 	}
@@ -208,6 +209,7 @@ func (m *Manager) ConsumersOf(ctx context.Context, id string) ([]Consumer, error
 // RemoveConsumer deletes the consumer named name; its credential stops
 // working as soon as a token service sees the store change.
 func (m *Manager) RemoveConsumer(ctx context.Context, name string) (Consumer, error) {
+	defer m.holdPublish()()
 	var out Consumer
 	var after []Consumer
 	err := m.update(ctx, func(t tx) error {
@@ -242,6 +244,7 @@ type ConsumerUse struct {
 // (another service flushed a later one) and consumers removed meanwhile
 // are skipped.
 func (m *Manager) RecordConsumerUses(ctx context.Context, uses map[string]ConsumerUse) error {
+	defer m.holdPublish()()
 	if len(uses) == 0 {
 		return nil
 	}

@@ -15,6 +15,7 @@ import (
 // account. Edit waits for a refresh of the account under way, and returns
 // the account before and after the change.
 func (m *Manager) Edit(ctx context.Context, id string, fn func(*Account) error) (before, after Account, err error) {
+	defer m.holdPublish()()
 	cur, err := m.Get(ctx, id)
 	if err != nil {
 		return Account{}, Account{}, err
@@ -100,6 +101,7 @@ type Removed struct {
 // later login could bring back), and the copies of its secrets in backups
 // of older store versions. It waits for a refresh of the account under way.
 func (m *Manager) Remove(ctx context.Context, id string) (Removed, error) {
+	defer m.holdPublish()()
 	cur, err := m.Get(ctx, id)
 	if err != nil {
 		return Removed{}, err
@@ -211,6 +213,7 @@ func (m *Manager) Revoke(ctx context.Context, id string, opts RevokeOptions) (Re
 	// server that nothing here can revoke any more.
 	out := Revoked{Revocation: rev, Account: a, Removed: opts.Remove && rev.Outcome != RevokeFailed}
 	out.ConsumersRemoved = out.Removed || opts.RemoveConsumers
+	release := m.holdPublish()
 	werr := m.update(ctx, func(t tx) error {
 		cur, ok, err := t.get(a.ID)
 		if err != nil || !ok {
@@ -241,6 +244,7 @@ func (m *Manager) Revoke(ctx context.Context, id string, opts RevokeOptions) (Re
 		return nil
 	})
 	if werr != nil {
+		release()
 		return out, fmt.Errorf("the server part is done (%s) but the store could not be updated: %w", rev.Outcome, werr)
 	}
 	if out.Removed {
@@ -249,6 +253,7 @@ func (m *Manager) Revoke(ctx context.Context, id string, opts RevokeOptions) (Re
 		out.Account.Revision++
 		m.published(out.Account)
 	}
+	release()
 	if rerr == nil && rev.Outcome == RevokeFailed {
 		rerr = errors.New(cmpOr(rev.Detail, "the server refused"))
 	}

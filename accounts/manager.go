@@ -48,6 +48,7 @@ type Manager struct {
 
 	watchMu  sync.Mutex
 	watchers []*Watcher
+	pubMu    sync.RWMutex // see holdPublish
 }
 
 // Options configure Open.

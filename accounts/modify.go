@@ -93,6 +93,7 @@ func (m *Manager) Add(ctx context.Context, a Account) (Saved, error) {
 var errChanged = errors.New("changed meanwhile")
 
 func (m *Manager) add(ctx context.Context, a Account) (Saved, error) {
+	defer m.holdPublish()()
 	prev, found := Account{}, false
 	if a.Subject != "" || a.Email != "" {
 		accts, err := m.List(ctx)
@@ -259,6 +260,7 @@ func nameTaken(t tx, name, id string) error {
 // demo's sample accounts and tests' fixtures. Names must be valid and
 // unique.
 func (m *Manager) Put(ctx context.Context, accts ...Account) ([]Account, error) {
+	defer m.holdPublish()()
 	var unlocks []func()
 	defer func() {
 		for _, u := range unlocks {

@@ -32,7 +32,11 @@ func (s *fileStore) recoveryDirs() []string {
 
 // readRecovered reads the recovery file at path for id. A file that cannot
 // be read or decoded is said once and left alone: it may hold tokens too.
+// A look that finds none needs no file descriptor.
 func (s *fileStore) readRecovered(path, id string) (recovered, bool) {
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		return recovered{}, false
+	}
 	data, fi, err := readNoFollow(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return recovered{}, false

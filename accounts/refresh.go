@@ -15,6 +15,11 @@ type Refreshed struct {
 	Before, Account Account
 	// Requested is set when a request went to the server.
 	Requested bool
+	// Stale is set when an automatic refresh failed, or was held back
+	// after a failure (a *BackoffError), and the account's access token,
+	// which is still valid, is returned instead: why there is no fresher
+	// one. The faces say so.
+	Stale error
 }
 
 // RegionChanged reports whether the refresh's tokens moved the account to
@@ -40,8 +45,9 @@ const (
 // least minValid, refreshing it first when needed. minValid is capped at
 // half the token's lifetime (see EffectiveMargin), so that tokens living
 // shorter than minValid are not refreshed on every call. A fresh token
-// costs the read of one record. While the account's refreshes back off
-// after a failure, a token that has not expired yet is returned as it is.
+// costs the read of one record. When the refresh fails or backs off after
+// a failure, a token that has not expired yet is returned as it is, with
+// the reason in Refreshed.Stale.
 func (m *Manager) Token(ctx context.Context, ref string, minValid time.Duration) (Refreshed, error) {
 	a, err := m.Find(ctx, ref)
 	if err != nil {
@@ -100,6 +106,9 @@ func (m *Manager) refresh(ctx context.Context, seen Account, need func(cur Accou
 
 	cur, done, err := m.recheck(ctx, seen, need, mode)
 	out.Account = cur
+	if done && mode == Automatic && errors.Is(err, ErrBackoff) && cur.ValidFor(m.now(), 0) {
+		out.Stale, err = err, nil
+	}
 	if done || err != nil {
 		return out, err
 	}
@@ -116,9 +125,16 @@ func (m *Manager) refresh(ctx context.Context, seen Account, need func(cur Accou
 		if err != nil {
 			return out, err
 		}
-		return out, &RefreshError{Account: cur.Name, Err: rerr}
+		rerr = &RefreshError{Account: cur.Name, Err: rerr}
+		if mode == Automatic && out.Account.State != StateLoginRequired && out.Account.ValidFor(m.now(), 0) {
+			out.Stale = rerr
+			return out, nil
+		}
+		return out, rerr
 	}
 	cur.Apply(g, now)
+	release := m.holdPublish()
+	defer release()
 	saved, werr := pw.commit(cur)
 	var rec *recoveredError
 	if errors.As(werr, &rec) {
@@ -138,7 +154,7 @@ func (m *Manager) refresh(ctx context.Context, seen Account, need func(cur Accou
 // refresh is done without a request: another process refreshed it while
 // this one waited (its token is used as it is, unless it has expired),
 // need says no, the account can no longer be refreshed, or its refreshes
-// back off after a failure (a token that has not expired is then used).
+// back off after a failure (a *BackoffError).
 func (m *Manager) recheck(ctx context.Context, seen Account, need func(cur Account) bool, mode RefreshMode) (cur Account, done bool, err error) {
 	cur, err = m.Get(ctx, seen.ID)
 	if err != nil {
@@ -158,9 +174,6 @@ func (m *Manager) recheck(ctx context.Context, seen Account, need func(cur Accou
 		return cur, true, err
 	}
 	if at := cur.RetryAt(); now.Before(at) && (mode == Automatic || cur.LastRefresh.ServerDelay) {
-		if mode == Automatic && cur.ValidFor(now, 0) {
-			return cur, true, nil
-		}
 		return cur, true, &BackoffError{Account: cur.Name, RetryAt: at, Last: cur.LastRefresh.Error,
 			ServerAsked: cur.LastRefresh.ServerDelay}
 	}
@@ -218,6 +231,8 @@ func (m *Manager) recordFailure(pw pendingWrite, cur Account, rotated string, no
 		cur.State = StateLoginRequired
 		cur.LastRefresh.RetryAt = time.Time{}
 	}
+	release := m.holdPublish()
+	defer release()
 	saved, werr := pw.commit(cur)
 	var rec *recoveredError
 	switch {
@@ -281,10 +296,12 @@ func (m *Manager) SaveUnsaved(ctx context.Context) int {
 			var pw pendingWrite
 			if pw, err = m.b.prepare(ctx, cur); err == nil {
 				var saved Account
+				release := m.holdPublish()
 				if saved, err = pw.commit(cur); err == nil {
 					m.forgetUnsaved(saved)
 					m.published(saved)
 				}
+				release()
 				pw.abort()
 			}
 		}

@@ -222,6 +222,10 @@ func sortSlots(order []*slot) {
 // change when something did.
 func (w *Watcher) reload(ctx context.Context, ids []string, all, consumers bool) {
 	m := w.m
+	// This process's writes are on disk and in the watcher together, never
+	// one without the other, when the watcher looks (see holdPublish).
+	m.pubMu.Lock()
+	defer m.pubMu.Unlock()
 	changed := false
 	var failed error
 	if consumers || all {
@@ -273,6 +277,17 @@ func (w *Watcher) reload(ctx context.Context, ids []string, all, consumers bool)
 	if changed {
 		w.signal()
 	}
+}
+
+
+
+// holdPublish is held by this process's writes from before they reach the
+// store until the watchers have them (published), so that a watcher never
+// takes one for another process's change. Writes hold it together; a
+// watcher's look holds it alone. It returns the release.
+func (m *Manager) holdPublish() func() {
+	m.pubMu.RLock()
+	return m.pubMu.RUnlock
 }
 
 // published feeds an account this process just wrote to its watchers.

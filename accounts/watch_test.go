@@ -1,0 +1,142 @@
+package accounts
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+)
+
+// watchEvery is how often the watchers of these tests look.
+const watchEvery = 20 * time.Millisecond
+
+// quiet fails when w reports a change within a few of its intervals.
+func quiet(t *testing.T, w *Watcher, what string) {
+	t.Helper()
+	select {
+	case <-w.Changed():
+		t.Fatalf("the watcher reported this process's own %s as a change", what)
+	case <-time.After(10 * watchEvery):
+	}
+}
+
+// changed waits for w to report a change.
+func changed(t *testing.T, w *Watcher, what string) {
+	t.Helper()
+	select {
+	case <-w.Changed():
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the watcher did not report %s", what)
+	}
+}
+
+// TestWatcherIgnoresItsOwnWrites: what the process changes through its
+// Manager is in the watcher at once and is not reported back; what another
+// process changes is reported within an interval.
+func TestWatcherIgnoresItsOwnWrites(t *testing.T) {
+	m, _ := newManager(t)
+	seed(t, m, expired(), Account{ID: "000000b1", Name: "work"})
+	ctx := context.Background()
+	w, err := m.Watch(ctx, watchEvery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if len(w.Accounts()) != 2 {
+		t.Fatalf("watcher holds %d accounts", len(w.Accounts()))
+	}
+
+	if _, err := m.Rename(ctx, "000000b1", "office"); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := w.Account("000000b1"); a.Name != "office" {
+		t.Fatalf("own rename not in the watcher: %q", a.Name)
+	}
+	quiet(t, w, "rename")
+	if _, err := m.Token(ctx, "home", 0); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := w.Account("000000a1"); a.AccessToken != "at-1" {
+		t.Fatalf("own refresh not in the watcher: %q", a.AccessToken)
+	}
+	quiet(t, w, "refresh")
+	added, err := m.Add(ctx, Account{Kind: KindFleet, Subject: "s9", Email: "new@example.com", AccessToken: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := m.AddConsumer(ctx, "tm", "office")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := w.Consumer(c.Hash); !ok {
+		t.Fatal("own consumer not in the watcher")
+	}
+	if _, err := m.Remove(ctx, added.Account.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := w.Account(added.Account.ID); ok || len(w.Accounts()) != 2 {
+		t.Fatal("own removal not in the watcher")
+	}
+	quiet(t, w, "add, consumer and removal")
+
+	other := reopen(t, m)
+	if _, err := other.Rename(ctx, "000000a1", "house"); err != nil {
+		t.Fatal(err)
+	}
+	changed(t, w, "another process's rename")
+	if a, _ := w.Account("000000a1"); a.Name != "house" || a.AccessToken != "at-1" {
+		t.Fatalf("after another process's rename: %+v", a)
+	}
+	if _, err := other.RemoveConsumer(ctx, "tm"); err != nil {
+		t.Fatal(err)
+	}
+	w.CheckConsumers()
+	if _, ok := w.Consumer(c.Hash); ok {
+		t.Fatal("a consumer another process removed is still there after CheckConsumers")
+	}
+	changed(t, w, "another process's removal of a consumer")
+	if _, err := other.Remove(ctx, "000000b1"); err != nil {
+		t.Fatal(err)
+	}
+	changed(t, w, "another process's removal")
+	if _, ok := w.Account("000000b1"); ok {
+		t.Fatal("an account another process removed is still there")
+	}
+}
+
+// TestWatcherSaysWhenTheStoreCannotBeRead: a record broken by hand sets
+// Err (so that the token service refuses until it can read again); mended,
+// Err clears.
+func TestWatcherSaysWhenTheStoreCannotBeRead(t *testing.T) {
+	m, _ := newManager(t)
+	seed(t, m, expired())
+	w, err := m.Watch(context.Background(), watchEvery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	path := storeOf(m).recordPath("000000a1")
+	good, _ := os.ReadFile(path)
+	if err := os.WriteFile(path, []byte("{broken"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	changed(t, w, "a broken record")
+	if w.Err() == nil {
+		t.Fatal("no error for a broken record")
+	}
+	if err := os.WriteFile(path, good, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	changed(t, w, "a mended record")
+	if w.Err() != nil {
+		t.Fatalf("the error stayed after the record was mended: %v", w.Err())
+	}
+	consumers := storeOf(m).path(consumersFile)
+	if err := os.WriteFile(consumers, []byte("{\"version\": 3, \"consumers\": [{\"name\": \"\"}]}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.CheckConsumers()
+	if w.Err() == nil {
+		t.Fatal("no error for a broken consumers file after CheckConsumers")
+	}
+}
