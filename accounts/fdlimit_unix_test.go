@@ -33,7 +33,9 @@ func (e *exhaustingAuth) Refresh(context.Context, Account) (Grant, error) {
 	return Grant{AccessToken: "at-1", RefreshToken: "rt-1", Expiry: testNow.Add(time.Hour)}, nil
 }
 
-func (e *exhaustingAuth) Revoke(context.Context, Account) (Revocation, error) { return Revocation{}, nil }
+func (e *exhaustingAuth) Revoke(context.Context, Account) (Revocation, error) {
+	return Revocation{}, nil
+}
 
 func (e *exhaustingAuth) release() {
 	for _, f := range e.held {

@@ -279,8 +279,6 @@ func (w *Watcher) reload(ctx context.Context, ids []string, all, consumers bool)
 	}
 }
 
-
-
 // holdPublish is held by this process's writes from before they reach the
 // store until the watchers have them (published), so that a watcher never
 // takes one for another process's change. Writes hold it together; a
