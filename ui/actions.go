@@ -223,8 +223,7 @@ func (m *Model) onRevoked(msg revokedMsg) tea.Cmd {
 	m.toast.text = ""
 	if msg.rev.Outcome == "" && msg.err != nil {
 		// Nothing was asked: the account could not be found or locked.
-		var gone *accounts.ResolveError
-		if errors.As(msg.err, &gone) {
+		if errors.Is(msg.err, accounts.ErrNotFound) {
 			return tea.Batch(m.setToast(fmt.Sprintf("could not revoke %s: it is no longer in the store", msg.name), present.ToneDanger), m.loadCmd())
 		}
 		return m.setToast(fmt.Sprintf("could not revoke %s: %v", msg.name, msg.err), present.ToneDanger)

@@ -23,16 +23,35 @@ func consumer(name, id string, used time.Duration, addr string) accounts.Consume
 	return c
 }
 
-// withConsumers adds consumers to the model's store and reloads it.
+// withConsumers adds consumers to the model's store as another keyfob
+// process does (each added at its CreatedAt and last used as it says),
+// and shows them once the model's watch of the store has seen them.
 func withConsumers(t testing.TB, m *Model, cs ...accounts.Consumer) {
 	t.Helper()
-	err := m.c.Manager.Store.Update(context.Background(), func(f *accounts.File) error {
-		f.Consumers = append(f.Consumers, cs...)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	ctx := context.Background()
+	uses := map[string]accounts.ConsumerUse{}
+	var other *accounts.Manager
+	for _, c := range cs {
+		var err error
+		other, err = accounts.Open(m.c.Manager.Location(), accounts.Options{Dir: m.c.Manager.Dir(), Now: func() time.Time { return c.CreatedAt }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		added, _, err := other.AddConsumer(ctx, c.Name, c.AccountID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.LastUsedAt.IsZero() {
+			uses[added.Hash] = accounts.ConsumerUse{At: c.LastUsedAt, Address: c.LastAddress}
+		}
+		_ = other.Close()
 	}
+	if other != nil {
+		if err := other.RecordConsumerUses(ctx, uses); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.store.w.CheckConsumers()
 	m.Update(m.loadCmd()())
 }
 
@@ -79,13 +98,13 @@ func TestRemoveConsumerFromDetail(t *testing.T) {
 	}
 	d.press("n")
 	d.settle()
-	if cs, _ := m.c.Manager.Consumers(); len(cs) != 3 || m.dialogs.Top() != nil {
+	if cs, _ := m.c.Manager.Consumers(context.Background()); len(cs) != 3 || m.dialogs.Top() != nil {
 		t.Fatal("n removed the consumer, or left a dialog open")
 	}
 	d.press("u", "2", "y")
 	d.until("the removal", func() bool { return strings.Contains(plain(m), "removed consumer home-assistant") })
 	d.until("the page without it", func() bool { return !strings.Contains(plain(m), "never used") })
-	cs, _ := m.c.Manager.Consumers()
+	cs, _ := m.c.Manager.Consumers(context.Background())
 	if len(cs) != 2 || cs[0].Name != "teslamate" || cs[1].Name != "other-account" {
 		t.Fatalf("consumers left: %+v", cs)
 	}

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,6 +43,11 @@ type driver struct {
 func newDriver(t testing.TB, m *Model) *driver {
 	d := &driver{t: t, m: m, msgs: make(chan tea.Msg, 256), done: make(chan struct{})}
 	t.Cleanup(func() { close(d.done) })
+	// The model was loaded without a program (newModelFor), which dropped
+	// the command its load returned: the wait for changes by others.
+	if m.store.w != nil {
+		d.exec(waitCmd(m.c.Ctx, m.store.w))
+	}
 	return d
 }
 
@@ -267,17 +273,29 @@ func landedAt(t testing.TB, authURL string) string {
 // flowEnv is a sandbox, a store and a model wired together.
 type flowEnv struct {
 	srv    *sandbox.Server
-	store  *accounts.Store
+	dir    string // keyfob's directory, where the store is
 	mgr    *accounts.Manager
 	engine *oauth.Engine
 	m      *Model
 	d      *driver
 	clip   *fakeClipboard
 
+	// ahead is how far the Managers' clock is ahead of the real one (see
+	// advance).
+	ahead atomic.Int64
+
 	mu      sync.Mutex
 	browser func(string) error // what opening the browser does
 	opened  string             // the last address the browser was sent to
 }
+
+// now is the clock of the env's Managers.
+func (e *flowEnv) now() time.Time { return time.Now().Add(time.Duration(e.ahead.Load())) }
+
+// advance moves the Managers' clock on by d (the sandbox and the TUI keep
+// real time): the back-off the store keeps after a failed refresh ends
+// without the test waiting it out.
+func (e *flowEnv) advance(d time.Duration) { e.ahead.Add(int64(d)) }
 
 // openBrowser is the engine's browser: it records the address, then does
 // what e.browser does.
@@ -311,10 +329,9 @@ func newFlowEnv(t *testing.T, opts sandbox.Options, seed func(*sandbox.Server) [
 	if seed != nil {
 		accts = seed(srv)
 	}
-	store := seedStore(t, accts)
-	e := &flowEnv{srv: srv, store: store, browser: followBrowser, clip: &fakeClipboard{}}
+	e := &flowEnv{srv: srv, dir: t.TempDir(), browser: followBrowser, clip: &fakeClipboard{}}
 	e.engine = &oauth.Engine{OpenBrowser: e.openBrowser}
-	e.mgr = accounts.NewManager(store, e.engine)
+	e.mgr = seedManager(t, accts, accounts.Options{Dir: e.dir, Auth: e.engine, Now: e.now})
 	// The wizard's fleet form gets the app's redirect URI from the logins'
 	// memory, as after an earlier sign-in of the app. (The sandbox takes
 	// any loopback redirect URI of an app it has none registered for, as
@@ -344,14 +361,33 @@ func freeRedirect(t *testing.T) string {
 	return fmt.Sprintf("http://127.0.0.1:%d/callback", ln.Addr().(*net.TCPAddr).Port)
 }
 
-// stored reads the store as it is on disk now.
-func (e *flowEnv) stored(t *testing.T) []accounts.Account {
+// other is a Manager of the env's store of its own, as another keyfob
+// process has.
+func (e *flowEnv) other(t *testing.T) *accounts.Manager {
 	t.Helper()
-	f, err := e.store.Load()
+	m, err := accounts.Open("", accounts.Options{Dir: e.dir, Auth: e.engine, Now: e.now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return f.Accounts
+	t.Cleanup(func() { _ = m.Close() })
+	return m
+}
+
+// stored reads the store as it is on disk now (through a Manager of its
+// own, which holds nothing of the TUI's in memory).
+func (e *flowEnv) stored(t *testing.T) []accounts.Account {
+	t.Helper()
+	accts, err := e.other(t).List(ctx())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return accts
+}
+
+// config reads the settings file as it is on disk now.
+func (e *flowEnv) config(t *testing.T) (accounts.Config, error) {
+	t.Helper()
+	return e.other(t).Config()
 }
 
 // storedNamed finds an account by name on disk.

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/ui/dialog"
 	"github.com/keyfob/keyfob/ui/list"
@@ -139,13 +141,56 @@ func TestAutoRefreshWithinMarginAndBackOff(t *testing.T) {
 	if e.row(0).Busy || e.srv.Stats().Refreshes != 0 {
 		t.Fatal("auto-refresh retried at once instead of backing off")
 	}
+	// The store keeps the back-off too: a refresh another face asks for
+	// on its own (cron's keyfob token) does not reach the server either.
+	if r, err := e.other(t).Refresh(ctx(), e.stored(t)[0], accounts.Automatic); err != nil || r.Requested {
+		t.Fatalf("an automatic refresh during the back-off: %v, requested %v", err, r.Requested)
+	}
 	// Once the back-off is over, the next tick refreshes.
+	e.advance(accounts.BackoffFirst + time.Second)
 	e.row(0).RetryAt = time.Now().Add(-time.Second)
 	e.m.refresh.nextDue = time.Time{}
 	e.d.send(tickMsg(time.Now()))
 	e.d.until("the auto-refresh", func() bool { return e.row(0).Failures == 0 && !e.row(0).Busy && e.srv.Stats().Refreshes == 1 })
 	if e.stored(t)[0].AccessToken == before.AccessToken {
 		t.Error("the store does not hold the auto-refreshed token")
+	}
+}
+
+// busyServer fails every refresh as a server that asks to wait does
+// (429 with Retry-After).
+type busyServer struct {
+	noAuthority
+	wait time.Duration
+}
+
+func (b busyServer) Refresh(context.Context, accounts.Account) (accounts.Grant, error) {
+	return accounts.Grant{}, retryLater{b.wait}
+}
+
+// retryLater is a server's answer that gives a Retry-After.
+type retryLater struct{ wait time.Duration }
+
+func (e retryLater) Error() string             { return "the server is busy (429)" }
+func (e retryLater) RetryDelay() time.Duration { return e.wait }
+
+// After a failure, the auto-refresh waits as long as the server asked
+// (its Retry-After, which the store keeps), not only its own back-off: a
+// refresh before then would not reach the server anyway.
+func TestAutoRefreshWaitsForTheServersRetryAfter(t *testing.T) {
+	garage := fixtures()[2] // expires in 4m30s: within the margin
+	clock := func() time.Time { return testNow }
+	mgr := seedManager(t, []accounts.Account{garage}, accounts.Options{Auth: busyServer{wait: 10 * time.Minute}, Now: clock})
+	m := newModelFor(t, Options{Manager: mgr, Engine: &oauth.Engine{}, Now: clock}, 100, 30)
+	d := newDriver(t, m)
+	d.send(tickMsg(testNow))
+	row := m.list.Rows()[0]
+	d.until("the failed auto-refresh", func() bool { return row.Failures == 1 && !row.Busy })
+	if row.RetryAt.Before(testNow.Add(10 * time.Minute)) {
+		t.Errorf("the next auto-refresh is at %v, before the server's Retry-After (10 minutes)", row.RetryAt.Sub(testNow))
+	}
+	if !strings.Contains(m.toast.text, "retrying in 10 minutes") {
+		t.Errorf("the toast: %q", m.toast.text)
 	}
 }
 
@@ -181,7 +226,7 @@ func TestAutoRefreshOffDoesNothing(t *testing.T) {
 		t.Error("auto-refresh ran while off")
 	}
 	e.d.until("the setting to be saved", func() bool {
-		c, err := e.store.LoadConfig()
+		c, err := e.config(t)
 		return err == nil && c.AutoRefresh != nil && !*c.AutoRefresh
 	})
 }
@@ -339,10 +384,10 @@ func TestThemeCycleIsSaved(t *testing.T) {
 		t.Fatalf("t gave %q", e.m.theme.Name)
 	}
 	e.d.until("the theme to be saved", func() bool {
-		c, err := e.store.LoadConfig()
+		c, err := e.config(t)
 		return err == nil && c.Theme == "high-contrast"
 	})
-	if _, err := os.Stat(filepath.Join(e.store.Dir(), accounts.ConfigFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(e.dir, accounts.ConfigFile)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -356,7 +401,7 @@ func TestConfirmOfAnAccountRemovedElsewhere(t *testing.T) {
 	} {
 		e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindCustom, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 		e.d.press(c.keys)
-		if err := e.mgr.Remove(ctx(), e.stored(t)[0].ID); err != nil {
+		if _, err := e.mgr.Remove(ctx(), e.stored(t)[0].ID); err != nil {
 			t.Fatal(err)
 		}
 		e.d.send(e.m.loadCmd()()) // the watch saw the change

@@ -75,27 +75,27 @@ func TestGolden(t *testing.T) {
 		{name: "confirm_remove", setup: withKeys(fixtures(), "d")},
 		{name: "revoke_result_consent", setup: func(t *testing.T, w, h int) *Model {
 			m := newViewModel(t, fixtures(), w, h)
-			m.Update(revokedMsg{id: "a0000001", name: "home", rev: accounts.Revocation{
+			m.Update(revokedMsg{id: "a0000001", name: "home", rev: accounts.Revoked{Revocation: accounts.Revocation{
 				Outcome:    accounts.RevokeUnsupported,
 				Detail:     "the account has no revocation endpoint; withdraw the app's access on Tesla's consent page to end it for good",
 				ConsentURL: "https://auth.tesla.com/user/revoke/consent?revoke_client_id=test-client&back_url=https%3A%2F%2Fwww.tesla.com%2F",
-			}})
+			}}})
 			return m
 		}},
 		{name: "revoke_result_server", setup: func(t *testing.T, w, h int) *Model {
 			m := newViewModel(t, fixtures(), w, h)
-			m.Update(revokedMsg{id: "a0000006", name: "selfhost", rev: accounts.Revocation{
+			m.Update(revokedMsg{id: "a0000006", name: "selfhost", rev: accounts.Revoked{Revocation: accounts.Revocation{
 				Outcome: accounts.RevokedAtServer, Revoked: []string{"refresh_token", "access_token"},
 				Detail: "the server revoked the refresh token and the access token",
-			}})
+			}}})
 			return m
 		}, only: [][2]int{{80, 24}}},
 		{name: "revoke_result_failed", setup: func(t *testing.T, w, h int) *Model {
 			m := newViewModel(t, fixtures(), w, h)
-			m.Update(revokedMsg{id: "a0000006", name: "selfhost", rev: accounts.Revocation{
+			m.Update(revokedMsg{id: "a0000006", name: "selfhost", rev: accounts.Revoked{Revocation: accounts.Revocation{
 				Outcome: accounts.RevokeFailed,
 				Detail:  "the server did not revoke the tokens: auth.example.test answered 503; the service may be down, try again later",
-			}, err: errors.New("revoking \"selfhost\" at the server: failed")})
+			}}, err: errors.New("revoking \"selfhost\" at the server: failed")})
 			return m
 		}, only: [][2]int{{80, 24}}},
 		{name: "rename", setup: withKeys(fixtures(), "e")},

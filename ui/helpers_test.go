@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -105,18 +107,38 @@ func (noAuthority) Revoke(context.Context, accounts.Account) (accounts.Revocatio
 	return accounts.Revocation{}, fmt.Errorf("no server in this test")
 }
 
-// seedStore writes accts into a fresh store in a temp dir.
-func seedStore(t testing.TB, accts []accounts.Account) *accounts.Store {
+// seedManager is the Manager (opened with opts) of a fresh store in a
+// temporary directory that holds accts.
+func seedManager(t testing.TB, accts []accounts.Account, opts accounts.Options) *accounts.Manager {
 	t.Helper()
-	store := accounts.Open(t.TempDir())
-	err := store.Update(context.Background(), func(f *accounts.File) error {
-		f.Accounts = append(f.Accounts, accts...)
-		return nil
-	})
+	if opts.Dir == "" {
+		opts.Dir = t.TempDir()
+	}
+	m, err := accounts.Open("", opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return store
+	t.Cleanup(func() { _ = m.Close() })
+	if len(accts) > 0 {
+		if _, err := m.Put(context.Background(), accts...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return m
+}
+
+// writeOldStore writes, in dir, a store of the one-file format (version
+// 2) holding accts and cs, as an older keyfob or a hand edit leaves one:
+// keyfob takes it over on first use, whatever its accounts are named.
+func writeOldStore(t testing.TB, dir string, accts []accounts.Account, cs []accounts.Consumer) {
+	t.Helper()
+	data, err := json.Marshal(map[string]any{"version": 2, "accounts": accts, "consumers": cs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, accounts.StoreFile), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // fakeClipboard records what keyfob puts on the native clipboard.
@@ -144,16 +166,18 @@ func (c *fakeClipboard) set(s string) {
 // loaded, without a program.
 func newViewModel(t testing.TB, accts []accounts.Account, w, h int) *Model {
 	t.Helper()
-	store := seedStore(t, accts)
-	mgr := accounts.NewManager(store, noAuthority{})
-	mgr.Now = func() time.Time { return testNow }
+	mgr := seedManager(t, accts, accounts.Options{Auth: noAuthority{}, Now: func() time.Time { return testNow }})
 	return newModelFor(t, Options{Manager: mgr, Engine: &oauth.Engine{}, Now: func() time.Time { return testNow }}, w, h)
 }
 
 // newModelFor builds a loaded model from options, sized w×h.
 func newModelFor(t testing.TB, o Options, w, h int) *Model {
 	t.Helper()
-	m, err := New(context.Background(), o)
+	// The model's context ends with the test, and with it the commands
+	// that wait for the store to change.
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	m, err := New(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,19 +37,13 @@ func TestHostileTextNeverReachesTheScreen(t *testing.T) {
 	a := fixtures()[5] // selfhost: custom, in error, with a revocation endpoint
 	a.Name, a.Email, a.StateDetail = hostileText, hostileText, hostileText
 	a.LastRefresh.Error = hostileText
-	store := accounts.Open(t.TempDir())
-	err := store.Update(ctx(), func(f *accounts.File) error {
-		f.Accounts = append(f.Accounts, a)
-		f.Consumers = append(f.Consumers, accounts.Consumer{Name: "grafana", AccountID: a.ID, Hash: strings.Repeat("ab", 32),
-			CreatedAt: testNow, LastUsedAt: testNow, LastAddress: hostileText})
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgr := accounts.NewManager(store, hostileAuthority{})
+	// A store edited by hand: names keyfob would refuse are kept as they
+	// are when keyfob takes the store over.
 	clock := func() time.Time { return testNow }
-	mgr.Now = clock
+	dir := t.TempDir()
+	writeOldStore(t, dir, []accounts.Account{a}, []accounts.Consumer{{Name: "grafana", AccountID: a.ID,
+		Hash: strings.Repeat("ab", 32), CreatedAt: testNow, LastUsedAt: testNow, LastAddress: hostileText}})
+	mgr := seedManager(t, nil, accounts.Options{Dir: dir, Auth: hostileAuthority{}, Now: clock})
 	m := newModelFor(t, Options{Manager: mgr, Engine: &oauth.Engine{}, Now: clock}, 160, 60)
 	d := newDriver(t, m)
 	check := func(where string) { t.Helper(); screenSafe(t, where, m.View().Content) }

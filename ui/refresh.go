@@ -205,6 +205,11 @@ func (m *Model) recordRefresh(r *list.Row, msg refreshedMsg) tea.Cmd {
 		}
 		m.heard.add(common.Notice{Text: r.Name() + ": " + text, Tone: tone})
 	}
+	if msg.err == nil && msg.got.Stale != nil {
+		// An automatic refresh that failed, or was held back after a
+		// failure, while the token still works: a failure all the same.
+		msg.err = msg.got.Stale
+	}
 	inBatch := msg.batch != 0 && msg.batch == q.batch.id
 	var cmd tea.Cmd
 	switch {
@@ -242,6 +247,11 @@ func (m *Model) recordRefresh(r *list.Row, msg refreshedMsg) tea.Cmd {
 func (m *Model) refreshFailed(r *list.Row, msg refreshedMsg, quiet bool) tea.Cmd {
 	r.Failures++
 	r.RetryAt = m.clock().Add(backoff(r.Failures))
+	if at := msg.got.Account.RetryAt(); at.After(r.RetryAt) {
+		// The store holds the account back longer (the server's
+		// Retry-After): no refresh would reach the server before.
+		r.RetryAt = at
+	}
 	var cannot *accounts.CannotRefreshError
 	switch {
 	case errors.As(msg.err, &cannot):
@@ -273,7 +283,7 @@ func (m *Model) refreshFailed(r *list.Row, msg refreshedMsg, quiet bool) tea.Cmd
 	}
 	text := fmt.Sprintf("refreshing %s failed: %v", r.Name(), msg.err)
 	if msg.auto {
-		text += fmt.Sprintf(" — retrying in %s", present.Approx(backoff(r.Failures)))
+		text += fmt.Sprintf(" — retrying in %s", present.Approx(r.RetryAt.Sub(m.clock())))
 	}
 	return m.setToast(text, present.ToneDanger)
 }

@@ -1,19 +1,17 @@
 package ui
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // TestOtherProcessChangesShowUp: another keyfob process (`keyfob token` in
-// cron, say), with a Store of its own on the same directory, refreshes one
-// account and renames another between two ticks of the TUI. The next tick
-// sees the store's stamp change and shows both; a change made in the TUI
-// afterwards keeps them.
+// cron, say), with a Manager of its own on the same directory, refreshes
+// one account and renames another while the TUI runs. The TUI's watch of
+// the store sees both and shows them, with no key pressed and no tick; a
+// change made in the TUI afterwards keeps them.
 func TestOtherProcessChangesShowUp(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, func(s *sandbox.Server) []accounts.Account {
 		return []accounts.Account{
@@ -21,25 +19,15 @@ func TestOtherProcessChangesShowUp(t *testing.T) {
 			minted(s, "1d000002", "truck", accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}),
 		}
 	})
-	e.d.send(tickMsg(time.Now())) // the TUI has looked at the store once
-	e.d.settle()
-
-	other := accounts.NewManager(accounts.Open(e.store.Dir()), e.engine)
-	fresh, err := other.Refresh(ctx(), e.stored(t)[0])
+	other := e.other(t)
+	r, err := other.Refresh(ctx(), e.stored(t)[0], accounts.Explicit)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = other.Store.Update(context.Background(), func(f *accounts.File) error {
-		f.Find("1d000002").Name = "van"
-		return nil
-	})
-	if err != nil {
+	fresh := r.Account
+	if _, err := other.Rename(ctx(), "1d000002", "van"); err != nil {
 		t.Fatal(err)
 	}
-	if e.row(0).Acct.AccessToken == fresh.AccessToken || e.row(1).Acct.Name == "van" {
-		t.Fatal("the TUI changed before it looked at the store")
-	}
-	e.d.send(tickMsg(time.Now()))
 	e.d.until("the reload", func() bool {
 		return e.row(0).Acct.AccessToken == fresh.AccessToken && e.row(1).Acct.Name == "van"
 	})

@@ -72,10 +72,8 @@ func TestLegacyRevokeReadsHonestly(t *testing.T) {
 // reading a file in Update: the TUI keeps the settings it started with,
 // and what a login remembers goes to config.json and to that copy.
 func TestRedirectMemoryIsKeptInTheTUI(t *testing.T) {
-	dir := t.TempDir()
-	store := accounts.Open(dir)
 	engine := &oauth.Engine{}
-	mgr := accounts.NewManager(store, engine)
+	mgr := seedManager(t, nil, accounts.Options{Auth: engine})
 	logins := &oauth.Logins{Engine: engine, Manager: mgr}
 	cfg := accounts.Config{RedirectURIs: map[string]string{"app": "http://localhost:8976/callback"}}
 	m := newModelFor(t, Options{Manager: mgr, Logins: logins, Config: cfg}, 100, 30)
@@ -87,7 +85,7 @@ func TestRedirectMemoryIsKeptInTheTUI(t *testing.T) {
 	if got := m.c.Logins.RedirectFor("other"); got != "http://localhost:9000/cb" {
 		t.Fatalf("after Remember, RedirectFor = %q", got)
 	}
-	if c, err := store.LoadConfig(); err != nil || c.RedirectURIs["other"] != "http://localhost:9000/cb" {
+	if c, err := mgr.Config(); err != nil || c.RedirectURIs["other"] != "http://localhost:9000/cb" {
 		t.Fatalf("config.json: %+v, %v", c.RedirectURIs, err)
 	}
 }
