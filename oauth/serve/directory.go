@@ -73,7 +73,7 @@ func (s *Server) token(ctx context.Context, id string) (accounts.Account, string
 	if a.ValidFor(now, a.EffectiveMargin(s.margin)) {
 		return a, outcomeOK, nil
 	}
-	got, err := s.flights.do(id, func() (accounts.Account, error) {
+	got, err := s.flights.do(id, func() (accounts.Refreshed, error) {
 		// Shared by every waiting request: one client going away must not
 		// cancel it for the others.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshWait)
@@ -87,22 +87,26 @@ func (s *Server) token(ctx context.Context, id string) (accounts.Account, string
 			s.log.note("%s", redact(err.Error(), r.Account))
 			err = nil
 		}
-		return r.Account, err
+		return r, err
 	})
 	switch {
+	case err == nil && got.Stale != nil:
+		// The refresh failed upstream, or waits out the back-off after a
+		// failure, but the token still works for a while.
+		return got.Account, outcomeStale, nil
 	case err == nil:
-		if got.AccessToken == a.AccessToken {
-			return got, outcomeOK, nil
+		if got.Account.AccessToken == a.AccessToken {
+			return got.Account, outcomeOK, nil
 		}
-		return got, outcomeRefreshed, nil
+		return got.Account, outcomeRefreshed, nil
 	case errors.Is(err, accounts.ErrNotFound):
-		return got, "", errNoAccount
+		return got.Account, "", errNoAccount
 	case !errors.Is(err, accounts.ErrLoginRequired) && !errors.Is(err, accounts.ErrNotRefreshable) &&
 		a.ValidFor(s.now(), 0):
 		// Upstream is down or slow, but the token still works for a while.
 		return a, outcomeStale, nil
 	}
-	return got, "", err
+	return got.Account, "", err
 }
 
 // unknownExpiresIn is the expires_in of a token whose expiry the server

@@ -181,17 +181,17 @@ type flights struct {
 
 type flight struct {
 	done chan struct{}
-	acct accounts.Account
+	got  accounts.Refreshed
 	err  error
 }
 
 // do runs fn for key, or waits for the run already in flight.
-func (f *flights) do(key string, fn func() (accounts.Account, error)) (accounts.Account, error) {
+func (f *flights) do(key string, fn func() (accounts.Refreshed, error)) (accounts.Refreshed, error) {
 	f.mu.Lock()
 	if c, ok := f.calls[key]; ok {
 		f.mu.Unlock()
 		<-c.done
-		return c.acct, c.err
+		return c.got, c.err
 	}
 	if f.calls == nil {
 		f.calls = map[string]*flight{}
@@ -199,10 +199,10 @@ func (f *flights) do(key string, fn func() (accounts.Account, error)) (accounts.
 	c := &flight{done: make(chan struct{})}
 	f.calls[key] = c
 	f.mu.Unlock()
-	c.acct, c.err = fn()
+	c.got, c.err = fn()
 	f.mu.Lock()
 	delete(f.calls, key)
 	f.mu.Unlock()
 	close(c.done)
-	return c.acct, c.err
+	return c.got, c.err
 }
