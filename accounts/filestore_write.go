@@ -16,6 +16,7 @@ import (
 type fileTx struct {
 	s         *fileStore
 	puts      map[string]Account // by id, the accounts to write
+	names     map[string]string  // folded name → id, of puts
 	order     []string           // ids of puts, in order
 	removes   map[string]bool
 	cons      []Consumer
@@ -41,8 +42,8 @@ func (t *fileTx) get(id string) (Account, bool, error) {
 }
 
 func (t *fileTx) byName(name string) (Account, bool, error) {
-	for _, id := range t.order {
-		if a := t.puts[id]; strings.EqualFold(a.Name, name) {
+	if id, ok := t.names[foldName(name)]; ok {
+		if a, ok := t.puts[id]; ok && strings.EqualFold(a.Name, name) {
 			return a, true, nil
 		}
 	}
@@ -86,16 +87,23 @@ func (t *fileTx) all() ([]Account, error) {
 }
 
 func (t *fileTx) put(a Account) {
-	if _, ok := t.puts[a.ID]; !ok {
+	if old, ok := t.puts[a.ID]; !ok {
 		t.order = append(t.order, a.ID)
+	} else if t.names[foldName(old.Name)] == a.ID {
+		delete(t.names, foldName(old.Name))
 	}
 	t.puts[a.ID] = a
+	if t.names == nil {
+		t.names = map[string]string{}
+	}
+	t.names[foldName(a.Name)] = a.ID
 	delete(t.removes, a.ID)
 }
 
 func (t *fileTx) remove(id string) {
-	if _, ok := t.puts[id]; ok {
+	if old, ok := t.puts[id]; ok {
 		delete(t.puts, id)
+		delete(t.names, foldName(old.Name))
 		t.order = slices.DeleteFunc(t.order, func(x string) bool { return x == id })
 	}
 	t.removes[id] = true
@@ -281,12 +289,13 @@ func (t *fileTx) commit() error {
 	if err := s.changeIndex(adds, nil); err != nil {
 		return err
 	}
-	for _, id := range t.order {
-		a := t.puts[id]
-		a.Revision = olds[id].Revision + 1
-		if err := s.writeRecord(a); err != nil {
-			return err
-		}
+	written := make([]Account, len(t.order))
+	for i, id := range t.order {
+		written[i] = t.puts[id]
+		written[i].Revision = olds[id].Revision + 1
+	}
+	if err := s.writeRecords(written); err != nil {
+		return err
 	}
 	for id := range t.removes {
 		old, err := s.readRecord(id)
@@ -341,6 +350,68 @@ func (s *fileStore) writeRecord(a Account) error {
 		return err
 	}
 	s.dropRecovery(a)
+	return nil
+}
+
+// bulkWrites is how many records a change writes before it syncs them all
+// at once rather than one by one.
+const bulkWrites = 64
+
+// writeRecords writes the records of accts (the directory is synced by
+// the caller). Many at once (a demo's or a fleet's accounts put in one go)
+// are written to their temporary files first, synced together, then
+// renamed into place: every record is still synced before it replaces the
+// old one, at the cost of one sync instead of thousands.
+func (s *fileStore) writeRecords(accts []Account) error {
+	if len(accts) <= bulkWrites {
+		for _, a := range accts {
+			if err := s.writeRecord(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	temps := make([]string, len(accts))
+	defer func() {
+		for _, tmp := range temps {
+			if tmp != "" {
+				_ = os.Remove(tmp)
+			}
+		}
+	}()
+	err := writeAll(len(accts), func(i int) error {
+		path := s.recordPath(accts[i].ID)
+		if err := refuseLink(path); err != nil {
+			return err
+		}
+		data, err := encodeRecord(accts[i], accts[i].Revision)
+		if err != nil {
+			return err
+		}
+		tmp := recordTemp(path)
+		if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		temps[i] = tmp
+		if err := createSynced(tmp, data, false); err != nil {
+			return fmt.Errorf("cannot write %s: %w", path, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := syncTree(s.path(recordsDir)); err != nil {
+		return fmt.Errorf("cannot sync %s: %w", s.path(recordsDir), err)
+	}
+	for i, a := range accts {
+		path := s.recordPath(a.ID)
+		if err := os.Rename(temps[i], path); err != nil {
+			return fmt.Errorf("cannot write %s: %w", path, err)
+		}
+		temps[i] = ""
+		s.dropRecovery(a)
+	}
 	return nil
 }
 

@@ -257,10 +257,32 @@ func nameTaken(t tx, name, id string) error {
 
 // Put stores accounts as they are given, each under its own id (a new one
 // when it has none), replacing what the store holds under that id: the
-// demo's sample accounts and tests' fixtures. Names must be valid and
-// unique.
+// demo's sample accounts, an operator's bulk load, tests' fixtures. Names
+// must be valid and unique. Many accounts are written a few hundred at a
+// time, each batch under the locks of the accounts it replaces.
 func (m *Manager) Put(ctx context.Context, accts ...Account) ([]Account, error) {
 	defer m.holdPublish()()
+	out := make([]Account, 0, len(accts))
+	for len(accts) > 0 {
+		n := min(len(accts), putBatch)
+		got, err := m.putBatch(ctx, accts[:n])
+		out = append(out, got...)
+		if err != nil {
+			return out, err
+		}
+		accts = accts[n:]
+	}
+	return out, nil
+}
+
+// putBatch is how many accounts Put writes under one set of locks.
+const putBatch = 512
+
+func (m *Manager) putBatch(ctx context.Context, accts []Account) ([]Account, error) {
+	b, err := m.ready(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var unlocks []func()
 	defer func() {
 		for _, u := range unlocks {
@@ -268,19 +290,23 @@ func (m *Manager) Put(ctx context.Context, accts ...Account) ([]Account, error) 
 		}
 	}()
 	for _, a := range accts {
-		if a.ID != "" {
-			if !ValidID(a.ID) {
-				return nil, fmt.Errorf("the account id %s is not one keyfob makes", quoteShort(a.ID, 20))
-			}
-			unlock, err := m.lockAccount(ctx, a.ID, a.Name)
-			if err != nil {
-				return nil, err
-			}
-			unlocks = append(unlocks, unlock)
+		if a.ID == "" {
+			continue
 		}
+		if !ValidID(a.ID) {
+			return nil, fmt.Errorf("the account id %s is not one keyfob makes", quoteShort(a.ID, 20))
+		}
+		if _, err := b.get(ctx, a.ID); errors.Is(err, ErrNotFound) {
+			continue // a new account: nobody else knows its id
+		}
+		unlock, err := m.lockAccount(ctx, a.ID, a.Name)
+		if err != nil {
+			return nil, err
+		}
+		unlocks = append(unlocks, unlock)
 	}
 	out := make([]Account, len(accts))
-	err := m.update(ctx, func(t tx) error {
+	err = m.update(ctx, func(t tx) error {
 		for i, a := range accts {
 			if err := ValidateName(a.Name); err != nil {
 				return err
@@ -298,6 +324,7 @@ func (m *Manager) Put(ctx context.Context, accts ...Account) ([]Account, error) 
 			if err != nil {
 				return err
 			}
+			a.Revision = 0
 			if ok {
 				a.Revision = cur.Revision
 			}
