@@ -27,7 +27,7 @@ func FuzzStoreDecode(f *testing.F) {
 	f.Cleanup(xdg.Reload)
 	f.Setenv("XDG_STATE_HOME", f.TempDir())
 	xdg.Reload()
-	root := scratchDir(f)
+	root := memDir(f)
 	f.Add([]byte(`{"version": 1, "accounts": [{"id": "000000a1", "name": "home", "refresh_token": "NA_rt"}]}`))
 	f.Add([]byte(`{"version": 4, "layout": "tables"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -118,7 +118,7 @@ func FuzzRecordDecode(f *testing.F) {
 	f.Cleanup(xdg.Reload)
 	f.Setenv("XDG_STATE_HOME", f.TempDir())
 	xdg.Reload()
-	root := scratchDir(f)
+	root := memDir(f)
 	good, _ := encodeRecord(Account{ID: "000000a1", Name: "home", RefreshToken: "NA_fake_refresh_0001", ClientSecret: "hunter2-secret"}, 4)
 	f.Add(good)
 	f.Add([]byte(`{"version": 3, "account": {"id": "000000a1", "refresh_token": "NA_secret_refresh_42", "expiry": "never"}}`))
@@ -259,17 +259,4 @@ func isSecretField(k string) bool {
 		}
 	}
 	return false
-}
-
-// scratchDir is a temporary directory on /dev/shm when there is one,
-// else the test's own: every input writes and syncs a few files, and on a
-// busy disk those syncs stall the fuzzer past its deadline.
-func scratchDir(f *testing.F) string {
-	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
-		if d, err := os.MkdirTemp("/dev/shm", "keyfob-fuzz-"); err == nil {
-			f.Cleanup(func() { _ = os.RemoveAll(d) })
-			return d
-		}
-	}
-	return f.TempDir()
 }

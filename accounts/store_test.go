@@ -51,6 +51,20 @@ func snapshot(t *testing.T, m *Manager) *Snapshot {
 
 func storeOf(m *Manager) *fileStore { return m.b.(*fileStore) }
 
+// memDir is a temporary directory on /dev/shm when there is one, else the
+// test's own: for tests that write and sync many files to prove what a
+// killed process or a decoder does, not what a power cut does.
+func memDir(tb testing.TB) string {
+	tb.Helper()
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		if d, err := os.MkdirTemp("/dev/shm", "keyfob-test-"); err == nil {
+			tb.Cleanup(func() { _ = os.RemoveAll(d) })
+			return d
+		}
+	}
+	return tb.TempDir()
+}
+
 func TestEmptyStoreIsNotCreatedByReads(t *testing.T) {
 	m := newStoreManager(t, nil)
 	ctx := context.Background()
