@@ -183,6 +183,21 @@ func (m *Manager) Import(ctx context.Context, a Account) (Saved, error) {
 	if a.RefreshToken == "" && !a.UsesClientCredentials() {
 		return Saved{Account: a}, errors.New("no refresh token was given; pipe it on stdin or paste it at the prompt")
 	}
+	// A refresh token keyfob already holds is its account's: importing it
+	// again is refreshing that account, with the client it belongs to
+	// (under another client the server would refuse it or, worse, spend it
+	// for a second account and leave the first one dead).
+	if held, ok, err := m.holderOf(ctx, a.RefreshToken); err != nil || ok {
+		if err != nil {
+			return Saved{Account: a}, err
+		}
+		r, err := m.Refresh(ctx, held, Explicit)
+		out := Saved{Account: r.Account, Replaced: true}
+		if name := strings.TrimSpace(a.Name); name != "" && !strings.EqualFold(name, held.Name) {
+			out.NameNotUsed = name
+		}
+		return out, err
+	}
 	// Refreshing spends the given refresh token: make sure the result can
 	// be saved under its name before that.
 	if err := m.CheckName(ctx, a); err != nil {
@@ -213,6 +228,23 @@ func (m *Manager) Import(ctx context.Context, a Account) (Saved, error) {
 		out.NameNotUsed = asked
 	}
 	return out, err
+}
+
+// holderOf finds the account that holds the refresh token rt.
+func (m *Manager) holderOf(ctx context.Context, rt string) (Account, bool, error) {
+	if rt == "" {
+		return Account{}, false, nil
+	}
+	accts, err := m.List(ctx)
+	if err != nil {
+		return Account{}, false, err
+	}
+	for _, a := range accts {
+		if a.RefreshToken == rt {
+			return a, true, nil
+		}
+	}
+	return Account{}, false, nil
 }
 
 // CheckName tells, before a login or import spends anything at the

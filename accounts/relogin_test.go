@@ -39,3 +39,21 @@ func TestAddReplacesTheSameLoginAndKeepsItsName(t *testing.T) {
 }
 
 func withName(a Account, name string) Account { a.Name = name; return a }
+
+// TestImportOfAHeldRefreshTokenRefreshesItsAccount: importing the refresh
+// token an account already holds, under whatever name and client, is a
+// refresh of that account: no second account, no token spent for another
+// client, and the name asked for is said not used.
+func TestImportOfAHeldRefreshTokenRefreshesItsAccount(t *testing.T) {
+	m, auth := newManager(t)
+	car := expired()
+	car.Name = "car"
+	seed(t, m, car)
+	got, err := m.Import(context.Background(), Account{Name: "car3", Kind: KindFleet, ClientID: "another-app", RefreshToken: car.RefreshToken})
+	if err != nil || !got.Replaced || got.Account.ID != car.ID || got.Account.RefreshToken != "rt-1" || got.NameNotUsed != "car3" {
+		t.Fatalf("got %+v %v; want car refreshed in place and car3 named as not used", got, err)
+	}
+	if accts, _ := reopen(t, m).List(context.Background()); len(accts) != 1 || auth.calls.Load() != 1 {
+		t.Fatalf("%d accounts after %d refreshes, want 1 and 1", len(accts), auth.calls.Load())
+	}
+}

@@ -262,6 +262,9 @@ func (m *Model) onSaved(s wizard.Saved) tea.Cmd {
 	who := present.Who(&s.Account)
 	var text string
 	switch {
+	case s.Replaced && s.NameNotUsed != "":
+		text = fmt.Sprintf("%s already existed, so it keeps its name rather than %s (%s renames it); its tokens were replaced with the new ones",
+			who, present.OneLine(s.NameNotUsed), m.keys.Rename.Help().Key)
 	case s.Replaced:
 		text = fmt.Sprintf("%s already existed; its tokens were replaced with the new ones", who)
 	case s.Imported:

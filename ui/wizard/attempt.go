@@ -308,7 +308,7 @@ func (w *Model) onDone(msg doneMsg) common.Action {
 	}
 	if msg.err == nil {
 		w.abandon() // a late callback of the same sign-in is now stale
-		return Saved{Account: msg.saved.Account, Replaced: msg.saved.Replaced, Imported: w.purpose == purposeImport,
+		return Saved{Account: msg.saved.Account, Replaced: msg.saved.Replaced, NameNotUsed: msg.saved.NameNotUsed, Imported: w.purpose == purposeImport,
 			RegionChange: msg.saved.RegionChange}
 	}
 	if w.step == stepBrowser && !msg.fromWait && w.run.signIn != nil {

@@ -38,6 +38,9 @@ type Saved struct {
 	Account  accounts.Account
 	Replaced bool // an earlier login of the same user and client was replaced
 	Imported bool
+	// NameNotUsed is the name the form asked for when the account already
+	// existed under another, which it kept.
+	NameNotUsed string
 	// RegionChange is how the tokens corrected the region the form chose
 	// (or why keyfob did not follow them); zero when they agreed.
 	RegionChange oauth.RegionChange
