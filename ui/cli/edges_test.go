@@ -69,7 +69,7 @@ func TestServeRemoveUnknownConsumerSaysWhatToDo(t *testing.T) {
 func TestDefaultAccountThatIsGone(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour), e.minted("a0000002", "truck", time.Hour))
-	if err := accounts.Open(e.storeDir()).SaveConfig(accounts.Config{DefaultAccount: "boat"}); err != nil {
+	if err := e.manager().SaveConfig(accounts.Config{DefaultAccount: "boat"}); err != nil {
 		t.Fatal(err)
 	}
 	want := `keyfob: default_account in config.json: no account matches "boat"; name an account, or set default_account to one that keyfob list shows`

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -264,13 +265,26 @@ func (e *env) isolateHome() string {
 	return home
 }
 
-func (e *env) store() *accounts.File {
+// manager is a Manager of the env's store of its own, as another keyfob
+// process has.
+func (e *env) manager() *accounts.Manager {
 	e.t.Helper()
-	f, err := accounts.Open(e.storeDir()).Load()
+	m, err := accounts.Open("", accounts.Options{Dir: e.storeDir()})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return f
+	e.t.Cleanup(func() { _ = m.Close() })
+	return m
+}
+
+// store reads every account and consumer as the store holds them now.
+func (e *env) store() *accounts.Snapshot {
+	e.t.Helper()
+	snap, err := e.manager().Snapshot(context.Background())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return snap
 }
 
 func (e *env) account(name string) accounts.Account {
@@ -282,19 +296,59 @@ func (e *env) account(name string) accounts.Account {
 	return *a
 }
 
-func (e *env) storeBytes() []byte {
-	b, _ := os.ReadFile(filepath.Join(e.storeDir(), accounts.StoreFile))
-	return b
+// storeFiles is every file in keyfob's directory (the store and the
+// settings) with its contents, by path relative to it; nil when there is
+// none. Lock files are left out: taking a lock changes nothing.
+func (e *env) storeFiles() map[string]string {
+	e.t.Helper()
+	var files map[string]string
+	root := e.storeDir()
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && path == root {
+			return filepath.SkipAll
+		}
+		if err != nil || d.IsDir() || strings.HasSuffix(d.Name(), ".lock") {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		if files == nil {
+			files = map[string]string{}
+		}
+		files[rel] = string(data)
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return files
+}
+
+// sameFiles fails the test when the store's files differ from before.
+func (e *env) sameFiles(what string, before map[string]string) {
+	e.t.Helper()
+	after := e.storeFiles()
+	for p, b := range before {
+		if a, ok := after[p]; !ok {
+			e.t.Errorf("%s: %s was removed", what, p)
+		} else if a != b {
+			e.t.Errorf("%s: %s changed:\n%s\nbecame\n%s", what, p, b, a)
+		}
+	}
+	for p := range after {
+		if _, ok := before[p]; !ok {
+			e.t.Errorf("%s: %s was written", what, p)
+		}
+	}
 }
 
 // seed writes accounts minted by the sandbox straight into the store.
 func (e *env) seed(accts ...accounts.Account) {
 	e.t.Helper()
-	err := accounts.Open(e.storeDir()).Update(context.Background(), func(f *accounts.File) error {
-		f.Accounts = append(f.Accounts, accts...)
-		return nil
-	})
-	if err != nil {
+	if _, err := e.manager().Put(context.Background(), accts...); err != nil {
 		e.t.Fatal(err)
 	}
 }

@@ -173,7 +173,7 @@ func TestLoginPastedURLWithoutCode(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "no code") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	if e.storeBytes() != nil {
+	if e.storeFiles() != nil {
 		t.Fatal("a store was written")
 	}
 }

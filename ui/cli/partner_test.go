@@ -231,11 +231,7 @@ func TestPartnerTokenRefreshedThroughManager(t *testing.T) {
 // replace writes a over the stored account with its id.
 func (e *env) replace(a accounts.Account) {
 	e.t.Helper()
-	err := accounts.Open(e.storeDir()).Update(context.Background(), func(f *accounts.File) error {
-		*f.Find(a.ID) = a
-		return nil
-	})
-	if err != nil {
+	if _, err := e.manager().Put(context.Background(), a); err != nil {
 		e.t.Fatal(err)
 	}
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -26,7 +27,7 @@ func TestServeConsumers(t *testing.T) {
 		!strings.Contains(r.stderr, "Consumer teslamate gets the tokens of car") || strings.Contains(r.stderr, cred) {
 		t.Fatalf("stdout %q stderr %q", r.stdout, r.stderr)
 	}
-	if strings.Contains(string(e.storeBytes()), cred) {
+	if strings.Contains(fmt.Sprint(e.storeFiles()), cred) {
 		t.Fatal("the credential is in the store")
 	}
 	e.mustRun("", "serve", "add", "ha", "--account", "truck")
