@@ -51,7 +51,6 @@ func oldStore(t testing.TB, dir string, n int) map[string]string {
 	return want
 }
 
-
 // BenchmarkMigrate takes over version 2 stores of 300, 10,000 and 50,000
 // accounts (the bar: 50,000 in under 10 s).
 func BenchmarkMigrate(b *testing.B) {
