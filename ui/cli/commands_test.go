@@ -109,6 +109,35 @@ func TestTokenFreshNearExpiryAndRotation(t *testing.T) {
 	}
 }
 
+// TestTokenWhenTheRefreshFails: a token still valid but inside
+// --min-valid whose refresh fails is printed all the same, with a warning
+// that says why and for how long it is good; the next call, during the
+// back-off after the failure, does not ask the server again; a refresh
+// the user asks for does.
+func TestTokenWhenTheRefreshFails(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	e.seed(e.minted("a0000001", "soon", 4*time.Minute))
+	soon := e.account("soon")
+	e.srv.FailNext(sandbox.FaultServerError, 1)
+	r := e.mustRun("", "token", "soon", "--min-valid", "5m")
+	if r.stdout != soon.AccessToken+"\n" || !strings.HasPrefix(r.stderr, "keyfob: warning: ") || !strings.Contains(r.stderr, "503") ||
+		!strings.Contains(r.stderr, "valid for 3 minutes more") {
+		t.Fatalf("a failed refresh: stdout %q, stderr %q", r.stdout, r.stderr)
+	}
+	st := e.srv.Stats()
+	r = e.mustRun("", "token", "soon", "--min-valid", "5m")
+	if r.stdout != soon.AccessToken+"\n" || !strings.Contains(r.stderr, "waits before asking again") {
+		t.Fatalf("during the back-off: stdout %q, stderr %q", r.stdout, r.stderr)
+	}
+	if e.srv.Stats() != st {
+		t.Fatalf("a refresh reached the server during the back-off: %+v", e.srv.Stats())
+	}
+	e.mustRun("", "refresh", "soon")
+	if a := e.account("soon"); a.AccessToken == soon.AccessToken || e.srv.Stats().Refreshes != st.Refreshes+1 {
+		t.Fatal("keyfob refresh waited out the back-off")
+	}
+}
+
 // TestTokenDefaultAccount: without NAME, the only account or the
 // configured default.
 func TestTokenDefaultAccount(t *testing.T) {

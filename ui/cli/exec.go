@@ -106,6 +106,7 @@ func runExec(opts *ExecOptions) error {
 	if err != nil {
 		return err
 	}
+	warnStale(opts.IO.Err, got, time.Now())
 	acct := got.Account
 	tf, err := newTokenDir(tempBase(opts.TempDir))
 	if err != nil {

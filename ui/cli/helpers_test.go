@@ -21,6 +21,7 @@ import (
 	"github.com/adrg/xdg"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
@@ -269,7 +270,7 @@ func (e *env) isolateHome() string {
 // process has.
 func (e *env) manager() *accounts.Manager {
 	e.t.Helper()
-	m, err := accounts.Open("", accounts.Options{Dir: e.storeDir()})
+	m, err := accounts.Open("", accounts.Options{Dir: e.storeDir(), Auth: &oauth.Engine{}})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -109,6 +109,7 @@ func partnerSetup(opts *PartnerOptions) (string, accounts.Account, error) {
 	if err != nil {
 		return "", p, fmt.Errorf("cannot get a partner token from %q: %w", p.Name, err)
 	}
+	warnStale(opts.IO.Err, got, time.Now())
 	p = got.Account
 	if strings.TrimSpace(p.Audience) == "" {
 		return "", p, fmt.Errorf("the partner account %q has no Fleet API base URL (its audience); set one with keyfob edit %s --region na|eu|cn", p.Name, p.Name)

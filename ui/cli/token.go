@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -104,6 +105,7 @@ func runToken(opts *TokenOptions) error {
 		return why(err)
 	}
 	printRegionChange(opts.IO.Err, present.Clean(got.Account.Name), oauth.RegionChangeOf(got.Before, got.Account))
+	warnStale(opts.IO.Err, got, opts.Now())
 	acct := got.Account
 	if opts.JSON || opts.Write != "" {
 		return outputToken(opts, acct)
@@ -147,4 +149,15 @@ func outputToken(opts *TokenOptions, acct accounts.Account) error {
 	}
 	_, err := opts.IO.Out.Write(data)
 	return err
+}
+
+// warnStale says on stderr that the token handed out is the one the
+// account had, still valid but not for as long as asked, because its
+// refresh failed or waits out the back-off after a failure (got.Stale).
+func warnStale(w io.Writer, got accounts.Refreshed, now time.Time) {
+	if got.Stale == nil {
+		return
+	}
+	fprintln(w, fmt.Sprintf("keyfob: warning: %s; the token it has is valid for %s more",
+		present.OneLine(got.Stale.Error()), present.Approx(got.Account.Expiry.Sub(now))))
 }
