@@ -127,8 +127,9 @@ func (m *Model) explainDisabled(msg tea.KeyPressMsg, k KeyMap, r *list.Row) (tea
 		return m.copyToken(r, true), true
 	case common.Pressed(msg, k.Refresh) && !r.Busy && !r.Queued:
 		state := accounts.StateActive
-		if r.Acct.State == accounts.StateRevoked {
-			state = accounts.StateRevoked
+		var cannot *accounts.CannotRefreshError
+		if errors.As(accounts.CanRefresh(r.Acct), &cannot) {
+			state = cannot.State
 		}
 		return m.setToast(m.cannotRefresh(r, state), present.ToneWarn), true
 	case common.Pressed(msg, k.Revoke):

@@ -125,6 +125,17 @@ func TestRefreshRejectedMeansLoginRequiredAndNoRetry(t *testing.T) {
 	if got := e.srv.Stats().Refreshes; got != 0 {
 		t.Errorf("auto-refresh retried a login-required account %d times", got)
 	}
+	// Nor does r: the key is off on its row, as R and the auto-refresh
+	// skip it, and pressed all the same it says what helps.
+	if strings.Contains(plain(e.m), "r refresh") {
+		t.Errorf("the help offers r on a login-required row:\n%s", plain(e.m))
+	}
+	e.d.press("r")
+	e.d.settle()
+	if got := e.srv.Stats().Refreshes; got != 0 || e.row(0).Busy ||
+		!strings.Contains(e.m.toast.text, "car needs a new login: the server rejected its refresh token — press n to sign in again") {
+		t.Errorf("r on a login-required row: %d refreshes, toast %q", got, e.m.toast.text)
+	}
 }
 
 func TestAutoRefreshWithinMarginAndBackOff(t *testing.T) {
