@@ -192,6 +192,31 @@ func TestRefreshAllBoundedConcurrency(t *testing.T) {
 	}
 }
 
+// TestRefreshNeverSendsAnAccountThatNeedsALogin: refresh --all skips the
+// accounts no refresh can help (a rejected refresh token, a revoked
+// account) and says so; refresh NAME on one fails with exit 4. Neither
+// asks the server about them, as the TUI's r, R and auto-refresh do not.
+func TestRefreshNeverSendsAnAccountThatNeedsALogin(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	dead, gone := e.minted("a0000002", "dead", -time.Minute), e.minted("a0000003", "gone", time.Hour)
+	dead.State, dead.StateDetail = accounts.StateLoginRequired, "login_required"
+	gone.State = accounts.StateRevoked
+	e.seed(e.minted("a0000001", "car", -time.Minute), dead, gone)
+	r := e.mustRun("", "refresh", "--all")
+	if !strings.Contains(r.stdout, "✓ car: ") || strings.Contains(r.stdout, "dead") || strings.Contains(r.stdout, "gone") ||
+		!strings.Contains(r.stderr, `- skipped: the server rejected the refresh token of "dead" (login_required): it needs a new login`) ||
+		!strings.Contains(r.stderr, `- skipped: "gone" was revoked and needs a new login`) {
+		t.Fatalf("refresh --all: stdout %q stderr %q", r.stdout, r.stderr)
+	}
+	if st := e.srv.Stats(); st.Refreshes != 1 || st.Failures != 0 {
+		t.Fatalf("the server was asked about an account that needs a login: %+v", st)
+	}
+	r = e.run("", "refresh", "dead")
+	if r.code != ExitLoginRequired || !strings.Contains(r.stderr, "needs a new login") || e.srv.Stats().Refreshes != 1 {
+		t.Fatalf("refresh dead: exit %d %s (%d refreshes)", r.code, r.stderr, e.srv.Stats().Refreshes)
+	}
+}
+
 func TestRevokeAndRemove(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour), e.minted("a0000002", "truck", time.Hour))

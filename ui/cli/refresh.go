@@ -67,14 +67,18 @@ func runRefresh(opts *RefreshOptions) error {
 	// store: collecting garbage halfway through would only cost time.
 	debug.SetGCPercent(400)
 	m := opts.Manager()
-	todo, err := refreshTargets(m, opts.Names, opts.All)
-	if err != nil || len(todo) == 0 {
-		if err == nil {
-			fprintln(opts.IO.Err, "Nothing to refresh.")
-		}
+	todo, skipped, err := refreshTargets(m, opts.Names, opts.All)
+	if err != nil {
 		return err
 	}
 	out, errOut := opts.IO.Out, opts.IO.Err
+	for _, why := range skipped {
+		fprintf(errOut, "- skipped: %s\n", present.OneLine(why.Error()))
+	}
+	if len(todo) == 0 {
+		fprintln(errOut, "Nothing to refresh.")
+		return nil
+	}
 	res := m.RefreshMany(opts.Ctx, todo, opts.Concurrency, opts.MinValid, accounts.Explicit, func(i int, r accounts.RefreshManyResult) {
 		name := present.Clean(r.Account.Name)
 		printRegionChange(errOut, name, oauth.RegionChangeOf(r.Before, r.Account))
@@ -109,35 +113,37 @@ func runRefresh(opts *RefreshOptions) error {
 }
 
 // refreshTargets are the accounts to refresh: every refreshable one with
-// all, else the named ones, else the default (or only) one.
-func refreshTargets(m *accounts.Manager, names []string, all bool) ([]accounts.Account, error) {
-	var todo []accounts.Account
+// all (skipped says why each other one is not: accounts.CanRefresh),
+// else the named ones, else the default (or only) one.
+func refreshTargets(m *accounts.Manager, names []string, all bool) (todo []accounts.Account, skipped []error, err error) {
 	if all {
 		accts, err := m.List(context.Background())
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, ac := range accts {
-			if accounts.CanRefresh(ac) == nil {
-				todo = append(todo, ac)
+			if why := accounts.CanRefresh(ac); why != nil {
+				skipped = append(skipped, why)
+				continue
 			}
+			todo = append(todo, ac)
 		}
-		return todo, nil
+		return todo, skipped, nil
 	}
 	why := keep
 	if len(names) == 0 {
 		name, fromConfig, err := accountRef(m, "")
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		names, why = []string{name}, fromConfig
 	}
 	for _, n := range names {
 		ac, err := m.Find(context.Background(), n)
 		if err != nil {
-			return nil, why(err)
+			return nil, nil, why(err)
 		}
 		todo = append(todo, ac)
 	}
-	return todo, nil
+	return todo, nil, nil
 }
