@@ -38,6 +38,8 @@ type driver struct {
 	// realTicks lets the once-a-second ticks of tea.Every through; by
 	// default only ticks the test sends itself reach the model.
 	realTicks bool
+	// changes counts the changes by others the model was told of.
+	changes atomic.Int64
 }
 
 func newDriver(t testing.TB, m *Model) *driver {
@@ -88,6 +90,9 @@ func (d *driver) handle(msg tea.Msg) {
 		d.quit = true
 		d.mu.Unlock()
 		return
+	}
+	if _, ok := msg.(storeChangedMsg); ok {
+		d.changes.Add(1)
 	}
 	v := reflect.ValueOf(msg)
 	switch v.Type().Name() {
