@@ -98,7 +98,10 @@ func moduleRoot(tb testing.TB) string {
 }
 
 // buildMinimal compiles minimalProgram against this module.
-func buildMinimal(tb testing.TB) string {
+func buildMinimal(tb testing.TB) string { return buildProgram(tb, "minimal", minimalProgram) }
+
+// buildProgram compiles a one-file program against this module.
+func buildProgram(tb testing.TB, name, source string) string {
 	tb.Helper()
 	wd := moduleRoot(tb)
 	dir := tb.TempDir()
@@ -106,17 +109,17 @@ func buildMinimal(tb testing.TB) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	gomod := fmt.Sprintf("module minimal\n\ngo 1.26\n\nrequire github.com/keyfob/keyfob v0.0.0\n\nreplace github.com/keyfob/keyfob => %s\n", wd)
-	for name, body := range map[string][]byte{"go.mod": []byte(gomod), "go.sum": sum, "main.go": []byte(minimalProgram)} {
-		if err := os.WriteFile(filepath.Join(dir, name), body, 0o600); err != nil {
+	gomod := fmt.Sprintf("module %s\n\ngo 1.26\n\nrequire github.com/keyfob/keyfob v0.0.0\n\nreplace github.com/keyfob/keyfob => %s\n", name, wd)
+	for file, body := range map[string][]byte{"go.mod": []byte(gomod), "go.sum": sum, "main.go": []byte(source)} {
+		if err := os.WriteFile(filepath.Join(dir, file), body, 0o600); err != nil {
 			tb.Fatal(err)
 		}
 	}
-	bin := filepath.Join(dir, "minimal")
+	bin := filepath.Join(dir, name)
 	cmd := exec.Command("go", "build", "-mod=mod", "-o", bin, ".")
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("building the minimal program: %v\n%s", err, out)
+		tb.Fatalf("building the %s program: %v\n%s", name, err, out)
 	}
 	return bin
 }
