@@ -39,7 +39,7 @@ const partnerMinValid = 5 * time.Minute
 func NewCmdPartner(f *Factory, runF func(*PartnerOptions) error) *cobra.Command {
 	parent := &cobra.Command{
 		Use:   "partner",
-		Short: "Set up a Fleet API partner account: register your app's domain and check its public key",
+		Short: "Set up your own Fleet API app: its key pair, its domain's registration, vehicle pairing",
 		Long: "Fleet API apps register their domain with Tesla once per region, with a partner token: Tesla then\n" +
 			"fetches the app's public key from https://DOMAIN" + fleetapi.KeyPath + "\n" +
 			"(a PEM EC public key on secp256r1). The partner token comes from a partner account, added with\n" +
@@ -52,6 +52,7 @@ func NewCmdPartner(f *Factory, runF func(*PartnerOptions) error) *cobra.Command 
 	for _, action := range []string{"register", "check"} {
 		parent.AddCommand(newCmdPartnerAction(f, action, runF))
 	}
+	parent.AddCommand(NewCmdPartnerKeygen(f, nil))
 	return parent
 }
 
