@@ -97,8 +97,8 @@ func (k Keys) save(key *ecdsa.PrivateKey, force bool) (KeyPair, error) {
 	if err != nil {
 		return KeyPair{}, err
 	}
-	if err := os.MkdirAll(k.Dir, 0o700); err != nil {
-		return KeyPair{}, fmt.Errorf("cannot create %s: %w", k.Dir, err)
+	if err := ensureDir(k.Dir); err != nil {
+		return KeyPair{}, err
 	}
 	out := KeyPair{PrivatePath: k.PrivatePath(), PublicPath: k.PublicPath(), PublicPEM: pub}
 	out.Point, _ = fleetapi.ParsePublicKey(pub)
@@ -146,6 +146,16 @@ func (k Keys) Public() (pemData, point []byte, err error) {
 		return nil, nil, fmt.Errorf("%s: %w", k.PublicPath(), err)
 	}
 	return data, point, nil
+}
+
+// Served is the public key's PEM for keyfob serve to publish: nothing
+// (and no error) while there is no key pair.
+func (k Keys) Served() ([]byte, error) {
+	data, _, err := k.Public()
+	if errors.Is(err, ErrNoKey) {
+		return nil, nil
+	}
+	return data, err
 }
 
 // Private reads the private key, for the commands that sign with it.
@@ -208,4 +218,12 @@ func readFile(path string) ([]byte, fs.FileInfo, error) {
 		return nil, nil, fmt.Errorf("cannot read %s: %w", path, err)
 	}
 	return data, fi, nil
+}
+
+// ensureDir creates keyfob's directory, private, when it is missing.
+func ensureDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("cannot create %s: %w", dir, err)
+	}
+	return nil
 }

@@ -33,6 +33,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == TokenPath || r.URL.Path == ShortTokenPath:
 		rec.route = "POST " + r.URL.Path
 		s.serveToken(rw, r)
+	case r.URL.Path == PublicKeyPath:
+		rec.route = "GET " + PublicKeyPath
+		s.servePublicKey(rw, r)
 	case strings.HasPrefix(r.URL.Path, TokenByName):
 		rec.route = "GET " + TokenByName + "{name}"
 		s.serveTokenByName(rw, r, strings.TrimPrefix(r.URL.Path, TokenByName))

@@ -152,6 +152,11 @@ func (f *Factory) Keys() fleetapp.Keys {
 	return fleetapp.Keys{Dir: f.ConfigDir(), Now: f.Now}
 }
 
+// Apps is what keyfob remembers of the user's own Fleet API apps.
+func (f *Factory) Apps() fleetapp.Apps {
+	return fleetapp.Apps{Dir: f.ConfigDir(), Now: f.Now}
+}
+
 // Manager runs the operations on accounts the TUI shares.
 func (f *Factory) Manager() *accounts.Manager {
 	if f.manager == nil {
