@@ -101,7 +101,7 @@ type fixture struct {
 	// clientSecret is the secret of fixtureClientID, in every account.
 	clientSecret string
 	client       *http.Client
-	stop   func() error // stops the service and returns Serve's error
+	stop         func() error // stops the service and returns Serve's error
 }
 
 func newFixture(t testing.TB, opts sandbox.Options) *fixture {
