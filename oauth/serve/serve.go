@@ -74,6 +74,7 @@ type Server struct {
 	now    func() time.Time
 	log    *requestLog
 	flushT time.Duration
+	hosts  *hostSet // what Serve's listener answers; nil answers any Host
 
 	dir      atomic.Pointer[directory]
 	reloadMu sync.Mutex
