@@ -43,7 +43,7 @@ func TestOnlyItsOwnHostNamesAreAnswered(t *testing.T) {
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(f.base, "http://"))
 	for host, want := range map[string]int{
 		"127.0.0.1:" + port: 200, "localhost:" + port: 200, "LOCALHOST.:" + port: 200, "localhost": 200,
-		"host.docker.internal:" + port: 200,
+		"host.docker.internal:" + port:    200,
 		"rebind.attacker.example:" + port: 421, "rebind.attacker.example": 421, "127.0.0.2:" + port: 421,
 		"localhost.attacker.example": 421, "[::1]:" + port: 421,
 	} {
