@@ -46,6 +46,18 @@ func TestServeServesThePublicKeyOnly(t *testing.T) {
 	if point, err := fleetapi.ParsePublicKey([]byte(body)); err != nil || string(point) != string(kp.Point) {
 		t.Fatalf("served key: %v", err)
 	}
+	// Under the app's own domain, as a tunnel forwards it: the key, while
+	// the token endpoint keeps its Host rule.
+	req, _ := http.NewRequest(http.MethodGet, f.base+serve.PublicKeyPath, nil)
+	req.Host = "app.example.com"
+	if resp, err := f.client.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("under the app's domain: %v %v", resp, err)
+	}
+	req, _ = http.NewRequest(http.MethodPost, f.base+serve.TokenPath, nil)
+	req.Host = "app.example.com"
+	if resp, err := f.client.Do(req); err != nil || resp.StatusCode != http.StatusMisdirectedRequest {
+		t.Fatalf("the token endpoint under another name: %v %v", resp, err)
+	}
 	if status, _, body := fetch(http.MethodHead); status != http.StatusOK || body != "" {
 		t.Fatalf("HEAD: %d %q", status, body)
 	}

@@ -78,6 +78,7 @@ type Server struct {
 	now    func() time.Time
 	log    *requestLog
 	flushT time.Duration
+	hosts  *hostSet // what Serve's listener answers; nil answers any Host
 	// publicKey is Options.PublicKey.
 	publicKey func() ([]byte, error)
 
