@@ -16,6 +16,7 @@ const (
 	TokenPath      = "/oauth2/v3/token" // Tesla's path, which TeslaMate's default TESLA_AUTH_PATH leads to
 	ShortTokenPath = "/token"           // TeslaMate with TESLA_AUTH_HOST set and TESLA_AUTH_PATH unset
 	TokenByName    = "/v1/token/"       // GET /v1/token/NAME with Authorization: Bearer CREDENTIAL
+	DiscoveryPath  = "/.well-known/openid-configuration"
 )
 
 // ServeHTTP implements http.Handler. It routes by hand rather than with
@@ -30,6 +31,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Pragma", "no-cache")
 	h.Set("X-Content-Type-Options", "nosniff")
 	switch {
+	case r.URL.Path == PublicKeyPath:
+		// Public, and fetched under the app's own domain through a tunnel
+		// or proxy: no Host rule protects anything here.
+		rec.route = "GET " + PublicKeyPath
+		s.servePublicKey(rw, r)
+	case !s.hosts.allows(r.Host):
+		rec.route = "any"
+		rec.outcome = "wrong_host"
+		rw.fail(http.StatusMisdirectedRequest, "invalid_request", "keyfob serve answers only requests for "+s.hosts.String()+
+			"; start it with --allow-host NAME to answer another name")
+	case r.URL.Path == DiscoveryPath:
+		rec.route = "GET " + DiscoveryPath
+		s.serveDiscovery(rw, r)
 	case r.URL.Path == TokenPath || r.URL.Path == ShortTokenPath:
 		rec.route = "POST " + r.URL.Path
 		s.serveToken(rw, r)
@@ -38,7 +52,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveTokenByName(rw, r, strings.TrimPrefix(r.URL.Path, TokenByName))
 	default:
 		rec.route = "other"
-		rw.fail(http.StatusNotFound, "not_found", "keyfob serve answers POST "+TokenPath+" and GET "+TokenByName+"NAME")
+		rw.fail(http.StatusNotFound, "not_found", "keyfob serve answers POST "+TokenPath+", GET "+TokenByName+"NAME and GET "+DiscoveryPath)
 	}
 	s.log.done(rec)
 }

@@ -53,6 +53,7 @@ func TestServeConsumers(t *testing.T) {
 		{[]string{"serve", "remove", "nobody"}, 3, "no consumer is named"},
 		{[]string{"serve", "--min-valid", "-1s"}, 2, "negative"},
 		{[]string{"serve", "--addr", "0.0.0.0:0"}, 1, "--tls-cert"},
+		{[]string{"serve", "--addr", "127.0.0.1:0", "--allow-host", "http://teslamate.lan"}, 1, "--allow-host \"http://teslamate.lan\" is not a host name"},
 	} {
 		if r := e.run("", tc.args...); r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("%v: exit %d %s", tc.args, r.code, r.stderr)
@@ -81,7 +82,7 @@ func TestServeProcess(t *testing.T) {
 	e.seed(e.minted("a0000001", "car", -time.Minute))
 	cred := strings.TrimSpace(e.mustRun("", "serve", "add", "teslamate", "--account", "car").stdout)
 	script := strings.TrimSpace(e.mustRun("", "serve", "add", "script", "--account", "car").stdout)
-	cmd := exec.Command(keyfobBinary(t), "serve", "--addr", "127.0.0.1:0")
+	cmd := exec.Command(keyfobBinary(t), "serve", "--addr", "127.0.0.1:0", "--allow-host", "teslamate.lan")
 	cmd.Env = e.environ()
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
@@ -124,6 +125,13 @@ func TestServeProcess(t *testing.T) {
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("by name: %v %v", resp, err)
 	}
+	// Host names: its own and --allow-host's are answered, no other.
+	for host, want := range map[string]int{"teslamate.lan:7531": 200, "rebind.attacker.example": 421} {
+		req.Host = host
+		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != want {
+			t.Fatalf("Host %s: %v %v, want %d", host, resp, err, want)
+		}
+	}
 	e.mustRun("", "serve", "remove", "teslamate")
 	if status, body = token(); status != 401 || !strings.Contains(body, "invalid_client") {
 		t.Fatalf("a removed consumer got %d %s", status, body)
@@ -139,7 +147,8 @@ func TestServeProcess(t *testing.T) {
 	}
 	out := log.String()
 	if !strings.Contains(out, "consumer=teslamate account=car status=200 outcome=refreshed") ||
-		!strings.Contains(out, "status=401 outcome=invalid_client") || !strings.Contains(out, "keyfob serve: stopped") {
+		!strings.Contains(out, "status=401 outcome=invalid_client") || !strings.Contains(out, "keyfob serve: stopped") ||
+		!strings.Contains(out, "answering requests for 127.0.0.1, localhost, teslamate.lan") {
 		t.Fatalf("log:\n%s", out)
 	}
 	for _, secret := range []string{cred, script, a.RefreshToken, a.AccessToken} {
