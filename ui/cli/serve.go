@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth/fleetapp"
 	"github.com/keyfob/keyfob/oauth/serve"
 )
 
@@ -16,6 +17,7 @@ type ServeOptions struct {
 	IO      *IOStreams
 	Ctx     context.Context
 	Manager func() *accounts.Manager
+	Keys    func() fleetapp.Keys
 
 	Listen   serve.ListenConfig
 	MinValid time.Duration // 0: refresh_margin of config.json
@@ -24,7 +26,7 @@ type ServeOptions struct {
 // NewCmdServe returns `keyfob serve` and its consumer commands; runF
 // replaces its run in tests.
 func NewCmdServe(f *Factory, runF func(*ServeOptions) error) *cobra.Command {
-	opts := &ServeOptions{IO: f.IO, Manager: f.Manager}
+	opts := &ServeOptions{IO: f.IO, Manager: f.Manager, Keys: f.Keys}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the token service: other programs get access tokens from keyfob, not from Tesla",
@@ -39,7 +41,10 @@ func NewCmdServe(f *Factory, runF func(*ServeOptions) error) *cobra.Command {
 			"on SIGTERM or ctrl+c. It listens on " + serve.DefaultAddr + " by default; any address but loopback\n" +
 			"or a Unix socket needs --tls-cert and --tls-key (or --insecure). Against DNS rebinding, it answers\n" +
 			"only requests whose Host is one of its own names (the address, localhost on loopback, the\n" +
-			"certificate's names) or one given with --allow-host.",
+			"certificate's names) or one given with --allow-host.\n\n" +
+			"Once keyfob partner keygen made your app's key pair, serve also publishes the public key, to anyone\n" +
+			"and under any Host, at GET {base}" + serve.PublicKeyPath + ":\n" +
+			"point a tunnel or reverse proxy for your app's domain at that path.",
 		Example: "  keyfob serve add teslamate --account car\n" +
 			"  keyfob serve\n" +
 			"  keyfob serve --addr unix:/run/keyfob/serve.sock\n" +
@@ -78,7 +83,7 @@ func runServe(opts *ServeOptions) error {
 	// it grow to five times that before collecting costs little memory and
 	// halves the collections, which show in the latency's tail.
 	debug.SetGCPercent(serve.GCPercent)
-	srv, err := serve.New(serve.Options{Manager: m, Margin: margin, Log: opts.IO.Err})
+	srv, err := serve.New(serve.Options{Manager: m, Margin: margin, Log: opts.IO.Err, PublicKey: opts.Keys().Served})
 	if err != nil {
 		return err
 	}
