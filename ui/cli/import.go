@@ -86,5 +86,6 @@ func runImport(opts *ImportOptions) error {
 	}
 	fprintf(opts.IO.Err, "%s %s\n", verb, present.Summary(&saved.Account, opts.Now()))
 	printRegionChange(opts.IO.Err, present.Clean(saved.Account.Name), saved.RegionChange)
+	noteLoginConsumers(opts.IO.Err, l.Manager, saved.Account, saved.Replaced)
 	return nil
 }

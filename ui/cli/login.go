@@ -131,6 +131,7 @@ func runLogin(opts *LoginOptions) error {
 	}
 	fprintf(opts.IO.Err, "%s %s\n", verb, present.Summary(&saved.Account, opts.Now()))
 	printRegionChange(opts.IO.Err, present.Clean(saved.Account.Name), saved.RegionChange)
+	noteLoginConsumers(opts.IO.Err, l.Manager, saved.Account, saved.Replaced)
 	return nil
 }
 
