@@ -197,9 +197,28 @@ func (s *Server) serveConsumer(w *recorder, r *http.Request, cred, name string) 
 			"keyfob could not refresh the account's token upstream; try again shortly")
 		return a, false
 	}
+	if !s.stillConsumer(d, c) {
+		// Removed (or moved to another account) while the token was
+		// being got: the credential no longer entitles it to one.
+		w.rec.outcome = "removed_meanwhile"
+		w.Header().Set("WWW-Authenticate", `Bearer realm="keyfob"`)
+		w.fail(http.StatusUnauthorized, "invalid_client", "the consumer credential was removed from keyfob while this request waited; keyfob serve add prints a new one")
+		return accounts.Account{}, false
+	}
 	w.rec.outcome = outcome
 	s.noteUse(c.Hash, s.now(), w.rec.remote)
 	return a, true
+}
+
+// stillConsumer reports whether c, found in d, is still a consumer of the
+// same account in the store as it is now.
+func (s *Server) stillConsumer(d *directory, c accounts.Consumer) bool {
+	now := s.current()
+	if now == d {
+		return true
+	}
+	c2, ok := now.consumers[c.Hash]
+	return ok && c2.AccountID == c.AccountID
 }
 
 func tokenType(a accounts.Account) string {

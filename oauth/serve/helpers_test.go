@@ -55,10 +55,12 @@ func (b *lockedBuffer) String() string {
 type recordingAuthority struct {
 	inner *oauth.Engine
 	// fail, when set, answers refreshes in the engine's place.
-	fail   func(a accounts.Account) error
-	mu     sync.Mutex
-	seen   []string
-	access []string
+	fail func(a accounts.Account) error
+	// started, when set, is told of each refresh as it starts.
+	started chan<- struct{}
+	mu      sync.Mutex
+	seen    []string
+	access  []string
 }
 
 func (r *recordingAuthority) note(tokens ...string) {
@@ -74,6 +76,9 @@ func (r *recordingAuthority) noteAccess(tokens ...string) {
 }
 
 func (r *recordingAuthority) Refresh(ctx context.Context, a accounts.Account) (accounts.Grant, error) {
+	if r.started != nil {
+		r.started <- struct{}{}
+	}
 	if r.fail != nil {
 		return accounts.Grant{}, r.fail(a)
 	}

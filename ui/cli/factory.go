@@ -50,6 +50,9 @@ type Factory struct {
 	// --http-timeout on Go's default transport. Tests set a client that
 	// trusts their TLS servers.
 	HTTPClient *http.Client
+	// Asker asks in place of huh's forms (see Ask); tests set one that
+	// answers from a script.
+	Asker Asker
 
 	configDir   string        // --config-dir
 	httpTimeout time.Duration // --http-timeout

@@ -157,3 +157,49 @@ func TestServeProcess(t *testing.T) {
 		}
 	}
 }
+
+// TestRevokeAndLoginNameTheConsumers: revoke says which consumers of
+// keyfob serve keep their credentials, a new login says which get the
+// account's tokens again, and --remove-consumers (or --remove) removes
+// them.
+func TestRevokeAndLoginNameTheConsumers(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	login := []string{"login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", sandbox.FleetClientID,
+		"--redirect-uri", e.fleetRedirect(), "--name", "car"}
+	e.mustRun("", login...)
+	e.mustRun("", "serve", "add", "tm", "--account", "car")
+	e.mustRun("", "serve", "add", "ha", "--account", "car")
+	consumers := func() string {
+		var list []struct{ Name string }
+		_ = json.Unmarshal([]byte(e.mustRun("", "serve", "list", "--json").stdout), &list)
+		var names []string
+		for _, c := range list {
+			names = append(names, c.Name)
+		}
+		return strings.Join(names, ",")
+	}
+	r := e.mustRun("", "revoke", "car")
+	if !strings.Contains(r.stdout, "Consumers: tm, ha keep their credentials, and a new login of car gives them its tokens again") ||
+		!strings.Contains(r.stdout, "keyfob revoke car --remove-consumers") || consumers() != "tm,ha" {
+		t.Fatalf("revoke: %s", r.stdout)
+	}
+	r = e.mustRun("", login...)
+	if !strings.Contains(r.stderr, "Consumers of keyfob serve that get car's tokens again: tm, ha") {
+		t.Fatalf("login again: %s", r.stderr)
+	}
+	r = e.mustRun("", "revoke", "car", "--remove-consumers")
+	if !strings.Contains(r.stdout, "Consumers: removed tm, ha; their credentials no longer work.") || consumers() != "" ||
+		e.account("car").State != accounts.StateRevoked {
+		t.Fatalf("revoke --remove-consumers: %s; consumers %q", r.stdout, consumers())
+	}
+	e.mustRun("", "serve", "add", "script", "--account", "car")
+	r = e.mustRun("", "revoke", "car", "--remove")
+	if !strings.Contains(r.stdout, "Consumers: script removed with the account") || consumers() != "" {
+		t.Fatalf("revoke --remove: %s", r.stdout)
+	}
+	// Without consumers, nothing is said of them.
+	e.mustRun("", login...)
+	if r := e.mustRun("", "revoke", "car"); strings.Contains(r.stdout, "Consumers") {
+		t.Fatalf("revoke of an account without consumers: %s", r.stdout)
+	}
+}
