@@ -2,12 +2,15 @@ package oauth
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -424,6 +427,29 @@ func TestCleanTextKeepsPlainAddresses(t *testing.T) {
 		} {
 			if out := cleanText(in, 400); strings.Contains(out, tok) || strings.Contains(out, strings.ToLower(strings.ReplaceAll(tok, ".", "-"))) || !strings.Contains(out, "[redacted]") {
 				t.Errorf("cleanText(%q) = %q: the token survived", in, out)
+			}
+		}
+	}
+}
+
+// TestCleanServerTextRemovesEveryFormOfAShortSecret: a secret too short
+// for the long-token heuristic (a password such as hunter2!) is still cut
+// out of server text in each form a server may echo it: raw, URL-encoded,
+// JSON-escaped, and base64 in both alphabets, padded or not.
+func TestCleanServerTextRemovesEveryFormOfAShortSecret(t *testing.T) {
+	for _, secret := range []string{"hunter2!", ">>>???<&"} {
+		b := []byte(secret)
+		echoes := map[string]string{
+			"raw": secret, "query-escaped": url.QueryEscape(secret), "path-escaped": url.PathEscape(secret),
+			"base64": base64.StdEncoding.EncodeToString(b), "base64 unpadded": base64.RawStdEncoding.EncodeToString(b),
+			"base64url": base64.URLEncoding.EncodeToString(b), "base64url unpadded": base64.RawURLEncoding.EncodeToString(b),
+		}
+		js, _ := json.Marshal(secret)
+		echoes["JSON-escaped"] = string(js[1 : len(js)-1])
+		for form, echo := range echoes {
+			got := CleanServerText("invalid_client: you sent "+echo+" as the secret", 200, secret)
+			if strings.Contains(got, echo) || !strings.Contains(got, "[redacted]") {
+				t.Errorf("%q %s (%q): CleanServerText kept it: %q", secret, form, echo, got)
 			}
 		}
 	}

@@ -76,3 +76,93 @@ func ParsePublicKey(data []byte) ([]byte, error) {
 	return nil, &KeyError{Problem: "is " + kind + ", but Tesla takes only EC keys on secp256r1 (prime256v1, P-256); " +
 		"make one with: openssl ecparam -name prime256v1 -genkey -noout -out private-key.pem"}
 }
+
+// ErrBadPrivateKey matches every error of ParsePrivateKey.
+var ErrBadPrivateKey = errors.New("unusable private key")
+
+// privateKeyError is why a private key cannot be the app's key. Its text
+// never quotes the key.
+type privateKeyError struct{ problem string }
+
+func (e *privateKeyError) Error() string { return e.problem }
+
+// Is matches ErrBadPrivateKey.
+func (e *privateKeyError) Is(target error) bool { return target == ErrBadPrivateKey }
+
+// ParsePrivateKey reads an app's private key from PEM: an "EC PRIVATE KEY"
+// block (SEC 1, as openssl ecparam -genkey and vehicle-command's
+// tesla-keygen write it, an "EC PARAMETERS" block before it allowed) or a
+// "PRIVATE KEY" block (PKCS #8). The key must be on prime256v1 (P-256),
+// the only curve Tesla's vehicles accept. Errors say what the data is
+// instead and match ErrBadPrivateKey; they never quote the key.
+func ParsePrivateKey(data []byte) (*ecdsa.PrivateKey, error) {
+	rest := data
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			return nil, &privateKeyError{"it is not a PEM private key (no -----BEGIN EC PRIVATE KEY----- or -----BEGIN PRIVATE KEY----- block)"}
+		}
+		if block.Type == "EC PARAMETERS" {
+			continue
+		}
+		if _, encrypted := block.Headers["Proc-Type"]; encrypted || block.Type == "ENCRYPTED PRIVATE KEY" {
+			return nil, &privateKeyError{"it is encrypted with a passphrase; write a decrypted copy first (openssl ec -in KEY -out plain.pem) and import that"}
+		}
+		return privateKeyOf(block)
+	}
+}
+
+func privateKeyOf(block *pem.Block) (*ecdsa.PrivateKey, error) {
+	var key any
+	var err error
+	switch block.Type {
+	case "EC PRIVATE KEY":
+		key, err = x509.ParseECPrivateKey(block.Bytes)
+	case "PRIVATE KEY":
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	case "PUBLIC KEY":
+		return nil, &privateKeyError{"it is a public key; import the private key it belongs to"}
+	default:
+		return nil, &privateKeyError{"it is a PEM " + clean(block.Type, 40, "") + " block, not an EC private key"}
+	}
+	if err != nil {
+		return nil, &privateKeyError{"it is not a valid " + block.Type + " (" + clean(err.Error(), 80, "") + ")"}
+	}
+	var kind string
+	switch k := key.(type) {
+	case *ecdsa.PrivateKey:
+		if k.Curve == elliptic.P256() {
+			return k, nil
+		}
+		kind = "an EC key on " + k.Curve.Params().Name
+	case *rsa.PrivateKey:
+		kind = fmt.Sprintf("an RSA key (%d bits)", k.N.BitLen())
+	case ed25519.PrivateKey:
+		kind = "an Ed25519 key"
+	default:
+		kind = fmt.Sprintf("a %T key", key)
+	}
+	return nil, &privateKeyError{"it is " + kind + ", but Tesla's vehicles accept only EC keys on prime256v1 (P-256, secp256r1); " +
+		"make one with keyfob partner keygen"}
+}
+
+// PublicKeyPEM is the PEM "PUBLIC KEY" block of pub, as Tesla fetches it
+// from an app's domain.
+func PublicKeyPEM(pub *ecdsa.PublicKey) ([]byte, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
+}
+
+// PrivateKeyPEM is the PEM "EC PRIVATE KEY" block (SEC 1) of key, the form
+// openssl and tesla-control read.
+func PrivateKeyPEM(key *ecdsa.PrivateKey) ([]byte, error) {
+	der, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), nil
+}

@@ -16,6 +16,7 @@ const (
 	TokenPath      = "/oauth2/v3/token" // Tesla's path, which TeslaMate's default TESLA_AUTH_PATH leads to
 	ShortTokenPath = "/token"           // TeslaMate with TESLA_AUTH_HOST set and TESLA_AUTH_PATH unset
 	TokenByName    = "/v1/token/"       // GET /v1/token/NAME with Authorization: Bearer CREDENTIAL
+	DiscoveryPath  = "/.well-known/openid-configuration"
 )
 
 // ServeHTTP implements http.Handler. It routes by hand rather than with
@@ -30,6 +31,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Pragma", "no-cache")
 	h.Set("X-Content-Type-Options", "nosniff")
 	switch {
+	case r.URL.Path == PublicKeyPath:
+		// Public, and fetched under the app's own domain through a tunnel
+		// or proxy: no Host rule protects anything here.
+		rec.route = "GET " + PublicKeyPath
+		s.servePublicKey(rw, r)
+	case !s.hosts.allows(r.Host):
+		rec.route = "any"
+		rec.outcome = "wrong_host"
+		rw.fail(http.StatusMisdirectedRequest, "invalid_request", "keyfob serve answers only requests for "+s.hosts.String()+
+			"; start it with --allow-host NAME to answer another name")
+	case r.URL.Path == DiscoveryPath:
+		rec.route = "GET " + DiscoveryPath
+		s.serveDiscovery(rw, r)
 	case r.URL.Path == TokenPath || r.URL.Path == ShortTokenPath:
 		rec.route = "POST " + r.URL.Path
 		s.serveToken(rw, r)
@@ -38,7 +52,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveTokenByName(rw, r, strings.TrimPrefix(r.URL.Path, TokenByName))
 	default:
 		rec.route = "other"
-		rw.fail(http.StatusNotFound, "not_found", "keyfob serve answers POST "+TokenPath+" and GET "+TokenByName+"NAME")
+		rw.fail(http.StatusNotFound, "not_found", "keyfob serve answers POST "+TokenPath+", GET "+TokenByName+"NAME and GET "+DiscoveryPath)
 	}
 	s.log.done(rec)
 }
@@ -183,9 +197,28 @@ func (s *Server) serveConsumer(w *recorder, r *http.Request, cred, name string) 
 			"keyfob could not refresh the account's token upstream; try again shortly")
 		return a, false
 	}
+	if !s.stillConsumer(d, c) {
+		// Removed (or moved to another account) while the token was
+		// being got: the credential no longer entitles it to one.
+		w.rec.outcome = "removed_meanwhile"
+		w.Header().Set("WWW-Authenticate", `Bearer realm="keyfob"`)
+		w.fail(http.StatusUnauthorized, "invalid_client", "the consumer credential was removed from keyfob while this request waited; keyfob serve add prints a new one")
+		return accounts.Account{}, false
+	}
 	w.rec.outcome = outcome
 	s.noteUse(c.Hash, s.now(), w.rec.remote)
 	return a, true
+}
+
+// stillConsumer reports whether c, found in d, is still a consumer of the
+// same account in the store as it is now.
+func (s *Server) stillConsumer(d *directory, c accounts.Consumer) bool {
+	now := s.current()
+	if now == d {
+		return true
+	}
+	c2, ok := now.consumers[c.Hash]
+	return ok && c2.AccountID == c.AccountID
 }
 
 func tokenType(a accounts.Account) string {

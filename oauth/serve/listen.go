@@ -22,6 +22,9 @@ type ListenConfig struct {
 	TLSCert, TLSKey string
 	// Insecure allows plain HTTP on an address other than loopback.
 	Insecure bool
+	// AllowHosts are host names answered besides those of the address
+	// and the certificate (see Listener.Hosts).
+	AllowHosts []string
 }
 
 // Listener is an open listener and what the service must tell its user.
@@ -32,6 +35,17 @@ type Listener struct {
 	// Warning is set when the service listens without TLS beyond loopback.
 	Warning string
 	tls     *tls.Config
+	hosts   *hostSet // nil for a Unix socket
+}
+
+// Hosts lists the host names the service answers (a request naming
+// another in its Host header is refused, against DNS rebinding); "" for a
+// Unix socket, which answers any.
+func (l *Listener) Hosts() string {
+	if l.hosts == nil {
+		return ""
+	}
+	return l.hosts.String()
 }
 
 // Listen opens cfg.Addr. Plain HTTP is allowed on loopback addresses and
@@ -74,6 +88,10 @@ func Listen(cfg ListenConfig) (*Listener, error) {
 	if err != nil {
 		return nil, err
 	}
+	if out.hosts, err = allowedHosts(host, ln.Addr().(*net.TCPAddr), out.tls, cfg.AllowHosts); err != nil {
+		ln.Close()
+		return nil, err
+	}
 	out.Listener = ln
 	scheme := "http"
 	if out.tls != nil {
@@ -106,6 +124,7 @@ func (s *Server) Serve(ctx context.Context, ln *Listener) error {
 		TLSConfig: ln.tls,
 		ErrorLog:  log.New(logWriter{s.log}, "", 0),
 	}
+	s.hosts = ln.hosts
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
 	go s.maintain(bg)

@@ -64,6 +64,10 @@ type Options struct {
 	FlushEvery time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// PublicKey returns the PEM public key of the user's Fleet API app,
+	// served at PublicKeyPath, or nothing when there is none; nil serves
+	// none. It is asked at every request for the key.
+	PublicKey func() ([]byte, error)
 }
 
 // Server answers token requests from what the store holds. It is an
@@ -74,6 +78,9 @@ type Server struct {
 	now    func() time.Time
 	log    *requestLog
 	flushT time.Duration
+	hosts  *hostSet // what Serve's listener answers; nil answers any Host
+	// publicKey is Options.PublicKey.
+	publicKey func() ([]byte, error)
 
 	dir      atomic.Pointer[directory]
 	reloadMu sync.Mutex
@@ -88,7 +95,7 @@ type Server struct {
 func New(opts Options) (*Server, error) {
 	s := &Server{
 		m: opts.Manager, margin: opts.Margin, now: opts.Now, log: newRequestLog(opts.Log),
-		flushT: opts.FlushEvery, uses: map[string]accounts.ConsumerUse{},
+		flushT: opts.FlushEvery, uses: map[string]accounts.ConsumerUse{}, publicKey: opts.PublicKey,
 	}
 	if s.margin <= 0 {
 		s.margin = accounts.DefaultRefreshMargin

@@ -19,6 +19,7 @@ import (
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/fleetapi"
+	"github.com/keyfob/keyfob/oauth/fleetapp"
 	"github.com/keyfob/keyfob/ui/present"
 )
 
@@ -49,6 +50,9 @@ type Factory struct {
 	// --http-timeout on Go's default transport. Tests set a client that
 	// trusts their TLS servers.
 	HTTPClient *http.Client
+	// Asker asks in place of huh's forms (see Ask); tests set one that
+	// answers from a script.
+	Asker Asker
 
 	configDir   string        // --config-dir
 	httpTimeout time.Duration // --http-timeout
@@ -144,6 +148,16 @@ func (f *Factory) Engine() *oauth.Engine {
 // FleetAPI calls the Fleet API, userinfo endpoints and partner domains.
 func (f *Factory) FleetAPI() *fleetapi.Client {
 	return &fleetapi.Client{HTTP: f.httpClient(), Now: f.Now}
+}
+
+// Keys are the app's key pair files in keyfob's directory.
+func (f *Factory) Keys() fleetapp.Keys {
+	return fleetapp.Keys{Dir: f.ConfigDir(), Now: f.Now}
+}
+
+// Apps is what keyfob remembers of the user's own Fleet API apps.
+func (f *Factory) Apps() fleetapp.Apps {
+	return fleetapp.Apps{Dir: f.ConfigDir(), Now: f.Now}
 }
 
 // Manager runs the operations on accounts the TUI shares.

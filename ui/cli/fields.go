@@ -84,7 +84,10 @@ type AccountInputs struct {
 	// are allowed for this account.
 	InsecureHTTP bool
 
-	values map[oauth.Field]*string
+	// kindGiven, regionGiven and grantGiven say which of --kind, --region
+	// and --grant were given.
+	kindGiven, regionGiven, grantGiven bool
+	values                             map[oauth.Field]*string
 }
 
 func (in *AccountInputs) register(fl *pflag.FlagSet) {
@@ -107,6 +110,7 @@ const insecureFlag = "insecure-http"
 // collect fills Inputs from the field flags that were given.
 func (in *AccountInputs) collect(fl *pflag.FlagSet) {
 	in.Inputs = oauth.Inputs{}
+	in.kindGiven, in.regionGiven, in.grantGiven = fl.Changed("kind"), fl.Changed("region"), fl.Changed("grant")
 	for _, ff := range fieldFlags {
 		if fl.Changed(ff.name) {
 			in.Inputs[ff.field] = *in.values[ff.field]

@@ -137,6 +137,7 @@ type call struct {
 	env     map[string]string // besides KEYFOB_CONFIG_DIR
 	browser func(string) error
 	inTTY   bool
+	asker   Asker     // answers the questions of a terminal
 	stdout  io.Writer // besides the result's copy
 	stderr  io.Writer
 	ctx     context.Context
@@ -191,6 +192,7 @@ func (e *env) invoke(c call, args ...string) result {
 		},
 		Browser:    c.browser,
 		HTTPClient: e.client,
+		Asker:      c.asker,
 	}
 	root := NewCmdRoot(f)
 	root.SetArgs(append([]string{}, args...))

@@ -181,7 +181,7 @@ func TestLoginPastedURLWithoutCode(t *testing.T) {
 func TestLoginStateMismatch(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
 	r := e.invoke(call{browser: browser("tamper")}, "login", "--kind", "fleet", "--issuer", e.srv.URL(),
-		"--client-id", sandbox.FleetClientID, "--redirect-uri", e.fleetRedirect(), "--timeout", "20s")
+		"--client-id", sandbox.FleetClientID, "--redirect-uri", e.fleetRedirect(), "--timeout", "2s")
 	if r.code != 1 || !strings.Contains(strings.ToLower(r.stderr), "state") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}

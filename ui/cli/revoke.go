@@ -18,8 +18,9 @@ type RevokeOptions struct {
 	Ctx     context.Context
 	Manager func() *accounts.Manager
 
-	Name   string
-	Remove bool
+	Name            string
+	Remove          bool
+	RemoveConsumers bool
 }
 
 // NewCmdRevoke returns `keyfob revoke`; runF replaces its run in tests.
@@ -33,8 +34,10 @@ func NewCmdRevoke(f *Factory, runF func(*RevokeOptions) error) *cobra.Command {
 			"documents no revocation endpoint: for Tesla accounts keyfob shows the consent page where you\n" +
 			"can withdraw the app's access. The legacy owner-api's /oauth/revoke answers 200 without\n" +
 			"revoking anything, so keyfob reports its answer as not confirmed and keeps the tokens.\n" +
-			"The record stays, marked revoked, unless --remove.",
-		Example: "  keyfob revoke home\n  keyfob revoke old-car --remove",
+			"The record stays, marked revoked, unless --remove. keyfob serve's consumers of the account keep\n" +
+			"their credentials (revoke names them; a new login gives them the account's tokens again) unless\n" +
+			"--remove-consumers, or --remove, which removes them with the account.",
+		Example: "  keyfob revoke home\n  keyfob revoke old-car --remove\n  keyfob revoke car --remove-consumers",
 		Args:    exactlyOneName,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ctx, opts.Name = cmd.Context(), args[0]
@@ -45,7 +48,8 @@ func NewCmdRevoke(f *Factory, runF func(*RevokeOptions) error) *cobra.Command {
 		},
 	}
 	completeNames(cmd, f, 1)
-	cmd.Flags().BoolVar(&opts.Remove, "remove", false, "also forget the account locally")
+	cmd.Flags().BoolVar(&opts.Remove, "remove", false, "also forget the account locally (and its consumers)")
+	cmd.Flags().BoolVar(&opts.RemoveConsumers, "remove-consumers", false, "also remove the account's consumers of keyfob serve")
 	return cmd
 }
 
@@ -55,9 +59,15 @@ func runRevoke(opts *RevokeOptions) error {
 	if err != nil {
 		return err
 	}
+	consumers := consumerNames(m, acct.ID)
 	rev, err := m.Revoke(opts.Ctx, acct.ID, opts.Remove)
 	held := acct.AccessToken != "" || acct.RefreshToken != ""
 	printRevocation(opts.IO.Out, present.Clean(acct.Name), rev, opts.Remove, held)
+	// Asked for, the consumers go even when the server part failed: they
+	// are this machine's to cut off.
+	if cerr := revokeConsumers(opts.Ctx, opts.IO.Out, m, acct, consumers, opts.RemoveConsumers); err == nil {
+		err = cerr
+	}
 	return err
 }
 
