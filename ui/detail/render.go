@@ -76,15 +76,25 @@ func (w *writer) text(s string, style lipgloss.Style) {
 // when is an instant with how far it is from now.
 func (w *writer) when(t time.Time) string { return present.When(t, w.now, w.loc) }
 
-// render renders everything known about the account of r, and its
-// consumers of keyfob serve (removed with the key remove).
-func render(r *list.Row, c *common.Common, cs []accounts.Consumer, remove key.Binding) string {
+// page is what the detail page shows besides the account: its consumers
+// of keyfob serve (removed with the key remove) and its app's domain for
+// the pairing link (shown as a QR code with the key showQR).
+type page struct {
+	consumers []accounts.Consumer
+	remove    key.Binding
+	pairing   string
+	showQR    key.Binding
+}
+
+// render renders everything known about the account of r.
+func render(r *list.Row, c *common.Common, p page) string {
 	w := &writer{st: c.Styles, now: c.Now, loc: c.Loc, width: c.Width, labelW: 14, keys: c.Keys}
 	a := &r.Acct
 	account(w, r, c.Frame)
 	accessToken(w, a)
 	refreshToken(w, a)
-	consumers(w, cs, remove)
+	consumers(w, p.consumers, p.remove)
+	virtualKey(w, a, p.pairing, p.showQR)
 	scopes(w, a)
 	endpoints(w, a)
 	if cl, ok := oauth.Inspect(a.AccessToken); ok {
