@@ -272,7 +272,7 @@ func cleanWith(s string, n int, redact func(string) string) string {
 	if redact != nil {
 		s = redact(s)
 	}
-	s = tokenLike.ReplaceAllString(s, "[redacted]")
+	s = redactTokenLike(s)
 	if r := []rune(s); len(r) > n {
 		s = string(r[:n-1]) + "…"
 	}

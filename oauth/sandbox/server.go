@@ -177,6 +177,7 @@ type Server struct {
 	denials      int           // FailNext's FaultDenied count for the authorize endpoint
 	stats        Stats
 	codes        map[string]*authCode
+	sessions     map[string]User // signed-in browsers, by session cookie
 	refresh      map[string]*refreshRecord
 	access       map[string]*accessRecord
 	redirects    map[string][]string // registered clients → exact redirect URIs
@@ -284,6 +285,7 @@ func newServer(opts Options) (*Server, error) {
 		latency:       opts.Latency,
 		drip:          dripInterval,
 		codes:         map[string]*authCode{},
+		sessions:      map[string]User{},
 		refresh:       map[string]*refreshRecord{},
 		access:        map[string]*accessRecord{},
 		redirects:     registeredRedirects(opts.RedirectURIs, opts.StrictFleet),

@@ -43,6 +43,9 @@ type Factory struct {
 	Version string
 	// Getenv reads the environment; nil means os.Getenv.
 	Getenv func(string) string
+	// LookupEnv tells a variable set empty from one not set; nil means
+	// os.LookupEnv.
+	LookupEnv func(string) (string, bool)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Browser opens a sign-in address; nil means $BROWSER, else the
@@ -92,6 +95,13 @@ func (f *Factory) getenv(key string) string {
 		return f.Getenv(key)
 	}
 	return os.Getenv(key)
+}
+
+func (f *Factory) lookupEnv(key string) (string, bool) {
+	if f.LookupEnv != nil {
+		return f.LookupEnv(key)
+	}
+	return os.LookupEnv(key)
 }
 
 func (f *Factory) now() time.Time {
