@@ -120,6 +120,9 @@ func account(w *writer, r *list.Row, spin string) {
 	w.kv("Email", cmp.Or(a.Email, "—"), st.Text)
 	w.kv("Subject", cmp.Or(a.Subject, "—"), st.Text)
 	w.kv("Kind", string(a.Kind)+" — "+present.KindTitle(a.Kind), st.Text)
+	if a.Kind == accounts.KindOwner {
+		w.kv("", present.OwnerAPIClosing, st.Warning)
+	}
 	if a.Kind == accounts.KindCustom && a.Grant != "" {
 		w.kv("Grant", a.Grant, st.Text)
 	}
