@@ -190,6 +190,13 @@ func (e *env) invoke(c call, args ...string) result {
 			}
 			return c.env[k]
 		},
+		LookupEnv: func(k string) (string, bool) {
+			v, ok := c.env[k]
+			if k == EnvConfigDir && !ok {
+				return e.storeDir(), true
+			}
+			return v, ok
+		},
 		Browser:    c.browser,
 		HTTPClient: e.client,
 		Asker:      c.asker,
