@@ -62,6 +62,7 @@ func (m *Model) updateScreen(msg tea.KeyPressMsg) tea.Cmd {
 	case list.OpenDetail:
 		m.screen = screenDetail
 		m.detail.Show(a.ID)
+		return tea.Batch(cmd, m.pairingCmd(a.ID))
 	case detail.Back:
 		m.screen = screenList
 	case detail.RemoveConsumer:

@@ -93,7 +93,7 @@ func TestRefreshAll(t *testing.T) {
 	if got := e.srv.Stats().Refreshes; got != 3 {
 		t.Errorf("refreshes = %d, want 3 (the login-required account is skipped)", got)
 	}
-	if s := plain(e.m); !strings.Contains(s, "refreshed 3 of 3 accounts") || !strings.Contains(s, "1 skipped") {
+	if s := plain(e.m); !strings.Contains(s, "refreshed 3 accounts; 1 skipped, which cannot be refreshed") || strings.Contains(s, "3 of 3") {
 		t.Errorf("no summary toast:\n%s", s)
 	}
 }
@@ -122,6 +122,19 @@ func TestRefreshRejectedMeansLoginRequiredAndNoRetry(t *testing.T) {
 	e.d.settle()
 	if got := e.srv.Stats().Refreshes; got != 0 {
 		t.Errorf("auto-refresh retried a login-required account %d times", got)
+	}
+}
+
+// A refresh that fails says so once, naming the account once: the
+// accounts package's "refreshing "car": " is not repeated after it.
+func TestFailedRefreshNamesTheAccountOnce(t *testing.T) {
+	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
+	e.srv.FailNext(sandbox.FaultServerError, 1)
+	e.d.press("r")
+	e.d.until("the refresh to fail", func() bool { return !e.row(0).Busy && strings.Contains(plain(e.m), "failed") })
+	s := plain(e.m)
+	if !strings.Contains(s, "refreshing car failed: ") || strings.Contains(s, `refreshing "car"`) {
+		t.Errorf("the toast does not name the account once:\n%s", s)
 	}
 }
 

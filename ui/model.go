@@ -323,6 +323,9 @@ func (m *Model) handle(msg tea.Msg) (tea.Cmd, bool) {
 		return m.onRemoved(msg), true
 	case consumerRemovedMsg:
 		return m.onConsumerRemoved(msg), true
+	case pairingMsg:
+		m.detail.SetPairing(msg.id, msg.domain)
+		return nil, true
 	case configSavedMsg:
 		if msg.err != nil {
 			return m.setToast("the setting could not be saved: "+msg.err.Error(), present.ToneDanger), true

@@ -213,3 +213,23 @@ func (s Apps) locked(ctx context.Context, fn func() error) error {
 	defer l.Unlock()
 	return fn()
 }
+
+// OnlyDomain is the domain of the one app keyfob knows a domain of, or
+// "" when it knows none or several.
+func (s Apps) OnlyDomain() string {
+	f, err := s.load()
+	if err != nil {
+		return ""
+	}
+	domain := ""
+	for _, a := range f.Apps {
+		switch {
+		case a.Domain == "" || a.Domain == domain:
+		case domain != "":
+			return ""
+		default:
+			domain = a.Domain
+		}
+	}
+	return domain
+}

@@ -27,6 +27,9 @@ import (
 const (
 	EnvConfigDir    = "KEYFOB_CONFIG_DIR"
 	EnvClientSecret = "KEYFOB_CLIENT_SECRET"
+	// EnvAuthCode is a business's auth code, for a third-party business
+	// token (a partner login).
+	EnvAuthCode = "KEYFOB_AUTH_CODE"
 )
 
 // DefaultHTTPTimeout is the default of --http-timeout.
@@ -40,6 +43,9 @@ type Factory struct {
 	Version string
 	// Getenv reads the environment; nil means os.Getenv.
 	Getenv func(string) string
+	// LookupEnv tells a variable set empty from one not set; nil means
+	// os.LookupEnv.
+	LookupEnv func(string) (string, bool)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Browser opens a sign-in address; nil means $BROWSER, else the
@@ -50,6 +56,9 @@ type Factory struct {
 	// --http-timeout on Go's default transport. Tests set a client that
 	// trusts their TLS servers.
 	HTTPClient *http.Client
+	// Asker asks in place of huh's forms (see Ask); tests set one that
+	// answers from a script.
+	Asker Asker
 
 	configDir   string        // --config-dir
 	httpTimeout time.Duration // --http-timeout
@@ -62,15 +71,19 @@ type Factory struct {
 }
 
 // NewFactory returns a factory over the process's streams and environment.
-// It takes the client secret out of the environment at once, so that no
+// It takes the client secret and a business auth code out of the
+// environment at once, so that no
 // process keyfob starts (a browser, a clipboard helper, the clipboard
 // clearer, the command of keyfob exec) inherits it.
 func NewFactory(version string) *Factory {
-	secret, _ := os.LookupEnv(EnvClientSecret)
-	_ = os.Unsetenv(EnvClientSecret)
+	secrets := map[string]string{}
+	for _, name := range []string{EnvClientSecret, EnvAuthCode} {
+		secrets[name], _ = os.LookupEnv(name)
+		_ = os.Unsetenv(name)
+	}
 	getenv := func(key string) string {
-		if key == EnvClientSecret {
-			return secret
+		if v, ok := secrets[key]; ok {
+			return v
 		}
 		return os.Getenv(key)
 	}
@@ -82,6 +95,13 @@ func (f *Factory) getenv(key string) string {
 		return f.Getenv(key)
 	}
 	return os.Getenv(key)
+}
+
+func (f *Factory) lookupEnv(key string) (string, bool) {
+	if f.LookupEnv != nil {
+		return f.LookupEnv(key)
+	}
+	return os.LookupEnv(key)
 }
 
 func (f *Factory) now() time.Time {

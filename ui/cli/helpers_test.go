@@ -79,13 +79,11 @@ func keyfobBinary(tb testing.TB) string {
 // fakeBrowser signs in like a browser would: it follows the authorize URL
 // to the loopback callback. Mode "tamper" changes the state on the way.
 func fakeBrowser(mode, authURL string) int {
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(authURL)
+	landed, err := sandbox.Approve(context.Background(), authURL)
 	if err != nil {
 		return 1
 	}
-	resp.Body.Close()
-	loc, err := url.Parse(resp.Header.Get("Location"))
+	loc, err := url.Parse(landed)
 	if err != nil {
 		return 1
 	}
@@ -94,7 +92,8 @@ func fakeBrowser(mode, authURL string) int {
 		q.Set("state", "forged")
 		loc.RawQuery = q.Encode()
 	}
-	if resp, err = http.Get(loc.String()); err != nil {
+	resp, err := http.Get(loc.String())
+	if err != nil {
 		return 1
 	}
 	resp.Body.Close()
@@ -138,6 +137,7 @@ type call struct {
 	env     map[string]string // besides KEYFOB_CONFIG_DIR
 	browser func(string) error
 	inTTY   bool
+	asker   Asker     // answers the questions of a terminal
 	stdout  io.Writer // besides the result's copy
 	stderr  io.Writer
 	ctx     context.Context
@@ -190,8 +190,16 @@ func (e *env) invoke(c call, args ...string) result {
 			}
 			return c.env[k]
 		},
+		LookupEnv: func(k string) (string, bool) {
+			v, ok := c.env[k]
+			if k == EnvConfigDir && !ok {
+				return e.storeDir(), true
+			}
+			return v, ok
+		},
 		Browser:    c.browser,
 		HTTPClient: e.client,
+		Asker:      c.asker,
 	}
 	root := NewCmdRoot(f)
 	root.SetArgs(append([]string{}, args...))
@@ -326,13 +334,11 @@ func (e *env) minted(id, name string, ttl time.Duration) accounts.Account {
 // redirectOf signs in at the sandbox and returns where it redirects to,
 // as a user would copy it from the address bar.
 func redirectOf(t *testing.T, authURL string) string {
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(authURL)
+	loc, err := sandbox.Approve(context.Background(), authURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	return resp.Header.Get("Location")
+	return loc
 }
 
 func waitFor(t *testing.T, limit time.Duration, ok func() bool) {

@@ -20,8 +20,11 @@ type LoginOptions struct {
 	Ctx      context.Context
 	Logins   func() *oauth.Logins
 	Prompter func() *Prompter
-	Getenv   func(string) string
-	Now      func() time.Time
+	// Asker asks in a terminal for what the flags left out; it returns nil
+	// without one.
+	Asker  func() Asker
+	Getenv func(string) string
+	Now    func() time.Time
 
 	Account   AccountInputs
 	NoBrowser bool
@@ -35,7 +38,7 @@ type LoginOptions struct {
 
 // NewCmdLogin returns `keyfob login`; runF replaces its run in tests.
 func NewCmdLogin(f *Factory, runF func(*LoginOptions) error) *cobra.Command {
-	opts := &LoginOptions{IO: f.IO, Logins: f.Logins, Prompter: f.Prompter, Getenv: f.getenv, Now: f.now}
+	opts := &LoginOptions{IO: f.IO, Logins: f.Logins, Prompter: f.Prompter, Asker: f.Ask, Getenv: f.getenv, Now: f.now}
 	cmd := &cobra.Command{
 		Use:   "login",
 		Short: "Add an account by logging in (browser, password or client-credentials flow)",
@@ -45,7 +48,9 @@ func NewCmdLogin(f *Factory, runF func(*LoginOptions) error) *cobra.Command {
 			"partner accounts use the client-credentials grant; legacy accounts the password grant.\n" +
 			"Secrets never come from flags: the client secret comes from $" + EnvClientSecret + " or\n" +
 			"--client-secret-file, a password from stdin or a prompt. A flag the kind does not use is refused.\n" +
-			"Endpoints must be https except on this machine; --insecure-http allows plain http, with a warning.",
+			"Endpoints must be https except on this machine; --insecure-http allows plain http, with a warning.\n" +
+			"In a terminal, login asks for what the flags leave out, with the fields of the TUI's login wizard\n" +
+			"(all of them when no flag is given); without one, a missing flag is an error that names it.",
 		Example: "  keyfob login --kind fleet --client-id YOUR_APP_ID --redirect-uri http://localhost:8080/callback\n" +
 			"  keyfob login --kind owner --email you@example.com\n" +
 			"  KEYFOB_CLIENT_SECRET=… keyfob login --kind partner --client-id YOUR_APP_ID --region eu\n" +
@@ -85,16 +90,22 @@ func (opts *LoginOptions) options() (oauth.LoginOptions, error) {
 
 func runLogin(opts *LoginOptions) error {
 	ctx, l := opts.Ctx, opts.Logins()
+	ask := opts.Asker()
+	if ask != nil && opts.Account.bare() {
+		if err := opts.Account.askAll(ctx, ask, l, oauth.PurposeLogin); err != nil {
+			return err
+		}
+	}
 	lo, err := opts.options()
 	if err != nil {
 		return err
 	}
-	prep, err := opts.Account.prepare(ctx, l, oauth.PurposeLogin, inputSource{opts.Getenv, opts.Prompter}, lo)
+	prep, err := opts.Account.prepareAsking(ctx, l, oauth.PurposeLogin, inputSource{opts.Getenv, opts.Prompter}, lo, ask)
 	if err != nil {
 		return err
 	}
 	opts.Account.notePrepared(opts.IO.Err, prep)
-	if lists(oauth.Requirements(oauth.PurposeLogin, prep.Account.Kind, prep.Account.Grant), oauth.FieldPassword) {
+	if lists(oauth.Requirements(oauth.PurposeLogin, prep.Account.Kind, prep.Account.Grant), oauth.FieldPassword) && prep.Credentials.Password == "" {
 		if prep, err = askPassword(opts, prep); err != nil {
 			return err
 		}

@@ -14,18 +14,20 @@ import (
 
 // RevokeOptions are the options of `keyfob revoke`.
 type RevokeOptions struct {
-	IO      *IOStreams
-	Ctx     context.Context
-	Manager func() *accounts.Manager
+	IO       *IOStreams
+	Ctx      context.Context
+	Manager  func() *accounts.Manager
+	Prompter func() *Prompter
 
 	Name            string
 	Remove          bool
 	RemoveConsumers bool
+	Yes             bool
 }
 
 // NewCmdRevoke returns `keyfob revoke`; runF replaces its run in tests.
 func NewCmdRevoke(f *Factory, runF func(*RevokeOptions) error) *cobra.Command {
-	opts := &RevokeOptions{IO: f.IO, Manager: f.Manager}
+	opts := &RevokeOptions{IO: f.IO, Manager: f.Manager, Prompter: f.Prompter}
 	cmd := &cobra.Command{
 		Use:   "revoke NAME",
 		Short: "Revoke an account's tokens at the server and mark it revoked",
@@ -36,8 +38,9 @@ func NewCmdRevoke(f *Factory, runF func(*RevokeOptions) error) *cobra.Command {
 			"revoking anything, so keyfob reports its answer as not confirmed and keeps the tokens.\n" +
 			"The record stays, marked revoked, unless --remove. keyfob serve's consumers of the account keep\n" +
 			"their credentials (revoke names them; a new login gives them the account's tokens again) unless\n" +
-			"--remove-consumers, or --remove, which removes them with the account.",
-		Example: "  keyfob revoke home\n  keyfob revoke old-car --remove\n  keyfob revoke car --remove-consumers",
+			"--remove-consumers, or --remove, which removes them with the account. It asks first; without a\n" +
+			"terminal to ask at, it needs --yes.",
+		Example: "  keyfob revoke home\n  keyfob revoke old-car --remove\n  keyfob revoke car --remove-consumers --yes",
 		Args:    exactlyOneName,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ctx, opts.Name = cmd.Context(), args[0]
@@ -50,6 +53,7 @@ func NewCmdRevoke(f *Factory, runF func(*RevokeOptions) error) *cobra.Command {
 	completeNames(cmd, f, 1)
 	cmd.Flags().BoolVar(&opts.Remove, "remove", false, "also forget the account locally (and its consumers)")
 	cmd.Flags().BoolVar(&opts.RemoveConsumers, "remove-consumers", false, "also remove the account's consumers of keyfob serve")
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "revoke without asking (needed without a terminal)")
 	return cmd
 }
 
@@ -59,10 +63,18 @@ func runRevoke(opts *RevokeOptions) error {
 	if err != nil {
 		return err
 	}
+	name := present.Clean(acct.Name)
+	question := "Revoke " + name + "'s tokens at the server and mark it revoked? It needs a new login to work again."
+	if opts.Remove {
+		question = "Revoke " + name + "'s tokens at the server and forget it?"
+	}
+	if err := confirm(opts.Ctx, opts.IO, opts.Prompter, opts.Yes, question, "revoke "+name, "nothing revoked"); err != nil {
+		return err
+	}
 	consumers := consumerNames(m, acct.ID)
 	rev, err := m.Revoke(opts.Ctx, acct.ID, opts.Remove)
 	held := acct.AccessToken != "" || acct.RefreshToken != ""
-	printRevocation(opts.IO.Out, present.Clean(acct.Name), rev, opts.Remove, held)
+	printRevocation(opts.IO.Out, name, rev, opts.Remove, held)
 	// Asked for, the consumers go even when the server part failed: they
 	// are this machine's to cut off.
 	if cerr := revokeConsumers(opts.Ctx, opts.IO.Out, m, acct, consumers, opts.RemoveConsumers); err == nil {

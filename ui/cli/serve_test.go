@@ -59,7 +59,7 @@ func TestServeConsumers(t *testing.T) {
 			t.Errorf("%v: exit %d %s", tc.args, r.code, r.stderr)
 		}
 	}
-	r = e.mustRun("", "serve", "remove", "TESLAMATE")
+	r = e.mustRun("", "serve", "remove", "TESLAMATE", "--yes")
 	if !strings.Contains(r.stderr, "Removed consumer teslamate.") {
 		t.Fatalf("remove: %s", r.stderr)
 	}
@@ -132,7 +132,7 @@ func TestServeProcess(t *testing.T) {
 			t.Fatalf("Host %s: %v %v, want %d", host, resp, err, want)
 		}
 	}
-	e.mustRun("", "serve", "remove", "teslamate")
+	e.mustRun("", "serve", "remove", "teslamate", "--yes")
 	if status, body = token(); status != 401 || !strings.Contains(body, "invalid_client") {
 		t.Fatalf("a removed consumer got %d %s", status, body)
 	}
@@ -178,7 +178,7 @@ func TestRevokeAndLoginNameTheConsumers(t *testing.T) {
 		}
 		return strings.Join(names, ",")
 	}
-	r := e.mustRun("", "revoke", "car")
+	r := e.mustRun("", "revoke", "car", "--yes")
 	if !strings.Contains(r.stdout, "Consumers: tm, ha keep their credentials, and a new login of car gives them its tokens again") ||
 		!strings.Contains(r.stdout, "keyfob revoke car --remove-consumers") || consumers() != "tm,ha" {
 		t.Fatalf("revoke: %s", r.stdout)
@@ -187,19 +187,19 @@ func TestRevokeAndLoginNameTheConsumers(t *testing.T) {
 	if !strings.Contains(r.stderr, "Consumers of keyfob serve that get car's tokens again: tm, ha") {
 		t.Fatalf("login again: %s", r.stderr)
 	}
-	r = e.mustRun("", "revoke", "car", "--remove-consumers")
+	r = e.mustRun("", "revoke", "car", "--remove-consumers", "--yes")
 	if !strings.Contains(r.stdout, "Consumers: removed tm, ha; their credentials no longer work.") || consumers() != "" ||
 		e.account("car").State != accounts.StateRevoked {
 		t.Fatalf("revoke --remove-consumers: %s; consumers %q", r.stdout, consumers())
 	}
 	e.mustRun("", "serve", "add", "script", "--account", "car")
-	r = e.mustRun("", "revoke", "car", "--remove")
+	r = e.mustRun("", "revoke", "car", "--remove", "--yes")
 	if !strings.Contains(r.stdout, "Consumers: script removed with the account") || consumers() != "" {
 		t.Fatalf("revoke --remove: %s", r.stdout)
 	}
 	// Without consumers, nothing is said of them.
 	e.mustRun("", login...)
-	if r := e.mustRun("", "revoke", "car"); strings.Contains(r.stdout, "Consumers") {
+	if r := e.mustRun("", "revoke", "car", "--yes"); strings.Contains(r.stdout, "Consumers") {
 		t.Fatalf("revoke of an account without consumers: %s", r.stdout)
 	}
 }

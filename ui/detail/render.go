@@ -76,15 +76,25 @@ func (w *writer) text(s string, style lipgloss.Style) {
 // when is an instant with how far it is from now.
 func (w *writer) when(t time.Time) string { return present.When(t, w.now, w.loc) }
 
-// render renders everything known about the account of r, and its
-// consumers of keyfob serve (removed with the key remove).
-func render(r *list.Row, c *common.Common, cs []accounts.Consumer, remove key.Binding) string {
+// page is what the detail page shows besides the account: its consumers
+// of keyfob serve (removed with the key remove) and its app's domain for
+// the pairing link (shown as a QR code with the key showQR).
+type page struct {
+	consumers []accounts.Consumer
+	remove    key.Binding
+	pairing   string
+	showQR    key.Binding
+}
+
+// render renders everything known about the account of r.
+func render(r *list.Row, c *common.Common, p page) string {
 	w := &writer{st: c.Styles, now: c.Now, loc: c.Loc, width: c.Width, labelW: 14, keys: c.Keys}
 	a := &r.Acct
 	account(w, r, c.Frame)
 	accessToken(w, a)
 	refreshToken(w, a)
-	consumers(w, cs, remove)
+	consumers(w, p.consumers, p.remove)
+	virtualKey(w, a, p.pairing, p.showQR)
 	scopes(w, a)
 	endpoints(w, a)
 	if cl, ok := oauth.Inspect(a.AccessToken); ok {
@@ -109,7 +119,11 @@ func account(w *writer, r *list.Row, spin string) {
 	w.kv("Name", a.Name, st.Bold)
 	w.kv("Email", cmp.Or(a.Email, "—"), st.Text)
 	w.kv("Subject", cmp.Or(a.Subject, "—"), st.Text)
-	w.kv("Kind", string(a.Kind)+" — "+present.KindTitle(a.Kind), st.Text)
+	kind := string(a.Kind) + " — " + present.KindTitle(a.Kind)
+	if a.AuthCode != "" {
+		kind = string(a.Kind) + " — Fleet API third-party business token (client credentials with a business's auth code)"
+	}
+	w.kv("Kind", kind, st.Text)
 	if a.Kind == accounts.KindCustom && a.Grant != "" {
 		w.kv("Grant", a.Grant, st.Text)
 	}
@@ -117,6 +131,9 @@ func account(w *writer, r *list.Row, spin string) {
 	w.kv("Client id", cmp.Or(a.ClientID, "—"), st.Text)
 	if a.ClientSecret != "" {
 		w.kv("Client secret", "set (hidden)", st.Muted)
+	}
+	if a.AuthCode != "" {
+		w.kv("Auth code", "set (hidden) — the business's consent; new tokens come from it", st.Muted)
 	}
 	w.kv("Status", word, st.Tone(status.Tone))
 	if a.StateDetail != "" && a.State != accounts.StateActive {

@@ -108,9 +108,31 @@ func Summary(a *accounts.Account, now time.Time) string {
 	if a.Email != "" {
 		who += " <" + Clean(a.Email) + ">"
 	}
-	s := fmt.Sprintf("%s (%s): access token %s", who, KindRegion(a), ExpiresIn(a, now))
+	kind := KindRegion(a)
+	if a.AuthCode != "" {
+		kind += ", business token"
+	}
+	s := fmt.Sprintf("%s (%s): access token %s", who, kind, ExpiresIn(a, now))
 	if sc := a.Scopes(); len(sc) > 0 {
 		s += "; scopes " + Clean(strings.Join(sc, " "))
 	}
 	return s
 }
+
+// Count is n and a noun, plural when n is not 1: "1 account", "3 consumers".
+func Count(n int, noun string) string { return plural(n, noun) }
+
+// RefreshCause is the text of err, a failed refresh of the account named
+// name, without the "refreshing "name": " the accounts package puts in
+// front: a face that names the account already does not say it twice.
+// The text is exact (for JSON); RefreshFailure cleans it for a terminal.
+func RefreshCause(name string, err error) string {
+	msg := err.Error()
+	if rest, ok := strings.CutPrefix(msg, fmt.Sprintf("refreshing %q: ", name)); ok && rest != "" {
+		return rest
+	}
+	return msg
+}
+
+// RefreshFailure is RefreshCause in one line, cleaned for a terminal.
+func RefreshFailure(name string, err error) string { return OneLine(RefreshCause(name, err)) }

@@ -21,15 +21,15 @@ func (w *Model) View() string {
 		for i, k := range w.kinds {
 			cs[i] = choice{string(k), present.KindSummary(k)}
 		}
-		q := "What kind of account?"
+		q := present.AskKind
 		if w.purpose == purposeImport {
-			q = "What kind of account is the refresh token from?"
+			q = present.AskImportKind
 		}
 		body = w.chooser(q, cs, w.kindIdx, 8)
 	case stepRegion:
-		body = w.chooser("Which region is the account in?", choicesOf(regions, present.RegionSummary), w.regionIdx, 5)
+		body = w.chooser(present.AskRegion, choicesOf(regions, present.RegionSummary), w.regionIdx, 5)
 	case stepGrant:
-		body = w.chooser("How does the server sign you in?", choicesOf(grants, present.GrantSummary), w.grantIdx, 19)
+		body = w.chooser(present.AskGrant, choicesOf(grants, present.GrantSummary), w.grantIdx, 19)
 	case stepFields:
 		body = w.formView()
 	case stepWorking:
