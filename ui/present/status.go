@@ -41,6 +41,15 @@ func (s Status) String() string {
 	return out
 }
 
+// Label is the status without its detail: "✓ valid", "! refresh failed".
+// It fits a column; String carries the why.
+func (s Status) Label() string {
+	if s.Symbol != "" {
+		return s.Symbol + " " + s.Word
+	}
+	return s.Word
+}
+
 // RefreshEndingWord is the status word of an account whose refresh token is
 // near its estimated end (see accounts.Account.RefreshExpiresSoon).
 const RefreshEndingWord = "refresh ending"
