@@ -34,7 +34,11 @@ func NewCmdList(f *Factory, runF func(*ListOptions) error) *cobra.Command {
 			"scopes, its status and its id. In a terminal the table fits its width, as the TUI's list does:\n" +
 			"the id, email, scopes and kind go first, and long names and emails are cut. The status column\n" +
 			"says what is wrong in a word (\"! refresh failed\"); --wide shows every column in full and why\n" +
-			"(the server's error), as do --json and the TUI's detail view.",
+			"(the server's error), as do --json and the TUI's detail view.\n" +
+			"\"! refresh ending\": the refresh token is within 7 days of its estimated end (obtained + 90 days:\n" +
+			"Tesla's refresh tokens are opaque and live about 3 months). A refresh renews it, since its answer\n" +
+			"carries a new one (keyfob refresh NAME); where the server kept it at the last refresh, only a new\n" +
+			"login does (--json: refresh_renewed_by).",
 		Example: "  keyfob list\n  keyfob list --wide\n  keyfob list --json | jq -r '.[] | select(.status != \"valid\") | .name'",
 		Args:    noArgs,
 		RunE: func(*cobra.Command, []string) error {
@@ -63,8 +67,10 @@ type listEntry struct {
 	RefreshObtainedAt *time.Time `json:"refresh_obtained_at"`
 	RefreshExpiresAt  *time.Time `json:"refresh_expires_at"`
 	// RefreshExpiresSoon: the refresh token is within 7 days of its
-	// estimated end (accounts.RefreshEndingWithin); log in again.
+	// estimated end (accounts.RefreshEndingWithin); RefreshRenewedBy says
+	// what renews it: "refresh", "login" or "" (present.Renewal).
 	RefreshExpiresSoon bool   `json:"refresh_expires_soon"`
+	RefreshRenewedBy   string `json:"refresh_renewed_by"`
 	Status             string `json:"status"`
 	LastRefreshError   string `json:"last_refresh_error"`
 }
@@ -132,6 +138,7 @@ func listJSON(s *IOStreams, accts []accounts.Account, now time.Time) error {
 			ID: ac.ID, Name: ac.Name, Email: ac.Email, Kind: string(ac.Kind), Region: ac.Region,
 			Scopes: scopes, AccessExpiresAt: timePtr(ac.Expiry), RefreshObtainedAt: timePtr(ac.RefreshObtainedAt),
 			RefreshExpiresAt: timePtr(ac.RefreshExpiresAt()), RefreshExpiresSoon: ac.RefreshExpiresSoon(now),
+			RefreshRenewedBy: present.Renewal(&ac),
 			Status:           string(ac.Health(now)),
 			LastRefreshError: ac.RefreshFailed(),
 		})
