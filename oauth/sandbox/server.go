@@ -182,7 +182,10 @@ type Server struct {
 	access       map[string]*accessRecord
 	redirects    map[string][]string // registered clients → exact redirect URIs
 	partners     map[partnerKey]partnerAccount
-	lastToken    TransportInfo
+	consents     map[string]*consent // business consents by auth code (business.go)
+	// businessRefresh gives business tokens a refresh token.
+	businessRefresh bool
+	lastToken       TransportInfo
 }
 
 // Start listens on 127.0.0.1:0 (and another port for the China host) and

@@ -27,6 +27,9 @@ import (
 const (
 	EnvConfigDir    = "KEYFOB_CONFIG_DIR"
 	EnvClientSecret = "KEYFOB_CLIENT_SECRET"
+	// EnvAuthCode is a business's auth code, for a third-party business
+	// token (a partner login).
+	EnvAuthCode = "KEYFOB_AUTH_CODE"
 )
 
 // DefaultHTTPTimeout is the default of --http-timeout.
@@ -68,15 +71,19 @@ type Factory struct {
 }
 
 // NewFactory returns a factory over the process's streams and environment.
-// It takes the client secret out of the environment at once, so that no
+// It takes the client secret and a business auth code out of the
+// environment at once, so that no
 // process keyfob starts (a browser, a clipboard helper, the clipboard
 // clearer, the command of keyfob exec) inherits it.
 func NewFactory(version string) *Factory {
-	secret, _ := os.LookupEnv(EnvClientSecret)
-	_ = os.Unsetenv(EnvClientSecret)
+	secrets := map[string]string{}
+	for _, name := range []string{EnvClientSecret, EnvAuthCode} {
+		secrets[name], _ = os.LookupEnv(name)
+		_ = os.Unsetenv(name)
+	}
 	getenv := func(key string) string {
-		if key == EnvClientSecret {
-			return secret
+		if v, ok := secrets[key]; ok {
+			return v
 		}
 		return os.Getenv(key)
 	}

@@ -19,7 +19,7 @@ const maxAsks = 8
 // asks.
 func (in *AccountInputs) bare() bool {
 	return !in.kindGiven && !in.regionGiven && !in.grantGiven && len(in.Inputs) == 0 &&
-		in.ClientSecretFile == "" && !in.InsecureHTTP
+		in.ClientSecretFile == "" && in.AuthCodeFile == "" && !in.InsecureHTTP
 }
 
 // askAll asks the wizard's questions in the terminal: the kind, the region
@@ -145,6 +145,9 @@ func (in *AccountInputs) prepareAsking(ctx context.Context, l *oauth.Logins, p o
 // and it is not a client secret that a file or the environment gives.
 func (in *AccountInputs) askable(f oauth.Field, src inputSource) bool {
 	if f == oauth.FieldClientSecret && (in.ClientSecretFile != "" || src.getenv(EnvClientSecret) != "") {
+		return false
+	}
+	if f == oauth.FieldAuthCode && (in.AuthCodeFile != "" || src.getenv(EnvAuthCode) != "") {
 		return false
 	}
 	return f != oauth.FieldKind && f != oauth.FieldRegion && f != oauth.FieldGrant

@@ -119,7 +119,11 @@ func account(w *writer, r *list.Row, spin string) {
 	w.kv("Name", a.Name, st.Bold)
 	w.kv("Email", cmp.Or(a.Email, "—"), st.Text)
 	w.kv("Subject", cmp.Or(a.Subject, "—"), st.Text)
-	w.kv("Kind", string(a.Kind)+" — "+present.KindTitle(a.Kind), st.Text)
+	kind := string(a.Kind) + " — " + present.KindTitle(a.Kind)
+	if a.AuthCode != "" {
+		kind = string(a.Kind) + " — Fleet API third-party business token (client credentials with a business's auth code)"
+	}
+	w.kv("Kind", kind, st.Text)
 	if a.Kind == accounts.KindCustom && a.Grant != "" {
 		w.kv("Grant", a.Grant, st.Text)
 	}
@@ -127,6 +131,9 @@ func account(w *writer, r *list.Row, spin string) {
 	w.kv("Client id", cmp.Or(a.ClientID, "—"), st.Text)
 	if a.ClientSecret != "" {
 		w.kv("Client secret", "set (hidden)", st.Muted)
+	}
+	if a.AuthCode != "" {
+		w.kv("Auth code", "set (hidden) — the business's consent; new tokens come from it", st.Muted)
 	}
 	w.kv("Status", word, st.Tone(status.Tone))
 	if a.StateDetail != "" && a.State != accounts.StateActive {

@@ -18,6 +18,7 @@ var fieldLabels = map[oauth.Field]string{
 	oauth.FieldRevokeURL:    "Revoke URL",
 	oauth.FieldUserInfoURL:  "User info",
 	oauth.FieldBaseURL:      "Owner API",
+	oauth.FieldAuthCode:     "Auth code",
 }
 
 // FieldLabel is the label of a field in the TUI's forms (the login
@@ -54,6 +55,8 @@ var fieldHints = map[oauth.Field]FieldHint{
 	oauth.FieldUserInfoURL:  {"userinfo endpoint", "Where keyfob learns the account's email after signing in."},
 	oauth.FieldBaseURL:      {"base URL", "The owner-api host; /oauth/token and /oauth/revoke hang off it."},
 	oauth.FieldIssuer:       {"optional — fills the URLs", "An OpenID issuer URL: keyfob reads its discovery document to fill the empty endpoints."},
+	oauth.FieldAuthCode: {"none — the app's own partner token", "A business's consent code from Tesla for Business (consent management): " +
+		"with it keyfob gets a third-party business token for that business. Stored in the account file (0600)."},
 	oauth.FieldRefreshToken: {"paste it here", "The refresh token to import. keyfob refreshes it at once, which proves it works and rotates it."},
 }
 

@@ -108,7 +108,11 @@ func Summary(a *accounts.Account, now time.Time) string {
 	if a.Email != "" {
 		who += " <" + Clean(a.Email) + ">"
 	}
-	s := fmt.Sprintf("%s (%s): access token %s", who, KindRegion(a), ExpiresIn(a, now))
+	kind := KindRegion(a)
+	if a.AuthCode != "" {
+		kind += ", business token"
+	}
+	s := fmt.Sprintf("%s (%s): access token %s", who, kind, ExpiresIn(a, now))
 	if sc := a.Scopes(); len(sc) > 0 {
 		s += "; scopes " + Clean(strings.Join(sc, " "))
 	}
