@@ -66,6 +66,7 @@ func TestGolden(t *testing.T) {
 		{name: "detail", setup: withKeys(fixtures(), "enter")},
 		{name: "detail_scrolled", setup: withKeys(fixtures(), "enter", "pgdown"), only: [][2]int{{80, 24}}},
 		{name: "detail_partner", setup: withKeys(fixtures(), "j", "j", "j", "enter"), only: [][2]int{{120, 40}}},
+		{name: "detail_owner", setup: withKeys(fixtures(), "j", "j", "enter"), only: [][2]int{{80, 24}}},
 		{name: "detail_login_required", setup: withKeys(fixtures(), "j", "j", "j", "j", "enter"), only: [][2]int{{120, 40}}},
 		{name: "help", setup: withKeys(fixtures(), "?")},
 		{name: "help_detail", setup: withKeys(fixtures(), "enter", "?"), only: [][2]int{{80, 24}}},

@@ -37,8 +37,8 @@ const benchClients = 16
 // token URL and one request body per client.
 func benchService(b *testing.B) (string, [][]byte) {
 	// As keyfob serve runs.
-	old := debug.SetGCPercent(serve.GCPercent)
-	b.Cleanup(func() { debug.SetGCPercent(old) })
+	old, oldLimit := debug.SetGCPercent(serve.GCPercent), debug.SetMemoryLimit(serve.MemoryLimit)
+	b.Cleanup(func() { debug.SetGCPercent(old); debug.SetMemoryLimit(oldLimit) })
 	f := newFixture(b, sandbox.Options{})
 	for i := range 4 {
 		f.seed(f.minted(fmt.Sprintf("0000000%d", i+1), fmt.Sprintf("car%d", i+1), 8*time.Hour))

@@ -117,6 +117,8 @@ type env struct {
 	// client, when set, is the Factory's HTTPClient in every run (one that
 	// trusts the test's TLS servers).
 	client *http.Client
+	// serveAt, when set, is told where keyfob serve listens (startServe).
+	serveAt func(base string)
 }
 
 func newEnv(t *testing.T, opts sandbox.Options) *env {

@@ -124,6 +124,9 @@ func account(w *writer, r *list.Row, spin string) {
 		kind = string(a.Kind) + " — Fleet API third-party business token (client credentials with a business's auth code)"
 	}
 	w.kv("Kind", kind, st.Text)
+	if a.Kind == accounts.KindOwner {
+		w.kv("", present.OwnerAPIClosing, st.Warning)
+	}
 	if a.Kind == accounts.KindCustom && a.Grant != "" {
 		w.kv("Grant", a.Grant, st.Text)
 	}

@@ -31,7 +31,7 @@ func KindSummary(k accounts.Kind) string {
 	case accounts.KindFleet:
 		return "Fleet API token — official; you sign in in the browser"
 	case accounts.KindOwner:
-		return "Owner API token via Tesla SSO — you paste the final address"
+		return "Owner API token (Tesla is closing it) — you paste the address"
 	case accounts.KindPartner:
 		return "Fleet API partner token — your app's client id and secret"
 	case accounts.KindLegacy:
@@ -41,6 +41,13 @@ func KindSummary(k accounts.Kind) string {
 	}
 	return KindTitle(k)
 }
+
+// OwnerAPIClosing is what an owner account's user must know: Tesla is
+// closing the Owner API, and a Fleet API app of the user's own is the
+// durable path. The wizard shows it under the owner kind, the detail view
+// on owner accounts.
+const OwnerAPIClosing = "Tesla is closing the Owner API: since 2026-06-12 it answers many owner tokens " +
+	"403 forbidden. A Fleet API app of your own (kind fleet) is the durable path."
 
 // RegionSummary names the part of the world a Tesla region serves.
 func RegionSummary(r string) string {

@@ -5,6 +5,7 @@ import (
 
 	"charm.land/lipgloss/v2"
 
+	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/ui/common"
 	"github.com/keyfob/keyfob/ui/present"
@@ -26,6 +27,9 @@ func (w *Model) View() string {
 			q = present.AskImportKind
 		}
 		body = w.chooser(q, cs, w.kindIdx, 8)
+		if w.kinds[w.kindIdx] == accounts.KindOwner {
+			body += "\n\n" + common.Paragraphs(st.Warning, inner, present.OwnerAPIClosing)
+		}
 	case stepRegion:
 		body = w.chooser(present.AskRegion, choicesOf(regions, present.RegionSummary), w.regionIdx, 5)
 	case stepGrant:
