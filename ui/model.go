@@ -156,7 +156,8 @@ func New(ctx context.Context, o Options) (*Model, error) {
 		clip:   clipboard.New(clipboard.System(), clipboard.Clearer{}.Schedule),
 		heard:  &heard{},
 	}
-	m.c.Keys = common.KeyNames{New: m.keys.New.Help().Key, Revoke: m.keys.Revoke.Help().Key, Remove: m.keys.Remove.Help().Key}
+	m.c.Keys = common.KeyNames{New: m.keys.New.Help().Key, Revoke: m.keys.Revoke.Help().Key, Remove: m.keys.Remove.Help().Key,
+		Refresh: m.keys.Refresh.Help().Key}
 	m.listen(o, logins)
 	if m.clock == nil {
 		m.clock = time.Now

@@ -50,7 +50,7 @@ type Common struct {
 // KeyNames are the keys, as help shows them, that parts name in their
 // text.
 type KeyNames struct {
-	New, Revoke, Remove string
+	New, Revoke, Remove, Refresh string
 }
 
 // Action is what a part decided in an Update, for the root to act on: a
