@@ -90,6 +90,7 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 		NewCmdCheck(f, nil), NewCmdEdit(f, nil), NewCmdPartner(f, nil),
 	)
 	completeFlags(root, f)
+	unwrapHelp(root)
 	return root
 }
 
