@@ -121,3 +121,37 @@ func TestRefreshEndingInListAndDetail(t *testing.T) {
 		})
 	}
 }
+
+// TestEditFormAsksBeforeLeavingTheAccountsHosts: a Tesla account's token
+// URL moved to a host that is neither Tesla's nor the account's brings a
+// confirm step naming the host (and, for plain http, saying so); n goes
+// back to the form with nothing written, y saves.
+func TestEditFormAsksBeforeLeavingTheAccountsHosts(t *testing.T) {
+	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
+	before := e.stored(t)[0]
+	moved := "http://tokens.example.com/oauth2/v3/token"
+	e.d.press("E", "down", "down", "down", "down", "ctrl+u", "type:"+moved, "enter")
+	e.d.until("the confirm step", func() bool { return strings.Contains(dialogText(e.m), "to another host?") })
+	text := strings.Join(strings.Fields(dialogText(e.m)), " ")
+	for _, want := range []string{"Move car to another host?", "The token URL would be on tokens.example.com, which is not one of Tesla's hosts",
+		"the refresh token and client secret would be sent there", "The token URL would be plain http to tokens.example.com, another machine",
+		"y make the change", "n back to the form"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the confirm step lacks %q: %s", want, text)
+		}
+	}
+	e.d.press("n")
+	if !e.editOpen() || focusedField(e.m) != "Token URL" || !strings.Contains(dialogText(e.m), "not saved") {
+		t.Fatalf("n did not go back to the form: %s", dialogText(e.m))
+	}
+	if got := e.stored(t)[0]; got.Endpoints.TokenURL != before.Endpoints.TokenURL {
+		t.Fatal("a declined edit was written")
+	}
+	e.d.press("enter")
+	e.d.until("the confirm step again", func() bool { return strings.Contains(dialogText(e.m), "to another host?") })
+	e.d.press("y")
+	e.d.until("the edit", e.noModals)
+	if got := e.stored(t)[0]; got.Endpoints.TokenURL != moved || !got.AllowInsecureHTTP || got.RefreshToken != before.RefreshToken {
+		t.Fatalf("stored %+v", got.Endpoints)
+	}
+}

@@ -308,7 +308,7 @@ func TestImportRejectedTokenShowsTheError(t *testing.T) {
 
 func TestLoginCustomWithDiscovery(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, nil)
-	e.d.press("n", "up", "enter", "enter") // custom → code
+	e.d.press("n", "up", "up", "enter", "enter") // custom → code
 	if f := focusedField(e.m); f != "Client ID" {
 		t.Fatalf("the custom form should start on the empty client id, not %q", f)
 	}

@@ -140,10 +140,13 @@ func New(ctx context.Context, o Options) (*Model, error) {
 		}
 		logins = &oauth.Logins{Engine: engine, Manager: o.Manager}
 	}
+	if logins.Engine == nil {
+		logins.Engine = &oauth.Engine{}
+	}
 	m := &Model{
 		c: &common.Common{
 			Ctx: ctx, Width: 80, Height: 24, Loc: time.Local,
-			Manager: o.Manager, Logins: common.LoginsOf(logins), Browse: o.Browse,
+			Manager: o.Manager, Logins: common.LoginsOf(logins), Browse: o.Browse, Engine: logins.Engine,
 		},
 		clock:  o.Now,
 		keys:   DefaultKeyMap(),

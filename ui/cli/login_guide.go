@@ -158,10 +158,10 @@ func (g *guide) domain() error {
 	if d == "" && g.ask != nil {
 		values := oauth.Inputs{}
 		if err := g.ask.Fields(g.opts.Ctx, "Your Fleet API app", "The domain that will serve the app's public key, e.g. app.example.com.",
-			accounts.KindFleet, []oauth.Requirement{{Field: fieldDomain, Need: oauth.NeedRequired}}, values); err != nil {
+			accounts.KindFleet, []oauth.Requirement{{Field: oauth.FieldDomain, Need: oauth.NeedRequired}}, values); err != nil {
 			return err
 		}
-		d = values[fieldDomain]
+		d = values[oauth.FieldDomain]
 	}
 	if d == "" {
 		return usagef("--domain is required for the guided set-up: the domain that will serve your app's public key (https://DOMAIN%s)", fleetapi.KeyPath)
@@ -173,9 +173,6 @@ func (g *guide) domain() error {
 	g.app.Domain = checked
 	return nil
 }
-
-// fieldDomain is the domain, asked like a field of the forms.
-const fieldDomain oauth.Field = "domain"
 
 func (g *guide) run(step fleetapp.Step) error {
 	switch step {

@@ -104,7 +104,7 @@ func TestGuideOfferedAtTheTerminal(t *testing.T) {
 	redirect := e.fleetRedirect()
 	ask := &scriptedAsker{t: t, answers: []answer{
 		{choose: "no"},
-		{fields: map[oauth.Field]string{fieldDomain: domain}},
+		{fields: map[oauth.Field]string{oauth.FieldDomain: domain}},
 		{fields: map[oauth.Field]string{oauth.FieldClientID: sandbox.PartnerClientID}},
 		{fields: map[oauth.Field]string{oauth.FieldClientSecret: sandbox.PartnerSecret}},
 	}}
