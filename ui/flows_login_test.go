@@ -209,7 +209,9 @@ func TestLoginEscCancelsAndClosesTheListener(t *testing.T) {
 	if !e.loopback() {
 		t.Fatal("a fleet login with no redirect URI should listen on loopback")
 	}
-	e.d.until("the no-browser note", func() bool { return strings.Contains(plain(e.m), "could not open a browser") })
+	e.d.until("the no-browser note", func() bool {
+		return strings.Contains(plain(e.m), "No browser could be opened") && strings.Contains(plain(e.m), "open the address above yourself")
+	})
 	u, err := url.Parse(e.redirect(t))
 	if err != nil || u.Hostname() != "127.0.0.1" {
 		t.Fatalf("redirect %q should be on 127.0.0.1", e.redirect(t))

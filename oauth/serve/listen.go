@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -98,6 +100,11 @@ func Listen(cfg ListenConfig) (*Listener, error) {
 		scheme = "https"
 	}
 	out.URL = scheme + "://" + ln.Addr().String()
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		// Go answers 0.0.0.0 (or no host) with a socket on every address
+		// ([::]): say what the user asked for, not that.
+		out.URL = scheme + "://" + net.JoinHostPort(cmp.Or(host, "0.0.0.0"), strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+	}
 	return out, nil
 }
 

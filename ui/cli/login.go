@@ -214,7 +214,7 @@ func browserLogin(opts *LoginOptions, at *oauth.Attempt) (oauth.Saved, error) {
 	opened := false
 	if !opts.NoBrowser {
 		if err := flow.OpenBrowser(); err != nil {
-			fprintf(w, "Could not open a browser (%s).\n", present.OneLine(err.Error()))
+			fprintf(w, "%s; set $BROWSER to your browser's command, or open the URL below yourself.\n", present.Sentence(err.Error()))
 		} else {
 			opened = true
 		}

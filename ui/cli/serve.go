@@ -10,6 +10,7 @@ import (
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth/fleetapp"
 	"github.com/keyfob/keyfob/oauth/serve"
+	"github.com/keyfob/keyfob/ui/present"
 )
 
 // ServeOptions are the options of `keyfob serve`.
@@ -98,7 +99,7 @@ func runServe(opts *ServeOptions) error {
 	}
 	ln, err := serve.Listen(opts.Listen)
 	if err != nil {
-		return err
+		return addrInUse(opts.Listen.Addr, err)
 	}
 	if ln.Warning != "" {
 		fprintln(opts.IO.Err, "keyfob: warning: "+ln.Warning)
@@ -109,8 +110,8 @@ func runServe(opts *ServeOptions) error {
 	}
 	consumers, accts := srv.Consumers()
 	total, perAddr := srv.Limits()
-	fprintf(opts.IO.Err, "keyfob serve: listening on %s for %d consumers of %d accounts (at most %d connections, %d per client)\n",
-		where, consumers, accts, total, perAddr)
+	fprintf(opts.IO.Err, "keyfob serve: listening on %s for %s of %s (at most %d connections, %d per client)\n",
+		where, present.Count(consumers, "consumer"), present.Count(accts, "account"), total, perAddr)
 	if hosts := ln.Hosts(); hosts != "" {
 		fprintf(opts.IO.Err, "keyfob serve: answering requests for %s (--allow-host NAME adds a name)\n", hosts)
 	}

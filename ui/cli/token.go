@@ -72,7 +72,7 @@ func NewCmdToken(f *Factory, runF func(*TokenOptions) error) *cobra.Command {
 	}
 	completeNames(cmd, f, 1)
 	cmd.Flags().DurationVar(&opts.MinValid, "min-valid", 5*time.Minute, "refresh first if the token expires within this (at most half its lifetime)")
-	cmd.Flags().BoolVar(&opts.RefreshToken, "refresh-token", false, "print the refresh token instead (it is single use: see --help)")
+	cmd.Flags().BoolVar(&opts.RefreshToken, "refresh-token", false, "print the refresh token instead; it is single use, so a tool that refreshes it cuts keyfob's copy off")
 	cmd.Flags().BoolVar(&opts.Copy, "copy", false, "copy the token to the clipboard instead of printing it")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the token with expires_at, expires_in, scopes, token_type and the account's name")
 	cmd.Flags().StringVar(&opts.Write, "write", "", "replace `FILE` atomically (0600) with the token instead of printing it")

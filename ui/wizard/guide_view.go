@@ -24,7 +24,7 @@ func (w *Model) guideTitle() string {
 // guideKeys are the guide's keys: enter does the step, esc closes.
 func (w *Model) guideKeys(k KeyMap) []key.Binding {
 	act := key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", w.guideVerb()))
-	k.Back.SetHelp("esc", "close (the progress is kept)")
+	k.Back.SetHelp("esc", "close (progress kept)")
 	out := []key.Binding{act, k.Back}
 	if len(w.guide.form.fields) > 1 {
 		out = append([]key.Binding{k.NextField}, out...)
@@ -36,7 +36,7 @@ func (w *Model) guideKeys(k KeyMap) []key.Binding {
 func (w *Model) guideVerb() string {
 	switch w.guide.step {
 	case fleetapp.StepApp:
-		return "the app exists: go on"
+		return "go on"
 	case fleetapp.StepKeygen:
 		return "make the key pair"
 	case fleetapp.StepHost:
