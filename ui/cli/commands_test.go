@@ -221,7 +221,7 @@ func TestRevokeAndRemove(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour), e.minted("a0000002", "truck", time.Hour))
 	car := e.account("car")
-	r := e.mustRun("", "revoke", "car")
+	r := e.mustRun("", "revoke", "car", "--yes")
 	if !strings.Contains(r.stdout, "Server: revoked") || !strings.Contains(r.stdout, "marked revoked") {
 		t.Fatalf("stdout %s", r.stdout)
 	}
@@ -235,8 +235,8 @@ func TestRevokeAndRemove(t *testing.T) {
 	if r := e.run("", "token", "car"); r.code != 4 || !strings.Contains(r.stderr, "log in again with keyfob login") {
 		t.Fatalf("token on revoked: exit %d %s", r.code, r.stderr)
 	}
-	e.mustRun("", "revoke", "truck", "--remove")
-	e.mustRun("", "remove", "car")
+	e.mustRun("", "revoke", "truck", "--remove", "--yes")
+	e.mustRun("", "remove", "car", "--yes")
 	if n := len(e.store().Accounts); n != 0 {
 		t.Fatalf("%d accounts left", n)
 	}
@@ -263,7 +263,7 @@ func TestRevokeWithoutEndpointExplainsConsent(t *testing.T) {
 	a := e.minted("a0000001", "car", time.Hour)
 	a.Endpoints.RevokeURL = ""
 	e.seed(a)
-	r := e.mustRun("", "revoke", "car")
+	r := e.mustRun("", "revoke", "car", "--yes")
 	if !strings.Contains(r.stdout, "Server: not revoked") || !strings.Contains(r.stdout, "revoke/consent?revoke_client_id="+sandbox.FleetClientID) {
 		t.Fatalf("stdout %s", r.stdout)
 	}
@@ -276,8 +276,8 @@ func TestRevokeWithoutEndpointExplainsConsent(t *testing.T) {
 	}
 	// Revoked at the server, it holds no tokens; revoked again, it says so.
 	e.mustRun("", "edit", "car", "--revoke-url", e.srv.Issuer()+"/revoke")
-	e.mustRun("", "revoke", "car")
-	if r = e.mustRun("", "revoke", "car"); !strings.Contains(r.stdout, "Local:  car marked revoked; it holds no tokens.") {
+	e.mustRun("", "revoke", "car", "--yes")
+	if r = e.mustRun("", "revoke", "car", "--yes"); !strings.Contains(r.stdout, "Local:  car marked revoked; it holds no tokens.") {
 		t.Fatalf("revoked twice: %s", r.stdout)
 	}
 }

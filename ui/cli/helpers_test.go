@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -81,13 +83,11 @@ func keyfobBinary(tb testing.TB) string {
 // fakeBrowser signs in like a browser would: it follows the authorize URL
 // to the loopback callback. Mode "tamper" changes the state on the way.
 func fakeBrowser(mode, authURL string) int {
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(authURL)
+	landed, err := sandbox.Approve(context.Background(), authURL)
 	if err != nil {
 		return 1
 	}
-	resp.Body.Close()
-	loc, err := url.Parse(resp.Header.Get("Location"))
+	loc, err := url.Parse(landed)
 	if err != nil {
 		return 1
 	}
@@ -96,7 +96,8 @@ func fakeBrowser(mode, authURL string) int {
 		q.Set("state", "forged")
 		loc.RawQuery = q.Encode()
 	}
-	if resp, err = http.Get(loc.String()); err != nil {
+	resp, err := http.Get(loc.String())
+	if err != nil {
 		return 1
 	}
 	resp.Body.Close()
@@ -120,6 +121,8 @@ type env struct {
 	// client, when set, is the Factory's HTTPClient in every run (one that
 	// trusts the test's TLS servers).
 	client *http.Client
+	// serveAt, when set, is told where keyfob serve listens (startServe).
+	serveAt func(base string)
 }
 
 func newEnv(t *testing.T, opts sandbox.Options) *env {
@@ -140,6 +143,9 @@ type call struct {
 	env     map[string]string // besides KEYFOB_CONFIG_DIR
 	browser func(string) error
 	inTTY   bool
+	outTTY  bool // stdout is a terminal columns wide
+	columns int
+	asker   Asker     // answers the questions of a terminal
 	stdout  io.Writer // besides the result's copy
 	stderr  io.Writer
 	ctx     context.Context
@@ -184,7 +190,7 @@ func (e *env) invoke(c call, args ...string) result {
 		stderr = io.MultiWriter(&errb, c.stderr)
 	}
 	f := &Factory{
-		IO:      &IOStreams{In: c.stdin, Out: stdout, Err: stderr, InTTY: c.inTTY},
+		IO:      &IOStreams{In: c.stdin, Out: stdout, Err: stderr, InTTY: c.inTTY, OutTTY: c.outTTY, Columns: c.columns},
 		Version: "test",
 		Getenv: func(k string) string {
 			if k == EnvConfigDir {
@@ -192,8 +198,16 @@ func (e *env) invoke(c call, args ...string) result {
 			}
 			return c.env[k]
 		},
+		LookupEnv: func(k string) (string, bool) {
+			v, ok := c.env[k]
+			if k == EnvConfigDir && !ok {
+				return e.storeDir(), true
+			}
+			return v, ok
+		},
 		Browser:    c.browser,
 		HTTPClient: e.client,
+		Asker:      c.asker,
 	}
 	root := NewCmdRoot(f)
 	root.SetArgs(append([]string{}, args...))
@@ -328,6 +342,22 @@ func (e *env) storeFiles() map[string]string {
 	return files
 }
 
+// storeBytes is every file of keyfob's directory (see storeFiles) in one
+// comparable piece, nil when there is none.
+func (e *env) storeBytes() []byte {
+	e.t.Helper()
+	files := e.storeFiles()
+	if files == nil {
+		return nil
+	}
+	paths := slices.Sorted(maps.Keys(files))
+	var b bytes.Buffer
+	for _, p := range paths {
+		fmt.Fprintf(&b, "== %s\n%s\n", p, files[p])
+	}
+	return b.Bytes()
+}
+
 // sameFiles fails the test when the store's files differ from before.
 func (e *env) sameFiles(what string, before map[string]string) {
 	e.t.Helper()
@@ -381,13 +411,11 @@ func (e *env) minted(id, name string, ttl time.Duration) accounts.Account {
 // redirectOf signs in at the sandbox and returns where it redirects to,
 // as a user would copy it from the address bar.
 func redirectOf(t *testing.T, authURL string) string {
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(authURL)
+	loc, err := sandbox.Approve(context.Background(), authURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	return resp.Header.Get("Location")
+	return loc
 }
 
 func waitFor(t *testing.T, limit time.Duration, ok func() bool) {

@@ -231,18 +231,3 @@ func refreshAllWall(tb testing.TB) time.Duration {
 	}
 	return wall
 }
-
-// TestWriteBenchStore writes a 1,000-account store into
-// $KEYFOB_BENCH_STORE for .ci/bench, which measures the real TUI on it.
-// Without that variable it does nothing (and does not skip, so that CI,
-// where no test may skip, runs it as a no-op).
-func TestWriteBenchStore(t *testing.T) {
-	dst := os.Getenv("KEYFOB_BENCH_STORE")
-	if dst == "" {
-		return // a tool for .ci/bench, not a proof: nothing to do here
-	}
-	if err := os.MkdirAll(dst, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	fillStore(t, dst, 1000, 8*time.Hour)
-}
