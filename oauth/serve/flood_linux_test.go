@@ -137,7 +137,7 @@ func TestFloodLeavesRoomForARealConsumer(t *testing.T) {
 	if after.RefreshToken == before.RefreshToken || !f.srv.RefreshTokenLive(after.RefreshToken) || f.srv.Stats().Refreshes != 1 {
 		t.Errorf("the refresh under the flood was not saved: %d refreshes at the sandbox", f.srv.Stats().Refreshes)
 	}
-	if recovered, _ := filepath.Glob(filepath.Join(f.dir, "*recover*")); len(recovered) > 0 {
+	if recovered, _ := filepath.Glob(filepath.Join(f.dir, "recovery", "*.json")); len(recovered) > 0 {
 		t.Errorf("the refresh under the flood went to a recovery file: %v", recovered)
 	}
 	close(stop)
