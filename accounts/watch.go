@@ -366,7 +366,6 @@ func sameAccount(a, b Account) bool {
 	return a.Revision == b.Revision && sameJSON(a, b)
 }
 
-
 func sameJSON(a, b any) bool {
 	x, err1 := json.Marshal(a)
 	y, err2 := json.Marshal(b)
