@@ -242,8 +242,17 @@ func (d *Demo) seed(ctx context.Context) error {
 	}
 	now := time.Now()
 	accts := make([]accounts.Account, len(samples))
+	oldest := now
 	for i, smp := range samples {
 		accts[i] = d.mintSample(smp, fmt.Sprintf("de%06x", i+1), now)
+		if accts[i].CreatedAt.Before(oldest) {
+			oldest = accts[i].CreatedAt
+		}
+	}
+	// The store lists accounts in the order they were added: the samples
+	// were added in this order, before the oldest of their tokens.
+	for i := range accts {
+		accts[i].CreatedAt = oldest.Add(time.Duration(i-len(accts)) * time.Minute)
 	}
 	if _, err := d.Manager.Put(ctx, accts...); err != nil {
 		return fmt.Errorf("cannot write the demo accounts: %w", err)
