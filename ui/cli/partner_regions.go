@@ -38,7 +38,7 @@ func partnerTargets(opts *PartnerOptions, p accounts.Account) ([]partnerTarget, 
 		if opts.Region != "" && c.Region != opts.Region {
 			continue
 		}
-		t := partnerTarget{region: c.Region, base: c.Audience, token: p.AccessToken, from: p.Name}
+		t := partnerTarget{region: c.Region, base: oauth.APIBase(c), token: p.AccessToken, from: p.Name}
 		if i > 0 {
 			t = otherRegion(opts, accts, p, c)
 		}
@@ -54,11 +54,11 @@ func partnerTargets(opts *PartnerOptions, p accounts.Account) ([]partnerTarget, 
 
 // otherRegion is the target of region c.Region for p's app.
 func otherRegion(opts *PartnerOptions, accts []accounts.Account, p, c accounts.Account) partnerTarget {
-	t := partnerTarget{region: c.Region, base: c.Audience}
+	t := partnerTarget{region: c.Region, base: oauth.APIBase(c)}
 	for _, a := range accts {
 		if a.Kind == accounts.KindPartner && a.ClientID == p.ClientID && a.Region == c.Region && a.ID != p.ID {
 			got, err := opts.Manager().Token(opts.Ctx, a.ID, partnerMinValid)
-			t.token, t.base, t.from, t.err = got.AccessToken, got.Audience, a.Name, err
+			t.token, t.base, t.from, t.err = got.AccessToken, oauth.APIBase(got), a.Name, err
 			return t
 		}
 	}
