@@ -195,14 +195,12 @@ func regionBase(base, from, to string, aud []string) string {
 func MoveBase(base, from, to string) string { return regionBase(base, from, to, nil) }
 
 // teslaFleetBase reports whether raw is one of Tesla's Fleet API base
-// URLs: https on a fleet-api host of tesla.com or tesla.cn.
+// URLs: a bare https URL on one of Tesla's Fleet API hosts, by exact name
+// (FleetAPIHost), as a token's aud may be trusted.
 func teslaFleetBase(raw string) bool {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || u.Scheme != "https" || (u.Path != "" && u.Path != "/") {
-		return false
-	}
-	host := strings.ToLower(u.Hostname())
-	return strings.HasPrefix(host, "fleet-api.") && (strings.HasSuffix(host, ".tesla.com") || strings.HasSuffix(host, ".tesla.cn"))
+	raw = strings.TrimRight(strings.TrimSpace(raw), "/")
+	u, err := url.Parse(raw)
+	return err == nil && u.Path == "" && u.RawQuery == "" && u.Fragment == "" && FleetAPIHost(raw)
 }
 
 // RegionOfBase is the Tesla region a Fleet API base URL serves: the region

@@ -51,6 +51,9 @@ const (
 	// account does not name (a redirect, or an issuer's document).
 	FieldLocale   Field = "locale"
 	FieldEndpoint Field = "endpoint"
+	// FieldDomain is the domain of a Fleet API app of the user's own,
+	// which the guided set-up asks for (not an account's field).
+	FieldDomain Field = "domain"
 )
 
 // Secret reports whether the field holds a secret: it never comes from the

@@ -392,7 +392,7 @@ func minted(s *sandbox.Server, id, name string, kind accounts.Kind, req sandbox.
 	return a
 }
 
-var errNoBrowser = errors.New("no browser in this test")
+var errNoBrowser = errors.New("no browser could be opened: none of xdg-open or wslview is installed, and $BROWSER is not set")
 
 // ctx is a test context.
 func ctx() context.Context { return context.Background() }

@@ -125,6 +125,29 @@ func TestRefreshRejectedMeansLoginRequiredAndNoRetry(t *testing.T) {
 	}
 }
 
+// A refresh renews a refresh token near its end, as the detail page
+// says: the answer carries a new one, the estimate restarts and the
+// warning goes.
+func TestRefreshRenewsARefreshTokenNearItsEnd(t *testing.T) {
+	e := newFlowEnv(t, sandbox.Options{}, func(s *sandbox.Server) []accounts.Account {
+		a := minted(s, "1d000001", "car", accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID})
+		a.RefreshObtainedAt = time.Now().Add(-accounts.RefreshTokenLifetime + 2*24*time.Hour)
+		return []accounts.Account{a}
+	})
+	if s := plain(e.m); !strings.Contains(s, "! refresh ending") {
+		t.Fatalf("no warning to start with:\n%s", s)
+	}
+	e.d.press("r")
+	e.d.until("the refresh", func() bool { return !e.row(0).Busy && e.srv.Stats().Refreshes == 1 })
+	got := e.stored(t)[0]
+	if got.RefreshExpiresSoon(time.Now()) || time.Since(got.RefreshObtainedAt) > time.Minute {
+		t.Fatalf("the refresh token was not renewed: obtained %v", got.RefreshObtainedAt)
+	}
+	if s := plain(e.m); strings.Contains(s, "refresh ending") {
+		t.Errorf("the warning stayed:\n%s", s)
+	}
+}
+
 // A refresh that fails says so once, naming the account once: the
 // accounts package's "refreshing "car": " is not repeated after it.
 func TestFailedRefreshNamesTheAccountOnce(t *testing.T) {

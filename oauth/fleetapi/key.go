@@ -55,25 +55,14 @@ func ParsePublicKey(data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, &KeyError{Problem: "is not a valid public key (" + clean(err.Error(), 80, "") + ")"}
 	}
-	var kind string
-	switch k := pub.(type) {
-	case *ecdsa.PublicKey:
-		if k.Curve == elliptic.P256() {
-			e, err := k.ECDH()
-			if err != nil {
-				return nil, &KeyError{Problem: "is not a valid point on secp256r1"}
-			}
-			return e.Bytes(), nil
+	if k, ok := pub.(*ecdsa.PublicKey); ok && k.Curve == elliptic.P256() {
+		e, err := k.ECDH()
+		if err != nil {
+			return nil, &KeyError{Problem: "is not a valid point on secp256r1"}
 		}
-		kind = "an EC key on " + k.Curve.Params().Name
-	case *rsa.PublicKey:
-		kind = fmt.Sprintf("an RSA key (%d bits)", k.N.BitLen())
-	case ed25519.PublicKey:
-		kind = "an Ed25519 key"
-	default:
-		kind = fmt.Sprintf("a %T key", pub)
+		return e.Bytes(), nil
 	}
-	return nil, &KeyError{Problem: "is " + kind + ", but Tesla takes only EC keys on secp256r1 (prime256v1, P-256); " +
+	return nil, &KeyError{Problem: "is " + otherKey(pub) + ", but Tesla takes only EC keys on secp256r1 (prime256v1, P-256); " +
 		"make one with: openssl ecparam -name prime256v1 -genkey -noout -out private-key.pem"}
 }
 
@@ -129,21 +118,10 @@ func privateKeyOf(block *pem.Block) (*ecdsa.PrivateKey, error) {
 	if err != nil {
 		return nil, &privateKeyError{"it is not a valid " + block.Type + " (" + clean(err.Error(), 80, "") + ")"}
 	}
-	var kind string
-	switch k := key.(type) {
-	case *ecdsa.PrivateKey:
-		if k.Curve == elliptic.P256() {
-			return k, nil
-		}
-		kind = "an EC key on " + k.Curve.Params().Name
-	case *rsa.PrivateKey:
-		kind = fmt.Sprintf("an RSA key (%d bits)", k.N.BitLen())
-	case ed25519.PrivateKey:
-		kind = "an Ed25519 key"
-	default:
-		kind = fmt.Sprintf("a %T key", key)
+	if k, ok := key.(*ecdsa.PrivateKey); ok && k.Curve == elliptic.P256() {
+		return k, nil
 	}
-	return nil, &privateKeyError{"it is " + kind + ", but Tesla's vehicles accept only EC keys on prime256v1 (P-256, secp256r1); " +
+	return nil, &privateKeyError{"it is " + otherKey(key) + ", but Tesla's vehicles accept only EC keys on prime256v1 (P-256, secp256r1); " +
 		"make one with keyfob partner keygen"}
 }
 
@@ -165,4 +143,22 @@ func PrivateKeyPEM(key *ecdsa.PrivateKey) ([]byte, error) {
 		return nil, err
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), nil
+}
+
+// otherKey names a key that is not an EC key on P-256, public or private,
+// for an error.
+func otherKey(key any) string {
+	switch k := key.(type) {
+	case *ecdsa.PublicKey:
+		return "an EC key on " + k.Curve.Params().Name
+	case *ecdsa.PrivateKey:
+		return "an EC key on " + k.Curve.Params().Name
+	case *rsa.PublicKey:
+		return fmt.Sprintf("an RSA key (%d bits)", k.N.BitLen())
+	case *rsa.PrivateKey:
+		return fmt.Sprintf("an RSA key (%d bits)", k.N.BitLen())
+	case ed25519.PublicKey, ed25519.PrivateKey:
+		return "an Ed25519 key"
+	}
+	return fmt.Sprintf("a %T key", key)
 }

@@ -31,6 +31,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
 	h.Set("X-Content-Type-Options", "nosniff")
+	// The body, if any, has a few seconds to arrive (readParams); the
+	// deadline is lifted once a request is being answered (serving).
+	_ = http.NewResponseController(rw).SetReadDeadline(time.Now().Add(bodyTimeout))
 	switch {
 	case r.URL.Path == PublicKeyPath:
 		// Public, and fetched under the app's own domain through a tunnel
@@ -175,6 +178,10 @@ func (s *Server) serveTokenByName(w *recorder, r *http.Request, name string) {
 // consumer's account, and gets the account's token; on failure it has
 // answered and returns false.
 func (s *Server) serveConsumer(w *recorder, r *http.Request, cred, name string) (accounts.Account, bool) {
+	// It may wait for a refresh: its connection must stay open, and its
+	// read deadline would end the request's context.
+	defer serving(r)()
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 	c, d, ok := s.lookup(cred)
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="keyfob"`)
@@ -247,6 +254,9 @@ type recorder struct {
 	http.ResponseWriter
 	rec *record
 }
+
+// Unwrap gives http.ResponseController the connection's writer.
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // errorResponse is an OAuth error (RFC 6749 §5.2).
 type errorResponse struct {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 )
 
@@ -41,6 +42,8 @@ func readParams(w http.ResponseWriter, r *http.Request) (map[string]string, int,
 	switch {
 	case errors.As(err, &tooBig):
 		return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, http.StatusRequestTimeout, fmt.Sprintf("the body did not arrive within %v of the request's headers; send it with them", bodyTimeout)
 	case err != nil:
 		return nil, http.StatusBadRequest, err.Error()
 	}
@@ -51,8 +54,7 @@ func readParams(w http.ResponseWriter, r *http.Request) (map[string]string, int,
 // is not taken (it would end up in logs along the way).
 func formParams(r *http.Request) (map[string]string, error) {
 	if err := r.ParseForm(); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		if readFailed(err) {
 			return nil, err
 		}
 		return nil, errors.New("the body is not a valid form")
@@ -97,7 +99,7 @@ func jsonParams(r *http.Request) (map[string]string, error) {
 func jsonObject(dec *json.Decoder) (map[string]json.RawMessage, error) {
 	notObject := errors.New("the body is not a JSON object")
 	fail := func(err error) (map[string]json.RawMessage, error) {
-		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+		if readFailed(err) {
 			return nil, err
 		}
 		return nil, notObject
@@ -128,10 +130,17 @@ func jsonObject(dec *json.Decoder) (map[string]json.RawMessage, error) {
 		return fail(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+		if readFailed(err) {
 			return nil, err
 		}
 		return nil, errors.New("the body holds more than one JSON value")
 	}
 	return raw, nil
+}
+
+// readFailed reports an error of reading the body, rather than of what it
+// holds: too large, or too slow.
+func readFailed(err error) bool {
+	var tooBig *http.MaxBytesError
+	return errors.As(err, &tooBig) || errors.Is(err, os.ErrDeadlineExceeded)
 }

@@ -43,6 +43,11 @@ const (
 	// GCPercent is the garbage collector's setting `keyfob serve` runs
 	// with (and the benchmarks): see runtime/debug.SetGCPercent.
 	GCPercent = 400
+	// MemoryLimit is the soft memory limit `keyfob serve` runs with (see
+	// runtime/debug.SetMemoryLimit): the collector works harder as the
+	// service nears it, so that GCPercent's headroom never lets a flood of
+	// connections grow it far.
+	MemoryLimit = 24 << 20
 	// refreshWait bounds a refresh that requests wait for, beyond the
 	// manager's own bounds on the request and the lock.
 	refreshWait = 2 * time.Minute
@@ -68,6 +73,11 @@ type Options struct {
 	// served at PublicKeyPath, or nothing when there is none; nil serves
 	// none. It is asked at every request for the key.
 	PublicKey func() ([]byte, error)
+	// MaxConns and MaxConnsPerAddr bound the connections open at once, in
+	// all and from one client address (DefaultMaxConns and
+	// DefaultMaxConnsPerAddr when 0). MaxConns is lowered, when needed, to
+	// leave descriptors free for saving refreshed tokens.
+	MaxConns, MaxConnsPerAddr int
 }
 
 // Server answers token requests from what the store holds. It is an
@@ -79,6 +89,8 @@ type Server struct {
 	log    *requestLog
 	flushT time.Duration
 	hosts  *hostSet // what Serve's listener answers; nil answers any Host
+	// maxConns and maxPerAddr are the connection limits in force.
+	maxConns, maxPerAddr int
 	// publicKey is Options.PublicKey.
 	publicKey func() ([]byte, error)
 
@@ -106,6 +118,7 @@ func New(opts Options) (*Server, error) {
 	if s.flushT <= 0 {
 		s.flushT = DefaultFlushEvery
 	}
+	s.maxConns, s.maxPerAddr = connLimits(opts.MaxConns, opts.MaxConnsPerAddr, fdLimit())
 	d, err := s.load()
 	if err != nil {
 		return nil, err
@@ -121,19 +134,33 @@ func (s *Server) Consumers() (consumers, accts int) {
 	return len(d.consumers), len(d.byID)
 }
 
-// maintain writes the last uses now and then, until ctx ends.
-func (s *Server) maintain(ctx context.Context) {
+// Limits reports the connection limits in force: in all and per client
+// address.
+func (s *Server) Limits() (total, perAddr int) { return s.maxConns, s.maxPerAddr }
+
+// maintain writes the last uses now and then, and how many failure lines
+// the log left out and connections the limits closed, until ctx ends.
+func (s *Server) maintain(ctx context.Context, limits *connLimiter) {
 	flush := time.NewTicker(s.flushT)
 	defer flush.Stop()
+	dropped := time.NewTicker(droppedEvery)
+	defer dropped.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-flush.C:
 			s.Flush(ctx)
+		case <-dropped.C:
+			s.log.sayDropped()
+			limits.report()
 		}
 	}
 }
+
+// droppedEvery is how often the log says how many failure lines it left
+// out, when no failure line since has.
+const droppedEvery = 10 * time.Second
 
 // noteUse remembers the latest use of a credential, for the next flush.
 func (s *Server) noteUse(hash string, at time.Time, addr string) {

@@ -262,7 +262,7 @@ func regionFix(a accounts.Account, region, base string, presets edit.Presets) st
 		return "--audience " + base
 	}
 	moved := a
-	if _, err := edit.Apply(&moved, edit.Changes{oauth.FieldRegion: region}, presets); err == nil &&
+	if _, err := edit.Apply(&moved, edit.Changes{oauth.FieldRegion: region}, presets, edit.Consent{}); err == nil &&
 		(base == "" || sameURL(moved.Audience, base) || sameURL(oauth.APIBase(moved), base)) {
 		return "--region " + region
 	}

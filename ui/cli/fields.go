@@ -29,7 +29,7 @@ type fieldFlag struct {
 // secrets come from the environment, a file or stdin (see secretFlag).
 var fieldFlags = []fieldFlag{
 	{"name", oauth.FieldName, "name for the account (default: from its email)"},
-	{"client-id", oauth.FieldClientID, "OAuth client id (owner and legacy have defaults)"},
+	{"client-id", oauth.FieldClientID, "your app's OAuth client id (owner and legacy have defaults)"},
 	{"scopes", oauth.FieldScopes, "scopes to request, space or comma separated (default: the kind's)"},
 	{"audience", oauth.FieldAudience, "audience (default: the region's Fleet API URL)"},
 	{"redirect-uri", oauth.FieldRedirectURI, "the app's registered redirect URI (fleet: required once, then remembered per client id)"},

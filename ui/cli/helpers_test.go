@@ -117,6 +117,8 @@ type env struct {
 	// client, when set, is the Factory's HTTPClient in every run (one that
 	// trusts the test's TLS servers).
 	client *http.Client
+	// serveAt, when set, is told where keyfob serve listens (startServe).
+	serveAt func(base string)
 }
 
 func newEnv(t *testing.T, opts sandbox.Options) *env {
@@ -137,6 +139,8 @@ type call struct {
 	env     map[string]string // besides KEYFOB_CONFIG_DIR
 	browser func(string) error
 	inTTY   bool
+	outTTY  bool // stdout is a terminal columns wide
+	columns int
 	asker   Asker     // answers the questions of a terminal
 	stdout  io.Writer // besides the result's copy
 	stderr  io.Writer
@@ -182,7 +186,7 @@ func (e *env) invoke(c call, args ...string) result {
 		stderr = io.MultiWriter(&errb, c.stderr)
 	}
 	f := &Factory{
-		IO:      &IOStreams{In: c.stdin, Out: stdout, Err: stderr, InTTY: c.inTTY},
+		IO:      &IOStreams{In: c.stdin, Out: stdout, Err: stderr, InTTY: c.inTTY, OutTTY: c.outTTY, Columns: c.columns},
 		Version: "test",
 		Getenv: func(k string) string {
 			if k == EnvConfigDir {

@@ -80,13 +80,15 @@ func (s *scriptedAsker) Confirm(_ context.Context, question, _ string, yes *bool
 func TestLoginAsksForWhatTheFlagsLeaveOut(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
 	ask := &scriptedAsker{t: t, answers: []answer{
+		{choose: "yes"}, // an app of one's own already: no guide
 		{fields: map[oauth.Field]string{oauth.FieldClientID: sandbox.FleetClientID, oauth.FieldRedirectURI: e.fleetRedirect()}},
 	}}
 	r := e.invoke(call{inTTY: true, asker: ask}, "login", "--kind", "fleet", "--issuer", e.srv.URL(), "--name", "car")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
-	want := []string{`fields fleet [client_id redirect_uri] "" "a fleet account needs the client id."`}
+	want := []string{"confirm Do you have a Fleet API app of your own at developer.tesla.com?",
+		`fields fleet [client_id redirect_uri] "" "a fleet account needs the client id."`}
 	if !slices.Equal(ask.asked, want) {
 		t.Fatalf("asked %q, want %q", ask.asked, want)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -35,10 +34,6 @@ type PartnerOptions struct {
 	// partner account can reach).
 	Region string
 }
-
-// partnerMinValid is how long a partner token must stay valid for the
-// calls; a shorter-lived one is fetched again first.
-const partnerMinValid = 5 * time.Minute
 
 // NewCmdPartner returns `keyfob partner` and its subcommands; runF replaces
 // their run in tests.
@@ -122,7 +117,7 @@ func partnerSetup(opts *PartnerOptions) (string, accounts.Account, error) {
 	if err != nil {
 		return "", p, err
 	}
-	if p, err = m.Token(opts.Ctx, p.ID, partnerMinValid); err != nil {
+	if p, err = m.Token(opts.Ctx, p.ID, fleetapp.PartnerMinValid); err != nil {
 		return "", p, fmt.Errorf("cannot get a partner token from %q: %w", p.Name, err)
 	}
 	if oauth.APIBase(p) == "" {

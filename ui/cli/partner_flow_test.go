@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,11 +52,40 @@ func (e *env) startServe() string {
 	}()
 	select {
 	case base := <-found:
+		if e.serveAt != nil {
+			e.serveAt(base)
+		}
 		return base
 	case <-time.After(20 * time.Second):
 		e.t.Fatal("keyfob serve did not start")
 	}
 	return ""
+}
+
+// keyfobDomainEnv is a sandbox and an app's domain on loopback: a TLS
+// reverse proxy in front of where keyfob serve listens once the test
+// starts it (e.startServe), as a tunnel would be. Until then the domain
+// answers 502.
+func keyfobDomainEnv(t *testing.T) (*env, string) {
+	e := newEnv(t, sandbox.Options{})
+	var target atomic.Pointer[url.URL]
+	target.Store(&url.URL{Scheme: "http", Host: "127.0.0.1:9"})
+	rp := &httputil.ReverseProxy{
+		Rewrite:  func(r *httputil.ProxyRequest) { r.SetURL(target.Load()) },
+		ErrorLog: log.New(io.Discard, "", 0),
+	}
+	proxy := httptest.NewUnstartedServer(rp)
+	proxy.Config.ErrorLog = log.New(io.Discard, "", 0)
+	proxy.StartTLS()
+	t.Cleanup(proxy.Close)
+	e.srv.Close()
+	e.srv = sandbox.NewTest(t, sandbox.Options{PartnerHTTPClient: proxy.Client()})
+	e.client = proxy.Client()
+	e.serveAt = func(base string) {
+		u, _ := url.Parse(base)
+		target.Store(u)
+	}
+	return e, proxy.Listener.Addr().String()
 }
 
 // TestKeyServedByKeyfobRegisteredInEveryRegion: the app's domain is a TLS
@@ -64,17 +94,8 @@ func (e *env) startServe() string {
 // eu (eu's partner token is fetched and not kept); check finds the
 // domain, the key file and Tesla agreeing.
 func TestKeyServedByKeyfobRegisteredInEveryRegion(t *testing.T) {
-	e := newEnv(t, sandbox.Options{})
-	base := e.startServe()
-	target, _ := url.Parse(base)
-	proxy := httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(target))
-	proxy.Config.ErrorLog = log.New(io.Discard, "", 0)
-	proxy.StartTLS()
-	t.Cleanup(proxy.Close)
-	e.srv.Close()
-	e.srv = sandbox.NewTest(t, sandbox.Options{PartnerHTTPClient: proxy.Client()})
-	e.client = proxy.Client()
-	domain := proxy.Listener.Addr().String()
+	e, domain := keyfobDomainEnv(t)
+	e.startServe()
 
 	if r := e.run("", "partner", "register", "--domain", domain); r.code != 3 {
 		t.Fatalf("no partner account: %d %s", r.code, r.stderr)

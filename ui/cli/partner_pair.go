@@ -72,7 +72,8 @@ func runPartnerPair(opts *PairOptions) error {
 		}
 		fprintln(w, "  "+l)
 	}
-	fprintln(opts.IO.Err, "\nScan the code with the phone that has the Tesla app (or open the link there), choose the car,\n"+
-		"and confirm with the key card on the console. The car then takes commands signed with your app's key.")
+	fprintln(opts.IO.Err, "\nScan the code with the phone that has the Tesla app (or open the link there),\n"+
+		"choose the car, and confirm with the key card on the console: the car then\n"+
+		"takes commands signed with your app's key.")
 	return nil
 }

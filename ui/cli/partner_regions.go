@@ -1,71 +1,16 @@
 package cli
 
 import (
-	"cmp"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 
-	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/fleetapi"
 	"github.com/keyfob/keyfob/oauth/fleetapp"
 	"github.com/keyfob/keyfob/ui/present"
 )
-
-// partnerTarget is one region to register or check the domain in.
-type partnerTarget struct {
-	region, base, token string
-	// from names where the token came from, for the report.
-	from string
-	// err is why no token could be had for the region.
-	err error
-}
-
-// partnerTargets are the regions p's app can reach (or opts.Region), each
-// with a partner token: p's own, that of a partner account of the same app
-// in the region, or one fetched with p's client credentials and not kept.
-func partnerTargets(opts *PartnerOptions, p accounts.Account) ([]partnerTarget, error) {
-	m := opts.Manager()
-	accts, err := m.List()
-	if err != nil {
-		return nil, err
-	}
-	var out []partnerTarget
-	for i, c := range oauth.PartnerRegions(p) {
-		if opts.Region != "" && c.Region != opts.Region {
-			continue
-		}
-		t := partnerTarget{region: c.Region, base: oauth.APIBase(c), token: p.AccessToken, from: p.Name}
-		if i > 0 {
-			t = otherRegion(opts, accts, p, c)
-		}
-		out = append(out, t)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("the partner account %q (region %s) cannot reach region %s; add a partner account there: "+
-			"KEYFOB_CLIENT_SECRET=… keyfob login --kind partner --client-id %s --region %s",
-			p.Name, cmp.Or(p.Region, "-"), opts.Region, p.ClientID, opts.Region)
-	}
-	return out, nil
-}
-
-// otherRegion is the target of region c.Region for p's app.
-func otherRegion(opts *PartnerOptions, accts []accounts.Account, p, c accounts.Account) partnerTarget {
-	t := partnerTarget{region: c.Region, base: oauth.APIBase(c)}
-	for _, a := range accts {
-		if a.Kind == accounts.KindPartner && a.ClientID == p.ClientID && a.Region == c.Region && a.ID != p.ID {
-			got, err := opts.Manager().Token(opts.Ctx, a.ID, partnerMinValid)
-			t.token, t.base, t.from, t.err = got.AccessToken, oauth.APIBase(got), a.Name, err
-			return t
-		}
-	}
-	g, err := opts.Engine().Refresh(opts.Ctx, c)
-	t.token, t.from, t.err = g.AccessToken, "a partner token of "+p.Name+"'s app for "+c.Region+", not kept", err
-	return t
-}
 
 func runPartnerRegister(opts *PartnerOptions) error {
 	domain, p, err := partnerSetup(opts)
@@ -78,27 +23,19 @@ func runPartnerRegister(opts *PartnerOptions) error {
 	if _, _, err := c.DomainKey(opts.Ctx, domain); err != nil {
 		return partnerError(domain, p, err)
 	}
-	targets, err := partnerTargets(opts, p)
+	targets, err := fleetapp.Targets(opts.Ctx, opts.Manager(), opts.Engine(), p, opts.Region)
 	if err != nil {
 		return err
 	}
 	var failed []string
 	var last error
-	for _, t := range targets {
-		err := t.err
-		var pa fleetapi.PartnerAccount
-		if err == nil {
-			pa, _, err = c.RegisterPartner(opts.Ctx, t.base, t.token, domain)
-		}
-		if err != nil {
-			failed, last = append(failed, t.region), err
-			fprintf(opts.IO.Out, "Not registered in region %s (%s): %s\n", t.region, present.Clean(t.base), present.OneLine(err.Error()))
+	for _, r := range fleetapp.Register(opts.Ctx, c, opts.Apps(), p.ClientID, domain, targets) {
+		if r.Err != nil {
+			failed, last = append(failed, r.Region), r.Err
+			fprintf(opts.IO.Out, "Not registered in region %s (%s): %s\n", r.Region, present.Clean(r.Base), present.OneLine(r.Err.Error()))
 			continue
 		}
-		printRegistration(opts.IO.Out, domain, t, pa)
-		if _, err := opts.Apps().Registered(opts.Ctx, p.ClientID, domain, t.region); err != nil {
-			fprintln(opts.IO.Err, "keyfob: note: the registration could not be remembered: "+present.OneLine(err.Error()))
-		}
+		printRegistration(opts.IO.Out, domain, r.Target, r.Account)
 	}
 	switch {
 	case len(failed) == 0:
@@ -110,11 +47,11 @@ func runPartnerRegister(opts *PartnerOptions) error {
 		strings.Join(failed, ", "), domain, failed[0])
 }
 
-func printRegistration(w io.Writer, domain string, t partnerTarget, pa fleetapi.PartnerAccount) {
-	fprintf(w, "Registered %s with Tesla in region %s (%s).\n", present.Clean(domain), t.region, present.Clean(t.base))
+func printRegistration(w io.Writer, domain string, t fleetapp.Target, pa fleetapi.PartnerAccount) {
+	fprintf(w, "Registered %s with Tesla in region %s (%s).\n", present.Clean(domain), t.Region, present.Clean(t.Base))
 	for _, kv := range [][2]string{
 		{"domain", pa.Domain}, {"client id", pa.ClientID}, {"account id", pa.AccountID}, {"public key", pa.PublicKey},
-		{"key hash", pa.PublicKeyHash}, {"created", pa.CreatedAt}, {"updated", pa.UpdatedAt}, {"token from", t.from},
+		{"key hash", pa.PublicKeyHash}, {"created", pa.CreatedAt}, {"updated", pa.UpdatedAt}, {"token from", t.From},
 	} {
 		if kv[1] != "" {
 			fprintf(w, "  %-12s%s\n", kv[0], present.OneLine(kv[1]))
@@ -138,32 +75,32 @@ func runPartnerCheck(opts *PartnerOptions) error {
 	if problem := compareKeyFile(w, opts.Keys(), shown, domain); problem != "" {
 		problems = append(problems, problem)
 	}
-	targets, err := partnerTargets(opts, p)
+	targets, err := fleetapp.Targets(opts.Ctx, opts.Manager(), opts.Engine(), p, opts.Region)
 	if err != nil {
 		return err
 	}
 	var missing, differ []string
 	for _, t := range targets {
-		label := fmt.Sprintf("Tesla (%s)", t.region)
-		theirs, err := t.token, t.err
+		label := fmt.Sprintf("Tesla (%s)", t.Region)
 		var point []byte
+		err := t.Err
 		if err == nil {
-			point, _, err = c.PartnerPublicKey(opts.Ctx, t.base, theirs, domain)
+			point, _, err = c.PartnerPublicKey(opts.Ctx, t.Base, t.Token, domain)
 		}
 		switch {
 		case errors.Is(err, fleetapi.ErrNotFound):
 			fprintf(w, "%-12s none\n", label)
-			missing = append(missing, t.region)
+			missing = append(missing, t.Region)
 		case err != nil && len(targets) == 1:
 			return partnerError(domain, p, err)
 		case err != nil:
 			fprintf(w, "%-12s ? %s\n", label, present.OneLine(err.Error()))
-			problems = append(problems, fmt.Sprintf("Tesla could not be asked in region %s (%s)", t.region, present.OneLine(err.Error())))
+			problems = append(problems, fmt.Sprintf("Tesla could not be asked in region %s (%s)", t.Region, present.OneLine(err.Error())))
 		case hex.EncodeToString(point) == shown:
 			fprintf(w, "%-12s %s ✓ same as the domain's\n", label, hex.EncodeToString(point))
 		default:
 			fprintf(w, "%-12s %s ✗ differs from the domain's\n", label, present.OneLine(hex.EncodeToString(point)))
-			differ = append(differ, t.region)
+			differ = append(differ, t.Region)
 		}
 	}
 	if len(differ) > 0 {

@@ -223,25 +223,3 @@ func refreshAllWall(tb testing.TB) time.Duration {
 	}
 	return wall
 }
-
-// TestWriteBenchStore writes a 1,000-account store into
-// $KEYFOB_BENCH_STORE for .ci/bench, which measures the real TUI on it.
-// Without that variable it does nothing (and does not skip, so that CI,
-// where no test may skip, runs it as a no-op).
-func TestWriteBenchStore(t *testing.T) {
-	dst := os.Getenv("KEYFOB_BENCH_STORE")
-	if dst == "" {
-		return // a tool for .ci/bench, not a proof: nothing to do here
-	}
-	dir, _ := bigStore(t, 1000, 8*time.Hour)
-	data, err := os.ReadFile(filepath.Join(dir, accounts.StoreFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dst, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dst, accounts.StoreFile), data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-}

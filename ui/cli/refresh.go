@@ -54,7 +54,7 @@ func NewCmdRefresh(f *Factory, runF func(*RefreshOptions) error) *cobra.Command 
 	completeNames(cmd, f, 0)
 	cmd.Flags().BoolVar(&opts.All, "all", false, "refresh every account")
 	cmd.Flags().IntVar(&opts.Concurrency, "concurrency", 8, "refreshes in flight at once with --all")
-	cmd.Flags().DurationVar(&opts.MinValid, "min-valid", 0, "only refresh tokens that expire within this (0: refresh all named)")
+	cmd.Flags().DurationVar(&opts.MinValid, "min-valid", 0, "only refresh tokens that expire within this, at most half their lifetime (0: refresh all named)")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "print only failures (on stderr): nothing when all is well")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print a JSON array, one object per account (schema in README)")
 	return cmd
@@ -106,6 +106,9 @@ func printRefreshed(opts *RefreshOptions, r accounts.RefreshResultFor, many, kep
 	case r.Err != nil, opts.Quiet:
 	case kept:
 		fprintf(opts.IO.Out, "· %s: still valid, access token %s\n", name, present.ExpiresIn(&r.Account, opts.Now()))
+		if note := minValidNote(&r.Account, opts.MinValid, opts.Now()); note != "" && opts.MinValid > 0 {
+			fprintln(opts.IO.Err, "keyfob: note: "+note)
+		}
 	default:
 		fprintf(opts.IO.Out, "✓ %s: access token %s\n", name, present.ExpiresIn(&r.Account, opts.Now()))
 	}

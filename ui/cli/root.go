@@ -89,6 +89,8 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 		NewCmdVersion(f, nil), NewCmdSandbox(f, nil), NewCmdClipboardClear(f, nil),
 		NewCmdCheck(f, nil), NewCmdEdit(f, nil), NewCmdPartner(f, nil),
 	)
+	completeFlags(root, f)
+	unwrapHelp(root)
 	return root
 }
 

@@ -68,7 +68,7 @@ func runSandbox(opts *SandboxOptions) error {
 	opts.Server.Users = append(opts.Server.Users, chinaUser)
 	srv, err := sandbox.StartAt(opts.Addr, opts.Server)
 	if err != nil {
-		return err
+		return addrInUse(opts.Addr, err)
 	}
 	defer srv.Close()
 	// Like Tesla, the sandbox takes only a registered redirect URI for

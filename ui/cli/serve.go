@@ -10,6 +10,7 @@ import (
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth/fleetapp"
 	"github.com/keyfob/keyfob/oauth/serve"
+	"github.com/keyfob/keyfob/ui/present"
 )
 
 // ServeOptions are the options of `keyfob serve`.
@@ -21,6 +22,8 @@ type ServeOptions struct {
 
 	Listen   serve.ListenConfig
 	MinValid time.Duration // 0: refresh_margin of config.json
+	// MaxConns and MaxConnsPerAddr are --max-conns and --max-conns-per-addr.
+	MaxConns, MaxConnsPerAddr int
 }
 
 // NewCmdServe returns `keyfob serve` and its consumer commands; runF
@@ -65,6 +68,8 @@ func NewCmdServe(f *Factory, runF func(*ServeOptions) error) *cobra.Command {
 	fl.StringVar(&opts.Listen.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
 	fl.BoolVar(&opts.Listen.Insecure, "insecure", false, "allow plain HTTP on an address other than loopback (tokens in the clear)")
 	fl.StringSliceVar(&opts.Listen.AllowHosts, "allow-host", nil, "also answer requests for this host name (repeatable); by default only the address's\nown names and the certificate's are answered, against DNS rebinding")
+	fl.IntVar(&opts.MaxConns, "max-conns", serve.DefaultMaxConns, "at most this many connections at once (fewer when the descriptor limit, ulimit -n, needs it)")
+	fl.IntVar(&opts.MaxConnsPerAddr, "max-conns-per-addr", serve.DefaultMaxConnsPerAddr, "at most this many connections at once from one client address")
 	fl.DurationVar(&opts.MinValid, "min-valid", 0, "refresh first when a token expires within this (default: refresh_margin of config.json, 5m)")
 	cmd.AddCommand(NewCmdServeAdd(f, nil), NewCmdServeList(f, nil), NewCmdServeRemove(f, nil))
 	return cmd
@@ -73,6 +78,9 @@ func NewCmdServe(f *Factory, runF func(*ServeOptions) error) *cobra.Command {
 func runServe(opts *ServeOptions) error {
 	if opts.MinValid < 0 {
 		return usagef("--min-valid cannot be negative")
+	}
+	if opts.MaxConns < 1 || opts.MaxConnsPerAddr < 1 {
+		return usagef("--max-conns and --max-conns-per-addr must be at least 1")
 	}
 	m := opts.Manager()
 	margin, err := marginOr(m, opts.MinValid)
@@ -83,13 +91,15 @@ func runServe(opts *ServeOptions) error {
 	// it grow to five times that before collecting costs little memory and
 	// halves the collections, which show in the latency's tail.
 	debug.SetGCPercent(serve.GCPercent)
-	srv, err := serve.New(serve.Options{Manager: m, Margin: margin, Log: opts.IO.Err, PublicKey: opts.Keys().Served})
+	debug.SetMemoryLimit(serve.MemoryLimit)
+	srv, err := serve.New(serve.Options{Manager: m, Margin: margin, Log: opts.IO.Err, PublicKey: opts.Keys().Served,
+		MaxConns: opts.MaxConns, MaxConnsPerAddr: opts.MaxConnsPerAddr})
 	if err != nil {
 		return err
 	}
 	ln, err := serve.Listen(opts.Listen)
 	if err != nil {
-		return err
+		return addrInUse(opts.Listen.Addr, err)
 	}
 	if ln.Warning != "" {
 		fprintln(opts.IO.Err, "keyfob: warning: "+ln.Warning)
@@ -99,7 +109,9 @@ func runServe(opts *ServeOptions) error {
 		where = opts.Listen.Addr
 	}
 	consumers, accts := srv.Consumers()
-	fprintf(opts.IO.Err, "keyfob serve: listening on %s for %d consumers of %d accounts\n", where, consumers, accts)
+	total, perAddr := srv.Limits()
+	fprintf(opts.IO.Err, "keyfob serve: listening on %s for %s of %s (at most %d connections, %d per client)\n",
+		where, present.Count(consumers, "consumer"), present.Count(accts, "account"), total, perAddr)
 	if hosts := ln.Hosts(); hosts != "" {
 		fprintf(opts.IO.Err, "keyfob serve: answering requests for %s (--allow-host NAME adds a name)\n", hosts)
 	}

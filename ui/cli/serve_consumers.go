@@ -189,6 +189,7 @@ func NewCmdServeRemove(f *Factory, runF func(*ServeRemoveOptions) error) *cobra.
 		},
 	}
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "remove without asking (needed without a terminal)")
+	completeConsumers(cmd, f)
 	return cmd
 }
 

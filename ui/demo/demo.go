@@ -121,10 +121,12 @@ func (d *Demo) Close() error {
 	return errors.Join(errs...)
 }
 
-// Banner is the header note of the demo.
+// Banner is the header note of the demo: where its sandbox runs, and the
+// password of the only logins that ask for one (the browser sign-ins are
+// approved at once).
 func (d *Demo) Banner() string {
 	u := d.Server.User()
-	return fmt.Sprintf("demo · sandbox on %s · sample password: %s", strings.TrimPrefix(d.Server.URL(), "http://"), u.Password)
+	return fmt.Sprintf("demo · sandbox on %s · legacy and password logins take %s", strings.TrimPrefix(d.Server.URL(), "http://"), u.Password)
 }
 
 // Options completes base with the demo: logins with the sandbox presets,

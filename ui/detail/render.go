@@ -180,17 +180,7 @@ func refreshToken(w *writer, a *accounts.Account) {
 	case a.RefreshToken != "":
 		w.kv("Preview", oauth.Mask(a.RefreshToken), st.Text)
 		if !a.RefreshObtainedAt.IsZero() {
-			w.kv("Obtained", w.when(a.RefreshObtainedAt), st.Text)
-			exp := a.RefreshExpiresAt()
-			style := st.Text
-			if a.RefreshExpiresSoon(w.now) {
-				style = st.Warning
-			}
-			w.kv("Expires ≈", w.when(exp)+" — estimated: obtained + 90 days", style)
-			if a.RefreshExpiresSoon(w.now) {
-				w.kv("", "Ending soon: sign in again with "+w.keys.New+" before then — the same login (same kind, client and user) "+
-					"updates this account in place and keeps its name.", st.Warning)
-			}
+			refreshEstimate(w, a)
 		}
 	case a.UsesClientCredentials():
 		w.kv("Token", "none — this kind gets new tokens from its client credentials", st.Muted)
@@ -205,6 +195,35 @@ func refreshToken(w *writer, a *accounts.Account) {
 		w.kv("Last refresh", w.when(lr.At)+" — "+res, style)
 	} else {
 		w.kv("Last refresh", "never", st.Muted)
+	}
+}
+
+// refreshEstimate shows what is known of the refresh token (when keyfob
+// got it), what is estimated (its end: Tesla's refresh tokens are opaque
+// and live about 3 months), and what renews it (present.Renewal): a
+// refresh, whose answer carries a new one, or, where the server kept it
+// at the last refresh, only a new login.
+func refreshEstimate(w *writer, a *accounts.Account) {
+	st := w.st
+	soon := a.RefreshExpiresSoon(w.now)
+	style := st.Text
+	if soon {
+		style = st.Warning
+	}
+	w.kv("Obtained", w.when(a.RefreshObtainedAt), st.Text)
+	w.kv("Expires ≈", w.when(a.RefreshExpiresAt())+" — estimated: obtained + 90 days", style)
+	byLogin := present.Renewal(a) == present.RenewedByLogin
+	switch {
+	case soon && byLogin:
+		w.kv("", "Ending soon, and refreshing does not renew it: the server kept it at the last refresh. Sign in again with "+
+			w.keys.New+" before then — the same login (same kind, client and user) updates this account in place and keeps its name.", st.Warning)
+	case soon:
+		w.kv("", "Ending soon: refresh with "+w.keys.Refresh+" — the answer carries a new refresh token, good for about 3 more months. "+
+			"If the server says a new login is needed, sign in again with "+w.keys.New+".", st.Warning)
+	case byLogin:
+		w.kv("Renewed by", "a new login only: the server kept this refresh token at the last refresh", st.Muted)
+	default:
+		w.kv("Renewed by", "each refresh: its answer carries a new refresh token, good for about 3 months", st.Muted)
 	}
 }
 

@@ -60,6 +60,8 @@ var fieldHints = map[oauth.Field]FieldHint{
 	oauth.FieldIssuer: {"optional — fills the URLs", "An OpenID issuer URL: keyfob reads its discovery document to fill the empty endpoints."},
 	oauth.FieldAuthCode: {"none — the app's own partner token", "A business's consent code from Tesla for Business (consent management): " +
 		"with it keyfob gets a third-party business token for that business. Stored in the account file (0600)."},
+	oauth.FieldDomain: {"app.example.com", "The domain that will serve the app's public key (Tesla's allowed origin is https://DOMAIN); " +
+		"keyfob serve can serve it behind a tunnel."},
 	oauth.FieldRefreshToken: {"paste it here", "The refresh token to import. keyfob refreshes it at once, which proves it works and rotates it."},
 }
 

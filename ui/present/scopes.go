@@ -77,3 +77,13 @@ func ScopeLine(k accounts.Kind, scope string) string {
 	}
 	return line
 }
+
+// KnownScopes are the scopes keyfob knows, most useful first (the badge
+// order): what the shell offers to complete --scopes.
+func KnownScopes() []string {
+	out := make([]string, 0, len(knownScopes))
+	for s := range knownScopes {
+		out = append(out, s)
+	}
+	return BadgeOrder(out)
+}

@@ -21,6 +21,9 @@ func (w *Model) View() string {
 		cs := make([]choice, len(w.kinds))
 		for i, k := range w.kinds {
 			cs[i] = choice{string(k), present.KindSummary(k)}
+			if k == guideKind {
+				cs[i].desc = guideSummary
+			}
 		}
 		q := present.AskKind
 		if w.purpose == purposeImport {
@@ -40,6 +43,8 @@ func (w *Model) View() string {
 		body = w.c.Frame + " " + st.Info.Render(w.working)
 	case stepBrowser:
 		body = w.browserPage(0)
+	case stepGuide:
+		body = w.guideView()
 	}
 	if w.note != "" && w.step != stepBrowser {
 		body += "\n\n" + common.Paragraphs(st.Muted, inner, w.note)
