@@ -135,7 +135,7 @@ func printCheck(w io.Writer, a *accounts.Account, r fleetapi.Report, now time.Ti
 	kv := func(k, v string) { fprintf(w, "%-13s%s\n", k, v) }
 	if rc := r.Region; rc != nil {
 		kv("Region", agreement(rc.Account, rc.Tesla, rc.Match))
-		kv("API base", agreement(rc.AccountBase, rc.TeslaBase, rc.BaseMatch))
+		kv("Audience", agreement(rc.AccountBase, rc.TeslaBase, rc.BaseMatch))
 	}
 	if u := r.User; u != nil {
 		who := cmp.Or(present.Clean(u.Email), "-")

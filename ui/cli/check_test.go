@@ -42,7 +42,7 @@ func TestCheckFleetOverHTTP2AndTLS13(t *testing.T) {
 
 	r := e.mustRun("", "check", "car")
 	for _, want := range []string{"Checked car (fleet/na)", "users/region", "users/me", "200", "HTTP/2.0", "TLS 1.3", " ms ",
-		"Region       na ✓", "API base     " + e.srv.FleetAPIBase("na") + " ✓", "User         driver@example.com (Sandbox Driver)",
+		"Region       na ✓", "Audience     " + e.srv.FleetAPIBase("na") + " ✓", "User         driver@example.com (Sandbox Driver)",
 		"Scopes       openid offline_access user_data — from the token's scp claim",
 		"Not granted  vehicle_cmds — requested", "Result       ✓ the token works"} {
 		if !strings.Contains(r.stdout, want) {
@@ -63,7 +63,7 @@ func TestCheckFleetOverHTTP2AndTLS13(t *testing.T) {
 	var raw map[string]any
 	_ = json.Unmarshal([]byte(r.stdout), &raw)
 	for _, k := range []string{"name", "id", "kind", "checked_at", "refreshed", "access_expires_at", "ok", "problem", "calls",
-		"region", "user", "scopes", "notes"} {
+		"region", "user", "scopes", "notes", "api_base_url"} {
 		if _, ok := raw[k]; !ok {
 			t.Errorf("--json lacks %q", k)
 		}
