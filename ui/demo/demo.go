@@ -357,8 +357,10 @@ func (d *Demo) mintSample(smp sample, id string, now time.Time) accounts.Account
 	if c, ok := oauth.Inspect(ts.IDToken); ok && c.Email != "" {
 		g.Email = c.Email
 	}
-	g.Email = cmp.Or(g.Email, s.User().Email)
-	g.Subject = cmp.Or(g.Subject, s.User().Subject)
+	if !smp.mint.ClientCredentials { // a partner token acts for no user
+		g.Email = cmp.Or(g.Email, s.User().Email)
+		g.Subject = cmp.Or(g.Subject, s.User().Subject)
+	}
 	issued := ts.Expiry.Add(-8 * time.Hour)
 	if smp.mint.Legacy {
 		issued = ts.Expiry.Add(-45 * day)
