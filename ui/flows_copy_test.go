@@ -24,7 +24,9 @@ func TestCopyTokens(t *testing.T) {
 	if clip := e.d.clipboard(); len(clip) != 1 || clip[0] != a.AccessToken {
 		t.Fatalf("OSC 52 got %d writes; want the access token", len(clip))
 	}
-	e.d.until("the notice", func() bool { return strings.Contains(plain(e.m), "copied access token of car to the system clipboard — clears in 30 s") })
+	e.d.until("the notice", func() bool {
+		return strings.Contains(plain(e.m), "copied access token of car to the system clipboard — clears in 30 s")
+	})
 	if s := plain(e.m); strings.Contains(s, a.AccessToken) {
 		t.Errorf("toast:\n%s", s)
 	}
