@@ -40,7 +40,7 @@ func Targets(ctx context.Context, m *accounts.Manager, auth accounts.Authority, 
 		if region != "" && c.Region != region {
 			continue
 		}
-		t := Target{Region: c.Region, Base: c.Audience, Token: p.AccessToken, From: p.Name}
+		t := Target{Region: c.Region, Base: APIBase(c), Token: p.AccessToken, From: p.Name}
 		if i > 0 {
 			t = otherRegion(ctx, m, auth, accts, p, c)
 		}
@@ -56,11 +56,11 @@ func Targets(ctx context.Context, m *accounts.Manager, auth accounts.Authority, 
 
 // otherRegion is the target of region c.Region for p's app.
 func otherRegion(ctx context.Context, m *accounts.Manager, auth accounts.Authority, accts []accounts.Account, p, c accounts.Account) Target {
-	t := Target{Region: c.Region, Base: c.Audience}
+	t := Target{Region: c.Region, Base: APIBase(c)}
 	for _, a := range accts {
 		if a.Kind == accounts.KindPartner && a.ClientID == p.ClientID && a.Region == c.Region && a.ID != p.ID && a.AuthCode == "" {
 			got, err := m.Token(ctx, a.ID, PartnerMinValid)
-			t.Token, t.Base, t.From, t.Err = got.AccessToken, got.Audience, a.Name, err
+			t.Token, t.Base, t.From, t.Err = got.AccessToken, APIBase(got), a.Name, err
 			return t
 		}
 	}
@@ -68,6 +68,11 @@ func otherRegion(ctx context.Context, m *accounts.Manager, auth accounts.Authori
 	t.Token, t.From, t.Err = g.AccessToken, "a partner token of "+p.Name+"'s app for "+c.Region+", not kept", err
 	return t
 }
+
+// APIBase is where the partner calls of a go: the Fleet API base of its
+// region, which is its audience. It is the one place to change when an
+// account keeps the base it calls apart from the audience it requests.
+func APIBase(a accounts.Account) string { return a.Audience }
 
 // Registration is the outcome of registering a domain in one region.
 type Registration struct {

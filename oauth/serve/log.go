@@ -159,7 +159,7 @@ func logValue(s string) string {
 
 // redact cuts the account's secrets out of text meant for the log.
 func redact(text string, a accounts.Account) string {
-	for _, secret := range []string{a.RefreshToken, a.AccessToken, a.IDToken, a.ClientSecret} {
+	for _, secret := range []string{a.RefreshToken, a.AccessToken, a.IDToken, a.ClientSecret, a.AuthCode} {
 		if len(secret) >= 8 {
 			text = strings.ReplaceAll(text, secret, "[redacted]")
 		}

@@ -7,7 +7,9 @@
 // The package is split by concern: schema.go builds the form from
 // oauth.Requirements, steps.go is the step machine (keys and moves between
 // pages), attempt.go the life of one sign-in or import, view.go the
-// rendering, keys.go the key map of every step.
+// rendering, keys.go the key map of every step; guide.go and guide_view.go
+// are the guided set-up of a Fleet API app of the user's own (the kind
+// chooser's "new app"), which ends in the wizard's own fleet sign-in.
 package wizard
 
 import (
