@@ -81,9 +81,9 @@ func (m *Model) Seq() int { return m.seq }
 // never) it leaves them again, if they still hold it. label names it in
 // the notice ("access token of home").
 //
-// The notice says where the copy went: the system clipboard once its write
-// is done (a second notice), or, without one, the terminal's alone, which
-// keyfob cannot confirm.
+// The notice says where the copy went: the system clipboard (replaced by
+// another if its write fails), or, without one, the terminal's alone,
+// which keyfob cannot confirm.
 func (m *Model) CopySecret(label, secret string, clearAfter time.Duration) (common.Notice, tea.Cmd) {
 	m.seq++
 	m.awaiting = 0
@@ -105,11 +105,12 @@ func (m *Model) CopyText(what, text string) (common.Notice, tea.Cmd) {
 	return m.copyNotice(what, 0), tea.Batch(tea.SetClipboard(text), m.writeCmd(text, what, 0, false))
 }
 
-// copyNotice is the notice of a copy as it starts: under way to the
-// system clipboard, or gone through the terminal alone.
+// copyNotice is the notice of a copy as it starts: to the system clipboard
+// (whose write takes milliseconds; a failure replaces the notice), or
+// through the terminal alone.
 func (m *Model) copyNotice(label string, clear time.Duration) common.Notice {
 	if m.native != nil {
-		return common.Notice{Text: "copying " + label + "…", Tone: present.ToneBusy}
+		return common.Notice{Text: "copied " + label + " to the system clipboard" + clears(clear), Tone: present.ToneOK}
 	}
 	return common.Notice{Text: "copied " + label + " " + TerminalOnly + clears(clear), Tone: present.ToneWarn}
 }
@@ -155,7 +156,7 @@ func (m *Model) onWrote(msg wroteMsg) common.Notice {
 		return common.Notice{Text: "copied " + msg.label + " to the system clipboard, but no clearer could be started (" +
 			present.OneLine(msg.unscheduled.Error()) + "): the copy is cleared only if keyfob is still open then", Tone: present.ToneWarn}
 	}
-	return common.Notice{Text: "copied " + msg.label + " to the system clipboard" + clears(msg.clear), Tone: present.ToneOK}
+	return common.Notice{} // as copyNotice said
 }
 
 // Update handles the clipboard's messages. It reports whether msg was one;
