@@ -105,7 +105,7 @@ func (m *Model) accountKey(msg tea.KeyPressMsg, k KeyMap, r *list.Row) (tea.Cmd,
 	case key.Matches(msg, k.CopyRefresh):
 		return m.copyToken(r, true), true
 	case key.Matches(msg, k.Revoke):
-		return m.push(dialog.NewRevoke(m.c, r.Acct), nil), true
+		return m.push(dialog.NewRevoke(m.c, r.Acct, m.consumersOf(r.Acct.ID)...), nil), true
 	case key.Matches(msg, k.Remove):
 		return m.push(dialog.NewRemove(m.c, r.Acct), nil), true
 	case key.Matches(msg, k.Rename):

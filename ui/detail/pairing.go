@@ -38,29 +38,34 @@ func virtualKey(w *writer, a *accounts.Account, domain string, show key.Binding)
 
 // qrView is the pairing link of domain as a QR code, centred in
 // width×height, light modules painted light on dark so it scans on any
-// terminal background; a screen too small for it says so.
+// terminal background, with as many of its caption lines as fit (the
+// link first); a screen too small for the code says so.
 func qrView(c *common.Common, domain string, width, height int, hide key.Binding) string {
 	st, link := c.Styles, fleetapp.PairingURL(domain)
 	lines, err := present.QR(link, qrQuiet)
-	caption := []string{
-		st.Bold.Render(common.Clip("Scan with the phone that has the Tesla app", width-2)),
-		st.Text.Render(common.Clip(link, width-2)),
-		st.Muted.Render(common.Clip(hide.Help().Key+" or esc: back to the page", width-2)),
+	if err != nil {
+		return strings.Join(common.Wrap(err.Error(), max(width-4, 10)), "\n")
 	}
-	need := lipgloss.Width(strings.Join(lines, "\n"))
-	if err != nil || len(lines)+len(caption) > height || need > width {
-		msg := "The terminal is too small for the QR code (it needs " + strconv.Itoa(need) + "×" + strconv.Itoa(len(lines)+len(caption)) +
+	need := lipgloss.Width(lines[0])
+	if len(lines) > height || need > width {
+		msg := "The terminal is too small for the QR code (it needs " + strconv.Itoa(need) + "×" + strconv.Itoa(len(lines)) +
 			"): make it larger, or run keyfob partner pair --domain " + domain
-		if err != nil {
-			msg = err.Error()
-		}
-		out := common.Wrap(msg, max(width-4, 10))
-		return lipgloss.JoinVertical(lipgloss.Left, append(out, caption[1:]...)...)
+		return strings.Join(append(common.Wrap(msg, max(width-4, 10)), link), "\n")
 	}
 	code := lipgloss.NewStyle().Foreground(lipgloss.Color("#FFFFFF")).Background(lipgloss.Color("#000000"))
-	var rows []string
+	rows := make([]string, 0, len(lines)+3)
 	for _, l := range lines {
 		rows = append(rows, code.Render(l))
+	}
+	// The caption, most useful first: as many lines as the screen has.
+	caption := []string{
+		st.Text.Render(common.Clip(link, width-2)),
+		st.Bold.Render(common.Clip("Scan with the phone that has the Tesla app", width-2)),
+		st.Muted.Render(common.Clip(hide.Help().Key+" or esc: back to the page", width-2)),
+	}
+	caption = caption[:min(len(caption), height-len(lines))]
+	if len(caption) > 1 {
+		caption[0], caption[1] = caption[1], caption[0] // the hint above the link
 	}
 	block := lipgloss.JoinVertical(lipgloss.Center, append(rows, caption...)...)
 	return lipgloss.Place(width, height, lipgloss.Center, lipgloss.Center, block)
