@@ -49,8 +49,8 @@ type Engine struct {
 	Now func() time.Time
 	// OnRegion hears, after a refresh of a, that its new token names
 	// another region than a's (see RegionCheck): the faces show
-	// c.String(). A safe correction comes back in the Grant's Region and
-	// Audience, which the manager stores; c.Refused is set when the
+	// c.String(). A safe correction comes back in the Grant's Region,
+	// Audience and APIBaseURL, which the manager stores; c.Refused is set when the
 	// correction would move the account between Tesla's .com and .cn
 	// hosts, and the account then keeps its own. It is called on the
 	// refreshing goroutine, so it must not block. nil means nobody

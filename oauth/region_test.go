@@ -82,8 +82,8 @@ func TestChinaUserSignsInThroughTheMainHost(t *testing.T) {
 			if a.Region != "cn" || a.Email != chinaUser.Email || saved.RegionChange.To != "cn" || saved.RegionChange.From != "na" {
 				t.Errorf("account %+v, change %+v", a, saved.RegionChange)
 			}
-			if kind == accounts.KindFleet && a.Audience != srv.FleetAPIBase("cn") {
-				t.Errorf("audience %q", a.Audience)
+			if kind == accounts.KindFleet && (a.Audience != sandbox.TeslaFleetAPIBase("cn") || a.Endpoints.APIBaseURL != srv.FleetAPIBase("cn")) {
+				t.Errorf("audience %q, API base %q", a.Audience, a.Endpoints.APIBaseURL)
 			}
 			if info, _ := srv.AccessToken(a.AccessToken); !info.China {
 				t.Error("the code was not exchanged at the China host")
@@ -156,12 +156,16 @@ func TestRefreshReportsTheTokensRegion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := oauth.RegionChange{From: "na", To: "eu", FromAudience: a.Audience, ToAudience: srv.FleetAPIBase("eu")}
+	want := oauth.RegionChange{From: "na", To: "eu", FromAudience: a.Audience, ToAudience: sandbox.TeslaFleetAPIBase("eu"),
+		FromAPIBase: srv.FleetAPIBase("na"), ToAPIBase: srv.FleetAPIBase("eu")}
 	if g.Region != "eu" || len(heard) != 1 || heard[0] != want || !strings.Contains(heard[0].String(), "region eu, not na") {
 		t.Fatalf("grant region %q, heard %+v", g.Region, heard)
 	}
 	// Agreeing again: nothing to hear.
-	a.Region, a.Audience, a.RefreshToken = "eu", srv.FleetAPIBase("eu"), g.RefreshToken
+	if g.Audience != want.ToAudience || g.APIBaseURL != want.ToAPIBase {
+		t.Fatalf("grant audience %q, API base %q", g.Audience, g.APIBaseURL)
+	}
+	a.Region, a.Audience, a.Endpoints.APIBaseURL, a.RefreshToken = "eu", g.Audience, g.APIBaseURL, g.RefreshToken
 	if _, err := e.Refresh(context.Background(), a); err != nil || len(heard) != 1 {
 		t.Fatalf("agreeing refresh: %v, heard %+v", err, heard)
 	}
@@ -193,8 +197,88 @@ func TestImportCorrectsTheRegion(t *testing.T) {
 		t.Fatal(err)
 	}
 	stored, _ := m.Find(saved.Account.ID)
-	if stored.Region != "eu" || stored.Audience != srv.FleetAPIBase("eu") || saved.Account.Region != "eu" ||
+	if stored.Region != "eu" || stored.Audience != sandbox.TeslaFleetAPIBase("eu") || stored.Endpoints.APIBaseURL != srv.FleetAPIBase("eu") || saved.Account.Region != "eu" ||
 		saved.RegionChange.From != "na" || saved.RegionChange.To != "eu" {
 		t.Fatalf("stored %+v, saved change %+v", stored, saved.RegionChange)
+	}
+}
+
+// Tesla's tokens list several Fleet API audiences, North America's first
+// even for a European user (ou_code EU): a European user who signs in with
+// the default region gets region eu and Europe's Fleet API base — the aud
+// entry whose host names the ou_code, as vehicle-command picks it — and the
+// sandbox's Europe address to call.
+func TestEuropeanUserGetsEuropesAudience(t *testing.T) {
+	srv := sandbox.NewTest(t, sandbox.Options{Users: []sandbox.User{europeUser}})
+	l, m := sandboxLogins(t, srv)
+	saved, err := signIn(t, srv, l, oauth.Request{Kind: accounts.KindFleet,
+		Inputs: oauth.Inputs{oauth.FieldEmail: europeUser.Email, oauth.FieldClientID: sandbox.FleetClientID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims, _ := oauth.Inspect(saved.Account.AccessToken)
+	if len(claims.Audience) < 2 || claims.Audience[0] != sandbox.TeslaFleetAPIBase("na") {
+		t.Fatalf("the sandbox's token lists %v: it does not test the first-entry mistake", claims.Audience)
+	}
+	stored, _ := m.Find(saved.Account.ID)
+	if stored.Region != "eu" || stored.Audience != sandbox.TeslaFleetAPIBase("eu") ||
+		stored.Endpoints.APIBaseURL != srv.FleetAPIBase("eu") || oauth.APIBase(stored) != srv.FleetAPIBase("eu") {
+		t.Fatalf("region %q, audience %q, API base %q", stored.Region, stored.Audience, stored.Endpoints.APIBaseURL)
+	}
+	if c := saved.RegionChange; c.From != "na" || c.To != "eu" || c.ToAudience != sandbox.TeslaFleetAPIBase("eu") {
+		t.Errorf("change %+v", c)
+	}
+}
+
+// An account already in region eu whose audience stayed North America's
+// (what the first-entry mistake left behind) gets Europe's at its next
+// refresh, and the faces hear why.
+func TestRefreshRealignsTheAudienceOfTheRegion(t *testing.T) {
+	srv := sandbox.NewTest(t, sandbox.Options{Users: []sandbox.User{europeUser}})
+	var heard []oauth.RegionChange
+	e := &oauth.Engine{OnRegion: func(_ accounts.Account, c oauth.RegionChange) { heard = append(heard, c) }}
+	a := minted(t, e, srv)
+	ts := srv.Mint(sandbox.MintRequest{Email: europeUser.Email, Scopes: []string{"openid", "offline_access"}})
+	a.Region, a.AccessToken, a.RefreshToken = "eu", ts.AccessToken, ts.RefreshToken
+	a.Endpoints.APIBaseURL = srv.FleetAPIBase("eu")
+	g, err := e.Refresh(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Region != "" || g.Audience != sandbox.TeslaFleetAPIBase("eu") || g.APIBaseURL != "" || len(heard) != 1 ||
+		!strings.Contains(heard[0].String(), "region eu, whose Fleet API address is https://fleet-api.prd.eu.vn.cloud.tesla.com") {
+		t.Fatalf("grant region %q audience %q API base %q, heard %v", g.Region, g.Audience, g.APIBaseURL, heard)
+	}
+}
+
+// APIBase is where keyfob calls an account's API: its own API base when
+// set, else the audience (fleet, partner), the region's Owner API
+// (owner), the owner-api base (legacy); a custom account has none.
+func TestAPIBase(t *testing.T) {
+	cases := []struct {
+		a    accounts.Account
+		want string
+	}{
+		{accounts.Account{Kind: accounts.KindFleet, Audience: "https://fleet-api.prd.eu.vn.cloud.tesla.com/"}, "https://fleet-api.prd.eu.vn.cloud.tesla.com"},
+		{accounts.Account{Kind: accounts.KindFleet, Audience: "https://fleet-api.prd.eu.vn.cloud.tesla.com",
+			Endpoints: accounts.Endpoints{APIBaseURL: "http://127.0.0.1:8765/fleet-api/eu"}}, "http://127.0.0.1:8765/fleet-api/eu"},
+		{accounts.Account{Kind: accounts.KindPartner, Audience: "https://fleet-api.prd.cn.vn.cloud.tesla.cn"}, "https://fleet-api.prd.cn.vn.cloud.tesla.cn"},
+		{accounts.Account{Kind: accounts.KindOwner, Region: "na"}, "https://owner-api.teslamotors.com"},
+		{accounts.Account{Kind: accounts.KindOwner, Region: "cn"}, "https://owner-api.vn.cloud.tesla.cn"},
+		{accounts.Account{Kind: accounts.KindLegacy, Endpoints: accounts.Endpoints{BaseURL: "https://owner.example/"}}, "https://owner.example"},
+		{accounts.Account{Kind: accounts.KindCustom, Audience: "api://x"}, ""},
+	}
+	for _, tc := range cases {
+		if got := oauth.APIBase(tc.a); got != tc.want {
+			t.Errorf("%s %+v: %q, want %q", tc.a.Kind, tc.a.Endpoints, got, tc.want)
+		}
+	}
+	for base, region := range map[string]string{
+		"https://fleet-api.prd.eu.vn.cloud.tesla.com": "eu", "https://fleet-api.prd.cn.vn.cloud.tesla.cn/": "cn",
+		"http://127.0.0.1:8765/fleet-api/na": "na", "https://proxy.example/eu": "", "https://example.com": "",
+	} {
+		if got := oauth.RegionOfBase(base); got != region {
+			t.Errorf("RegionOfBase(%q) = %q, want %q", base, got, region)
+		}
 	}
 }

@@ -234,17 +234,28 @@ func TestListJSONSchema(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
 	a := e.minted("a0000001", "car", 30*time.Minute)
 	a.Email = "driver@example.com"
-	e.seed(a)
+	a.Audience = sandbox.TeslaFleetAPIBase("eu")
+	custom := e.minted("a0000002", "lab", time.Hour)
+	custom.Kind = accounts.KindCustom
+	e.seed(a, custom)
 	r := e.mustRun("", "list", "--json")
 	var got []map[string]any
 	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
 		t.Fatal(err, r.stdout)
 	}
-	if len(got) != 1 {
+	if len(got) != 2 {
 		t.Fatalf("%d entries", len(got))
 	}
+	// api_base_url: where to call the API the token is for (the audience
+	// here); null for a custom account, which has none keyfob knows.
+	if got[0]["api_base_url"] != sandbox.TeslaFleetAPIBase("eu") || got[1]["api_base_url"] != nil {
+		t.Errorf("api_base_url %v, %v", got[0]["api_base_url"], got[1]["api_base_url"])
+	}
+	if _, ok := got[1]["api_base_url"]; !ok {
+		t.Error("a custom account's entry lacks api_base_url: the schema has it, null")
+	}
 	for _, k := range []string{"id", "name", "email", "kind", "region", "scopes", "access_expires_at",
-		"refresh_obtained_at", "refresh_expires_at", "status"} {
+		"refresh_obtained_at", "refresh_expires_at", "status", "api_base_url"} {
 		if _, ok := got[0][k]; !ok {
 			t.Errorf("missing %q", k)
 		}

@@ -120,7 +120,7 @@ func partnerSetup(opts *PartnerOptions) (string, accounts.Account, error) {
 	if p, err = m.Token(opts.Ctx, p.ID, fleetapp.PartnerMinValid); err != nil {
 		return "", p, fmt.Errorf("cannot get a partner token from %q: %w", p.Name, err)
 	}
-	if strings.TrimSpace(p.Audience) == "" {
+	if oauth.APIBase(p) == "" {
 		return "", p, fmt.Errorf("the partner account %q has no Fleet API base URL (its audience); set one with keyfob edit %s --region na|eu|cn", p.Name, p.Name)
 	}
 	return domain, p, nil
