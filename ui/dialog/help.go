@@ -55,10 +55,10 @@ func (h *Help) View() string {
 	legend := strings.Join(h.legend(), "\n")
 	const title = "keyfob — keys"
 	box := common.Box(st, w, title, keys+"\n\n"+legend+"\n\n"+h.notes(inner), hint...)
-	if lipgloss.Height(box) > h.c.Height {
+	if lipgloss.Height(box) > h.c.DialogHeight() {
 		box = common.Box(st, w, title, keys+"\n\n"+legend, hint...)
 	}
-	if lipgloss.Height(box) > h.c.Height {
+	if lipgloss.Height(box) > h.c.DialogHeight() {
 		box = common.Box(st, w, title, keys, hint...)
 	}
 	return box
