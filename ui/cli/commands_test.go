@@ -330,6 +330,8 @@ func TestVersionAndSandbox(t *testing.T) {
 	// (with the redirect URI it registered for the app).
 	login := printedCommand(t, out, "keyfob login --kind fleet")
 	custom := printedCommand(t, out, "keyfob login --kind custom")
+	owner := printedCommand(t, out, "keyfob login --kind owner")
+	partner := printedCommand(t, out, "keyfob login --kind partner")
 	go io.Copy(io.Discard, out)
 	if !slices.Contains(login, base) || !slices.Contains(login, "--redirect-uri") {
 		t.Fatalf("printed fleet login %q", login)
@@ -337,6 +339,21 @@ func TestVersionAndSandbox(t *testing.T) {
 	e.mustRun("", append(login[1:], "--name", "ext")...)
 	if a := e.account("ext"); time.Until(a.Expiry) > 2*time.Minute {
 		t.Fatalf("--access-ttl ignored: expires %v", a.Expiry)
+	}
+	// Its accounts are Tesla-shaped and work offline: check calls the
+	// sandbox, never Tesla, for the fleet and partner logins it prints,
+	// and the owner login gets the sandbox's Owner API answer.
+	if r := e.mustRun("", "check", "ext"); !strings.Contains(r.stdout, "✓ the token works") ||
+		!strings.Contains(r.stdout, "GET "+base+"/fleet-api/na/api/1/users/region") || strings.Contains(r.stdout, "GET https://") {
+		t.Fatalf("check of the printed fleet login: %s", r.stdout)
+	}
+	if !slices.Contains(owner, "--api-base-url") || !slices.Contains(partner, "--api-base-url") {
+		t.Fatalf("printed owner %q and partner %q logins lack their API base", owner, partner)
+	}
+	e.runEnv("", map[string]string{EnvClientSecret: sandbox.PartnerSecret}, append(partner[1:], "--name", "biz")...)
+	if r := e.mustRun("", "check", "biz"); !strings.Contains(r.stdout, "✓ the token works") ||
+		!strings.Contains(r.stdout, "GET "+base+"/fleet-api/na/api/1/partner_accounts/") {
+		t.Fatalf("check of the printed partner login: %s", r.stdout)
 	}
 	// The custom login works too, and its account can be refreshed.
 	e.mustRun("", custom[1:]...)
