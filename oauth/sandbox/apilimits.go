@@ -74,12 +74,7 @@ func hasSuffix(s, suffix string) bool {
 // app's recent Fleet Telemetry errors (the sandbox has none); a user token
 // is refused.
 func (s *Server) serveTelemetryErrors(w http.ResponseWriter, r *http.Request) {
-	_, b, ok := s.fleetRequest(w, r, http.MethodGet)
-	if !ok {
-		return
-	}
-	if b.user {
-		writeReply(w, fleetError(http.StatusForbidden, "partner token required"))
+	if _, _, ok := s.fleetRequest(w, r, http.MethodGet, forPartner); !ok {
 		return
 	}
 	s.count(func(st *Stats) { st.FleetAPI++ })

@@ -64,12 +64,21 @@ func fleetError(status int, message string) reply {
 	return jsonReply(status, map[string]string{"error": message})
 }
 
-// fleetRequest checks a Fleet API request: its region, its method, the
-// rate limit (SetAPIRateLimit), its bearer token, which must be a valid
-// access token, and, with RequireRegistration, the registration of the
-// token's app in the region. It answers the request itself and returns
-// false when it goes no further.
-func (s *Server) fleetRequest(w http.ResponseWriter, r *http.Request, method string) (string, bearerInfo, bool) {
+// tokenNeed is who a Fleet API endpoint serves.
+type tokenNeed int
+
+const (
+	forUser    tokenNeed = iota // Tesla's user endpoints: a token acting for a user
+	forPartner                  // the partner endpoints: a token acting for no user
+)
+
+// fleetRequest checks a Fleet API request: its region, its method, its
+// bearer token, which must be a valid access token of the kind need says
+// (403 "user context required" or "partner token required" otherwise),
+// the rate limit (SetAPIRateLimit) and, with RequireRegistration, the
+// registration of the token's app in the region. It answers the request
+// itself and returns false when it goes no further.
+func (s *Server) fleetRequest(w http.ResponseWriter, r *http.Request, method string, need tokenNeed) (string, bearerInfo, bool) {
 	region := r.PathValue("region")
 	if !s.knownRegion(region) {
 		writeReply(w, errorReply(http.StatusNotFound, "not_found", "The sandbox has no Fleet API for this region; use na, eu or cn."))
@@ -88,6 +97,15 @@ func (s *Server) fleetRequest(w http.ResponseWriter, r *http.Request, method str
 		rep := fleetError(http.StatusUnauthorized, "invalid_token")
 		rep.header = http.Header{"WWW-Authenticate": {`Bearer error="invalid_token"`}}
 		writeReply(w, rep)
+		return "", bearerInfo{}, false
+	}
+	switch {
+	case need == forUser && !b.user:
+		// Tesla's user endpoints need a user context: a partner token has none.
+		writeReply(w, fleetError(http.StatusForbidden, "user context required"))
+		return "", bearerInfo{}, false
+	case need == forPartner && b.user:
+		writeReply(w, fleetError(http.StatusForbidden, "partner token required"))
 		return "", bearerInfo{}, false
 	}
 	if rep, limited := s.takeRateLimit(); limited {
@@ -113,13 +131,8 @@ func (s *Server) knownRegion(region string) bool {
 // region's base, as it is how clients find theirs; a partner token, which
 // acts for no user, is refused as at Tesla (user context required).
 func (s *Server) serveFleetRegion(w http.ResponseWriter, r *http.Request) {
-	_, b, ok := s.fleetRequest(w, r, http.MethodGet)
+	_, b, ok := s.fleetRequest(w, r, http.MethodGet, forUser)
 	if !ok {
-		return
-	}
-	if !b.user {
-		// Tesla's user endpoints need a user context: a partner token has none.
-		writeReply(w, fleetError(http.StatusForbidden, "user context required"))
 		return
 	}
 	region := strings.ToLower(b.who.Region)
@@ -134,13 +147,11 @@ func (s *Server) serveFleetRegion(w http.ResponseWriter, r *http.Request) {
 // base as Tesla does) and only with the user_data scope (403 without, in
 // Tesla's words).
 func (s *Server) serveFleetMe(w http.ResponseWriter, r *http.Request) {
-	region, b, ok := s.fleetRequest(w, r, http.MethodGet)
+	region, b, ok := s.fleetRequest(w, r, http.MethodGet, forUser)
 	if !ok {
 		return
 	}
 	switch {
-	case !b.user:
-		writeReply(w, fleetError(http.StatusForbidden, "user context required"))
 	case strings.ToLower(b.who.Region) != region:
 		writeReply(w, fleetError(http.StatusMisdirectedRequest, "user out of region, use base URL: "+
 			s.regionBase(b, b.who.Region)+", see https://developer.tesla.com/docs/fleet-api/getting-started/regions-countries"))
