@@ -163,7 +163,6 @@ func ratios(s []procStat) (wall, rss float64) {
 	return float64(s[1].wall) / float64(s[0].wall), float64(s[1].rss) / float64(s[0].rss)
 }
 
-
 // scaleBars measures the three scale bars, runs times each.
 func scaleBars(tb testing.TB, e *scaleEnv, runs int) (token, refresh, list []procStat) {
 	tb.Helper()
