@@ -98,9 +98,13 @@ const etcdScheme = "etcd://"
 
 // parseEtcdLocation splits etcd://HOST:PORT[,HOST:PORT...]/PREFIX.
 func parseEtcdLocation(loc string) (endpoints []string, prefix string, err error) {
-	bad := func(problem string) error { return &LocationError{Location: loc, Problem: problem} }
 	rest := strings.TrimPrefix(loc, etcdScheme)
 	hosts, prefix, _ := strings.Cut(rest, "/")
+	shown := loc
+	if at := strings.LastIndex(hosts, "@"); at >= 0 {
+		shown = etcdScheme + "…@" + rest[at+1:] // never repeat a password
+	}
+	bad := func(problem string) error { return &LocationError{Location: shown, Problem: problem} }
 	switch {
 	case strings.ContainsAny(rest, "?#"):
 		return nil, "", bad("an etcd location takes no query; give TLS files and credentials with --etcd-ca, --etcd-cert, --etcd-key and KEYFOB_ETCD_USERNAME/KEYFOB_ETCD_PASSWORD")

@@ -167,7 +167,10 @@ func (s *etcdStore) prepare(ctx context.Context, a Account) (pendingWrite, error
 	cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(key), "=", a.Revision), mu.IsOwner())
 	var resp *clientv3.TxnResponse
 	err := s.call(ctx, func(c context.Context, cli *clientv3.Client) (err error) {
-		resp, err = cli.Txn(c).If(cmps...).Commit()
+		// The read makes the check linearizable (a transaction without
+		// operations is answered by whichever member gets it, quorum or
+		// not).
+		resp, err = cli.Txn(c).If(cmps...).Then(clientv3.OpGet(key, clientv3.WithCountOnly())).Commit()
 		return err
 	})
 	if err != nil {

@@ -36,8 +36,9 @@ type Member struct {
 	ClientAddr string // host:port
 	cfg        *embed.Config
 
-	mu sync.Mutex
-	e  *embed.Etcd // nil while stopped
+	mu     sync.Mutex
+	e      *embed.Etcd   // nil while stopped
+	closed chan struct{} // closed when the last stop let go of the ports
 }
 
 // Start runs a cluster of n members and stops it when the test ends. The
@@ -112,6 +113,9 @@ func freePorts(t testing.TB, n int) []int {
 }
 
 func (m *Member) start() error {
+	if m.closed != nil {
+		<-m.closed
+	}
 	e, err := embed.StartEtcd(m.cfg)
 	if err != nil {
 		return fmt.Errorf("member %s: %w", m.Name, err)
@@ -143,8 +147,16 @@ func (c *Cluster) Close() {
 	for _, m := range c.Members {
 		m.stop(true)
 	}
+	for _, m := range c.Members {
+		if m.closed != nil {
+			<-m.closed
+		}
+	}
 }
 
+// stop stops the member: hard, at once as a crash would (its listeners
+// answer nothing but errors, and close in the background: a clean close
+// waits for the streams of clients to end); else cleanly.
 func (m *Member) stop(hard bool) {
 	m.mu.Lock()
 	e := m.e
@@ -153,10 +165,18 @@ func (m *Member) stop(hard bool) {
 	if e == nil {
 		return
 	}
-	if hard {
-		e.Server.HardStop()
+	closed := make(chan struct{})
+	m.closed = closed
+	if !hard {
+		e.Close()
+		close(closed)
+		return
 	}
-	e.Close()
+	e.Server.HardStop()
+	go func() {
+		e.Close()
+		close(closed)
+	}()
 }
 
 // Kill stops member i at once, as a crash would: no leadership handed over.
