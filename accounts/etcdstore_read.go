@@ -16,9 +16,19 @@ import (
 )
 
 // inspect reads the store's meta and looks, in the same request, for keys
-// under the prefix that are not keyfob's. rev is the meta's mod revision,
-// 0 when there is no store yet (an empty prefix).
+// under the prefix that are not keyfob's, and checks that this process's
+// key fits. rev is the meta's mod revision, 0 when there is no store yet
+// (an empty prefix).
 func (s *etcdStore) inspect(ctx context.Context) (meta etcdMeta, rev int64, err error) {
+	meta, rev, err = s.inspectMeta(ctx)
+	if err != nil || rev == 0 {
+		return meta, rev, err
+	}
+	return meta, rev, s.checkKey(meta)
+}
+
+// inspectMeta is inspect without the check of the key.
+func (s *etcdStore) inspectMeta(ctx context.Context) (meta etcdMeta, rev int64, err error) {
 	layout := s.base + etcdLayout + "/"
 	var resp *clientv3.TxnResponse
 	err = s.call(ctx, func(c context.Context, cli *clientv3.Client) (err error) {
@@ -51,7 +61,7 @@ func (s *etcdStore) inspect(ctx context.Context) (meta etcdMeta, rev int64, err 
 	if err != nil {
 		return etcdMeta{}, 0, err
 	}
-	return meta, metaKVs[0].ModRevision, s.checkKey(meta)
+	return meta, metaKVs[0].ModRevision, nil
 }
 
 var layoutKey = regexp.MustCompile(`^v([0-9]+)/`)
@@ -134,10 +144,13 @@ type etcdRecord struct {
 }
 
 // encodeAccount is a's value, its secrets sealed.
-func (s *etcdStore) encodeAccount(a Account) (string, error) {
+func (s *etcdStore) encodeAccount(a Account) (string, error) { return s.encodeAccountWith(a, s.key) }
+
+// encodeAccountWith is a's value, its secrets sealed with sk (none: nil).
+func (s *etcdStore) encodeAccountWith(a Account, sk *storeKey) (string, error) {
 	key := s.accountKey(a.ID)
-	if s.key != nil {
-		a = s.key.sealAccount(a, key)
+	if sk != nil {
+		a = sk.sealAccount(a, key)
 	}
 	b, err := json.Marshal(etcdRecord{Version: CurrentVersion, Account: a})
 	if err != nil {
@@ -149,6 +162,11 @@ func (s *etcdStore) encodeAccount(a Account) (string, error) {
 // decodeAccount reads an account's key: a value keyfob did not write, or
 // a newer keyfob did, is an error naming the key; the value is left alone.
 func (s *etcdStore) decodeAccount(kv *mvccpb.KeyValue) (Account, error) {
+	return s.decodeAccountWith(kv, s.key)
+}
+
+// decodeAccountWith is decodeAccount with the store key sk (none: nil).
+func (s *etcdStore) decodeAccountWith(kv *mvccpb.KeyValue, sk *storeKey) (Account, error) {
 	key := string(kv.Key)
 	id := strings.TrimPrefix(key, s.accountsPrefix())
 	if !ValidID(id) {
@@ -158,8 +176,8 @@ func (s *etcdStore) decodeAccount(kv *mvccpb.KeyValue) (Account, error) {
 	if err != nil {
 		return Account{}, err
 	}
-	if s.key != nil {
-		if a, err = s.key.openAccount(a, key); err != nil {
+	if sk != nil {
+		if a, err = sk.openAccount(a, key); err != nil {
 			if errors.Is(err, errOtherKey) {
 				return Account{}, &StoreKeyError{Location: s.loc, Problem: fmt.Sprintf("%s: %v; the store is being re-keyed, or its key was changed by hand — run keyfob store rekey to finish", key, err)}
 			}
