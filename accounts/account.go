@@ -96,10 +96,15 @@ type Account struct {
 	// client_credentials); empty means the kind's own.
 	Grant string `json:"grant,omitempty"`
 
-	ClientID     string    `json:"client_id"`
-	ClientSecret string    `json:"client_secret,omitempty"`
-	Endpoints    Endpoints `json:"endpoints"`
-	Audience     string    `json:"audience,omitempty"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret,omitempty"`
+	// AuthCode is a business's consent to a partner account's app (Tesla
+	// for Business's consent management): with it, the client-credentials
+	// grant gives a third-party business token. A secret, kept like the
+	// client secret.
+	AuthCode  string    `json:"auth_code,omitempty"`
+	Endpoints Endpoints `json:"endpoints"`
+	Audience  string    `json:"audience,omitempty"`
 	// AllowInsecureHTTP is the user's opt-in, given at login or import,
 	// to reach this account's endpoints over plain http off this machine
 	// (where anyone on the way can read its tokens). The OAuth engine

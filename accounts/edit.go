@@ -64,7 +64,7 @@ func (m *Manager) Edit(ctx context.Context, id string, fn func(*Account) error) 
 // is, whose client it uses, and its tokens and their history.
 func keepIdentity(a *Account, orig *Account) {
 	a.ID, a.Kind, a.Grant = orig.ID, orig.Kind, orig.Grant
-	a.ClientID, a.ClientSecret = orig.ClientID, orig.ClientSecret
+	a.ClientID, a.ClientSecret, a.AuthCode = orig.ClientID, orig.ClientSecret, orig.AuthCode
 	a.Email, a.Subject = orig.Email, orig.Subject
 	a.GrantedScopes = orig.GrantedScopes
 	a.TokenType, a.AccessToken, a.RefreshToken, a.IDToken = orig.TokenType, orig.AccessToken, orig.RefreshToken, orig.IDToken

@@ -494,3 +494,69 @@ type revokeFunc func(ctx context.Context) (Revocation, error)
 
 func (f revokeFunc) Refresh(context.Context, Account) (Grant, error)           { return Grant{}, nil }
 func (f revokeFunc) Revoke(ctx context.Context, _ Account) (Revocation, error) { return f(ctx) }
+
+// swappingAuth answers a refresh after the store's records directory was
+// replaced by a copy of itself (as by a mount over it) while the request
+// was out.
+type swappingAuth struct {
+	t       *testing.T
+	records string
+}
+
+func (s swappingAuth) Refresh(context.Context, Account) (Grant, error) {
+	copyDir(s.t, s.records, s.records+".new")
+	if err := os.Rename(s.records, s.records+".old"); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := os.Rename(s.records+".new", s.records); err != nil {
+		s.t.Fatal(err)
+	}
+	return Grant{AccessToken: "at-1", RefreshToken: "rt-1", Expiry: testNow.Add(time.Hour)}, nil
+}
+
+func (swappingAuth) Revoke(context.Context, Account) (Revocation, error) { return Revocation{}, nil }
+
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	if err := os.Mkdir(to, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, e.Name()), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestReplacedDirectoryDuringARefreshLosesNothing: the records directory
+// is replaced (a copy, temporary file and all) while the refresh is at the
+// server. The answer was written to the file prepared in the old one, so
+// renaming by path would put the copy's reserved zeros in place of the
+// record: keyfob notices, keeps the rotation in a recovery file, and the
+// record stays as it was.
+func TestReplacedDirectoryDuringARefreshLosesNothing(t *testing.T) {
+	privateState(t)
+	m, _ := newManager(t)
+	seed(t, m, expired())
+	m.Auth = swappingAuth{t: t, records: storeOf(m).path(recordsDir)}
+	_, err := m.Token(context.Background(), "home", 0)
+	var ue *UnsavedError
+	if !errors.As(err, &ue) || ue.RecoveryPath == "" {
+		t.Fatalf("got %v, want the rotation kept in a recovery file", err)
+	}
+	m.Auth = nil
+	if _, err := storeOf(m).readRecord("000000a1"); err != nil {
+		t.Fatalf("the record is broken: %v", err)
+	}
+	if a, err := reopen(t, m).Get(context.Background(), "000000a1"); err != nil || a.RefreshToken != "rt-1" {
+		t.Fatalf("after the swap: %v %q", err, a.RefreshToken)
+	}
+}

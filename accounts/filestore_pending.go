@@ -114,6 +114,9 @@ func (p *filePending) commit(a Account) (Account, error) {
 	if err := f.Truncate(int64(len(data))); err != nil {
 		return a, fmt.Errorf("cannot write %s: %w", p.path, err)
 	}
+	if err := p.stillThere(); err != nil {
+		return a, err
+	}
 	if err := s.replace(p.t, p.path); err != nil {
 		return a, err
 	}
@@ -125,6 +128,25 @@ func (p *filePending) commit(a Account) (Account, error) {
 	}
 	s.dropRecovery(a)
 	return a, nil
+}
+
+// stillThere checks that the directory and the temporary file prepared
+// before the request are still the ones at their paths: had the store's
+// directory been replaced or mounted over meanwhile, renaming by path
+// would put whatever file now has the temporary name in place of the
+// record, and the answer written through the open file would be lost.
+func (p *filePending) stillThere() error {
+	dirNow, err1 := os.Lstat(filepath.Dir(p.path))
+	dirThen, err2 := p.dir.Stat()
+	tmpNow, err3 := os.Lstat(p.t.Name())
+	tmpThen, err4 := p.t.Stat()
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return fmt.Errorf("cannot write %s: %w", p.path, err)
+	}
+	if !os.SameFile(dirNow, dirThen) || !os.SameFile(tmpNow, tmpThen) {
+		return fmt.Errorf("cannot write %s: its directory was replaced (or mounted over) while the refresh was at the server", p.path)
+	}
+	return nil
 }
 
 func (p *filePending) abort() {

@@ -83,13 +83,19 @@ type fileWatch struct {
 	s    *fileStore
 	tell func(ids []string, all, consumers bool)
 
-	mu   sync.Mutex
-	last storeMarks
-	recs map[string]fileMark
+	mu       sync.Mutex
+	last     storeMarks
+	recs     map[string]fileMark
+	lastFull time.Time // the last time every record's mark was compared
 }
 
+// fullScanEvery is how often every record's mark is compared even when
+// the records directory did not change: a record edited in place (not
+// renamed into it, as keyfob writes) changes its own time alone.
+const fullScanEvery = 5 * time.Second
+
 func (s *fileStore) newWatch(tell func(ids []string, all, consumers bool)) watchSource {
-	return &fileWatch{s: s, tell: tell, last: s.marks(), recs: s.recordMarks()}
+	return &fileWatch{s: s, tell: tell, last: s.marks(), recs: s.recordMarks(), lastFull: time.Now()}
 }
 
 func (w *fileWatch) run(ctx context.Context, interval time.Duration) {
@@ -127,7 +133,8 @@ func (w *fileWatch) look(consumersOnly bool) {
 	}
 	cur = s.marks()
 	var ids []string
-	if !cur.records.same(w.last.records) || w.last.records.recent(now) {
+	if !cur.records.same(w.last.records) || w.last.records.recent(now) || now.Sub(w.lastFull) >= fullScanEvery {
+		w.lastFull = now
 		next := s.recordMarks()
 		for id, mk := range next {
 			if old, ok := w.recs[id]; !ok || !old.same(mk) {

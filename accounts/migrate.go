@@ -352,7 +352,7 @@ func (s *fileStore) scrubBackups(id string) {
 }
 
 // secretFields are the fields of an account that hold secrets.
-var secretFields = []string{"access_token", "refresh_token", "id_token", "client_secret"}
+var secretFields = []string{"access_token", "refresh_token", "id_token", "client_secret", "auth_code"}
 
 func (s *fileStore) scrubBackup(path, id string) error {
 	data, _, err := readNoFollow(path)

@@ -43,11 +43,15 @@ func sameUser(p, a *Account) bool {
 	return false
 }
 
-// sameClient reports whether two accounts sign in the same way.
+// sameClient reports whether two accounts sign in the same way: same kind,
+// grant, client and token endpoint, and, for client credentials, the same
+// audience (a partner account is per region: Tesla registers an app's
+// domain once per region; a business token is per business, whose
+// consent is its auth code).
 func sameClient(p, a *Account) bool {
 	return p.Kind == a.Kind && p.Grant == a.Grant && p.ClientID == a.ClientID &&
 		p.Endpoints.TokenURL == a.Endpoints.TokenURL && p.Endpoints.BaseURL == a.Endpoints.BaseURL &&
-		(!p.UsesClientCredentials() || p.Audience == a.Audience)
+		(!p.UsesClientCredentials() || p.Audience == a.Audience && p.AuthCode == a.AuthCode)
 }
 
 // findSame returns the stored account a login of a would update.

@@ -21,6 +21,7 @@ type Watcher struct {
 
 	mu    sync.Mutex
 	slots map[string]*slot // by id
+	errs  map[string]error // accounts that could not be read, by id
 	order atomic.Pointer[[]*slot]
 	cons  atomic.Pointer[consumerIndex]
 	err   atomic.Pointer[error]
@@ -98,10 +99,12 @@ func (w *Watcher) CheckConsumers() { w.src.checkConsumers() }
 // waits: a reader takes everything that changed since).
 func (w *Watcher) Changed() <-chan struct{} { return w.changed }
 
-// Err is why the store could not be read at the last look after it
-// changed (nil when it could): what the watcher holds may be out of date,
-// and callers that must not act on stale data (the token service honouring
-// a removed consumer) refuse until it clears.
+// Err is why the store as a whole (its consumers, the list of its
+// accounts) could not be read at the last look after it changed (nil when
+// it could): what the watcher holds may be out of date, and callers that
+// must not act on stale data (the token service honouring a removed
+// consumer) refuse until it clears. An account that cannot be read has an
+// error of its own (AccountErr).
 func (w *Watcher) Err() error {
 	if p := w.err.Load(); p != nil {
 		return *p
@@ -227,7 +230,7 @@ func (w *Watcher) reload(ctx context.Context, ids []string, all, consumers bool)
 	m.pubMu.Lock()
 	defer m.pubMu.Unlock()
 	changed := false
-	var failed error
+	var failed error // of the store as a whole: its marker, its consumers
 	if consumers || all {
 		cs, err := m.b.consumers(ctx)
 		if err != nil {
@@ -238,33 +241,23 @@ func (w *Watcher) reload(ctx context.Context, ids []string, all, consumers bool)
 		}
 	}
 	if all {
-		snap, err := m.b.load(ctx)
+		all, err := m.b.ids(ctx, 0)
 		if err != nil {
-			failed = err
-		} else {
-			m.layUnsaved(snap.Accounts)
-			if !sameAccounts(snap.Accounts, w.Accounts()) {
-				w.install(snap.Accounts)
-				changed = true
+			failed = errors.Join(failed, err)
+		}
+		seen := make(map[string]bool, len(all))
+		for _, id := range all {
+			seen[id] = true
+		}
+		for _, a := range w.Accounts() {
+			if !seen[a.ID] {
+				all = append(all, a.ID) // gone: reloadOne says so
 			}
 		}
+		ids = all
 	}
 	for _, id := range ids {
-		a, err := m.Get(ctx, id)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			if _, ok := w.Account(id); ok {
-				w.ownRemoved(id)
-				changed = true
-			}
-		case err != nil:
-			failed = err
-		default:
-			if old, ok := w.Account(id); !ok || !sameAccount(old, a) {
-				w.own(a)
-				changed = true
-			}
-		}
+		changed = w.reloadOne(ctx, id) || changed
 	}
 	if failed != nil {
 		w.err.Store(&failed)
@@ -277,6 +270,57 @@ func (w *Watcher) reload(ctx context.Context, ids []string, all, consumers bool)
 	if changed {
 		w.signal()
 	}
+}
+
+// reloadOne reads the account with id again and reports whether it
+// changed. An account that cannot be read keeps its last good copy and
+// gets an error of its own (AccountErr): one record broken by hand stops
+// nothing but its own account.
+func (w *Watcher) reloadOne(ctx context.Context, id string) bool {
+	a, err := w.m.Get(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		w.setAccountErr(id, nil)
+		if _, ok := w.Account(id); ok {
+			w.ownRemoved(id)
+			return true
+		}
+		return false
+	case err != nil:
+		return w.setAccountErr(id, err)
+	}
+	changed := w.setAccountErr(id, nil)
+	if old, ok := w.Account(id); !ok || !sameAccount(old, a) {
+		w.own(a)
+		changed = true
+	}
+	return changed
+}
+
+// setAccountErr records the error of reading the account with id (nil:
+// none) and reports whether that changed anything.
+func (w *Watcher) setAccountErr(id string, err error) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, had := w.errs[id]
+	if err == nil {
+		delete(w.errs, id)
+		return had
+	}
+	if w.errs == nil {
+		w.errs = map[string]error{}
+	}
+	w.errs[id] = err
+	return !had
+}
+
+// AccountErr is why the account with id could not be read at the last
+// look after it changed (nil when it could): the watcher holds its last
+// good copy, which may be out of date.
+func (w *Watcher) AccountErr(id string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.errs[id]
 }
 
 // holdPublish is held by this process's writes from before they reach the
@@ -320,13 +364,6 @@ func (m *Manager) publishedConsumers(cs []Consumer) {
 // so that an account this process wrote equals itself read back).
 func sameAccount(a, b Account) bool {
 	return a.Revision == b.Revision && sameJSON(a, b)
-}
-
-func sameAccounts(a, b []Account) bool {
-	return len(a) == len(b) && !slices.ContainsFunc(a, func(x Account) bool {
-		i := slices.IndexFunc(b, func(y Account) bool { return y.ID == x.ID })
-		return i < 0 || !sameAccount(x, b[i])
-	})
 }
 
 func sameJSON(a, b any) bool {

@@ -1,6 +1,7 @@
 package accounts
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"testing"
@@ -121,15 +122,18 @@ func TestWatcherSaysWhenTheStoreCannotBeRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	changed(t, w, "a broken record")
-	if w.Err() == nil {
-		t.Fatal("no error for a broken record")
+	if w.AccountErr("000000a1") == nil || w.Err() != nil {
+		t.Fatalf("a broken record: its error %v, the store's %v; want it on the account alone", w.AccountErr("000000a1"), w.Err())
+	}
+	if a, ok := w.Account("000000a1"); !ok || a.RefreshToken != "rt-0" {
+		t.Fatal("the last good copy of the broken account is gone")
 	}
 	if err := os.WriteFile(path, good, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	changed(t, w, "a mended record")
-	if w.Err() != nil {
-		t.Fatalf("the error stayed after the record was mended: %v", w.Err())
+	if w.AccountErr("000000a1") != nil {
+		t.Fatalf("the error stayed after the record was mended: %v", w.AccountErr("000000a1"))
 	}
 	consumers := storeOf(m).path(consumersFile)
 	if err := os.WriteFile(consumers, []byte("{\"version\": 3, \"consumers\": [{\"name\": \"\"}]}"), 0o600); err != nil {
@@ -139,4 +143,34 @@ func TestWatcherSaysWhenTheStoreCannotBeRead(t *testing.T) {
 	if w.Err() == nil {
 		t.Fatal("no error for a broken consumers file after CheckConsumers")
 	}
+}
+
+// TestWatcherSeesARecordEditedInPlace: an edit that writes the record in
+// place (not renamed into the directory, as keyfob writes) shows up too,
+// within the full look every few seconds.
+func TestWatcherSeesARecordEditedInPlace(t *testing.T) {
+	m, _ := newManager(t)
+	seed(t, m, expired())
+	w, err := m.Watch(context.Background(), watchEvery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	path := storeOf(m).recordPath("000000a1")
+	time.Sleep(1100 * time.Millisecond) // past the directory's recent window
+	data, _ := os.ReadFile(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = f.Write(bytes.Replace(data, []byte(`"home"`), []byte(`"house"`), 1))
+	_ = f.Close()
+	deadline := time.Now().Add(fullScanEvery + 3*time.Second)
+	for time.Now().Before(deadline) {
+		if a, _ := w.Account("000000a1"); a.Name == "house" {
+			return
+		}
+		time.Sleep(watchEvery)
+	}
+	t.Fatal("a record edited in place was never seen")
 }

@@ -48,9 +48,24 @@ func OpenBrowser(url string) error {
 	case err == nil:
 		return nil
 	case envErr != nil:
-		return fmt.Errorf("no command in $BROWSER could be started (%v), nor the system's browser (%v); open the URL yourself", envErr, err)
+		return fmt.Errorf("no browser could be opened: no command in $BROWSER could be started (%v), nor the system's opener (%s)", envErr, openerProblem(err))
 	}
-	return fmt.Errorf("cannot open a browser (%v); set $BROWSER or open the URL yourself", err)
+	return fmt.Errorf("no browser could be opened: %s, and $BROWSER is not set", openerProblem(err))
+}
+
+// openerProblem says why the system's opener did not start: which
+// commands are missing, rather than Go's "exec: "a,b,c": executable file
+// not found in $PATH".
+func openerProblem(err error) string {
+	var ee *exec.Error
+	if errors.As(err, &ee) && errors.Is(ee.Err, exec.ErrNotFound) {
+		names := strings.Split(ee.Name, ",")
+		if len(names) == 1 {
+			return names[0] + " is not installed"
+		}
+		return "none of " + strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1] + " is installed"
+	}
+	return err.Error()
 }
 
 // browserCommand splits one $BROWSER entry into arguments and places the

@@ -66,4 +66,16 @@ func TestOpenBrowserReportsWhenNothingStarts(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "$BROWSER") {
 		t.Fatalf("got %v", err)
 	}
+	// Without $BROWSER, the error names the openers that are missing,
+	// once, in words.
+	t.Setenv("BROWSER", "")
+	err = OpenBrowser("http://127.0.0.1/x")
+	if err == nil {
+		t.Fatal("a browser opened with an empty PATH")
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "no browser could be opened: ") || !strings.HasSuffix(msg, "installed, and $BROWSER is not set") ||
+		strings.Count(msg, "could be opened") != 1 || strings.Contains(msg, "exec:") || strings.Contains(msg, `"`) {
+		t.Fatalf("got %q", msg)
+	}
 }

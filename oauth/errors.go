@@ -89,6 +89,10 @@ const (
 	opRefresh
 	opPassword
 	opClientCredentials
+	// opBusiness is the client-credentials grant with a business's
+	// auth_code: a refused code is a dead grant, as a refused refresh
+	// token is.
+	opBusiness
 	opRevoke
 	opDiscovery
 	opUserInfo
@@ -144,6 +148,9 @@ func (e *ServerError) advice() string {
 		return "check the email and password and try again"
 	case e.op == opRefresh && e.loginRequired():
 		return "the refresh token is no longer accepted (used twice, expired, revoked or the password changed); log in again"
+	case e.op == opBusiness && e.loginRequired():
+		return "the business's auth code is no longer accepted (its consent was withdrawn, or never given to this app); " +
+			"get a new one from Tesla for Business's consent management and log in again"
 	case e.op == opExchange && (e.loginRequired() || e.Code == "invalid_auth_code"):
 		return "the sign-in code expired or was already used; log in again"
 	case e.StatusCode >= 300 && e.StatusCode < 400:
@@ -152,7 +159,7 @@ func (e *ServerError) advice() string {
 		return "too many requests; " + retry
 	case e.StatusCode >= 500:
 		return "the service may be down; " + retry
-	case clientError(e.Code), e.StatusCode == http.StatusUnauthorized && e.op == opClientCredentials:
+	case clientError(e.Code), e.StatusCode == http.StatusUnauthorized && (e.op == opClientCredentials || e.op == opBusiness):
 		return "check the client id and client secret"
 	case e.Code == "invalid_scope":
 		return "check the requested scopes"
@@ -178,7 +185,7 @@ func clientError(code string) bool {
 // a new login helps. That is a question for refreshes and code exchanges
 // only: a refused password or client secret needs other advice.
 func (e *ServerError) loginRequired() bool {
-	if e.Kind != KindOAuth || (e.op != opRefresh && e.op != opExchange) {
+	if e.Kind != KindOAuth || (e.op != opRefresh && e.op != opExchange && e.op != opBusiness) {
 		return false
 	}
 	switch e.Code {
@@ -277,7 +284,7 @@ func cleanWith(s string, n int, redact func(string) string) string {
 	if redact != nil {
 		s = redact(s)
 	}
-	s = tokenLike.ReplaceAllString(s, "[redacted]")
+	s = redactTokenLike(s)
 	if r := []rune(s); len(r) > n {
 		s = string(r[:n-1]) + "…"
 	}

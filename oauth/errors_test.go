@@ -2,12 +2,15 @@ package oauth
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -365,6 +368,89 @@ func TestRetryAfter(t *testing.T) {
 	for in, want := range cases {
 		if got := retryAfter(in, now); got != want {
 			t.Errorf("retryAfter(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+// Tesla's region errors name the Fleet API host the user needs: the
+// cleaning keeps web addresses that cannot hide a secret, and still
+// removes every form of a known secret, and every unknown token-like run,
+// inside any address.
+func TestCleanTextKeepsPlainAddresses(t *testing.T) {
+	for _, in := range []string{
+		"user out of region, use base URL: https://fleet-api.prd.eu.vn.cloud.tesla.com, see https://developer.tesla.com/docs/fleet-api/getting-started/regions-countries",
+		"must be registered in the current region https://fleet-api.prd.na.vn.cloud.tesla.com/, please see https://developer.tesla.com/docs/fleet-api/endpoints/partner-endpoints#register",
+		"forbidden, see https://developer.tesla.com/docs/fleet-api",
+		"use base URL: http://127.0.0.1:41234/fleet-api/eu.",
+	} {
+		if got := CleanServerText(in, 400, "some-secret"); got != in {
+			t.Errorf("cleaned\n %q\nto\n %q", in, got)
+		}
+	}
+	const uuid = "2244d21b-6cee-44a8-8a14-0cfcf60a1ec5"
+	got := cleanText("Account "+uuid+" must be registered in the current region https://fleet-api.prd.na.vn.cloud.tesla.com/, please", 400)
+	if want := "Account [redacted] must be registered in the current region https://fleet-api.prd.na.vn.cloud.tesla.com/, please"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+
+	// Known secrets, in every form, wherever they sit in an address.
+	for _, secret := range []string{echoSecret, "plain-secret-value", secretAccess} {
+		for name, form := range secretForms(secret) {
+			for _, in := range []string{
+				"see https://fleet-api.prd.na.vn.cloud.tesla.com/" + form,
+				"see https://fleet-api.prd.na.vn.cloud.tesla.com/api?token=" + form,
+				"see https://fleet-api.prd.na.vn.cloud.tesla.com/#" + form,
+				"see https://" + form + "@fleet-api.prd.na.vn.cloud.tesla.com/",
+				"see https://" + form + ".example.com/",
+				"see " + form + " https://developer.tesla.com/docs",
+			} {
+				out := CleanServerText(in, 400, secret)
+				wantNoSecret(t, []string{out}, secret)
+				if !strings.Contains(out, "[redacted]") {
+					t.Errorf("%s form: %q came out without [redacted]: %q", name, in, out)
+				}
+			}
+		}
+	}
+	// Unknown tokens inside addresses: the heuristic still takes them.
+	for _, tok := range []string{
+		"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXNpZ25hdHVyZQ",
+		"NA_0123456789abcdef0123456789abcdef",
+		"0123456789abcdef0123456789abcdef01234567",
+	} {
+		for _, in := range []string{
+			"https://fleet-api.prd.na.vn.cloud.tesla.com/" + tok,
+			"https://fleet-api.prd.na.vn.cloud.tesla.com/api/1?code=" + tok,
+			"https://user:" + tok + "@fleet-api.prd.na.vn.cloud.tesla.com/",
+			"https://fleet-api.prd.na.vn.cloud.tesla.com/#" + tok,
+			"https://" + strings.ToLower(strings.ReplaceAll(tok, ".", "-")) + ".example.com/",
+		} {
+			if out := cleanText(in, 400); strings.Contains(out, tok) || strings.Contains(out, strings.ToLower(strings.ReplaceAll(tok, ".", "-"))) || !strings.Contains(out, "[redacted]") {
+				t.Errorf("cleanText(%q) = %q: the token survived", in, out)
+			}
+		}
+	}
+}
+
+// TestCleanServerTextRemovesEveryFormOfAShortSecret: a secret too short
+// for the long-token heuristic (a password such as hunter2!) is still cut
+// out of server text in each form a server may echo it: raw, URL-encoded,
+// JSON-escaped, and base64 in both alphabets, padded or not.
+func TestCleanServerTextRemovesEveryFormOfAShortSecret(t *testing.T) {
+	for _, secret := range []string{"hunter2!", ">>>???<&"} {
+		b := []byte(secret)
+		echoes := map[string]string{
+			"raw": secret, "query-escaped": url.QueryEscape(secret), "path-escaped": url.PathEscape(secret),
+			"base64": base64.StdEncoding.EncodeToString(b), "base64 unpadded": base64.RawStdEncoding.EncodeToString(b),
+			"base64url": base64.URLEncoding.EncodeToString(b), "base64url unpadded": base64.RawURLEncoding.EncodeToString(b),
+		}
+		js, _ := json.Marshal(secret)
+		echoes["JSON-escaped"] = string(js[1 : len(js)-1])
+		for form, echo := range echoes {
+			got := CleanServerText("invalid_client: you sent "+echo+" as the secret", 200, secret)
+			if strings.Contains(got, echo) || !strings.Contains(got, "[redacted]") {
+				t.Errorf("%q %s (%q): CleanServerText kept it: %q", secret, form, echo, got)
+			}
 		}
 	}
 }

@@ -28,6 +28,8 @@ func (f Field) Label() string {
 		return "owner-api base URL"
 	case FieldRefreshToken:
 		return "refresh token"
+	case FieldAuthCode:
+		return "business auth code"
 	}
 	return strings.ReplaceAll(string(f), "_", " ")
 }
@@ -98,6 +100,8 @@ func stringField(a *accounts.Account, f Field) *string {
 		return &a.Endpoints.BaseURL
 	case FieldRefreshToken:
 		return &a.RefreshToken
+	case FieldAuthCode:
+		return &a.AuthCode
 	}
 	return nil
 }

@@ -153,12 +153,18 @@ func (f *CodeFlow) startListener(plan listenPlan) error {
 
 // authParams are the authorize request's parameters besides the client,
 // redirect URI, scopes and state: PKCE S256, the nonce, a login hint, and
-// Tesla's options.
+// Tesla's options, prompt=login among them (as Tesla's own example and
+// Home Assistant send it).
 func (f *CodeFlow) authParams() []oauth2.AuthCodeOption {
 	a, o := f.acct, f.opts
 	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(f.verifier), oauth2.SetAuthURLParam("nonce", f.nonce)}
 	if a.Email != "" {
 		opts = append(opts, oauth2.SetAuthURLParam("login_hint", a.Email))
+	}
+	if userKind(a) {
+		// A browser signed in to one Tesla account would otherwise hand
+		// back that account's code when the user adds another.
+		opts = append(opts, oauth2.SetAuthURLParam("prompt", "login"))
 	}
 	if a.Kind == accounts.KindFleet {
 		opts = append(opts, oauth2.SetAuthURLParam("prompt_missing_scopes", "true"))

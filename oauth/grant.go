@@ -102,7 +102,7 @@ func (e *Engine) Refresh(ctx context.Context, a accounts.Account) (accounts.Gran
 		if a.Endpoints.TokenURL == "" {
 			return accounts.Grant{}, errors.New("the account has no token URL; set its endpoints again or log in again")
 		}
-		return e.clientCredentials(ctx, a, allow)
+		return e.businessRefresh(ctx, a, allow)
 	}
 	if a.RefreshToken == "" {
 		return accounts.Grant{}, fmt.Errorf("%w: the account has no refresh token; log in again", accounts.ErrNotRefreshable)
@@ -214,20 +214,48 @@ func (e *Engine) clientCredentials(ctx context.Context, a accounts.Account, allo
 		Scopes:       a.RequestedScopes,
 		AuthStyle:    oauth2.AuthStyleInParams,
 	}
+	cc.EndpointParams = url.Values{}
 	if a.Audience != "" {
-		cc.EndpointParams = url.Values{"audience": {a.Audience}}
+		cc.EndpointParams.Set("audience", a.Audience)
+	}
+	if a.AuthCode != "" {
+		// A third-party business token: the business's consent.
+		cc.EndpointParams.Set("auth_code", a.AuthCode)
 	}
 	rc := &call{allowHTTP: allow}
 	rctx, _ := e.recording(ctx, rc, nil)
 	tok, err := cc.Token(rctx)
 	if err != nil {
-		return accounts.Grant{}, e.classify(ctx, rc, opClientCredentials, err)
+		op := opClientCredentials
+		if a.AuthCode != "" {
+			op = opBusiness
+		}
+		return accounts.Grant{}, e.classify(ctx, rc, op, err)
 	}
 	g, err := e.grantFrom(a, rc, fieldsOf(tok), "")
-	// A client-credentials token has no refresh token: "refresh" runs the
-	// grant again.
-	g.RefreshToken = ""
+	if a.AuthCode == "" {
+		// A partner token has no refresh token: "refresh" runs the grant
+		// again. A business token keeps one if the answer has it (see
+		// businessRefresh).
+		g.RefreshToken = ""
+	}
 	return g, err
+}
+
+// businessRefresh gets a new token for a client-credentials account. A
+// third-party business token (a.AuthCode set) that came with a refresh
+// token is refreshed with it, and the rotated one kept; when that one is
+// refused (spent, expired), or there is none, the grant runs again with
+// the business's auth code, which stands until the business withdraws its
+// consent. A partner token always runs the grant again.
+func (e *Engine) businessRefresh(ctx context.Context, a accounts.Account, allow bool) (accounts.Grant, error) {
+	if a.AuthCode != "" && a.RefreshToken != "" {
+		g, err := e.refreshGrant(ctx, a, allow)
+		if err == nil || g.RefreshToken != "" || !errors.Is(err, accounts.ErrLoginRequired) {
+			return g, err
+		}
+	}
+	return e.clientCredentials(ctx, a, allow)
 }
 
 // tokenFields are the parts of a token answer keyfob uses.

@@ -123,6 +123,14 @@ func listenError(uri string, p listenPlan, err error) error {
 	if u, perr := url.Parse(uri); perr == nil && uri != "" {
 		where = u.Hostname() + ":" + p.port
 	}
+	if AddrInUse(err) {
+		who := "another process"
+		if h := PortHolder(where); h != "" {
+			who = h
+		}
+		return fieldErr(FieldRedirectURI, "cannot listen on %s for the browser's answer: %s holds that port; stop it, or register a loopback redirect URI with a free port for this app, e.g. http://localhost:8976/callback, and use it",
+			where, who)
+	}
 	return fieldErr(FieldRedirectURI, "cannot listen on %s for the browser's answer (%s); register a loopback redirect URI with a free port for this app, e.g. http://localhost:8976/callback, and use it",
 		where, netCause(err, nil))
 }

@@ -19,7 +19,7 @@ import (
 var secretFields = map[string]bool{
 	"client_secret": true, "password": true, "refresh_token": true, "access_token": true, "token": true,
 	"code": true, "code_verifier": true, "id_token": true, "assertion": true, "client_assertion": true,
-	"subject_token": true, "actor_token": true, "device_code": true,
+	"subject_token": true, "actor_token": true, "device_code": true, "auth_code": true,
 }
 
 // redactor removes from server text every secret one request sequence

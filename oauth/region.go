@@ -137,20 +137,22 @@ func fleetAudience(aud string) bool {
 }
 
 // regionAudience is the audience of a in region: the Fleet API base among
-// the token's aud that keyfob may trust (a Tesla https host, or a loopback
-// one when a's token endpoint is on loopback, as the sandbox's), else the
-// region's preset.
+// the token's aud that keyfob may trust (a Fleet API base on one of
+// Tesla's Fleet API hosts, by exact name; or a loopback one when a's
+// token endpoint is on loopback, as the sandbox's), else the region's
+// preset.
 func regionAudience(a accounts.Account, aud []string, region string) string {
 	loopback := LoopbackHost(hostOf(a.Endpoints.TokenURL))
 	for _, cand := range aud {
+		cand = strings.TrimSuffix(cand, "/")
 		u, err := url.Parse(cand)
-		if err != nil || u.Host == "" || !strings.Contains(cand, "fleet-api") || strings.HasSuffix(u.Path, "/userinfo") {
+		if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 			continue
 		}
-		host := strings.ToLower(u.Hostname())
-		tesla := u.Scheme == "https" && (strings.HasSuffix(host, ".tesla.com") || strings.HasSuffix(host, ".tesla.cn"))
-		if tesla || loopback && LoopbackHost(u.Host) {
-			return strings.TrimSuffix(cand, "/")
+		tesla := FleetAPIHost(cand) && u.Path == ""
+		sandbox := loopback && LoopbackHost(u.Host) && strings.Contains(u.Path, "/fleet-api") && !strings.HasSuffix(u.Path, "/userinfo")
+		if tesla || sandbox {
+			return cand
 		}
 	}
 	return teslaRegions[region].fleetAPI

@@ -38,6 +38,9 @@ const (
 	FieldBaseURL      Field = "base_url"
 	FieldIssuer       Field = "issuer"
 	FieldRefreshToken Field = "refresh_token"
+	// FieldAuthCode is a business's consent (partner accounts): with it
+	// the login gets a third-party business token.
+	FieldAuthCode Field = "auth_code"
 	// FieldKind, FieldRegion and FieldGrant are not inputs of the table
 	// but can be at fault in a FieldError.
 	FieldKind   Field = "kind"
@@ -47,12 +50,15 @@ const (
 	// account does not name (a redirect, or an issuer's document).
 	FieldLocale   Field = "locale"
 	FieldEndpoint Field = "endpoint"
+	// FieldDomain is the domain of a Fleet API app of the user's own,
+	// which the guided set-up asks for (not an account's field).
+	FieldDomain Field = "domain"
 )
 
 // Secret reports whether the field holds a secret: it never comes from the
 // command line's arguments and is masked on screen.
 func (f Field) Secret() bool {
-	return f == FieldPassword || f == FieldClientSecret || f == FieldRefreshToken
+	return f == FieldPassword || f == FieldClientSecret || f == FieldRefreshToken || f == FieldAuthCode
 }
 
 // Need says whether a field must have a value.
@@ -122,8 +128,8 @@ var loginTable = map[accounts.Kind]map[string][]Requirement{
 	}},
 	accounts.KindPartner: {accounts.GrantClientCredentials: {
 		req(FieldName, NeedOptional), req(FieldClientID, NeedRequired), req(FieldClientSecret, NeedRequired),
-		req(FieldScopes, NeedOptional), req(FieldAudience, NeedPreset), req(FieldTokenURL, NeedPreset),
-		hide(FieldIssuer, NeedOptional),
+		req(FieldAuthCode, NeedOptional), req(FieldScopes, NeedOptional), req(FieldAudience, NeedPreset),
+		req(FieldTokenURL, NeedPreset), hide(FieldIssuer, NeedOptional),
 	}},
 	accounts.KindLegacy: {grantLegacy: {
 		req(FieldName, NeedOptional), req(FieldEmail, NeedRequired), req(FieldPassword, NeedRequired),

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,13 +23,19 @@ import (
 
 // These tests run every flow end to end against the sandbox on loopback.
 
-// follow plays a browser: it opens the authorize URL and follows the
-// redirect to the loopback listener. It runs in the background, as a real
-// browser does, so that Wait can answer the callback.
+// follow plays a browser: it signs in at the authorize URL (typing in the
+// password where the sandbox asks for it) and follows the redirect to the
+// loopback listener. It runs in the background, as a real browser does,
+// so that Wait can answer the callback.
 func follow(t *testing.T) func(string) error {
 	return func(u string) error {
 		go func() {
-			resp, err := http.Get(u)
+			loc, err := sandbox.Approve(context.Background(), u)
+			if err != nil {
+				t.Errorf("browser: %v", err)
+				return
+			}
+			resp, err := http.Get(loc)
 			if err != nil {
 				t.Errorf("browser: %v", err)
 				return
@@ -44,16 +51,11 @@ func follow(t *testing.T) func(string) error {
 // browser would land, as a user copies it from the address bar.
 func landing(t *testing.T, authURL string) string {
 	t.Helper()
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(authURL)
+	loc, err := sandbox.Approve(context.Background(), authURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("authorize answered %d", resp.StatusCode)
-	}
-	return resp.Header.Get("Location")
+	return loc
 }
 
 // preset returns a Tesla preset pointed at the sandbox through discovery.
@@ -174,15 +176,23 @@ func TestFleetLoopbackLogin(t *testing.T) {
 	}
 }
 
-// TestLoginThroughBrowserEnv opens the sign-in through $BROWSER, here curl
-// following the redirects to the listener.
+// TestLoginThroughBrowserEnv opens the sign-in through $BROWSER, here a
+// script in which curl submits the sandbox's sign-in form (keyfob asks
+// for prompt=login) and follows the redirects to the listener.
 func TestLoginThroughBrowserEnv(t *testing.T) {
 	curl, err := exec.LookPath("curl")
 	if err != nil {
 		t.Skip("curl is not installed")
 	}
 	srv := sandbox.NewTest(t, sandbox.Options{})
-	t.Setenv("BROWSER", curl+" --silent --location --noproxy * --output "+os.DevNull)
+	script := filepath.Join(t.TempDir(), "browser")
+	creds := url.Values{"email": {srv.User().Email}, "password": {srv.User().Password}}.Encode()
+	body := "#!/bin/sh\nexec " + curl + " --silent --location --noproxy '*' --output " + os.DevNull +
+		" --data \"${1#*\\?}&" + creds + "\" \"${1%%\\?*}\"\n"
+	if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("BROWSER", script)
 	e := &oauth.Engine{}
 	a := preset(t, e, srv, accounts.KindFleet, "na")
 	a.ClientID = sandbox.FleetClientID

@@ -62,6 +62,7 @@ func (m *Model) updateScreen(msg tea.KeyPressMsg) tea.Cmd {
 	case list.OpenDetail:
 		m.screen = screenDetail
 		m.detail.Show(a.ID)
+		return tea.Batch(cmd, m.pairingCmd(a.ID))
 	case detail.Back:
 		m.screen = screenList
 	case detail.RemoveConsumer:
@@ -104,7 +105,7 @@ func (m *Model) accountKey(msg tea.KeyPressMsg, k KeyMap, r *list.Row) (tea.Cmd,
 	case key.Matches(msg, k.CopyRefresh):
 		return m.copyToken(r, true), true
 	case key.Matches(msg, k.Revoke):
-		return m.push(dialog.NewRevoke(m.c, r.Acct), nil), true
+		return m.push(dialog.NewRevoke(m.c, r.Acct, m.consumersOf(r.Acct.ID)...), nil), true
 	case key.Matches(msg, k.Remove):
 		return m.push(dialog.NewRemove(m.c, r.Acct), nil), true
 	case key.Matches(msg, k.Rename):
@@ -127,8 +128,9 @@ func (m *Model) explainDisabled(msg tea.KeyPressMsg, k KeyMap, r *list.Row) (tea
 		return m.copyToken(r, true), true
 	case common.Pressed(msg, k.Refresh) && !r.Busy && !r.Queued:
 		state := accounts.StateActive
-		if r.Acct.State == accounts.StateRevoked {
-			state = accounts.StateRevoked
+		var cannot *accounts.CannotRefreshError
+		if errors.As(accounts.CanRefresh(r.Acct), &cannot) {
+			state = cannot.State
 		}
 		return m.setToast(m.cannotRefresh(r, state), present.ToneWarn), true
 	case common.Pressed(msg, k.Revoke):

@@ -159,3 +159,21 @@ func TestGoldenConsumers(t *testing.T) {
 		}
 	}
 }
+
+// TestRevokeNamesTheConsumers: the revoke confirm of an account with
+// consumers of keyfob serve names them and says what becomes of them; an
+// account without any says nothing of consumers.
+func TestRevokeNamesTheConsumers(t *testing.T) {
+	m := newViewModel(t, fixtures(), 120, 40)
+	withConsumers(t, m, twoConsumers...)
+	press(m, "x")
+	txt := strings.Join(strings.Fields(dialogText(m)), " ")
+	if !strings.Contains(txt, "Its consumers of keyfob serve (teslamate, home-assistant) keep their credentials, and a new login gives them its tokens again") ||
+		strings.Contains(txt, "other-account") {
+		t.Fatalf("the revoke confirm: %s", txt)
+	}
+	press(m, "esc", "down", "down", "x")
+	if txt := dialogText(m); !strings.Contains(txt, "Revoke") || strings.Contains(txt, "consumers") {
+		t.Fatalf("an account without consumers: %s", txt)
+	}
+}

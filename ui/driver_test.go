@@ -38,6 +38,8 @@ type driver struct {
 	// realTicks lets the once-a-second ticks of tea.Every through; by
 	// default only ticks the test sends itself reach the model.
 	realTicks bool
+	// changes counts the changes by others the model was told of.
+	changes atomic.Int64
 }
 
 func newDriver(t testing.TB, m *Model) *driver {
@@ -88,6 +90,9 @@ func (d *driver) handle(msg tea.Msg) {
 		d.quit = true
 		d.mu.Unlock()
 		return
+	}
+	if _, ok := msg.(storeChangedMsg); ok {
+		d.changes.Add(1)
 	}
 	v := reflect.ValueOf(msg)
 	switch v.Type().Name() {
@@ -238,10 +243,15 @@ func sandboxPresets(s *sandbox.Server) func(accounts.Kind, string) (accounts.Acc
 	}
 }
 
-// followBrowser is a browser that follows redirects: it completes loopback
-// logins against the sandbox, which approves at once.
+// followBrowser is a browser that signs in at the sandbox (typing in the
+// password where it asks) and follows the redirect: it completes loopback
+// logins.
 func followBrowser(u string) error {
-	resp, err := http.Get(u)
+	loc, err := sandbox.Approve(context.Background(), u)
+	if err != nil {
+		return err
+	}
+	resp, err := http.Get(loc)
 	if err != nil {
 		return err
 	}
@@ -257,15 +267,9 @@ func followBrowser(u string) error {
 // and returns where the sandbox sends the browser (tesla://…).
 func landedAt(t testing.TB, authURL string) string {
 	t.Helper()
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.Get(authURL)
+	loc, err := sandbox.Approve(context.Background(), authURL)
 	if err != nil {
 		t.Fatal(err)
-	}
-	resp.Body.Close()
-	loc := resp.Header.Get("Location")
-	if loc == "" {
-		t.Fatalf("the sandbox did not redirect (status %s)", resp.Status)
 	}
 	return loc
 }
@@ -426,7 +430,7 @@ func minted(s *sandbox.Server, id, name string, kind accounts.Kind, req sandbox.
 	return a
 }
 
-var errNoBrowser = errors.New("no browser in this test")
+var errNoBrowser = errors.New("no browser could be opened: none of xdg-open or wslview is installed, and $BROWSER is not set")
 
 // ctx is a test context.
 func ctx() context.Context { return context.Background() }

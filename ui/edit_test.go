@@ -75,19 +75,33 @@ func TestEditFormMovesTheRegionAndKeepsTokens(t *testing.T) {
 
 // TestRefreshEndingInListAndDetail: 6 days 23 hours before the refresh
 // token's estimated end the list and the detail page warn; 7 days 1 hour
-// before, they do not.
+// before, they do not. The detail page says what renews it: a refresh
+// (its answer carries a new refresh token), or, when the server kept the
+// refresh token at the last refresh, only a new login.
 func TestRefreshEndingInListAndDetail(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		left time.Duration
+		kept bool // the last refresh kept the refresh token
 		warn bool
+		says string
 	}{
-		{"6d23h", accounts.RefreshEndingWithin - time.Hour, true},
-		{"7d1h", accounts.RefreshEndingWithin + time.Hour, false},
+		{"6d23h", accounts.RefreshEndingWithin - time.Hour, false, true,
+			"Ending soon: refresh with r — the answer carries a new refresh token, good for about 3 more months"},
+		{"6d23h kept at the last refresh", accounts.RefreshEndingWithin - time.Hour, true, true,
+			"Ending soon, and refreshing does not renew it: the server kept it at the last refresh. Sign in again with n before then"},
+		{"7d1h", accounts.RefreshEndingWithin + time.Hour, false, false,
+			"Renewed by each refresh: its answer carries a new refresh token"},
+		{"7d1h kept at the last refresh", accounts.RefreshEndingWithin + time.Hour, true, false,
+			"Renewed by a new login only: the server kept this refresh token at the last refresh"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := fixtures()[0]
 			a.RefreshObtainedAt = testNow.Add(tc.left - accounts.RefreshTokenLifetime)
+			a.LastRefresh = &accounts.RefreshResult{At: a.RefreshObtainedAt, OK: true}
+			if tc.kept {
+				a.LastRefresh.At = testNow.Add(-time.Hour)
+			}
 			m := newViewModel(t, []accounts.Account{a}, 120, 40)
 			list := plain(m)
 			if got := strings.Contains(list, "! refresh ending"); got != tc.warn {
@@ -98,12 +112,46 @@ func TestRefreshEndingInListAndDetail(t *testing.T) {
 			}
 			press(m, "enter")
 			detail := strings.Join(strings.Fields(plain(m)), " ")
-			if got := strings.Contains(detail, "Ending soon: sign in again with n before then"); got != tc.warn {
-				t.Errorf("detail warns: %v\n%s", got, plain(m))
+			if !strings.Contains(detail, tc.says) {
+				t.Errorf("detail does not say %q:\n%s", tc.says, plain(m))
 			}
 			if got := strings.Contains(detail, "Status ! refresh ending"); got != tc.warn {
 				t.Errorf("detail status: %v\n%s", got, plain(m))
 			}
 		})
+	}
+}
+
+// TestEditFormAsksBeforeLeavingTheAccountsHosts: a Tesla account's token
+// URL moved to a host that is neither Tesla's nor the account's brings a
+// confirm step naming the host (and, for plain http, saying so); n goes
+// back to the form with nothing written, y saves.
+func TestEditFormAsksBeforeLeavingTheAccountsHosts(t *testing.T) {
+	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
+	before := e.stored(t)[0]
+	moved := "http://tokens.example.com/oauth2/v3/token"
+	e.d.press("E", "down", "down", "down", "down", "ctrl+u", "type:"+moved, "enter")
+	e.d.until("the confirm step", func() bool { return strings.Contains(dialogText(e.m), "to another host?") })
+	text := strings.Join(strings.Fields(dialogText(e.m)), " ")
+	for _, want := range []string{"Move car to another host?", "The token URL would be on tokens.example.com, which is not one of Tesla's hosts",
+		"the refresh token and client secret would be sent there", "The token URL would be plain http to tokens.example.com, another machine",
+		"y make the change", "n back to the form"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the confirm step lacks %q: %s", want, text)
+		}
+	}
+	e.d.press("n")
+	if !e.editOpen() || focusedField(e.m) != "Token URL" || !strings.Contains(dialogText(e.m), "not saved") {
+		t.Fatalf("n did not go back to the form: %s", dialogText(e.m))
+	}
+	if got := e.stored(t)[0]; got.Endpoints.TokenURL != before.Endpoints.TokenURL {
+		t.Fatal("a declined edit was written")
+	}
+	e.d.press("enter")
+	e.d.until("the confirm step again", func() bool { return strings.Contains(dialogText(e.m), "to another host?") })
+	e.d.press("y")
+	e.d.until("the edit", e.noModals)
+	if got := e.stored(t)[0]; got.Endpoints.TokenURL != moved || !got.AllowInsecureHTTP || got.RefreshToken != before.RefreshToken {
+		t.Fatalf("stored %+v", got.Endpoints)
 	}
 }

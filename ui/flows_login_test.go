@@ -209,7 +209,9 @@ func TestLoginEscCancelsAndClosesTheListener(t *testing.T) {
 	if !e.loopback() {
 		t.Fatal("a fleet login with no redirect URI should listen on loopback")
 	}
-	e.d.until("the no-browser note", func() bool { return strings.Contains(plain(e.m), "could not open a browser") })
+	e.d.until("the no-browser note", func() bool {
+		return strings.Contains(plain(e.m), "No browser could be opened") && strings.Contains(plain(e.m), "open the address above yourself")
+	})
 	u, err := url.Parse(e.redirect(t))
 	if err != nil || u.Hostname() != "127.0.0.1" {
 		t.Fatalf("redirect %q should be on 127.0.0.1", e.redirect(t))
@@ -308,7 +310,7 @@ func TestImportRejectedTokenShowsTheError(t *testing.T) {
 
 func TestLoginCustomWithDiscovery(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, nil)
-	e.d.press("n", "up", "enter", "enter") // custom → code
+	e.d.press("n", "up", "up", "enter", "enter") // custom → code
 	if f := focusedField(e.m); f != "Client ID" {
 		t.Fatalf("the custom form should start on the empty client id, not %q", f)
 	}

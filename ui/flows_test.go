@@ -95,7 +95,7 @@ func TestRefreshAll(t *testing.T) {
 	if got := e.srv.Stats().Refreshes; got != 3 {
 		t.Errorf("refreshes = %d, want 3 (the login-required account is skipped)", got)
 	}
-	if s := plain(e.m); !strings.Contains(s, "refreshed 3 of 3 accounts") || !strings.Contains(s, "1 skipped") {
+	if s := plain(e.m); !strings.Contains(s, "refreshed 3 accounts; 1 skipped, which cannot be refreshed") || strings.Contains(s, "3 of 3") {
 		t.Errorf("no summary toast:\n%s", s)
 	}
 }
@@ -124,6 +124,53 @@ func TestRefreshRejectedMeansLoginRequiredAndNoRetry(t *testing.T) {
 	e.d.settle()
 	if got := e.srv.Stats().Refreshes; got != 0 {
 		t.Errorf("auto-refresh retried a login-required account %d times", got)
+	}
+	// Nor does r: the key is off on its row, as R and the auto-refresh
+	// skip it, and pressed all the same it says what helps.
+	if strings.Contains(plain(e.m), "r refresh") {
+		t.Errorf("the help offers r on a login-required row:\n%s", plain(e.m))
+	}
+	e.d.press("r")
+	e.d.settle()
+	if got := e.srv.Stats().Refreshes; got != 0 || e.row(0).Busy ||
+		!strings.Contains(e.m.toast.text, "car needs a new login: the server rejected its refresh token — press n to sign in again") {
+		t.Errorf("r on a login-required row: %d refreshes, toast %q", got, e.m.toast.text)
+	}
+}
+
+// A refresh renews a refresh token near its end, as the detail page
+// says: the answer carries a new one, the estimate restarts and the
+// warning goes.
+func TestRefreshRenewsARefreshTokenNearItsEnd(t *testing.T) {
+	e := newFlowEnv(t, sandbox.Options{}, func(s *sandbox.Server) []accounts.Account {
+		a := minted(s, "1d000001", "car", accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID})
+		a.RefreshObtainedAt = time.Now().Add(-accounts.RefreshTokenLifetime + 2*24*time.Hour)
+		return []accounts.Account{a}
+	})
+	if s := plain(e.m); !strings.Contains(s, "! refresh ending") {
+		t.Fatalf("no warning to start with:\n%s", s)
+	}
+	e.d.press("r")
+	e.d.until("the refresh", func() bool { return !e.row(0).Busy && e.srv.Stats().Refreshes == 1 })
+	got := e.stored(t)[0]
+	if got.RefreshExpiresSoon(time.Now()) || time.Since(got.RefreshObtainedAt) > time.Minute {
+		t.Fatalf("the refresh token was not renewed: obtained %v", got.RefreshObtainedAt)
+	}
+	if s := plain(e.m); strings.Contains(s, "refresh ending") {
+		t.Errorf("the warning stayed:\n%s", s)
+	}
+}
+
+// A refresh that fails says so once, naming the account once: the
+// accounts package's "refreshing "car": " is not repeated after it.
+func TestFailedRefreshNamesTheAccountOnce(t *testing.T) {
+	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
+	e.srv.FailNext(sandbox.FaultServerError, 1)
+	e.d.press("r")
+	e.d.until("the refresh to fail", func() bool { return !e.row(0).Busy && strings.Contains(plain(e.m), "failed") })
+	s := plain(e.m)
+	if !strings.Contains(s, "refreshing car failed: ") || strings.Contains(s, `refreshing "car"`) {
+		t.Errorf("the toast does not name the account once:\n%s", s)
 	}
 }
 

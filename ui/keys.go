@@ -66,7 +66,7 @@ func (m *Model) keyMap() KeyMap {
 	k.New.SetEnabled(m.store.err == nil)
 	k.Import.SetEnabled(m.store.err == nil)
 	k.RefreshAll.SetEnabled(m.anyRefreshable())
-	k.Refresh.SetEnabled(has && !r.Busy && !r.Queued && r.Acct.State != accounts.StateRevoked && r.Acct.Refreshable())
+	k.Refresh.SetEnabled(has && r.RefreshableNow()) // accounts.CanRefresh, as R and the auto-refresh
 	k.CopyAccess.SetEnabled(has && r.Acct.AccessToken != "")
 	k.CopyRefresh.SetEnabled(has && r.Acct.RefreshToken != "")
 	k.Revoke.SetEnabled(has && (r.Acct.State != accounts.StateRevoked || r.Acct.AccessToken != "" || r.Acct.RefreshToken != ""))

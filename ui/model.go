@@ -138,10 +138,13 @@ func New(ctx context.Context, o Options) (*Model, error) {
 		}
 		logins = &oauth.Logins{Engine: engine, Manager: o.Manager}
 	}
+	if logins.Engine == nil {
+		logins.Engine = &oauth.Engine{}
+	}
 	m := &Model{
 		c: &common.Common{
 			Ctx: ctx, Width: 80, Height: 24, Loc: time.Local,
-			Manager: o.Manager, Logins: common.LoginsOf(logins), Browse: o.Browse,
+			Manager: o.Manager, Logins: common.LoginsOf(logins), Browse: o.Browse, Engine: logins.Engine,
 		},
 		clock:  o.Now,
 		keys:   DefaultKeyMap(),
@@ -151,7 +154,8 @@ func New(ctx context.Context, o Options) (*Model, error) {
 		clip:   clipboard.New(clipboard.System(), clipboard.Clearer{}.Schedule),
 		heard:  &heard{},
 	}
-	m.c.Keys = common.KeyNames{New: m.keys.New.Help().Key, Revoke: m.keys.Revoke.Help().Key, Remove: m.keys.Remove.Help().Key}
+	m.c.Keys = common.KeyNames{New: m.keys.New.Help().Key, Revoke: m.keys.Revoke.Help().Key, Remove: m.keys.Remove.Help().Key,
+		Refresh: m.keys.Refresh.Help().Key}
 	m.listen(o, logins)
 	if m.clock == nil {
 		m.clock = time.Now
@@ -321,6 +325,9 @@ func (m *Model) handle(msg tea.Msg) (tea.Cmd, bool) {
 		return m.onRemoved(msg), true
 	case consumerRemovedMsg:
 		return m.onConsumerRemoved(msg), true
+	case pairingMsg:
+		m.detail.SetPairing(msg.id, msg.domain)
+		return nil, true
 	case configSavedMsg:
 		if msg.err != nil {
 			return m.setToast("the setting could not be saved: "+msg.err.Error(), present.ToneDanger), true

@@ -144,7 +144,7 @@ type batchState struct {
 }
 
 func (b *batchState) progress() string {
-	text := fmt.Sprintf("refreshing %d accounts… %d done", b.total, b.done)
+	text := fmt.Sprintf("refreshing %s… %d done", present.Count(b.total, "account"), b.done)
 	if b.skipped > 0 {
 		text += fmt.Sprintf(" (%d skipped: revoked, login required or nothing to refresh with)", b.skipped)
 	}
@@ -153,9 +153,10 @@ func (b *batchState) progress() string {
 
 // summary is the toast at the end of a refresh-all.
 func (b *batchState) summary() (string, present.Tone) {
-	text := fmt.Sprintf("refreshed %d of %d accounts", b.done-b.failed, b.total)
+	text := "refreshed " + present.Count(b.total, "account")
 	tone := present.ToneOK
 	if b.failed > 0 {
+		text = fmt.Sprintf("refreshed %d of %s", b.done-b.failed, present.Count(b.total, "account"))
 		text += fmt.Sprintf("; %s failed: %s", b.firstFail, b.firstError)
 		if b.failed > 1 {
 			text += fmt.Sprintf(" (and %d more — see their status)", b.failed-1)
@@ -163,7 +164,7 @@ func (b *batchState) summary() (string, present.Tone) {
 		tone = present.ToneDanger
 	}
 	if b.skipped > 0 {
-		text += fmt.Sprintf("; %d skipped", b.skipped)
+		text += fmt.Sprintf("; %d skipped, which cannot be refreshed", b.skipped)
 	}
 	return text, tone
 }
@@ -281,7 +282,7 @@ func (m *Model) refreshFailed(r *list.Row, msg refreshedMsg, quiet bool) tea.Cmd
 		// Repeated background failures show in the status column only.
 		return nil
 	}
-	text := fmt.Sprintf("refreshing %s failed: %v", r.Name(), msg.err)
+	text := fmt.Sprintf("refreshing %s failed: %s", r.Name(), present.RefreshFailure(r.Acct.Name, msg.err))
 	if msg.auto {
 		text += fmt.Sprintf(" — retrying in %s", present.Approx(r.RetryAt.Sub(m.clock())))
 	}

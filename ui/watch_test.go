@@ -2,6 +2,7 @@ package ui
 
 import (
 	"testing"
+	"time"
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth/sandbox"
@@ -41,5 +42,27 @@ func TestOtherProcessChangesShowUp(t *testing.T) {
 	}
 	if _, ok := e.storedNamed(t, "lorry"); !ok {
 		t.Error("the rename did not reach the store")
+	}
+}
+
+// TestOwnWritesAreNoChange: what the TUI writes itself (a rename, a
+// refresh) goes to its watch of the store with the write, and is not
+// reported back as another process's change: no reload follows.
+func TestOwnWritesAreNoChange(t *testing.T) {
+	e := newFlowEnv(t, sandbox.Options{}, func(s *sandbox.Server) []accounts.Account {
+		return []accounts.Account{minted(s, "1d000001", "car", accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID})}
+	})
+	e.d.press("e", "ctrl+u", "type:van", "enter")
+	e.d.until("the rename", func() bool { return e.noModals() && e.row(0).Acct.Name == "van" })
+	e.d.press("r")
+	e.d.until("the refresh", func() bool { return !e.row(0).Busy && e.srv.Stats().Refreshes == 1 })
+	// Two looks of the watch (one a second) and some more.
+	time.Sleep(2*watchEvery + 500*time.Millisecond)
+	e.d.drain()
+	if n := e.d.changes.Load(); n != 0 {
+		t.Fatalf("the TUI's own writes came back as %d changes by others", n)
+	}
+	if _, ok := e.storedNamed(t, "van"); !ok {
+		t.Fatal("the rename did not reach the store")
 	}
 }

@@ -69,10 +69,18 @@ func Applies(a accounts.Account, f oauth.Field) bool {
 // one's, except fields given in ch. Fields the user had set to something
 // else stay, and a note says so. The result must
 // hold what a refresh needs (oauth.Validate as for an import) and every
-// URL it changed must be usable (plain http off loopback only for an
-// account with the user's opt-in). The error is a *oauth.FieldError when a
+// URL it changed must be usable. The error is a *oauth.FieldError when a
 // field is at fault.
-func Apply(a *accounts.Account, ch Changes, presets Presets) (notes []string, err error) {
+//
+// Some changes take the user's consent, given in c, and are otherwise
+// refused with a *ConsentError that names the hosts: an endpoint over
+// plain http to another machine, on a host the account's opt-in did not
+// already cover; and for Tesla's kinds, an endpoint or audience moving to
+// a host that is neither Tesla's (by exact name) nor one the account
+// already used. The account's opt-in to plain http is recomputed: it stays
+// only while one of its endpoints needs it, so an account edited back to
+// https needs the consent again for the next plain http host.
+func Apply(a *accounts.Account, ch Changes, presets Presets, c Consent) (notes []string, err error) {
 	if presets == nil {
 		presets = oauth.Preset
 	}
@@ -95,15 +103,19 @@ func Apply(a *accounts.Account, ch Changes, presets Presets) (notes []string, er
 			oauth.Set(a, f, strings.TrimSpace(v))
 		}
 	}
-	for _, c := range Diff(before, *a) {
-		if err := checkForm(c.Field, c.New, a.AllowInsecureHTTP); err != nil {
+	for _, d := range Diff(before, *a) {
+		// Plain http is the consent's question, asked below with the hosts.
+		if err := checkForm(d.Field, d.New, true); err != nil {
 			return nil, err
 		}
-		if c.Field == oauth.FieldAudience && Tesla(a.Kind) {
-			if err := checkAudience(c.New); err != nil {
+		if d.Field == oauth.FieldAudience && Tesla(a.Kind) {
+			if err := checkAudience(d.New); err != nil {
 				return nil, err
 			}
 		}
+	}
+	if err := checkConsent(before, a, c); err != nil {
+		return nil, err
 	}
 	return notes, oauth.ValidateWith(purposeOf(*a), *a, oauth.LoginOptions{AllowInsecureHTTP: a.AllowInsecureHTTP})
 }

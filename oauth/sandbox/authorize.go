@@ -35,6 +35,8 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	email := q.Get("login_hint")
 	if r.Method == http.MethodPost {
 		email = q.Get("email")
+	} else if who, ok := s.session(r); ok && !promptLogin(q) {
+		email = who.Email // a signed-in browser stays signed in
 	}
 	if target, ok := s.chinaRedirect(q, email); ok && !cn {
 		redirectTo(w, target, nil)
@@ -60,7 +62,11 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code := s.newCode(q, who, cn)
-	redirectTo(w, redirect, url.Values{"code": {code}, "state": {state}, "issuer": {s.issuerOf(cn)}})
+	var header http.Header
+	if r.Method == http.MethodPost {
+		header = s.startSession(who)
+	}
+	redirectWith(w, redirect, url.Values{"code": {code}, "state": {state}, "issuer": {s.issuerOf(cn)}}, header)
 }
 
 // authorizeQuery returns the parameters of an authorize request: its query,
@@ -70,13 +76,17 @@ func (s *Server) authorizeQuery(w http.ResponseWriter, r *http.Request) (url.Val
 	switch {
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
 		return r.URL.Query(), true
-	case r.Method == http.MethodPost && s.form:
+	case r.Method == http.MethodPost:
 		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 		if err := r.ParseForm(); err != nil {
 			writePage(w, http.StatusBadRequest, "The sign-in form could not be read. Start the login again from the app.")
 			return nil, false
 		}
-		return r.PostForm, true
+		// Only a sign-in form posts here: with LoginForm, or when the
+		// request asked for it with prompt=login.
+		if s.form || promptLogin(r.PostForm) {
+			return r.PostForm, true
+		}
 	}
 	writeReply(w, methodNotAllowed(http.MethodGet))
 	return nil, false
@@ -101,17 +111,24 @@ func checkAuthorizeParams(q url.Values) (code, description string) {
 	return "", ""
 }
 
-// signInUser returns the user who approves the request q: with LoginForm
-// the one whose email and password were submitted (showing the form
-// first), else the one login_hint names or the default user. It answers
-// the request itself and returns false when the login is not done.
+// signInUser returns the user who approves the request q. A browser that
+// signed in through the form before stays signed in (its session cookie):
+// its user approves whatever login_hint says, as at Tesla. prompt=login,
+// and LoginForm without a session, ask for the email and password (showing
+// the form first); otherwise the one login_hint names, or the default
+// user, approves at once. It answers the request itself and returns false
+// when the login is not done.
 func (s *Server) signInUser(w http.ResponseWriter, r *http.Request, q url.Values, fail func(code, description string)) (User, bool) {
-	if !s.form {
-		return s.hintedUser(q.Get("login_hint")), true
-	}
 	if r.Method != http.MethodPost {
-		s.writeLoginForm(w, http.StatusOK, q, q.Get("login_hint"), "")
-		return User{}, false
+		who, signedIn := s.session(r)
+		switch {
+		case promptLogin(q) || (s.form && !signedIn):
+			s.writeLoginForm(w, http.StatusOK, q, q.Get("login_hint"), "")
+			return User{}, false
+		case signedIn:
+			return who, true
+		}
+		return s.hintedUser(q.Get("login_hint")), true
 	}
 	if q.Get("cancel") != "" {
 		fail("login_cancelled", "The user cancelled the login.")
@@ -165,6 +182,14 @@ func validPKCE(v string) bool {
 // redirectTo answers 302 to target with params added to its query. It sets
 // Location itself so custom schemes such as tesla:// pass untouched.
 func redirectTo(w http.ResponseWriter, target string, params url.Values) {
+	redirectWith(w, target, params, nil)
+}
+
+// redirectWith is redirectTo with extra headers (a session cookie).
+func redirectWith(w http.ResponseWriter, target string, params url.Values, header http.Header) {
+	for k, v := range header {
+		w.Header()[k] = v
+	}
 	u, err := url.Parse(target)
 	if err != nil {
 		// redirectProblem has accepted target already.
@@ -232,6 +257,6 @@ func (s *Server) writeLoginForm(w http.ResponseWriter, status int, q url.Values,
 	var b bytes.Buffer
 	_ = loginTemplate.Execute(&b, data)
 	rep := reply{status: status, contentType: "text/html; charset=utf-8", body: b.Bytes()}
-	rep.header = http.Header{"Cache-Control": {"no-store"}}
+	rep.header = http.Header{"Cache-Control": {"no-store"}, loginFormHeader: {"1"}}
 	writeReply(w, rep)
 }

@@ -317,7 +317,7 @@ func TestAuthorizeToTeslaCallback(t *testing.T) {
 	_, challenge := pkce("abc")
 	q := authorizeParams("ownerapi", "tesla://auth/callback", challenge, "openid email offline_access")
 	q.Set("login_hint", "driver@example.com")
-	q.Set("prompt", "login")
+	q.Set("show_keypair_step", "true")
 	q.Set("locale", "en-US")
 	q.Set("prompt_missing_scopes", "true")
 	r := get(t, s.Issuer()+"/authorize?"+q.Encode())

@@ -2,8 +2,6 @@ package sandbox
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log"
 	"net"
@@ -90,41 +88,4 @@ func (s *Server) chinaRedirect(q url.Values, email string) (string, bool) {
 	}
 	next.Set("login_hint", u.Email)
 	return s.cnURL + "/oauth2/v3/authorize?" + next.Encode(), true
-}
-
-// SignIn plays a user's browser: it opens the sign-in address authURL (the
-// sandbox approves at once unless LoginForm is set) and follows redirects
-// while they are web addresses, to the China host included, trusting the
-// sandbox's certificate. It returns the last address reached: a loopback
-// callback, which completes a login by itself, or a tesla:// address a
-// user would copy and paste.
-func (s *Server) SignIn(ctx context.Context, authURL string) (landed string, err error) {
-	landed = authURL
-	client := &http.Client{
-		Transport: s.transport,
-		Timeout:   30 * time.Second,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			landed = req.URL.String()
-			if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
-				return http.ErrUseLastResponse
-			}
-			if len(via) >= 10 {
-				return errors.New("the sign-in redirected too many times")
-			}
-			return nil
-		},
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, authURL, nil)
-	if err != nil {
-		return "", fmt.Errorf("the sign-in address is not valid: %w", err)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("could not open the sign-in page: %w", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode >= 400 {
-		return landed, fmt.Errorf("the sign-in page answered %s", resp.Status)
-	}
-	return landed, nil
 }

@@ -177,11 +177,15 @@ type Server struct {
 	denials      int           // FailNext's FaultDenied count for the authorize endpoint
 	stats        Stats
 	codes        map[string]*authCode
+	sessions     map[string]User // signed-in browsers, by session cookie
 	refresh      map[string]*refreshRecord
 	access       map[string]*accessRecord
 	redirects    map[string][]string // registered clients → exact redirect URIs
 	partners     map[partnerKey]partnerAccount
-	lastToken    TransportInfo
+	consents     map[string]*consent // business consents by auth code (business.go)
+	// businessRefresh gives business tokens a refresh token.
+	businessRefresh bool
+	lastToken       TransportInfo
 }
 
 // Start listens on 127.0.0.1:0 (and another port for the China host) and
@@ -281,6 +285,7 @@ func newServer(opts Options) (*Server, error) {
 		latency:       opts.Latency,
 		drip:          dripInterval,
 		codes:         map[string]*authCode{},
+		sessions:      map[string]User{},
 		refresh:       map[string]*refreshRecord{},
 		access:        map[string]*accessRecord{},
 		redirects:     registeredRedirects(opts.RedirectURIs, opts.StrictFleet),

@@ -214,6 +214,9 @@ func (s *Server) clientCredentials(req tokenRequest) reply {
 	if rep := s.authenticate(req); rep != nil {
 		return *rep
 	}
+	if code := req.form.Get("auth_code"); code != "" {
+		return s.businessGrant(req, code)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.issueLocked(s.formGrantLocked(req, s.users[0], false), issueOptions{hostile: req.hostile})

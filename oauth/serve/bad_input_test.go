@@ -1,6 +1,7 @@
 package serve_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -49,6 +50,18 @@ func TestBadInput(t *testing.T) {
 		{"refresh_token twice", func() reply { return f.post(serve.TokenPath, form, grant(cred)+"&refresh_token=x") }, 400, "invalid_request"},
 		{"credential in the query", func() reply {
 			return f.post(serve.TokenPath+"?"+grant(cred), form, "")
+		}, 400, "invalid_request"},
+		{"JSON refresh_token twice", func() reply {
+			return f.post(serve.TokenPath, "application/json", `{"grant_type":"refresh_token","refresh_token":"`+cred+`","refresh_token":"x"}`)
+		}, 400, "invalid_request"},
+		{"JSON refresh_token twice, once escaped", func() reply {
+			return f.post(serve.TokenPath, "application/json", `{"grant_type":"refresh_token","refresh_token":"x","refresh\u005ftoken":"`+cred+`"}`)
+		}, 400, "invalid_request"},
+		{"JSON grant_type twice", func() reply {
+			return f.post(serve.TokenPath, "application/json", `{"grant_type":"password","grant_type":"refresh_token","refresh_token":"`+cred+`"}`)
+		}, 400, "invalid_request"},
+		{"JSON trailing value", func() reply {
+			return f.post(serve.TokenPath, "application/json", `{"grant_type":"refresh_token","refresh_token":"`+cred+`"} {}`)
 		}, 400, "invalid_request"},
 		{"broken JSON", func() reply { return f.post(serve.TokenPath, "application/json", `{"grant_type":`) }, 400, "invalid_request"},
 		{"JSON number", func() reply {
@@ -133,4 +146,24 @@ func TestUpstreamFailures(t *testing.T) {
 	// account is refreshed.
 	f.advance(time.Duration(left) * time.Second)
 	must(t, f.refresh(expired).status == 200, "no recovery after the failure")
+}
+
+// TestUpstreamErrorTextIsRedactedInTheLog: an upstream that echoes what it
+// was sent (the refresh token, the client secret, the access token) has
+// its error text logged with every one of them cut out; the fixture fails
+// the test if one is left in the log.
+func TestUpstreamErrorTextIsRedactedInTheLog(t *testing.T) {
+	f := newFixture(t, sandbox.Options{})
+	f.seed(f.minted("000000a1", "car", -time.Minute))
+	cred := f.add("tm", "car")
+	f.auth.fail = func(a accounts.Account) error {
+		return fmt.Errorf("token endpoint answered 500: bad refresh_token=%s client_secret=%s access_token=%s",
+			a.RefreshToken, a.ClientSecret, a.AccessToken)
+	}
+	f.start(serve.Options{})
+	r := f.refresh(cred)
+	must(t, r.status == 503, "answer %d %v", r.status, r.body)
+	lines := f.logLines("tm")
+	must(t, len(lines) == 1 && strings.Contains(lines[0], `token endpoint answered 500: bad refresh_token=[redacted] client_secret=[redacted] access_token=[redacted]"`),
+		"log %q", lines)
 }

@@ -35,10 +35,10 @@ const benchClients = 16
 
 // benchService starts a service over 4 fresh accounts and returns its
 // token URL and one request body per client.
-func benchService(b *testing.B) (string, [][]byte) {
+func benchService(b testing.TB) (string, [][]byte) {
 	// As keyfob serve runs.
-	old := debug.SetGCPercent(serve.GCPercent)
-	b.Cleanup(func() { debug.SetGCPercent(old) })
+	old, oldLimit := debug.SetGCPercent(serve.GCPercent), debug.SetMemoryLimit(serve.MemoryLimit)
+	b.Cleanup(func() { debug.SetGCPercent(old); debug.SetMemoryLimit(oldLimit) })
 	f := newFixture(b, sandbox.Options{})
 	for i := range 4 {
 		f.seed(f.minted(fmt.Sprintf("0000000%d", i+1), fmt.Sprintf("car%d", i+1), 8*time.Hour))
@@ -62,16 +62,16 @@ func benchClient(conns int) *http.Client {
 }
 
 // post sends one token request and reports whether it got a token.
-func post(b *testing.B, c *http.Client, url string, body []byte) bool {
+func post(tb testing.TB, c *http.Client, url string, body []byte) bool {
 	resp, err := c.Post(url, "application/x-www-form-urlencoded", bytes.NewReader(body))
 	if err != nil {
-		b.Error(err)
+		tb.Error(err)
 		return false
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		b.Errorf("status %d", resp.StatusCode)
+		tb.Errorf("status %d", resp.StatusCode)
 		return false
 	}
 	return true
@@ -93,23 +93,31 @@ func BenchmarkTokenRate(b *testing.B) {
 		rate = r
 	}
 	url, bodies := benchService(b)
-	client := benchClient(benchClients)
-	// Client w sends its requests at start + (k·benchClients + w)·interval:
-	// together, rate requests a second, evenly spread. A client that falls
-	// behind sends at once, so the rate achieved shows a slow service.
+	b.ResetTimer()
+	lat, elapsed := offer(b, benchClient(benchClients), url, bodies, rate, b.N)
+	b.StopTimer()
+	report(b, lat, elapsed)
+}
+
+// offer sends n requests to url at rate a second from benchClients
+// clients, client w sending bodies[w], and returns the latencies and the
+// time it took. Client w sends its requests at start + (k·benchClients +
+// w)·interval: together, rate requests a second, evenly spread. A client
+// that falls behind sends at once, so the rate achieved shows a slow
+// service.
+func offer(tb testing.TB, client *http.Client, url string, bodies [][]byte, rate, n int) ([]time.Duration, time.Duration) {
 	interval := time.Second / time.Duration(rate)
 	lat := make([][]time.Duration, benchClients)
 	var wg sync.WaitGroup
-	b.ResetTimer()
 	start := time.Now()
 	for w := range benchClients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for k := 0; k*benchClients+w < b.N; k++ {
+			for k := 0; k*benchClients+w < n; k++ {
 				time.Sleep(time.Until(start.Add(time.Duration(k*benchClients+w) * interval)))
 				t0 := time.Now()
-				if !post(b, client, url, bodies[w]) {
+				if !post(tb, client, url, bodies[w]) {
 					return
 				}
 				lat[w] = append(lat[w], time.Since(t0))
@@ -117,9 +125,7 @@ func BenchmarkTokenRate(b *testing.B) {
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	report(b, slices.Concat(lat...), elapsed)
+	return slices.Concat(lat...), time.Since(start)
 }
 
 func BenchmarkTokenSaturation(b *testing.B) {

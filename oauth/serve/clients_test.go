@@ -11,12 +11,14 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -143,4 +145,66 @@ func TestRequestsOAuthlib(t *testing.T) {
 	// The credential went back in refresh_token; the fixture allows that
 	// field only in the form it sees, so take python's copy out.
 	f.bodies = lockedBuffer{}
+}
+
+// nodeOpenIDClient finds node 20 or later and the openid-client package
+// installed in testdata/openid-client (by npm ci there; .ci/run does it).
+func nodeOpenIDClient(t *testing.T) string {
+	const install = "npm ci --prefix oauth/serve/testdata/openid-client"
+	missing := ""
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missing = "node (20 or later) is not installed"
+	} else if v, _ := exec.Command(node, "-p", "process.versions.node.split('.')[0]").Output(); atoi(string(v)) < 20 {
+		missing = fmt.Sprintf("node is version %q; openid-client needs 20 or later", strings.TrimSpace(string(v)))
+	} else if _, err := os.Stat(filepath.Join("testdata", "openid-client", "node_modules", "openid-client", "package.json")); err != nil {
+		missing = "openid-client is not installed (" + install + ")"
+	}
+	if missing == "" {
+		return node
+	}
+	if os.Getenv("KEYFOB_REQUIRE_NODE") != "" {
+		t.Fatalf("%s, and KEYFOB_REQUIRE_NODE says this test must run", missing)
+	}
+	t.Skipf("%s; set KEYFOB_REQUIRE_NODE=1 to make this a failure", missing)
+	return ""
+}
+
+// TestOpenIDClient runs a consumer written with openid-client, which
+// insists on discovery (its discovery() checks the issuer of
+// /.well-known/openid-configuration), then refreshes with the credential
+// as its refresh token: over plain http on loopback and over TLS.
+func TestOpenIDClient(t *testing.T) {
+	node := nodeOpenIDClient(t)
+	for _, useTLS := range []bool{false, true} {
+		f := newFixture(t, sandbox.Options{})
+		f.seed(f.minted("000000a1", "car", -time.Minute))
+		cred := f.add("openid-client", "car")
+		cmd := exec.Command(node, filepath.Join("testdata", "openid-client", "client.mjs"), "")
+		if useTLS {
+			cmd.Env = append(os.Environ(), "NODE_EXTRA_CA_CERTS="+f.startTLS())
+		} else {
+			f.start(serve.Options{})
+		}
+		cmd.Args[2] = f.base
+		cmd.Stdin = strings.NewReader(cred + "\n")
+		out, err := cmd.Output()
+		if ee, ok := err.(*exec.ExitError); ok {
+			t.Fatalf("node (TLS %v): %v\n%s", useTLS, err, ee.Stderr)
+		}
+		must(t, err == nil, "%v", err)
+		var got map[string]any
+		must(t, json.Unmarshal(out, &got) == nil, "node printed %q", out)
+		a := f.account("car")
+		in, _ := got["expires_in"].(float64)
+		must(t, got["issuer"] == f.base && got["token_endpoint"] == f.base+serve.TokenPath && got["access_token"] == a.AccessToken &&
+			strings.EqualFold(fmt.Sprint(got["token_type"]), "bearer") && got["refresh_token"] == cred && in > 3500,
+			"TLS %v: openid-client got %v", useTLS, got)
+		must(t, f.srv.Stats().Refreshes == 1, "%d refreshes", f.srv.Stats().Refreshes)
+	}
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(strings.TrimSpace(s))
+	return n
 }

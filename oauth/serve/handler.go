@@ -17,6 +17,7 @@ const (
 	TokenPath      = "/oauth2/v3/token" // Tesla's path, which TeslaMate's default TESLA_AUTH_PATH leads to
 	ShortTokenPath = "/token"           // TeslaMate with TESLA_AUTH_HOST set and TESLA_AUTH_PATH unset
 	TokenByName    = "/v1/token/"       // GET /v1/token/NAME with Authorization: Bearer CREDENTIAL
+	DiscoveryPath  = "/.well-known/openid-configuration"
 )
 
 // ServeHTTP implements http.Handler. It routes by hand rather than with
@@ -30,7 +31,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
 	h.Set("X-Content-Type-Options", "nosniff")
+	// The body, if any, has a few seconds to arrive (readParams); the
+	// deadline is lifted once a request is being answered (serving).
+	_ = http.NewResponseController(rw).SetReadDeadline(time.Now().Add(bodyTimeout))
 	switch {
+	case r.URL.Path == PublicKeyPath:
+		// Public, and fetched under the app's own domain through a tunnel
+		// or proxy: no Host rule protects anything here.
+		rec.route = "GET " + PublicKeyPath
+		s.servePublicKey(rw, r)
+	case !s.hosts.allows(r.Host):
+		rec.route = "any"
+		rec.outcome = "wrong_host"
+		rw.fail(http.StatusMisdirectedRequest, "invalid_request", "keyfob serve answers only requests for "+s.hosts.String()+
+			"; start it with --allow-host NAME to answer another name")
+	case r.URL.Path == DiscoveryPath:
+		rec.route = "GET " + DiscoveryPath
+		s.serveDiscovery(rw, r)
 	case r.URL.Path == TokenPath || r.URL.Path == ShortTokenPath:
 		rec.route = "POST " + r.URL.Path
 		s.serveToken(rw, r)
@@ -39,7 +56,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveTokenByName(rw, r, strings.TrimPrefix(r.URL.Path, TokenByName))
 	default:
 		rec.route = "other"
-		rw.fail(http.StatusNotFound, "not_found", "keyfob serve answers POST "+TokenPath+" and GET "+TokenByName+"NAME")
+		rw.fail(http.StatusNotFound, "not_found", "keyfob serve answers POST "+TokenPath+", GET "+TokenByName+"NAME and GET "+DiscoveryPath)
 	}
 	s.log.done(rec)
 }
@@ -148,6 +165,10 @@ func (s *Server) serveTokenByName(w *recorder, r *http.Request, name string) {
 // consumer's account, and gets the account's token; on failure it has
 // answered and returns false.
 func (s *Server) serveConsumer(w *recorder, r *http.Request, cred, name string) (accounts.Account, bool) {
+	// It may wait for a refresh: its connection must stay open, and its
+	// read deadline would end the request's context.
+	defer serving(r)()
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 	c, ok, err := s.lookup(cred)
 	if err != nil {
 		w.rec.outcome, w.rec.err = "store_unreadable", err.Error()
@@ -170,11 +191,6 @@ func (s *Server) serveConsumer(w *recorder, r *http.Request, cred, name string) 
 		return accounts.Account{}, false
 	}
 	a, outcome, err := s.token(r.Context(), c.AccountID)
-	if err == nil && !s.stillConsumer(c) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="keyfob"`)
-		w.fail(http.StatusUnauthorized, "invalid_client", "unknown or removed consumer credential; keyfob serve add prints a new one")
-		return accounts.Account{}, false
-	}
 	switch {
 	case errors.Is(err, errNoAccount):
 		w.fail(http.StatusUnauthorized, "invalid_client", "the consumer's account was removed from keyfob")
@@ -190,6 +206,14 @@ func (s *Server) serveConsumer(w *recorder, r *http.Request, cred, name string) 
 		w.fail(http.StatusServiceUnavailable, "temporarily_unavailable",
 			"keyfob could not refresh the account's token upstream; try again shortly")
 		return a, false
+	}
+	if !s.stillConsumer(c) {
+		// Removed (or moved to another account) while the token was
+		// being got: the credential no longer entitles it to one.
+		w.rec.outcome = "removed_meanwhile"
+		w.Header().Set("WWW-Authenticate", `Bearer realm="keyfob"`)
+		w.fail(http.StatusUnauthorized, "invalid_client", "the consumer credential was removed from keyfob while this request waited; keyfob serve add prints a new one")
+		return accounts.Account{}, false
 	}
 	w.rec.outcome = outcome
 	s.noteUse(c.Hash, s.now(), w.rec.remote)
@@ -225,6 +249,9 @@ type recorder struct {
 	http.ResponseWriter
 	rec *record
 }
+
+// Unwrap gives http.ResponseController the connection's writer.
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // errorResponse is an OAuth error (RFC 6749 §5.2).
 type errorResponse struct {

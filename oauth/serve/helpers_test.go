@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -22,10 +23,15 @@ import (
 )
 
 // Every test talks to a real keyfob serve on loopback, over a store of
-// accounts minted by the sandbox. The fixture remembers every refresh
-// token the accounts ever had and every credential it handed out, and,
-// when the test ends, fails it if one of them is in any response body or
-// log line the test saw; and if an access token is in a log line.
+// accounts minted by the sandbox for a confidential app (a client secret
+// in every account). The fixture remembers every refresh token the
+// accounts ever had, the client secret and every credential it handed
+// out, and, when the test ends, fails it if one of them is in any response
+// body or log line the test saw; and if an access token is in a log line.
+
+// fixtureClientID is the sandbox app of the fixture's accounts, a
+// confidential one: its secret is the fixture's clientSecret.
+const fixtureClientID = "serve-test-app"
 
 // lockedBuffer is a buffer goroutines may write at once.
 type lockedBuffer struct {
@@ -48,10 +54,14 @@ func (b *lockedBuffer) String() string {
 // recordingAuthority is the OAuth engine, noting every refresh token (seen)
 // and access token (access) that goes in or comes out.
 type recordingAuthority struct {
-	inner  *oauth.Engine
-	mu     sync.Mutex
-	seen   []string
-	access []string
+	inner *oauth.Engine
+	// fail, when set, answers refreshes in the engine's place.
+	fail func(a accounts.Account) error
+	// started, when set, is told of each refresh as it starts.
+	started chan<- struct{}
+	mu      sync.Mutex
+	seen    []string
+	access  []string
 }
 
 func (r *recordingAuthority) note(tokens ...string) {
@@ -67,6 +77,12 @@ func (r *recordingAuthority) noteAccess(tokens ...string) {
 }
 
 func (r *recordingAuthority) Refresh(ctx context.Context, a accounts.Account) (accounts.Grant, error) {
+	if r.started != nil {
+		r.started <- struct{}{}
+	}
+	if r.fail != nil {
+		return accounts.Grant{}, r.fail(a)
+	}
 	g, err := r.inner.Refresh(ctx, a)
 	r.note(a.RefreshToken, g.RefreshToken)
 	r.noteAccess(a.AccessToken, g.AccessToken)
@@ -88,8 +104,10 @@ type fixture struct {
 	log    lockedBuffer
 	bodies lockedBuffer
 	creds  []string
-	client *http.Client
-	stop   func() error // stops the service and returns Serve's error
+	// clientSecret is the secret of fixtureClientID, in every account.
+	clientSecret string
+	client       *http.Client
+	stop         func() error // stops the service and returns Serve's error
 	// ahead is how far the clock of the fixture's Managers and service is
 	// ahead of the real one (see advance).
 	ahead atomic.Int64
@@ -107,7 +125,13 @@ func newFixture(t testing.TB, opts sandbox.Options) *fixture {
 	t.Cleanup(xdg.Reload)
 	t.Setenv("XDG_STATE_HOME", filepath.Join(t.TempDir(), "state"))
 	xdg.Reload()
-	f := &fixture{t: t, srv: sandbox.NewTest(t, opts), dir: filepath.Join(t.TempDir(), "keyfob"),
+	secret := "app-secret-" + strings.TrimPrefix(accounts.NewCredential(), accounts.CredentialPrefix)
+	opts.Secrets = maps.Clone(opts.Secrets)
+	if opts.Secrets == nil {
+		opts.Secrets = map[string]string{}
+	}
+	opts.Secrets[fixtureClientID] = secret
+	f := &fixture{t: t, srv: sandbox.NewTest(t, opts), dir: filepath.Join(t.TempDir(), "keyfob"), clientSecret: secret,
 		auth: &recordingAuthority{inner: &oauth.Engine{}}, client: &http.Client{Timeout: time.Minute}}
 	f.m = f.open()
 	t.Cleanup(f.checkNoSecretLeft)
@@ -116,14 +140,14 @@ func newFixture(t testing.TB, opts sandbox.Options) *fixture {
 
 // minted is an account logged in at the sandbox, its token living ttl.
 func (f *fixture) minted(id, name string, ttl time.Duration) accounts.Account {
-	ts := f.srv.Mint(sandbox.MintRequest{ClientID: sandbox.FleetClientID, AccessTTL: ttl,
+	ts := f.srv.Mint(sandbox.MintRequest{ClientID: fixtureClientID, AccessTTL: ttl,
 		Scopes: []string{"openid", "offline_access", "vehicle_device_data"}})
 	f.auth.note(ts.RefreshToken)
 	f.auth.noteAccess(ts.AccessToken)
 	obtained := ts.Expiry.Add(-8 * time.Hour)
 	return accounts.Account{
 		ID: id, Name: name, Email: name + "@example.com", Kind: accounts.KindFleet, Region: "na",
-		ClientID: sandbox.FleetClientID, TokenType: "Bearer",
+		ClientID: fixtureClientID, ClientSecret: f.clientSecret, TokenType: "Bearer",
 		Endpoints:   accounts.Endpoints{TokenURL: f.srv.Issuer() + "/token"},
 		AccessToken: ts.AccessToken, RefreshToken: ts.RefreshToken, Expiry: ts.Expiry,
 		GrantedScopes: ts.Scopes, AccessObtainedAt: obtained, RefreshObtainedAt: obtained, State: accounts.StateActive,
@@ -276,7 +300,7 @@ func (f *fixture) account(name string) accounts.Account {
 // access token in a log line.
 func (f *fixture) checkNoSecretLeft() {
 	f.auth.mu.Lock()
-	secrets := append([]string(nil), f.auth.seen...)
+	secrets := append([]string{f.clientSecret}, f.auth.seen...)
 	access := append([]string(nil), f.auth.access...)
 	f.auth.mu.Unlock()
 	if m, err := accounts.Open("", accounts.Options{Dir: f.dir}); err == nil {
@@ -294,7 +318,7 @@ func (f *fixture) checkNoSecretLeft() {
 	log := f.log.String()
 	for _, s := range secrets {
 		if s != "" && (strings.Contains(bodies, s) || strings.Contains(log, s)) {
-			f.t.Errorf("a refresh token of an account left keyfob (in a response or the log)")
+			f.t.Errorf("a refresh token or the client secret of an account left keyfob (in a response or the log)")
 		}
 	}
 	for _, s := range access {

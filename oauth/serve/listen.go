@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +24,9 @@ type ListenConfig struct {
 	TLSCert, TLSKey string
 	// Insecure allows plain HTTP on an address other than loopback.
 	Insecure bool
+	// AllowHosts are host names answered besides those of the address
+	// and the certificate (see Listener.Hosts).
+	AllowHosts []string
 }
 
 // Listener is an open listener and what the service must tell its user.
@@ -32,6 +37,17 @@ type Listener struct {
 	// Warning is set when the service listens without TLS beyond loopback.
 	Warning string
 	tls     *tls.Config
+	hosts   *hostSet // nil for a Unix socket
+}
+
+// Hosts lists the host names the service answers (a request naming
+// another in its Host header is refused, against DNS rebinding); "" for a
+// Unix socket, which answers any.
+func (l *Listener) Hosts() string {
+	if l.hosts == nil {
+		return ""
+	}
+	return l.hosts.String()
 }
 
 // Listen opens cfg.Addr. Plain HTTP is allowed on loopback addresses and
@@ -74,22 +90,34 @@ func Listen(cfg ListenConfig) (*Listener, error) {
 	if err != nil {
 		return nil, err
 	}
+	if out.hosts, err = allowedHosts(host, ln.Addr().(*net.TCPAddr), out.tls, cfg.AllowHosts); err != nil {
+		ln.Close()
+		return nil, err
+	}
 	out.Listener = ln
 	scheme := "http"
 	if out.tls != nil {
 		scheme = "https"
 	}
 	out.URL = scheme + "://" + ln.Addr().String()
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		// Go answers 0.0.0.0 (or no host) with a socket on every address
+		// ([::]): say what the user asked for, not that.
+		out.URL = scheme + "://" + net.JoinHostPort(cmp.Or(host, "0.0.0.0"), strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+	}
 	return out, nil
 }
 
-// Timeouts of the HTTP server. A request may wait for a refresh, which
-// the manager bounds (request and lock); writes get longer than that.
+// Timeouts of the HTTP server. A request's headers and body each get a
+// few seconds (a token request is a few hundred bytes), a connection idle
+// between requests half a minute. A request may then wait for a refresh,
+// which the manager bounds (request and lock); writes get longer than
+// that.
 const (
-	readHeaderTimeout = 10 * time.Second
-	readTimeout       = 30 * time.Second
+	readHeaderTimeout = 5 * time.Second
+	bodyTimeout       = 5 * time.Second
 	writeTimeout      = refreshWait + 30*time.Second
-	idleTimeout       = 2 * time.Minute
+	idleTimeout       = 30 * time.Second
 	// ShutdownTimeout bounds how long requests in flight may take to
 	// finish once the service is asked to stop.
 	ShutdownTimeout = 60 * time.Second
@@ -100,21 +128,24 @@ const (
 // the last uses to the store. Meanwhile it reloads the store when another
 // keyfob process changes it.
 func (s *Server) Serve(ctx context.Context, ln *Listener) error {
+	limited := newConnLimiter(ln.Listener, s.maxConns, s.maxPerAddr, s.log)
 	srv := &http.Server{
-		Handler: s, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
+		Handler: s, ReadHeaderTimeout: readHeaderTimeout,
 		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: MaxBodyBytes,
 		TLSConfig: ln.tls,
 		ErrorLog:  log.New(logWriter{s.log}, "", 0),
+		ConnState: limited.connState, ConnContext: connContext,
 	}
+	s.hosts = ln.hosts
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
-	go s.maintain(bg)
+	go s.maintain(bg, limited)
 	errc := make(chan error, 1)
 	go func() {
 		if ln.tls != nil {
-			errc <- srv.ServeTLS(ln.Listener, "", "")
+			errc <- srv.ServeTLS(limited, "", "")
 		} else {
-			errc <- srv.Serve(ln.Listener)
+			errc <- srv.Serve(limited)
 		}
 	}()
 	var err error
@@ -130,6 +161,8 @@ func (s *Server) Serve(ctx context.Context, ln *Listener) error {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	s.Flush(fctx)
 	cancel()
+	s.log.sayDropped()
+	limited.report()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
@@ -141,6 +174,6 @@ func (s *Server) Serve(ctx context.Context, ln *Listener) error {
 type logWriter struct{ l *requestLog }
 
 func (w logWriter) Write(p []byte) (int, error) {
-	w.l.note("%s", strings.TrimSpace(string(p)))
+	w.l.limited("%s", strings.TrimSpace(string(p)))
 	return len(p), nil
 }

@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
+	"os"
+	"strconv"
 )
 
 // tokenParams are the parameters a token request may carry. Others are
@@ -39,6 +42,8 @@ func readParams(w http.ResponseWriter, r *http.Request) (map[string]string, int,
 	switch {
 	case errors.As(err, &tooBig):
 		return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, http.StatusRequestTimeout, fmt.Sprintf("the body did not arrive within %v of the request's headers; send it with them", bodyTimeout)
 	case err != nil:
 		return nil, http.StatusBadRequest, err.Error()
 	}
@@ -49,8 +54,7 @@ func readParams(w http.ResponseWriter, r *http.Request) (map[string]string, int,
 // is not taken (it would end up in logs along the way).
 func formParams(r *http.Request) (map[string]string, error) {
 	if err := r.ParseForm(); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		if readFailed(err) {
 			return nil, err
 		}
 		return nil, errors.New("the body is not a valid form")
@@ -68,19 +72,13 @@ func formParams(r *http.Request) (map[string]string, error) {
 	return p, nil
 }
 
-// jsonParams reads a JSON object whose token parameters are strings.
+// jsonParams reads a JSON object whose token parameters are strings. A
+// key given twice is refused, as in a form: which of the two counts would
+// depend on the parser, and a proxy in front may have checked the other.
 func jsonParams(r *http.Request) (map[string]string, error) {
-	var raw map[string]json.RawMessage
-	dec := json.NewDecoder(r.Body)
-	if err := dec.Decode(&raw); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, err
-		}
-		return nil, errors.New("the body is not a JSON object")
-	}
-	if dec.More() {
-		return nil, errors.New("the body holds more than one JSON value")
+	raw, err := jsonObject(json.NewDecoder(r.Body))
+	if err != nil {
+		return nil, err
 	}
 	p := make(map[string]string, len(tokenParams))
 	for _, k := range tokenParams {
@@ -95,4 +93,54 @@ func jsonParams(r *http.Request) (map[string]string, error) {
 		p[k] = s
 	}
 	return p, nil
+}
+
+// jsonObject reads one JSON object, key by key, and nothing after it.
+func jsonObject(dec *json.Decoder) (map[string]json.RawMessage, error) {
+	notObject := errors.New("the body is not a JSON object")
+	fail := func(err error) (map[string]json.RawMessage, error) {
+		if readFailed(err) {
+			return nil, err
+		}
+		return nil, notObject
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return fail(err)
+	}
+	raw := map[string]json.RawMessage{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return fail(err)
+		}
+		k, _ := t.(string) // a key is always a string
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return fail(err)
+		}
+		if _, dup := raw[k]; dup {
+			if len(k) > 40 {
+				k = k[:40] + "…"
+			}
+			return nil, fmt.Errorf("%s is given more than once", strconv.Quote(k))
+		}
+		raw[k] = v
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return fail(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		if readFailed(err) {
+			return nil, err
+		}
+		return nil, errors.New("the body holds more than one JSON value")
+	}
+	return raw, nil
+}
+
+// readFailed reports an error of reading the body, rather than of what it
+// holds: too large, or too slow.
+func readFailed(err error) bool {
+	var tooBig *http.MaxBytesError
+	return errors.As(err, &tooBig) || errors.Is(err, os.ErrDeadlineExceeded)
 }

@@ -42,6 +42,11 @@ const (
 	// GCPercent is the garbage collector's setting `keyfob serve` runs
 	// with (and the benchmarks): see runtime/debug.SetGCPercent.
 	GCPercent = 400
+	// MemoryLimit is the soft memory limit `keyfob serve` runs with (see
+	// runtime/debug.SetMemoryLimit): the collector works harder as the
+	// service nears it, so that GCPercent's headroom never lets a flood of
+	// connections grow it far.
+	MemoryLimit = 24 << 20
 	// refreshWait bounds a refresh that requests wait for, beyond the
 	// manager's own bounds on the request and the lock.
 	refreshWait = 2 * time.Minute
@@ -63,6 +68,15 @@ type Options struct {
 	FlushEvery time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// PublicKey returns the PEM public key of the user's Fleet API app,
+	// served at PublicKeyPath, or nothing when there is none; nil serves
+	// none. It is asked at every request for the key.
+	PublicKey func() ([]byte, error)
+	// MaxConns and MaxConnsPerAddr bound the connections open at once, in
+	// all and from one client address (DefaultMaxConns and
+	// DefaultMaxConnsPerAddr when 0). MaxConns is lowered, when needed, to
+	// leave descriptors free for saving refreshed tokens.
+	MaxConns, MaxConnsPerAddr int
 }
 
 // Server answers token requests from what the store holds. It is an
@@ -73,6 +87,11 @@ type Server struct {
 	now    func() time.Time
 	log    *requestLog
 	flushT time.Duration
+	hosts  *hostSet // what Serve's listener answers; nil answers any Host
+	// maxConns and maxPerAddr are the connection limits in force.
+	maxConns, maxPerAddr int
+	// publicKey is Options.PublicKey.
+	publicKey func() ([]byte, error)
 
 	w       *accounts.Watcher
 	flights flights
@@ -86,7 +105,7 @@ type Server struct {
 func New(opts Options) (*Server, error) {
 	s := &Server{
 		m: opts.Manager, margin: opts.Margin, now: opts.Now, log: newRequestLog(opts.Log),
-		flushT: opts.FlushEvery, uses: map[string]accounts.ConsumerUse{},
+		flushT: opts.FlushEvery, uses: map[string]accounts.ConsumerUse{}, publicKey: opts.PublicKey,
 	}
 	if s.margin <= 0 {
 		s.margin = accounts.DefaultRefreshMargin
@@ -97,6 +116,7 @@ func New(opts Options) (*Server, error) {
 	if s.flushT <= 0 {
 		s.flushT = DefaultFlushEvery
 	}
+	s.maxConns, s.maxPerAddr = connLimits(opts.MaxConns, opts.MaxConnsPerAddr, fdLimit())
 	w, err := s.m.Watch(context.Background(), watchEvery)
 	if err != nil {
 		return nil, err
@@ -119,13 +139,20 @@ func (s *Server) Consumers() (consumers, accts int) {
 	return len(cs), len(seen)
 }
 
-// maintain writes the last uses now and then, and retries saving the
-// rotated tokens that the store could not take, until ctx ends.
-func (s *Server) maintain(ctx context.Context) {
+// Limits reports the connection limits in force: in all and per client
+// address.
+func (s *Server) Limits() (total, perAddr int) { return s.maxConns, s.maxPerAddr }
+
+// maintain writes the last uses now and then, retries saving the rotated
+// tokens that the store could not take, and says how many failure lines
+// the log left out and connections the limits closed, until ctx ends.
+func (s *Server) maintain(ctx context.Context, limits *connLimiter) {
 	flush := time.NewTicker(s.flushT)
 	defer flush.Stop()
 	retry := time.NewTicker(unsavedRetry)
 	defer retry.Stop()
+	dropped := time.NewTicker(droppedEvery)
+	defer dropped.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -136,12 +163,22 @@ func (s *Server) maintain(ctx context.Context) {
 			if n := s.m.SaveUnsaved(ctx); n > 0 {
 				s.log.note("%d rotated refresh tokens are still held in memory only: the store cannot be written; free disk space or fix permissions before stopping keyfob serve", n)
 			}
+		case <-dropped.C:
+			s.log.sayDropped()
+			limits.report()
 		}
 	}
 }
 
-// unsavedRetry is how often rotated tokens held in memory are saved again.
-const unsavedRetry = 5 * time.Second
+// Intervals of the background work.
+const (
+	// unsavedRetry is how often rotated tokens held in memory are saved
+	// again.
+	unsavedRetry = 5 * time.Second
+	// droppedEvery is how often the log says how many failure lines it
+	// left out, when no failure line since has.
+	droppedEvery = 10 * time.Second
+)
 
 // noteUse remembers the latest use of a credential, for the next flush.
 func (s *Server) noteUse(hash string, at time.Time, addr string) {

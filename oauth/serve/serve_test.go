@@ -177,3 +177,30 @@ func TestShutdownLetsRequestsFinish(t *testing.T) {
 		t.Fatal("the service still answers after stopping")
 	}
 }
+
+// TestConsumerRemovedInFlightGetsNoToken: a consumer removed by another
+// keyfob process while its request waits for a refresh upstream gets 401
+// and no token; the refresh itself is kept in the store, and the
+// account's other consumers get its token.
+func TestConsumerRemovedInFlightGetsNoToken(t *testing.T) {
+	f := newFixture(t, sandbox.Options{Latency: 700 * time.Millisecond})
+	f.seed(f.minted("000000a1", "car", -time.Minute))
+	cred, other := f.add("tm", "car"), f.add("ha", "car")
+	started := make(chan struct{}, 1)
+	f.auth.started = started
+	f.start(serve.Options{})
+	got := make(chan reply, 1)
+	go func() { got <- f.refresh(cred) }()
+	<-started // the refresh is upstream
+	elsewhere, err := accounts.Open("", accounts.Options{Dir: f.dir, Auth: f.auth})
+	must(t, err == nil, "%v", err)
+	_, err = elsewhere.RemoveConsumer(context.Background(), "tm")
+	must(t, err == nil, "%v", err)
+	r := <-got
+	must(t, r.status == 401 && r.str("error") == "invalid_client" && r.str("access_token") == "", "removed in flight: %d %s", r.status, r.raw)
+	stored := f.account("car")
+	must(t, f.srv.Stats().Refreshes == 1 && f.srv.RefreshTokenLive(stored.RefreshToken), "the refresh was not kept")
+	r = f.refresh(other)
+	must(t, r.status == 200 && r.str("access_token") == stored.AccessToken, "the other consumer: %d %s", r.status, r.raw)
+	must(t, strings.Contains(f.log.String(), "consumer=tm account=car status=401 outcome=removed_meanwhile"), "log:\n%s", f.log.String())
+}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -36,11 +35,12 @@ func TestImportRefreshToken(t *testing.T) {
 		t.Errorf("empty stdin: exit %d %s", r.code, r.stderr)
 	}
 	// A dead token is refused with exit 4 and nothing is saved.
-	before := e.storeBytes()
+	before := e.storeFiles()
 	r = e.run(ts.RefreshToken+"\n", "import", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", sandbox.FleetClientID)
-	if r.code != 4 || strings.Contains(r.stderr, ts.RefreshToken) || !bytes.Equal(before, e.storeBytes()) {
+	if r.code != 4 || strings.Contains(r.stderr, ts.RefreshToken) {
 		t.Fatalf("dead token: exit %d %s", r.code, r.stderr)
 	}
+	e.sameFiles("a dead token", before)
 }
 
 // TestImportCustomNeedsNoAuthURL: an import takes only what a refresh
@@ -62,7 +62,7 @@ func TestImportUnderATakenNameSpendsNothing(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	ts := e.srv.Mint(sandbox.MintRequest{ClientID: "other-app", Scopes: []string{"openid", "offline_access"}})
-	before := e.storeBytes()
+	before := e.storeFiles()
 	r := e.run(ts.RefreshToken+"\n", "import", "--kind", "owner", "--issuer", e.srv.URL(), "--name", "car")
 	if r.code != 1 || !strings.Contains(r.stderr, `named "car" already exists`) {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
@@ -70,9 +70,7 @@ func TestImportUnderATakenNameSpendsNothing(t *testing.T) {
 	if !e.srv.RefreshTokenLive(ts.RefreshToken) || e.srv.Stats().Refreshes != 0 {
 		t.Fatal("the refresh token was spent although the account could not be saved")
 	}
-	if !bytes.Equal(before, e.storeBytes()) {
-		t.Fatal("store changed")
-	}
+	e.sameFiles("an import under a taken name", before)
 }
 
 func TestTokenFreshNearExpiryAndRotation(t *testing.T) {
@@ -111,6 +109,35 @@ func TestTokenFreshNearExpiryAndRotation(t *testing.T) {
 	}
 }
 
+// TestTokenWhenTheRefreshFails: a token still valid but inside
+// --min-valid whose refresh fails is printed all the same, with a warning
+// that says why and for how long it is good; the next call, during the
+// back-off after the failure, does not ask the server again; a refresh
+// the user asks for does.
+func TestTokenWhenTheRefreshFails(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	e.seed(e.minted("a0000001", "soon", 4*time.Minute))
+	soon := e.account("soon")
+	e.srv.FailNext(sandbox.FaultServerError, 1)
+	r := e.mustRun("", "token", "soon", "--min-valid", "5m")
+	if r.stdout != soon.AccessToken+"\n" || !strings.HasPrefix(r.stderr, "keyfob: warning: ") || !strings.Contains(r.stderr, "503") ||
+		!strings.Contains(r.stderr, "valid for 3 minutes more") {
+		t.Fatalf("a failed refresh: stdout %q, stderr %q", r.stdout, r.stderr)
+	}
+	st := e.srv.Stats()
+	r = e.mustRun("", "token", "soon", "--min-valid", "5m")
+	if r.stdout != soon.AccessToken+"\n" || !strings.Contains(r.stderr, "waits before asking again") {
+		t.Fatalf("during the back-off: stdout %q, stderr %q", r.stdout, r.stderr)
+	}
+	if e.srv.Stats() != st {
+		t.Fatalf("a refresh reached the server during the back-off: %+v", e.srv.Stats())
+	}
+	e.mustRun("", "refresh", "soon")
+	if a := e.account("soon"); a.AccessToken == soon.AccessToken || e.srv.Stats().Refreshes != st.Refreshes+1 {
+		t.Fatal("keyfob refresh waited out the back-off")
+	}
+}
+
 // TestTokenDefaultAccount: without NAME, the only account or the
 // configured default.
 func TestTokenDefaultAccount(t *testing.T) {
@@ -123,7 +150,7 @@ func TestTokenDefaultAccount(t *testing.T) {
 	if r := e.run("", "token"); r.code != 3 || !strings.Contains(r.stderr, "default_account") {
 		t.Fatalf("two accounts: exit %d %s", r.code, r.stderr)
 	}
-	if err := accounts.Open(e.storeDir()).SaveConfig(accounts.Config{DefaultAccount: "truck"}); err != nil {
+	if err := e.manager().SaveConfig(accounts.Config{DefaultAccount: "truck"}); err != nil {
 		t.Fatal(err)
 	}
 	if r := e.mustRun("", "token"); r.stdout != e.account("truck").AccessToken+"\n" {
@@ -165,11 +192,36 @@ func TestRefreshAllBoundedConcurrency(t *testing.T) {
 	}
 }
 
+// TestRefreshNeverSendsAnAccountThatNeedsALogin: refresh --all skips the
+// accounts no refresh can help (a rejected refresh token, a revoked
+// account) and says so; refresh NAME on one fails with exit 4. Neither
+// asks the server about them, as the TUI's r, R and auto-refresh do not.
+func TestRefreshNeverSendsAnAccountThatNeedsALogin(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	dead, gone := e.minted("a0000002", "dead", -time.Minute), e.minted("a0000003", "gone", time.Hour)
+	dead.State, dead.StateDetail = accounts.StateLoginRequired, "login_required"
+	gone.State = accounts.StateRevoked
+	e.seed(e.minted("a0000001", "car", -time.Minute), dead, gone)
+	r := e.mustRun("", "refresh", "--all")
+	if !strings.Contains(r.stdout, "✓ car: ") || strings.Contains(r.stdout, "dead") || strings.Contains(r.stdout, "gone") ||
+		!strings.Contains(r.stderr, `- skipped: the server rejected the refresh token of "dead" (login_required): it needs a new login`) ||
+		!strings.Contains(r.stderr, `- skipped: "gone" was revoked and needs a new login`) {
+		t.Fatalf("refresh --all: stdout %q stderr %q", r.stdout, r.stderr)
+	}
+	if st := e.srv.Stats(); st.Refreshes != 1 || st.Failures != 0 {
+		t.Fatalf("the server was asked about an account that needs a login: %+v", st)
+	}
+	r = e.run("", "refresh", "dead")
+	if r.code != ExitLoginRequired || !strings.Contains(r.stderr, "needs a new login") || e.srv.Stats().Refreshes != 1 {
+		t.Fatalf("refresh dead: exit %d %s (%d refreshes)", r.code, r.stderr, e.srv.Stats().Refreshes)
+	}
+}
+
 func TestRevokeAndRemove(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour), e.minted("a0000002", "truck", time.Hour))
 	car := e.account("car")
-	r := e.mustRun("", "revoke", "car")
+	r := e.mustRun("", "revoke", "car", "--yes")
 	if !strings.Contains(r.stdout, "Server: revoked") || !strings.Contains(r.stdout, "marked revoked") {
 		t.Fatalf("stdout %s", r.stdout)
 	}
@@ -183,8 +235,8 @@ func TestRevokeAndRemove(t *testing.T) {
 	if r := e.run("", "token", "car"); r.code != 4 || !strings.Contains(r.stderr, "log in again with keyfob login") {
 		t.Fatalf("token on revoked: exit %d %s", r.code, r.stderr)
 	}
-	e.mustRun("", "revoke", "truck", "--remove")
-	e.mustRun("", "remove", "car")
+	e.mustRun("", "revoke", "truck", "--remove", "--yes")
+	e.mustRun("", "remove", "car", "--yes")
 	if n := len(e.store().Accounts); n != 0 {
 		t.Fatalf("%d accounts left", n)
 	}
@@ -211,7 +263,7 @@ func TestRevokeWithoutEndpointExplainsConsent(t *testing.T) {
 	a := e.minted("a0000001", "car", time.Hour)
 	a.Endpoints.RevokeURL = ""
 	e.seed(a)
-	r := e.mustRun("", "revoke", "car")
+	r := e.mustRun("", "revoke", "car", "--yes")
 	if !strings.Contains(r.stdout, "Server: not revoked") || !strings.Contains(r.stdout, "revoke/consent?revoke_client_id="+sandbox.FleetClientID) {
 		t.Fatalf("stdout %s", r.stdout)
 	}
@@ -224,8 +276,8 @@ func TestRevokeWithoutEndpointExplainsConsent(t *testing.T) {
 	}
 	// Revoked at the server, it holds no tokens; revoked again, it says so.
 	e.mustRun("", "edit", "car", "--revoke-url", e.srv.Issuer()+"/revoke")
-	e.mustRun("", "revoke", "car")
-	if r = e.mustRun("", "revoke", "car"); !strings.Contains(r.stdout, "Local:  car marked revoked; it holds no tokens.") {
+	e.mustRun("", "revoke", "car", "--yes")
+	if r = e.mustRun("", "revoke", "car", "--yes"); !strings.Contains(r.stdout, "Local:  car marked revoked; it holds no tokens.") {
 		t.Fatalf("revoked twice: %s", r.stdout)
 	}
 }

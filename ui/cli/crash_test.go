@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
-	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -36,6 +38,12 @@ func TestCrashSafetySIGKILL(t *testing.T) {
 	}
 	e.seed(accts...)
 	bin := keyfobBinary(t)
+	// How long a writer takes on this machine (a refresh writes each
+	// account's record, with its fsyncs): the pause that lets one finish.
+	start := time.Now()
+	e.mustRun("", "refresh", "--all", "--concurrency", "4")
+	finish := 3*time.Since(start) + 100*time.Millisecond
+	accts = e.store().Accounts
 	rng := rand.New(rand.NewPCG(1, 2))
 	w := newRotationWatch(e, accts)
 	killedRunning, finished := 0, 0
@@ -47,7 +55,7 @@ func TestCrashSafetySIGKILL(t *testing.T) {
 		}
 		pause := time.Duration(rng.IntN(25_000)) * time.Microsecond
 		if i%10 == 7 {
-			pause = 100 * time.Millisecond // long enough to finish: then every token must be the newest
+			pause = finish // long enough to finish: then every token must be the newest
 		}
 		time.Sleep(pause)
 		killed := killAndWait(t, cmd, i)
@@ -155,7 +163,12 @@ func (w *rotationWatch) position(rt string) int {
 // stored at the last check.
 func (w *rotationWatch) check(t *testing.T, when string, newest bool) {
 	t.Helper()
-	f, err := accounts.Open(w.e.storeDir()).Load()
+	m, err := accounts.Open("", accounts.Options{Dir: w.e.storeDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := m.Snapshot(context.Background())
+	_ = m.Close()
 	if err != nil {
 		t.Fatalf("%s: %v", when, err)
 	}
@@ -181,13 +194,15 @@ func (w *rotationWatch) check(t *testing.T, when string, newest bool) {
 	}
 }
 
-// checkNoTemporaries fails when temporary store files were left behind.
+// checkNoTemporaries fails when temporary store files (".NAME…", beside
+// the file they were to replace) were left behind: lock files are the
+// only dot files a store keeps.
 func checkNoTemporaries(t *testing.T, e *env) {
 	t.Helper()
-	entries, _ := os.ReadDir(e.storeDir())
-	for _, en := range entries {
-		if strings.HasPrefix(en.Name(), "."+accounts.StoreFile) && en.Name() != "."+accounts.StoreFile {
-			t.Errorf("leftover temporary file %s", en.Name())
+	_ = filepath.WalkDir(e.storeDir(), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && path != e.storeDir() && strings.HasPrefix(d.Name(), ".") && !strings.HasSuffix(d.Name(), ".lock") {
+			t.Errorf("leftover temporary file %s", path)
 		}
-	}
+		return nil
+	})
 }

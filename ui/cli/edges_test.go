@@ -69,7 +69,7 @@ func TestServeRemoveUnknownConsumerSaysWhatToDo(t *testing.T) {
 func TestDefaultAccountThatIsGone(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour), e.minted("a0000002", "truck", time.Hour))
-	if err := accounts.Open(e.storeDir()).SaveConfig(accounts.Config{DefaultAccount: "boat"}); err != nil {
+	if err := e.manager().SaveConfig(accounts.Config{DefaultAccount: "boat"}); err != nil {
 		t.Fatal(err)
 	}
 	want := `keyfob: default_account in config.json: no account matches "boat"; name an account, or set default_account to one that keyfob list shows`
@@ -103,6 +103,51 @@ func TestEmptyConfigDirIsRefused(t *testing.T) {
 		if r := e.run("", args...); r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "--config-dir needs a directory") {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, r.code, r.stdout, r.stderr)
 		}
+	}
+	// $KEYFOB_CONFIG_DIR set but empty ("$DIR" unset in a script) is
+	// refused the same way, in-process and in the real binary's own
+	// environment; --config-dir still wins over it.
+	for _, v := range []string{"", " "} {
+		r := e.runEnv("", map[string]string{EnvConfigDir: v}, "list")
+		if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "$KEYFOB_CONFIG_DIR is set but empty") {
+			t.Errorf("%s=%q: exit %d, stdout %q, stderr %q", EnvConfigDir, v, r.code, r.stdout, r.stderr)
+		}
+	}
+	r := e.runProcess("", []string{EnvConfigDir + "="}, "token", "car")
+	if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "$KEYFOB_CONFIG_DIR is set but empty; set it to a directory, or unset it") {
+		t.Errorf("the binary with %s=: exit %d, stdout %q, stderr %q", EnvConfigDir, r.code, r.stdout, r.stderr)
+	}
+	if r := e.runEnv("", map[string]string{EnvConfigDir: ""}, "--config-dir", e.storeDir(), "token", "car"); r.code != 0 {
+		t.Errorf("--config-dir with an empty $%s: exit %d, %s", EnvConfigDir, r.code, r.stderr)
+	}
+}
+
+// remove, revoke and serve remove ask first; with no terminal to ask at
+// and no --yes they refuse as a usage error and change nothing, at the
+// server or in the store.
+func TestForgettingWithoutATerminalNeedsYes(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	e.seed(e.minted("a0000001", "car", time.Hour))
+	e.mustRun("", "serve", "add", "teslamate", "--account", "car")
+	before := e.storeFiles()
+	for _, args := range [][]string{{"remove", "car"}, {"revoke", "car"}, {"revoke", "car", "--remove"}, {"serve", "remove", "teslamate"}} {
+		r := e.run("", args...)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, "stdin is not a terminal") || !strings.Contains(r.stderr, "pass --yes to") {
+			t.Errorf("%q: exit %d, stderr %q", args, r.code, r.stderr)
+		}
+	}
+	e.sameFiles("the store", before)
+	if st := e.srv.Stats(); st.Revocations != 0 {
+		t.Errorf("%d revocations reached the server", st.Revocations)
+	}
+	// At a terminal, revoke asks; only yes revokes.
+	r := e.invoke(call{stdin: strings.NewReader("n\n"), inTTY: true}, "revoke", "car")
+	if r.code != ExitError || !strings.Contains(r.stderr, "Revoke car's tokens at the server") || e.srv.Stats().Revocations != 0 {
+		t.Fatalf("answered no: exit %d, %s", r.code, r.stderr)
+	}
+	r = e.invoke(call{stdin: strings.NewReader("y\n"), inTTY: true}, "revoke", "car")
+	if r.code != 0 || e.account("car").State != accounts.StateRevoked {
+		t.Fatalf("answered yes: exit %d, %s", r.code, r.stderr)
 	}
 }
 

@@ -41,8 +41,9 @@ func TestEditMovesTheRegionAndKeepsTokens(t *testing.T) {
 		t.Fatalf("stored %+v", after)
 	}
 
-	// Tesla moved its token host: one flag, and a rename, the tokens stay.
-	r = e.mustRun("", "edit", "car", "--token-url", "https://fleet-auth.example.com/oauth2/v3/token", "--name", "model-y")
+	// Tesla moved its token host: one flag (and --yes: the host is not one
+	// keyfob knows as Tesla's), and a rename, the tokens stay.
+	r = e.mustRun("", "edit", "car", "--token-url", "https://fleet-auth.example.com/oauth2/v3/token", "--name", "model-y", "--yes")
 	if !strings.Contains(r.stdout, "name: car → model-y") ||
 		!strings.Contains(r.stdout, "token URL: https://fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/token → https://fleet-auth.example.com/oauth2/v3/token") {
 		t.Fatalf("stdout %s", r.stdout)
@@ -59,7 +60,7 @@ func TestEditMovesTheRegionAndKeepsTokens(t *testing.T) {
 func TestEditRefusesWithoutWriting(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.teslaFleet("a0000001", "car"), e.teslaFleet("a0000002", "truck"))
-	before := e.storeBytes()
+	before := e.storeFiles()
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -84,9 +85,7 @@ func TestEditRefusesWithoutWriting(t *testing.T) {
 			t.Errorf("%q: exit %d %s", tc.args, r.code, r.stderr)
 		}
 	}
-	if !bytes.Equal(before, e.storeBytes()) {
-		t.Fatal("a refused edit changed the store")
-	}
+	e.sameFiles("a refused edit", before)
 }
 
 func TestEditCompletesNames(t *testing.T) {
@@ -98,5 +97,81 @@ func TestEditCompletesNames(t *testing.T) {
 	}
 	if r := e.mustRun("", "__complete", "edit", "car", ""); strings.Contains(r.stdout, "truck") {
 		t.Fatalf("a second name was offered: %q", r.stdout)
+	}
+}
+
+// TestEditOffTeslasHostsTakesConsent: a Tesla account's token URL or
+// audience moving to a host that is not Tesla's (by exact name) is
+// refused without --yes, naming the host, and nothing is written; at a
+// terminal edit asks; with consent it is done, with a warning.
+func TestEditOffTeslasHostsTakesConsent(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	e.seed(e.teslaFleet("a0000001", "car"))
+	before := e.storeBytes()
+	evil := "https://fleet-auth.prd.vn.cloud.tesla.com.attacker.example/oauth2/v3/token"
+	for _, args := range [][]string{
+		{"edit", "car", "--token-url", evil},
+		{"edit", "car", "--audience", "https://fleet-api.evil.tesla.com"},
+		{"edit", "car", "--auth-url", "https://auth.tesla.com.attacker.example/oauth2/v3/authorize"},
+	} {
+		r := e.run("", args...)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, ", which is not one of Tesla's hosts") ||
+			!strings.Contains(r.stderr, "nothing was changed: fix --"+strings.TrimPrefix(args[2], "--")+", or --yes accepts the new host") {
+			t.Errorf("%q: exit %d %s", args, r.code, r.stderr)
+		}
+	}
+	if !bytes.Equal(before, e.storeBytes()) {
+		t.Fatal("a refused edit changed the store")
+	}
+	// At a terminal, edit asks, naming the host; no keeps everything.
+	r := e.invoke(call{inTTY: true, stdin: strings.NewReader("n\n")}, "edit", "car", "--token-url", evil)
+	if r.code != 1 || !strings.Contains(r.stderr, "the token URL would be on fleet-auth.prd.vn.cloud.tesla.com.attacker.example, which is not one of Tesla's hosts: the refresh token and client secret would be sent there. Make this change? [y/N]") ||
+		!bytes.Equal(before, e.storeBytes()) {
+		t.Fatalf("answered no: exit %d %s", r.code, r.stderr)
+	}
+	r = e.invoke(call{inTTY: true, stdin: strings.NewReader("y\n")}, "edit", "car", "--token-url", evil)
+	if r.code != 0 || e.account("car").Endpoints.TokenURL != evil ||
+		!strings.Contains(r.stderr, "warning: the token URL is now on fleet-auth.prd.vn.cloud.tesla.com.attacker.example, not one of Tesla's hosts") {
+		t.Fatalf("answered yes: exit %d %s", r.code, r.stderr)
+	}
+	// The host is the account's now: its path changes without asking.
+	e.mustRun("", "edit", "car", "--token-url", strings.Replace(evil, "/oauth2/v3/token", "/token", 1))
+	// --yes does it without asking; Tesla's own hosts never ask.
+	e.mustRun("", "edit", "car", "--audience", "https://proxy.example.com", "--yes")
+	e.mustRun("", "edit", "car", "--token-url", "https://fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/token", "--audience", "https://fleet-api.prd.eu.vn.cloud.tesla.com")
+}
+
+// TestEditPlainHTTPNeedsTheFlagAgain: the opt-in to plain http covers
+// the hosts it was given for; edited to https the account loses it, and a
+// plain http host after that needs --insecure-http again, which warns.
+func TestEditPlainHTTPNeedsTheFlagAgain(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	lab := e.minted("a0000001", "lab", 8*time.Hour)
+	lab.Kind, lab.Region, lab.AllowInsecureHTTP = accounts.KindCustom, "", true
+	lab.Endpoints = accounts.Endpoints{TokenURL: "http://lab.example.com/token"}
+	e.seed(lab)
+	r := e.mustRun("", "edit", "lab", "--token-url", "https://lab.example.com/token")
+	if a := e.account("lab"); a.AllowInsecureHTTP || !strings.Contains(r.stderr, "the account's opt-in to it is gone") {
+		t.Fatalf("to https: opt-in %v, %s", a.AllowInsecureHTTP, r.stderr)
+	}
+	before := e.storeBytes()
+	for _, url := range []string{"http://lab.example.com/token", "http://other.example.com/token"} {
+		r = e.run("", "edit", "lab", "--token-url", url)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, "the token URL would be plain http to "+strings.Split(url, "/")[2]+", another machine") ||
+			!strings.Contains(r.stderr, "--insecure-http accepts plain http to it") {
+			t.Errorf("%s: exit %d %s", url, r.code, r.stderr)
+		}
+	}
+	if !bytes.Equal(before, e.storeBytes()) {
+		t.Fatal("a refused edit changed the store")
+	}
+	r = e.mustRun("", "edit", "lab", "--token-url", "http://other.example.com/token", "--insecure-http")
+	if a := e.account("lab"); !a.AllowInsecureHTTP || !strings.Contains(r.stderr, "warning: this account's tokens and secrets travel in clear text") {
+		t.Fatalf("with --insecure-http: opt-in %v, %s", a.AllowInsecureHTTP, r.stderr)
+	}
+	// The same host again needs no flag; another does.
+	e.mustRun("", "edit", "lab", "--revoke-url", "http://other.example.com/revoke")
+	if r := e.run("", "edit", "lab", "--revoke-url", "http://third.example.com/revoke"); r.code != ExitUsage {
+		t.Fatalf("a third host: exit %d %s", r.code, r.stderr)
 	}
 }

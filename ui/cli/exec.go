@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -56,7 +55,8 @@ func NewCmdExec(f *Factory, runF func(*ExecOptions) error) *cobra.Command {
 			"also in $VAR. The token is never on a command line. While CMD runs, the file is replaced\n" +
 			"atomically with a new token before the old one expires (refresh_margin of config.json, at most\n" +
 			"half the token's lifetime). The file and its directory are removed when CMD exits, also when\n" +
-			"keyfob is stopped by a signal it can catch.\n\n" +
+			"keyfob is stopped by a signal it can catch; those of an exec killed with SIGKILL are removed by\n" +
+			"the next exec (each exec holds a lock on its directory, which the kernel drops when it dies).\n\n" +
 			"Signals: SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 sent to keyfob are passed on to CMD. ctrl+c and\n" +
 			"ctrl+\\ reach CMD from the terminal itself (CMD runs in keyfob's foreground process group), so\n" +
 			"keyfob passes SIGINT and SIGQUIT on only when it is not in the terminal's foreground (started by\n" +
@@ -106,6 +106,7 @@ func runExec(opts *ExecOptions) error {
 	if err != nil {
 		return err
 	}
+	warnStale(opts.IO.Err, got, time.Now())
 	acct := got.Account
 	tf, err := newTokenDir(tempBase(opts.TempDir))
 	if err != nil {
@@ -202,39 +203,3 @@ func validEnvName(s string) bool {
 	}
 	return s != ""
 }
-
-// tokenDir is the private directory of one exec and the token's file in it.
-type tokenDir struct {
-	dir, path string
-}
-
-func tempBase(given string) string {
-	if given != "" {
-		return given
-	}
-	if run := os.Getenv("XDG_RUNTIME_DIR"); run != "" {
-		if fi, err := os.Stat(run); err == nil && fi.IsDir() {
-			return run
-		}
-	}
-	return os.TempDir()
-}
-
-// newTokenDir makes a fresh directory that only the user can enter (0700:
-// os.MkdirTemp creates it so, from the start).
-func newTokenDir(base string) (*tokenDir, error) {
-	dir, err := os.MkdirTemp(base, "keyfob-exec-")
-	if err != nil {
-		return nil, fmt.Errorf("cannot make a private directory for the token in %s: %w", base, err)
-	}
-	return &tokenDir{dir: dir, path: filepath.Join(dir, tokenFileName)}, nil
-}
-
-// write replaces the token's file atomically: CMD reads the old token or
-// the new one, never a part. The file holds the token alone, without a
-// newline, as tesla-control reads it verbatim.
-func (t *tokenDir) write(token string) error {
-	return accounts.WriteFile(t.path, []byte(token))
-}
-
-func (t *tokenDir) remove() { _ = os.RemoveAll(t.dir) }

@@ -47,6 +47,12 @@ func (k *tokenKeeper) run(ctx context.Context) {
 			return
 		}
 		a := got.Account
+		if err == nil && got.Stale != nil {
+			// The refresh failed, or waits out the back-off after a
+			// failure, and the command's token still works: a failure
+			// all the same.
+			err = got.Stale
+		}
 		if err != nil {
 			if errors.Is(err, accounts.ErrLoginRequired) || errors.Is(err, accounts.ErrNotFound) ||
 				errors.Is(err, accounts.ErrNotRefreshable) {
@@ -54,9 +60,13 @@ func (k *tokenKeeper) run(ctx context.Context) {
 					present.OneLine(err.Error()), k.acct.Expiry.Local().Format(time.DateTime))
 				return
 			}
-			fprintf(k.io.Err, "keyfob: could not refresh the token of %s (%s); trying again in %s\n",
-				present.Clean(k.acct.Name), present.OneLine(err.Error()), backoff)
 			next, backoff = backoff, min(2*backoff, keeperRetryMax)
+			var held *accounts.BackoffError
+			if errors.As(err, &held) {
+				next = max(next, held.RetryIn(time.Now()).Round(time.Second)) // no refresh reaches the server before
+			}
+			fprintf(k.io.Err, "keyfob: could not refresh the token of %s (%s); trying again in %s\n",
+				present.Clean(k.acct.Name), present.OneLine(err.Error()), next)
 			continue
 		}
 		backoff = retry

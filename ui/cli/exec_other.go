@@ -22,3 +22,11 @@ func exitCodeOf(ps *os.ProcessState) int { return ps.ExitCode() }
 
 // sameEnvName compares variable names as Windows does: ignoring case.
 func sameEnvName(a, b string) bool { return strings.EqualFold(a, b) }
+
+// execLockOpenFlag opens the lock file of another exec's token directory
+// to test its lock.
+const execLockOpenFlag = os.O_RDONLY
+
+// ownedByUser reports whether fi is the current user's: on Windows the
+// directory's access list keeps others out, so any one found is.
+func ownedByUser(os.FileInfo) bool { return true }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -131,6 +132,39 @@ func TestExecReplacesTheTokenBeforeItExpires(t *testing.T) {
 		t.Fatalf("%d refreshes, want 1", n)
 	}
 	assertEmptyDir(t, run)
+}
+
+// TestExecKeeperBacksOffWhileTheTokenStillWorks: when the refresh of a
+// token still valid fails, the keeper says so and tries again after its
+// pause; then, with the account held back after the failure, it says
+// when the next try is and waits that long instead of asking every
+// second; the command keeps its token meanwhile.
+func TestExecKeeperBacksOffWhileTheTokenStillWorks(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	e.seed(e.minted("a0000001", "soon", 4*time.Minute))
+	soon := e.account("soon")
+	tf, err := newTokenDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tf.write(soon.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	var errb lockedBuffer
+	k := &tokenKeeper{m: e.manager(), file: tf, acct: soon, margin: 5 * time.Minute,
+		io: &IOStreams{Err: &errb}, retry: 50 * time.Millisecond, done: make(chan struct{})}
+	e.srv.FailNext(sandbox.FaultServerError, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+	defer cancel()
+	k.run(ctx)
+	lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "503") || !strings.HasSuffix(lines[0], "trying again in 50ms") ||
+		!strings.Contains(lines[1], "waits before asking again") || !strings.HasSuffix(lines[1], "trying again in 30s") {
+		t.Fatalf("the keeper said:\n%s", errb.String())
+	}
+	if got, _ := os.ReadFile(tf.path); string(got) != soon.AccessToken || e.srv.Stats().Failures != 1 || e.srv.Stats().Refreshes != 0 {
+		t.Fatalf("the token file changed, or the server was asked again: %+v", e.srv.Stats())
+	}
 }
 
 func TestExecBadInput(t *testing.T) {

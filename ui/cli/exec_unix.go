@@ -52,3 +52,14 @@ func exitCodeOf(ps *os.ProcessState) int {
 
 // sameEnvName compares variable names as the system does: exactly.
 func sameEnvName(a, b string) bool { return a == b }
+
+// execLockOpenFlag opens the lock file of another exec's token directory
+// to test its lock: read-only, never through a symlink.
+const execLockOpenFlag = os.O_RDONLY | syscall.O_NOFOLLOW
+
+// ownedByUser reports whether fi is the current user's: a sweep of a
+// shared temporary directory (keyfob run as root) leaves others' alone.
+func ownedByUser(fi os.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Getuid()
+}

@@ -80,7 +80,14 @@ type execProcess struct {
 
 func (e *env) startExec(mode string, attr *syscall.SysProcAttr) *execProcess {
 	e.t.Helper()
-	p := &execProcess{t: e.t, out: filepath.Join(e.dir, "child-"+mode), run: filepath.Join(e.dir, "run")}
+	return e.startExecAs(mode, mode, attr)
+}
+
+// startExecAs is startExec with the child's notes in a file of its own,
+// for several execs at once.
+func (e *env) startExecAs(name, mode string, attr *syscall.SysProcAttr) *execProcess {
+	e.t.Helper()
+	p := &execProcess{t: e.t, out: filepath.Join(e.dir, "child-"+name), run: filepath.Join(e.dir, "run")}
 	if err := os.MkdirAll(p.run, 0o700); err != nil {
 		e.t.Fatal(err)
 	}
@@ -219,4 +226,78 @@ func TestExecCtrlCReachesCMDOnce(t *testing.T) {
 		t.Fatalf("CMD got %q (want one interrupt); keyfob's exit: %s", notes, got)
 	}
 	assertEmptyDir(t, p.run)
+}
+
+// TestExecSweepsTheDirectoriesOfKilledExecs: an exec killed with SIGKILL
+// leaves its token directory; the next exec removes it, and never the
+// directory of an exec that is alive. Hidden directories an exec was
+// killed while making are removed after a minute; what is not the user's,
+// or has no lock file (an older keyfob's), is left alone.
+func TestExecSweepsTheDirectoriesOfKilledExecs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real binary")
+	}
+	e := newEnv(t, sandbox.Options{})
+	e.seed(e.minted("a0000001", "car", time.Hour))
+	noTTY := &syscall.SysProcAttr{Setsid: true}
+	killed, alive := e.startExecAs("killed", "sleep", noTTY), e.startExecAs("alive", "sleep", noTTY)
+	killedDir, aliveDir := filepath.Dir(killed.ready()), filepath.Dir(alive.ready())
+	// Its CMD lives on as an orphan in its session: ended at the end.
+	t.Cleanup(func() { _ = syscall.Kill(-killed.cmd.Process.Pid, syscall.SIGKILL) })
+	if err := killed.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// The process alone: its orphan still holds the pipe of its stderr.
+	_, _ = killed.cmd.Process.Wait()
+	if _, err := os.Stat(killedDir); err != nil {
+		t.Fatalf("the killed exec's directory is not there to sweep: %v", err)
+	}
+	run := killed.run
+	mkdir := func(name string, age time.Duration) string {
+		dir := filepath.Join(run, name)
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		old := time.Now().Add(-age)
+		if err := os.Chtimes(dir, old, old); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	staleNew, freshNew := mkdir(execNewPrefix+"stale", 2*execNewDeadline), mkdir(execNewPrefix+"fresh", 0)
+	noLock := mkdir(execDirPrefix+"older-keyfob", time.Hour)
+	kept := []string{aliveDir, freshNew, noLock}
+	if os.Getuid() == 0 {
+		// Another user's, left unlocked: as root keyfob could remove it,
+		// and must not.
+		others := mkdir(execDirPrefix+"another-user", time.Hour)
+		if err := os.WriteFile(filepath.Join(others, execLockName), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(others, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		kept = append(kept, others)
+	}
+	next := e.startExecAs("next", "sleep", noTTY)
+	nextDir := filepath.Dir(next.ready())
+	for _, gone := range []string{killedDir, staleNew} {
+		if _, err := os.Lstat(gone); !os.IsNotExist(err) {
+			t.Errorf("%s is still there after the next exec (%v)", filepath.Base(gone), err)
+		}
+	}
+	for _, dir := range append(kept, nextDir) {
+		if _, err := os.Lstat(dir); err != nil {
+			t.Errorf("%s was removed: %v", filepath.Base(dir), err)
+		}
+	}
+	// The live ones clean up after themselves as ever.
+	for _, p := range []*execProcess{alive, next} {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		_ = p.cmd.Wait()
+	}
+	for _, dir := range kept[1:] {
+		_ = os.RemoveAll(dir)
+	}
+	assertEmptyDir(t, run)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/fleetapi"
+	"github.com/keyfob/keyfob/oauth/fleetapp"
 	"github.com/keyfob/keyfob/ui/present"
 )
 
@@ -30,6 +31,9 @@ const (
 	EnvStoreKeyFile = "KEYFOB_STORE_KEY_FILE"
 	EnvEtcdUsername = "KEYFOB_ETCD_USERNAME"
 	EnvEtcdPassword = "KEYFOB_ETCD_PASSWORD"
+	// EnvAuthCode is a business's auth code, for a third-party business
+	// token (a partner login).
+	EnvAuthCode = "KEYFOB_AUTH_CODE"
 )
 
 // DefaultHTTPTimeout is the default of --http-timeout.
@@ -43,6 +47,9 @@ type Factory struct {
 	Version string
 	// Getenv reads the environment; nil means os.Getenv.
 	Getenv func(string) string
+	// LookupEnv tells a variable set empty from one not set; nil means
+	// os.LookupEnv.
+	LookupEnv func(string) (string, bool)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Browser opens a sign-in address; nil means $BROWSER, else the
@@ -53,6 +60,9 @@ type Factory struct {
 	// --http-timeout on Go's default transport. Tests set a client that
 	// trusts their TLS servers.
 	HTTPClient *http.Client
+	// Asker asks in place of huh's forms (see Ask); tests set one that
+	// answers from a script.
+	Asker Asker
 
 	configDir   string        // --config-dir
 	store       string        // --store
@@ -66,15 +76,16 @@ type Factory struct {
 }
 
 // NewFactory returns a factory over the process's streams and environment.
-// It takes the client secret out of the environment at once, so that no
+// It takes the client secret and a business auth code out of the
+// environment at once, so that no
 // process keyfob starts (a browser, a clipboard helper, the clipboard
 // clearer, the command of keyfob exec) inherits it.
 func NewFactory(version string) *Factory {
 	// The etcd password likewise: keyfob exec's command has no use for it.
 	secrets := map[string]string{}
-	for _, key := range []string{EnvClientSecret, EnvEtcdPassword} {
-		secrets[key], _ = os.LookupEnv(key)
-		_ = os.Unsetenv(key)
+	for _, name := range []string{EnvClientSecret, EnvAuthCode, EnvEtcdPassword} {
+		secrets[name], _ = os.LookupEnv(name)
+		_ = os.Unsetenv(name)
 	}
 	getenv := func(key string) string {
 		if v, ok := secrets[key]; ok {
@@ -90,6 +101,13 @@ func (f *Factory) getenv(key string) string {
 		return f.Getenv(key)
 	}
 	return os.Getenv(key)
+}
+
+func (f *Factory) lookupEnv(key string) (string, bool) {
+	if f.LookupEnv != nil {
+		return f.LookupEnv(key)
+	}
+	return os.LookupEnv(key)
 }
 
 func (f *Factory) now() time.Time {
@@ -154,6 +172,16 @@ func (f *Factory) Engine() *oauth.Engine {
 // FleetAPI calls the Fleet API, userinfo endpoints and partner domains.
 func (f *Factory) FleetAPI() *fleetapi.Client {
 	return &fleetapi.Client{HTTP: f.httpClient(), Now: f.Now}
+}
+
+// Keys are the app's key pair files in keyfob's directory.
+func (f *Factory) Keys() fleetapp.Keys {
+	return fleetapp.Keys{Dir: f.ConfigDir(), Now: f.Now}
+}
+
+// Apps is what keyfob remembers of the user's own Fleet API apps.
+func (f *Factory) Apps() fleetapp.Apps {
+	return fleetapp.Apps{Dir: f.ConfigDir(), Now: f.Now}
 }
 
 // OpenManager opens the one door to the accounts: the store that --store

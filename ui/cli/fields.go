@@ -29,7 +29,7 @@ type fieldFlag struct {
 // secrets come from the environment, a file or stdin (see secretFlag).
 var fieldFlags = []fieldFlag{
 	{"name", oauth.FieldName, "name for the account (default: from its email)"},
-	{"client-id", oauth.FieldClientID, "OAuth client id (owner and legacy have defaults)"},
+	{"client-id", oauth.FieldClientID, "your app's OAuth client id (owner and legacy have defaults)"},
 	{"scopes", oauth.FieldScopes, "scopes to request, space or comma separated (default: the kind's)"},
 	{"audience", oauth.FieldAudience, "audience (default: the region's Fleet API URL)"},
 	{"redirect-uri", oauth.FieldRedirectURI, "the app's registered redirect URI (fleet: required once, then remembered per client id)"},
@@ -42,9 +42,12 @@ var fieldFlags = []fieldFlag{
 	{"email", oauth.FieldEmail, "email (legacy password login; login hint for owner)"},
 }
 
-// secretFlag names the client secret's file; the secret itself never
-// comes from argv.
-const secretFlag = "client-secret-file"
+// secretFlag names the client secret's file, and authCodeFlag a business
+// auth code's; the secrets themselves never come from argv.
+const (
+	secretFlag   = "client-secret-file"
+	authCodeFlag = "auth-code-file"
+)
 
 // fieldFix says how to fix each field on the command line: a flag, the
 // environment or stdin. It completes a *oauth.FieldError, whose problem
@@ -55,6 +58,7 @@ var fieldFix = map[oauth.Field]string{
 	oauth.FieldPassword:     "pipe it on stdin or type it at the prompt",
 	oauth.FieldClientID:     "pass --client-id (your app's id from the provider's developer site)",
 	oauth.FieldClientSecret: "set " + EnvClientSecret + " or pass --" + secretFlag,
+	oauth.FieldAuthCode:     "set " + EnvAuthCode + " or pass --" + authCodeFlag,
 	oauth.FieldScopes:       "fix --scopes",
 	oauth.FieldRedirectURI:  "fix --redirect-uri",
 	oauth.FieldAudience:     "pass --audience or --region",
@@ -80,11 +84,17 @@ type AccountInputs struct {
 	Inputs oauth.Inputs
 	// ClientSecretFile is --client-secret-file ("-" is stdin).
 	ClientSecretFile string
+	// AuthCodeFile is --auth-code-file ("-" is stdin): a business's
+	// consent, for a third-party business token.
+	AuthCodeFile string
 	// InsecureHTTP is --insecure-http: plain http endpoints off loopback
 	// are allowed for this account.
 	InsecureHTTP bool
 
-	values map[oauth.Field]*string
+	// kindGiven, regionGiven and grantGiven say which of --kind, --region
+	// and --grant were given.
+	kindGiven, regionGiven, grantGiven bool
+	values                             map[oauth.Field]*string
 }
 
 func (in *AccountInputs) register(fl *pflag.FlagSet) {
@@ -97,6 +107,9 @@ func (in *AccountInputs) register(fl *pflag.FlagSet) {
 	}
 	fl.StringVar(&in.ClientSecretFile, secretFlag, "",
 		"read the client secret from this file (- for stdin); else $"+EnvClientSecret)
+	fl.StringVar(&in.AuthCodeFile, authCodeFlag, "",
+		"partner: read a business's auth code (Tesla for Business consent management) from this file (- for stdin); else $"+
+			EnvAuthCode+"; the login then gets a third-party business token")
 	fl.BoolVar(&in.InsecureHTTP, insecureFlag, false,
 		"allow plain http endpoints on other machines (anyone on the way can read the tokens); kept with the account")
 }
@@ -107,6 +120,7 @@ const insecureFlag = "insecure-http"
 // collect fills Inputs from the field flags that were given.
 func (in *AccountInputs) collect(fl *pflag.FlagSet) {
 	in.Inputs = oauth.Inputs{}
+	in.kindGiven, in.regionGiven, in.grantGiven = fl.Changed("kind"), fl.Changed("region"), fl.Changed("grant")
 	for _, ff := range fieldFlags {
 		if fl.Changed(ff.name) {
 			in.Inputs[ff.field] = *in.values[ff.field]
@@ -136,6 +150,9 @@ func (in *AccountInputs) refuse(p oauth.Purpose) error {
 	}
 	if refused == "" && in.ClientSecretFile != "" && !lists(reqs, oauth.FieldClientSecret) {
 		refused = "--" + secretFlag
+	}
+	if refused == "" && in.AuthCodeFile != "" && !lists(reqs, oauth.FieldAuthCode) {
+		refused = "--" + authCodeFlag
 	}
 	if refused == "" {
 		return nil
@@ -178,6 +195,9 @@ func flagsOf(reqs []oauth.Requirement) string {
 	if lists(reqs, oauth.FieldClientSecret) {
 		out = append(out, "--"+secretFlag)
 	}
+	if lists(reqs, oauth.FieldAuthCode) {
+		out = append(out, "--"+authCodeFlag)
+	}
 	return strings.Join(out, ", ")
 }
 
@@ -195,13 +215,23 @@ func (in *AccountInputs) prepare(ctx context.Context, l *oauth.Logins, p oauth.P
 		return oauth.Prepared{}, err
 	}
 	inputs := maps.Clone(in.Inputs)
-	if lists(oauth.Requirements(p, in.kind(), in.Grant), oauth.FieldClientSecret) {
-		secret, err := in.clientSecret(src)
+	if in.ClientSecretFile == "-" && in.AuthCodeFile == "-" {
+		return oauth.Prepared{}, usagef("--%s and --%s cannot both read stdin; give one of them a file", secretFlag, authCodeFlag)
+	}
+	reqs := oauth.Requirements(p, in.kind(), in.Grant)
+	for _, s := range []struct {
+		field     oauth.Field
+		file, env string
+	}{{oauth.FieldClientSecret, in.ClientSecretFile, EnvClientSecret}, {oauth.FieldAuthCode, in.AuthCodeFile, EnvAuthCode}} {
+		if !lists(reqs, s.field) {
+			continue
+		}
+		secret, err := secretInput(src, s.file, s.env, s.field)
 		if err != nil {
 			return oauth.Prepared{}, err
 		}
 		if secret != "" {
-			inputs[oauth.FieldClientSecret] = secret
+			inputs[s.field] = secret
 		}
 	}
 	opts.AllowInsecureHTTP = in.InsecureHTTP
@@ -234,18 +264,18 @@ func (in *AccountInputs) notePrepared(w io.Writer, prep oauth.Prepared) {
 	fprintln(w, "keyfob: note: --insecure-http was not needed: every endpoint is https or on this machine, and the account keeps https only.")
 }
 
-// clientSecret reads the client secret from a file, stdin or the
-// environment — never from argv.
-func (in *AccountInputs) clientSecret(src inputSource) (string, error) {
-	switch in.ClientSecretFile {
+// secretInput reads the secret field from file ("-" is stdin), else from
+// the environment variable env — never from argv.
+func secretInput(src inputSource, file, env string, field oauth.Field) (string, error) {
+	switch file {
 	case "":
-		return strings.TrimSpace(src.getenv(EnvClientSecret)), nil
+		return strings.TrimSpace(src.getenv(env)), nil
 	case "-":
-		return src.prompter().All("the client secret")
+		return src.prompter().All(field.Noun())
 	}
-	b, err := os.ReadFile(in.ClientSecretFile)
+	b, err := os.ReadFile(file)
 	if err != nil {
-		return "", fmt.Errorf("cannot read the client secret file: %w", err)
+		return "", fmt.Errorf("cannot read the %s file: %w", field.Label(), err)
 	}
 	return strings.TrimSpace(string(b)), nil
 }

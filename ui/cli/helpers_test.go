@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +23,7 @@ import (
 	"github.com/adrg/xdg"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
@@ -79,13 +83,11 @@ func keyfobBinary(tb testing.TB) string {
 // fakeBrowser signs in like a browser would: it follows the authorize URL
 // to the loopback callback. Mode "tamper" changes the state on the way.
 func fakeBrowser(mode, authURL string) int {
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(authURL)
+	landed, err := sandbox.Approve(context.Background(), authURL)
 	if err != nil {
 		return 1
 	}
-	resp.Body.Close()
-	loc, err := url.Parse(resp.Header.Get("Location"))
+	loc, err := url.Parse(landed)
 	if err != nil {
 		return 1
 	}
@@ -94,7 +96,8 @@ func fakeBrowser(mode, authURL string) int {
 		q.Set("state", "forged")
 		loc.RawQuery = q.Encode()
 	}
-	if resp, err = http.Get(loc.String()); err != nil {
+	resp, err := http.Get(loc.String())
+	if err != nil {
 		return 1
 	}
 	resp.Body.Close()
@@ -118,6 +121,8 @@ type env struct {
 	// client, when set, is the Factory's HTTPClient in every run (one that
 	// trusts the test's TLS servers).
 	client *http.Client
+	// serveAt, when set, is told where keyfob serve listens (startServe).
+	serveAt func(base string)
 }
 
 func newEnv(t *testing.T, opts sandbox.Options) *env {
@@ -138,6 +143,9 @@ type call struct {
 	env     map[string]string // besides KEYFOB_CONFIG_DIR
 	browser func(string) error
 	inTTY   bool
+	outTTY  bool // stdout is a terminal columns wide
+	columns int
+	asker   Asker     // answers the questions of a terminal
 	stdout  io.Writer // besides the result's copy
 	stderr  io.Writer
 	ctx     context.Context
@@ -182,7 +190,7 @@ func (e *env) invoke(c call, args ...string) result {
 		stderr = io.MultiWriter(&errb, c.stderr)
 	}
 	f := &Factory{
-		IO:      &IOStreams{In: c.stdin, Out: stdout, Err: stderr, InTTY: c.inTTY},
+		IO:      &IOStreams{In: c.stdin, Out: stdout, Err: stderr, InTTY: c.inTTY, OutTTY: c.outTTY, Columns: c.columns},
 		Version: "test",
 		Getenv: func(k string) string {
 			if k == EnvConfigDir {
@@ -190,8 +198,16 @@ func (e *env) invoke(c call, args ...string) result {
 			}
 			return c.env[k]
 		},
+		LookupEnv: func(k string) (string, bool) {
+			v, ok := c.env[k]
+			if k == EnvConfigDir && !ok {
+				return e.storeDir(), true
+			}
+			return v, ok
+		},
 		Browser:    c.browser,
 		HTTPClient: e.client,
+		Asker:      c.asker,
 	}
 	root := NewCmdRoot(f)
 	root.SetArgs(append([]string{}, args...))
@@ -264,13 +280,26 @@ func (e *env) isolateHome() string {
 	return home
 }
 
-func (e *env) store() *accounts.File {
+// manager is a Manager of the env's store of its own, as another keyfob
+// process has.
+func (e *env) manager() *accounts.Manager {
 	e.t.Helper()
-	f, err := accounts.Open(e.storeDir()).Load()
+	m, err := accounts.Open("", accounts.Options{Dir: e.storeDir(), Auth: &oauth.Engine{}})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return f
+	e.t.Cleanup(func() { _ = m.Close() })
+	return m
+}
+
+// store reads every account and consumer as the store holds them now.
+func (e *env) store() *accounts.Snapshot {
+	e.t.Helper()
+	snap, err := e.manager().Snapshot(context.Background())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return snap
 }
 
 func (e *env) account(name string) accounts.Account {
@@ -282,19 +311,75 @@ func (e *env) account(name string) accounts.Account {
 	return *a
 }
 
+// storeFiles is every file in keyfob's directory (the store and the
+// settings) with its contents, by path relative to it; nil when there is
+// none. Lock files are left out: taking a lock changes nothing.
+func (e *env) storeFiles() map[string]string {
+	e.t.Helper()
+	var files map[string]string
+	root := e.storeDir()
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && path == root {
+			return filepath.SkipAll
+		}
+		if err != nil || d.IsDir() || strings.HasSuffix(d.Name(), ".lock") {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		if files == nil {
+			files = map[string]string{}
+		}
+		files[rel] = string(data)
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return files
+}
+
+// storeBytes is every file of keyfob's directory (see storeFiles) in one
+// comparable piece, nil when there is none.
 func (e *env) storeBytes() []byte {
-	b, _ := os.ReadFile(filepath.Join(e.storeDir(), accounts.StoreFile))
-	return b
+	e.t.Helper()
+	files := e.storeFiles()
+	if files == nil {
+		return nil
+	}
+	paths := slices.Sorted(maps.Keys(files))
+	var b bytes.Buffer
+	for _, p := range paths {
+		fmt.Fprintf(&b, "== %s\n%s\n", p, files[p])
+	}
+	return b.Bytes()
+}
+
+// sameFiles fails the test when the store's files differ from before.
+func (e *env) sameFiles(what string, before map[string]string) {
+	e.t.Helper()
+	after := e.storeFiles()
+	for p, b := range before {
+		if a, ok := after[p]; !ok {
+			e.t.Errorf("%s: %s was removed", what, p)
+		} else if a != b {
+			e.t.Errorf("%s: %s changed:\n%s\nbecame\n%s", what, p, b, a)
+		}
+	}
+	for p := range after {
+		if _, ok := before[p]; !ok {
+			e.t.Errorf("%s: %s was written", what, p)
+		}
+	}
 }
 
 // seed writes accounts minted by the sandbox straight into the store.
 func (e *env) seed(accts ...accounts.Account) {
 	e.t.Helper()
-	err := accounts.Open(e.storeDir()).Update(context.Background(), func(f *accounts.File) error {
-		f.Accounts = append(f.Accounts, accts...)
-		return nil
-	})
-	if err != nil {
+	if _, err := e.manager().Put(context.Background(), accts...); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -326,13 +411,11 @@ func (e *env) minted(id, name string, ttl time.Duration) accounts.Account {
 // redirectOf signs in at the sandbox and returns where it redirects to,
 // as a user would copy it from the address bar.
 func redirectOf(t *testing.T, authURL string) string {
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(authURL)
+	loc, err := sandbox.Approve(context.Background(), authURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	return resp.Header.Get("Location")
+	return loc
 }
 
 func waitFor(t *testing.T, limit time.Duration, ok func() bool) {

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,6 +19,9 @@ type ListOptions struct {
 	Now     func() time.Time
 
 	JSON bool
+	// Wide prints every column at full width and each status with its
+	// detail (a failed refresh's error).
+	Wide bool
 }
 
 // NewCmdList returns `keyfob list`; runF replaces its run in tests.
@@ -29,7 +31,16 @@ func NewCmdList(f *Factory, runF func(*ListOptions) error) *cobra.Command {
 		Use:     "list",
 		Aliases: []string{"ls"},
 		Short:   "List accounts with their token expiry, scopes and status",
-		Example: "  keyfob list\n  keyfob list --json | jq -r '.[] | select(.status != \"valid\") | .name'",
+		Long: "list shows every account: name, email, kind and region, when its access token expires, its\n" +
+			"scopes, its status and its id. In a terminal the table fits its width, as the TUI's list does:\n" +
+			"the id, email, scopes and kind go first, and long names and emails are cut. The status column\n" +
+			"says what is wrong in a word (\"! refresh failed\"); --wide shows every column in full and why\n" +
+			"(the server's error), as do --json and the TUI's detail view.\n" +
+			"\"! refresh ending\": the refresh token is within 7 days of its estimated end (obtained + 90 days:\n" +
+			"Tesla's refresh tokens are opaque and live about 3 months). A refresh renews it, since its answer\n" +
+			"carries a new one (keyfob refresh NAME); where the server kept it at the last refresh, only a new\n" +
+			"login does (--json: refresh_renewed_by).",
+		Example: "  keyfob list\n  keyfob list --wide\n  keyfob list --json | jq -r '.[] | select(.status != \"valid\") | .name'",
 		Args:    noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if runF != nil {
@@ -39,6 +50,7 @@ func NewCmdList(f *Factory, runF func(*ListOptions) error) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print a JSON array (schema in README)")
+	cmd.Flags().BoolVar(&opts.Wide, "wide", false, "every column in full, and why a status is what it is (a failed refresh's error)")
 	return cmd
 }
 
@@ -56,8 +68,10 @@ type listEntry struct {
 	RefreshObtainedAt *time.Time `json:"refresh_obtained_at"`
 	RefreshExpiresAt  *time.Time `json:"refresh_expires_at"`
 	// RefreshExpiresSoon: the refresh token is within 7 days of its
-	// estimated end (accounts.RefreshEndingWithin); log in again.
+	// estimated end (accounts.RefreshEndingWithin); RefreshRenewedBy says
+	// what renews it: "refresh", "login" or "" (present.Renewal).
 	RefreshExpiresSoon bool   `json:"refresh_expires_soon"`
+	RefreshRenewedBy   string `json:"refresh_renewed_by"`
 	Status             string `json:"status"`
 	LastRefreshError   string `json:"last_refresh_error"`
 }
@@ -82,15 +96,36 @@ func runList(opts *ListOptions) error {
 		fprintln(opts.IO.Err, "No accounts yet. Add one with `keyfob login` or `keyfob import`, or try `keyfob demo`.")
 		return nil
 	}
-	tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
-	fprintln(tw, "NAME\tEMAIL\tKIND\tEXPIRES\tSCOPES\tSTATUS\tID")
+	width := 0 // a pipe or --wide: every column, in full
+	if opts.IO.OutTTY && !opts.Wide {
+		width = opts.IO.Width()
+	}
+	cols, widths := fitColumns(listColumns(accts, now, opts.Wide), width)
+	writeColumns(opts.IO.Out, cols, widths)
+	return nil
+}
+
+// listColumns are the columns of keyfob list, cleaned for the terminal:
+// on a narrow one the id goes first, then the email, the scopes and the
+// kind; names, emails and scopes may be cut. wide puts each status's detail in it.
+func listColumns(accts []accounts.Account, now time.Time, wide bool) []column {
+	cols := []column{
+		{title: "NAME", least: 10}, {title: "EMAIL", drop: 2, least: 12}, {title: "KIND", drop: 4},
+		{title: "EXPIRES"}, {title: "SCOPES", drop: 3, least: 14}, {title: "STATUS"}, {title: "ID", drop: 1, early: true},
+	}
 	for i := range accts {
 		ac := &accts[i]
-		fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", present.Clean(ac.Name), cmp.Or(present.Clean(ac.Email), "-"),
-			present.KindRegion(ac), present.ExpiresIn(ac, now), cmp.Or(present.ShortScopes(ac.Scopes(), 3), "-"),
-			present.StatusOf(ac, now).String(), present.Clean(ac.ID))
+		st := present.StatusOf(ac, now)
+		status := st.Label()
+		if wide {
+			status = st.String()
+		}
+		for c, cell := range []string{present.OneLine(ac.Name), cmp.Or(present.OneLine(ac.Email), "-"), present.KindRegion(ac),
+			present.ExpiresIn(ac, now), cmp.Or(present.ShortScopes(ac.Scopes(), 3), "-"), status, present.OneLine(ac.ID)} {
+			cols[c].cells = append(cols[c].cells, cell)
+		}
 	}
-	return tw.Flush()
+	return cols
 }
 
 func listJSON(s *IOStreams, accts []accounts.Account, now time.Time) error {
@@ -104,6 +139,7 @@ func listJSON(s *IOStreams, accts []accounts.Account, now time.Time) error {
 			ID: ac.ID, Name: ac.Name, Email: ac.Email, Kind: string(ac.Kind), Region: ac.Region,
 			Scopes: scopes, AccessExpiresAt: timePtr(ac.Expiry), RefreshObtainedAt: timePtr(ac.RefreshObtainedAt),
 			RefreshExpiresAt: timePtr(ac.RefreshExpiresAt()), RefreshExpiresSoon: ac.RefreshExpiresSoon(now),
+			RefreshRenewedBy: present.Renewal(&ac),
 			Status:           string(ac.Health(now)),
 			LastRefreshError: ac.RefreshFailed(),
 		})

@@ -11,6 +11,8 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/oauth/fleetapi"
+	"github.com/keyfob/keyfob/oauth/fleetapp"
 	"github.com/keyfob/keyfob/ui/present"
 )
 
@@ -20,8 +22,11 @@ type LoginOptions struct {
 	Ctx      context.Context
 	Logins   func() *oauth.Logins
 	Prompter func() *Prompter
-	Getenv   func(string) string
-	Now      func() time.Time
+	// Asker asks in a terminal for what the flags left out; it returns nil
+	// without one.
+	Asker  func() Asker
+	Getenv func(string) string
+	Now    func() time.Time
 
 	Account   AccountInputs
 	NoBrowser bool
@@ -31,11 +36,23 @@ type LoginOptions struct {
 	// requested scope is granted.
 	Locale        string
 	RequireScopes bool
+
+	// Guide is --guide: the guided set-up of a Fleet API app of the
+	// user's own, Domain (--domain) its domain.
+	Guide  bool
+	Domain string
+	// The services the guide uses besides the login's.
+	Apps     func() fleetapp.Apps
+	Keys     func() fleetapp.Keys
+	FleetAPI func() *fleetapi.Client
+	Manager  func() *accounts.Manager
+	Engine   func() *oauth.Engine
 }
 
 // NewCmdLogin returns `keyfob login`; runF replaces its run in tests.
 func NewCmdLogin(f *Factory, runF func(*LoginOptions) error) *cobra.Command {
-	opts := &LoginOptions{IO: f.IO, Logins: f.Logins, Prompter: f.Prompter, Getenv: f.getenv, Now: f.now}
+	opts := &LoginOptions{IO: f.IO, Logins: f.Logins, Prompter: f.Prompter, Asker: f.Ask, Getenv: f.getenv, Now: f.now,
+		Apps: f.Apps, Keys: f.Keys, FleetAPI: f.FleetAPI, Manager: f.Manager, Engine: f.Engine}
 	cmd := &cobra.Command{
 		Use:   "login",
 		Short: "Add an account by logging in (browser, password or client-credentials flow)",
@@ -45,8 +62,15 @@ func NewCmdLogin(f *Factory, runF func(*LoginOptions) error) *cobra.Command {
 			"partner accounts use the client-credentials grant; legacy accounts the password grant.\n" +
 			"Secrets never come from flags: the client secret comes from $" + EnvClientSecret + " or\n" +
 			"--client-secret-file, a password from stdin or a prompt. A flag the kind does not use is refused.\n" +
-			"Endpoints must be https except on this machine; --insecure-http allows plain http, with a warning.",
+			"Endpoints must be https except on this machine; --insecure-http allows plain http, with a warning.\n" +
+			"In a terminal, login asks for what the flags leave out, with the fields of the TUI's login wizard\n" +
+			"(all of them when no flag is given); without one, a missing flag is an error that names it.\n\n" +
+			"--guide (offered in a terminal to a fleet login without a client id) sets up a Fleet API app of your\n" +
+			"own, step by step: what to enter at developer.tesla.com, the key pair, publishing the public key on\n" +
+			"--domain, registering the domain with Tesla, the sign-in, and pairing your car. keyfob remembers the\n" +
+			"steps done, so the same command goes on where it stopped.",
 		Example: "  keyfob login --kind fleet --client-id YOUR_APP_ID --redirect-uri http://localhost:8080/callback\n" +
+			"  keyfob login --kind fleet --guide --domain app.example.com\n" +
 			"  keyfob login --kind owner --email you@example.com\n" +
 			"  KEYFOB_CLIENT_SECRET=… keyfob login --kind partner --client-id YOUR_APP_ID --region eu\n" +
 			"  keyfob login --kind custom --issuer https://auth.example.com --client-id my-app --scopes \"openid offline_access\"",
@@ -66,6 +90,8 @@ func NewCmdLogin(f *Factory, runF func(*LoginOptions) error) *cobra.Command {
 	cmd.Flags().StringVar(&opts.Locale, "locale", "", "language of the sign-in page, e.g. de-DE (browser sign-ins)")
 	cmd.Flags().BoolVar(&opts.RequireScopes, "require-scopes", false,
 		"fleet: Tesla refuses the consent unless every requested scope is granted (instead of granting fewer)")
+	cmd.Flags().BoolVar(&opts.Guide, "guide", false, "fleet: set up a Fleet API app of your own, step by step (resumable)")
+	cmd.Flags().StringVar(&opts.Domain, "domain", "", "with --guide: the domain that serves your app's public key")
 	return cmd
 }
 
@@ -85,16 +111,35 @@ func (opts *LoginOptions) options() (oauth.LoginOptions, error) {
 
 func runLogin(opts *LoginOptions) error {
 	ctx, l := opts.Ctx, opts.Logins()
+	ask := opts.Asker()
+	if opts.Domain != "" && !opts.Guide {
+		return usagef("--domain goes with --guide, the guided set-up of your own app")
+	}
+	if ask != nil && opts.Account.bare() {
+		if err := opts.Account.askChoices(ctx, ask, oauth.PurposeLogin); err != nil {
+			return err
+		}
+		// Asked: from here on as if given.
+		opts.Account.kindGiven, opts.Account.regionGiven, opts.Account.grantGiven = true, true, true
+		if guided, err := opts.offerGuide(ask); err != nil || guided {
+			return orGuide(opts, ask, err)
+		}
+		if err := opts.Account.askAll(ctx, ask, l, oauth.PurposeLogin); err != nil {
+			return err
+		}
+	} else if guided, err := opts.offerGuide(ask); err != nil || guided {
+		return orGuide(opts, ask, err)
+	}
 	lo, err := opts.options()
 	if err != nil {
 		return err
 	}
-	prep, err := opts.Account.prepare(ctx, l, oauth.PurposeLogin, inputSource{opts.Getenv, opts.Prompter}, lo)
+	prep, err := opts.Account.prepareAsking(ctx, l, oauth.PurposeLogin, inputSource{opts.Getenv, opts.Prompter}, lo, ask)
 	if err != nil {
 		return err
 	}
 	opts.Account.notePrepared(opts.IO.Err, prep)
-	if lists(oauth.Requirements(oauth.PurposeLogin, prep.Account.Kind, prep.Account.Grant), oauth.FieldPassword) {
+	if lists(oauth.Requirements(oauth.PurposeLogin, prep.Account.Kind, prep.Account.Grant), oauth.FieldPassword) && prep.Credentials.Password == "" {
 		if prep, err = askPassword(opts, prep); err != nil {
 			return err
 		}
@@ -121,7 +166,16 @@ func runLogin(opts *LoginOptions) error {
 	fprintf(opts.IO.Err, "%s %s\n", verb, present.Summary(&saved.Account, opts.Now()))
 	printRegionChange(opts.IO.Err, present.Clean(saved.Account.Name), saved.RegionChange)
 	printNameNotUsed(opts.IO.Err, saved)
+	noteLoginConsumers(opts.IO.Err, l.Manager, saved.Account, saved.Replaced)
 	return nil
+}
+
+// orGuide runs the guide, unless err says the user left.
+func orGuide(opts *LoginOptions, ask Asker, err error) error {
+	if err != nil {
+		return err
+	}
+	return runGuide(opts, ask)
 }
 
 // askPassword completes a password login: the email when --email did not
@@ -161,7 +215,7 @@ func browserLogin(opts *LoginOptions, at *oauth.Attempt) (oauth.Saved, error) {
 	opened := false
 	if !opts.NoBrowser {
 		if err := flow.OpenBrowser(); err != nil {
-			fprintf(w, "Could not open a browser (%s).\n", present.OneLine(err.Error()))
+			fprintf(w, "%s; set $BROWSER to your browser's command, or open the URL below yourself.\n", present.Sentence(err.Error()))
 		} else {
 			opened = true
 		}

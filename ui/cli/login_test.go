@@ -173,7 +173,7 @@ func TestLoginPastedURLWithoutCode(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "no code") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	if e.storeBytes() != nil {
+	if e.storeFiles() != nil {
 		t.Fatal("a store was written")
 	}
 }
@@ -181,7 +181,7 @@ func TestLoginPastedURLWithoutCode(t *testing.T) {
 func TestLoginStateMismatch(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
 	r := e.invoke(call{browser: browser("tamper")}, "login", "--kind", "fleet", "--issuer", e.srv.URL(),
-		"--client-id", sandbox.FleetClientID, "--redirect-uri", e.fleetRedirect(), "--timeout", "20s")
+		"--client-id", sandbox.FleetClientID, "--redirect-uri", e.fleetRedirect(), "--timeout", "2s")
 	if r.code != 1 || !strings.Contains(strings.ToLower(r.stderr), "state") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -246,7 +246,7 @@ func TestLoginLegacyPassword(t *testing.T) {
 	}
 	// Its 200 proves nothing (TESLA.md §7): reported as not confirmed,
 	// never as revoked, and the tokens are kept.
-	r := e.mustRun("", "revoke", "old")
+	r := e.mustRun("", "revoke", "old", "--yes")
 	if !strings.Contains(r.stdout, "Server: not confirmed") || strings.Contains(r.stdout, "Server: revoked") ||
 		!strings.Contains(r.stdout, "tokens were kept") || e.srv.Stats().LegacyRevocations != 1 {
 		t.Fatalf("revoke: %s / %+v", r.stdout, e.srv.Stats())

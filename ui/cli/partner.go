@@ -1,19 +1,19 @@
 package cli
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/fleetapi"
-	"github.com/keyfob/keyfob/ui/present"
+	"github.com/keyfob/keyfob/oauth/fleetapp"
 )
 
 // PartnerOptions are the options of `keyfob partner register` and
@@ -22,28 +22,31 @@ type PartnerOptions struct {
 	IO       *IOStreams
 	Ctx      context.Context
 	Manager  func() *accounts.Manager
+	Engine   func() *oauth.Engine
 	FleetAPI func() *fleetapi.Client
+	Keys     func() fleetapp.Keys
+	Apps     func() fleetapp.Apps
 
 	// Action is "register" or "check".
 	Action  string
 	Domain  string
 	Account string
+	// Region limits the command to one region ("" is every region the
+	// partner account can reach).
+	Region string
 }
-
-// partnerMinValid is how long a partner token must stay valid for the
-// calls; a shorter-lived one is fetched again first.
-const partnerMinValid = 5 * time.Minute
 
 // NewCmdPartner returns `keyfob partner` and its subcommands; runF replaces
 // their run in tests.
 func NewCmdPartner(f *Factory, runF func(*PartnerOptions) error) *cobra.Command {
 	parent := &cobra.Command{
 		Use:   "partner",
-		Short: "Set up a Fleet API partner account: register your app's domain and check its public key",
-		Long: "Fleet API apps register their domain with Tesla once per region, with a partner token: Tesla then\n" +
-			"fetches the app's public key from https://DOMAIN" + fleetapi.KeyPath + "\n" +
-			"(a PEM EC public key on secp256r1). The partner token comes from a partner account, added with\n" +
-			"keyfob login --kind partner; its region is the one registered.",
+		Short: "Set up your own Fleet API app: its key pair, its domain's registration, vehicle pairing",
+		Long: "A Fleet API app of your own needs an EC key pair (keyfob partner keygen), its public key published at\n" +
+			"https://DOMAIN" + fleetapi.KeyPath + " (keyfob serve serves it),\n" +
+			"the domain registered with Tesla in each region, with a partner token (keyfob partner register), and\n" +
+			"its virtual key added to each car (keyfob partner pair). The partner token comes from a partner\n" +
+			"account, added with keyfob login --kind partner. keyfob login --kind fleet --guide walks through it all.",
 		// A command without a run of its own would take any word for its
 		// help, and exit 0: a mistyped subcommand is a usage error.
 		Args: noArgs,
@@ -52,13 +55,14 @@ func NewCmdPartner(f *Factory, runF func(*PartnerOptions) error) *cobra.Command 
 	for _, action := range []string{"register", "check"} {
 		parent.AddCommand(newCmdPartnerAction(f, action, runF))
 	}
+	parent.AddCommand(NewCmdPartnerKeygen(f, nil), NewCmdPartnerPair(f, nil))
 	return parent
 }
 
 func newCmdPartnerAction(f *Factory, action string, runF func(*PartnerOptions) error) *cobra.Command {
-	opts := &PartnerOptions{IO: f.IO, Manager: f.Manager, FleetAPI: f.FleetAPI, Action: action}
+	opts := &PartnerOptions{IO: f.IO, Manager: f.Manager, Engine: f.Engine, FleetAPI: f.FleetAPI, Keys: f.Keys, Apps: f.Apps, Action: action}
 	cmd := &cobra.Command{
-		Use:  action + " --domain DOMAIN [--account NAME]",
+		Use:  action + " --domain DOMAIN [--account NAME] [--region R]",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Ctx = cmd.Context()
@@ -72,26 +76,31 @@ func newCmdPartnerAction(f *Factory, action string, runF func(*PartnerOptions) e
 		},
 	}
 	if action == "register" {
-		cmd.Short = "Register your app's domain with Tesla in the partner account's region"
+		cmd.Short = "Register your app's domain with Tesla in every region the partner account can reach"
 		cmd.Long = "register checks the public key your domain hosts, then asks Tesla to register the domain\n" +
-			"(POST {audience}/api/1/partner_accounts) and shows what Tesla answered. Registering again\n" +
-			"updates the key Tesla holds."
-		cmd.Example = "  keyfob partner register --domain app.example.com\n  keyfob partner register --domain app.example.com --account biz-eu"
+			"(POST {audience}/api/1/partner_accounts) in every region the partner account's app can reach — na and\n" +
+			"eu share sign-in hosts; cn has its own — or in --region alone, and shows what Tesla answered in each.\n" +
+			"A region without a partner account of its own gets a partner token from the same client id and\n" +
+			"secret, which is not kept. Registering again updates the key Tesla holds."
+		cmd.Example = "  keyfob partner register --domain app.example.com\n  keyfob partner register --domain app.example.com --region eu"
 	} else {
-		cmd.Short = "Compare the public key your domain hosts with the one Tesla holds"
+		cmd.Short = "Compare the key your domain serves, keyfob's key file and the key Tesla holds"
 		cmd.Long = "check fetches https://DOMAIN" + fleetapi.KeyPath + ",\n" +
-			"checks that it is a PEM EC public key on secp256r1 (prime256v1), and compares it with the key Tesla\n" +
-			"holds for the domain in the partner account's region. Exit codes: 0 match; 1 mismatch, not\n" +
-			"registered, or the key cannot be used; 2 usage; 3 no partner account; 4 the partner token was refused."
+			"checks that it is a PEM EC public key on secp256r1 (prime256v1), and compares it with the public key\n" +
+			"in keyfob's directory (keyfob partner keygen) and with the key Tesla holds for the domain in every\n" +
+			"region the partner account can reach (or --region), then says which differ and what to run.\n" +
+			"Exit codes: 0 all agree; 1 a difference, not registered, or the key cannot be used; 2 usage;\n" +
+			"3 no partner account; 4 the partner token was refused."
 		cmd.Example = "  keyfob partner check --domain app.example.com"
 	}
 	cmd.Flags().StringVar(&opts.Domain, "domain", "", "your app's domain, e.g. app.example.com (required)")
-	cmd.Flags().StringVar(&opts.Account, "account", "", "the partner account whose token and region to use (default: the only one)")
+	cmd.Flags().StringVar(&opts.Account, "account", "", "the partner account whose client credentials to use (default: the only one)")
+	cmd.Flags().StringVar(&opts.Region, "region", "", "only this region: na, eu or cn (default: every region the partner account can reach)")
 	return cmd
 }
 
-// partnerSetup checks the domain and returns the partner account with a
-// valid token.
+// partnerSetup checks the domain and the region, and returns the partner
+// account with a valid token.
 func partnerSetup(opts *PartnerOptions) (string, accounts.Account, error) {
 	if opts.Domain == "" {
 		return "", accounts.Account{}, usagef("--domain is required: the domain your app's public key is hosted on")
@@ -100,15 +109,20 @@ func partnerSetup(opts *PartnerOptions) (string, accounts.Account, error) {
 	if err != nil {
 		return "", accounts.Account{}, usageError{err: err}
 	}
+	opts.Region = strings.ToLower(strings.TrimSpace(opts.Region))
+	if opts.Region != "" && !slices.Contains(oauth.Regions, opts.Region) {
+		return "", accounts.Account{}, usagef("unknown region %q; use na, eu or cn", opts.Region)
+	}
 	m := opts.Manager()
-	p, err := partnerAccount(m, opts.Account)
+	p, err := partnerAccount(m, opts.Account, opts.Region)
 	if err != nil {
 		return "", p, err
 	}
-	got, err := m.Token(opts.Ctx, p.ID, partnerMinValid)
+	got, err := m.Token(opts.Ctx, p.ID, fleetapp.PartnerMinValid)
 	if err != nil {
 		return "", p, fmt.Errorf("cannot get a partner token from %q: %w", p.Name, err)
 	}
+	warnStale(opts.IO.Err, got, time.Now())
 	p = got.Account
 	if strings.TrimSpace(p.Audience) == "" {
 		return "", p, fmt.Errorf("the partner account %q has no Fleet API base URL (its audience); set one with keyfob edit %s --region na|eu|cn", p.Name, p.Name)
@@ -126,8 +140,9 @@ func (noPartnerError) Error() string {
 
 func (noPartnerError) Is(target error) bool { return target == accounts.ErrNotFound }
 
-// partnerAccount finds the partner account ref names, or the only one.
-func partnerAccount(m *accounts.Manager, ref string) (accounts.Account, error) {
+// partnerAccount finds the partner account ref names, or the only one
+// (the only one of region, when given).
+func partnerAccount(m *accounts.Manager, ref, region string) (accounts.Account, error) {
 	accts, err := m.List(context.Background())
 	if err != nil {
 		return accounts.Account{}, err
@@ -146,9 +161,13 @@ func partnerAccount(m *accounts.Manager, ref string) (accounts.Account, error) {
 	var names []string
 	var found accounts.Account
 	for _, a := range accts {
-		if a.Kind == accounts.KindPartner {
+		if a.Kind == accounts.KindPartner && (region == "" || a.Region == region) {
 			names, found = append(names, a.Name), a
 		}
+	}
+	if len(names) == 0 && region != "" {
+		// A partner account of another region reaches this one too.
+		return partnerAccount(m, "", "")
 	}
 	switch len(names) {
 	case 0:
@@ -157,61 +176,6 @@ func partnerAccount(m *accounts.Manager, ref string) (accounts.Account, error) {
 		return found, nil
 	}
 	return accounts.Account{}, usagef("there are %d partner accounts (%s); name one with --account", len(names), strings.Join(names, ", "))
-}
-
-func runPartnerRegister(opts *PartnerOptions) error {
-	domain, p, err := partnerSetup(opts)
-	if err != nil {
-		return err
-	}
-	c := opts.FleetAPI()
-	// Tesla fetches the key itself; checking it first gives a clearer
-	// answer than Tesla's refusal.
-	if _, _, err := c.DomainKey(opts.Ctx, domain); err != nil {
-		return partnerError(domain, p, err)
-	}
-	pa, _, err := c.RegisterPartner(opts.Ctx, p.Audience, p.AccessToken, domain)
-	if err != nil {
-		return partnerError(domain, p, err)
-	}
-	printRegistration(opts.IO.Out, domain, &p, pa)
-	return nil
-}
-
-func printRegistration(w io.Writer, domain string, p *accounts.Account, pa fleetapi.PartnerAccount) {
-	fprintf(w, "Registered %s with Tesla in region %s (%s).\n", present.Clean(domain), cmp.Or(present.Clean(p.Region), "-"), present.Clean(p.Audience))
-	for _, kv := range [][2]string{
-		{"domain", pa.Domain}, {"client id", pa.ClientID}, {"account id", pa.AccountID}, {"public key", pa.PublicKey},
-		{"key hash", pa.PublicKeyHash}, {"created", pa.CreatedAt}, {"updated", pa.UpdatedAt},
-	} {
-		if kv[1] != "" {
-			fprintf(w, "  %-12s%s\n", kv[0], present.OneLine(kv[1]))
-		}
-	}
-}
-
-func runPartnerCheck(opts *PartnerOptions) error {
-	domain, p, err := partnerSetup(opts)
-	if err != nil {
-		return err
-	}
-	r, err := opts.FleetAPI().CheckPartnerKey(opts.Ctx, p.Audience, p.AccessToken, domain)
-	if err != nil {
-		return partnerError(domain, p, err)
-	}
-	w, region := opts.IO.Out, cmp.Or(present.Clean(p.Region), "-")
-	fprintf(w, "Domain key   %s\n             EC P-256 ✓ %s\n", present.Clean(r.KeyURL), r.DomainKey)
-	switch r.Outcome {
-	case fleetapi.KeyMatch:
-		fprintf(w, "Tesla (%s)    %s\nResult       ✓ match: Tesla holds the key your domain serves\n", region, present.OneLine(r.TeslaKey))
-		return nil
-	case fleetapi.KeyMismatch:
-		fprintf(w, "Tesla (%s)    %s\nResult       ✗ mismatch\n", region, present.OneLine(r.TeslaKey))
-		return fmt.Errorf("the key at %s is not the one Tesla holds for %s in region %s; register again to update it: keyfob partner register --domain %s",
-			r.KeyURL, domain, region, domain)
-	}
-	fprintf(w, "Tesla (%s)    none\nResult       ✗ not registered\n", region)
-	return fmt.Errorf("Tesla holds no key for %s in region %s (404); register it with keyfob partner register --domain %s", domain, region, domain)
 }
 
 // partnerError says what went wrong in a partner call and what to do.

@@ -112,7 +112,7 @@ func TestPartnerRegisterAndCheck(t *testing.T) {
 
 	r := e.run("", "partner", "check", "--domain", d)
 	if r.code != 1 || !strings.Contains(r.stdout, "not registered") ||
-		!strings.Contains(r.stderr, "Tesla holds no key for "+d+" in region eu (404); register it with keyfob partner register --domain "+d) {
+		!strings.Contains(r.stderr, "Tesla holds no key for "+d+" in region eu, na (404); register it with keyfob partner register --domain "+d) {
 		t.Fatalf("before registering: exit %d %s %s", r.code, r.stdout, r.stderr)
 	}
 	r = e.mustRun("", "partner", "register", "--domain", strings.ToUpper(d))
@@ -215,14 +215,14 @@ func TestPartnerTokenRefreshedThroughManager(t *testing.T) {
 	e.loginPartner("biz", "na")
 	key, _ := ecdh.P256().GenerateKey(rand.Reader)
 	h.serve(t, key.PublicKey())
-	e.mustRun("", "partner", "register", "--domain", h.domain())
+	e.mustRun("", "partner", "register", "--domain", h.domain(), "--region", "na")
 	if st := e.srv.Stats(); st.ClientCredentials != 1 {
 		t.Fatalf("a valid partner token was fetched again: %+v", st)
 	}
 	a := e.account("biz")
 	a.Expiry = a.AccessObtainedAt
 	e.replace(a)
-	e.mustRun("", "partner", "check", "--domain", h.domain())
+	e.mustRun("", "partner", "check", "--domain", h.domain(), "--region", "na")
 	if st := e.srv.Stats(); st.ClientCredentials != 2 {
 		t.Fatalf("the expired partner token was not fetched again: %+v", st)
 	}
@@ -231,11 +231,7 @@ func TestPartnerTokenRefreshedThroughManager(t *testing.T) {
 // replace writes a over the stored account with its id.
 func (e *env) replace(a accounts.Account) {
 	e.t.Helper()
-	err := accounts.Open(e.storeDir()).Update(context.Background(), func(f *accounts.File) error {
-		*f.Find(a.ID) = a
-		return nil
-	})
-	if err != nil {
+	if _, err := e.manager().Put(context.Background(), a); err != nil {
 		e.t.Fatal(err)
 	}
 }

@@ -3,10 +3,12 @@ package cli
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,14 +16,19 @@ import (
 	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
-// TestUnsavableRotationGoesToRecovery refreshes an account when the store
-// cannot be written: the rotated refresh token goes to a recovery file,
-// the user is told, and the next keyfob run uses it and merges it back.
+// TestUnsavableRotationGoesToRecovery refreshes an account while its
+// store stops taking writes, when the refresh request is at the server.
 // As root the store sits on a tmpfs that is filled, or remounted
-// read-only, while the refresh request is at the server; without root the
-// read-only case takes the write permission away instead, and the
-// full-disk case cannot run. With KEYFOB_REQUIRE_MOUNT=1 (CI) a case that
-// cannot run fails instead of skipping.
+// read-only, meanwhile; without root the read-only case takes the write
+// permission of the store's directories away instead, and the full-disk
+// case cannot run. With KEYFOB_REQUIRE_MOUNT=1 (CI) a case that cannot run
+// fails instead of skipping.
+//
+// A full disk costs nothing: keyfob set aside the record's write before
+// it asked, so the refresh is saved as usual. A read-only store cannot
+// take it: the rotated refresh token goes to a recovery file, the user is
+// told, the next keyfob run uses it, and the account's next refresh puts
+// it back in the record.
 func TestUnsavableRotationGoesToRecovery(t *testing.T) {
 	for _, how := range []string{"full", "read-only"} {
 		t.Run(how, func(t *testing.T) {
@@ -32,12 +39,35 @@ func TestUnsavableRotationGoesToRecovery(t *testing.T) {
 			home := e.isolateHome() // where the recovery file goes when the store's directory is read-only
 			e.seed(e.minted("a0000001", "car", -time.Minute), e.minted("a0000002", "spare", time.Hour))
 			e.mustRun("", "refresh", "spare") // the lock files exist from now on
+			if how == "full" {
+				// The store lives on a small file system, which fills up
+				// while the request is out.
+				if err := moveOntoTmpfs(t, e.storeDir()); err != nil {
+					t.Fatal(err)
+				}
+			}
 			old := e.account("car")
-			what := refreshWhileUnwritable(t, e, how, old)
-
+			what, r := refreshWhileUnwritable(t, e, how, old)
+			if e.srv.RefreshTokenLive(old.RefreshToken) {
+				t.Fatalf("%s: the server did not rotate the token", what)
+			}
+			if strings.Contains(r.stderr, old.RefreshToken) {
+				t.Fatalf("%s: the error shows a token", what)
+			}
+			if how == "full" {
+				if r.code != 0 || strings.Contains(r.stderr, "recovery") {
+					t.Fatalf("%s: exit %d, stderr %s", what, r.code, r.stderr)
+				}
+				checkInRecord(t, e, home, what, strings.TrimSpace(r.stdout))
+				writable(e.storeDir(), how)
+				return
+			}
+			if r.code != 1 || !strings.Contains(r.stderr, "could not be saved") || !strings.Contains(r.stderr, "recovery") {
+				t.Fatalf("%s: exit %d, stderr %s", what, r.code, r.stderr)
+			}
 			// The recovered token is used at once, without another refresh.
 			refreshes := e.srv.Stats().Refreshes
-			r := e.mustRun("", "token", "car")
+			r = e.mustRun("", "token", "car")
 			if e.srv.Stats().Refreshes != refreshes {
 				t.Fatalf("%s: keyfob refreshed again instead of using the recovered token", what)
 			}
@@ -45,16 +75,20 @@ func TestUnsavableRotationGoesToRecovery(t *testing.T) {
 				t.Fatalf("%s: the token printed after recovery is not a live one", what)
 			}
 			writable(e.storeDir(), how)
-			checkMergedBack(t, e, home)
+			// The next refresh starts from the recovered refresh token (the
+			// one before it is spent) and puts its successor in the record.
+			r = e.mustRun("", "refresh", "car")
+			checkInRecord(t, e, home, what, "")
 		})
 	}
 }
 
 // refreshWhileUnwritable runs `keyfob token car` and makes the store
 // unwritable while its refresh request is at the server, after keyfob
-// took its locks. It checks what the user was told, and returns what was
-// done to the store. The refresh has always ended when it returns.
-func refreshWhileUnwritable(t *testing.T, e *env, how string, old accounts.Account) (what string) {
+// took its locks and set aside its write. It returns what was done to the
+// store and what keyfob said. The refresh has always ended when it
+// returns.
+func refreshWhileUnwritable(t *testing.T, e *env, how string, old accounts.Account) (string, result) {
 	t.Helper()
 	e.srv.SetLatency(time.Second)
 	done := make(chan result, 1)
@@ -66,33 +100,26 @@ func refreshWhileUnwritable(t *testing.T, e *env, how string, old accounts.Accou
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.code != 1 || !strings.Contains(r.stderr, "could not be saved") || !strings.Contains(r.stderr, "recovery") {
-		t.Fatalf("%s: exit %d, stderr %s", what, r.code, r.stderr)
-	}
-	if strings.Contains(r.stderr, old.RefreshToken) {
-		t.Fatalf("%s: the error shows a token", what)
-	}
-	if e.srv.RefreshTokenLive(old.RefreshToken) {
-		t.Fatalf("%s: the server did not rotate the token", what)
-	}
-	return what
+	return what, r
 }
 
-// checkMergedBack makes the next write and checks that the recovered
-// refresh token is back in the store and no recovery file is left.
-func checkMergedBack(t *testing.T, e *env, home string) {
+// checkInRecord checks that car's record file holds its refresh token,
+// which is the live one, and access token printed (when not ""), and that
+// no recovery file is left.
+func checkInRecord(t *testing.T, e *env, home, what, printed string) {
 	t.Helper()
-	e.mustRun("", "refresh", "spare")
-	raw, _ := os.ReadFile(filepath.Join(e.storeDir(), accounts.StoreFile))
 	a := e.account("car")
+	raw, _ := os.ReadFile(filepath.Join(e.storeDir(), "records", a.ID+".json"))
 	if !bytes.Contains(raw, []byte(a.RefreshToken)) || !e.srv.RefreshTokenLive(a.RefreshToken) {
-		t.Fatal("the recovered refresh token did not make it back into the store")
+		t.Fatalf("%s: the record of car does not hold its live refresh token", what)
 	}
-	leftovers, _ := filepath.Glob(filepath.Join(home, ".state", "keyfob", "*"+accounts.RecoveryFile))
-	for _, p := range append(leftovers, filepath.Join(e.storeDir(), accounts.RecoveryFile)) {
-		if _, err := os.Stat(p); err == nil {
-			t.Errorf("recovery file %s is still there after the merge", p)
-		}
+	if printed != "" && (a.AccessToken != printed || !bytes.Contains(raw, []byte(printed))) {
+		t.Fatalf("%s: the record of car does not hold the access token keyfob printed", what)
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(home, ".state", "keyfob", "*", "recovery", "*"))
+	more, _ := filepath.Glob(filepath.Join(e.storeDir(), "recovery", "*"))
+	for _, p := range append(leftovers, more...) {
+		t.Errorf("%s: recovery file %s is still there", what, p)
 	}
 }
 
@@ -123,23 +150,30 @@ func mountProblem(t *testing.T) string {
 	return ""
 }
 
-// unwritable makes dir refuse writes for the rest of the test: a full or
-// read-only tmpfs (as root), or no write permission (read-only, as anyone
-// else). It reports what it did.
+// unwritable makes dir refuse writes for the rest of the test: its tmpfs
+// filled (full, as root), a read-only tmpfs in its place (as root), or no
+// write permission (read-only, as anyone else). It reports what it did.
 func unwritable(t *testing.T, dir, how string) (string, error) {
 	if os.Geteuid() != 0 {
-		if err := os.Chmod(dir, 0o500); err != nil {
+		if err := chmodDirs(dir, 0o500); err != nil {
 			return "", err
 		}
-		t.Cleanup(func() { os.Chmod(dir, 0o700) })
-		return "read-only directory (mode 0500)", nil
+		t.Cleanup(func() { _ = chmodDirs(dir, 0o700) })
+		return "read-only directories (mode 0500)", nil
 	}
+	if how == "full" { // on a tmpfs already
+		fillUp(dir)
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(dir, &st); err != nil || st.Bavail != 0 {
+			return "", fmt.Errorf("the tmpfs is not full: %d blocks free (%v)", st.Bavail, err)
+		}
+		return "full disk (tmpfs)", nil
+	}
+	// Another file system takes the store's place, and is read-only by
+	// the time the answer comes (a file system cannot be remounted
+	// read-only while keyfob holds a file open for writing on it).
 	if err := moveOntoTmpfs(t, dir); err != nil {
 		return "", err
-	}
-	if how == "full" {
-		fillUp(dir)
-		return "full disk (tmpfs)", nil
 	}
 	if out, err := exec.Command("mount", "-o", "remount,ro", dir).CombinedOutput(); err != nil {
 		return "", fmt.Errorf("remount ro: %v %s", err, out)
@@ -172,9 +206,11 @@ func fillUp(dir string) {
 	}
 	defer filler.Close()
 	buf := make([]byte, 64<<10)
-	for {
-		if _, err := filler.Write(buf); err != nil {
-			return
+	for n := len(buf); n > 0; n /= 2 {
+		for {
+			if _, err := filler.Write(buf[:n]); err != nil {
+				break
+			}
 		}
 	}
 }
@@ -187,6 +223,25 @@ func writable(dir, how string) {
 	case os.Geteuid() == 0:
 		exec.Command("mount", "-o", "remount,rw", dir).Run()
 	default:
-		os.Chmod(dir, 0o700)
+		_ = chmodDirs(dir, 0o700)
 	}
+}
+
+// chmodDirs sets the mode of dir and of every directory in it.
+func chmodDirs(dir string, mode os.FileMode) error {
+	var dirs []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			dirs = append(dirs, path)
+		}
+		return err
+	})
+	// The deepest first: a directory without write permission can still
+	// be entered, but the order keeps a failure from stranding others.
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if cerr := os.Chmod(dirs[i], mode); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
+	return err
 }

@@ -18,6 +18,9 @@ func TestListRefreshEnding(t *testing.T) {
 	now := time.Now()
 	soon, later := e.minted("a0000001", "soon", 8*time.Hour), e.minted("a0000002", "later", 8*time.Hour)
 	soon.RefreshObtainedAt = now.Add(-accounts.RefreshTokenLifetime + accounts.RefreshEndingWithin - time.Hour)
+	// later's server kept its refresh token at its last refresh: only a
+	// new login renews it.
+	later.LastRefresh = &accounts.RefreshResult{At: now.Add(-time.Hour), OK: true}
 	later.RefreshObtainedAt = now.Add(-accounts.RefreshTokenLifetime + accounts.RefreshEndingWithin + time.Hour)
 	e.seed(soon, later)
 
@@ -36,8 +39,11 @@ func TestListRefreshEnding(t *testing.T) {
 		t.Fatal(err, r.stdout)
 	}
 	for _, entry := range got {
-		want := entry["name"] == "soon"
-		if entry["refresh_expires_soon"] != want || entry["status"] != "valid" {
+		want, renewal := entry["name"] == "soon", "login"
+		if want {
+			renewal = "refresh"
+		}
+		if entry["refresh_expires_soon"] != want || entry["status"] != "valid" || entry["refresh_renewed_by"] != renewal {
 			t.Errorf("entry %v", entry)
 		}
 	}

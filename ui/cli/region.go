@@ -49,8 +49,8 @@ func printNameNotUsed(w io.Writer, saved oauth.Saved) {
 		name, asked, name, asked)
 }
 
-// consumerNames lists consumers' names for a message.
-func consumerNames(cs []accounts.Consumer) string {
+// listConsumers lists consumers' names for a message.
+func listConsumers(cs []accounts.Consumer) string {
 	names := make([]string, len(cs))
 	for i, c := range cs {
 		names[i] = present.Clean(c.Name)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 
 	"github.com/spf13/cobra"
 
@@ -28,6 +27,8 @@ func NewCmdRemove(f *Factory, runF func(*RemoveOptions) error) *cobra.Command {
 		Use:     "remove NAME",
 		Aliases: []string{"rm"},
 		Short:   "Forget an account locally (its tokens stay valid at the server)",
+		Long: "remove forgets an account and its consumers of keyfob serve; its tokens stay valid at the server\n" +
+			"(keyfob revoke revokes them). It asks first; without a terminal to ask at, it needs --yes.",
 		Example: "  keyfob remove old-car --yes",
 		Args:    exactlyOneName,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -39,7 +40,7 @@ func NewCmdRemove(f *Factory, runF func(*RemoveOptions) error) *cobra.Command {
 		},
 	}
 	completeNames(cmd, f, 1)
-	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "remove without asking (needed without a terminal)")
 	return cmd
 }
 
@@ -50,14 +51,10 @@ func runRemove(opts *RemoveOptions) error {
 		return err
 	}
 	name := present.Clean(acct.Name)
-	if !opts.Yes && opts.IO.InTTY {
-		ok, err := opts.Prompter().Confirm(opts.Ctx, "Forget "+name+"? Its tokens stay valid at the server (use keyfob revoke for that).")
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return errors.New("nothing removed")
-		}
+	if err := confirm(opts.Ctx, opts.IO, opts.Prompter, opts.Yes,
+		"Forget "+name+"? Its tokens stay valid at the server (use keyfob revoke for that).",
+		"remove "+name, "nothing removed"); err != nil {
+		return err
 	}
 	removed, err := m.Remove(opts.Ctx, acct.ID)
 	if err != nil {
@@ -65,7 +62,7 @@ func runRemove(opts *RemoveOptions) error {
 	}
 	fprintf(opts.IO.Err, "Removed %s.\n", name)
 	if n := len(removed.Consumers); n > 0 {
-		fprintf(opts.IO.Err, "Removed with it %s of keyfob serve: %s.\n", plural(n, "consumer", "consumers"), consumerNames(removed.Consumers))
+		fprintf(opts.IO.Err, "Removed with it %s of keyfob serve: %s.\n", plural(n, "consumer", "consumers"), listConsumers(removed.Consumers))
 	}
 	return nil
 }

@@ -14,18 +14,20 @@ import (
 
 // RevokeOptions are the options of `keyfob revoke`.
 type RevokeOptions struct {
-	IO      *IOStreams
-	Ctx     context.Context
-	Manager func() *accounts.Manager
+	IO       *IOStreams
+	Ctx      context.Context
+	Manager  func() *accounts.Manager
+	Prompter func() *Prompter
 
 	Name            string
 	Remove          bool
 	RemoveConsumers bool
+	Yes             bool
 }
 
 // NewCmdRevoke returns `keyfob revoke`; runF replaces its run in tests.
 func NewCmdRevoke(f *Factory, runF func(*RevokeOptions) error) *cobra.Command {
-	opts := &RevokeOptions{IO: f.IO, Manager: f.Manager}
+	opts := &RevokeOptions{IO: f.IO, Manager: f.Manager, Prompter: f.Prompter}
 	cmd := &cobra.Command{
 		Use:   "revoke NAME",
 		Short: "Revoke an account's tokens at the server and mark it revoked",
@@ -34,8 +36,11 @@ func NewCmdRevoke(f *Factory, runF func(*RevokeOptions) error) *cobra.Command {
 			"documents no revocation endpoint: for Tesla accounts keyfob shows the consent page where you\n" +
 			"can withdraw the app's access. The legacy owner-api's /oauth/revoke answers 200 without\n" +
 			"revoking anything, so keyfob reports its answer as not confirmed and keeps the tokens.\n" +
-			"The record stays, marked revoked, unless --remove.",
-		Example: "  keyfob revoke home\n  keyfob revoke old-car --remove",
+			"The record stays, marked revoked, unless --remove. keyfob serve's consumers of the account keep\n" +
+			"their credentials (revoke names them; a new login gives them the account's tokens again) unless\n" +
+			"--remove-consumers, or --remove, which removes them with the account. It asks first; without a\n" +
+			"terminal to ask at, it needs --yes.",
+		Example: "  keyfob revoke home\n  keyfob revoke old-car --remove\n  keyfob revoke car --remove-consumers --yes",
 		Args:    exactlyOneName,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ctx, opts.Name = cmd.Context(), args[0]
@@ -48,6 +53,7 @@ func NewCmdRevoke(f *Factory, runF func(*RevokeOptions) error) *cobra.Command {
 	completeNames(cmd, f, 1)
 	cmd.Flags().BoolVar(&opts.Remove, "remove", false, "also forget the account locally (and its consumers of keyfob serve)")
 	cmd.Flags().BoolVar(&opts.RemoveConsumers, "remove-consumers", false, "also remove the account's consumers of keyfob serve")
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "revoke without asking (needed without a terminal)")
 	return cmd
 }
 
@@ -57,26 +63,36 @@ func runRevoke(opts *RevokeOptions) error {
 	if err != nil {
 		return err
 	}
+	name := present.Clean(acct.Name)
+	question := "Revoke " + name + "'s tokens at the server and mark it revoked? It needs a new login to work again."
+	if opts.Remove {
+		question = "Revoke " + name + "'s tokens at the server and forget it?"
+	}
+	if err := confirm(opts.Ctx, opts.IO, opts.Prompter, opts.Yes, question, "revoke "+name, "nothing revoked"); err != nil {
+		return err
+	}
 	rev, err := m.Revoke(opts.Ctx, acct.ID, accounts.RevokeOptions{Remove: opts.Remove, RemoveConsumers: opts.RemoveConsumers})
 	held := acct.AccessToken != "" || acct.RefreshToken != ""
-	name := present.Clean(acct.Name)
 	printRevocation(opts.IO.Out, name, rev.Revocation, opts.Remove, held)
 	printRevokedConsumers(opts.IO.Out, name, rev)
 	return err
 }
 
 // printRevokedConsumers says what became of the account's consumers of
-// keyfob serve: removed, or kept (a new login makes them work again).
+// keyfob serve: removed (also when the server part failed: they are this
+// machine's to cut off), or kept, and then a new login gives them its
+// tokens again.
 func printRevokedConsumers(w io.Writer, name string, rev accounts.Revoked) {
-	n := len(rev.Consumers)
-	switch {
-	case n == 0:
-	case rev.ConsumersRemoved:
-		fprintf(w, "Consumers: removed %s of keyfob serve: %s.\n", plural(n, "consumer", "consumers"), consumerNames(rev.Consumers))
-	default:
-		fprintf(w, "Consumers: %s of keyfob serve (%s) get no token now, and get %s again after a new login; keyfob revoke %s --remove-consumers removes them.\n",
-			plural(n, "consumer", "consumers"), consumerNames(rev.Consumers), name+"'s", name)
+	if len(rev.Consumers) == 0 {
+		return
 	}
+	list := listConsumers(rev.Consumers)
+	if rev.ConsumersRemoved {
+		fprintf(w, "Consumers: %s removed; their credentials no longer work.\n", list)
+		return
+	}
+	fprintf(w, "Consumers: %s keep their credentials, and a new login of %s gives them its tokens again;\n"+
+		"        keyfob revoke %s --remove-consumers (or keyfob serve remove CONSUMER) removes them.\n", list, name, name)
 }
 
 // printRevocation reports the server's and the local outcome separately;

@@ -53,8 +53,14 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			// An empty --config-dir ("$DIR" unset in a script) would fall
 			// back to the user's own store.
-			if fl := cmd.Flag("config-dir"); fl != nil && fl.Changed && strings.TrimSpace(f.configDir) == "" {
+			fl := cmd.Flag("config-dir")
+			given := fl != nil && fl.Changed
+			if given && strings.TrimSpace(f.configDir) == "" {
 				return usagef("--config-dir needs a directory; leave it out for $%s or the default", EnvConfigDir)
+			}
+			if dir, set := f.lookupEnv(EnvConfigDir); set && !given && strings.TrimSpace(dir) == "" {
+				return usageError{err: fmt.Errorf("$%s is set but empty; set it to a directory, or unset it (unset %s) for the default",
+					EnvConfigDir, EnvConfigDir), advised: true}
 			}
 			if f.httpTimeout <= 0 {
 				return usagef("--http-timeout must be more than zero: without a bound, a refresh that never gets an answer would hold its account's lock forever")
@@ -96,6 +102,8 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 		NewCmdVersion(f, nil), NewCmdSandbox(f, nil), NewCmdClipboardClear(f, nil),
 		NewCmdCheck(f, nil), NewCmdEdit(f, nil), NewCmdPartner(f, nil), NewCmdStore(f),
 	)
+	completeFlags(root, f)
+	unwrapHelp(root)
 	return root
 }
 

@@ -62,7 +62,7 @@ func runSandbox(opts *SandboxOptions) error {
 	opts.Server.Users = append(opts.Server.Users, chinaUser)
 	srv, err := sandbox.StartAt(opts.Addr, opts.Server)
 	if err != nil {
-		return err
+		return addrInUse(opts.Addr, err)
 	}
 	defer srv.Close()
 	// Like Tesla, the sandbox takes only a registered redirect URI for
@@ -89,7 +89,7 @@ func printSandbox(w io.Writer, srv *sandbox.Server, redirect string) {
 	fprintf(w, "\nTest user: %s  password: %s\n", u.Email, u.Password)
 	fprintf(w, "China user: %s  same password; signs in at the China host %s (auth.tesla.cn)\n", chinaUser.Email, srv.CNURL())
 	fprintf(w, "Fleet app: %s  registered redirect URI: %s\n", sandbox.FleetClientID, redirect)
-	fprintf(w, "Partner client: %s  secret: %s\n\n", sandbox.PartnerClientID, sandbox.PartnerSecret)
+	fprintf(w, "Partner client: %s  secret: %s  business auth code: %s\n\n", sandbox.PartnerClientID, sandbox.PartnerSecret, sandbox.BusinessAuthCode)
 	fprintln(w, "Try, with an empty config directory:")
 	fprintf(w, "  export %s=$(mktemp -d)\n", EnvConfigDir)
 	fprintf(w, "  keyfob login --kind fleet --issuer %s --client-id %s --redirect-uri %s\n", base, sandbox.FleetClientID, redirect)
@@ -99,6 +99,8 @@ func printSandbox(w io.Writer, srv *sandbox.Server, redirect string) {
 	fprintf(w, "  keyfob login --kind owner --issuer %s --email %s --no-browser --name china\n", base, chinaUser.Email)
 	fprintf(w, "  %s=%s keyfob login --kind partner --issuer %s --client-id %s\n",
 		EnvClientSecret, sandbox.PartnerSecret, base, sandbox.PartnerClientID)
+	fprintf(w, "  %s=%s %s=%s keyfob login --kind partner --issuer %s --client-id %s --name business\n",
+		EnvClientSecret, sandbox.PartnerSecret, EnvAuthCode, sandbox.BusinessAuthCode, base, sandbox.PartnerClientID)
 	fprintf(w, "  echo %s | keyfob login --kind legacy --base-url %s --email %s\n", u.Password, base, u.Email)
 	fprintln(w, "  keyfob list; keyfob token")
 }

@@ -76,12 +76,16 @@ func TestTokensOnlyInTheStore(t *testing.T) {
 	e.seed(e.minted("a0000001", "car", -time.Minute))
 	e.mustRun("", "token", "car")
 	a := e.account("car")
+	record := filepath.Join(e.storeDir(), "records", a.ID+".json") // the one file that holds them
+	if b, _ := os.ReadFile(record); !strings.Contains(string(b), a.RefreshToken) || !strings.Contains(string(b), a.AccessToken) {
+		t.Fatalf("%s does not hold the account's tokens", record)
+	}
 	for _, root := range []string{e.storeDir(), home} {
 		if _, err := os.Stat(root); os.IsNotExist(err) && root != e.storeDir() {
 			continue
 		}
 		walkOrFail(t, root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || filepath.Base(p) == accounts.StoreFile {
+			if err != nil || d.IsDir() || p == record {
 				return err
 			}
 			b, _ := os.ReadFile(p)

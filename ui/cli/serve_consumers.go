@@ -188,20 +188,26 @@ func NewCmdServeRemove(f *Factory, runF func(*ServeRemoveOptions) error) *cobra.
 			return runServeRemove(opts)
 		},
 	}
-	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "remove without asking (needed without a terminal)")
+	completeConsumers(cmd, f)
 	return cmd
 }
 
 func runServeRemove(opts *ServeRemoveOptions) error {
 	m := opts.Manager()
-	if !opts.Yes && opts.IO.InTTY {
-		ok, err := opts.Prompter().Confirm(opts.Ctx, "Remove consumer "+present.Clean(opts.Consumer)+"? Its credential stops working.")
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return errors.New("nothing removed")
-		}
+	f, err := m.Snapshot(opts.Ctx)
+	if err != nil {
+		return err
+	}
+	found := f.FindConsumer(opts.Consumer)
+	if found == nil {
+		_, err := m.RemoveConsumer(opts.Ctx, opts.Consumer) // no such consumer: says so, as asking could not
+		return err
+	}
+	name := present.Clean(found.Name)
+	if err := confirm(opts.Ctx, opts.IO, opts.Prompter, opts.Yes, "Remove consumer "+name+"? Its credential stops working.",
+		"remove consumer "+name, "nothing removed"); err != nil {
+		return err
 	}
 	c, err := m.RemoveConsumer(opts.Ctx, opts.Consumer)
 	if err != nil {

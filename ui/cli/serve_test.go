@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -26,7 +27,7 @@ func TestServeConsumers(t *testing.T) {
 		!strings.Contains(r.stderr, "Consumer teslamate gets the tokens of car") || strings.Contains(r.stderr, cred) {
 		t.Fatalf("stdout %q stderr %q", r.stdout, r.stderr)
 	}
-	if strings.Contains(string(e.storeBytes()), cred) {
+	if strings.Contains(fmt.Sprint(e.storeFiles()), cred) {
 		t.Fatal("the credential is in the store")
 	}
 	e.mustRun("", "serve", "add", "ha", "--account", "truck")
@@ -53,12 +54,13 @@ func TestServeConsumers(t *testing.T) {
 		{[]string{"serve", "remove", "nobody"}, 3, "no consumer is named"},
 		{[]string{"serve", "--min-valid", "-1s"}, 2, "negative"},
 		{[]string{"serve", "--addr", "0.0.0.0:0"}, 1, "--tls-cert"},
+		{[]string{"serve", "--addr", "127.0.0.1:0", "--allow-host", "http://teslamate.lan"}, 1, "--allow-host \"http://teslamate.lan\" is not a host name"},
 	} {
 		if r := e.run("", tc.args...); r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("%v: exit %d %s", tc.args, r.code, r.stderr)
 		}
 	}
-	r = e.mustRun("", "serve", "remove", "TESLAMATE")
+	r = e.mustRun("", "serve", "remove", "TESLAMATE", "--yes")
 	if !strings.Contains(r.stderr, "Removed consumer teslamate.") {
 		t.Fatalf("remove: %s", r.stderr)
 	}
@@ -81,7 +83,7 @@ func TestServeProcess(t *testing.T) {
 	e.seed(e.minted("a0000001", "car", -time.Minute))
 	cred := strings.TrimSpace(e.mustRun("", "serve", "add", "teslamate", "--account", "car").stdout)
 	script := strings.TrimSpace(e.mustRun("", "serve", "add", "script", "--account", "car").stdout)
-	cmd := exec.Command(keyfobBinary(t), "serve", "--addr", "127.0.0.1:0")
+	cmd := exec.Command(keyfobBinary(t), "serve", "--addr", "127.0.0.1:0", "--allow-host", "teslamate.lan")
 	cmd.Env = e.environ()
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
@@ -124,7 +126,14 @@ func TestServeProcess(t *testing.T) {
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("by name: %v %v", resp, err)
 	}
-	e.mustRun("", "serve", "remove", "teslamate")
+	// Host names: its own and --allow-host's are answered, no other.
+	for host, want := range map[string]int{"teslamate.lan:7531": 200, "rebind.attacker.example": 421} {
+		req.Host = host
+		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != want {
+			t.Fatalf("Host %s: %v %v, want %d", host, resp, err, want)
+		}
+	}
+	e.mustRun("", "serve", "remove", "teslamate", "--yes")
 	if status, body = token(); status != 401 || !strings.Contains(body, "invalid_client") {
 		t.Fatalf("a removed consumer got %d %s", status, body)
 	}
@@ -139,12 +148,59 @@ func TestServeProcess(t *testing.T) {
 	}
 	out := log.String()
 	if !strings.Contains(out, "consumer=teslamate account=car status=200 outcome=refreshed") ||
-		!strings.Contains(out, "status=401 outcome=invalid_client") || !strings.Contains(out, "keyfob serve: stopped") {
+		!strings.Contains(out, "status=401 outcome=invalid_client") || !strings.Contains(out, "keyfob serve: stopped") ||
+		!strings.Contains(out, "answering requests for 127.0.0.1, localhost, teslamate.lan") {
 		t.Fatalf("log:\n%s", out)
 	}
 	for _, secret := range []string{cred, script, a.RefreshToken, a.AccessToken} {
 		if strings.Contains(out, secret) {
 			t.Fatal("a secret is in serve's log")
 		}
+	}
+}
+
+// TestRevokeAndLoginNameTheConsumers: revoke says which consumers of
+// keyfob serve keep their credentials, a new login says which get the
+// account's tokens again, and --remove-consumers (or --remove) removes
+// them.
+func TestRevokeAndLoginNameTheConsumers(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	login := []string{"login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", sandbox.FleetClientID,
+		"--redirect-uri", e.fleetRedirect(), "--name", "car"}
+	e.mustRun("", login...)
+	e.mustRun("", "serve", "add", "tm", "--account", "car")
+	e.mustRun("", "serve", "add", "ha", "--account", "car")
+	consumers := func() string {
+		var list []struct{ Name string }
+		_ = json.Unmarshal([]byte(e.mustRun("", "serve", "list", "--json").stdout), &list)
+		var names []string
+		for _, c := range list {
+			names = append(names, c.Name)
+		}
+		return strings.Join(names, ",")
+	}
+	r := e.mustRun("", "revoke", "car", "--yes")
+	if !strings.Contains(r.stdout, "Consumers: tm, ha keep their credentials, and a new login of car gives them its tokens again") ||
+		!strings.Contains(r.stdout, "keyfob revoke car --remove-consumers") || consumers() != "tm,ha" {
+		t.Fatalf("revoke: %s", r.stdout)
+	}
+	r = e.mustRun("", login...)
+	if !strings.Contains(r.stderr, "Consumers of keyfob serve that get car's tokens again: tm, ha") {
+		t.Fatalf("login again: %s", r.stderr)
+	}
+	r = e.mustRun("", "revoke", "car", "--remove-consumers", "--yes")
+	if !strings.Contains(r.stdout, "Consumers: removed tm, ha; their credentials no longer work.") || consumers() != "" ||
+		e.account("car").State != accounts.StateRevoked {
+		t.Fatalf("revoke --remove-consumers: %s; consumers %q", r.stdout, consumers())
+	}
+	e.mustRun("", "serve", "add", "script", "--account", "car")
+	r = e.mustRun("", "revoke", "car", "--remove", "--yes")
+	if !strings.Contains(r.stdout, "Consumers: script removed with the account") || consumers() != "" {
+		t.Fatalf("revoke --remove: %s", r.stdout)
+	}
+	// Without consumers, nothing is said of them.
+	e.mustRun("", login...)
+	if r := e.mustRun("", "revoke", "car", "--yes"); strings.Contains(r.stdout, "Consumers") {
+		t.Fatalf("revoke of an account without consumers: %s", r.stdout)
 	}
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +17,9 @@ type IOStreams struct {
 	Err io.Writer
 
 	InTTY, OutTTY, ErrTTY bool
+	// Columns and Rows are the terminal's size; 0 means ask the terminal
+	// (Size).
+	Columns, Rows int
 }
 
 // System returns the process's standard streams.
@@ -33,6 +37,40 @@ func (s *IOStreams) TUIOutput() io.Writer {
 		return s.Out
 	}
 	return s.Err
+}
+
+// DefaultWidth and DefaultHeight are the size assumed when no terminal
+// says its own.
+const (
+	DefaultWidth  = 80
+	DefaultHeight = 24
+)
+
+// Width is the width of the terminal that stdout, else stderr, is:
+// Columns when set, else what the terminal says, else DefaultWidth.
+func (s *IOStreams) Width() int {
+	w, _ := s.Size()
+	return w
+}
+
+// Size is the width and height of the terminal that stdout, else stderr,
+// is: Columns and Rows when set, else what the terminal says, else
+// DefaultWidth and DefaultHeight.
+func (s *IOStreams) Size() (width, height int) {
+	if s.Columns > 0 {
+		return s.Columns, cmp.Or(s.Rows, DefaultHeight)
+	}
+	for _, w := range []struct {
+		v   any
+		tty bool
+	}{{s.Out, s.OutTTY}, {s.Err, s.ErrTTY}} {
+		if f, ok := w.v.(interface{ Fd() uintptr }); ok && w.tty {
+			if cols, rows, err := term.GetSize(f.Fd()); err == nil && cols > 0 {
+				return cols, cmp.Or(rows, DefaultHeight)
+			}
+		}
+	}
+	return DefaultWidth, DefaultHeight
 }
 
 func isTerminal(v any) bool {

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -40,13 +39,18 @@ const scratchID = "5c7a7c40"
 
 // storeWriter is a second process that keeps incrementing a counter kept
 // in the store (the scratch account's name, "scratch-N"), reading it and
-// writing it back under the store's lock, until its stop file appears; it
-// prints how many increments it made. A write of anyone's that was lost
-// (another process writing what it read before) takes increments with it,
-// so the counter ends below that number. Started as the test binary with
-// KEYFOB_TEST_WRITER set (see TestMain).
+// writing it back as one edit through its own Manager, until its stop
+// file appears; it prints how many increments it made. A write of
+// anyone's that was lost (another process writing what it read before)
+// takes increments with it, so the counter ends below that number.
+// Started as the test binary with KEYFOB_TEST_WRITER set (see TestMain).
 func storeWriter(dir string) int {
-	s := accounts.Open(dir)
+	m, err := accounts.Open("", accounts.Options{Dir: dir})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer m.Close()
 	stop := filepath.Join(dir, "stop-writer")
 	n := 0
 	for {
@@ -54,7 +58,7 @@ func storeWriter(dir string) int {
 			fmt.Println(n)
 			return 0
 		}
-		if err := s.Update(context.Background(), increment); err != nil {
+		if _, _, err := m.Edit(context.Background(), scratchID, increment); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
@@ -64,11 +68,7 @@ func storeWriter(dir string) int {
 }
 
 // increment adds one to the scratch account's counter.
-func increment(f *accounts.File) error {
-	a := f.Find(scratchID)
-	if a == nil {
-		return errors.New("the scratch account is gone")
-	}
+func increment(a *accounts.Account) error {
 	k, err := scratchCount(a)
 	if err != nil {
 		return err

@@ -99,9 +99,15 @@ type tmuxTUI struct {
 // ("PATH=…") as its PATH. The tmux server is killed at the end of the test.
 func startTUI(t *testing.T, e *env, pathEnv string) *tmuxTUI {
 	t.Helper()
+	return startTUISized(t, e, pathEnv, 100, 30)
+}
+
+// startTUISized is startTUI on a screen of w×h cells.
+func startTUISized(t *testing.T, e *env, pathEnv string, w, h int) *tmuxTUI {
+	t.Helper()
 	s := &tmuxTUI{t: t, socket: filepath.Join(e.dir, "tmux.sock")} // removed with the test's directory
 	home := filepath.Join(e.dir, "home")
-	args := []string{"new-session", "-d", "-s", "tui", "-x", "100", "-y", "30",
+	args := []string{"new-session", "-d", "-s", "tui", "-x", strconv.Itoa(w), "-y", strconv.Itoa(h),
 		"env", "-i", pathEnv, "HOME=" + home, "TERM=xterm-256color", "LANG=C.UTF-8",
 		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"), "XDG_STATE_HOME=" + filepath.Join(home, ".state"),
 		EnvConfigDir + "=" + e.storeDir(), keyfobBinary(t)}

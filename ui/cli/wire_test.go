@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
@@ -58,7 +57,7 @@ func TestFleetRedirectIsRequiredThenRemembered(t *testing.T) {
 	if strings.Contains(r.stderr, "remembered") {
 		t.Errorf("a login given its redirect URI speaks of a remembered one: %s", r.stderr)
 	}
-	cfg, err := accounts.Open(e.storeDir()).LoadConfig()
+	cfg, err := e.manager().Config()
 	if err != nil || cfg.RedirectURIs[sandbox.FleetClientID] != redirect {
 		t.Fatalf("config after the login: %+v %v", cfg, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/ui/present"
 )
 
@@ -34,6 +35,10 @@ type Common struct {
 	Manager *accounts.Manager
 	// Logins signs in and imports (an *oauth.Logins, see LoginsOf).
 	Logins Logins
+	// Engine talks to the servers the guided set-up of a Fleet API app
+	// needs besides the sign-in: partner tokens, the app's domain, Tesla's
+	// partner endpoints.
+	Engine *oauth.Engine
 	// Browse, when set, replaces the user's browser in a sign-in: it
 	// visits the address and returns the one it finally landed on.
 	Browse func(ctx context.Context, authURL string) (landed string, err error)
@@ -45,7 +50,7 @@ type Common struct {
 // KeyNames are the keys, as help shows them, that parts name in their
 // text.
 type KeyNames struct {
-	New, Revoke, Remove string
+	New, Revoke, Remove, Refresh string
 }
 
 // Action is what a part decided in an Update, for the root to act on: a

@@ -17,6 +17,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/oauth/fleetapp"
 	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/ui"
 )
@@ -122,10 +123,12 @@ func (d *Demo) Close() error {
 	return errors.Join(errs...)
 }
 
-// Banner is the header note of the demo.
+// Banner is the header note of the demo: where its sandbox runs, and the
+// password of the only logins that ask for one (the browser sign-ins are
+// approved at once).
 func (d *Demo) Banner() string {
 	u := d.Server.User()
-	return fmt.Sprintf("demo · sandbox on %s · sample password: %s", strings.TrimPrefix(d.Server.URL(), "http://"), u.Password)
+	return fmt.Sprintf("demo · sandbox on %s · legacy and password logins take %s", strings.TrimPrefix(d.Server.URL(), "http://"), u.Password)
 }
 
 // Options completes base with the demo: logins with the sandbox presets,
@@ -248,8 +251,17 @@ func (d *Demo) seed(ctx context.Context) error {
 	if err := d.Manager.SaveConfig(d.Config); err != nil {
 		return fmt.Errorf("cannot write the demo settings: %w", err)
 	}
+	// The sample Fleet app's domain, as keyfob partner register would
+	// remember it: its accounts' pages show the pairing link and QR code.
+	if _, err := (fleetapp.Apps{Dir: d.Dir}).Update(ctx, sampleClient, func(a *fleetapp.App) { a.Domain = DemoAppDomain }); err != nil {
+		return fmt.Errorf("cannot write the demo app's domain: %w", err)
+	}
 	return nil
 }
+
+// DemoAppDomain is the domain of the demo's Fleet app, for its pairing
+// link (nothing is served there).
+const DemoAppDomain = "app.example.com"
 
 // samples are the demo's accounts, each starting from the preset the
 // wizard would start from and changing only what differs.

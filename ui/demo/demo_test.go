@@ -176,6 +176,19 @@ func TestOptionsFillsTheDemoParts(t *testing.T) {
 	if !strings.Contains(o.Banner, strings.TrimPrefix(d.Server.URL(), "http://")) {
 		t.Errorf("the banner %q does not name the sandbox", o.Banner)
 	}
+	// The password the banner names is the one the demo's password
+	// logins ask for, and it signs one in.
+	_, password, ok := strings.Cut(o.Banner, "legacy and password logins take ")
+	if !ok {
+		t.Fatalf("the banner %q does not say which logins take its password", o.Banner)
+	}
+	legacy, err := d.Presets(accounts.KindLegacy, "na")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Engine.LoginWith(context.Background(), legacy, oauth.Credentials{Email: legacy.Email, Password: password}, oauth.LoginOptions{}); err != nil {
+		t.Errorf("a legacy login with the banner's password %q: %v", password, err)
+	}
 	mine := &accounts.Manager{}
 	if o := d.Options(ui.Options{Manager: mine}); o.Manager != mine || o.Logins.Manager != mine {
 		t.Error("Options replaced the caller's manager")

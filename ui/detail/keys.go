@@ -15,6 +15,9 @@ type KeyMap struct {
 	// RemoveConsumer removes one of the account's consumers of keyfob
 	// serve (after a confirm); enabled only when it has some.
 	RemoveConsumer key.Binding
+	// ShowQR shows a fleet account's pairing link as a QR code; enabled
+	// when keyfob knows the app's domain.
+	ShowQR key.Binding
 }
 
 // DefaultKeyMap returns the detail page's default keys.
@@ -32,5 +35,6 @@ func DefaultKeyMap() KeyMap {
 		Left:           key.NewBinding(key.WithDisabled()),
 		Right:          key.NewBinding(key.WithDisabled()),
 		RemoveConsumer: key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "remove a consumer")),
+		ShowQR:         key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pairing QR code")),
 	}
 }

@@ -76,15 +76,25 @@ func (w *writer) text(s string, style lipgloss.Style) {
 // when is an instant with how far it is from now.
 func (w *writer) when(t time.Time) string { return present.When(t, w.now, w.loc) }
 
-// render renders everything known about the account of r, and its
-// consumers of keyfob serve (removed with the key remove).
-func render(r *list.Row, c *common.Common, cs []accounts.Consumer, remove key.Binding) string {
+// page is what the detail page shows besides the account: its consumers
+// of keyfob serve (removed with the key remove) and its app's domain for
+// the pairing link (shown as a QR code with the key showQR).
+type page struct {
+	consumers []accounts.Consumer
+	remove    key.Binding
+	pairing   string
+	showQR    key.Binding
+}
+
+// render renders everything known about the account of r.
+func render(r *list.Row, c *common.Common, p page) string {
 	w := &writer{st: c.Styles, now: c.Now, loc: c.Loc, width: c.Width, labelW: 14, keys: c.Keys}
 	a := &r.Acct
 	account(w, r, c.Frame)
 	accessToken(w, a)
 	refreshToken(w, a)
-	consumers(w, cs, remove)
+	consumers(w, p.consumers, p.remove)
+	virtualKey(w, a, p.pairing, p.showQR)
 	scopes(w, a)
 	endpoints(w, a)
 	if cl, ok := oauth.Inspect(a.AccessToken); ok {
@@ -109,7 +119,14 @@ func account(w *writer, r *list.Row, spin string) {
 	w.kv("Name", a.Name, st.Bold)
 	w.kv("Email", cmp.Or(a.Email, "—"), st.Text)
 	w.kv("Subject", cmp.Or(a.Subject, "—"), st.Text)
-	w.kv("Kind", string(a.Kind)+" — "+present.KindTitle(a.Kind), st.Text)
+	kind := string(a.Kind) + " — " + present.KindTitle(a.Kind)
+	if a.AuthCode != "" {
+		kind = string(a.Kind) + " — Fleet API third-party business token (client credentials with a business's auth code)"
+	}
+	w.kv("Kind", kind, st.Text)
+	if a.Kind == accounts.KindOwner {
+		w.kv("", present.OwnerAPIClosing, st.Warning)
+	}
 	if a.Kind == accounts.KindCustom && a.Grant != "" {
 		w.kv("Grant", a.Grant, st.Text)
 	}
@@ -117,6 +134,9 @@ func account(w *writer, r *list.Row, spin string) {
 	w.kv("Client id", cmp.Or(a.ClientID, "—"), st.Text)
 	if a.ClientSecret != "" {
 		w.kv("Client secret", "set (hidden)", st.Muted)
+	}
+	if a.AuthCode != "" {
+		w.kv("Auth code", "set (hidden) — the business's consent; new tokens come from it", st.Muted)
 	}
 	w.kv("Status", word, st.Tone(status.Tone))
 	if a.StateDetail != "" && a.State != accounts.StateActive {
@@ -160,17 +180,7 @@ func refreshToken(w *writer, a *accounts.Account) {
 	case a.RefreshToken != "":
 		w.kv("Preview", oauth.Mask(a.RefreshToken), st.Text)
 		if !a.RefreshObtainedAt.IsZero() {
-			w.kv("Obtained", w.when(a.RefreshObtainedAt), st.Text)
-			exp := a.RefreshExpiresAt()
-			style := st.Text
-			if a.RefreshExpiresSoon(w.now) {
-				style = st.Warning
-			}
-			w.kv("Expires ≈", w.when(exp)+" — estimated: obtained + 90 days", style)
-			if a.RefreshExpiresSoon(w.now) {
-				w.kv("", "Ending soon: sign in again with "+w.keys.New+" before then — the same login (same kind, client and user) "+
-					"updates this account in place and keeps its name.", st.Warning)
-			}
+			refreshEstimate(w, a)
 		}
 	case a.UsesClientCredentials():
 		w.kv("Token", "none — this kind gets new tokens from its client credentials", st.Muted)
@@ -185,6 +195,35 @@ func refreshToken(w *writer, a *accounts.Account) {
 		w.kv("Last refresh", w.when(lr.At)+" — "+res, style)
 	} else {
 		w.kv("Last refresh", "never", st.Muted)
+	}
+}
+
+// refreshEstimate shows what is known of the refresh token (when keyfob
+// got it), what is estimated (its end: Tesla's refresh tokens are opaque
+// and live about 3 months), and what renews it (present.Renewal): a
+// refresh, whose answer carries a new one, or, where the server kept it
+// at the last refresh, only a new login.
+func refreshEstimate(w *writer, a *accounts.Account) {
+	st := w.st
+	soon := a.RefreshExpiresSoon(w.now)
+	style := st.Text
+	if soon {
+		style = st.Warning
+	}
+	w.kv("Obtained", w.when(a.RefreshObtainedAt), st.Text)
+	w.kv("Expires ≈", w.when(a.RefreshExpiresAt())+" — estimated: obtained + 90 days", style)
+	byLogin := present.Renewal(a) == present.RenewedByLogin
+	switch {
+	case soon && byLogin:
+		w.kv("", "Ending soon, and refreshing does not renew it: the server kept it at the last refresh. Sign in again with "+
+			w.keys.New+" before then — the same login (same kind, client and user) updates this account in place and keeps its name.", st.Warning)
+	case soon:
+		w.kv("", "Ending soon: refresh with "+w.keys.Refresh+" — the answer carries a new refresh token, good for about 3 more months. "+
+			"If the server says a new login is needed, sign in again with "+w.keys.New+".", st.Warning)
+	case byLogin:
+		w.kv("Renewed by", "a new login only: the server kept this refresh token at the last refresh", st.Muted)
+	default:
+		w.kv("Renewed by", "each refresh: its answer carries a new refresh token, good for about 3 months", st.Muted)
 	}
 }
 

@@ -43,6 +43,11 @@ type editField struct {
 // same rules as `keyfob edit` (oauth/edit): only the fields the user
 // changed count as given, so a new region moves the others. A refused
 // change keeps the dialog open, focused on the field at fault.
+//
+// A change that takes the user's consent (a Tesla account's endpoint
+// moving off Tesla's hosts, plain http to a new host on another machine:
+// see edit.ConsentError) brings a confirm step naming the hosts; y saves
+// with that consent, n or esc goes back to the form.
 type Edit struct {
 	c       *common.Common
 	keys    EditKeyMap
@@ -53,7 +58,16 @@ type Edit struct {
 	err     string
 	saving  bool
 	presets edit.Presets
+	consent edit.Consent
+	confirm *Confirm           // the confirm step, while it is open
+	asked   *edit.ConsentError // what it asks
 }
+
+// The confirm step's decisions.
+type (
+	consentGiven  struct{ c edit.Consent }
+	consentDenied struct{}
+)
 
 const (
 	editWidth      = 76
@@ -102,6 +116,11 @@ func (d *Edit) Update(msg tea.Msg) (common.Action, tea.Cmd) {
 			return nil, nil
 		}
 		d.saving = false
+		var ce *edit.ConsentError
+		if errors.As(msg.err, &ce) {
+			d.confirm, d.asked = newConsentStep(d.c, ce), ce
+			return nil, nil
+		}
 		if msg.err != nil {
 			return nil, d.refused(msg.err)
 		}
@@ -109,6 +128,9 @@ func (d *Edit) Update(msg tea.Msg) (common.Action, tea.Cmd) {
 	case tea.KeyPressMsg:
 		if d.saving {
 			return nil, nil
+		}
+		if d.confirm != nil {
+			return d.decide(msg)
 		}
 		switch {
 		case key.Matches(msg, d.keys.Cancel):
@@ -125,6 +147,37 @@ func (d *Edit) Update(msg tea.Msg) (common.Action, tea.Cmd) {
 	f := &d.fields[d.focus]
 	f.input, cmd = f.input.Update(msg)
 	return nil, cmd
+}
+
+// decide passes a key to the confirm step and acts on its decision.
+func (d *Edit) decide(msg tea.KeyPressMsg) (common.Action, tea.Cmd) {
+	act, cmd := d.confirm.Update(msg)
+	switch act := act.(type) {
+	case consentGiven:
+		d.confirm = nil
+		d.consent.PlainHTTP = d.consent.PlainHTTP || act.c.PlainHTTP
+		d.consent.LeaveTesla = d.consent.LeaveTesla || act.c.LeaveTesla
+		return d.save()
+	case consentDenied, Close:
+		d.confirm = nil
+		d.err = "not saved: change the address, or save again and accept the new host"
+		return nil, d.focusField(d.asked.Field())
+	}
+	return nil, cmd
+}
+
+// newConsentStep asks for the consent ce lacks, naming each host and what
+// it would get.
+func newConsentStep(c *common.Common, ce *edit.ConsentError) *Confirm {
+	var paras []string
+	given := edit.Consent{PlainHTTP: len(ce.PlainHTTP) > 0, LeaveTesla: len(ce.OffTesla) > 0}
+	for _, part := range strings.Split(strings.TrimPrefix(ce.Error(), ce.Account+": "), "; ") {
+		paras = append(paras, present.OneLine(strings.ToUpper(part[:1])+part[1:]+"."))
+	}
+	paras = append(paras, "Make this change only if you trust that host with this account.")
+	return NewConfirm(c, 72, "Move "+present.OneLine(ce.Account)+" to another host?", paras, "", 1,
+		button("y", "make the change", true, consentGiven{c: given}),
+		button("n", "back to the form", false, consentDenied{}))
 }
 
 // move puts the focus on the next (or previous) field, round the end.
@@ -158,12 +211,12 @@ func (d *Edit) save() (common.Action, tea.Cmd) {
 		return Close{}, nil
 	}
 	d.err, d.saving = "", true
-	mgr, ctx, id, presets := d.c.Manager, d.c.Ctx, d.id, d.presets
+	mgr, ctx, id, presets, consent := d.c.Manager, d.c.Ctx, d.id, d.presets, d.consent
 	return nil, func() tea.Msg {
 		var notes []string
 		before, after, err := mgr.Edit(ctx, id, func(a *accounts.Account) error {
 			var err error
-			notes, err = edit.Apply(a, ch, presets)
+			notes, err = edit.Apply(a, ch, presets, consent)
 			return err
 		})
 		return editedMsg{d: d, before: before, after: after, notes: notes, err: err}
@@ -175,11 +228,7 @@ func (d *Edit) refused(err error) tea.Cmd {
 	d.err = err.Error() + "; nothing was changed"
 	var fe *oauth.FieldError
 	if errors.As(err, &fe) {
-		for i, f := range d.fields {
-			if f.field == fe.Field {
-				return d.focusOn(i)
-			}
-		}
+		return d.focusField(fe.Field)
 	}
 	if errors.Is(err, accounts.ErrNameTaken) || errors.Is(err, accounts.ErrInvalidName) {
 		return d.focusOn(0)
@@ -187,8 +236,21 @@ func (d *Edit) refused(err error) tea.Cmd {
 	return nil
 }
 
+// focusField focuses the input of f, if the form has one.
+func (d *Edit) focusField(f oauth.Field) tea.Cmd {
+	for i, ef := range d.fields {
+		if ef.field == f {
+			return d.focusOn(i)
+		}
+	}
+	return nil
+}
+
 // View implements Dialog.
 func (d *Edit) View() string {
+	if d.confirm != nil {
+		return d.confirm.View()
+	}
 	st := d.c.Styles
 	w := d.c.BoxWidth(editWidth)
 	inner := w - st.Dialog.GetHorizontalFrameSize()

@@ -10,8 +10,9 @@ import (
 	"github.com/keyfob/keyfob/ui/present"
 )
 
-// NewRevoke asks before revoking a, saying what will really happen.
-func NewRevoke(c *common.Common, a accounts.Account) *Confirm {
+// NewRevoke asks before revoking a, saying what will really happen, also
+// to consumers, a's consumers of keyfob serve.
+func NewRevoke(c *common.Common, a accounts.Account, consumers ...accounts.Consumer) *Confirm {
 	who := present.Who(&a)
 	var paras []string
 	if endpoint := oauth.RevokeEndpoint(a); endpoint != "" && a.Kind == accounts.KindLegacy {
@@ -31,6 +32,14 @@ func NewRevoke(c *common.Common, a accounts.Account) *Confirm {
 		default:
 			paras = append(paras, fmt.Sprintf("%s has no revocation endpoint, so keyfob can only mark it revoked here; its tokens stay valid until they expire.", who))
 		}
+	}
+	if len(consumers) > 0 {
+		names := make([]string, len(consumers))
+		for i, k := range consumers {
+			names[i] = present.OneLine(k.Name)
+		}
+		paras = append(paras, fmt.Sprintf("Its consumers of keyfob serve (%s) keep their credentials, and a new login gives them its tokens again; revoke and remove takes them away with it.",
+			strings.Join(names, ", ")))
 	}
 	name := present.OneLine(a.Name)
 	return NewConfirm(c, 66, "Revoke "+name+"?", paras, "", 2,

@@ -58,3 +58,15 @@ func printableASCII(s string) bool {
 func isBidiControl(r rune) bool {
 	return (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f || r == 0x061c
 }
+
+// Sentence is s in one line, cleaned, with its first letter made upper
+// case, to start a sentence: "no browser could be opened: …" becomes
+// "No browser could be opened: …".
+func Sentence(s string) string {
+	s = OneLine(s)
+	r, size := utf8.DecodeRuneInString(s)
+	if size == 0 || !unicode.IsLower(r) {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[size:]
+}

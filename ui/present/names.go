@@ -31,7 +31,7 @@ func KindSummary(k accounts.Kind) string {
 	case accounts.KindFleet:
 		return "Fleet API token — official; you sign in in the browser"
 	case accounts.KindOwner:
-		return "Owner API token via Tesla SSO — you paste the final address"
+		return "Owner API token (Tesla is closing it) — you paste the address"
 	case accounts.KindPartner:
 		return "Fleet API partner token — your app's client id and secret"
 	case accounts.KindLegacy:
@@ -41,6 +41,13 @@ func KindSummary(k accounts.Kind) string {
 	}
 	return KindTitle(k)
 }
+
+// OwnerAPIClosing is what an owner account's user must know: Tesla is
+// closing the Owner API, and a Fleet API app of the user's own is the
+// durable path. The wizard shows it under the owner kind, the detail view
+// on owner accounts.
+const OwnerAPIClosing = "Tesla is closing the Owner API: since 2026-06-12 it answers many owner tokens " +
+	"403 forbidden. A Fleet API app of your own (kind fleet) is the durable path."
 
 // RegionSummary names the part of the world a Tesla region serves.
 func RegionSummary(r string) string {
@@ -108,9 +115,31 @@ func Summary(a *accounts.Account, now time.Time) string {
 	if a.Email != "" {
 		who += " <" + Clean(a.Email) + ">"
 	}
-	s := fmt.Sprintf("%s (%s): access token %s", who, KindRegion(a), ExpiresIn(a, now))
+	kind := KindRegion(a)
+	if a.AuthCode != "" {
+		kind += ", business token"
+	}
+	s := fmt.Sprintf("%s (%s): access token %s", who, kind, ExpiresIn(a, now))
 	if sc := a.Scopes(); len(sc) > 0 {
 		s += "; scopes " + Clean(strings.Join(sc, " "))
 	}
 	return s
 }
+
+// Count is n and a noun, plural when n is not 1: "1 account", "3 consumers".
+func Count(n int, noun string) string { return plural(n, noun) }
+
+// RefreshCause is the text of err, a failed refresh of the account named
+// name, without the "refreshing "name": " the accounts package puts in
+// front: a face that names the account already does not say it twice.
+// The text is exact (for JSON); RefreshFailure cleans it for a terminal.
+func RefreshCause(name string, err error) string {
+	msg := err.Error()
+	if rest, ok := strings.CutPrefix(msg, fmt.Sprintf("refreshing %q: ", name)); ok && rest != "" {
+		return rest
+	}
+	return msg
+}
+
+// RefreshFailure is RefreshCause in one line, cleaned for a terminal.
+func RefreshFailure(name string, err error) string { return OneLine(RefreshCause(name, err)) }

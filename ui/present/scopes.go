@@ -19,8 +19,8 @@ type ScopeInfo struct {
 
 // knownScopes are the Tesla scopes and the OIDC identity scopes.
 var knownScopes = map[string]ScopeInfo{
-	"vehicle_device_data":   {"Vehicle information", "live data, eligible upgrades, nearby superchargers, ownership, service scheduling", "data", 0},
-	"vehicle_location":      {"Vehicle location", "location fields of vehicle data", "loc", 1},
+	"vehicle_device_data":   {"Vehicle information", "vehicle live data, service history and communications", "data", 0},
+	"vehicle_location":      {"Vehicle location", "precise and coarse vehicle location", "loc", 1},
 	"vehicle_cmds":          {"Vehicle commands", "add/remove driver, live camera, unlock, wake up, remote start, software updates", "cmds", 2},
 	"vehicle_charging_cmds": {"Vehicle charging management", "charging history, billed amount, location; schedule, start and stop charging", "charge", 3},
 	"energy_device_data":    {"Energy product information", "live status, site info, backup, energy and charge history", "energy", 4},
@@ -76,4 +76,14 @@ func ScopeLine(k accounts.Kind, scope string) string {
 		line += " (unconfirmed for third-party tokens)"
 	}
 	return line
+}
+
+// KnownScopes are the scopes keyfob knows, most useful first (the badge
+// order): what the shell offers to complete --scopes.
+func KnownScopes() []string {
+	out := make([]string, 0, len(knownScopes))
+	for s := range knownScopes {
+		out = append(out, s)
+	}
+	return BadgeOrder(out)
 }

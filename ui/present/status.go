@@ -41,9 +41,44 @@ func (s Status) String() string {
 	return out
 }
 
+// Label is the status without its detail: "✓ valid", "! refresh failed".
+// It fits a column; String carries the why.
+func (s Status) Label() string {
+	if s.Symbol != "" {
+		return s.Symbol + " " + s.Word
+	}
+	return s.Word
+}
+
 // RefreshEndingWord is the status word of an account whose refresh token is
 // near its estimated end (see accounts.Account.RefreshExpiresSoon).
 const RefreshEndingWord = "refresh ending"
+
+// What renews an account's refresh token (Renewal).
+const (
+	// RenewedByRefresh: a refresh does. Tesla's refresh answers carry a
+	// new refresh token, which lives about 3 months again; keyfob saves
+	// it and restarts the estimate.
+	RenewedByRefresh = "refresh"
+	// RenewedByLogin: only a new login does. The server kept the old
+	// refresh token at the account's last refresh (an Owner API refresh
+	// answer may leave it out), and with it the old estimate.
+	RenewedByLogin = "login"
+)
+
+// Renewal says what renews a's refresh token: RenewedByLogin when the last
+// refresh worked but kept the refresh token (it was obtained before that
+// refresh), else RenewedByRefresh; "" when a has no refresh token (nothing
+// to renew, or its grant is simply run again).
+func Renewal(a *accounts.Account) string {
+	if a.RefreshToken == "" {
+		return ""
+	}
+	if lr := a.LastRefresh; lr != nil && lr.OK && !a.RefreshObtainedAt.IsZero() && lr.At.After(a.RefreshObtainedAt) {
+		return RenewedByLogin
+	}
+	return RenewedByRefresh
+}
 
 // Refreshing is the status of an account whose refresh is under way.
 func Refreshing() Status { return Status{Word: "refreshing", Tone: ToneBusy} }
@@ -55,8 +90,9 @@ func Queued() Status { return Status{Symbol: "…", Word: "queued", Tone: ToneBu
 // login required, error and expired (the token does not work); then, while
 // the access token still works, a failed refresh; then a refresh token
 // within accounts.RefreshEndingWithin of its estimated end ("refresh
-// ending", which only a new login cures, so it outranks "expiring", which
-// the next refresh cures); then expiring; then valid.
+// ending": the account stops working for good when it ends, unless a
+// refresh or a new login renews it — see Renewal — so it outranks
+// "expiring"); then expiring; then valid.
 func StatusOf(a *accounts.Account, now time.Time) Status {
 	h := a.Health(now)
 	works := h == accounts.HealthValid || h == accounts.HealthExpiring

@@ -11,6 +11,7 @@ import (
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/ui/common"
+	"github.com/keyfob/keyfob/ui/present"
 )
 
 // attempt is the sign-in or import under way. Every try gets a new id;
@@ -272,7 +273,7 @@ func (w *Model) onBrowsed(msg browsedMsg) tea.Cmd {
 		w.note = fmt.Sprintf("the sign-in did not go through (%v): open the address above yourself to see why.", msg.err)
 		return nil
 	case msg.err != nil:
-		w.note = fmt.Sprintf("keyfob could not open a browser (%v): open the address above yourself.", msg.err)
+		w.note = present.Sentence(msg.err.Error()) + "; open the address above yourself (or set $BROWSER to your browser's command and try again)."
 		return nil
 	}
 	if msg.landed != "" && !w.run.loopback && w.paste.Value() == "" {

@@ -75,6 +75,8 @@ func (w *Model) stepKeys() []key.Binding {
 		return []key.Binding{k.NextField, k.PrevField, k.Submit, k.FormBack}
 	case stepWorking:
 		return []key.Binding{k.Cancel}
+	case stepGuide:
+		return w.guideKeys(k)
 	}
 	// HelpDown and HelpUp are named on the help's own line when it scrolls.
 	return []key.Binding{k.UsePaste, k.OpenBrowser, k.CopyAddress, k.Cancel}

@@ -13,48 +13,17 @@ import (
 
 // fieldText is how the form presents a field: its label
 // (present.FieldLabel), the placeholder of an empty input and the help
-// line under the form.
+// line under the form (present.HintOf, which the command line's questions
+// share).
 type fieldText struct{ label, placeholder, help string }
 
-// fieldTexts word every field the requirements table can show: the
-// placeholder and the help.
-var fieldTexts = map[oauth.Field]fieldText{
-	oauth.FieldName:         {placeholder: "optional — the email's name by default", help: "What keyfob calls the account; keyfob token NAME uses it."},
-	oauth.FieldEmail:        {placeholder: "the Tesla account's email", help: "The email of the account."},
-	oauth.FieldPassword:     {placeholder: "", help: "Sent once to the token endpoint and never stored."},
-	oauth.FieldClientID:     {placeholder: "your app's client id", help: "The client id of your app (developer.tesla.com for Fleet API apps)."},
-	oauth.FieldClientSecret: {placeholder: "none", help: "The client secret; open-source (PKCE) apps have none. Stored in the account file (0600)."},
-	oauth.FieldScopes:       {placeholder: "space separated", help: "Scopes to ask for; the server may grant fewer — the detail view shows what it granted."},
-	oauth.FieldRedirectURI:  {placeholder: "empty: 127.0.0.1, any free port", help: "Must match a redirect URI registered for the app. A loopback http URI (or empty) lets keyfob catch the answer itself."},
-	oauth.FieldAudience:     {placeholder: "Fleet API base URL", help: "The Fleet API base URL of the account's region."},
-	oauth.FieldAuthURL:      {placeholder: "authorize endpoint", help: "Where the browser signs in."},
-	oauth.FieldTokenURL:     {placeholder: "token endpoint", help: "Where codes and refresh tokens are exchanged."},
-	oauth.FieldRevokeURL:    {placeholder: "none", help: "An RFC 7009 revocation endpoint, if the server has one."},
-	oauth.FieldUserInfoURL:  {placeholder: "userinfo endpoint", help: "Where keyfob learns the account's email after signing in."},
-	oauth.FieldBaseURL:      {placeholder: "base URL", help: "The owner-api host; /oauth/token and /oauth/revoke hang off it."},
-	oauth.FieldIssuer:       {placeholder: "optional — fills the URLs", help: "An OpenID issuer URL: keyfob reads its discovery document to fill the empty endpoints."},
-	oauth.FieldRefreshToken: {placeholder: "paste it here", help: "The refresh token to import. keyfob refreshes it at once, which proves it works and rotates it."},
-}
-
-// fleetRedirect words the fleet form's redirect URI, which Tesla requires
-// and matches exactly.
-var fleetRedirect = fieldText{placeholder: "the app's registered redirect URI",
-	help: "Required: a redirect URI registered for the app on developer.tesla.com, exactly as registered. A loopback one (http://localhost:PORT/…) lets keyfob catch the answer itself; any other means pasting the address the browser lands on."}
-
 // textOf is the wording of field f.
-func textOf(f oauth.Field) fieldText {
-	t := fieldTexts[f]
-	t.label = present.FieldLabel(f)
-	return t
-}
+func textOf(f oauth.Field) fieldText { return kindText("", f) }
 
 // kindText is the wording of field f in a form of kind k.
 func kindText(k accounts.Kind, f oauth.Field) fieldText {
-	t := textOf(f)
-	if k == accounts.KindFleet && f == oauth.FieldRedirectURI {
-		t.placeholder, t.help = fleetRedirect.placeholder, fleetRedirect.help
-	}
-	return t
+	h := present.HintOf(k, f)
+	return fieldText{label: present.FieldLabel(f), placeholder: h.Placeholder, help: h.Help}
 }
 
 // choice is one line of a chooser page.

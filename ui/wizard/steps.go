@@ -25,6 +25,8 @@ func (w *Model) key(msg tea.KeyPressMsg) (common.Action, tea.Cmd) {
 			return nil, w.cancelWorking()
 		}
 		return nil, nil
+	case stepGuide:
+		return w.guideKey(msg)
 	}
 	return w.browserKey(msg, k)
 }
@@ -54,6 +56,10 @@ func (w *Model) formKey(msg tea.KeyPressMsg, k KeyMap) tea.Cmd {
 	case key.Matches(msg, k.FormBack):
 		w.err, w.note = "", ""
 		w.step = w.prevStep()
+		if w.guide != nil {
+			// The guide's sign-in: back to its page.
+			w.guide.signingIn, w.step, w.kind = false, stepGuide, guideKind
+		}
 		return nil
 	case key.Matches(msg, k.NextField):
 		w.fillRedirect()
@@ -132,6 +138,9 @@ func (w *Model) choose() tea.Cmd {
 		}
 	case stepRegion:
 		w.region = regions[w.regionIdx]
+		if w.kind == guideKind {
+			return w.startGuide()
+		}
 	case stepGrant:
 		w.grant = grants[w.grantIdx]
 	}

@@ -5,6 +5,7 @@ import (
 
 	"charm.land/lipgloss/v2"
 
+	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/ui/common"
 	"github.com/keyfob/keyfob/ui/present"
@@ -20,22 +21,30 @@ func (w *Model) View() string {
 		cs := make([]choice, len(w.kinds))
 		for i, k := range w.kinds {
 			cs[i] = choice{string(k), present.KindSummary(k)}
+			if k == guideKind {
+				cs[i].desc = guideSummary
+			}
 		}
-		q := "What kind of account?"
+		q := present.AskKind
 		if w.purpose == purposeImport {
-			q = "What kind of account is the refresh token from?"
+			q = present.AskImportKind
 		}
 		body = w.chooser(q, cs, w.kindIdx, 8)
+		if w.kinds[w.kindIdx] == accounts.KindOwner {
+			body += "\n\n" + common.Paragraphs(st.Warning, inner, present.OwnerAPIClosing)
+		}
 	case stepRegion:
-		body = w.chooser("Which region is the account in?", choicesOf(regions, present.RegionSummary), w.regionIdx, 5)
+		body = w.chooser(present.AskRegion, choicesOf(regions, present.RegionSummary), w.regionIdx, 5)
 	case stepGrant:
-		body = w.chooser("How does the server sign you in?", choicesOf(grants, present.GrantSummary), w.grantIdx, 19)
+		body = w.chooser(present.AskGrant, choicesOf(grants, present.GrantSummary), w.grantIdx, 19)
 	case stepFields:
 		body = w.formView()
 	case stepWorking:
 		body = w.c.Frame + " " + st.Info.Render(w.working)
 	case stepBrowser:
 		body = w.browserPage(0)
+	case stepGuide:
+		body = w.guideView()
 	}
 	if w.note != "" && w.step != stepBrowser {
 		body += "\n\n" + common.Paragraphs(st.Muted, inner, w.note)

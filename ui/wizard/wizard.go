@@ -7,7 +7,9 @@
 // The package is split by concern: schema.go builds the form from
 // oauth.Requirements, steps.go is the step machine (keys and moves between
 // pages), attempt.go the life of one sign-in or import, view.go the
-// rendering, keys.go the key map of every step.
+// rendering, keys.go the key map of every step; guide.go and guide_view.go
+// are the guided set-up of a Fleet API app of the user's own (the kind
+// chooser's "new app"), which ends in the wizard's own fleet sign-in.
 package wizard
 
 import (
@@ -56,6 +58,7 @@ const (
 	stepFields              // fill in the form
 	stepWorking             // a request is running (spinner)
 	stepBrowser             // a browser sign-in is under way
+	stepGuide               // the guided set-up of a Fleet API app (guide.go)
 )
 
 // Model is the login wizard or, with oauth.PurposeImport, the import form.
@@ -82,6 +85,8 @@ type Model struct {
 	// remembered is the redirect URI keyfob filled in from the last
 	// sign-in of the form's client id ("" when none).
 	remembered string
+	// guide is the guided set-up of a Fleet API app, when chosen.
+	guide *guide
 }
 
 // New opens the wizard for a login (oauth.PurposeLogin) or an import.
@@ -89,6 +94,8 @@ func New(c *common.Common, p Purpose) *Model {
 	w := &Model{c: c, purpose: p, keyMap: DefaultKeyMap(), kinds: accounts.Kinds}
 	if p == purposeImport {
 		w.kinds = importKinds
+	} else {
+		w.kinds = append(append([]accounts.Kind(nil), accounts.Kinds...), guideKind)
 	}
 	w.paste = textinput.New()
 	w.paste.Prompt = ""
@@ -100,7 +107,8 @@ func New(c *common.Common, p Purpose) *Model {
 // Busy reports whether a request or a browser sign-in is running, which
 // the spinner shows.
 func (w *Model) Busy() bool {
-	return w.step == stepWorking || (w.step == stepBrowser && (w.run.loopback || w.run.exchanging))
+	return w.step == stepWorking || (w.step == stepBrowser && (w.run.loopback || w.run.exchanging)) ||
+		(w.step == stepGuide && w.guide != nil && w.guide.busy)
 }
 
 // Close abandons whatever is running; a loopback listener is closed before
@@ -121,6 +129,11 @@ func (w *Model) SetSize(int, int) {
 	for i := range w.form.fields {
 		common.SizeInput(st, &w.form.fields[i].input, iw, i == w.form.focus)
 	}
+	if w.guide != nil {
+		for i := range w.guide.form.fields {
+			common.SizeInput(st, &w.guide.form.fields[i].input, iw, i == w.guide.form.focus)
+		}
+	}
 	common.SizeInput(st, &w.paste, max(w.inner()-3, 10), true)
 }
 
@@ -138,7 +151,15 @@ func (w *Model) Update(msg tea.Msg) (common.Action, tea.Cmd) {
 	case browsedMsg:
 		return nil, w.onBrowsed(msg)
 	case doneMsg:
-		return w.onDone(msg), nil
+		act := w.onDone(msg)
+		if s, ok := act.(Saved); ok && w.guide != nil && w.guide.signingIn {
+			return nil, w.guideSignedIn(s)
+		}
+		return act, nil
+	case guideLoadedMsg:
+		return nil, w.onGuideLoaded(msg)
+	case guideStepMsg:
+		return w.onGuideStep(msg)
 	}
 	return nil, w.input(msg)
 }
@@ -148,6 +169,10 @@ func (w *Model) input(msg tea.Msg) tea.Cmd {
 	switch w.step {
 	case stepFields:
 		return w.form.update(msg)
+	case stepGuide:
+		if w.guide != nil {
+			return w.guide.form.update(msg)
+		}
 	case stepBrowser:
 		if !w.run.exchanging {
 			var cmd tea.Cmd
@@ -165,6 +190,9 @@ func (w *Model) title() string {
 		verb = "Import a refresh token"
 	}
 	parts := []string{verb}
+	if w.guide != nil && w.step == stepGuide {
+		return w.guideTitle()
+	}
 	if w.step > stepKind {
 		parts = append(parts, string(w.kind))
 	}

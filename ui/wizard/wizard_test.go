@@ -394,3 +394,20 @@ func TestStepHints(t *testing.T) {
 
 // ctxWait gives a background Close a moment.
 func ctxWait() { <-time.After(10 * time.Millisecond) }
+
+// The kind chooser says, under the owner kind, that Tesla is closing the
+// Owner API and that a Fleet API app of one's own is the durable path;
+// the other kinds carry no such note.
+func TestOwnerKindSaysTheOwnerAPIIsClosing(t *testing.T) {
+	w := New(newCommon(t), purposeLogin)
+	closing := "Tesla is closing the Owner API"
+	if strings.Contains(ansi.Strip(w.View()), closing) {
+		t.Fatal("the note shows under the fleet kind")
+	}
+	w.Update(press("down"))
+	view := strings.Join(strings.Fields(strings.ReplaceAll(ansi.Strip(w.View()), "│", " ")), " ")
+	if w.kinds[w.kindIdx] != accounts.KindOwner || !strings.Contains(view, closing) ||
+		!strings.Contains(view, "Fleet API app of your own (kind fleet) is the durable path") {
+		t.Fatalf("owner highlighted:\n%s", w.View())
+	}
+}

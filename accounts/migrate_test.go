@@ -1,0 +1,72 @@
+package accounts
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// oldStore writes a version 2 store of n accounts with a consumer each,
+// and a recovery file of that keyfob holding a later refresh token for
+// every tenth account, and returns the refresh token each account must
+// end with.
+func oldStore(t testing.TB, dir string, n int) map[string]string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	want := map[string]string{}
+	var accts, newer []Account
+	var cons []Consumer
+	for i := range n {
+		a := Account{ID: fmt.Sprintf("%08x", i), Name: fmt.Sprintf("car-%04d", i), Kind: KindFleet,
+			Email: fmt.Sprintf("owner%d@example.com", i), ClientID: "app", AccessToken: "at-" + strconv.Itoa(i),
+			RefreshToken: "rt-" + strconv.Itoa(i), RefreshObtainedAt: t0, Expiry: t0.Add(8 * time.Hour), CreatedAt: t0}
+		accts = append(accts, a)
+		want[a.ID] = a.RefreshToken
+		cons = append(cons, Consumer{Name: "c" + a.ID, AccountID: a.ID, Hash: HashCredential(a.ID), CreatedAt: t0})
+		if i%10 == 0 {
+			a.RefreshToken, a.RefreshObtainedAt = "rt-newer-"+strconv.Itoa(i), t0.Add(time.Hour)
+			newer = append(newer, a)
+			want[a.ID] = a.RefreshToken
+		}
+	}
+	write := func(name string, v any) {
+		data, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(StoreFile, map[string]any{"version": 2, "generation": 12, "accounts": accts, "consumers": cons})
+	write(legacyRecovery, map[string]any{"version": 2, "accounts": newer})
+	return want
+}
+
+// BenchmarkMigrate takes over version 2 stores of 300, 10,000 and 50,000
+// accounts (the bar: 50,000 in under 10 s).
+func BenchmarkMigrate(b *testing.B) {
+	for _, n := range []int{300, 10000, 50000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			for i := range b.N {
+				b.StopTimer()
+				dir := filepath.Join(b.TempDir(), strconv.Itoa(i))
+				oldStore(b, dir, n)
+				b.StartTimer()
+				m, _ := Open("", Options{Dir: dir})
+				accts, err := m.List(context.Background())
+				if err != nil || len(accts) != n {
+					b.Fatalf("%v, %d accounts", err, len(accts))
+				}
+			}
+		})
+	}
+}

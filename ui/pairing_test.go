@@ -1,0 +1,80 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/keyfob/keyfob/oauth/fleetapp"
+	"github.com/keyfob/keyfob/ui/present/qrtest"
+)
+
+// withPairing opens the detail page of the first account (fleet) after
+// keyfob remembered its app's domain, as partner register does, then
+// presses keys.
+func withPairing(t *testing.T, w, h int, keys ...string) *Model {
+	t.Helper()
+	m := newViewModel(t, fixtures(), w, h)
+	apps := fleetapp.Apps{Dir: m.c.Manager.Dir()}
+	if _, err := apps.Registered(context.Background(), fixtures()[0].ClientID, "app.example.com", "na"); err != nil {
+		t.Fatal(err)
+	}
+	press(m, "enter")
+	m.Update(m.pairingCmd(m.detail.ID())())
+	press(m, keys...)
+	return m
+}
+
+func TestGoldenPairing(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		keys []string
+		size [2]int
+	}{
+		{"detail_pairing", nil, [2]int{120, 40}},
+		{"pairing_qr", []string{"p"}, [2]int{80, 24}},
+		{"pairing_qr", []string{"p"}, [2]int{120, 40}},
+		{"pairing_qr", []string{"p"}, [2]int{80, 22}}, // the caption gives way to the code
+		{"pairing_qr_small", []string{"p"}, [2]int{60, 16}},
+	} {
+		t.Run(fmt.Sprintf("%s_%dx%d", c.name, c.size[0], c.size[1]), func(t *testing.T) {
+			m := withPairing(t, c.size[0], c.size[1], c.keys...)
+			out := plain(m)
+			checkScreen(t, out, c.size[0], c.size[1])
+			golden.RequireEqual(t, out)
+		})
+	}
+}
+
+// TestPairingQRScansFromTheScreen: the code on the 80×24 screen decodes to
+// the pairing link; p or esc go back to the page, and the key is offered
+// only when the domain is known.
+func TestPairingQRScansFromTheScreen(t *testing.T) {
+	m := withPairing(t, 80, 24, "p")
+	got, err := qrtest.Decode(strings.Split(plain(m), "\n"))
+	if err != nil || got != "https://tesla.com/_ak/app.example.com" {
+		t.Fatalf("decoded %q: %v\n%s", got, err, plain(m))
+	}
+	for _, back := range []string{"p", "esc"} {
+		press(m, back)
+		if out := plain(m); !strings.Contains(out, "Pairing link   https://tesla.com/_ak/app.example.com") && !strings.Contains(out, "Access token") {
+			t.Fatalf("%s did not go back to the page:\n%s", back, out)
+		}
+		if m.screen != screenDetail {
+			t.Fatalf("%s left the detail page", back)
+		}
+		press(m, "p")
+	}
+
+	// Another fleet account, of an app keyfob knows nothing of: no QR key.
+	m = newViewModel(t, fixtures(), 120, 40)
+	press(m, "j", "enter")
+	m.Update(m.pairingCmd(m.detail.ID())())
+	press(m, "p")
+	if out := plain(m); !strings.Contains(out, "not known yet: keyfob partner pair --domain DOMAIN") || strings.Contains(out, "█") {
+		t.Fatalf("unknown domain:\n%s", out)
+	}
+}
