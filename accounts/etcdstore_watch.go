@@ -91,6 +91,12 @@ func (x *etcdWatch) follow(ctx context.Context, rev int64, interval time.Duratio
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+			// A watch that has heard nothing, not even the answer to the
+			// last request for progress, may hang on a member that died
+			// without closing its connections: read everything again.
+			if time.Since(x.currentAt()) > max(4*interval, 2*time.Second) {
+				return
+			}
 			// A progress notice says the watch has seen everything up to
 			// now: the copy is current.
 			pctx, pcancel := context.WithTimeout(wctx, interval)

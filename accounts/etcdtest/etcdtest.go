@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -32,9 +33,13 @@ type Cluster struct {
 
 // Member is one etcd server of a Cluster.
 type Member struct {
-	Name       string
-	ClientAddr string // host:port
+	Name string
+	// ClientAddr is where clients reach the member (host:port): a proxy
+	// in front of its own port, so that a kill cuts every connection at
+	// once, as a crash of its process would.
+	ClientAddr string
 	cfg        *embed.Config
+	proxy      *proxy
 
 	mu     sync.Mutex
 	e      *embed.Etcd   // nil while stopped
@@ -46,16 +51,18 @@ type Member struct {
 func Start(t testing.TB, n int) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t}
-	ports := freePorts(t, 2*n)
+	ports := freePorts(t, 3*n)
 	var initial []string
 	for i := range n {
-		m := &Member{Name: fmt.Sprintf("m%d", i), ClientAddr: fmt.Sprintf("127.0.0.1:%d", ports[2*i])}
-		peer := fmt.Sprintf("http://127.0.0.1:%d", ports[2*i+1])
+		m := &Member{Name: fmt.Sprintf("m%d", i), ClientAddr: fmt.Sprintf("127.0.0.1:%d", ports[3*i+2])}
+		own := fmt.Sprintf("127.0.0.1:%d", ports[3*i])
+		m.proxy = &proxy{addr: m.ClientAddr, to: own}
+		peer := fmt.Sprintf("http://127.0.0.1:%d", ports[3*i+1])
 		initial = append(initial, m.Name+"="+peer)
 		cfg := embed.NewConfig()
 		cfg.Name = m.Name
 		cfg.Dir = filepath.Join(t.TempDir(), m.Name)
-		cu, pu := mustURL(t, "http://"+m.ClientAddr), mustURL(t, peer)
+		cu, pu := mustURL(t, "http://"+own), mustURL(t, peer)
 		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{cu}, []url.URL{cu}
 		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{pu}, []url.URL{pu}
 		cfg.InitialClusterToken = "keyfob-test"
@@ -129,6 +136,10 @@ func (m *Member) start() error {
 		e.Close()
 		return fmt.Errorf("member %s did not get ready within a minute", m.Name)
 	}
+	if err := m.proxy.open(); err != nil {
+		e.Close()
+		return fmt.Errorf("member %s: %w", m.Name, err)
+	}
 	m.mu.Lock()
 	m.e = e
 	m.mu.Unlock()
@@ -165,6 +176,7 @@ func (m *Member) stop(hard bool) {
 	if e == nil {
 		return
 	}
+	m.proxy.close()
 	closed := make(chan struct{})
 	m.closed = closed
 	if !hard {
@@ -280,4 +292,90 @@ func KeyFile(t testing.TB, dir string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// proxy forwards the connections of clients to a member, and cuts them
+// all when it closes.
+type proxy struct {
+	addr, to string
+
+	mu    sync.Mutex
+	ln    net.Listener
+	conns map[net.Conn]bool
+}
+
+func (p *proxy) open() error {
+	var ln net.Listener
+	var err error
+	for range 50 { // the port may be in TIME_WAIT for a moment after a close
+		if ln, err = net.Listen("tcp", p.addr); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.ln, p.conns = ln, map[net.Conn]bool{}
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.forward(c)
+		}
+	}()
+	return nil
+}
+
+func (p *proxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conns == nil {
+		c.Close()
+		return false
+	}
+	p.conns[c] = true
+	return true
+}
+
+func (p *proxy) forward(c net.Conn) {
+	up, err := net.Dial("tcp", p.to)
+	if err != nil {
+		c.Close()
+		return
+	}
+	if !p.track(c) || !p.track(up) {
+		c.Close()
+		up.Close()
+		return
+	}
+	go func() { _, _ = io.Copy(up, c); up.Close() }()
+	_, _ = io.Copy(c, up)
+	c.Close()
+	p.mu.Lock()
+	delete(p.conns, c)
+	delete(p.conns, up)
+	p.mu.Unlock()
+}
+
+// close stops accepting and cuts every connection (with a reset, as the
+// kernel does for a killed process).
+func (p *proxy) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+		c.Close()
+	}
+	p.conns = nil
 }
