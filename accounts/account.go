@@ -66,6 +66,12 @@ type Endpoints struct {
 	BaseURL string `json:"base_url,omitempty"`
 	// RedirectURI is the registered redirect URI of the app.
 	RedirectURI string `json:"redirect_uri,omitempty"`
+	// APIBaseURL is where keyfob calls the API the account's tokens are
+	// for (check, partner): empty means the audience for fleet and partner
+	// accounts and the region's Owner API for owner accounts. It differs
+	// from the audience the tokens are requested for when the calls go
+	// elsewhere: the sandbox's loopback Fleet API, or a proxy.
+	APIBaseURL string `json:"api_base_url,omitempty"`
 }
 
 // RefreshResult records the outcome of the last refresh attempt.
@@ -154,13 +160,14 @@ type Grant struct {
 	GrantedScopes []string // from the access token's scp claim, else the response's scope
 	Email         string
 	Subject       string
-	// Region and Audience correct the account's region (lower case) and
-	// audience (the Fleet API base URL of the region) when they are set:
-	// the OAuth engine fills them only with a correction it trusts (what
-	// the token's ou_code and aud say), so Apply takes them even when the
-	// account has its own.
-	Region   string
-	Audience string
+	// Region, Audience and APIBaseURL correct the account's region (lower
+	// case), audience (the Fleet API base URL of the region) and
+	// Endpoints.APIBaseURL when they are set: the OAuth engine fills them
+	// only with a correction it trusts (what the token's ou_code and aud
+	// say), so Apply takes them even when the account has its own.
+	Region     string
+	Audience   string
+	APIBaseURL string
 }
 
 // Apply stores g in a, as obtained at now: a rotated refresh token replaces
@@ -192,6 +199,9 @@ func (a *Account) Apply(g Grant, now time.Time) {
 	}
 	if g.Audience != "" {
 		a.Audience = g.Audience
+	}
+	if g.APIBaseURL != "" {
+		a.Endpoints.APIBaseURL = g.APIBaseURL
 	}
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = now

@@ -26,6 +26,8 @@ func (f Field) Label() string {
 		return "userinfo URL"
 	case FieldBaseURL:
 		return "owner-api base URL"
+	case FieldAPIBaseURL:
+		return "API base URL"
 	case FieldRefreshToken:
 		return "refresh token"
 	case FieldAuthCode:
@@ -36,8 +38,11 @@ func (f Field) Label() string {
 
 // Noun is how a message names the field: "the client id".
 func (f Field) Noun() string {
-	if f == FieldAudience {
+	switch f {
+	case FieldAudience:
 		return "the audience (the Fleet API URL of its region)"
+	case FieldAPIBaseURL:
+		return "the API base URL (where keyfob calls the API)"
 	}
 	return "the " + f.Label()
 }
@@ -98,6 +103,8 @@ func stringField(a *accounts.Account, f Field) *string {
 		return &a.Endpoints.UserInfoURL
 	case FieldBaseURL:
 		return &a.Endpoints.BaseURL
+	case FieldAPIBaseURL:
+		return &a.Endpoints.APIBaseURL
 	case FieldRefreshToken:
 		return &a.RefreshToken
 	case FieldAuthCode:

@@ -318,21 +318,16 @@ func (f *CodeFlow) exchange(ctx context.Context, code, issuer string) (accounts.
 	return a, nil
 }
 
-// settle applies g to a and corrects the region (and audience) to what the
-// tokens say; a correction that would move the account between Tesla's
-// .com and .cn hosts fails, unless the sign-in's issuer moved it.
+// settle applies g to a with the region (audience, API base) its tokens
+// say (RegionCheck); a correction that would move the account between
+// Tesla's .com and .cn hosts fails, unless the sign-in's issuer moved it.
 func (f *CodeFlow) settle(a accounts.Account, g accounts.Grant, switched bool) (accounts.Account, error) {
-	a.Apply(g, f.e.now())
 	loopbackSwitch := switched && LoopbackHost(hostOf(a.Endpoints.TokenURL))
-	if switched && a.Kind == accounts.KindFleet && fleetAudience(a.Audience) {
-		claims, _ := Inspect(a.AccessToken)
-		a.Audience = regionAudience(a, claims.Audience, a.Region)
-	}
-	c := regionCheck(a, loopbackSwitch)
+	g, c := regionOf(a, g, loopbackSwitch)
 	if c.Refused != nil {
 		return f.acct, c.Refused
 	}
-	c.apply(&a)
+	a.Apply(g, f.e.now())
 	return a, nil
 }
 

@@ -57,6 +57,7 @@ func (e *Engine) LoginWith(ctx context.Context, a accounts.Account, c Credential
 	if g.Email == "" && a.Email == "" && GrantOf(a) != accounts.GrantClientCredentials {
 		g.Email = email
 	}
+	g, _ = regionOf(a, g, false) // a region the account lacks (the kinds of a password or client grant only learn one)
 	a.Apply(g, e.now())
 	e.learnEmail(ctx, &a, allow)
 	return a, nil
@@ -94,6 +95,18 @@ func (e *Engine) passwordGrant(ctx context.Context, a accounts.Account, email, p
 // to a plain http endpoint off loopback unless the account has the user's
 // opt-in (its AllowInsecureHTTP).
 func (e *Engine) Refresh(ctx context.Context, a accounts.Account) (accounts.Grant, error) {
+	g, err := e.refresh(ctx, a)
+	if err != nil || g.AccessToken == "" {
+		return g, err
+	}
+	// The faces see the change in the account before and after
+	// (RegionChangeOf).
+	g, _ = regionOf(a, g, false)
+	return g, nil
+}
+
+// refresh is Refresh by kind, before RegionCheck.
+func (e *Engine) refresh(ctx context.Context, a accounts.Account) (accounts.Grant, error) {
 	allow := a.AllowInsecureHTTP
 	if a.UsesClientCredentials() {
 		if a.ClientSecret == "" {
@@ -121,33 +134,22 @@ func (e *Engine) Refresh(ctx context.Context, a accounts.Account) (accounts.Gran
 	if err := secureEndpoints(a, allow, FieldTokenURL); err != nil {
 		return accounts.Grant{}, err
 	}
-	g, err := e.refreshGrant(ctx, a, allow)
-	if err != nil {
-		return g, err
-	}
-	return e.checkRegion(a, g), nil
+	return e.refreshGrant(ctx, a, allow)
 }
 
-// checkRegion compares the region of a refreshed account with what its
-// new token says: a safe correction goes into g.Region and g.Audience,
-// which the manager stores (the faces see it in the account before and
-// after: RegionChangeOf). The tokens are returned either way: the old
-// refresh token is spent.
-func (e *Engine) checkRegion(a accounts.Account, g accounts.Grant) accounts.Grant {
+// regionOf is g with the region, audience and API base that RegionCheck
+// decides for a once g's tokens are a's, and that decision: a safe
+// correction goes into g (which Apply, and the manager, store); a refused
+// one leaves g's tokens as they are, since the old refresh token may be
+// spent.
+func regionOf(a accounts.Account, g accounts.Grant, trustFamily bool) (accounts.Grant, RegionChange) {
 	after := a
 	after.AccessToken = g.AccessToken
-	c := RegionCheck(after)
-	if !c.Changed() {
-		return g
+	if g.IDToken != "" {
+		after.IDToken = g.IDToken
 	}
-	g.Region, g.Audience = "", ""
-	if c.Refused == nil {
-		g.Region = c.To
-		if c.ToAudience != a.Audience {
-			g.Audience = c.ToAudience
-		}
-	}
-	return g
+	c := regionCheck(after, trustFamily)
+	return c.onGrant(a, g), c
 }
 
 // refreshGrant is the standard refresh_token grant.
@@ -350,7 +352,6 @@ func (e *Engine) grantFrom(a accounts.Account, rc *call, f tokenFields, oldRefre
 	}
 	if id, ok := Inspect(f.idToken); ok {
 		g.Email, g.Subject = id.Email, id.Subject
-		g.Region = knownRegion(id.OUCode)
 	}
 	if accessJWT {
 		if g.Subject == "" {
@@ -359,17 +360,8 @@ func (e *Engine) grantFrom(a accounts.Account, rc *call, f tokenFields, oldRefre
 		if g.Email == "" {
 			g.Email = access.Email
 		}
-		if r := knownRegion(access.OUCode); r != "" {
-			g.Region = r
-		}
 	}
-	if a.Region != "" || a.Kind == accounts.KindCustom {
-		// A custom server's region means nothing to keyfob (it has no
-		// presets); and the Grant's region corrects the account's (Apply
-		// takes it): only a check of the token's region against the
-		// account's may set it (checkRegion, CodeFlow.settle).
-		g.Region = ""
-	}
+	// The region is RegionCheck's to decide (regionOf), for every grant.
 	return g, nil
 }
 

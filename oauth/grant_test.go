@@ -50,10 +50,14 @@ func TestGrantFromAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Scopes come from scp (Tesla drops scopes silently), identity from the
-	// id token, region from ou_code, expiry from exp when expires_in is absent.
+	// id token, expiry from exp when expires_in is absent; the region is
+	// RegionCheck's: an account without one learns it from ou_code.
 	if strings.Join(g.GrantedScopes, " ") != "openid" || g.Subject != "from-id" || g.Email != "me@example.com" ||
-		g.Region != "cn" || !g.Expiry.Equal(now.Add(time.Hour)) || g.RefreshToken != "r2" || g.TokenType != "Bearer" {
+		g.Region != "" || !g.Expiry.Equal(now.Add(time.Hour)) || g.RefreshToken != "r2" || g.TokenType != "Bearer" {
 		t.Errorf("grant %+v", g)
+	}
+	if g, _ := regionOf(accounts.Account{Kind: accounts.KindPartner}, g, false); g.Region != "cn" {
+		t.Errorf("a partner account without a region learnt %q from ou_code CN", g.Region)
 	}
 
 	cases := []struct {

@@ -11,9 +11,10 @@ import (
 // its client credentials, its own first: every Tesla region signed in at
 // the same hosts (na and eu share fleet-auth.prd.vn.cloud.tesla.com; cn
 // has its own). Each is a copy of a without tokens, with that region and
-// its Fleet API audience, ready for the client-credentials grant; a's own
-// region keeps a as it is. An audience keyfob cannot map to another region
-// (a proxy of the user's own) gives a's region alone.
+// its Fleet API audience and API base (moved as MoveBase moves them),
+// ready for the client-credentials grant; a's own region keeps a as it
+// is. An audience keyfob cannot map to another region (a proxy of the
+// user's own) gives a's region alone.
 func PartnerRegions(a accounts.Account) []accounts.Account {
 	out := []accounts.Account{a}
 	if a.Kind != accounts.KindPartner {
@@ -29,6 +30,7 @@ func PartnerRegions(a accounts.Account) []accounts.Account {
 		}
 		c := a
 		c.Region, c.Audience = r, aud
+		c.Endpoints.APIBaseURL = MoveBase(a.Endpoints.APIBaseURL, a.Region, r)
 		c.AccessToken, c.RefreshToken, c.IDToken, c.Expiry, c.GrantedScopes = "", "", "", time.Time{}, nil
 		out = append(out, c)
 	}
@@ -36,15 +38,13 @@ func PartnerRegions(a accounts.Account) []accounts.Account {
 }
 
 // otherRegionAudience is the audience of region for an account whose
-// audience is its own region's: Tesla's preset, or the sandbox's loopback
-// Fleet API with the region swapped; "" when keyfob cannot tell.
+// audience is its own region's: Tesla's Fleet API base of the region, or
+// the sandbox's loopback Fleet API with the region swapped (MoveBase); ""
+// when keyfob cannot tell.
 func otherRegionAudience(a accounts.Account, region string) string {
 	aud := strings.TrimRight(a.Audience, "/")
-	if own, ok := teslaRegions[a.Region]; ok && aud == own.fleetAPI {
-		return teslaRegions[region].fleetAPI
-	}
-	if suffix := "/fleet-api/" + a.Region; strings.HasSuffix(aud, suffix) && LoopbackHost(hostOf(aud)) {
-		return strings.TrimSuffix(aud, suffix) + "/fleet-api/" + region
+	if moved := MoveBase(aud, a.Region, region); moved != aud {
+		return moved
 	}
 	return ""
 }

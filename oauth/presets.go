@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
 	"strings"
@@ -141,6 +142,27 @@ func Preset(k accounts.Kind, region string) (accounts.Account, error) {
 }
 
 func clone(s []string) []string { return append([]string(nil), s...) }
+
+// APIBase is where keyfob calls the API a's tokens are for: the account's
+// own API base (Endpoints.APIBaseURL: the sandbox's, a proxy's) when it
+// has one, else the audience for fleet and partner accounts (Tesla's Fleet
+// API base of the region), the region's Owner API for owner accounts, and
+// the owner-api base of a legacy account. A custom account has none.
+// `keyfob token --json` and `list --json` show it as api_base_url.
+func APIBase(a accounts.Account) string {
+	if b := strings.TrimSpace(a.Endpoints.APIBaseURL); b != "" {
+		return strings.TrimRight(b, "/")
+	}
+	switch a.Kind {
+	case accounts.KindFleet, accounts.KindPartner:
+		return strings.TrimRight(strings.TrimSpace(a.Audience), "/")
+	case accounts.KindOwner:
+		return teslaRegions[cmp.Or(a.Region, "na")].ownerAPI
+	case accounts.KindLegacy:
+		return strings.TrimRight(strings.TrimSpace(a.Endpoints.BaseURL), "/")
+	}
+	return ""
+}
 
 // consentURL is Tesla's page where a user withdraws an app's access, for
 // the Tesla kinds that act for a user.

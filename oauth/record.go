@@ -242,6 +242,11 @@ func isJSONObject(c *call) bool {
 	return json.Unmarshal(c.body.Bytes(), &m) == nil
 }
 
+// ParseRetryAfter reads a Retry-After header at now: a number of seconds
+// or an HTTP date. It is 0 when absent, unreadable, past, or more than a
+// day away.
+func ParseRetryAfter(v string, now time.Time) time.Duration { return retryAfter(v, now) }
+
 // retryAfter reads a Retry-After header: seconds or an HTTP date.
 func retryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/url"
@@ -16,12 +17,15 @@ import (
 var ErrRegionHosts = errors.New("the token's region belongs to the other Tesla sign-in hosts")
 
 // RegionChange is a correction of an account's region, and of its audience
-// (the Fleet API base URL of the region), to what its tokens say (ou_code
-// and aud) or to where the sign-in's issuer sent it. The zero value means
-// no change.
+// (the Fleet API base URL of the region) and API base, to what its tokens
+// say (ou_code and aud) or to where the sign-in's issuer sent it. The zero
+// value means no change.
 type RegionChange struct {
 	From, To                 string // lower-case regions; From is "" when the account had none
 	FromAudience, ToAudience string // equal when the audience stays
+	// FromAPIBase and ToAPIBase are the account's own API base
+	// (Endpoints.APIBaseURL, "" for the audience's), equal when it stays.
+	FromAPIBase, ToAPIBase string
 	// Refused is set (matching ErrRegionHosts) when the change would move
 	// the account between the .com and .cn hosts without the sign-in's
 	// issuer saying so: the account was left as it was.
@@ -30,7 +34,7 @@ type RegionChange struct {
 
 // Changed reports whether c changes anything (or was refused).
 func (c RegionChange) Changed() bool {
-	return c.From != c.To || c.FromAudience != c.ToAudience || c.Refused != nil
+	return c.From != c.To || c.FromAudience != c.ToAudience || c.FromAPIBase != c.ToAPIBase || c.Refused != nil
 }
 
 // String is one sentence for the faces.
@@ -42,6 +46,9 @@ func (c RegionChange) String() string {
 		return ""
 	case c.From == "":
 		return fmt.Sprintf("the tokens say the account is in region %s; keyfob recorded it", c.To)
+	case c.From == c.To:
+		return fmt.Sprintf("the tokens say the account is in region %s, whose Fleet API address is %s; keyfob corrected the account's to it",
+			c.To, shownURL(c.ToAudience))
 	case c.FromAudience != c.ToAudience:
 		return fmt.Sprintf("the tokens say the account is in region %s, not %s; keyfob corrected its region and its Fleet API address to %s",
 			c.To, c.From, shownURL(c.ToAudience))
@@ -52,8 +59,28 @@ func (c RegionChange) String() string {
 // apply makes the change on a (a refused one changes nothing).
 func (c RegionChange) apply(a *accounts.Account) {
 	if c.Refused == nil {
-		a.Region, a.Audience = c.To, c.ToAudience
+		a.Region, a.Audience, a.Endpoints.APIBaseURL = c.To, c.ToAudience, c.ToAPIBase
 	}
+}
+
+// onGrant puts the change into g, relative to a: the Grant's Region,
+// Audience and APIBaseURL are set where they differ from a's, which
+// accounts.Account.Apply then stores. A refused change sets none.
+func (c RegionChange) onGrant(a accounts.Account, g accounts.Grant) accounts.Grant {
+	g.Region, g.Audience, g.APIBaseURL = "", "", ""
+	if c.Refused != nil {
+		return g
+	}
+	if c.To != a.Region {
+		g.Region = c.To
+	}
+	if c.ToAudience != a.Audience {
+		g.Audience = c.ToAudience
+	}
+	if c.ToAPIBase != a.Endpoints.APIBaseURL {
+		g.APIBaseURL = c.ToAPIBase
+	}
+	return g
 }
 
 // teslaHosts are Tesla's sign-in hosts, by family: "com" or "cn".
@@ -84,13 +111,23 @@ func userKind(a accounts.Account) bool {
 	return a.Kind == accounts.KindFleet || a.Kind == accounts.KindOwner
 }
 
-// RegionCheck compares a's region with its access token's ou_code and
-// returns the correction the token asks for: the region, and for a fleet
-// account whose audience is a Fleet API base, the audience (the Fleet API
-// base among the token's aud, else the region's preset). Only fleet and
-// owner accounts are checked, only for Tesla's regions (na, eu, cn). A
-// change between .com and .cn regions comes back Refused: the hosts would
-// have to change too, which only the sign-in's issuer may decide.
+// RegionCheck is the one place that decides what region an account's
+// tokens put it in, and with the region its audience and API base. It
+// compares a's region with the ou_code of its access token (else of its id
+// token) and returns the correction they ask for:
+//   - fleet and owner accounts take the token's region, except that a
+//     move between Tesla's .com and .cn hosts comes back Refused: the
+//     hosts would have to change too, which only the sign-in's issuer may
+//     decide;
+//   - a fleet account's audience becomes the region's Fleet API base
+//     (regionBase): the entry of the token's aud whose host names the
+//     region, as vehicle-command picks it, else the region's preset; its
+//     API base follows (the sandbox's per-region address);
+//   - the other Tesla kinds only learn a region they do not have; a
+//     custom account has none.
+//
+// Refreshes (Engine.Refresh), code exchanges and imports all ask it, and
+// the Grant they return carries its answer.
 func RegionCheck(a accounts.Account) RegionChange {
 	return regionCheck(a, false)
 }
@@ -100,62 +137,90 @@ func RegionCheck(a accounts.Account) RegionChange {
 // whose family keyfob cannot tell (loopback), and the token came from
 // them.
 func regionCheck(a accounts.Account, trustFamily bool) RegionChange {
-	c := RegionChange{From: a.Region, To: a.Region, FromAudience: a.Audience, ToAudience: a.Audience}
+	c := RegionChange{From: a.Region, To: a.Region, FromAudience: a.Audience, ToAudience: a.Audience,
+		FromAPIBase: a.Endpoints.APIBaseURL, ToAPIBase: a.Endpoints.APIBaseURL}
 	claims, ok := Inspect(a.AccessToken)
-	if !userKind(a) || !ok {
-		return c
-	}
 	to := knownRegion(claims.OUCode)
-	if to == "" || to == a.Region {
-		return c
+	if id, idOK := Inspect(a.IDToken); to == "" && idOK {
+		to = knownRegion(id.OUCode)
 	}
-	if regionFamily(to) != regionFamily(a.Region) && !trustFamily {
+	switch {
+	case to == "" || a.Kind == accounts.KindCustom:
+		return c
+	case !userKind(a):
+		if a.Region == "" {
+			c.To = to
+		}
+		return c
+	case to != a.Region && a.Region != "" && regionFamily(to) != regionFamily(a.Region) && !trustFamily:
 		c.Refused = fmt.Errorf("%w: the tokens say the account is in region %s, but it signs in at %s; log in again and let Tesla's sign-in page send keyfob to the right hosts",
 			ErrRegionHosts, to, hostOf(a.Endpoints.TokenURL))
 		return c
 	}
 	c.To = to
-	if a.Kind == accounts.KindFleet && fleetAudience(a.Audience) {
-		c.ToAudience = regionAudience(a, claims.Audience, to)
+	if a.Kind == accounts.KindFleet && ok && (a.Audience != "" || to != a.Region) {
+		// An empty audience is filled only when the region moves.
+		c.ToAudience = regionBase(cmp.Or(a.Audience, teslaRegions[to].fleetAPI), a.Region, to, claims.Audience)
+		c.ToAPIBase = regionBase(a.Endpoints.APIBaseURL, a.Region, to, nil)
 	}
 	return c
 }
 
-// fleetAudience reports whether aud is a Fleet API base keyfob may
-// replace: empty, a preset's, or one naming the Fleet API. An audience of
-// the user's own (a proxy) stays.
-func fleetAudience(aud string) bool {
-	if aud == "" || strings.Contains(aud, "fleet-api") {
-		return true
-	}
-	for _, r := range teslaRegions {
-		if aud == r.fleetAPI {
-			return true
+// regionBase is base, a Fleet API base URL of region from, moved to
+// region to: one of Tesla's Fleet API hosts becomes the entry of aud (the
+// token's audiences) whose host names the region (".eu."), else the
+// region's preset; one of the sandbox's per-region bases (a loopback URL
+// ending in /from) ends in /to instead; any other (a proxy of the user's
+// own, or "") stays.
+func regionBase(base, from, to string, aud []string) string {
+	switch {
+	case teslaFleetBase(base):
+		for _, cand := range aud {
+			if teslaFleetBase(cand) && strings.Contains(strings.ToLower(hostOf(cand)), "."+to+".") {
+				return strings.TrimRight(cand, "/")
+			}
 		}
+		return teslaRegions[to].fleetAPI
+	case from != "" && LoopbackHost(hostOf(base)) && strings.HasSuffix(strings.TrimRight(base, "/"), "/"+from):
+		return strings.TrimSuffix(strings.TrimRight(base, "/"), from) + to
 	}
-	return false
+	return base
 }
 
-// regionAudience is the audience of a in region: the Fleet API base among
-// the token's aud that keyfob may trust (a Fleet API base on one of
-// Tesla's Fleet API hosts, by exact name; or a loopback one when a's
-// token endpoint is on loopback, as the sandbox's), else the region's
-// preset.
-func regionAudience(a accounts.Account, aud []string, region string) string {
-	loopback := LoopbackHost(hostOf(a.Endpoints.TokenURL))
-	for _, cand := range aud {
-		cand = strings.TrimSuffix(cand, "/")
-		u, err := url.Parse(cand)
-		if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-			continue
+// MoveBase is base, the audience or API base of an account of region
+// from, as it moves to region to: Tesla's Fleet API base becomes the
+// region's, one of the sandbox's per-region addresses takes the region's
+// path, and any other stays. The region correction and `keyfob edit
+// --region` move the bases alike with it.
+func MoveBase(base, from, to string) string { return regionBase(base, from, to, nil) }
+
+// teslaFleetBase reports whether raw is one of Tesla's Fleet API base
+// URLs: a bare https URL on one of Tesla's Fleet API hosts, by exact name
+// (FleetAPIHost), as a token's aud may be trusted.
+func teslaFleetBase(raw string) bool {
+	raw = strings.TrimRight(strings.TrimSpace(raw), "/")
+	u, err := url.Parse(raw)
+	return err == nil && u.Path == "" && u.RawQuery == "" && u.Fragment == "" && FleetAPIHost(raw)
+}
+
+// RegionOfBase is the Tesla region a Fleet API base URL serves: the region
+// its host names (fleet-api.prd.eu.vn.cloud.tesla.com is eu), or the last
+// path segment of one of the sandbox's loopback bases; "" when it names
+// none.
+func RegionOfBase(base string) string {
+	base = strings.TrimRight(strings.TrimSpace(base), "/")
+	if teslaFleetBase(base) {
+		for _, r := range Regions {
+			if strings.Contains(strings.ToLower(hostOf(base)), "."+r+".") {
+				return r
+			}
 		}
-		tesla := FleetAPIHost(cand) && u.Path == ""
-		sandbox := loopback && LoopbackHost(u.Host) && strings.Contains(u.Path, "/fleet-api") && !strings.HasSuffix(u.Path, "/userinfo")
-		if tesla || sandbox {
-			return cand
-		}
+		return ""
 	}
-	return teslaRegions[region].fleetAPI
+	if LoopbackHost(hostOf(base)) {
+		return knownRegion(base[strings.LastIndex(base, "/")+1:])
+	}
+	return ""
 }
 
 // hostOf is raw's host, or "" when it has none.
@@ -222,8 +287,9 @@ func moveHosts(a accounts.Account, issuer *url.URL, family string) accounts.Acco
 	if family == "com" {
 		region = "na"
 	}
-	if a.Kind == accounts.KindFleet && fleetAudience(a.Audience) {
-		a.Audience = teslaRegions[region].fleetAPI
+	if a.Kind == accounts.KindFleet {
+		a.Audience = regionBase(a.Audience, a.Region, region, nil)
+		a.Endpoints.APIBaseURL = regionBase(a.Endpoints.APIBaseURL, a.Region, region, nil)
 	}
 	a.Region = region
 	return a

@@ -82,8 +82,8 @@ func TestChinaUserSignsInThroughTheMainHost(t *testing.T) {
 			if a.Region != "cn" || a.Email != chinaUser.Email || saved.RegionChange.To != "cn" || saved.RegionChange.From != "na" {
 				t.Errorf("account %+v, change %+v", a, saved.RegionChange)
 			}
-			if kind == accounts.KindFleet && a.Audience != srv.FleetAPIBase("cn") {
-				t.Errorf("audience %q", a.Audience)
+			if kind == accounts.KindFleet && (a.Audience != sandbox.TeslaFleetAPIBase("cn") || a.Endpoints.APIBaseURL != srv.FleetAPIBase("cn")) {
+				t.Errorf("audience %q, API base %q", a.Audience, a.Endpoints.APIBaseURL)
 			}
 			if info, _ := srv.AccessToken(a.AccessToken); !info.China {
 				t.Error("the code was not exchanged at the China host")
@@ -94,8 +94,7 @@ func TestChinaUserSignsInThroughTheMainHost(t *testing.T) {
 				t.Fatalf("refresh: %v", err)
 			}
 			stored, _ := m.Find(context.Background(), a.ID)
-			if stored.Region != "cn" || stored.AccessToken != refreshed.Account.AccessToken || !refreshed.Requested ||
-				srv.Stats().Refreshes != 1 {
+			if stored.Region != "cn" || stored.AccessToken != refreshed.Account.AccessToken || srv.Stats().Refreshes != 1 {
 				t.Errorf("stored %+v", stored)
 			}
 			rev, err := l.Engine.Revoke(context.Background(), stored)
@@ -143,45 +142,50 @@ func TestForeignIssuerIsRefused(t *testing.T) {
 	}
 }
 
-// A refresh whose token names another region of the same hosts comes
-// back with the corrected region in its grant, and RegionChangeOf words
-// the move; one that names the other hosts' region is not applied and is
-// reported refused.
+// applied is a once a refresh's grant g is stored, as the Manager does.
+func applied(a accounts.Account, g accounts.Grant) accounts.Account {
+	a.Apply(g, time.Now())
+	return a
+}
+
+// A refresh whose token names another region of the same hosts carries the
+// corrected region in its grant, and the account before and after says so
+// (RegionChangeOf, what the faces show); one that names the other hosts'
+// region is reported refused.
 func TestRefreshReportsTheTokensRegion(t *testing.T) {
 	srv := sandbox.NewTest(t, sandbox.Options{Users: []sandbox.User{europeUser}})
 	e := &oauth.Engine{}
 	a := minted(t, e, srv)
 	ts := srv.Mint(sandbox.MintRequest{Email: europeUser.Email, Scopes: []string{"openid", "offline_access"}})
 	a.AccessToken, a.RefreshToken = ts.AccessToken, ts.RefreshToken
-	refreshed := func(a accounts.Account) (accounts.Account, accounts.Grant) {
-		t.Helper()
-		g, err := e.Refresh(context.Background(), a)
-		if err != nil || g.AccessToken == "" {
-			t.Fatalf("refresh: %v", err)
-		}
-		after := a
-		after.Apply(g, time.Now())
-		return after, g
+	g, err := e.Refresh(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
 	}
-	after, g := refreshed(a)
-	want := oauth.RegionChange{From: "na", To: "eu", FromAudience: a.Audience, ToAudience: srv.FleetAPIBase("eu")}
-	if c := oauth.RegionChangeOf(a, after); g.Region != "eu" || c != want || !strings.Contains(c.String(), "region eu, not na") {
+	want := oauth.RegionChange{From: "na", To: "eu", FromAudience: a.Audience, ToAudience: sandbox.TeslaFleetAPIBase("eu"),
+		FromAPIBase: srv.FleetAPIBase("na"), ToAPIBase: srv.FleetAPIBase("eu")}
+	if c := oauth.RegionChangeOf(a, applied(a, g)); g.Region != "eu" || c != want || !strings.Contains(c.String(), "region eu, not na") {
 		t.Fatalf("grant region %q, change %+v", g.Region, c)
 	}
 	// Agreeing again: no change.
-	a = after
-	if after, _ := refreshed(a); oauth.RegionChangeOf(a, after).Changed() {
-		t.Fatalf("agreeing refresh: change %+v", oauth.RegionChangeOf(a, after))
+	if g.Audience != want.ToAudience || g.APIBaseURL != want.ToAPIBase {
+		t.Fatalf("grant audience %q, API base %q", g.Audience, g.APIBaseURL)
+	}
+	a.Region, a.Audience, a.Endpoints.APIBaseURL, a.RefreshToken = "eu", g.Audience, g.APIBaseURL, g.RefreshToken
+	g, err = e.Refresh(context.Background(), a)
+	if c := oauth.RegionChangeOf(a, applied(a, g)); err != nil || c.Changed() {
+		t.Fatalf("agreeing refresh: %v, change %+v", err, c)
 	}
 
 	// An account that says cn holding a token of the .com hosts' region:
 	// reported refused, not applied, and the tokens still come back.
 	a.Region = "cn"
 	a.RefreshToken = srv.Mint(sandbox.MintRequest{Email: europeUser.Email, Scopes: []string{"offline_access"}}).RefreshToken
-	after, g = refreshed(a)
-	c := oauth.RegionChangeOf(a, after)
-	if g.Region != "" || after.Region != "cn" || !errors.Is(c.Refused, oauth.ErrRegionHosts) || !strings.Contains(c.String(), "log in again") {
-		t.Fatalf("across hosts: grant region %q, change %+v", g.Region, c)
+	g, err = e.Refresh(context.Background(), a)
+	c := oauth.RegionChangeOf(a, applied(a, g))
+	if err != nil || g.AccessToken == "" || g.Region != "" || !errors.Is(c.Refused, oauth.ErrRegionHosts) ||
+		!strings.Contains(c.String(), "log in again") {
+		t.Fatalf("across hosts: %v, grant region %q, change %+v", err, g.Region, c)
 	}
 }
 
@@ -201,8 +205,88 @@ func TestImportCorrectsTheRegion(t *testing.T) {
 		t.Fatal(err)
 	}
 	stored, _ := m.Find(context.Background(), saved.Account.ID)
-	if stored.Region != "eu" || stored.Audience != srv.FleetAPIBase("eu") || saved.Account.Region != "eu" ||
+	if stored.Region != "eu" || stored.Audience != sandbox.TeslaFleetAPIBase("eu") || stored.Endpoints.APIBaseURL != srv.FleetAPIBase("eu") || saved.Account.Region != "eu" ||
 		saved.RegionChange.From != "na" || saved.RegionChange.To != "eu" {
 		t.Fatalf("stored %+v, saved change %+v", stored, saved.RegionChange)
+	}
+}
+
+// Tesla's tokens list several Fleet API audiences, North America's first
+// even for a European user (ou_code EU): a European user who signs in with
+// the default region gets region eu and Europe's Fleet API base — the aud
+// entry whose host names the ou_code, as vehicle-command picks it — and the
+// sandbox's Europe address to call.
+func TestEuropeanUserGetsEuropesAudience(t *testing.T) {
+	srv := sandbox.NewTest(t, sandbox.Options{Users: []sandbox.User{europeUser}})
+	l, m := sandboxLogins(t, srv)
+	saved, err := signIn(t, srv, l, oauth.Request{Kind: accounts.KindFleet,
+		Inputs: oauth.Inputs{oauth.FieldEmail: europeUser.Email, oauth.FieldClientID: sandbox.FleetClientID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims, _ := oauth.Inspect(saved.Account.AccessToken)
+	if len(claims.Audience) < 2 || claims.Audience[0] != sandbox.TeslaFleetAPIBase("na") {
+		t.Fatalf("the sandbox's token lists %v: it does not test the first-entry mistake", claims.Audience)
+	}
+	stored, _ := m.Find(context.Background(), saved.Account.ID)
+	if stored.Region != "eu" || stored.Audience != sandbox.TeslaFleetAPIBase("eu") ||
+		stored.Endpoints.APIBaseURL != srv.FleetAPIBase("eu") || oauth.APIBase(stored) != srv.FleetAPIBase("eu") {
+		t.Fatalf("region %q, audience %q, API base %q", stored.Region, stored.Audience, stored.Endpoints.APIBaseURL)
+	}
+	if c := saved.RegionChange; c.From != "na" || c.To != "eu" || c.ToAudience != sandbox.TeslaFleetAPIBase("eu") {
+		t.Errorf("change %+v", c)
+	}
+}
+
+// An account already in region eu whose audience stayed North America's
+// (what the first-entry mistake left behind) gets Europe's at its next
+// refresh, and the faces hear why.
+func TestRefreshRealignsTheAudienceOfTheRegion(t *testing.T) {
+	srv := sandbox.NewTest(t, sandbox.Options{Users: []sandbox.User{europeUser}})
+	e := &oauth.Engine{}
+	a := minted(t, e, srv)
+	ts := srv.Mint(sandbox.MintRequest{Email: europeUser.Email, Scopes: []string{"openid", "offline_access"}})
+	a.Region, a.AccessToken, a.RefreshToken = "eu", ts.AccessToken, ts.RefreshToken
+	a.Endpoints.APIBaseURL = srv.FleetAPIBase("eu")
+	g, err := e.Refresh(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := oauth.RegionChangeOf(a, applied(a, g))
+	if g.Region != "" || g.Audience != sandbox.TeslaFleetAPIBase("eu") || g.APIBaseURL != "" ||
+		!strings.Contains(c.String(), "region eu, whose Fleet API address is https://fleet-api.prd.eu.vn.cloud.tesla.com") {
+		t.Fatalf("grant region %q audience %q API base %q, change %v", g.Region, g.Audience, g.APIBaseURL, c)
+	}
+}
+
+// APIBase is where keyfob calls an account's API: its own API base when
+// set, else the audience (fleet, partner), the region's Owner API
+// (owner), the owner-api base (legacy); a custom account has none.
+func TestAPIBase(t *testing.T) {
+	cases := []struct {
+		a    accounts.Account
+		want string
+	}{
+		{accounts.Account{Kind: accounts.KindFleet, Audience: "https://fleet-api.prd.eu.vn.cloud.tesla.com/"}, "https://fleet-api.prd.eu.vn.cloud.tesla.com"},
+		{accounts.Account{Kind: accounts.KindFleet, Audience: "https://fleet-api.prd.eu.vn.cloud.tesla.com",
+			Endpoints: accounts.Endpoints{APIBaseURL: "http://127.0.0.1:8765/fleet-api/eu"}}, "http://127.0.0.1:8765/fleet-api/eu"},
+		{accounts.Account{Kind: accounts.KindPartner, Audience: "https://fleet-api.prd.cn.vn.cloud.tesla.cn"}, "https://fleet-api.prd.cn.vn.cloud.tesla.cn"},
+		{accounts.Account{Kind: accounts.KindOwner, Region: "na"}, "https://owner-api.teslamotors.com"},
+		{accounts.Account{Kind: accounts.KindOwner, Region: "cn"}, "https://owner-api.vn.cloud.tesla.cn"},
+		{accounts.Account{Kind: accounts.KindLegacy, Endpoints: accounts.Endpoints{BaseURL: "https://owner.example/"}}, "https://owner.example"},
+		{accounts.Account{Kind: accounts.KindCustom, Audience: "api://x"}, ""},
+	}
+	for _, tc := range cases {
+		if got := oauth.APIBase(tc.a); got != tc.want {
+			t.Errorf("%s %+v: %q, want %q", tc.a.Kind, tc.a.Endpoints, got, tc.want)
+		}
+	}
+	for base, region := range map[string]string{
+		"https://fleet-api.prd.eu.vn.cloud.tesla.com": "eu", "https://fleet-api.prd.cn.vn.cloud.tesla.cn/": "cn",
+		"http://127.0.0.1:8765/fleet-api/na": "na", "https://proxy.example/eu": "", "https://example.com": "",
+	} {
+		if got := oauth.RegionOfBase(base); got != region {
+			t.Errorf("RegionOfBase(%q) = %q, want %q", base, got, region)
+		}
 	}
 }

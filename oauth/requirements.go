@@ -36,6 +36,7 @@ const (
 	FieldRevokeURL    Field = "revoke_url"
 	FieldUserInfoURL  Field = "userinfo_url"
 	FieldBaseURL      Field = "base_url"
+	FieldAPIBaseURL   Field = "api_base_url"
 	FieldIssuer       Field = "issuer"
 	FieldRefreshToken Field = "refresh_token"
 	// FieldAuthCode is a business's consent (partner accounts): with it
@@ -119,17 +120,18 @@ var loginTable = map[accounts.Kind]map[string][]Requirement{
 		req(FieldRedirectURI, NeedRequired), req(FieldScopes, NeedOptional), req(FieldAudience, NeedPreset),
 		req(FieldAuthURL, NeedPreset), req(FieldTokenURL, NeedPreset),
 		hide(FieldRevokeURL, NeedOptional), hide(FieldUserInfoURL, NeedOptional), hide(FieldIssuer, NeedOptional),
+		hide(FieldAPIBaseURL, NeedOptional),
 	}},
 	accounts.KindOwner: {accounts.GrantCode: {
 		req(FieldName, NeedOptional), req(FieldEmail, NeedOptional), req(FieldScopes, NeedOptional),
 		req(FieldRedirectURI, NeedPreset), req(FieldAuthURL, NeedPreset), req(FieldTokenURL, NeedPreset),
 		hide(FieldClientID, NeedPreset), hide(FieldRevokeURL, NeedOptional), hide(FieldUserInfoURL, NeedOptional),
-		hide(FieldIssuer, NeedOptional),
+		hide(FieldIssuer, NeedOptional), hide(FieldAPIBaseURL, NeedOptional),
 	}},
 	accounts.KindPartner: {accounts.GrantClientCredentials: {
 		req(FieldName, NeedOptional), req(FieldClientID, NeedRequired), req(FieldClientSecret, NeedRequired),
 		req(FieldAuthCode, NeedOptional), req(FieldScopes, NeedOptional), req(FieldAudience, NeedPreset),
-		req(FieldTokenURL, NeedPreset), hide(FieldIssuer, NeedOptional),
+		req(FieldTokenURL, NeedPreset), hide(FieldIssuer, NeedOptional), hide(FieldAPIBaseURL, NeedOptional),
 	}},
 	accounts.KindLegacy: {grantLegacy: {
 		req(FieldName, NeedOptional), req(FieldEmail, NeedRequired), req(FieldPassword, NeedRequired),
@@ -163,12 +165,12 @@ var importTable = map[accounts.Kind][]Requirement{
 		req(FieldName, NeedOptional), req(FieldRefreshToken, NeedRequired), req(FieldClientID, NeedRequired),
 		req(FieldTokenURL, NeedPreset), hide(FieldClientSecret, NeedOptional), hide(FieldScopes, NeedOptional),
 		hide(FieldAudience, NeedOptional), hide(FieldRevokeURL, NeedOptional), hide(FieldUserInfoURL, NeedOptional),
-		hide(FieldIssuer, NeedOptional),
+		hide(FieldIssuer, NeedOptional), hide(FieldAPIBaseURL, NeedOptional),
 	},
 	accounts.KindOwner: {
 		req(FieldName, NeedOptional), req(FieldRefreshToken, NeedRequired), req(FieldClientID, NeedPreset),
 		req(FieldTokenURL, NeedPreset), hide(FieldScopes, NeedOptional), hide(FieldRevokeURL, NeedOptional),
-		hide(FieldUserInfoURL, NeedOptional), hide(FieldIssuer, NeedOptional),
+		hide(FieldUserInfoURL, NeedOptional), hide(FieldIssuer, NeedOptional), hide(FieldAPIBaseURL, NeedOptional),
 	},
 	accounts.KindLegacy: {
 		req(FieldName, NeedOptional), req(FieldRefreshToken, NeedRequired), req(FieldClientID, NeedPreset),

@@ -58,7 +58,8 @@ func landing(t *testing.T, authURL string) string {
 	return loc
 }
 
-// preset returns a Tesla preset pointed at the sandbox through discovery.
+// preset returns a Tesla preset pointed at the sandbox through discovery,
+// as keyfob demo's are: Tesla's audience, the sandbox's API base.
 func preset(t *testing.T, e *oauth.Engine, srv *sandbox.Server, k accounts.Kind, region string) accounts.Account {
 	t.Helper()
 	a, err := oauth.Preset(k, region)
@@ -72,6 +73,12 @@ func preset(t *testing.T, e *oauth.Engine, srv *sandbox.Server, k accounts.Kind,
 	ep.RedirectURI = a.Endpoints.RedirectURI
 	ep.BaseURL = srv.URL()
 	a.Endpoints = ep
+	switch k {
+	case accounts.KindFleet, accounts.KindPartner:
+		a.Endpoints.APIBaseURL = srv.FleetAPIBase(a.Region)
+	case accounts.KindOwner:
+		a.Endpoints.APIBaseURL = srv.URL()
+	}
 	if k == accounts.KindFleet {
 		// Tesla matches a fleet app's redirect URI exactly: register one.
 		a.Endpoints.RedirectURI = freeLocalhostURI(t)
@@ -155,7 +162,7 @@ func TestFleetLoopbackLogin(t *testing.T) {
 	}
 	user := srv.Users()[1]
 	if got.Name != "car" || got.Email != user.Email || got.Subject != user.Subject || got.Region != "eu" ||
-		got.Audience != srv.FleetAPIBase("eu") || got.State != accounts.StateActive || got.Endpoints.RedirectURI != a.Endpoints.RedirectURI {
+		got.Audience != sandbox.TeslaFleetAPIBase("eu") || got.Endpoints.APIBaseURL != srv.FleetAPIBase("eu") || got.State != accounts.StateActive || got.Endpoints.RedirectURI != a.Endpoints.RedirectURI {
 		t.Errorf("account %+v", got)
 	}
 	if !srv.RefreshTokenLive(got.RefreshToken) || got.IDToken == "" {

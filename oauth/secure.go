@@ -57,7 +57,7 @@ func checkSecure(f Field, raw string, allowHTTP bool) error {
 // NeedsInsecureHTTP reports whether one of a's endpoints is plain http off
 // loopback: what only the user's opt-in (--insecure-http) allows.
 func NeedsInsecureHTTP(a accounts.Account) bool {
-	for _, f := range []Field{FieldAuthURL, FieldTokenURL, FieldRevokeURL, FieldUserInfoURL, FieldBaseURL} {
+	for _, f := range []Field{FieldAuthURL, FieldTokenURL, FieldRevokeURL, FieldUserInfoURL, FieldBaseURL, FieldAPIBaseURL} {
 		if insecureURL(Value(a, f)) {
 			return true
 		}

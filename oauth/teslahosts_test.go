@@ -45,7 +45,9 @@ func TestTeslaHostsMatchExactly(t *testing.T) {
 // TestRegionAudienceTrustsOnlyTeslaFleetHosts: a region correction takes
 // the audience from the token's aud only when it names one of Tesla's
 // Fleet API hosts exactly (any other *.tesla.com URL with "fleet-api" in
-// it is not one), else the region's preset.
+// it is not one) and the region, else the region's preset: another
+// region's entry (Tesla lists North America's first for every user) is
+// never the audience.
 func TestRegionAudienceTrustsOnlyTeslaFleetHosts(t *testing.T) {
 	a, _ := Preset(accounts.KindFleet, "na")
 	eu := teslaRegions["eu"].fleetAPI
@@ -54,10 +56,11 @@ func TestRegionAudienceTrustsOnlyTeslaFleetHosts(t *testing.T) {
 		want string
 	}{
 		{[]string{"https://fleet-api.evil.tesla.com", "https://x.tesla.com/fleet-api", "https://fleet-api.prd.eu.vn.cloud.tesla.com.attacker.example"}, eu},
-		{[]string{"https://fleet-api.evil.tesla.com", teslaRegions["na"].fleetAPI + "/"}, teslaRegions["na"].fleetAPI},
+		{[]string{"https://fleet-api.evil.tesla.com", teslaRegions["na"].fleetAPI + "/"}, eu},
+		{[]string{teslaRegions["na"].fleetAPI, eu + "/", "https://auth.tesla.com/oauth2/v3/userinfo"}, eu},
 		{[]string{"https://fleet-api.prd.na.vn.cloud.tesla.com/oauth2/v3/userinfo"}, eu},
 	} {
-		if got := regionAudience(a, tc.aud, "eu"); got != tc.want {
+		if got := regionBase(a.Audience, "na", "eu", tc.aud); got != tc.want {
 			t.Errorf("aud %v: %q, want %q", tc.aud, got, tc.want)
 		}
 	}

@@ -76,7 +76,7 @@ func checkField(a accounts.Account, f Field, v string, allowHTTP bool) error {
 		if err := accounts.ValidateName(v); err != nil {
 			return &FieldError{Field: f, Problem: err.Error()}
 		}
-	case FieldAuthURL, FieldTokenURL, FieldRevokeURL, FieldUserInfoURL, FieldBaseURL:
+	case FieldAuthURL, FieldTokenURL, FieldRevokeURL, FieldUserInfoURL, FieldBaseURL, FieldAPIBaseURL:
 		if err := checkURL(v); err != nil {
 			return fieldErr(f, "%s of this %s account %s", f.Noun(), a.Kind, err)
 		}

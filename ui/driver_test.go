@@ -229,12 +229,15 @@ func sandboxPresets(s *sandbox.Server) func(accounts.Kind, string) (accounts.Acc
 			a.ClientID = sandbox.FleetClientID
 			a.Endpoints.AuthURL, a.Endpoints.TokenURL = iss+"/authorize", iss+"/token"
 			a.Endpoints.UserInfoURL = iss + "/userinfo"
+			a.Endpoints.APIBaseURL = s.FleetAPIBase(region)
 		case accounts.KindOwner:
 			a.Endpoints.AuthURL, a.Endpoints.TokenURL = iss+"/authorize", iss+"/token"
 			a.Endpoints.UserInfoURL = iss + "/userinfo"
+			a.Endpoints.APIBaseURL = s.URL()
 		case accounts.KindPartner:
 			a.ClientID, a.ClientSecret = sandbox.PartnerClientID, sandbox.PartnerSecret
 			a.Endpoints.TokenURL = iss + "/token"
+			a.Endpoints.APIBaseURL = s.FleetAPIBase(region)
 		case accounts.KindLegacy:
 			a.Endpoints.BaseURL = s.URL()
 			a.Email = s.User().Email

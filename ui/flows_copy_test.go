@@ -24,7 +24,10 @@ func TestCopyTokens(t *testing.T) {
 	if clip := e.d.clipboard(); len(clip) != 1 || clip[0] != a.AccessToken {
 		t.Fatalf("OSC 52 got %d writes; want the access token", len(clip))
 	}
-	if s := plain(e.m); !strings.Contains(s, "copied access token of car — clears in 30 s") || strings.Contains(s, a.AccessToken) {
+	e.d.until("the notice", func() bool {
+		return strings.Contains(plain(e.m), "copied access token of car to the system clipboard — clears in 30 s")
+	})
+	if s := plain(e.m); strings.Contains(s, a.AccessToken) {
 		t.Errorf("toast:\n%s", s)
 	}
 	// The clear timer fires: the clipboard still holds the token, so both
@@ -81,6 +84,36 @@ func TestCopyHandsTheSecretToAClearerThatOutlivesTheTUI(t *testing.T) {
 	e.d.press("C")
 	e.d.until("the warning", func() bool { return count() == 2 && strings.Contains(plain(e.m), "no clearer could be started") })
 }
+
+// A copy says where it went: without a system clipboard, through the
+// terminal alone, which keyfob cannot confirm (tmux drops it unless
+// set-clipboard is on); when the system clipboard fails, the same, and
+// why.
+func TestCopySaysWhereItWent(t *testing.T) {
+	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
+	e.m.clip = clipboard.New(nil, nil)
+	e.d.press("c")
+	e.d.until("the OSC 52 copy", func() bool { return len(e.d.clipboard()) == 1 })
+	// The notice wraps: compare without the spaces.
+	flat := func() string { return strings.Join(strings.Fields(plain(e.m)), "") }
+	has := func(s, want string) bool { return strings.Contains(s, strings.Join(strings.Fields(want), "")) }
+	if s := flat(); !has(s, "copied access token of car through the terminal only (OSC 52; not confirmed — tmux needs set-clipboard on) — clears in 30 s") ||
+		has(s, "system clipboard") {
+		t.Errorf("without a system clipboard:\n%s", plain(e.m))
+	}
+	e.m.clip = clipboard.New(failingClipboard{}, nil)
+	e.d.press("C")
+	e.d.until("the failed write's notice", func() bool { return has(flat(), "the system clipboard failed (xclip: no display)") })
+	if s := flat(); !has(s, "copied refresh token of car through the terminal only (OSC 52; not confirmed") {
+		t.Errorf("a failed system clipboard:\n%s", plain(e.m))
+	}
+}
+
+// failingClipboard is a system clipboard whose writes fail.
+type failingClipboard struct{}
+
+func (failingClipboard) ReadAll() (string, error) { return "", errors.New("xclip: no display") }
+func (failingClipboard) WriteAll(string) error    { return errors.New("xclip: no display") }
 
 func TestCopyWithoutNativeClipboardAsksTheTerminal(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))

@@ -215,6 +215,11 @@ func (m *Model) resize(w, h int) {
 func (m *Model) layout() {
 	m.footer = footerCache{}
 	m.c.Frame = m.spin.View()
+	// Dialogs leave the header (and banner) and the footer in view.
+	m.c.DialogTop, m.c.DialogBottom = 1, 1
+	if m.banner != "" {
+		m.c.DialogTop = 2
+	}
 	m.list.SetSize(m.c.Width, m.listRows())
 	m.detail.SetSize(m.c.Width, m.detailHeight())
 	m.dialogs.SetSize(m.c.Width, m.c.Height)

@@ -75,9 +75,10 @@ func TestTickDoesNotAllocatePerAccount(t *testing.T) {
 	}
 }
 
-// TestViewRendersOnlyVisibleRows: a frame allocates exactly as often with
-// 1,000 accounts as with 5,000 (both fill the screen, and their counts have
-// as many digits).
+// TestViewRendersOnlyVisibleRows: a frame allocates as often with 1,000
+// accounts as with 5,000 (both fill the screen, and their counts have as
+// many digits). A countdown crossing a second between two frames may cost
+// one allocation more; rendering every row would cost thousands.
 func TestViewRendersOnlyVisibleRows(t *testing.T) {
 	measure := func(accts []accounts.Account) float64 {
 		m := newViewModel(t, accts, 120, 40)
@@ -86,7 +87,7 @@ func TestViewRendersOnlyVisibleRows(t *testing.T) {
 	}
 	small, large := measure(fleetOf(1000)), measure(fleetOf(5000))
 	t.Logf("a frame allocates %.0f times with 1,000 accounts and %.0f with 5,000", small, large)
-	if large != small {
+	if large > small+2 {
 		t.Errorf("a frame allocates %.0f times with 5,000 accounts and %.0f with 1,000", large, small)
 	}
 }

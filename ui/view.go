@@ -32,7 +32,7 @@ func (m *Model) render() string {
 		base = m.listScreen()
 	}
 	if d := m.dialogs.Top(); d != nil {
-		return common.Overlay(m.c.Styles.Backdrop, base, d.View(), m.c.Width, m.c.Height)
+		return common.Overlay(m.c.Styles.Backdrop, base, d.View(), m.c.Width, m.c.Height, m.c.DialogTop, m.c.DialogBottom)
 	}
 	return base
 }

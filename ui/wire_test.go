@@ -20,8 +20,8 @@ func TestRefreshRegionChangeIsAToast(t *testing.T) {
 		sandbox.MintRequest{ClientID: sandbox.FleetClientID, Email: eu.Email, AccessTTL: -time.Minute}))
 	e.d.press("r")
 	e.d.until("the region toast", func() bool { return strings.Contains(plain(e.m), "car: region na → eu (its tokens say so)") })
-	if got := e.stored(t)[0]; got.Region != "eu" || got.Audience != e.srv.FleetAPIBase("eu") {
-		t.Fatalf("stored region %q audience %q", got.Region, got.Audience)
+	if got := e.stored(t)[0]; got.Region != "eu" || got.Audience != sandbox.TeslaFleetAPIBase("eu") || got.Endpoints.APIBaseURL != e.srv.FleetAPIBase("eu") {
+		t.Fatalf("stored region %q audience %q API base %q", got.Region, got.Audience, got.Endpoints.APIBaseURL)
 	}
 }
 

@@ -77,8 +77,8 @@ func risk(f oauth.Field) string {
 	switch f {
 	case oauth.FieldAuthURL:
 		return "the sign-in page, where you type your Tesla password, would be that host's"
-	case oauth.FieldAudience:
-		return "the Fleet API requests, with the access token, would go there"
+	case oauth.FieldAudience, oauth.FieldAPIBaseURL:
+		return "the API requests, with the access token, would go there"
 	case oauth.FieldUserInfoURL:
 		return "the access token would be sent there"
 	}
@@ -89,6 +89,7 @@ func risk(f oauth.Field) string {
 // user to.
 var endpointFields = []oauth.Field{
 	oauth.FieldAuthURL, oauth.FieldTokenURL, oauth.FieldRevokeURL, oauth.FieldUserInfoURL, oauth.FieldBaseURL,
+	oauth.FieldAPIBaseURL,
 }
 
 // checkConsent compares after with before and fails with a ConsentError

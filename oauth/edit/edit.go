@@ -18,13 +18,14 @@ import (
 // Fields are the fields an edit changes, in the order forms show them.
 var Fields = []oauth.Field{
 	oauth.FieldName, oauth.FieldRegion, oauth.FieldAudience, oauth.FieldAuthURL, oauth.FieldTokenURL,
-	oauth.FieldRevokeURL, oauth.FieldUserInfoURL, oauth.FieldBaseURL, oauth.FieldRedirectURI,
+	oauth.FieldRevokeURL, oauth.FieldUserInfoURL, oauth.FieldBaseURL, oauth.FieldAPIBaseURL, oauth.FieldRedirectURI,
 }
 
 // moving are the fields a Tesla region's preset sets, which follow a
 // change of region.
 var moving = []oauth.Field{
 	oauth.FieldAudience, oauth.FieldAuthURL, oauth.FieldTokenURL, oauth.FieldRevokeURL, oauth.FieldUserInfoURL, oauth.FieldBaseURL,
+	oauth.FieldAPIBaseURL,
 }
 
 // Changes are the values the user gave, by field; a field that is absent
@@ -108,8 +109,10 @@ func Apply(a *accounts.Account, ch Changes, presets Presets, c Consent) (notes [
 		if err := checkForm(d.Field, d.New, true); err != nil {
 			return nil, err
 		}
-		if d.Field == oauth.FieldAudience && Tesla(a.Kind) {
-			if err := checkAudience(d.New); err != nil {
+		if (d.Field == oauth.FieldAudience && Tesla(a.Kind)) || d.Field == oauth.FieldAPIBaseURL {
+			// An API base's plain http off loopback is the consent's
+			// question too; an audience's never travels.
+			if err := checkBase(d.Field, d.New, d.Field == oauth.FieldAPIBaseURL); err != nil {
 				return nil, err
 			}
 		}
@@ -120,36 +123,55 @@ func Apply(a *accounts.Account, ch Changes, presets Presets, c Consent) (notes [
 	return notes, oauth.ValidateWith(purposeOf(*a), *a, oauth.LoginOptions{AllowInsecureHTTP: a.AllowInsecureHTTP})
 }
 
-// moveRegion sets a's region and moves the preset fields with it.
+// moveRegion sets a's region and moves the preset fields with it: a field
+// that holds a region's preset value (the old region's, or another's left
+// behind) takes the new region's; a Fleet API base moves as the region
+// correction moves it (oauth.MoveBase: the sandbox's per-region address).
+// The region a already has realigns its fields the same way, so that
+// `keyfob edit NAME --region eu` fixes an eu account left with North
+// America's audience, as `keyfob check` advises.
 func moveRegion(a *accounts.Account, region string, ch Changes, presets Presets) ([]string, error) {
 	if region == "" {
 		return nil, &oauth.FieldError{Field: oauth.FieldRegion, Problem: fmt.Sprintf("a %s account needs a region: na, eu or cn", a.Kind)}
-	}
-	if region == a.Region {
-		return nil, nil
 	}
 	next, err := presets(a.Kind, region)
 	if err != nil {
 		return nil, &oauth.FieldError{Field: oauth.FieldRegion, Problem: err.Error()}
 	}
-	prev, perr := presets(a.Kind, a.Region)
 	var notes []string
 	for _, f := range moving {
 		if _, given := ch[f]; given {
 			continue
 		}
 		cur, want := oauth.Value(*a, f), oauth.Value(next, f)
+		moved := cur
+		if f == oauth.FieldAudience || f == oauth.FieldAPIBaseURL {
+			moved = oauth.MoveBase(cur, a.Region, region)
+		}
 		switch {
 		case cur == want:
-		case (perr == nil && cur == oauth.Value(prev, f)) || (perr != nil && cur == ""):
+		case presetValue(a.Kind, f, cur, presets):
 			oauth.Set(a, f, want)
-		default:
+		case moved != cur:
+			oauth.Set(a, f, moved)
+		case region != a.Region:
 			notes = append(notes, fmt.Sprintf("kept the %s %s: it is not region %s's default, so it did not move; give it explicitly to change it",
 				f.Label(), cur, a.Region))
 		}
 	}
 	a.Region = region
 	return notes, nil
+}
+
+// presetValue reports whether v is field f's value in the preset of a
+// region of kind k: a value keyfob chose, which may move.
+func presetValue(k accounts.Kind, f oauth.Field, v string, presets Presets) bool {
+	for _, r := range oauth.Regions {
+		if p, err := presets(k, r); err == nil && oauth.Value(p, f) == v {
+			return true
+		}
+	}
+	return false
 }
 
 // purposeOf is the form an edited account must still pass: what a
@@ -173,9 +195,9 @@ func checkForm(f oauth.Field, v string, allowHTTP bool) error {
 	switch {
 	case v == "" || f == oauth.FieldName || f == oauth.FieldRegion:
 		return nil
-	case f == oauth.FieldAudience:
+	case f == oauth.FieldAudience || f == oauth.FieldAPIBaseURL:
 		// Tesla's audience is a Fleet API base URL; other servers may use
-		// any identifier (checkAudience).
+		// any identifier (checkBase).
 		return nil
 	}
 	probe := accounts.Account{Kind: accounts.KindCustom, Grant: accounts.GrantCode, ClientID: "probe",
@@ -211,19 +233,20 @@ func Diff(before, after accounts.Account) []Change {
 	return out
 }
 
-// checkAudience checks that a Tesla account's audience is a Fleet API base
-// URL: https (http on loopback only), a host, nothing else.
-func checkAudience(v string) error {
+// checkBase checks that a Tesla account's audience, or an account's API
+// base, is a base URL: https (http on loopback only, unless allowHTTP),
+// a host, nothing else.
+func checkBase(f oauth.Field, v string, allowHTTP bool) error {
 	u, err := url.Parse(v)
 	switch {
 	case v == "":
 		return nil
 	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
-		return &oauth.FieldError{Field: oauth.FieldAudience, Problem: fmt.Sprintf("the audience %q is not a Fleet API base URL such as https://fleet-api.prd.na.vn.cloud.tesla.com", v)}
+		return &oauth.FieldError{Field: f, Problem: fmt.Sprintf("the %s %q is not a Fleet API base URL such as https://fleet-api.prd.na.vn.cloud.tesla.com", f.Label(), v)}
 	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
-		return &oauth.FieldError{Field: oauth.FieldAudience, Problem: "the audience must be a bare base URL, without user, query or fragment"}
-	case u.Scheme == "http" && !oauth.LoopbackHost(u.Host):
-		return &oauth.FieldError{Field: oauth.FieldAudience, Problem: "the audience must be an https URL (http only on loopback)"}
+		return &oauth.FieldError{Field: f, Problem: "the " + f.Label() + " must be a bare base URL, without user, query or fragment"}
+	case u.Scheme == "http" && !oauth.LoopbackHost(u.Host) && !allowHTTP:
+		return &oauth.FieldError{Field: f, Problem: "the " + f.Label() + " must be an https URL (http only on loopback)"}
 	}
 	return nil
 }

@@ -143,6 +143,48 @@ func TestPlainHTTPFollowsTheAccountsOptIn(t *testing.T) {
 	}
 }
 
+// `keyfob edit NAME --region eu` fixes an account already in region eu
+// whose audience stayed North America's (what `keyfob check` then
+// advises): the region it has realigns the preset fields.
+func TestSameRegionRealignsTheAudience(t *testing.T) {
+	a := teslaAccount(t, accounts.KindFleet, "eu")
+	na, _ := oauth.Preset(accounts.KindFleet, "na")
+	a.Audience = na.Audience
+	before := a
+	notes, err := Apply(&a, Changes{oauth.FieldRegion: "eu"}, nil, Consent{})
+	eu, _ := oauth.Preset(accounts.KindFleet, "eu")
+	if err != nil || len(notes) != 0 || a.Audience != eu.Audience || changed(Diff(before, a)) != "audience" {
+		t.Fatalf("audience %q, notes %v, err %v", a.Audience, notes, err)
+	}
+	// An audience of the user's own stays, without a note: nothing moved.
+	a.Audience = "https://proxy.example/api"
+	if notes, err := Apply(&a, Changes{oauth.FieldRegion: "eu"}, nil, Consent{}); err != nil || len(notes) != 0 || a.Audience != "https://proxy.example/api" {
+		t.Fatalf("own audience %q, notes %v, err %v", a.Audience, notes, err)
+	}
+}
+
+// The sandbox's per-region API base moves with the region, as the region
+// correction moves it; an API base of the user's own stays, with a note.
+func TestRegionMovesTheAPIBase(t *testing.T) {
+	a := teslaAccount(t, accounts.KindFleet, "na")
+	a.Endpoints.APIBaseURL = "http://127.0.0.1:8765/fleet-api/na"
+	if notes, err := Apply(&a, Changes{oauth.FieldRegion: "eu"}, nil, Consent{}); err != nil || len(notes) != 0 ||
+		a.Endpoints.APIBaseURL != "http://127.0.0.1:8765/fleet-api/eu" {
+		t.Fatalf("API base %q, notes %v, err %v", a.Endpoints.APIBaseURL, notes, err)
+	}
+	a.Endpoints.APIBaseURL = "https://proxy.example"
+	notes, err := Apply(&a, Changes{oauth.FieldRegion: "na"}, nil, Consent{})
+	if err != nil || a.Endpoints.APIBaseURL != "https://proxy.example" || len(notes) != 1 || !strings.Contains(notes[0], "API base URL") {
+		t.Fatalf("own API base %q, notes %v, err %v", a.Endpoints.APIBaseURL, notes, err)
+	}
+	for _, bad := range []string{"ftp://x", "http://proxy.example", "https://u:p@proxy.example"} {
+		b := a
+		if _, err := Apply(&b, Changes{oauth.FieldAPIBaseURL: bad}, nil, Consent{}); err == nil {
+			t.Errorf("API base %q accepted", bad)
+		}
+	}
+}
+
 // TestLeavingTeslasHostsTakesConsent: a Tesla account's endpoint or
 // audience moving to a host that is not Tesla's — by exact name — is
 // refused, naming the host, unless the user consents; Tesla's own hosts,

@@ -1,6 +1,7 @@
 package fleetapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,6 +25,9 @@ type Report struct {
 	CheckedAt time.Time `json:"checked_at"`
 	// Refreshed is set when the token was refreshed first (--refresh).
 	Refreshed bool `json:"refreshed"`
+	// APIBaseURL is where the API calls went (oauth.APIBase): the
+	// account's Fleet or Owner API base; "" for the kinds without one.
+	APIBaseURL string `json:"api_base_url"`
 	// AccessExpiresAt is the access token's expiry, null when unknown.
 	AccessExpiresAt *time.Time `json:"access_expires_at"`
 	// OK is true when every call worked and nothing disagrees.
@@ -33,7 +37,8 @@ type Report struct {
 	// Calls are the requests made, in order.
 	Calls []Exchange `json:"calls"`
 	// Region compares the account with users/region; null for the kinds
-	// that do not use the Fleet API, or when users/region failed.
+	// that do not call it (partner tokens have no user to ask about), or
+	// when users/region failed.
 	Region *RegionCheck `json:"region"`
 	// User is who users/me or userinfo say the token acts for; null when
 	// neither was asked or it failed.
@@ -73,19 +78,29 @@ var (
 	ErrNoAccessToken = errors.New("no access token")
 	// ErrNoBase: a Fleet API account has no audience, so no base URL.
 	ErrNoBase = errors.New("no Fleet API base URL")
+	// ErrOwnerAPIRefused: the Owner API refused an owner (or legacy) token
+	// with 403, as Tesla does for many since 2026-06-12, while its sign-in
+	// still accepts it.
+	ErrOwnerAPIRefused = errors.New("the Owner API refused the token")
 	// ErrNothingToCall: the account's kind has no Fleet API and the
 	// account no userinfo endpoint.
 	ErrNothingToCall = errors.New("nothing to call")
 )
 
 // Check proves a's access token against the live API without changing
-// anything. Fleet and partner accounts: GET {audience}/api/1/users/region,
-// compared with the account's region and audience, then (fleet tokens
-// carrying user_data) GET {audience}/api/1/users/me. Other kinds: the
-// account's userinfo endpoint. The report is filled as far as the check
-// got, also on error; the error is an *APIError, *NetError,
+// anything. The calls go to the account's API base (oauth.APIBase: the
+// audience, unless the account calls elsewhere, as the sandbox's do).
+// Fleet accounts: GET {base}/api/1/users/region, whose answer is compared
+// with the account's region and audience, then (tokens carrying user_data)
+// GET {base}/api/1/users/me. Partner accounts: a partner endpoint, GET
+// {base}/api/1/partner_accounts/fleet_telemetry_errors (Tesla's user
+// endpoints refuse a token without a user). Owner accounts: the userinfo
+// endpoint, then the Owner API's GET {base}/api/1/vehicles, whose answer
+// is reported as it is; legacy accounts: the Owner API alone. Custom
+// accounts: the userinfo endpoint. The report is filled as far as the
+// check got, also on error; the error is an *APIError, *NetError,
 // *MismatchError or one of the sentinels above. The token goes over plain
-// http off this machine (an http audience or userinfo URL, or a redirect
+// http off this machine (an http API base or userinfo URL, or a redirect
 // to one) only for an account with AllowInsecureHTTP; otherwise the call
 // fails unsent with an error matching oauth.ErrInsecureHTTP.
 func (c *Client) Check(ctx context.Context, a accounts.Account) (Report, error) {
@@ -100,8 +115,12 @@ func (c *Client) Check(ctx context.Context, a accounts.Account) (Report, error) 
 	switch {
 	case a.AccessToken == "":
 		err = ErrNoAccessToken
-	case a.Kind == accounts.KindFleet || a.Kind == accounts.KindPartner:
+	case a.Kind == accounts.KindFleet:
 		err = c.checkFleet(ctx, a, &r)
+	case a.Kind == accounts.KindPartner:
+		err = c.checkPartner(ctx, a, &r)
+	case a.Kind == accounts.KindOwner || a.Kind == accounts.KindLegacy:
+		err = c.checkOwner(ctx, a, &r)
 	default:
 		err = c.checkUserInfo(ctx, a, &r)
 	}
@@ -113,7 +132,8 @@ func (c *Client) Check(ctx context.Context, a accounts.Account) (Report, error) 
 }
 
 func newReport(a accounts.Account, now time.Time) Report {
-	r := Report{Name: a.Name, ID: a.ID, Kind: string(a.Kind), CheckedAt: now, Calls: []Exchange{}, Notes: []string{}}
+	r := Report{Name: a.Name, ID: a.ID, Kind: string(a.Kind), CheckedAt: now, Calls: []Exchange{}, Notes: []string{},
+		APIBaseURL: oauth.APIBase(a)}
 	if !a.Expiry.IsZero() {
 		exp := a.Expiry
 		r.AccessExpiresAt = &exp
@@ -149,39 +169,38 @@ func scopesOf(a accounts.Account) ScopeCheck {
 	return sc
 }
 
-// checkFleet runs the Fleet API calls of Check.
+// checkFleet runs the Fleet API calls of Check for a fleet account: the
+// region Tesla names for the user is compared with the account's region
+// and audience (what the account asks tokens for), wherever the calls go.
 func (c *Client) checkFleet(ctx context.Context, a accounts.Account, r *Report) error {
-	base := strings.TrimSpace(a.Audience)
+	base := r.APIBaseURL
 	if base == "" {
 		return ErrNoBase
 	}
+	audience := cmp.Or(strings.TrimSpace(a.Audience), base)
 	reg, x, err := c.UsersRegion(ctx, base, a.AccessToken)
-	r.Calls = append(r.Calls, x)
+	r.Calls = append(r.Calls, x.All()...)
 	if err != nil {
 		return err
 	}
 	reg.BaseURL = withheld(reg.BaseURL, a.AccessToken)
 	rc := &RegionCheck{Account: a.Region, Tesla: reg.Region, Match: strings.EqualFold(a.Region, reg.Region),
-		AccountBase: base, TeslaBase: reg.BaseURL, BaseMatch: sameBase(base, reg.BaseURL)}
+		AccountBase: audience, TeslaBase: reg.BaseURL, BaseMatch: sameBase(audience, reg.BaseURL)}
 	r.Region = rc
 	var mismatch *MismatchError
 	if !rc.Match || !rc.BaseMatch {
-		mismatch = &MismatchError{AccountRegion: a.Region, AccountBase: base, Region: reg.Region, Base: reg.BaseURL}
+		mismatch = &MismatchError{AccountRegion: a.Region, AccountBase: audience, Region: reg.Region, Base: reg.BaseURL}
 	}
-	switch {
-	case a.Kind == accounts.KindPartner:
-		r.Notes = append(r.Notes, "users/me not called: a partner token acts for no user")
-		return errOrNil(mismatch)
-	case !slices.Contains(r.Scopes.Granted, "user_data"):
+	if !slices.Contains(r.Scopes.Granted, "user_data") {
 		r.Notes = append(r.Notes, "users/me not called: the token does not carry the user_data scope")
 		return errOrNil(mismatch)
 	}
 	u, x, err := c.UsersMe(ctx, base, a.AccessToken)
-	r.Calls = append(r.Calls, x)
+	r.Calls = append(r.Calls, x.All()...)
 	switch {
 	case errors.Is(err, ErrMisdirected):
 		if mismatch == nil {
-			mismatch = &MismatchError{AccountRegion: a.Region, AccountBase: base, Region: reg.Region, Base: reg.BaseURL}
+			mismatch = &MismatchError{AccountRegion: a.Region, AccountBase: audience, Region: reg.Region, Base: reg.BaseURL}
 		}
 		mismatch.Misdirected = true
 		return mismatch
@@ -206,7 +225,7 @@ func (c *Client) checkUserInfo(ctx context.Context, a accounts.Account, r *Repor
 		return fmt.Errorf("%w: a %s account without a userinfo endpoint has no API keyfob can ask", ErrNothingToCall, a.Kind)
 	}
 	u, x, err := c.UserInfo(ctx, a.Endpoints.UserInfoURL, a.AccessToken)
-	r.Calls = append(r.Calls, x)
+	r.Calls = append(r.Calls, x.All()...)
 	if err != nil {
 		return err
 	}

@@ -102,26 +102,98 @@ func TestCheckRefusedAndOffline(t *testing.T) {
 	}
 }
 
-func TestCheckPartnerAndOtherKinds(t *testing.T) {
+// A partner token is proved at a partner endpoint: Tesla's user
+// endpoints need a user, and the sandbox refuses a partner token there as
+// Tesla does. A 412 (the app not registered in the region) names the
+// command that registers it there.
+func TestCheckPartnerUsesAPartnerEndpoint(t *testing.T) {
 	s := sandbox.NewTest(t, sandbox.Options{})
 	c := &Client{}
-	p := accounts.Account{Name: "biz", Kind: accounts.KindPartner, Region: "eu", Audience: s.FleetAPIBase("eu") + "/",
-		AccessToken: partnerToken(t, s, "eu")}
+	p := accounts.Account{Name: "biz", Kind: accounts.KindPartner, Region: "eu", Audience: sandbox.TeslaFleetAPIBase("eu"),
+		Endpoints: accounts.Endpoints{APIBaseURL: s.FleetAPIBase("eu") + "/"}, AccessToken: partnerToken(t, s, "eu")}
 	r, err := c.Check(context.Background(), p)
-	if err != nil || len(r.Calls) != 1 || r.Region.Tesla != "eu" || !r.Region.BaseMatch || len(r.Notes) != 1 {
+	if err != nil || len(r.Calls) != 1 || r.Calls[0].Name != "partner_accounts/fleet_telemetry_errors" || r.Calls[0].Status != 200 ||
+		r.Region != nil || len(r.Notes) != 1 || !strings.Contains(r.Notes[0], "users/region and users/me not called") ||
+		r.APIBaseURL != s.FleetAPIBase("eu") || !strings.HasPrefix(r.Calls[0].URL, s.FleetAPIBase("eu")+"/api/1/") {
 		t.Fatalf("partner: %v %+v", err, r)
 	}
-
-	ts := s.Mint(sandbox.MintRequest{ClientID: "ownerapi", Scopes: []string{"openid", "email"}})
-	owner := accounts.Account{Name: "home", Kind: accounts.KindOwner, AccessToken: ts.AccessToken,
-		Endpoints: accounts.Endpoints{UserInfoURL: s.Issuer() + "/userinfo"}}
-	r, err = c.Check(context.Background(), owner)
-	if err != nil || len(r.Calls) != 1 || r.Calls[0].Name != "userinfo" || r.User.Email != "driver@example.com" {
-		t.Fatalf("owner: %v %+v", err, r)
+	s.SetRequireRegistration(true)
+	r, err = c.Check(context.Background(), p)
+	var ae *APIError
+	if !errors.Is(err, ErrNotRegistered) || !errors.As(err, &ae) || ae.Region != "eu" || ae.Base != s.FleetAPIBase("eu") || r.OK ||
+		!strings.Contains(err.Error(), "must be registered in the current region "+s.FleetAPIBase("eu")+"/") ||
+		!strings.Contains(err.Error(), "keyfob partner register --region eu") {
+		t.Fatalf("unregistered: %v", err)
 	}
-	owner.Endpoints.UserInfoURL = ""
-	if _, err := c.Check(context.Background(), owner); !errors.Is(err, ErrNothingToCall) {
+}
+
+// An owner account is proved at its sign-in's userinfo and at the Owner
+// API, whose answer is reported as it is: Tesla's 403 "forbidden, see
+// https://developer.tesla.com/docs/fleet-api" (the address intact) by
+// default, the vehicles once the sandbox's Owner API is open. A legacy
+// account asks the Owner API alone; a custom one without userinfo has
+// nothing to call.
+func TestCheckOwnerCallsTheOwnerAPI(t *testing.T) {
+	s := sandbox.NewTest(t, sandbox.Options{})
+	c := &Client{}
+	ts := s.Mint(sandbox.MintRequest{ClientID: "ownerapi", Scopes: []string{"openid", "email"}})
+	owner := accounts.Account{Name: "home", Kind: accounts.KindOwner, Region: "na", AccessToken: ts.AccessToken,
+		Endpoints: accounts.Endpoints{UserInfoURL: s.Issuer() + "/userinfo", APIBaseURL: s.URL()}}
+	r, err := c.Check(context.Background(), owner)
+	if !errors.Is(err, ErrOwnerAPIRefused) || len(r.Calls) != 2 || r.Calls[0].Name != "userinfo" || r.Calls[0].Status != 200 ||
+		r.Calls[1].Name != "owner-api vehicles" || r.Calls[1].Status != 403 || r.User.Email != "driver@example.com" || r.OK ||
+		!strings.Contains(err.Error(), "403 Forbidden (forbidden, see https://developer.tesla.com/docs/fleet-api)") {
+		t.Fatalf("owner, closed: %v %+v", err, r)
+	}
+	s.SetOwnerAPIOpen(true)
+	r, err = c.Check(context.Background(), owner)
+	if err != nil || !r.OK || len(r.Calls) != 2 || r.Calls[1].Status != 200 || len(r.Notes) != 1 || !strings.Contains(r.Notes[0], "1 vehicle") {
+		t.Fatalf("owner, open: %v %+v", err, r)
+	}
+
+	legacy := accounts.Account{Name: "old", Kind: accounts.KindLegacy, Endpoints: accounts.Endpoints{BaseURL: s.URL()},
+		AccessToken: s.Mint(sandbox.MintRequest{Legacy: true}).AccessToken}
+	if r, err := c.Check(context.Background(), legacy); err != nil || len(r.Calls) != 1 || r.Calls[0].Name != "owner-api vehicles" {
+		t.Fatalf("legacy: %v %+v", err, r)
+	}
+	custom := accounts.Account{Name: "x", Kind: accounts.KindCustom, AccessToken: ts.AccessToken}
+	if _, err := c.Check(context.Background(), custom); !errors.Is(err, ErrNothingToCall) {
 		t.Fatalf("nothing to call: %v", err)
+	}
+}
+
+// Rate limits are honoured once for every call: a GET answered 429 waits
+// the Retry-After (no longer than MaxWait) and asks once more, and both
+// answers are in the report with the RateLimit-* headers; a longer wait
+// comes back as ErrRateLimited saying when to try again; a POST is never
+// asked twice.
+func TestRateLimitsAreHonoured(t *testing.T) {
+	s := sandbox.NewTest(t, sandbox.Options{})
+	var waited []time.Duration
+	c := &Client{Sleep: func(_ context.Context, d time.Duration) error { waited = append(waited, d); return nil }}
+	a := fleetAccount(s, "", time.Hour, "openid")
+	s.SetAPIRateLimit(1, 2*time.Second)
+	r, err := c.Check(context.Background(), a)
+	if err != nil || len(r.Calls) != 2 || r.Calls[0].Status != 429 || r.Calls[0].RetryAfterS != 2 ||
+		r.Calls[0].RateLimit["ratelimit-remaining"] != "0" || r.Calls[1].Status != 200 || r.Calls[1].WaitedS != 2 ||
+		len(waited) != 1 || waited[0] != 2*time.Second {
+		t.Fatalf("short wait: %v, waited %v, report %+v", err, waited, r)
+	}
+
+	c.MaxWait = time.Second
+	s.SetAPIRateLimit(1, 2*time.Second)
+	r, err = c.Check(context.Background(), a)
+	var ae *APIError
+	if !errors.Is(err, ErrRateLimited) || !errors.As(err, &ae) || ae.RetryAfter != 2*time.Second || len(r.Calls) != 1 || len(waited) != 1 ||
+		!strings.Contains(err.Error(), "try again in 2s") || !strings.Contains(err.Error(), "ratelimit-limit 60, ratelimit-remaining 0, ratelimit-reset 2") {
+		t.Fatalf("long wait: %v, waited %v, calls %+v", err, waited, r.Calls)
+	}
+
+	c.MaxWait = 0
+	s.SetAPIRateLimit(1, time.Second)
+	_, x, err := c.RegisterPartner(context.Background(), s.FleetAPIBase("na"), partnerToken(t, s, "na"), "app.example.com")
+	if !errors.Is(err, ErrRateLimited) || len(x.Earlier) != 0 || len(waited) != 1 {
+		t.Fatalf("POST: %v, waited %v, %+v", err, waited, x)
 	}
 }
 

@@ -33,8 +33,18 @@ const DefaultTimeout = 30 * time.Second
 // maxAnswer bounds how much of an answer is read.
 const maxAnswer = 1 << 20
 
+// DefaultMaxWait is how long a Client waits, by default, when a server
+// answers 429 with a Retry-After before asking once more.
+const DefaultMaxWait = 10 * time.Second
+
 // Client makes the calls. The zero value works, on Go's default transport
 // (which negotiates HTTP/2 and honours HTTPS_PROXY and NO_PROXY).
+//
+// Rate limits are handled here, once for every call: a 429 answer's
+// Retry-After and RateLimit-* headers are kept in its Exchange and its
+// *APIError (which matches ErrRateLimited and says when to try again); a
+// GET whose Retry-After is at most MaxWait is asked once more after that
+// wait. Other methods are never repeated: a POST may have been acted on.
 type Client struct {
 	// HTTP makes every request; nil means a client with DefaultTimeout on
 	// http.DefaultTransport.
@@ -42,6 +52,11 @@ type Client struct {
 	// Now is the clock of reports; nil means time.Now. Latencies are always
 	// measured on the real clock.
 	Now func() time.Time
+	// MaxWait bounds the wait for a 429's Retry-After before a GET is asked
+	// again: 0 means DefaultMaxWait, a negative value never waits.
+	MaxWait time.Duration
+	// Sleep waits d, or until ctx ends (its error then); nil means a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
 
 	// allowHTTP lets a token travel over plain http off this machine: the
 	// opt-in of the account being checked (see Check).
@@ -86,6 +101,27 @@ type Exchange struct {
 	LatencyMS float64 `json:"latency_ms"`
 	// Error is why the call failed ("" when it answered 2xx).
 	Error string `json:"error"`
+	// RetryAfterS is the wait, in seconds, that the answer's Retry-After
+	// asked for (a 429 or 503); 0 when none.
+	RetryAfterS float64 `json:"retry_after_s,omitempty"`
+	// RateLimit holds the answer's RateLimit-* headers (Tesla's rate-limit
+	// window: limit, remaining, reset), by lower-case name, as sent but
+	// cleaned.
+	RateLimit map[string]string `json:"rate_limit,omitempty"`
+	// WaitedS is how long, in seconds, keyfob waited before this request,
+	// as the Retry-After of the one before it asked (see Earlier).
+	WaitedS float64 `json:"waited_s,omitempty"`
+	// Earlier are the answers of this call that came before it: a 429
+	// after which keyfob waited and asked again. Check lists them as calls
+	// of their own (All).
+	Earlier []Exchange `json:"-"`
+}
+
+// All is x's earlier answers, then x: every request the call made.
+func (x Exchange) All() []Exchange {
+	last := x
+	last.Earlier = nil
+	return append(append([]Exchange(nil), x.Earlier...), last)
 }
 
 // request describes one call.
@@ -97,8 +133,48 @@ type request struct {
 
 // do runs one request and returns its exchange and the answer's body,
 // which is non-nil only for a 2xx answer. A failure is a *NetError (no
-// answer) or an *APIError (an answer that is not 2xx).
+// answer) or an *APIError (an answer that is not 2xx). A GET answered 429
+// with a Retry-After of at most MaxWait is asked once more after that
+// wait; the first answer is then in the exchange's Earlier.
 func (c *Client) do(ctx context.Context, r request) (Exchange, []byte, error) {
+	x, body, err := c.once(ctx, r)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusTooManyRequests || r.method != http.MethodGet ||
+		ae.RetryAfter <= 0 || ae.RetryAfter > c.maxWait() {
+		return x, body, err
+	}
+	if c.sleep(ctx, ae.RetryAfter) != nil {
+		return x, body, err
+	}
+	again, body, err := c.once(ctx, r)
+	again.WaitedS, again.Earlier = ae.RetryAfter.Seconds(), []Exchange{x}
+	return again, body, err
+}
+
+func (c *Client) maxWait() time.Duration {
+	if c == nil || c.MaxWait == 0 {
+		return DefaultMaxWait
+	}
+	return c.MaxWait
+}
+
+// sleep waits d or until ctx ends.
+func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+	if c != nil && c.Sleep != nil {
+		return c.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// once runs one request: do without the retry.
+func (c *Client) once(ctx context.Context, r request) (Exchange, []byte, error) {
 	x := Exchange{Name: r.name, Method: r.method, URL: r.url}
 	var rd io.Reader
 	if r.body != nil {
@@ -149,14 +225,16 @@ func (c *Client) do(ctx context.Context, r request) (Exchange, []byte, error) {
 	if resp.TLS != nil {
 		x.TLSVersion = tls.VersionName(resp.TLS.Version)
 	}
+	retry := oauth.ParseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+	x.RetryAfterS, x.RateLimit = retry.Seconds(), rateLimitHeaders(resp.Header, r.token)
 	if rerr != nil {
 		ne := netError(ctx, r.url, rerr, r.token)
 		x.Error = ne.Error()
 		return x, nil, ne
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		ae := &APIError{Method: r.method, Endpoint: endpointOf(r.url), Status: resp.StatusCode,
-			Message: serverMessage(body, r.token)}
+		ae := newAPIError(r.method, r.url, resp.StatusCode, serverMessage(body, r.token))
+		ae.RetryAfter, ae.RateLimit = retry, x.RateLimit
 		x.Error = ae.Error()
 		return x, nil, ae
 	}

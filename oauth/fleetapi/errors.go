@@ -6,10 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/keyfob/keyfob/oauth"
@@ -23,6 +27,12 @@ var (
 	// ErrMisdirected: the server answered 421, the user's data lives in
 	// another region.
 	ErrMisdirected = errors.New("wrong region")
+	// ErrNotRegistered: the server answered 412, the app's domain is not
+	// registered in the region asked (POST partner_accounts).
+	ErrNotRegistered = errors.New("the app is not registered in this region")
+	// ErrRateLimited: the server answered 429; the error's RetryAfter says
+	// when to ask again.
+	ErrRateLimited = errors.New("rate limited")
 	// ErrNotFound: the server answered 404.
 	ErrNotFound = errors.New("not found")
 	// ErrUnreachable: no answer came (name lookup, connection, TLS,
@@ -38,10 +48,46 @@ type APIError struct {
 	Status   int
 	// Message is the server's own text (its "error" and
 	// "error_description"), made safe: one line, no control characters, no
-	// token, at most 200 characters.
+	// token, at most 200 characters. Web addresses that carry no secret
+	// stay: Tesla's region errors name the Fleet API base to use.
 	Message   string
 	Malformed bool
+	// Region and Base are, for a region error (412, 421), the Tesla region
+	// and Fleet API base URL the server's message names: the region the
+	// app must be registered in (412), or the user's (421). Empty when the
+	// message names none.
+	Region, Base string
+	// RetryAfter is the wait a 429 (or 503) asked for with Retry-After; 0
+	// when none. RateLimit holds the answer's RateLimit-* headers.
+	RetryAfter time.Duration
+	RateLimit  map[string]string
 }
+
+// newAPIError is the error of an answer with status and the server's
+// cleaned message, reading the region a 412 or 421 names.
+func newAPIError(method, rawURL string, status int, message string) *APIError {
+	e := &APIError{Method: method, Endpoint: endpointOf(rawURL), Status: status, Message: message}
+	if status == http.StatusPreconditionFailed || status == http.StatusMisdirectedRequest {
+		e.Base = namedBase(message)
+		e.Region = oauth.RegionOfBase(e.Base)
+	}
+	return e
+}
+
+// namedBase is the first Fleet API base URL in a server's message: a web
+// address on a fleet-api host, or one of the sandbox's loopback bases.
+func namedBase(message string) string {
+	for _, m := range addressRe.FindAllString(message, -1) {
+		m = strings.TrimRight(m, ".,;:")
+		if strings.Contains(m, "fleet-api") {
+			return strings.TrimRight(m, "/")
+		}
+	}
+	return ""
+}
+
+// addressRe finds web addresses in cleaned server text.
+var addressRe = regexp.MustCompile(`https?://[^\s"'<>()]+`)
 
 func (e *APIError) Error() string {
 	if e.Malformed {
@@ -51,11 +97,71 @@ func (e *APIError) Error() string {
 	if e.Message != "" {
 		s += " (" + e.Message + ")"
 	}
+	switch e.Status {
+	case http.StatusPreconditionFailed:
+		s += ": Tesla serves an app in a region only once its domain is registered there; " + e.registerAdvice()
+	case http.StatusMisdirectedRequest:
+		if e.Region != "" {
+			s += ": the user's data is served in region " + e.Region
+		}
+	case http.StatusTooManyRequests:
+		s += ": " + e.rateAdvice()
+	}
 	return s
 }
 
-// Is matches ErrUnauthorized (401), ErrMisdirected (421) and ErrNotFound
-// (404).
+// registerAdvice is the command that registers the app in the region a
+// 412 names.
+func (e *APIError) registerAdvice() string {
+	if e.Region == "" {
+		return "register it with keyfob partner register"
+	}
+	return "register it there with keyfob partner register --region " + e.Region
+}
+
+// rateAdvice says when to try again after a 429, with the rate-limit
+// window the server described.
+func (e *APIError) rateAdvice() string {
+	s := "Tesla's rate limit was reached"
+	if len(e.RateLimit) > 0 {
+		s += " (" + RateLimitText(e.RateLimit) + ")"
+	}
+	if e.RetryAfter > 0 {
+		return s + "; try again in " + e.RetryAfter.String()
+	}
+	return s + "; try again later"
+}
+
+// RateLimitText shows RateLimit-* headers in one line, in name order:
+// "ratelimit-limit 60, ratelimit-remaining 0, ratelimit-reset 2".
+func RateLimitText(h map[string]string) string {
+	names := slices.Sorted(maps.Keys(h))
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = n + " " + h[n]
+	}
+	return strings.Join(parts, ", ")
+}
+
+// rateLimitHeaders are the RateLimit-* headers of an answer, by lower-case
+// name, cleaned of anything a terminal or a token could abuse; nil when
+// there are none.
+func rateLimitHeaders(h http.Header, secret string) map[string]string {
+	var out map[string]string
+	for name, vs := range h {
+		if !strings.HasPrefix(strings.ToLower(name), "ratelimit") || len(vs) == 0 {
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[clean(strings.ToLower(name), 60, secret)] = clean(strings.Join(vs, ", "), 80, secret)
+	}
+	return out
+}
+
+// Is matches ErrUnauthorized (401), ErrNotFound (404), ErrNotRegistered
+// (412), ErrMisdirected (421) and ErrRateLimited (429).
 func (e *APIError) Is(target error) bool {
 	if e.Malformed {
 		return false
@@ -67,6 +173,10 @@ func (e *APIError) Is(target error) bool {
 		return e.Status == http.StatusMisdirectedRequest
 	case ErrNotFound:
 		return e.Status == http.StatusNotFound
+	case ErrNotRegistered:
+		return e.Status == http.StatusPreconditionFailed
+	case ErrRateLimited:
+		return e.Status == http.StatusTooManyRequests
 	}
 	return false
 }

@@ -69,10 +69,10 @@ func otherRegion(ctx context.Context, m *accounts.Manager, auth accounts.Authori
 	return t
 }
 
-// APIBase is where the partner calls of a go: the Fleet API base of its
-// region, which is its audience. It is the one place to change when an
-// account keeps the base it calls apart from the audience it requests.
-func APIBase(a accounts.Account) string { return a.Audience }
+// APIBase is where the partner calls of a go: the account's API base
+// (oauth.APIBase), the Fleet API base of its region unless the account
+// calls elsewhere, as the sandbox's accounts do.
+func APIBase(a accounts.Account) string { return oauth.APIBase(a) }
 
 // Registration is the outcome of registering a domain in one region.
 type Registration struct {

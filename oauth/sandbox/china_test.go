@@ -42,7 +42,7 @@ func TestChinaLoginMovesToTheChinaHost(t *testing.T) {
 	}
 	at := claims(t, r.str(t, "access_token"))
 	if at["iss"] != s.CNIssuer() || at["ou_code"] != "CN" ||
-		!slices.Equal(strs(at["aud"]), []string{s.FleetAPIBase("CN"), s.CNIssuer() + "/userinfo"}) {
+		!slices.Equal(strs(at["aud"]), []string{TeslaFleetAPIBase("cn"), s.CNIssuer() + "/userinfo"}) {
 		t.Errorf("access claims %v", at)
 	}
 	if id := claims(t, r.str(t, "id_token")); id["iss"] != s.CNIssuer() || id["email"] != cnUser.Email {

@@ -100,6 +100,7 @@ type bearerInfo struct {
 	user     bool // acts for a user, not for a client
 	who      User // the user, as the token shows it (hostile when minted so)
 	scopes   []string
+	audience string // the audience its grant asked for
 }
 
 // lookupBearer returns what the server knows of the access token tok, and
@@ -111,7 +112,8 @@ func (s *Server) lookupBearer(tok string) (bearerInfo, bool) {
 	if !ok || !validLocked(rec, s.now()) {
 		return bearerInfo{}, false
 	}
-	b := bearerInfo{clientID: rec.grant.clientID, user: rec.grant.user, who: rec.grant.who, scopes: rec.grant.scopes}
+	b := bearerInfo{clientID: rec.grant.clientID, user: rec.grant.user, who: rec.grant.who, scopes: rec.grant.scopes,
+		audience: rec.grant.audience}
 	if rec.hostile {
 		b.who = hostileUser(b.who)
 	}

@@ -35,12 +35,10 @@ func TestFleetUsersRegionAnswersAtEveryBase(t *testing.T) {
 			wantBody(t, c.region+" at "+base, r, 200, want)
 		}
 	}
-	// A partner token has no user: it learns the region it asked.
+	// A partner token has no user: Tesla's user endpoints refuse it.
 	r := get(t, s.FleetAPIBase("eu")+"/api/1/users/region", "Authorization", "Bearer "+partnerToken(t, s, s.URL()))
-	if resp, _ := r.json(t)["response"].(map[string]any); r.status != 200 || resp["region"] != "eu" {
-		t.Errorf("partner token: %d %s", r.status, r.body)
-	}
-	if st := s.Stats(); st.FleetAPI != 10 || st.UserInfo != 0 {
+	wantBody(t, "partner token", r, 403, `{"error":"user context required"}`)
+	if st := s.Stats(); st.FleetAPI != 9 || st.UserInfo != 0 {
 		t.Errorf("stats %+v", st)
 	}
 }
@@ -57,8 +55,9 @@ func TestFleetUsersMe(t *testing.T) {
 	wantBody(t, "user_data at home", me("eu", withData), 200,
 		`{"response":{"email":"fahrer@example.de","full_name":"Fahrerin","profile_image_url":""}}`)
 	wantBody(t, "no user_data", me("eu", without), 403, `{"error":"Unauthorized missing scopes"}`)
-	wantBody(t, "out of region", me("na", withData), 421, `{"error":"user out of region"}`)
-	wantBody(t, "partner token", me("eu", partnerToken(t, s, s.URL())), 403, `{"error":"user token required"}`)
+	wantBody(t, "out of region", me("na", withData), 421, `{"error":"user out of region, use base URL: `+s.FleetAPIBase("eu")+
+		`, see https://developer.tesla.com/docs/fleet-api/getting-started/regions-countries"}`)
+	wantBody(t, "partner token", me("eu", partnerToken(t, s, s.URL())), 403, `{"error":"user context required"}`)
 	for name, header := range map[string]string{"none": "", "unknown": "Bearer nope", "basic": "Basic " + withData} {
 		r := get(t, s.FleetAPIBase("eu")+"/api/1/users/me", "Authorization", header)
 		wantBody(t, name, r, 401, `{"error":"invalid_token"}`)

@@ -35,9 +35,9 @@ func TestCodeFlowIssuesTeslaShapedTokens(t *testing.T) {
 	if at["iss"] != s.Issuer() || at["azp"] != FleetClientID || at["sub"] != u.Subject || at["ou_code"] != "NA" || at["locale"] != "en-US" {
 		t.Errorf("access claims %v", at)
 	}
-	// The audience asked for is kept with the grant, but aud names the
-	// user's region, as Tesla's tokens do.
-	if got := strs(at["aud"]); !slices.Equal(got, []string{s.FleetAPIBase("NA"), s.Issuer() + "/userinfo"}) {
+	// The audience asked for is kept with the grant, but aud lists Tesla's
+	// Fleet API bases, as Tesla's tokens do; ou_code picks the user's.
+	if got := strs(at["aud"]); !slices.Equal(got, []string{TeslaFleetAPIBase("na"), TeslaFleetAPIBase("eu"), s.Issuer() + "/userinfo"}) {
 		t.Errorf("aud %v", got)
 	}
 	if got := strs(at["scp"]); !slices.Equal(got, []string{"openid", "offline_access", "vehicle_device_data", "email"}) {
@@ -83,7 +83,7 @@ func TestCodeFlowWithoutAudienceOrOpenID(t *testing.T) {
 		t.Error("refresh_token without offline_access")
 	}
 	at := claims(t, r.str(t, "access_token"))
-	if got := strs(at["aud"]); !slices.Equal(got, []string{s.URL() + "/fleet-api/na", s.URL() + "/oauth2/v3/userinfo"}) {
+	if got := strs(at["aud"]); !slices.Equal(got, []string{TeslaFleetAPIBase("na"), TeslaFleetAPIBase("eu"), s.URL() + "/oauth2/v3/userinfo"}) {
 		t.Errorf("aud %v", got)
 	}
 }
@@ -472,7 +472,7 @@ func TestDiscovery(t *testing.T) {
 
 func TestUnknownPathIsJSON404(t *testing.T) {
 	s := NewTest(t, Options{})
-	for _, p := range []string{"/", "/oauth2/v3/nope", "/api/1/vehicles"} {
+	for _, p := range []string{"/", "/oauth2/v3/nope", "/api/1/products"} {
 		r := get(t, s.URL()+p)
 		if r.status != 404 || r.str(t, "error") != "not_found" || r.header.Get("Content-Type") != "application/json" {
 			t.Errorf("%s: %d %s", p, r.status, r.body)

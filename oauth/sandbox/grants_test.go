@@ -371,7 +371,7 @@ func TestMint(t *testing.T) {
 	s := NewTest(t, Options{})
 	ts := s.Mint(MintRequest{ClientID: "app", Scopes: []string{"openid", "vehicle_cmds"}, Audience: "https://aud.example.test"})
 	c := claims(t, ts.AccessToken)
-	if c["azp"] != "app" || !slices.Equal(strs(c["aud"]), []string{s.FleetAPIBase("NA"), s.Issuer() + "/userinfo"}) {
+	if c["azp"] != "app" || !slices.Equal(strs(c["aud"]), []string{TeslaFleetAPIBase("na"), TeslaFleetAPIBase("eu"), s.Issuer() + "/userinfo"}) {
 		t.Errorf("claims %v", c)
 	}
 	if ts.TokenType != "Bearer" || ts.IDToken == "" || !slices.Equal(ts.Scopes, []string{"openid", "vehicle_cmds"}) ||

@@ -9,8 +9,10 @@ import (
 	"time"
 )
 
-// accessJWT is the access token of g. A user's token names its user's
-// region: ou_code, and aud = [FleetAPIBase(region), issuer/userinfo]; a
+// accessJWT is the access token of g. A user's token is shaped like
+// Tesla's: ou_code names the user's region, and aud lists Tesla's Fleet
+// API bases (userAudience) then the issuer's userinfo, so that a client
+// such as vehicle-command derives the region's host from it. A
 // client-credentials token has the requested audience first instead.
 // hostile spoils the claims a terminal would show (FaultHostileClaims).
 func (s *Server) accessJWT(g *grant, now, expiry time.Time, hostile bool) string {
@@ -19,7 +21,7 @@ func (s *Server) accessJWT(g *grant, now, expiry time.Time, hostile bool) string
 	sub := g.who.Subject
 	switch {
 	case g.user:
-		aud = []string{s.FleetAPIBase(g.who.Region), aud[0]}
+		aud = append(userAudience(g.who.Region), aud[0])
 	case g.audience != "":
 		aud = []string{g.audience, aud[0]}
 	}

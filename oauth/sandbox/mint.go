@@ -23,6 +23,10 @@ type MintRequest struct {
 	Legacy    bool          // issue legacy owner-api style opaque tokens instead of JWTs
 	AccessTTL time.Duration // 0 = server default; negative = already expired
 	NoRefresh bool          // no refresh token (partner-like)
+	// ClientCredentials issues what the client-credentials grant does (a
+	// partner token): acting for no user, with no refresh token; its aud
+	// names the Audience asked.
+	ClientCredentials bool
 	// Email picks the user the tokens are for; "" = the default user. A
 	// user of region "CN" gets tokens of the China host, which refresh only
 	// there. An email no user has panics.
@@ -50,8 +54,8 @@ func (s *Server) Mint(r MintRequest) TokenSet {
 		}
 	}
 	g := &grant{clientID: r.ClientID, scopes: s.grantable(r.Scopes), audience: r.Audience,
-		legacy: r.Legacy, user: true, who: who, china: who.Region == "CN", authTime: s.now()}
-	t := s.issueLocked(g, issueOptions{refresh: !r.NoRefresh, ttl: r.AccessTTL})
+		legacy: r.Legacy, user: !r.ClientCredentials, who: who, china: who.Region == "CN", authTime: s.now()}
+	t := s.issueLocked(g, issueOptions{refresh: !r.NoRefresh && !r.ClientCredentials, ttl: r.AccessTTL})
 	return TokenSet{AccessToken: t.access, RefreshToken: t.refresh, IDToken: t.id, TokenType: t.tokenType,
 		Expiry: t.expiry, Scopes: slices.Clone(g.scopes)}
 }

@@ -41,12 +41,8 @@ type partnerAccount struct {
 // again updates the key; another client registering D takes it over
 // (what Tesla does then is unconfirmed).
 func (s *Server) servePartnerRegister(w http.ResponseWriter, r *http.Request) {
-	region, b, ok := s.fleetRequest(w, r, http.MethodPost)
+	region, b, ok := s.fleetRequest(w, r, http.MethodPost, forPartner)
 	if !ok {
-		return
-	}
-	if b.user {
-		writeReply(w, fleetError(http.StatusForbidden, "partner token required"))
 		return
 	}
 	var body struct {
@@ -75,12 +71,8 @@ func (s *Server) servePartnerRegister(w http.ResponseWriter, r *http.Request) {
 // ?domain=D with a partner token: the key registered for D in the region,
 // or 404.
 func (s *Server) servePartnerKey(w http.ResponseWriter, r *http.Request) {
-	region, b, ok := s.fleetRequest(w, r, http.MethodGet)
+	region, _, ok := s.fleetRequest(w, r, http.MethodGet, forPartner)
 	if !ok {
-		return
-	}
-	if b.user {
-		writeReply(w, fleetError(http.StatusForbidden, "partner token required"))
 		return
 	}
 	domain := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("domain")))

@@ -32,7 +32,7 @@ func TestRefreshRotatesSingleUse(t *testing.T) {
 		t.Errorf("refresh answer %v", body)
 	}
 	at := claims(t, r.str(t, "access_token"))
-	if !slices.Equal(strs(at["aud"]), []string{s.FleetAPIBase("NA"), s.Issuer() + "/userinfo"}) ||
+	if !slices.Equal(strs(at["aud"]), []string{TeslaFleetAPIBase("na"), TeslaFleetAPIBase("eu"), s.Issuer() + "/userinfo"}) ||
 		!slices.Equal(strs(at["scp"]), []string{"openid", "offline_access", "vehicle_cmds"}) || at["azp"] != FleetClientID {
 		t.Errorf("refreshed claims %v", at)
 	}

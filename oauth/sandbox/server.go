@@ -123,7 +123,14 @@ type Options struct {
 	// dials only loopback, so every fetch fails; tests pass the client of
 	// an httptest TLS server.
 	PartnerHTTPClient *http.Client
-	Now               func() time.Time // clock; nil = time.Now
+	// RequireRegistration makes the Fleet API answer 412 to the tokens of
+	// an app not registered in the region (see SetRequireRegistration).
+	RequireRegistration bool
+	// OwnerAPIOpen makes the Owner API answer owner tokens (see
+	// SetOwnerAPIOpen); by default it refuses them, as Tesla does since
+	// 2026-06-12.
+	OwnerAPIOpen bool
+	Now          func() time.Time // clock; nil = time.Now
 }
 
 // Stats are counters of requests served on both hosts (successful grants
@@ -186,6 +193,11 @@ type Server struct {
 	// businessRefresh gives business tokens a refresh token.
 	businessRefresh bool
 	lastToken       TransportInfo
+	// API knobs (apilimits.go).
+	rateLimited         int           // API requests still to answer 429
+	retryAfter          time.Duration // their Retry-After
+	requireRegistration bool
+	ownerAPIOpen        bool
 }
 
 // Start listens on 127.0.0.1:0 (and another port for the China host) and
@@ -290,6 +302,9 @@ func newServer(opts Options) (*Server, error) {
 		access:        map[string]*accessRecord{},
 		redirects:     registeredRedirects(opts.RedirectURIs, opts.StrictFleet),
 		partners:      map[partnerKey]partnerAccount{},
+
+		requireRegistration: opts.RequireRegistration,
+		ownerAPIOpen:        opts.OwnerAPIOpen,
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
 )
 
 // Paths the server answers.
@@ -126,11 +127,24 @@ type NamedToken struct {
 	ExpiresAt   *time.Time `json:"expires_at"` // null when the server did not say
 	ExpiresIn   *int64     `json:"expires_in"` // whole seconds from now; null when unknown
 	Scopes      []string   `json:"scopes"`
+	// APIBaseURL is where to call the API the token is for (oauth.APIBase):
+	// the Fleet API base of the account's region, or the account's own (the
+	// sandbox's, a proxy's); null for a custom account.
+	APIBaseURL *string `json:"api_base_url"`
+}
+
+// stringPtr is s, or nil when it is empty (null in JSON).
+func stringPtr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // NewNamedToken is a's access token as NamedToken at now.
 func NewNamedToken(a accounts.Account, now time.Time) NamedToken {
-	out := NamedToken{Name: a.Name, ID: a.ID, TokenType: tokenType(a), AccessToken: a.AccessToken, Scopes: a.Scopes()}
+	out := NamedToken{Name: a.Name, ID: a.ID, TokenType: tokenType(a), AccessToken: a.AccessToken, Scopes: a.Scopes(),
+		APIBaseURL: stringPtr(oauth.APIBase(a))}
 	if out.Scopes == nil {
 		out.Scopes = []string{}
 	}

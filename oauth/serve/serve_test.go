@@ -69,9 +69,10 @@ func TestTokenByName(t *testing.T) {
 	for _, name := range []string{"car", "CAR", "car@example.com", "000000a1"} {
 		r := f.get(name, "Bearer "+cred)
 		in, _ := r.body["expires_in"].(float64)
+		_, base := r.body["api_base_url"]
 		must(t, r.status == 200 && r.str("access_token") == a.AccessToken && r.str("name") == "car" &&
 			r.str("id") == "000000a1" && r.str("token_type") == "Bearer" && r.str("expires_at") == a.Expiry.UTC().Format(time.RFC3339) &&
-			in > 3590 && len(r.body["scopes"].([]any)) == 3 && len(r.body) == 7, "%s: %d %v", name, r.status, r.body)
+			in > 3590 && len(r.body["scopes"].([]any)) == 3 && base && len(r.body) == 8, "%s: %d %v", name, r.status, r.body)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/oauth/edit"
 	"github.com/keyfob/keyfob/oauth/fleetapi"
 	"github.com/keyfob/keyfob/ui/present"
 )
@@ -26,6 +28,9 @@ type CheckOptions struct {
 	Manager  func() *accounts.Manager
 	FleetAPI func() *fleetapi.Client
 	Now      func() time.Time
+	// Presets are the defaults a region moves an account to: the advice
+	// of a region mismatch is the edit that makes the account agree.
+	Presets func() edit.Presets
 
 	Name    string
 	JSON    bool
@@ -34,17 +39,24 @@ type CheckOptions struct {
 
 // NewCmdCheck returns `keyfob check`; runF replaces its run in tests.
 func NewCmdCheck(f *Factory, runF func(*CheckOptions) error) *cobra.Command {
-	opts := &CheckOptions{IO: f.IO, Manager: f.Manager, FleetAPI: f.FleetAPI, Now: f.now}
+	opts := &CheckOptions{IO: f.IO, Manager: f.Manager, FleetAPI: f.FleetAPI, Now: f.now,
+		Presets: func() edit.Presets { return f.Logins().Preset }}
 	cmd := &cobra.Command{
 		Use:   "check [NAME]",
 		Short: "Prove that an account's access token works against the live API",
-		Long: "check calls the API with the account's access token and changes nothing. Fleet and partner\n" +
-			"accounts: GET {audience}/api/1/users/region, compared with the account's region and audience,\n" +
-			"then GET {audience}/api/1/users/me when the token carries user_data. Other kinds: the account's\n" +
-			"userinfo endpoint. It reports each call's status, HTTP and TLS version and latency, and the\n" +
-			"scopes the token really carries (its scp claim) against those requested. It refreshes only with\n" +
-			"--refresh, and then only a token that has expired. --json prints a stable schema (README).\n" +
-			"Exit codes: 0 ok, 1 error or mismatch, 2 usage, 3 no such account, 4 the API refused the token.",
+		Long: "check calls the API with the account's access token and changes nothing. The calls go to the\n" +
+			"account's API base (its audience, unless it has an API base of its own, as sandbox accounts do).\n" +
+			"Fleet accounts: GET users/region, compared with the account's region and audience, then users/me\n" +
+			"when the token carries user_data. Partner accounts: a partner endpoint, GET partner_accounts/\n" +
+			"fleet_telemetry_errors (Tesla's user endpoints refuse partner tokens). Owner accounts: the userinfo\n" +
+			"endpoint, then the Owner API's GET /api/1/vehicles, whose answer is shown as it is (Tesla refuses\n" +
+			"many owner tokens there since 2026-06-12); legacy accounts: the Owner API. Custom accounts: the\n" +
+			"userinfo endpoint. A 429 answer's Retry-After is honoured (a wait of up to 10 s, then one more\n" +
+			"try) and its RateLimit-* headers are shown. It reports each call's status, HTTP and TLS version\n" +
+			"and latency, and the scopes the token really carries (its scp claim) against those requested. It\n" +
+			"refreshes only with --refresh, and then only a token that has expired. --json prints a stable\n" +
+			"schema (README). Exit codes: 0 ok, 1 error or mismatch, 2 usage, 3 no such account, 4 the API\n" +
+			"refused the token.",
 		Example: "  keyfob check home\n  keyfob check home --refresh --json | jq '.calls[] | {name, http_version, latency_ms}'",
 		Args:    maxNames(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -94,7 +106,7 @@ func runCheck(opts *CheckOptions) error {
 	} else {
 		printCheck(opts.IO.Out, &acct, rep, opts.Now())
 	}
-	return checkError(&acct, cerr, opts.Now())
+	return checkError(&acct, cerr, opts.Now(), opts.Presets())
 }
 
 // printCheck writes the report for people. Everything a server said, and
@@ -115,11 +127,16 @@ func printCheck(w io.Writer, a *accounts.Account, r fleetapi.Report, now time.Ti
 				cmp.Or(present.OneLine(x.TLSVersion), "-"), latency(x.LatencyMS), x.Method, present.Clean(x.URL))
 		}
 		_ = tw.Flush()
+		for _, x := range r.Calls {
+			if note := rateNote(x); note != "" {
+				fprintln(w, "  "+present.OneLine(x.Name)+": "+note)
+			}
+		}
 	}
 	kv := func(k, v string) { fprintf(w, "%-13s%s\n", k, v) }
 	if rc := r.Region; rc != nil {
 		kv("Region", agreement(rc.Account, rc.Tesla, rc.Match))
-		kv("API base", agreement(rc.AccountBase, rc.TeslaBase, rc.BaseMatch))
+		kv("Audience", agreement(rc.AccountBase, rc.TeslaBase, rc.BaseMatch))
 	}
 	if u := r.User; u != nil {
 		who := cmp.Or(present.Clean(u.Email), "-")
@@ -149,6 +166,24 @@ func printCheck(w io.Writer, a *accounts.Account, r fleetapi.Report, now time.Ti
 		kv("Result", "✗ see below")
 	}
 }
+
+// rateNote tells what a call said of the rate limit: the RateLimit-*
+// headers and Retry-After of its answer, and a wait keyfob made before it.
+func rateNote(x fleetapi.Exchange) string {
+	var parts []string
+	if x.WaitedS > 0 {
+		parts = append(parts, fmt.Sprintf("asked again after waiting %v, as Retry-After asked", seconds(x.WaitedS)))
+	}
+	if len(x.RateLimit) > 0 {
+		parts = append(parts, "rate limit: "+fleetapi.RateLimitText(x.RateLimit))
+	}
+	if x.RetryAfterS > 0 {
+		parts = append(parts, fmt.Sprintf("Retry-After %v", seconds(x.RetryAfterS)))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 func latency(ms float64) string {
 	if ms < 10 {
@@ -181,11 +216,12 @@ func (e *loginNeeded) Error() string        { return e.msg }
 func (e *loginNeeded) Is(target error) bool { return target == accounts.ErrLoginRequired }
 
 // checkError turns the outcome of a check into one sentence and what to
-// do about it.
-func checkError(a *accounts.Account, err error, now time.Time) error {
+// do about it. presets are those `keyfob edit --region` moves to.
+func checkError(a *accounts.Account, err error, now time.Time, presets edit.Presets) error {
 	name := a.Name
 	var mm *fleetapi.MismatchError
 	var ne *fleetapi.NetError
+	var ae *fleetapi.APIError
 	switch {
 	case err == nil:
 		return nil
@@ -198,7 +234,14 @@ func checkError(a *accounts.Account, err error, now time.Time) error {
 		return &loginNeeded{fmt.Sprintf("the API refused the access token of %q although it has not expired (%v): "+
 			"it was revoked, or the password changed; try keyfob refresh %s, and if that says login required, log in again", name, err, name)}
 	case errors.As(err, &mm):
-		return fmt.Errorf("%s; fix the account with keyfob edit %s %s", err, name, regionFix(a.Kind, mm))
+		return fmt.Errorf("%s; fix the account with keyfob edit %s %s", err, name, regionFix(*a, mm.Region, mm.Base, presets))
+	case errors.Is(err, fleetapi.ErrOwnerAPIRefused):
+		return fmt.Errorf("%v; Tesla is closing the Owner API to the tools that use owner tokens (since 2026-06-12 it refuses many): "+
+			"the durable path is a Fleet API app of your own — see README, \"Your own Fleet API app\", then keyfob login --kind fleet", err)
+	case errors.Is(err, fleetapi.ErrMisdirected) && errors.As(err, &ae) && ae.Region != "":
+		return fmt.Errorf("%v; fix the account with keyfob edit %s %s", err, name, regionFix(*a, ae.Region, ae.Base, presets))
+	case errors.Is(err, fleetapi.ErrNotRegistered), errors.Is(err, fleetapi.ErrRateLimited):
+		return err // the error names what to do
 	case errors.Is(err, fleetapi.ErrNoBase):
 		return fmt.Errorf("%q has no Fleet API base URL (its audience); set one with keyfob edit %s --region na|eu|cn, or --audience URL", name, name)
 	case errors.Is(err, fleetapi.ErrNothingToCall):
@@ -209,20 +252,28 @@ func checkError(a *accounts.Account, err error, now time.Time) error {
 	return fmt.Errorf("%v; the token was not proved", err)
 }
 
-// regionFix is the edit flags that make an account of kind k agree with
-// Tesla: the region, with the audience too when Tesla names a base that is
-// not the region's preset.
-func regionFix(k accounts.Kind, mm *fleetapi.MismatchError) string {
-	for _, r := range oauth.Regions {
-		if !strings.EqualFold(r, mm.Region) {
-			continue
-		}
-		if p, err := oauth.Preset(k, r); err == nil && p.Audience == mm.Base {
-			return "--region " + r
-		}
-		return "--region " + r + " --audience " + mm.Base
+// regionFix is the edit flags that make account a agree with Tesla's
+// region and Fleet API base: --region alone when `keyfob edit --region`
+// gives the account that base (it moves the preset audience and the
+// sandbox's API base with the region, and realigns them in the region the
+// account has), with --audience too when Tesla names another base.
+func regionFix(a accounts.Account, region, base string, presets edit.Presets) string {
+	region = strings.ToLower(region)
+	if !slices.Contains(oauth.Regions, region) {
+		return "--audience " + base
 	}
-	return "--audience " + mm.Base
+	moved := a
+	if _, err := edit.Apply(&moved, edit.Changes{oauth.FieldRegion: region}, presets, edit.Consent{}); err == nil &&
+		(base == "" || sameURL(moved.Audience, base) || sameURL(oauth.APIBase(moved), base)) {
+		return "--region " + region
+	}
+	return "--region " + region + " --audience " + base
+}
+
+// sameURL compares two base URLs, trailing slashes and case of the host
+// ignored.
+func sameURL(a, b string) bool {
+	return strings.EqualFold(strings.TrimRight(a, "/"), strings.TrimRight(b, "/"))
 }
 
 // networkAdvice says what to check when a server did not answer.

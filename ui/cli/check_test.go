@@ -42,7 +42,7 @@ func TestCheckFleetOverHTTP2AndTLS13(t *testing.T) {
 
 	r := e.mustRun("", "check", "car")
 	for _, want := range []string{"Checked car (fleet/na)", "users/region", "users/me", "200", "HTTP/2.0", "TLS 1.3", " ms ",
-		"Region       na ✓", "API base     " + e.srv.FleetAPIBase("na") + " ✓", "User         driver@example.com (Sandbox Driver)",
+		"Region       na ✓", "Audience     " + e.srv.FleetAPIBase("na") + " ✓", "User         driver@example.com (Sandbox Driver)",
 		"Scopes       openid offline_access user_data — from the token's scp claim",
 		"Not granted  vehicle_cmds — requested", "Result       ✓ the token works"} {
 		if !strings.Contains(r.stdout, want) {
@@ -63,7 +63,7 @@ func TestCheckFleetOverHTTP2AndTLS13(t *testing.T) {
 	var raw map[string]any
 	_ = json.Unmarshal([]byte(r.stdout), &raw)
 	for _, k := range []string{"name", "id", "kind", "checked_at", "refreshed", "access_expires_at", "ok", "problem", "calls",
-		"region", "user", "scopes", "notes"} {
+		"region", "user", "scopes", "notes", "api_base_url"} {
 		if _, ok := raw[k]; !ok {
 			t.Errorf("--json lacks %q", k)
 		}
@@ -83,7 +83,7 @@ func TestCheckNamesTheRightRegion(t *testing.T) {
 	eu := e.srv.FleetAPIBase("eu")
 	if r.code != 1 || !strings.Contains(r.stderr, "Tesla says this user is in region eu, served at "+eu) ||
 		!strings.Contains(r.stderr, "users/me answered 421 Misdirected Request") ||
-		!strings.Contains(r.stderr, "keyfob edit car --region eu --audience "+eu) {
+		!strings.HasSuffix(strings.TrimSpace(r.stderr), "fix the account with keyfob edit car --region eu") {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	if !strings.Contains(r.stdout, "Region       na — Tesla says eu ✗") || !strings.Contains(r.stdout, "421") {
@@ -93,8 +93,8 @@ func TestCheckNamesTheRightRegion(t *testing.T) {
 	if rep := checkReport(t, r.stdout); r.code != 1 || rep.OK || rep.Region.Tesla != "eu" || rep.Region.TeslaBase != eu || rep.Problem == "" {
 		t.Fatalf("exit %d %+v", r.code, rep)
 	}
-	// The fix it names works.
-	e.mustRun("", "edit", "car", "--region", "eu", "--audience", eu)
+	// The fix it names works: edit --region moves the sandbox's address.
+	e.mustRun("", "edit", "car", "--region", "eu")
 	if r := e.mustRun("", "check", "car"); !strings.Contains(r.stdout, "✓ the token works") {
 		t.Fatalf("after the edit: %s", r.stdout)
 	}
@@ -141,14 +141,12 @@ func TestCheckOtherKindsAndBadInput(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
 	owner := e.minted("a0000001", "home", time.Hour)
 	owner.Kind, owner.Endpoints.UserInfoURL = accounts.KindOwner, e.srv.Issuer()+"/userinfo"
-	legacy := e.minted("a0000002", "old", time.Hour)
-	legacy.Kind, legacy.Endpoints = accounts.KindLegacy, accounts.Endpoints{BaseURL: e.srv.URL()}
+	owner.Endpoints.APIBaseURL = e.srv.URL()
+	custom := e.minted("a0000002", "old", time.Hour)
+	custom.Kind, custom.Endpoints = accounts.KindCustom, accounts.Endpoints{TokenURL: e.srv.Issuer() + "/token"}
 	bare := e.minted("a0000003", "bare", time.Hour)
-	e.seed(owner, legacy, bare)
+	e.seed(owner, custom, bare)
 
-	if r := e.mustRun("", "check", "home"); !strings.Contains(r.stdout, "userinfo") || !strings.Contains(r.stdout, "driver@example.com") {
-		t.Fatalf("owner: %s", r.stdout)
-	}
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -193,5 +191,55 @@ func TestCheckCleansServerText(t *testing.T) {
 	rep := checkReport(t, e.mustRun("", "check", "car", "--json").stdout)
 	if rep.User == nil || rep.User.FullName != sandbox.HostileName {
 		t.Fatalf("--json changed the server's text: %+v", rep.User)
+	}
+}
+
+// keyfob check on an owner account asks the Owner API too and reports its
+// answer as it is: Tesla's 403 "forbidden, see https://developer.tesla.com/
+// docs/fleet-api" (the address intact), and what to do — a Fleet API app
+// of one's own; the same account passes once the Owner API answers.
+func TestCheckOwnerReportsTheOwnerAPI(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	owner := e.minted("a0000001", "home", time.Hour)
+	owner.Kind, owner.Endpoints.UserInfoURL = accounts.KindOwner, e.srv.Issuer()+"/userinfo"
+	owner.Endpoints.APIBaseURL = e.srv.URL()
+	e.seed(owner)
+	r := e.run("", "check", "home")
+	if r.code != 1 || !strings.Contains(r.stdout, "userinfo            200") || !strings.Contains(r.stdout, "owner-api vehicles  403") ||
+		!strings.Contains(r.stderr, "403 Forbidden (forbidden, see https://developer.tesla.com/docs/fleet-api)") ||
+		!strings.Contains(r.stderr, "Tesla is closing the Owner API") || !strings.Contains(r.stderr, "Fleet API app of your own") {
+		t.Fatalf("closed: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	e.srv.SetOwnerAPIOpen(true)
+	if r := e.mustRun("", "check", "home"); !strings.Contains(r.stdout, "the Owner API answered with 1 vehicle(s)") ||
+		!strings.Contains(r.stdout, "✓ the token works") {
+		t.Fatalf("open: %s", r.stdout)
+	}
+}
+
+// A 429 is honoured: keyfob check waits the Retry-After and asks again,
+// and shows Tesla's RateLimit-* headers.
+func TestCheckHonoursRetryAfter(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	e.seed(e.fleetIn("a0000001", "car", "", time.Hour, "openid"))
+	e.srv.SetAPIRateLimit(1, time.Second)
+	r := e.mustRun("", "check", "car")
+	for _, want := range []string{"users/region  429", "users/region  200", "users/region: rate limit: ratelimit-limit 60, ratelimit-remaining 0, ratelimit-reset 1; Retry-After 1s",
+		"users/region: asked again after waiting 1s, as Retry-After asked", "✓ the token works"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("check lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+// An app not registered in the account's region gets Tesla's 412 with the
+// region's address intact, and the command that registers it there.
+func TestCheckUnregisteredApp(t *testing.T) {
+	e := newEnv(t, sandbox.Options{RequireRegistration: true})
+	e.seed(e.fleetIn("a0000001", "car", "", time.Hour, "openid"))
+	r := e.run("", "check", "car")
+	if r.code != 1 || !strings.Contains(r.stderr, "must be registered in the current region "+e.srv.FleetAPIBase("na")+"/") ||
+		!strings.Contains(r.stderr, "keyfob partner register --region na") {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
 }

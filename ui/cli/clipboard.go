@@ -22,7 +22,7 @@ func copyToClipboard(s *IOStreams, cfg accounts.Config, name, tok, what string) 
 			return errors.New("no clipboard here (install xclip, xsel or wl-clipboard, or run in a terminal that supports OSC 52); print the token instead")
 		}
 		fprintf(s.Err, "%s", ansi.SetSystemClipboard(tok))
-		fprintf(s.Err, "Copied the %s of %s through the terminal; clear your clipboard when done.\n", what, name)
+		fprintf(s.Err, "Copied the %s of %s %s; clear your clipboard when done.\n", what, name, clipboard.TerminalOnly)
 		return nil
 	}
 	if err := cb.WriteAll(tok); err != nil {
@@ -30,14 +30,14 @@ func copyToClipboard(s *IOStreams, cfg accounts.Config, name, tok, what string) 
 	}
 	after := cfg.ClearAfter()
 	if after <= 0 {
-		fprintf(s.Err, "Copied the %s of %s.\n", what, name)
+		fprintf(s.Err, "Copied the %s of %s to the system clipboard.\n", what, name)
 		return nil
 	}
 	if err := (clipboard.Clearer{}).Schedule(tok, after); err != nil {
-		fprintf(s.Err, "Copied the %s of %s; it could not be scheduled for clearing (%v): clear your clipboard when done.\n", what, name, err)
+		fprintf(s.Err, "Copied the %s of %s to the system clipboard; it could not be scheduled for clearing (%v): clear your clipboard when done.\n", what, name, err)
 		return nil
 	}
-	fprintf(s.Err, "Copied the %s of %s — clears in %v.\n", what, name, after)
+	fprintf(s.Err, "Copied the %s of %s to the system clipboard — clears in %v.\n", what, name, after)
 	return nil
 }
 

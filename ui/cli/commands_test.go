@@ -286,17 +286,28 @@ func TestListJSONSchema(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
 	a := e.minted("a0000001", "car", 30*time.Minute)
 	a.Email = "driver@example.com"
-	e.seed(a)
+	a.Audience = sandbox.TeslaFleetAPIBase("eu")
+	custom := e.minted("a0000002", "lab", time.Hour)
+	custom.Kind = accounts.KindCustom
+	e.seed(a, custom)
 	r := e.mustRun("", "list", "--json")
 	var got []map[string]any
 	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
 		t.Fatal(err, r.stdout)
 	}
-	if len(got) != 1 {
+	if len(got) != 2 {
 		t.Fatalf("%d entries", len(got))
 	}
+	// api_base_url: where to call the API the token is for (the audience
+	// here); null for a custom account, which has none keyfob knows.
+	if got[0]["api_base_url"] != sandbox.TeslaFleetAPIBase("eu") || got[1]["api_base_url"] != nil {
+		t.Errorf("api_base_url %v, %v", got[0]["api_base_url"], got[1]["api_base_url"])
+	}
+	if _, ok := got[1]["api_base_url"]; !ok {
+		t.Error("a custom account's entry lacks api_base_url: the schema has it, null")
+	}
 	for _, k := range []string{"id", "name", "email", "kind", "region", "scopes", "access_expires_at",
-		"refresh_obtained_at", "refresh_expires_at", "status"} {
+		"refresh_obtained_at", "refresh_expires_at", "status", "api_base_url"} {
 		if _, ok := got[0][k]; !ok {
 			t.Errorf("missing %q", k)
 		}
@@ -371,6 +382,8 @@ func TestVersionAndSandbox(t *testing.T) {
 	// (with the redirect URI it registered for the app).
 	login := printedCommand(t, out, "keyfob login --kind fleet")
 	custom := printedCommand(t, out, "keyfob login --kind custom")
+	owner := printedCommand(t, out, "keyfob login --kind owner")
+	partner := printedCommand(t, out, "keyfob login --kind partner")
 	go io.Copy(io.Discard, out)
 	if !slices.Contains(login, base) || !slices.Contains(login, "--redirect-uri") {
 		t.Fatalf("printed fleet login %q", login)
@@ -378,6 +391,21 @@ func TestVersionAndSandbox(t *testing.T) {
 	e.mustRun("", append(login[1:], "--name", "ext")...)
 	if a := e.account("ext"); time.Until(a.Expiry) > 2*time.Minute {
 		t.Fatalf("--access-ttl ignored: expires %v", a.Expiry)
+	}
+	// Its accounts are Tesla-shaped and work offline: check calls the
+	// sandbox, never Tesla, for the fleet and partner logins it prints,
+	// and the owner login gets the sandbox's Owner API answer.
+	if r := e.mustRun("", "check", "ext"); !strings.Contains(r.stdout, "✓ the token works") ||
+		!strings.Contains(r.stdout, "GET "+base+"/fleet-api/na/api/1/users/region") || strings.Contains(r.stdout, "GET https://") {
+		t.Fatalf("check of the printed fleet login: %s", r.stdout)
+	}
+	if !slices.Contains(owner, "--api-base-url") || !slices.Contains(partner, "--api-base-url") {
+		t.Fatalf("printed owner %q and partner %q logins lack their API base", owner, partner)
+	}
+	e.runEnv("", map[string]string{EnvClientSecret: sandbox.PartnerSecret}, append(partner[1:], "--name", "biz")...)
+	if r := e.mustRun("", "check", "biz"); !strings.Contains(r.stdout, "✓ the token works") ||
+		!strings.Contains(r.stdout, "GET "+base+"/fleet-api/na/api/1/partner_accounts/") {
+		t.Fatalf("check of the printed partner login: %s", r.stdout)
 	}
 	// The custom login works too, and its account can be refreshed.
 	e.mustRun("", custom[1:]...)

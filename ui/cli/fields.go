@@ -39,6 +39,7 @@ var fieldFlags = []fieldFlag{
 	{"revoke-url", oauth.FieldRevokeURL, "revocation endpoint (RFC 7009)"},
 	{"userinfo-url", oauth.FieldUserInfoURL, "userinfo endpoint (used to learn the email)"},
 	{"base-url", oauth.FieldBaseURL, "legacy owner-api base URL"},
+	{"api-base-url", oauth.FieldAPIBaseURL, "where keyfob calls the API (check, partner), when not the audience: the sandbox's, a proxy's"},
 	{"email", oauth.FieldEmail, "email (legacy password login; login hint for owner)"},
 }
 
@@ -67,6 +68,7 @@ var fieldFix = map[oauth.Field]string{
 	oauth.FieldRevokeURL:    "fix --revoke-url",
 	oauth.FieldUserInfoURL:  "fix --userinfo-url",
 	oauth.FieldBaseURL:      "pass --base-url",
+	oauth.FieldAPIBaseURL:   "fix --api-base-url",
 	oauth.FieldIssuer:       "fix --issuer",
 	oauth.FieldRefreshToken: "pipe it on stdin (keyfob import … < token.txt) or paste it at the prompt",
 	oauth.FieldKind:         "pass one of them with --kind",

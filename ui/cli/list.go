@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/ui/present"
 )
 
@@ -74,6 +75,17 @@ type listEntry struct {
 	RefreshRenewedBy   string `json:"refresh_renewed_by"`
 	Status             string `json:"status"`
 	LastRefreshError   string `json:"last_refresh_error"`
+	// APIBaseURL is where to call the API the token is for (oauth.APIBase);
+	// null for a custom account.
+	APIBaseURL *string `json:"api_base_url"`
+}
+
+// nonEmpty is s, or nil when it is empty (null in JSON).
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -142,6 +154,7 @@ func listJSON(s *IOStreams, accts []accounts.Account, now time.Time) error {
 			RefreshRenewedBy: present.Renewal(&ac),
 			Status:           string(ac.Health(now)),
 			LastRefreshError: ac.RefreshFailed(),
+			APIBaseURL:       nonEmpty(oauth.APIBase(ac)),
 		})
 	}
 	enc := json.NewEncoder(s.Out)

@@ -124,7 +124,7 @@ func partnerSetup(opts *PartnerOptions) (string, accounts.Account, error) {
 	}
 	warnStale(opts.IO.Err, got, time.Now())
 	p = got.Account
-	if strings.TrimSpace(p.Audience) == "" {
+	if oauth.APIBase(p) == "" {
 		return "", p, fmt.Errorf("the partner account %q has no Fleet API base URL (its audience); set one with keyfob edit %s --region na|eu|cn", p.Name, p.Name)
 	}
 	return domain, p, nil

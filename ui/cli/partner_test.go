@@ -136,9 +136,11 @@ func TestPartnerRegisterAndCheck(t *testing.T) {
 	}
 	e.mustRun("", "partner", "register", "--domain", d)
 	e.mustRun("", "partner", "check", "--domain", d)
-	// keyfob check proves a partner token too: users/region only.
+	// keyfob check proves a partner token too, at a partner endpoint:
+	// Tesla's user endpoints refuse it.
 	r = e.mustRun("", "check", "biz")
-	if !strings.Contains(r.stdout, "Region       eu ✓") || !strings.Contains(r.stdout, "users/me not called: a partner token acts for no user") {
+	if !strings.Contains(r.stdout, "partner_accounts/fleet_telemetry_errors  200") || strings.Contains(r.stdout, "users/region  ") ||
+		!strings.Contains(r.stdout, "users/region and users/me not called") || !strings.Contains(r.stdout, "✓ the token works") {
 		t.Fatalf("check of the partner account: %s", r.stdout)
 	}
 }

@@ -87,8 +87,12 @@ func printRevokedConsumers(w io.Writer, name string, rev accounts.Revoked) {
 		return
 	}
 	list := listConsumers(rev.Consumers)
-	if rev.ConsumersRemoved {
-		fprintf(w, "Consumers: %s removed; their credentials no longer work.\n", list)
+	switch {
+	case rev.Removed:
+		fprintf(w, "Consumers: %s removed with the account; their credentials no longer work.\n", list)
+		return
+	case rev.ConsumersRemoved:
+		fprintf(w, "Consumers: removed %s; their credentials no longer work.\n", list)
 		return
 	}
 	fprintf(w, "Consumers: %s keep their credentials, and a new login of %s gives them its tokens again;\n"+

@@ -27,9 +27,11 @@ func NewCmdSandbox(f *Factory, runF func(*SandboxOptions) error) *cobra.Command 
 		Use:   "sandbox",
 		Short: "Run the local sandbox authorization server in the foreground",
 		Long: "sandbox runs a local authorization server that behaves like Tesla's (authorize, token, revoke,\n" +
-			"the legacy /oauth/token, users/me) for trying keyfob and for tests. The first line of stdout is\n" +
-			"its base URL; then the test users' credentials, the Fleet app's registered redirect URI, the China\n" +
-			"host and example login commands. ctrl+c stops it.",
+			"the legacy /oauth/token, users/me), with a Fleet API per region and an Owner API, for trying\n" +
+			"keyfob and for tests. Its tokens are shaped like Tesla's (their aud names Tesla's Fleet API hosts),\n" +
+			"so its accounts call the sandbox through --api-base-url. The first line of stdout is its base URL;\n" +
+			"then the test users' credentials, the Fleet app's registered redirect URI, the China host and\n" +
+			"example login commands, with which every command works offline. ctrl+c stops it.",
 		Example: "  keyfob sandbox --addr 127.0.0.1:8765 --access-ttl 2m\n" +
 			"  keyfob sandbox --latency 200ms --fail-rate 0.1",
 		Args: noArgs,
@@ -48,6 +50,10 @@ func NewCmdSandbox(f *Factory, runF func(*SandboxOptions) error) *cobra.Command 
 	fl.DurationVar(&opts.Server.Latency, "latency", 0, "delay added to every request")
 	fl.Float64Var(&opts.Server.FailRate, "fail-rate", 0, "share of token requests that fail with 503 (0–1)")
 	fl.BoolVar(&opts.Server.LoginForm, "login-form", false, "show a login form instead of approving at once")
+	fl.BoolVar(&opts.Server.RequireRegistration, "require-registration", false,
+		"answer 412 to an app's Fleet API calls in a region until its domain is registered there, as Tesla does")
+	fl.BoolVar(&opts.Server.OwnerAPIOpen, "owner-api-open", false,
+		"answer owner tokens at the Owner API (by default it refuses them 403, as Tesla does since 2026-06-12)")
 	return cmd
 }
 
@@ -90,17 +96,19 @@ func printSandbox(w io.Writer, srv *sandbox.Server, redirect string) {
 	fprintf(w, "China user: %s  same password; signs in at the China host %s (auth.tesla.cn)\n", chinaUser.Email, srv.CNURL())
 	fprintf(w, "Fleet app: %s  registered redirect URI: %s\n", sandbox.FleetClientID, redirect)
 	fprintf(w, "Partner client: %s  secret: %s  business auth code: %s\n\n", sandbox.PartnerClientID, sandbox.PartnerSecret, sandbox.BusinessAuthCode)
+	fprintf(w, "Fleet API: %s/fleet-api/{na,eu,cn} (its tokens name Tesla's hosts, as Tesla's do; --api-base-url points keyfob here)\n\n", base)
 	fprintln(w, "Try, with an empty config directory:")
 	fprintf(w, "  export %s=$(mktemp -d)\n", EnvConfigDir)
-	fprintf(w, "  keyfob login --kind fleet --issuer %s --client-id %s --redirect-uri %s\n", base, sandbox.FleetClientID, redirect)
+	fprintf(w, "  keyfob login --kind fleet --issuer %s --client-id %s --redirect-uri %s --api-base-url %s\n",
+		base, sandbox.FleetClientID, redirect, srv.FleetAPIBase("na"))
 	fprintf(w, "  keyfob login --kind custom --issuer %s --client-id %s --redirect-uri %s --scopes openid,offline_access --name custom\n",
 		base, sandbox.FleetClientID, redirect)
-	fprintf(w, "  keyfob login --kind owner --issuer %s --no-browser\n", base)
-	fprintf(w, "  keyfob login --kind owner --issuer %s --email %s --no-browser --name china\n", base, chinaUser.Email)
-	fprintf(w, "  %s=%s keyfob login --kind partner --issuer %s --client-id %s\n",
-		EnvClientSecret, sandbox.PartnerSecret, base, sandbox.PartnerClientID)
-	fprintf(w, "  %s=%s %s=%s keyfob login --kind partner --issuer %s --client-id %s --name business\n",
-		EnvClientSecret, sandbox.PartnerSecret, EnvAuthCode, sandbox.BusinessAuthCode, base, sandbox.PartnerClientID)
+	fprintf(w, "  keyfob login --kind owner --issuer %s --no-browser --api-base-url %s\n", base, base)
+	fprintf(w, "  keyfob login --kind owner --issuer %s --email %s --no-browser --name china --api-base-url %s\n", base, chinaUser.Email, base)
+	fprintf(w, "  %s=%s keyfob login --kind partner --issuer %s --client-id %s --api-base-url %s\n",
+		EnvClientSecret, sandbox.PartnerSecret, base, sandbox.PartnerClientID, srv.FleetAPIBase("na"))
+	fprintf(w, "  %s=%s %s=%s keyfob login --kind partner --issuer %s --client-id %s --name business --api-base-url %s\n",
+		EnvClientSecret, sandbox.PartnerSecret, EnvAuthCode, sandbox.BusinessAuthCode, base, sandbox.PartnerClientID, srv.FleetAPIBase("na"))
 	fprintf(w, "  echo %s | keyfob login --kind legacy --base-url %s --email %s\n", u.Password, base, u.Email)
-	fprintln(w, "  keyfob list; keyfob token")
+	fprintln(w, "  keyfob list; keyfob token NAME; keyfob check NAME")
 }

@@ -163,50 +163,12 @@ func ratios(s []procStat) (wall, rss float64) {
 	return float64(s[1].wall) / float64(s[0].wall), float64(s[1].rss) / float64(s[0].rss)
 }
 
-// scaleMinimalProgram is the yardstick of the list bar: read every record
-// of the store, decode each into the same types, print its name and
-// expiry. Nothing else.
-const scaleMinimalProgram = `package main
-
-import (
-	"encoding/json"
-	"fmt"
-	"os"
-	"path/filepath"
-
-	"github.com/keyfob/keyfob/accounts"
-)
-
-func main() {
-	dir := filepath.Join(os.Args[1], "records")
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		panic(err)
-	}
-	for _, e := range entries {
-		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			panic(err)
-		}
-		var r struct {
-			Version  int              ` + "`json:\"version\"`" + `
-			Revision int64            ` + "`json:\"revision\"`" + `
-			Account  accounts.Account ` + "`json:\"account\"`" + `
-		}
-		if err := json.Unmarshal(data, &r); err != nil {
-			panic(err)
-		}
-		fmt.Println(r.Account.Name, r.Account.Expiry)
-	}
-}
-`
-
 // scaleBars measures the three scale bars, runs times each.
 func scaleBars(tb testing.TB, e *scaleEnv, runs int) (token, refresh, list []procStat) {
 	tb.Helper()
 	token = medians(tb, runs, e.cmd(e.small, "token", e.smallName), e.cmd(e.big, "token", e.bigName))
 	refresh = medians(tb, runs, e.cmd(e.small, "refresh", e.smallName), e.cmd(e.big, "refresh", e.bigName))
-	minimal := buildProgram(tb, "scaleminimal", scaleMinimalProgram)
+	minimal := buildMinimal(tb)
 	list = medians(tb, max(runs/3, 1), func() *exec.Cmd { return exec.Command(minimal, e.big) }, e.cmd(e.big, "list", "--json"))
 	return token, refresh, list
 }

@@ -147,7 +147,7 @@ func TestTokenCopyClearsClipboardOnlyIfUnchanged(t *testing.T) {
 	// The helper that clears the clipboard is keyfob itself, started
 	// detached: this needs the real binary.
 	r := e.runProcess("", []string{path, EnvClientSecret + "=s3cr3t-client-value"}, "token", "car", "--copy")
-	if r.code != 0 || r.stdout != "" || !strings.Contains(r.stderr, "clears in 1s") {
+	if r.code != 0 || r.stdout != "" || !strings.Contains(r.stderr, "Copied the access token of car to the system clipboard — clears in 1s.") {
 		t.Fatalf("exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
 	}
 	if got, _ := os.ReadFile(clip); string(got) != tok {

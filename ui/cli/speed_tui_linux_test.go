@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
@@ -33,11 +32,7 @@ const (
 func TestSpeedBarRealTUI(t *testing.T) {
 	needTmux(t)
 	e := newEnv(t, sandbox.Options{})
-	src, _ := bigStore(t, 1000, 8*time.Hour)
-	data, err := os.ReadFile(filepath.Join(src, accounts.StoreFile))
-	noErr(t, err)
-	noErr(t, os.MkdirAll(e.storeDir(), 0o700))
-	noErr(t, os.WriteFile(filepath.Join(e.storeDir(), accounts.StoreFile), data, 0o600))
+	fillStore(t, e.storeDir(), 1000, 8*time.Hour)
 	noErr(t, os.WriteFile(filepath.Join(e.storeDir(), "config.json"), []byte(`{"auto_refresh": false}`+"\n"), 0o600))
 	s := startTUISized(t, e, "PATH="+os.Getenv("PATH"), 120, 40)
 	s.waitFor("the list", func(screen string) bool { return strings.Contains(screen, "car-0000") })

@@ -16,7 +16,9 @@ import (
 
 func TestTokenJSON(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
-	e.seed(e.minted("a0000001", "car", time.Hour))
+	car := e.minted("a0000001", "car", time.Hour)
+	car.Audience, car.Endpoints.APIBaseURL = sandbox.TeslaFleetAPIBase("na"), e.srv.FleetAPIBase("na")
+	e.seed(car)
 	a := e.account("car")
 	r := e.mustRun("", "token", "car", "--json")
 	var got map[string]any
@@ -36,8 +38,13 @@ func TestTokenJSON(t *testing.T) {
 	if in, ok := got["expires_in"].(float64); !ok || in < 3590 || in > 3600 {
 		t.Errorf("expires_in = %v", got["expires_in"])
 	}
-	if len(got) != 7 {
-		t.Errorf("fields %v: the schema in README has 7", got)
+	// Where to call the API: the account's own API base (the sandbox's),
+	// not the audience on Tesla's host.
+	if got["api_base_url"] != e.srv.FleetAPIBase("na") {
+		t.Errorf("api_base_url = %v, want %q", got["api_base_url"], e.srv.FleetAPIBase("na"))
+	}
+	if len(got) != 8 {
+		t.Errorf("fields %v: the schema in README has 8", got)
 	}
 }
 

@@ -181,7 +181,7 @@ func TestRegionChangesAreTold(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stderr, "note: eu: the tokens say the account is in region eu, not na") {
 		t.Fatalf("import: exit %d: %s", r.code, r.stderr)
 	}
-	if a := e.account("eu"); a.Region != "eu" || a.Audience != e.srv.FleetAPIBase("eu") {
+	if a := e.account("eu"); a.Region != "eu" || a.Audience != sandbox.TeslaFleetAPIBase("eu") {
 		t.Fatalf("import stored region %q audience %q", a.Region, a.Audience)
 	}
 	if strings.Count(r.stderr, "region eu") != 1 {

@@ -40,9 +40,22 @@ type (
 	// clearedMsg reports a clearing; cleared is false when the clipboard
 	// held something else by then.
 	clearedMsg struct{ cleared bool }
-	// unscheduledMsg reports a clearer that could not be started.
-	unscheduledMsg struct{ err error }
+	// wroteMsg reports the system clipboard's write of copy seq (err is
+	// nil when it holds the text now) and the start of the clearer that
+	// outlives the program (unscheduled is why it could not start).
+	wroteMsg struct {
+		seq         int
+		label       string
+		clear       time.Duration // 0: never cleared
+		err         error
+		unscheduled error
+	}
 )
+
+// TerminalOnly is what a copy says when it went through the terminal
+// alone (OSC 52): no answer tells keyfob it arrived, and tmux passes it
+// on only with set-clipboard on.
+const TerminalOnly = "through the terminal only (OSC 52; not confirmed — tmux needs set-clipboard on)"
 
 // Model remembers the last secret copied, so it can be cleared later only
 // if the clipboard still holds it. Create it with New.
@@ -67,19 +80,21 @@ func (m *Model) Seq() int { return m.seq }
 // CopySecret puts a secret on both clipboards; after clearAfter (0 =
 // never) it leaves them again, if they still hold it. label names it in
 // the notice ("access token of home").
+//
+// The notice says where the copy went: the system clipboard (replaced by
+// another if its write fails), or, without one, the terminal's alone,
+// which keyfob cannot confirm.
 func (m *Model) CopySecret(label, secret string, clearAfter time.Duration) (common.Notice, tea.Cmd) {
 	m.seq++
 	m.awaiting = 0
-	cmds := []tea.Cmd{tea.SetClipboard(secret), m.writeCmd(secret)}
-	if clearAfter <= 0 {
-		m.value = ""
-		return common.Notice{Text: "copied " + label, Tone: present.ToneOK}, tea.Batch(cmds...)
+	m.value = ""
+	cmds := []tea.Cmd{tea.SetClipboard(secret), m.writeCmd(secret, label, max(clearAfter, 0), true)}
+	if clearAfter > 0 {
+		m.value = secret
+		seq := m.seq
+		cmds = append(cmds, tea.Tick(clearAfter, func(time.Time) tea.Msg { return ClearDue{Seq: seq} }))
 	}
-	m.value = secret
-	seq := m.seq
-	cmds = append(cmds, tea.Tick(clearAfter, func(time.Time) tea.Msg { return ClearDue{Seq: seq} }),
-		m.scheduleCmd(secret, clearAfter))
-	return common.Notice{Text: "copied " + label + " — clears in " + present.Delay(clearAfter), Tone: present.ToneOK}, tea.Batch(cmds...)
+	return m.copyNotice(label, max(clearAfter, 0)), tea.Batch(cmds...)
 }
 
 // CopyText copies something that is not a secret (an address).
@@ -87,36 +102,61 @@ func (m *Model) CopyText(what, text string) (common.Notice, tea.Cmd) {
 	m.seq++
 	m.value = ""
 	m.awaiting = 0
-	return common.Notice{Text: "copied " + what, Tone: present.ToneOK}, tea.Batch(tea.SetClipboard(text), m.writeCmd(text))
+	return m.copyNotice(what, 0), tea.Batch(tea.SetClipboard(text), m.writeCmd(text, what, 0, false))
 }
 
-// scheduleCmd starts the clearer that outlives the program, for the system
-// clipboard; the program's own timer still clears both clipboards on time
-// while it runs (only it can reach the terminal's).
-func (m *Model) scheduleCmd(secret string, after time.Duration) tea.Cmd {
-	if m.native == nil || m.schedule == nil {
-		return nil
+// copyNotice is the notice of a copy as it starts: to the system clipboard
+// (whose write takes milliseconds; a failure replaces the notice), or
+// through the terminal alone.
+func (m *Model) copyNotice(label string, clear time.Duration) common.Notice {
+	if m.native != nil {
+		return common.Notice{Text: "copied " + label + " to the system clipboard" + clears(clear), Tone: present.ToneOK}
 	}
-	schedule := m.schedule
-	return func() tea.Msg {
-		if err := schedule(secret, after); err != nil {
-			return unscheduledMsg{err}
-		}
-		return nil
-	}
+	return common.Notice{Text: "copied " + label + " " + TerminalOnly + clears(clear), Tone: present.ToneWarn}
 }
 
-func (m *Model) writeCmd(s string) tea.Cmd {
-	n := m.native
+// clears is the end of a copy's notice: when it leaves the clipboard.
+func clears(after time.Duration) string {
+	if after <= 0 {
+		return ""
+	}
+	return " — clears in " + present.Delay(after)
+}
+
+// writeCmd writes s to the system clipboard, if there is one, then, for a
+// secret to clear (clear > 0), starts the clearer that outlives the
+// program; the program's own timer still clears both clipboards on time
+// while it runs (only it can reach the terminal's). It reports how both
+// went (wroteMsg).
+func (m *Model) writeCmd(s, label string, clear time.Duration, secret bool) tea.Cmd {
+	n, schedule := m.native, m.schedule
 	if n == nil {
 		return nil
 	}
+	seq := m.seq
 	return func() tea.Msg {
-		// OSC 52 went out too; a failure here only matters where the
-		// terminal ignores it, and the user sees the token missing.
-		_ = n.WriteAll(s)
-		return nil
+		msg := wroteMsg{seq: seq, label: label, clear: clear, err: n.WriteAll(s)}
+		if msg.err == nil && secret && clear > 0 && schedule != nil {
+			msg.unscheduled = schedule(s, clear)
+		}
+		return msg
 	}
+}
+
+// onWrote says where copy msg went, unless a newer copy says it now.
+func (m *Model) onWrote(msg wroteMsg) common.Notice {
+	if msg.seq != m.seq {
+		return common.Notice{}
+	}
+	if msg.err != nil {
+		return common.Notice{Text: "copied " + msg.label + " " + TerminalOnly + ": the system clipboard failed (" +
+			present.OneLine(msg.err.Error()) + ")" + clears(msg.clear), Tone: present.ToneWarn}
+	}
+	if msg.unscheduled != nil {
+		return common.Notice{Text: "copied " + msg.label + " to the system clipboard, but no clearer could be started (" +
+			present.OneLine(msg.unscheduled.Error()) + "): the copy is cleared only if keyfob is still open then", Tone: present.ToneWarn}
+	}
+	return common.Notice{} // as copyNotice said
 }
 
 // Update handles the clipboard's messages. It reports whether msg was one;
@@ -127,11 +167,10 @@ func (m *Model) Update(msg tea.Msg) (common.Notice, tea.Cmd, bool) {
 		return common.Notice{}, m.onClearDue(msg), true
 	case ReadTimeout:
 		return common.Notice{}, m.onReadTimeout(msg), true
+	case wroteMsg:
+		return m.onWrote(msg), nil, true
 	case tea.ClipboardMsg:
 		return common.Notice{}, m.onRead(msg), true
-	case unscheduledMsg:
-		return common.Notice{Text: "no clearer could be started (" + present.OneLine(msg.err.Error()) +
-			"): the copy is cleared only if keyfob is still open then", Tone: present.ToneWarn}, nil, true
 	case clearedMsg:
 		if msg.cleared {
 			return common.Notice{Text: "clipboard cleared", Tone: present.ToneMuted}, nil, true

@@ -10,6 +10,20 @@ import (
 
 // BoxWidth is the width of a dialog box on the current screen: its ideal
 // width, or the whole width when the screen is not much wider.
+// DialogHeight is how many lines a dialog may take: the screen less the
+// header and footer it leaves visible (DialogTop, DialogBottom); on a
+// screen too short to keep them and a dialog of 8 lines, the screen.
+func (c *Common) DialogHeight() int {
+	if room := c.Height - c.DialogTop - c.DialogBottom; room >= minDialogRoom {
+		return room
+	}
+	return c.Height
+}
+
+// minDialogRoom is the fewest lines a dialog gets before the header and
+// footer give way to it.
+const minDialogRoom = 8
+
 func (c *Common) BoxWidth(ideal int) int {
 	if ideal >= c.Width-6 {
 		return c.Width
@@ -33,16 +47,22 @@ func Box(st *Styles, w int, title, body string, keys ...key.Binding) string {
 	return st.Dialog.Width(w).Render(b.String())
 }
 
-// Overlay draws box centred over base, which recedes into the backdrop
-// style; the result is cut to w×h.
-func Overlay(backdrop lipgloss.Style, base, box string, w, h int) string {
+// Overlay draws box over base (dimmed with backdrop), centred between the
+// top lines and the bottom lines of the w×h screen, which stay in view (a
+// header and a footer); a box taller than the space between is cut to
+// fit (FitHeight). A screen too short for that keeps fewer of them.
+func Overlay(backdrop lipgloss.Style, base, box string, w, h, top, bottom int) string {
 	lines := strings.Split(ansi.Strip(base), "\n")
 	for i, l := range lines {
 		lines[i] = backdrop.Render(l)
 	}
-	box = FitHeight(box, h)
+	room := h - top - bottom
+	if room < minDialogRoom {
+		top, bottom, room = 0, 0, h
+	}
+	box = FitHeight(box, room)
 	bw, bh := lipgloss.Size(box)
-	x, y := max((w-bw)/2, 0), max((h-bh)/2, 0)
+	x, y := max((w-bw)/2, 0), top+max((room-bh)/2, 0)
 	c := lipgloss.NewCanvas(w, h)
 	c.Compose(lipgloss.NewCompositor(
 		lipgloss.NewLayer(strings.Join(lines, "\n")),

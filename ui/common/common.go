@@ -25,6 +25,9 @@ type Common struct {
 	Styles *Styles
 	// Width and Height are the terminal's size.
 	Width, Height int
+	// DialogTop and DialogBottom are the lines of the screen a dialog
+	// leaves visible: the header (and banner) above, the footer below.
+	DialogTop, DialogBottom int
 	// Now is the instant the screen shows, advanced by the one tick a
 	// second; Loc is the viewer's time zone.
 	Now time.Time

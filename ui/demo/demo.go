@@ -155,10 +155,13 @@ func (d *Demo) Options(base ui.Options) ui.Options {
 
 // Presets are Tesla's presets with the sandbox's endpoints and clients, so
 // `n` → fleet → enter signs in against the sandbox: the Fleet app with its
-// registered redirect URI, the sandbox's Fleet API base of the region as
-// the audience, and the region's user as the sign-in's login hint (the
-// China user's sign-in moves to the China host, as at Tesla). Options puts
-// them in the logins of the TUI; the command line's login can use them too.
+// registered redirect URI, Tesla's Fleet API base of the region as the
+// audience (what the sandbox's Tesla-shaped tokens name) and the sandbox's
+// own as the API base that keyfob check and partner call, the sandbox's
+// root as an owner account's Owner API, and the region's user as the
+// sign-in's login hint (the China user's sign-in moves to the China host,
+// as at Tesla). Options puts them in the logins of the TUI; the command
+// line's login can use them too.
 func (d *Demo) Presets(kind accounts.Kind, region string) (accounts.Account, error) {
 	a, err := oauth.Preset(kind, region)
 	if err != nil {
@@ -173,18 +176,19 @@ func (d *Demo) Presets(kind accounts.Kind, region string) (accounts.Account, err
 		a.Endpoints.TokenURL = issuer + "/token"
 		a.Endpoints.UserInfoURL = issuer + "/userinfo"
 		a.Endpoints.RedirectURI = d.RedirectURI
-		a.Audience = d.Server.FleetAPIBase(a.Region)
+		a.Endpoints.APIBaseURL = d.Server.FleetAPIBase(a.Region)
 		a.Email = userOf(d.Server, a.Region)
 	case accounts.KindOwner:
 		a.Endpoints.AuthURL = issuer + "/authorize"
 		a.Endpoints.TokenURL = issuer + "/token"
 		a.Endpoints.UserInfoURL = issuer + "/userinfo"
+		a.Endpoints.APIBaseURL = base
 		a.Email = userOf(d.Server, a.Region)
 	case accounts.KindPartner:
 		a.ClientID = sandbox.PartnerClientID
 		a.ClientSecret = sandbox.PartnerSecret
 		a.Endpoints.TokenURL = issuer + "/token"
-		a.Audience = d.Server.FleetAPIBase(a.Region)
+		a.Endpoints.APIBaseURL = d.Server.FleetAPIBase(a.Region)
 	case accounts.KindLegacy:
 		a.ClientID = sandbox.LegacyClientID
 		a.ClientSecret = sandbox.LegacyClientSecret
@@ -242,8 +246,17 @@ func (d *Demo) seed(ctx context.Context) error {
 	}
 	now := time.Now()
 	accts := make([]accounts.Account, len(samples))
+	oldest := now
 	for i, smp := range samples {
 		accts[i] = d.mintSample(smp, fmt.Sprintf("de%06x", i+1), now)
+		if accts[i].CreatedAt.Before(oldest) {
+			oldest = accts[i].CreatedAt
+		}
+	}
+	// The store lists accounts in the order they were added: the samples
+	// were added in this order, before the oldest of their tokens.
+	for i := range accts {
+		accts[i].CreatedAt = oldest.Add(time.Duration(i-len(accts)) * time.Minute)
 	}
 	if _, err := d.Manager.Put(ctx, accts...); err != nil {
 		return fmt.Errorf("cannot write the demo accounts: %w", err)
@@ -304,7 +317,7 @@ func (d *Demo) samples() ([]sample, error) {
 		},
 		{
 			acct: preset("fleet-partner", accounts.KindPartner, "eu", nil),
-			mint: sandbox.MintRequest{NoRefresh: true, AccessTTL: 2*time.Hour + 13*time.Minute},
+			mint: sandbox.MintRequest{ClientCredentials: true, AccessTTL: 2*time.Hour + 13*time.Minute},
 		},
 		{
 			acct:     preset("old-app", accounts.KindLegacy, "na", nil),
@@ -350,8 +363,10 @@ func (d *Demo) mintSample(smp sample, id string, now time.Time) accounts.Account
 	if c, ok := oauth.Inspect(ts.IDToken); ok && c.Email != "" {
 		g.Email = c.Email
 	}
-	g.Email = cmp.Or(g.Email, s.User().Email)
-	g.Subject = cmp.Or(g.Subject, s.User().Subject)
+	if !smp.mint.ClientCredentials { // a partner token acts for no user
+		g.Email = cmp.Or(g.Email, s.User().Email)
+		g.Subject = cmp.Or(g.Subject, s.User().Subject)
+	}
 	issued := ts.Expiry.Add(-8 * time.Hour)
 	if smp.mint.Legacy {
 		issued = ts.Expiry.Add(-45 * day)

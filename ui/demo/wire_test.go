@@ -2,17 +2,21 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/oauth/fleetapi"
+	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
 // The demo's Fleet app, like a Tesla one, takes only its registered
-// redirect URI, which the fleet preset carries; the audience is the
-// sandbox's Fleet API base of the region, where check and the region
-// logic find it.
+// redirect URI, which the fleet preset carries; the audience is Tesla's
+// Fleet API base of the region, as the sandbox's Tesla-shaped tokens name
+// it, and the API base the sandbox's, where check and partner call.
 func TestFleetPresetHasTheRegisteredRedirect(t *testing.T) {
 	d := startDemo(t)
 	for _, region := range oauth.Regions {
@@ -21,13 +25,13 @@ func TestFleetPresetHasTheRegisteredRedirect(t *testing.T) {
 			t.Fatal(err)
 		}
 		if a.Endpoints.RedirectURI != d.RedirectURI || !strings.HasPrefix(d.RedirectURI, "http://127.0.0.1:") ||
-			a.Audience != d.Server.FleetAPIBase(region) {
-			t.Errorf("%s: redirect %q audience %q", region, a.Endpoints.RedirectURI, a.Audience)
+			a.Audience != sandbox.TeslaFleetAPIBase(region) || oauth.APIBase(a) != d.Server.FleetAPIBase(region) {
+			t.Errorf("%s: redirect %q audience %q API base %q", region, a.Endpoints.RedirectURI, a.Audience, oauth.APIBase(a))
 		}
 	}
 	p, _ := d.Presets(accounts.KindPartner, "eu")
-	if p.Audience != d.Server.FleetAPIBase("eu") {
-		t.Errorf("partner audience %q", p.Audience)
+	if p.Audience != sandbox.TeslaFleetAPIBase("eu") || oauth.APIBase(p) != d.Server.FleetAPIBase("eu") {
+		t.Errorf("partner audience %q API base %q", p.Audience, oauth.APIBase(p))
 	}
 	// Any other redirect URI is refused at the sandbox.
 	a, _ := d.Presets(accounts.KindFleet, "na")
@@ -64,8 +68,9 @@ func TestFleetLoginInEveryRegion(t *testing.T) {
 			t.Fatalf("%s: %v", region, err)
 		}
 		a := saved.Account
-		if a.Region != region || saved.RegionChange.Changed() || a.Audience != d.Server.FleetAPIBase(region) {
-			t.Errorf("%s: region %q audience %q change %+v", region, a.Region, a.Audience, saved.RegionChange)
+		if a.Region != region || saved.RegionChange.Changed() || a.Audience != sandbox.TeslaFleetAPIBase(region) ||
+			oauth.APIBase(a) != d.Server.FleetAPIBase(region) {
+			t.Errorf("%s: region %q audience %q API base %q change %+v", region, a.Region, a.Audience, oauth.APIBase(a), saved.RegionChange)
 		}
 		if cn := strings.HasPrefix(a.Endpoints.TokenURL, d.Server.CNURL()); cn != (region == "cn") {
 			t.Errorf("%s: token URL %s", region, a.Endpoints.TokenURL)
@@ -73,5 +78,35 @@ func TestFleetLoginInEveryRegion(t *testing.T) {
 	}
 	if got := d.Server.Stats().CodeExchanges; got != 3 {
 		t.Errorf("%d code exchanges", got)
+	}
+}
+
+// Every demo account can be checked offline: each call of keyfob check
+// goes to the sandbox on loopback, never to Tesla. The fleet and partner
+// accounts pass; the owner account gets the Owner API's 403, as Tesla
+// answers owner tokens since 2026-06-12.
+func TestEveryDemoAccountChecksAtTheSandbox(t *testing.T) {
+	d := startDemo(t)
+	accts, err := d.Manager.List(context.Background())
+	if err != nil || len(accts) == 0 {
+		t.Fatal(accts, err)
+	}
+	c := &fleetapi.Client{}
+	for _, a := range accts {
+		r, err := c.Check(context.Background(), a)
+		if len(r.Calls) == 0 {
+			t.Errorf("%s: no call (%v)", a.Name, err)
+		}
+		for _, x := range r.Calls {
+			if !strings.HasPrefix(x.URL, d.Server.URL()+"/") && !strings.HasPrefix(x.URL, d.Server.CNURL()+"/") {
+				t.Errorf("%s: %s went to %s, not the sandbox", a.Name, x.Name, x.URL)
+			}
+		}
+		switch {
+		case a.Kind == accounts.KindOwner && a.ValidFor(time.Now(), 0) && !errors.Is(err, fleetapi.ErrOwnerAPIRefused):
+			t.Errorf("%s: %v, want the Owner API's refusal", a.Name, err)
+		case (a.Kind == accounts.KindFleet || a.Kind == accounts.KindPartner) && a.ValidFor(time.Now(), 0) && err != nil:
+			t.Errorf("%s: %v", a.Name, err)
+		}
 	}
 }

@@ -317,6 +317,11 @@ func endpoints(w *writer, a *accounts.Account) {
 	if a.Audience != "" {
 		w.kv("Audience", a.Audience, st.Text)
 	}
+	if base := oauth.APIBase(*a); base != "" && base != strings.TrimRight(a.Audience, "/") && base != strings.TrimRight(e.BaseURL, "/") {
+		// Where keyfob check and partner call, when it is not shown above:
+		// the sandbox's, a proxy's, an owner account's Owner API.
+		w.kv("API base", base, st.Text)
+	}
 }
 
 // claims lists JWT claims in a stable order; times get a readable form

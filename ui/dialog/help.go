@@ -55,10 +55,10 @@ func (h *Help) View() string {
 	legend := strings.Join(h.legend(), "\n")
 	const title = "keyfob — keys"
 	box := common.Box(st, w, title, keys+"\n\n"+legend+"\n\n"+h.notes(inner), hint...)
-	if lipgloss.Height(box) > h.c.Height {
+	if lipgloss.Height(box) > h.c.DialogHeight() {
 		box = common.Box(st, w, title, keys+"\n\n"+legend, hint...)
 	}
-	if lipgloss.Height(box) > h.c.Height {
+	if lipgloss.Height(box) > h.c.DialogHeight() {
 		box = common.Box(st, w, title, keys, hint...)
 	}
 	return box
@@ -86,7 +86,10 @@ func (h *Help) notes(width int) string {
 	if s.ClearAfter > 0 {
 		clear = present.Delay(s.ClearAfter)
 	}
+	k := h.c.Keys
 	return common.Paragraphs(h.c.Styles.Muted, width,
 		"Auto-refresh is "+auto+". Accounts that need a new login are never retried on their own.",
+		fmt.Sprintf("Refresh ending: the refresh token is within 7 days of its estimated end (obtained + 90 days). A refresh (%s) renews it; "+
+			"where the server kept it at the last refresh, sign in again (%s).", k.Refresh, k.New),
 		fmt.Sprintf("Theme: %s. Copied tokens leave the clipboard after %s if it still holds them.", s.Theme, clear))
 }

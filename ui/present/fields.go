@@ -18,6 +18,7 @@ var fieldLabels = map[oauth.Field]string{
 	oauth.FieldRevokeURL:    "Revoke URL",
 	oauth.FieldUserInfoURL:  "User info",
 	oauth.FieldBaseURL:      "Owner API",
+	oauth.FieldAPIBaseURL:   "API base",
 	oauth.FieldAuthCode:     "Auth code",
 }
 
@@ -54,7 +55,9 @@ var fieldHints = map[oauth.Field]FieldHint{
 	oauth.FieldRevokeURL:    {"none", "An RFC 7009 revocation endpoint, if the server has one."},
 	oauth.FieldUserInfoURL:  {"userinfo endpoint", "Where keyfob learns the account's email after signing in."},
 	oauth.FieldBaseURL:      {"base URL", "The owner-api host; /oauth/token and /oauth/revoke hang off it."},
-	oauth.FieldIssuer:       {"optional — fills the URLs", "An OpenID issuer URL: keyfob reads its discovery document to fill the empty endpoints."},
+	oauth.FieldAPIBaseURL: {"empty: the audience's", "Where keyfob calls the API (check, partner) when it is not the audience: " +
+		"the sandbox's Fleet API, or a proxy such as Tesla's vehicle-command http proxy."},
+	oauth.FieldIssuer: {"optional — fills the URLs", "An OpenID issuer URL: keyfob reads its discovery document to fill the empty endpoints."},
 	oauth.FieldAuthCode: {"none — the app's own partner token", "A business's consent code from Tesla for Business (consent management): " +
 		"with it keyfob gets a third-party business token for that business. Stored in the account file (0600)."},
 	oauth.FieldDomain: {"app.example.com", "The domain that will serve the app's public key (Tesla's allowed origin is https://DOMAIN); " +

@@ -47,7 +47,7 @@ func KindSummary(k accounts.Kind) string {
 // durable path. The wizard shows it under the owner kind, the detail view
 // on owner accounts.
 const OwnerAPIClosing = "Tesla is closing the Owner API: since 2026-06-12 it answers many owner tokens " +
-	"403 forbidden. A Fleet API app of your own (kind fleet) is the durable path."
+	"403 forbidden. A Fleet API app of your own is the durable path (new app in the login wizard sets one up)."
 
 // RegionSummary names the part of the world a Tesla region serves.
 func RegionSummary(r string) string {

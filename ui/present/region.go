@@ -15,6 +15,8 @@ func RegionNote(c oauth.RegionChange) (text string, tone Tone) {
 		return "", ToneOK
 	case c.From == "":
 		return "region " + c.To + " (its tokens say so)", ToneOK
+	case c.From == c.To:
+		return "Fleet API address set to region " + c.To + "'s (its tokens say so)", ToneOK
 	case c.FromAudience != c.ToAudience:
 		return "region " + c.From + " → " + c.To + " (its tokens say so), Fleet API address too", ToneOK
 	}

@@ -66,6 +66,7 @@ func TestRegionNote(t *testing.T) {
 		{oauth.RegionChange{From: "na", To: "eu", FromAudience: "a", ToAudience: "a"}, "region na → eu (its tokens say so)", ToneOK},
 		{oauth.RegionChange{From: "na", To: "eu", FromAudience: "a", ToAudience: "b"}, "region na → eu (its tokens say so), Fleet API address too", ToneOK},
 		{oauth.RegionChange{To: "eu"}, "region eu (its tokens say so)", ToneOK},
+		{oauth.RegionChange{From: "eu", To: "eu", FromAudience: "na", ToAudience: "eu"}, "Fleet API address set to region eu's (its tokens say so)", ToneOK},
 		{oauth.RegionChange{From: "cn", To: "cn", Refused: errors.New("x")}, "its tokens name a region on Tesla's other sign-in hosts; keyfob did not move it", ToneWarn},
 	} {
 		if got, tone := RegionNote(tc.c); got != tc.want || tone != tc.tone {

@@ -120,6 +120,10 @@ func (w *Model) guideGoTo(s fleetapp.Step) tea.Cmd {
 	if i := g.form.index(oauth.FieldDomain); i >= 0 {
 		g.form.fields[i].input.SetValue(g.app.Domain)
 	}
+	if i := g.form.index(oauth.FieldClientSecret); i >= 0 {
+		// Required here: the partner token needs it.
+		g.form.fields[i].input.Placeholder = "the app's client secret"
+	}
 	w.SetSize(w.c.Width, w.c.Height)
 	return g.form.focusOn(g.form.start())
 }

@@ -53,7 +53,7 @@ func (w *Model) View() string {
 		body += "\n\n" + common.Paragraphs(st.ErrorText, inner, "✗ "+w.err)
 	}
 	box := common.Box(st, w.width(), w.title(), body, w.stepKeys()...)
-	if over := lipgloss.Height(box) - w.c.Height; over > 0 && w.step == stepBrowser {
+	if over := lipgloss.Height(box) - w.c.DialogHeight(); over > 0 && w.step == stepBrowser {
 		// A short terminal: the page fits in fewer lines (see browserPage).
 		full := w.browserPage(0)
 		page := w.browserPage(lipgloss.Height(full) - over)

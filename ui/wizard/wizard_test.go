@@ -407,7 +407,7 @@ func TestOwnerKindSaysTheOwnerAPIIsClosing(t *testing.T) {
 	w.Update(press("down"))
 	view := strings.Join(strings.Fields(strings.ReplaceAll(ansi.Strip(w.View()), "│", " ")), " ")
 	if w.kinds[w.kindIdx] != accounts.KindOwner || !strings.Contains(view, closing) ||
-		!strings.Contains(view, "Fleet API app of your own (kind fleet) is the durable path") {
+		!strings.Contains(view, "Fleet API app of your own is the durable path") {
 		t.Fatalf("owner highlighted:\n%s", w.View())
 	}
 }
