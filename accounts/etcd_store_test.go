@@ -183,3 +183,69 @@ func expire(t *testing.T, e *etcdEnv, id string) {
 		t.Fatal(err)
 	}
 }
+
+// TestEtcdWatcherSeesOtherMachines: a watcher (the TUI's, the token
+// service's) takes in what another machine writes within a second or two,
+// and its own process's writes without reporting them as changes.
+func TestEtcdWatcherSeesOtherMachines(t *testing.T) {
+	e := newEtcdEnv(t, 1, sandbox.Options{})
+	ctx := context.Background()
+	e.seed(e.minted(1, time.Hour))
+	here := e.manager()
+	w, err := here.Watch(ctx, 250*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	drain := func() {
+		for {
+			select {
+			case <-w.Changed():
+			case <-time.After(500 * time.Millisecond):
+				return
+			}
+		}
+	}
+	drain()
+	there := e.manager()
+	if _, err := there.Put(ctx, e.minted(2, time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-w.Changed():
+	case <-time.After(2 * time.Second):
+		t.Fatal("another machine's new account was not reported within 2 s")
+	}
+	if _, ok := w.Account("00000002"); !ok {
+		t.Fatal("the watcher does not hold the new account")
+	}
+	if _, err := there.Rename(ctx, "00000001", "garage"); err != nil {
+		t.Fatal(err)
+	}
+	if !waitWatcher(w, func() bool { a, _ := w.Account("00000001"); return a.Name == "garage" }) {
+		t.Fatal("another machine's rename did not arrive within 2 s")
+	}
+	drain()
+	if _, err := here.Rename(ctx, "00000002", "shed"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-w.Changed():
+		t.Fatal("this process's own write was reported as a change")
+	case <-time.After(time.Second):
+	}
+	if a, _ := w.Account("00000002"); a.Name != "shed" || a.Revision == 0 {
+		t.Fatalf("the watcher holds %q (revision %d) after its own write", a.Name, a.Revision)
+	}
+}
+
+func waitWatcher(w *accounts.Watcher, ok func() bool) bool {
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		if ok() {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return ok()
+}
