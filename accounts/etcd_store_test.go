@@ -120,7 +120,8 @@ func TestEtcdNoSecretInPlainText(t *testing.T) {
 // another machine: its own client, lease and memory) for a token that has
 // expired. The sandbox must see exactly one refresh, every caller get the
 // same token, and the stored refresh token must be the sandbox's newest.
-// Then the leader of the cluster is killed and it all happens again.
+// Then it all happens again: after the leader of the cluster is killed,
+// while a member is stopped, and after it is back.
 func TestEtcdOneRefreshAcrossManagers(t *testing.T) {
 	e := newEtcdEnv(t, 3, sandbox.Options{AccessTTL: time.Hour})
 	a := e.minted(1, -time.Second)
@@ -168,6 +169,14 @@ func TestEtcdOneRefreshAcrossManagers(t *testing.T) {
 	e.c.Kill(leader)
 	round(2)
 	e.c.Restart(leader)
+	// A member cut off (stopped) while the others go on, then back.
+	follower := (e.c.WaitLeader() + 1) % 3
+	e.c.Stop(follower)
+	expire(t, e, a.ID)
+	round(3)
+	e.c.Restart(follower)
+	expire(t, e, a.ID)
+	round(4)
 }
 
 // expire makes the stored access token of id expired, as time would.
