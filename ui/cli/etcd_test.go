@@ -33,9 +33,10 @@ func newEtcdCLI(t *testing.T, members int, opts sandbox.Options) *etcdCLI {
 	return x
 }
 
-// args puts the store's flags before args.
+// args puts the store's flags before args. The race detector slows the
+// cluster in the test process down: requests get more time than 5 s.
 func (x *etcdCLI) args(args ...string) []string {
-	return append([]string{"--store", x.loc, "--store-key-file", x.key}, args...)
+	return append([]string{"--store", x.loc, "--store-key-file", x.key, "--etcd-timeout", "30s"}, args...)
 }
 
 // etcdManager is a Manager of the cluster's store, as another machine has.

@@ -208,7 +208,7 @@ func (f *Factory) OpenStore(location, keyFile string, plaintext bool) (*accounts
 		Notice: func(msg string) { fprintln(errOut, "keyfob: note: "+present.OneLine(msg)) },
 		Etcd: accounts.EtcdOptions{CA: f.etcd.ca, Cert: f.etcd.cert, Key: f.etcd.key,
 			Username: f.getenv(EnvEtcdUsername), Password: f.getenv(EnvEtcdPassword),
-			KeyFile: keyFile, Plaintext: plaintext},
+			KeyFile: keyFile, Plaintext: plaintext, Timeout: f.etcd.timeout},
 	})
 	if err != nil {
 		return nil, usageError{err: err}
@@ -219,8 +219,9 @@ func (f *Factory) OpenStore(location, keyFile string, plaintext bool) (*accounts
 // etcdFlags are the global flags of an etcd store.
 type etcdFlags struct {
 	ca, cert, key string // --etcd-ca, --etcd-cert, --etcd-key
-	keyFile       string // --store-key-file
-	plaintext     bool   // --store-plaintext
+	keyFile       string        // --store-key-file
+	plaintext     bool          // --store-plaintext
+	timeout       time.Duration // --etcd-timeout
 }
 
 // StoreKeyFile is the store key of an etcd store: --store-key-file, else

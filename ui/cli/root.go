@@ -62,6 +62,9 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 				return usageError{err: fmt.Errorf("$%s is set but empty; set it to a directory, or unset it (unset %s) for the default",
 					EnvConfigDir, EnvConfigDir), advised: true}
 			}
+			if f.etcd.timeout <= 0 {
+				return usagef("--etcd-timeout must be more than zero")
+			}
 			if f.httpTimeout <= 0 {
 				return usagef("--http-timeout must be more than zero: without a bound, a refresh that never gets an answer would hold its account's lock forever")
 			}
@@ -91,6 +94,8 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 	root.PersistentFlags().StringVar(&f.etcd.ca, "etcd-ca", "", "verify the etcd members with this PEM CA (speaks TLS to etcd)")
 	root.PersistentFlags().StringVar(&f.etcd.cert, "etcd-cert", "", "the PEM client certificate keyfob shows etcd (with --etcd-key)")
 	root.PersistentFlags().StringVar(&f.etcd.key, "etcd-key", "", "the PEM private key of --etcd-cert")
+	root.PersistentFlags().DurationVar(&f.etcd.timeout, "etcd-timeout", accounts.DefaultEtcdTimeout,
+		"give up on an etcd request that has not been answered within this (the cluster has no quorum)")
 	root.PersistentFlags().DurationVar(&f.httpTimeout, "http-timeout", DefaultHTTPTimeout,
 		"give up on a server that has not answered within this")
 	root.Flags().StringVar(&opts.Theme, "theme", "", themeUsage())
