@@ -218,7 +218,7 @@ func (f *Factory) OpenStore(location, keyFile string, plaintext bool) (*accounts
 
 // etcdFlags are the global flags of an etcd store.
 type etcdFlags struct {
-	ca, cert, key string // --etcd-ca, --etcd-cert, --etcd-key
+	ca, cert, key string        // --etcd-ca, --etcd-cert, --etcd-key
 	keyFile       string        // --store-key-file
 	plaintext     bool          // --store-plaintext
 	timeout       time.Duration // --etcd-timeout
