@@ -71,7 +71,7 @@ func (m *Manager) Watch(ctx context.Context, interval time.Duration) (*Watcher, 
 	m.watchMu.Lock()
 	m.watchers = append(m.watchers, w)
 	m.watchMu.Unlock()
-	w.src = watchSourceOf(b, func(ids []string, all, consumers bool) { w.reload(ctx, ids, all, consumers) })
+	w.src = watchSourceOf(w, b, func(ids []string, all, consumers bool) { w.reload(ctx, ids, all, consumers) })
 	go func() {
 		defer close(w.done)
 		w.src.run(ctx, interval)
