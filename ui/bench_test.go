@@ -34,8 +34,8 @@ func fleetOf(n int) []accounts.Account {
 func benchModel(b testing.TB) *Model {
 	m := newViewModel(b, thousand(), 120, 40)
 	tickWithCommands(m, testNow)
-	if m.refresh.busy != 0 {
-		b.Fatalf("%d refreshes started; the benchmark wants an idle screen", m.refresh.busy)
+	if m.sched.Busy() {
+		b.Fatal("refreshes started; the benchmark wants an idle screen")
 	}
 	return m
 }
@@ -100,7 +100,7 @@ func BenchmarkTickAutoRefreshScan(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		now = now.Add(time.Second)
-		m.refresh.nextDue = time.Time{}
+		m.sched.Replan()
 		tickWithCommands(m, now)
 	}
 }

@@ -287,8 +287,8 @@ type flowEnv struct {
 	d      *driver
 	clip   *fakeClipboard
 
-	// ahead is how far the Managers' clock is ahead of the real one (see
-	// advance).
+	// ahead is how far the clock of the Managers and the TUI is ahead of
+	// the real one (see advance).
 	ahead atomic.Int64
 
 	mu      sync.Mutex
@@ -296,12 +296,12 @@ type flowEnv struct {
 	opened  string             // the last address the browser was sent to
 }
 
-// now is the clock of the env's Managers.
+// now is the clock of the env's Managers and TUI.
 func (e *flowEnv) now() time.Time { return time.Now().Add(time.Duration(e.ahead.Load())) }
 
-// advance moves the Managers' clock on by d (the sandbox and the TUI keep
-// real time): the back-off the store keeps after a failed refresh ends
-// without the test waiting it out.
+// advance moves the clock of the Managers and the TUI on by d (the
+// sandbox keeps real time): the back-off the store keeps after a failed
+// refresh ends without the test waiting it out.
 func (e *flowEnv) advance(d time.Duration) { e.ahead.Add(int64(d)) }
 
 // openBrowser is the engine's browser: it records the address, then does
@@ -351,7 +351,7 @@ func newFlowEnv(t *testing.T, opts sandbox.Options, seed func(*sandbox.Server) [
 			}
 			return ""
 		}}
-	e.m = newModelFor(t, Options{Manager: e.mgr, Engine: e.engine, Logins: logins}, 100, 30)
+	e.m = newModelFor(t, Options{Manager: e.mgr, Engine: e.engine, Logins: logins, Now: e.now}, 100, 30)
 	e.m.clip = clipboard.New(e.clip, nil)
 	e.d = newDriver(t, e.m)
 	return e

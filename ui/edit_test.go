@@ -64,10 +64,10 @@ func TestEditFormMovesTheRegionAndKeepsTokens(t *testing.T) {
 	if !strings.Contains(plain(e.m), "edited car, tokens kept: region na → eu") {
 		t.Errorf("no toast:\n%s", plain(e.m))
 	}
-	e.d.until("the reload", func() bool { return e.row(0).Acct.Region == "eu" })
+	e.d.until("the reload", func() bool { return e.row(0).Account().Region == "eu" })
 	// The kept tokens still refresh.
 	e.d.press("r")
-	e.d.until("the refresh", func() bool { return !e.row(0).Busy })
+	e.d.until("the refresh", func() bool { return !e.busy(0) })
 	if got := e.stored(t)[0]; got.RefreshToken == before.RefreshToken || e.srv.Stats().Refreshes != 1 {
 		t.Fatal("the edited account did not refresh")
 	}

@@ -70,7 +70,7 @@ func TestLoginFleetLoopback(t *testing.T) {
 	}
 	e.d.until("the reload to select the new account", func() bool {
 		r := e.m.list.Selected()
-		return r != nil && r.Acct.ID == a.ID
+		return r != nil && r.ID() == a.ID
 	})
 	if !strings.Contains(plain(e.m), "signed in: car") {
 		t.Errorf("no success toast:\n%s", plain(e.m))

@@ -11,12 +11,25 @@ import (
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/sandbox"
+	"github.com/keyfob/keyfob/ui/common"
 	"github.com/keyfob/keyfob/ui/dialog"
 	"github.com/keyfob/keyfob/ui/list"
 )
 
 // row is the i-th account of the list.
 func (e *flowEnv) row(i int) *list.Row { return e.m.list.Rows()[i] }
+
+// busy reports whether a refresh of the i-th account runs or waits.
+func (e *flowEnv) busy(i int) bool { return e.m.sched.Job(e.row(i).ID()) != common.NoJob }
+
+// failures is how many refreshes of the i-th account failed in a row, as
+// its record says.
+func (e *flowEnv) failures(i int) int {
+	if lr := e.row(i).Account().LastRefresh; lr != nil && !lr.OK {
+		return lr.Failures
+	}
+	return 0
+}
 
 // shownNames are the names of the rows on screen, in order.
 func shownNames(m *Model) []string {
@@ -48,13 +61,13 @@ func TestRefresh(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID, AccessTTL: -time.Minute}))
 	before := e.stored(t)[0]
 	e.d.press("r")
-	if !e.row(0).Busy {
+	if !e.busy(0) {
 		t.Fatal("r did not start a refresh")
 	}
 	if !strings.Contains(plain(e.m), "refreshing") {
 		t.Errorf("the status does not show the refresh:\n%s", plain(e.m))
 	}
-	e.d.until("the refresh to finish", func() bool { return !e.row(0).Busy })
+	e.d.until("the refresh to finish", func() bool { return !e.busy(0) })
 	after := e.stored(t)[0]
 	if after.AccessToken == before.AccessToken || after.RefreshToken == before.RefreshToken || !after.Expiry.After(time.Now()) {
 		t.Error("the store does not hold the new tokens")
@@ -85,7 +98,7 @@ func TestRefreshAll(t *testing.T) {
 		before[a.Name] = a.AccessToken
 	}
 	e.d.press("R")
-	e.d.until("refresh-all to finish", func() bool { return e.m.refresh.busy == 0 && e.m.refresh.batch.done == 3 })
+	e.d.until("refresh-all to finish", func() bool { return !e.m.sched.Busy() && e.srv.Stats().Refreshes == 3 })
 	for _, a := range e.stored(t) {
 		changed := a.AccessToken != before[a.Name]
 		if changed != (a.Name != "dead") {
@@ -109,7 +122,7 @@ func TestRefreshRejectedMeansLoginRequiredAndNoRetry(t *testing.T) {
 	})
 	e.srv.KillRefreshToken(rt)
 	e.d.press("r")
-	e.d.until("the refresh to fail", func() bool { return !e.row(0).Busy && e.row(0).Acct.State == accounts.StateLoginRequired })
+	e.d.until("the refresh to fail", func() bool { return !e.busy(0) && e.row(0).Account().State == accounts.StateLoginRequired })
 	if a := e.stored(t)[0]; a.State != accounts.StateLoginRequired {
 		t.Errorf("stored state %q, want login_required", a.State)
 	}
@@ -132,8 +145,8 @@ func TestRefreshRejectedMeansLoginRequiredAndNoRetry(t *testing.T) {
 	}
 	e.d.press("r")
 	e.d.settle()
-	if got := e.srv.Stats().Refreshes; got != 0 || e.row(0).Busy ||
-		!strings.Contains(e.m.toast.text, "car needs a new login: the server rejected its refresh token — press n to sign in again") {
+	if got := e.srv.Stats().Refreshes; got != 0 || e.busy(0) ||
+		!strings.Contains(e.m.toast.text, "car needs a new login: the server rejected its refresh token — sign in again with n") {
 		t.Errorf("r on a login-required row: %d refreshes, toast %q", got, e.m.toast.text)
 	}
 }
@@ -151,7 +164,7 @@ func TestRefreshRenewsARefreshTokenNearItsEnd(t *testing.T) {
 		t.Fatalf("no warning to start with:\n%s", s)
 	}
 	e.d.press("r")
-	e.d.until("the refresh", func() bool { return !e.row(0).Busy && e.srv.Stats().Refreshes == 1 })
+	e.d.until("the refresh", func() bool { return !e.busy(0) && e.srv.Stats().Refreshes == 1 })
 	got := e.stored(t)[0]
 	if got.RefreshExpiresSoon(time.Now()) || time.Since(got.RefreshObtainedAt) > time.Minute {
 		t.Fatalf("the refresh token was not renewed: obtained %v", got.RefreshObtainedAt)
@@ -167,7 +180,7 @@ func TestFailedRefreshNamesTheAccountOnce(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	e.srv.FailNext(sandbox.FaultServerError, 1)
 	e.d.press("r")
-	e.d.until("the refresh to fail", func() bool { return !e.row(0).Busy && strings.Contains(plain(e.m), "failed") })
+	e.d.until("the refresh to fail", func() bool { return !e.busy(0) && strings.Contains(plain(e.m), "failed") })
 	s := plain(e.m)
 	if !strings.Contains(s, "refreshing car failed: ") || strings.Contains(s, `refreshing "car"`) {
 		t.Errorf("the toast does not name the account once:\n%s", s)
@@ -179,13 +192,14 @@ func TestAutoRefreshWithinMarginAndBackOff(t *testing.T) {
 	before := e.stored(t)[0]
 	e.srv.FailNext(sandbox.FaultServerError, 1)
 	e.d.send(tickMsg(time.Now()))
-	e.d.until("the failed auto-refresh", func() bool { return e.row(0).Failures == 1 && !e.row(0).Busy })
-	if wait := time.Until(e.row(0).RetryAt); wait < 20*time.Second {
+	e.d.until("the failed auto-refresh", func() bool { return e.failures(0) == 1 && !e.busy(0) })
+	if a := e.row(0).Account(); a.RetryAt().Sub(e.now()) < 20*time.Second {
+		wait := a.RetryAt().Sub(e.now())
 		t.Fatalf("after a failure the next try is in %v; want a back-off", wait)
 	}
 	e.d.send(tickMsg(time.Now()))
 	e.d.settle()
-	if e.row(0).Busy || e.srv.Stats().Refreshes != 0 {
+	if e.busy(0) || e.srv.Stats().Refreshes != 0 {
 		t.Fatal("auto-refresh retried at once instead of backing off")
 	}
 	// The store keeps the back-off too: a refresh another face asks for
@@ -193,12 +207,11 @@ func TestAutoRefreshWithinMarginAndBackOff(t *testing.T) {
 	if r, err := e.other(t).Refresh(ctx(), e.stored(t)[0], accounts.Automatic); err != nil || r.Requested {
 		t.Fatalf("an automatic refresh during the back-off: %v, requested %v", err, r.Requested)
 	}
-	// Once the back-off is over, the next tick refreshes.
+	// Once the back-off the record keeps is over, the next tick
+	// refreshes: the TUI keeps no back-off of its own.
 	e.advance(accounts.BackoffFirst + time.Second)
-	e.row(0).RetryAt = time.Now().Add(-time.Second)
-	e.m.refresh.nextDue = time.Time{}
 	e.d.send(tickMsg(time.Now()))
-	e.d.until("the auto-refresh", func() bool { return e.row(0).Failures == 0 && !e.row(0).Busy && e.srv.Stats().Refreshes == 1 })
+	e.d.until("the auto-refresh", func() bool { return e.failures(0) == 0 && !e.busy(0) && e.srv.Stats().Refreshes == 1 })
 	if e.stored(t)[0].AccessToken == before.AccessToken {
 		t.Error("the store does not hold the auto-refreshed token")
 	}
@@ -231,10 +244,14 @@ func TestAutoRefreshWaitsForTheServersRetryAfter(t *testing.T) {
 	m := newModelFor(t, Options{Manager: mgr, Engine: &oauth.Engine{}, Now: clock}, 100, 30)
 	d := newDriver(t, m)
 	d.send(tickMsg(testNow))
-	row := m.list.Rows()[0]
-	d.until("the failed auto-refresh", func() bool { return row.Failures == 1 && !row.Busy })
-	if row.RetryAt.Before(testNow.Add(10 * time.Minute)) {
-		t.Errorf("the next auto-refresh is at %v, before the server's Retry-After (10 minutes)", row.RetryAt.Sub(testNow))
+	failed := func() bool {
+		lr := m.list.Rows()[0].Account().LastRefresh
+		return lr != nil && lr.Failures == 1 && !m.sched.Busy()
+	}
+	d.until("the failed auto-refresh", failed)
+	d.send(tickMsg(testNow))
+	if next := m.sched.NextDue(); next.Before(testNow.Add(10 * time.Minute)) {
+		t.Errorf("the next auto-refresh is at %v, before the server's Retry-After (10 minutes)", next.Sub(testNow))
 	}
 	if !strings.Contains(m.toast.text, "retrying in 10 minutes") {
 		t.Errorf("the toast: %q", m.toast.text)
@@ -248,7 +265,7 @@ func TestAutoRefreshOfShortLivedTokensDoesNotStorm(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{AccessTTL: 4 * time.Minute},
 		seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID, AccessTTL: time.Minute}))
 	e.d.send(tickMsg(time.Now()))
-	e.d.until("the auto-refresh", func() bool { return e.srv.Stats().Refreshes == 1 && !e.row(0).Busy })
+	e.d.until("the auto-refresh", func() bool { return e.srv.Stats().Refreshes == 1 && !e.busy(0) })
 	for range 5 {
 		e.d.send(tickMsg(time.Now()))
 		e.d.settle()
@@ -256,7 +273,7 @@ func TestAutoRefreshOfShortLivedTokensDoesNotStorm(t *testing.T) {
 	if got := e.srv.Stats().Refreshes; got != 1 {
 		t.Fatalf("%d refreshes of a 4-minute token within a few ticks; want 1", got)
 	}
-	if next := time.Until(e.m.refresh.nextDue); next < time.Minute {
+	if next := time.Until(e.m.sched.NextDue()); next < time.Minute {
 		t.Fatalf("the next auto-refresh is planned in %v; want about 2 minutes (half the token's life)", next)
 	}
 }
@@ -387,7 +404,7 @@ func TestRename(t *testing.T) {
 	}
 	e.d.until("the reload to show the new name, selected", func() bool {
 		r := e.m.list.Selected()
-		return r != nil && r.Acct.Name == "model-3"
+		return r != nil && r.Name() == "model-3"
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/ui/dialog"
 )
 
 // sizes are the terminal sizes every screen is checked at.
@@ -45,7 +46,7 @@ func TestGolden(t *testing.T) {
 		{name: "main_scrolled", setup: withKeys(manyAccounts(60), "G", "k"), only: [][2]int{{80, 24}}},
 		{name: "main_refreshing", setup: func(t *testing.T, w, h int) *Model {
 			m := newViewModel(t, fixtures(), w, h)
-			m.refreshRows(false, m.list.Rows()[1])
+			m.refreshOne(m.list.Rows()[1].Account())
 			return m
 		}},
 		{name: "main_toast", setup: withKeys(fixtures(), "c"), only: [][2]int{{80, 24}}},
@@ -76,7 +77,7 @@ func TestGolden(t *testing.T) {
 		{name: "confirm_remove", setup: withKeys(fixtures(), "d")},
 		{name: "revoke_result_consent", setup: func(t *testing.T, w, h int) *Model {
 			m := newViewModel(t, fixtures(), w, h)
-			m.Update(revokedMsg{id: "a0000001", name: "home", rev: accounts.Revoked{Revocation: accounts.Revocation{
+			m.Update(changedMsg{change: dialog.Revoke{ID: "a0000001", Name: "home"}, rev: accounts.Revoked{Revocation: accounts.Revocation{
 				Outcome:    accounts.RevokeUnsupported,
 				Detail:     "the account has no revocation endpoint; withdraw the app's access on Tesla's consent page to end it for good",
 				ConsentURL: "https://auth.tesla.com/user/revoke/consent?revoke_client_id=test-client&back_url=https%3A%2F%2Fwww.tesla.com%2F",
@@ -85,7 +86,7 @@ func TestGolden(t *testing.T) {
 		}},
 		{name: "revoke_result_server", setup: func(t *testing.T, w, h int) *Model {
 			m := newViewModel(t, fixtures(), w, h)
-			m.Update(revokedMsg{id: "a0000006", name: "selfhost", rev: accounts.Revoked{Revocation: accounts.Revocation{
+			m.Update(changedMsg{change: dialog.Revoke{ID: "a0000006", Name: "selfhost"}, rev: accounts.Revoked{Revocation: accounts.Revocation{
 				Outcome: accounts.RevokedAtServer, Revoked: []string{"refresh_token", "access_token"},
 				Detail: "the server revoked the refresh token and the access token",
 			}}})
@@ -93,7 +94,7 @@ func TestGolden(t *testing.T) {
 		}, only: [][2]int{{80, 24}}},
 		{name: "revoke_result_failed", setup: func(t *testing.T, w, h int) *Model {
 			m := newViewModel(t, fixtures(), w, h)
-			m.Update(revokedMsg{id: "a0000006", name: "selfhost", rev: accounts.Revoked{Revocation: accounts.Revocation{
+			m.Update(changedMsg{change: dialog.Revoke{ID: "a0000006", Name: "selfhost"}, rev: accounts.Revoked{Revocation: accounts.Revocation{
 				Outcome: accounts.RevokeFailed,
 				Detail:  "the server did not revoke the tokens: auth.example.test answered 503; the service may be down, try again later",
 			}}, err: errors.New("revoking \"selfhost\" at the server: failed")})

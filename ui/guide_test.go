@@ -108,7 +108,7 @@ func TestGuideInTheWizard(t *testing.T) {
 	}
 	e.d.until("the new account to be selected", func() bool {
 		r := e.m.list.Selected()
-		return r != nil && r.Acct.ID == fleet.ID
+		return r != nil && r.ID() == fleet.ID
 	})
 }
 

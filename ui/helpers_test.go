@@ -107,6 +107,14 @@ func (noAuthority) Revoke(context.Context, accounts.Account) (accounts.Revocatio
 	return accounts.Revocation{}, fmt.Errorf("no server in this test")
 }
 
+// rejecting is a server that rejects every refresh token, as after a
+// password change.
+type rejecting struct{ noAuthority }
+
+func (rejecting) Refresh(context.Context, accounts.Account) (accounts.Grant, error) {
+	return accounts.Grant{}, fmt.Errorf("the server rejected the refresh token (login_required): %w", accounts.ErrLoginRequired)
+}
+
 // seedManager is the Manager (opened with opts) of a fresh store in a
 // temporary directory that holds accts.
 func seedManager(t testing.TB, accts []accounts.Account, opts accounts.Options) *accounts.Manager {
@@ -166,7 +174,13 @@ func (c *fakeClipboard) set(s string) {
 // loaded, without a program.
 func newViewModel(t testing.TB, accts []accounts.Account, w, h int) *Model {
 	t.Helper()
-	mgr := seedManager(t, accts, accounts.Options{Auth: noAuthority{}, Now: func() time.Time { return testNow }})
+	return newViewModelAuth(t, accts, w, h, noAuthority{})
+}
+
+// newViewModelAuth is newViewModel whose manager asks auth for refreshes.
+func newViewModelAuth(t testing.TB, accts []accounts.Account, w, h int, auth accounts.Authority) *Model {
+	t.Helper()
+	mgr := seedManager(t, accts, accounts.Options{Auth: auth, Now: func() time.Time { return testNow }})
 	return newModelFor(t, Options{Manager: mgr, Engine: &oauth.Engine{}, Now: func() time.Time { return testNow }}, w, h)
 }
 

@@ -25,7 +25,7 @@ func TestHostileClaimsNeverReachTheScreen(t *testing.T) {
 	e.m.Update(tea.WindowSizeMsg{Width: 200, Height: 120}) // room for every scope badge and every claim
 	e.srv.FailNext(sandbox.FaultHostileClaims, 1)
 	e.d.press("r")
-	e.d.until("the refresh", func() bool { return !e.row(0).Busy && e.row(0).Acct.Email == sandbox.HostileEmail })
+	e.d.until("the refresh", func() bool { return !e.busy(0) && e.row(0).Account().Email == sandbox.HostileEmail })
 	list := e.m.View().Content
 	screenSafe(t, "list", list)
 	if s := ansi.Strip(list); !strings.Contains(s, "evil@example.com") || !strings.Contains(s, "energy_cmds") {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/themes"
+	"github.com/keyfob/keyfob/ui/common"
 	"github.com/keyfob/keyfob/ui/list"
 	"github.com/keyfob/keyfob/ui/present"
 )
@@ -47,12 +48,12 @@ func TestSpinnerTurnsOnlyWhileRefreshing(t *testing.T) {
 	if m.spinning {
 		t.Fatal("the spinner turns on an idle screen")
 	}
-	r := m.list.Rows()[0]
-	cmd := m.refreshRows(false, r)
-	if cmd == nil || !m.spinning {
+	d := newDriver(t, m)
+	d.press("r")
+	if !m.spinning {
 		t.Fatal("a refresh did not start the spinner")
 	}
-	m.Update(refreshedMsg{id: r.Acct.ID, got: accounts.Refreshed{Before: r.Acct, Account: r.Acct}})
+	d.until("the refresh", func() bool { return !m.sched.Busy() }) // it fails: no server here
 	if _, cmd := m.Update(spinner.TickMsg{ID: m.spin.ID()}); cmd != nil || m.spinning {
 		t.Error("the spinner did not stop after the refresh")
 	}
@@ -113,7 +114,7 @@ func TestCountdownFormat(t *testing.T) {
 func TestStatusesReadWithoutColour(t *testing.T) {
 	seen := map[string]bool{}
 	for _, a := range fixtures() {
-		text := list.NewRow(a).Status(testNow).String()
+		text := list.NewRow(a).Status(testNow, common.NoJob).String()
 		if !strings.ContainsAny(text, "✓!✗⊘⊗") || len(strings.Fields(text)) < 2 {
 			t.Errorf("%s: status %q lacks a symbol or a word", a.Name, text)
 		}
@@ -125,9 +126,8 @@ func TestStatusesReadWithoutColour(t *testing.T) {
 		}
 	}
 	r := list.NewRow(fixtures()[0])
-	r.Busy = true
-	if text := r.Status(testNow).String(); text != "refreshing" {
-		t.Errorf("a busy row reads %q", text)
+	if text := r.Status(testNow, common.Refreshing).String(); text != "refreshing" {
+		t.Errorf("a row being refreshed reads %q", text)
 	}
 }
 
@@ -226,11 +226,15 @@ func TestDetailFollowsResizeAndTheme(t *testing.T) {
 // shows the account as it is now, with what to do in this screen's words.
 func TestRefreshOfAnAccountRevokedElsewhere(t *testing.T) {
 	m := newViewModel(t, fixtures(), 100, 30)
+	revoked := fixtures()[0]
+	revoked.State, revoked.AccessToken, revoked.RefreshToken = accounts.StateRevoked, "", ""
+	seedManager(t, []accounts.Account{revoked}, accounts.Options{Dir: m.c.Manager.Dir()}) // another keyfob
+	d := newDriver(t, m)
+	d.press("r") // the screen still shows home as it was
+	d.until("the refresh", func() bool { return !m.sched.Busy() })
 	r := m.list.Rows()[0]
-	m.refreshRows(false, r)
-	m.Update(refreshedMsg{id: r.Acct.ID, err: &accounts.CannotRefreshError{Account: r.Acct.Name, State: accounts.StateRevoked}})
-	if r.Acct.State != accounts.StateRevoked || r.Busy {
-		t.Errorf("state %q, busy %v; want revoked, idle", r.Acct.State, r.Busy)
+	if r.Account().State != accounts.StateRevoked || m.sched.Busy() {
+		t.Errorf("state %q, busy %v; want revoked, idle", r.Account().State, m.sched.Busy())
 	}
 	if want := "home was revoked; sign in again with n"; m.toast.text != want {
 		t.Errorf("toast %q, want %q", m.toast.text, want)
@@ -263,7 +267,7 @@ func rowID(t *testing.T, m *Model, name string) string {
 	t.Helper()
 	for _, r := range m.list.Rows() {
 		if r.Name() == name {
-			return r.Acct.ID
+			return r.ID()
 		}
 	}
 	t.Fatalf("no account %s", name)
@@ -275,18 +279,19 @@ func rowID(t *testing.T, m *Model, name string) string {
 // makes room, the selected row still in sight.
 func TestLongToastWrapsAt80Columns(t *testing.T) {
 	for _, detail := range []bool{false, true} {
-		m := newViewModel(t, manyAccounts(40), 80, 24)
+		m := newViewModelAuth(t, manyAccounts(40), 80, 24, rejecting{})
 		press(m, "G")
 		if detail {
 			press(m, "enter")
 		}
 		r := m.current()
-		m.refreshRows(false, r)
-		m.Update(refreshedMsg{id: r.Acct.ID, err: accounts.ErrLoginRequired})
+		d := newDriver(t, m)
+		d.press("r") // the server rejects the refresh token
+		d.until("the refresh", func() bool { return !m.sched.Busy() })
 		out := plain(m)
 		checkScreen(t, out, 80, 24)
 		flat := strings.Join(strings.Fields(out), " ")
-		if !strings.Contains(flat, "the server rejected its refresh token — press n to sign in again") {
+		if !strings.Contains(flat, "the server rejected its refresh token — sign in again with n") {
 			t.Errorf("detail %v: the toast lost its end:\n%s", detail, out)
 		}
 		if n := strings.Count(out, "\n") + 1; n != 24 {

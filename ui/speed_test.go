@@ -63,7 +63,7 @@ func TestTickDoesNotAllocatePerAccount(t *testing.T) {
 		tickWithCommands(m, now)
 		return testing.AllocsPerRun(50, func() {
 			now = now.Add(time.Second)
-			m.refresh.nextDue = time.Time{} // the worst case: the auto-refresh scans everything
+			m.sched.Replan() // the worst case: the auto-refresh scans everything
 			_, cmd := m.Update(tickMsg(now))
 			runCommands(m, cmd)
 		})

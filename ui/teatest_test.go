@@ -34,7 +34,7 @@ func TestProgramEndToEnd(t *testing.T) {
 	if !ok || !final.quitting || final.dialogs.Len() != 0 {
 		t.Fatalf("the program did not end through quit")
 	}
-	if r := final.list.Selected(); r == nil || r.Acct.Name != "work" {
+	if r := final.list.Selected(); r == nil || r.Name() != "work" {
 		t.Errorf("j did not reach the model through the program")
 	}
 }

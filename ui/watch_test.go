@@ -30,7 +30,7 @@ func TestOtherProcessChangesShowUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.d.until("the reload", func() bool {
-		return e.row(0).Acct.AccessToken == fresh.AccessToken && e.row(1).Acct.Name == "van"
+		return e.row(0).Account().AccessToken == fresh.AccessToken && e.row(1).Account().Name == "van"
 	})
 
 	// A change made here keeps the other process's: writes go through the
@@ -53,9 +53,9 @@ func TestOwnWritesAreNoChange(t *testing.T) {
 		return []accounts.Account{minted(s, "1d000001", "car", accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID})}
 	})
 	e.d.press("e", "ctrl+u", "type:van", "enter")
-	e.d.until("the rename", func() bool { return e.noModals() && e.row(0).Acct.Name == "van" })
+	e.d.until("the rename", func() bool { return e.noModals() && e.row(0).Account().Name == "van" })
 	e.d.press("r")
-	e.d.until("the refresh", func() bool { return !e.row(0).Busy && e.srv.Stats().Refreshes == 1 })
+	e.d.until("the refresh", func() bool { return !e.busy(0) && e.srv.Stats().Refreshes == 1 })
 	// Two looks of the watch (one a second) and some more.
 	time.Sleep(2*watchEvery + 500*time.Millisecond)
 	e.d.drain()

@@ -2,7 +2,7 @@ package dialog
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -98,18 +98,11 @@ func TestConfirmDecisions(t *testing.T) {
 	}
 }
 
+// The rename dialog decides a new name and changes nothing itself; a name
+// the manager refuses comes back to it (Refused), and it stays open and
+// says why.
 func TestRenameDecisions(t *testing.T) {
-	m, err := accounts.Open("", accounts.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
-	other := fleet
-	other.ID, other.Name, other.Email = "1d000002", "work", "w@example.com"
-	if _, err := m.Put(context.Background(), fleet, other); err != nil {
-		t.Fatal(err)
-	}
-	c := newCommon(t, m)
+	c := newCommon(t, nil)
 	d, _ := NewRename(c, fleet)
 	if a := decide(d, "esc"); a != (Close{}) {
 		t.Errorf("esc decided %v", a)
@@ -121,21 +114,16 @@ func TestRenameDecisions(t *testing.T) {
 	if a := decide(d, "enter"); a != nil || !strings.Contains(d.err, "cannot be empty") {
 		t.Errorf("an empty name decided %v, error %q", a, d.err)
 	}
-	// A taken name: the manager refuses, the dialog stays open and says so.
-	d.input.SetValue("work")
-	_, cmd := d.Update(press("enter"))
-	if a, _ := d.Update(cmd()); a != nil || !strings.Contains(d.err, "already exists") {
-		t.Errorf("a taken name decided %v, error %q", a, d.err)
+	d.input.SetValue(" car ")
+	if a := decide(d, "enter"); a != (SaveName{ID: "1d000001", Old: "home", Name: "car"}) {
+		t.Errorf("a new name decided %#v", a)
 	}
-	d.input.SetValue("car")
-	_, cmd = d.Update(press("enter"))
-	a, _ := d.Update(cmd())
-	if r, ok := a.(Renamed); !ok || r.Old != "home" || r.Account.Name != "car" {
-		t.Errorf("a rename decided %#v", a)
+	taken := fmt.Errorf("%w: work", accounts.ErrNameTaken)
+	if a, _ := d.Update(Refused{Err: taken}); a != nil || !strings.Contains(d.err, taken.Error()) {
+		t.Errorf("a refused name decided %v, error %q", a, d.err)
 	}
-	// Another dialog's answer is not this one's.
-	if a, _ := d.Update(renamedMsg{d: &Rename{}, err: errors.New("x")}); a != nil {
-		t.Errorf("another rename's answer decided %v", a)
+	if !strings.Contains(ansi.Strip(d.View()), "work") {
+		t.Errorf("the dialog does not say why:\n%s", ansi.Strip(d.View()))
 	}
 }
 
