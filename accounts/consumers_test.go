@@ -161,3 +161,42 @@ func TestBadConsumerRecordsAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoveScrubsTheBackups: the backups of older store versions
+// (accounts.json.bak-v1, -v2) would keep a removed account's refresh
+// token and client secret for good; remove (and revoke --remove) takes
+// them out, and leaves the other accounts' alone.
+func TestRemoveScrubsTheBackups(t *testing.T) {
+	m := newStoreManager(t, &fakeAuth{now: time.Now})
+	_ = os.MkdirAll(m.Dir(), 0o700)
+	path := storeOf(m).path(StoreFile)
+	accts := `[{"id": "000000a1", "name": "home", "refresh_token": "NA_rt_home_secret", "client_secret": "cs_home_secret", "access_token": "at_home_secret"},
+ {"id": "000000a2", "name": "work", "refresh_token": "NA_rt_work_secret", "client_secret": "cs_work_secret"},
+ {"id": "000000a3", "name": "lab", "refresh_token": "NA_rt_lab_secret", "auth_code": "ac_lab_secret"}]`
+	_ = os.WriteFile(path+".bak-v1", []byte(`{"version": 1, "accounts": `+accts+`}`), 0o600)
+	_ = os.WriteFile(path, []byte(`{"version": 2, "accounts": `+accts+`, "consumers": []}`), 0o600)
+	ctx := context.Background()
+	if _, err := m.List(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Remove(ctx, "000000a1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Revoke(ctx, "000000a3", RevokeOptions{Remove: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"1", "2"} {
+		data, err := os.ReadFile(path + ".bak-v" + v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, secret := range []string{"NA_rt_home_secret", "cs_home_secret", "at_home_secret", "NA_rt_lab_secret", "ac_lab_secret"} {
+			if strings.Contains(string(data), secret) {
+				t.Errorf("bak-v%s still holds %s of a removed account", v, secret)
+			}
+		}
+		if !strings.Contains(string(data), "NA_rt_work_secret") || !strings.Contains(string(data), "cs_work_secret") {
+			t.Errorf("bak-v%s lost the secrets of an account that stays:\n%s", v, data)
+		}
+	}
+}

@@ -15,7 +15,6 @@ import (
 // account. Edit waits for a refresh of the account under way, and returns
 // the account before and after the change.
 func (m *Manager) Edit(ctx context.Context, id string, fn func(*Account) error) (before, after Account, err error) {
-	defer m.holdPublish()()
 	cur, err := m.Get(ctx, id)
 	if err != nil {
 		return Account{}, Account{}, err
@@ -25,6 +24,7 @@ func (m *Manager) Edit(ctx context.Context, id string, fn func(*Account) error) 
 		return Account{}, Account{}, err
 	}
 	defer unlock()
+	defer m.holdPublish()() // after the account's lock: see holdPublish
 	err = m.update(ctx, func(t tx) error {
 		a, ok, err := t.get(id)
 		if err != nil {
@@ -101,7 +101,6 @@ type Removed struct {
 // later login could bring back), and the copies of its secrets in backups
 // of older store versions. It waits for a refresh of the account under way.
 func (m *Manager) Remove(ctx context.Context, id string) (Removed, error) {
-	defer m.holdPublish()()
 	cur, err := m.Get(ctx, id)
 	if err != nil {
 		return Removed{}, err
@@ -111,6 +110,7 @@ func (m *Manager) Remove(ctx context.Context, id string) (Removed, error) {
 		return Removed{}, err
 	}
 	defer unlock()
+	defer m.holdPublish()()
 	out := Removed{}
 	err = m.update(ctx, func(t tx) error {
 		a, ok, err := t.get(id)

@@ -115,6 +115,10 @@ type NotRefreshedError struct {
 }
 
 func (e *NotRefreshedError) Error() string {
+	if errors.As(e.Err, new(*StoreUnavailableError)) || errors.Is(e.Err, errCASLost) {
+		return fmt.Sprintf("keyfob did not refresh %q: etcd could not have stored the new tokens (%v); nothing was sent — the account is unchanged",
+			e.Account, e.Err)
+	}
 	return fmt.Sprintf("keyfob did not refresh %q: the new tokens could not be saved (%v); free disk space or fix permissions, then try again — the account is unchanged",
 		e.Account, e.Err)
 }

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/adrg/xdg"
@@ -66,6 +67,8 @@ type fileStore struct {
 	notice      func(string)
 	// faults, when set by a test, can fail any step of a write.
 	faults func(step, path string) error
+	// merging is set while mergeLegacyRecovery runs.
+	merging atomic.Bool
 }
 
 func (s *fileStore) location() string { return s.dir }
@@ -145,25 +148,39 @@ func (s *fileStore) state() (storeState, []byte, error) {
 }
 
 // ready makes sure the store is in the current layout, migrating an older
-// one (see migrate), and reports whether there is a store at all.
+// one (see migrate), takes in what an older keyfob left in its recovery
+// files, and reports whether there is a store at all.
 func (s *fileStore) ready(ctx context.Context) (bool, error) {
+	st, err := s.upgrade(ctx)
+	if err != nil || st != stateRecords {
+		return false, err
+	}
+	if err := s.checkDirs(); err != nil {
+		return false, err
+	}
+	// Taking a file in writes through update, which must not come back
+	// here while this runs.
+	if s.merging.CompareAndSwap(false, true) {
+		s.mergeLegacyRecovery(ctx)
+		s.merging.Store(false)
+	}
+	return true, nil
+}
+
+// upgrade migrates a store of an older version and says what the store
+// is now.
+func (s *fileStore) upgrade(ctx context.Context) (storeState, error) {
 	st, _, err := s.state()
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	if st == stateOld {
 		if err := s.migrate(ctx); err != nil {
-			return false, err
+			return 0, err
 		}
 		st = stateRecords
 	}
-	if st == stateRecords {
-		if err := s.checkDirs(); err != nil {
-			return false, err
-		}
-		s.mergeLegacyRecovery(ctx)
-	}
-	return st == stateRecords, nil
+	return st, nil
 }
 
 // checkDirs refuses a store whose directories are links or files: records

@@ -9,7 +9,10 @@ import (
 )
 
 // watchSourceOf is how a Watcher learns of a backend's changes.
-func watchSourceOf(b backend, tell func(ids []string, all, consumers bool)) watchSource {
+func watchSourceOf(w *Watcher, b backend, tell func(ids []string, all, consumers bool)) watchSource {
+	if s, ok := b.(*etcdStore); ok {
+		return s.newWatch(w)
+	}
 	return b.(*fileStore).newWatch(tell)
 }
 

@@ -139,7 +139,7 @@ func (t *fileTx) newID() string {
 // changed. The caller holds the lock of every existing account fn writes
 // or removes. If fn fails nothing is written.
 func (s *fileStore) update(ctx context.Context, fn func(tx) error) error {
-	if _, err := s.ready(ctx); err != nil {
+	if _, err := s.upgrade(ctx); err != nil {
 		return err
 	}
 	if err := s.ensureDir(); err != nil {

@@ -67,20 +67,32 @@ type Options struct {
 	// Notice receives messages for the user that are not errors (loose
 	// permissions fixed, a store upgraded, a recovery file merged).
 	Notice func(string)
+	// Etcd configures an etcd:// store: its TLS files, credentials and
+	// store key.
+	Etcd EtcdOptions
 }
 
 // Open returns the Manager of the store at location, without touching it:
-// "" (the store in Options.Dir), a directory, or a file:// URL. Nothing is
-// read or written before the first operation.
+// "" (the store in Options.Dir), a directory, a file:// URL, or an etcd
+// cluster, etcd://HOST:PORT[,HOST:PORT...]/PREFIX. Nothing is read or
+// written before the first operation.
 func Open(location string, opts Options) (*Manager, error) {
 	if opts.Dir == "" {
 		opts.Dir = DefaultDir()
+	}
+	m := &Manager{dir: opts.Dir, Auth: opts.Auth, Now: opts.Now, RefreshTimeout: opts.RefreshTimeout, notice: opts.Notice}
+	if strings.HasPrefix(location, etcdScheme) {
+		s, err := openEtcd(location, opts.Dir, opts.Etcd, opts.LockTimeout, func(s string) { m.noticef("%s", s) })
+		if err != nil {
+			return nil, err
+		}
+		m.b = s
+		return m, nil
 	}
 	dir, err := storeDir(location, opts.Dir)
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{dir: opts.Dir, Auth: opts.Auth, Now: opts.Now, RefreshTimeout: opts.RefreshTimeout, notice: opts.Notice}
 	m.b = &fileStore{dir: dir, lockTimeout: opts.LockTimeout, notice: func(s string) { m.noticef("%s", s) }}
 	return m, nil
 }
@@ -108,7 +120,7 @@ func storeDir(location, dir string) (string, error) {
 		return filepath.FromSlash(p), nil
 	case strings.Contains(location, "://"):
 		scheme, _, _ := strings.Cut(location, "://")
-		return "", &LocationError{Location: location, Problem: fmt.Sprintf("keyfob does not know the store kind %q (it knows file://DIR)", scheme)}
+		return "", &LocationError{Location: location, Problem: fmt.Sprintf("keyfob does not know the store kind %q (it knows file://DIR and etcd://HOST:PORT/PREFIX)", scheme)}
 	}
 	return location, nil
 }

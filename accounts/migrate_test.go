@@ -70,3 +70,31 @@ func BenchmarkMigrate(b *testing.B) {
 		})
 	}
 }
+
+// TestOlderKeyfobsRecoveryFileIsTakenIn: a keyfob older than the records
+// layout that was refreshing while the store was taken over finds the
+// store newer than it knows and keeps its rotation in its own recovery
+// file (accounts.json.recovery): the next run of this keyfob takes it in,
+// at once, and removes the file.
+func TestOlderKeyfobsRecoveryFileIsTakenIn(t *testing.T) {
+	m := newStoreManager(t, nil)
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	seed(t, m, Account{ID: "000000a1", Name: "home", RefreshToken: "rt-old", RefreshObtainedAt: t0})
+	legacy := filepath.Join(m.Dir(), legacyRecovery)
+	newer := Account{ID: "000000a1", Name: "home", RefreshToken: "rt-newer", RefreshObtainedAt: t0.Add(time.Hour)}
+	data, _ := json.Marshal(map[string]any{"version": 2, "accounts": []Account{newer}})
+	if err := os.WriteFile(legacy, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	a, err := reopen(t, m).Get(context.Background(), "000000a1")
+	if err != nil || a.RefreshToken != "rt-newer" {
+		t.Fatalf("got %q (%v), want the older keyfob's rotation", a.RefreshToken, err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("taking the file in took %v: it waited for a lock", took)
+	}
+	if _, err := os.Stat(legacy); !os.IsNotExist(err) {
+		t.Fatalf("the older keyfob's recovery file is still there: %v", err)
+	}
+}

@@ -97,7 +97,6 @@ func (m *Manager) Add(ctx context.Context, a Account) (Saved, error) {
 var errChanged = errors.New("changed meanwhile")
 
 func (m *Manager) add(ctx context.Context, a Account) (Saved, error) {
-	defer m.holdPublish()()
 	prev, found := Account{}, false
 	if a.Subject != "" || a.Email != "" {
 		accts, err := m.List(ctx)
@@ -113,6 +112,7 @@ func (m *Manager) add(ctx context.Context, a Account) (Saved, error) {
 		}
 		defer unlock()
 	}
+	defer m.holdPublish()() // after the account's lock: see holdPublish
 	var out Saved
 	err := m.update(ctx, func(t tx) error {
 		out = Saved{}
@@ -297,7 +297,6 @@ func nameTaken(t tx, name, id string) error {
 // must be valid and unique. Many accounts are written a few hundred at a
 // time, each batch under the locks of the accounts it replaces.
 func (m *Manager) Put(ctx context.Context, accts ...Account) ([]Account, error) {
-	defer m.holdPublish()()
 	out := make([]Account, 0, len(accts))
 	for len(accts) > 0 {
 		n := min(len(accts), putBatch)
@@ -341,6 +340,7 @@ func (m *Manager) putBatch(ctx context.Context, accts []Account) ([]Account, err
 		}
 		unlocks = append(unlocks, unlock)
 	}
+	defer m.holdPublish()() // after the accounts' locks: see holdPublish
 	out := make([]Account, len(accts))
 	err = m.update(ctx, func(t tx) error {
 		for i, a := range accts {

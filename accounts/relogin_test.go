@@ -2,6 +2,8 @@ package accounts
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -55,5 +57,30 @@ func TestImportOfAHeldRefreshTokenRefreshesItsAccount(t *testing.T) {
 	}
 	if accts, _ := reopen(t, m).List(context.Background()); len(accts) != 1 || auth.calls.Load() != 1 {
 		t.Fatalf("%d accounts after %d refreshes, want 1 and 1", len(accts), auth.calls.Load())
+	}
+}
+
+// notSentError is a refresh that never reached the server.
+type notSentError struct{}
+
+func (notSentError) Error() string { return "cannot reach auth.example (connection refused)" }
+func (notSentError) NotSent() bool { return true }
+
+// TestImportSaysWhetherTheServerAnswered: an import whose refresh never
+// reached the server does not say the server refused the token (it was
+// not used, and can be imported again); one the server refused does.
+func TestImportSaysWhetherTheServerAnswered(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{notSentError{}, "the refresh token could not be tried, so it was not used"},
+		{fmt.Errorf("auth.example answered 400 invalid_grant: %w", ErrLoginRequired), "the server did not accept the refresh token"},
+	} {
+		m := newStoreManager(t, &failingAuth{err: c.err})
+		_, err := m.Import(context.Background(), Account{Kind: KindFleet, ClientID: "app", RefreshToken: "NA_rt"})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: got %v, want %q", c.err, err, c.want)
+		}
 	}
 }

@@ -71,7 +71,7 @@ func (m *Manager) Watch(ctx context.Context, interval time.Duration) (*Watcher, 
 	m.watchMu.Lock()
 	m.watchers = append(m.watchers, w)
 	m.watchMu.Unlock()
-	w.src = watchSourceOf(b, func(ids []string, all, consumers bool) { w.reload(ctx, ids, all, consumers) })
+	w.src = watchSourceOf(w, b, func(ids []string, all, consumers bool) { w.reload(ctx, ids, all, consumers) })
 	go func() {
 		defer close(w.done)
 		w.src.run(ctx, interval)
@@ -326,7 +326,11 @@ func (w *Watcher) AccountErr(id string) error {
 // holdPublish is held by this process's writes from before they reach the
 // store until the watchers have them (published), so that a watcher never
 // takes one for another process's change. Writes hold it together; a
-// watcher's look holds it alone. It returns the release.
+// watcher's look holds it alone. It returns the release. A write takes it
+// after the locks of the accounts it writes, never before: a refresh holds
+// its account's lock when it takes this, and a writer waiting here for an
+// account's lock would, with a watcher's look waiting between them, keep
+// both waiting until the lock's timeout.
 func (m *Manager) holdPublish() func() {
 	m.pubMu.RLock()
 	return m.pubMu.RUnlock

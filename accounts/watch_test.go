@@ -3,6 +3,7 @@ package accounts
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -173,4 +174,52 @@ func TestWatcherSeesARecordEditedInPlace(t *testing.T) {
 		time.Sleep(watchEvery)
 	}
 	t.Fatal("a record edited in place was never seen")
+}
+
+// TestEditDuringARefreshWithAWatcher: an edit of an account whose refresh
+// is at the server waits for it, while the watcher looks at the store over
+// and over (another process writes): both finish as soon as the refresh
+// does, neither waits out a lock's timeout.
+func TestEditDuringARefreshWithAWatcher(t *testing.T) {
+	m, auth := newManager(t)
+	auth.delay = 500 * time.Millisecond
+	other := expired()
+	other.ID, other.Name = "000000b1", "work"
+	seed(t, m, expired(), other)
+	w, err := m.Watch(context.Background(), time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	elsewhere := reopen(t, m)
+	stop := make(chan struct{})
+	go func() { // another process keeps the watcher busy
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_, _ = elsewhere.Rename(context.Background(), "000000b1", fmt.Sprintf("work-%d", i%2))
+		}
+	}()
+	defer close(stop)
+	start := time.Now()
+	done := make(chan error, 2)
+	go func() { _, err := m.Token(context.Background(), "home", 0); done <- err }()
+	time.Sleep(100 * time.Millisecond)
+	go func() { _, err := m.Rename(context.Background(), "000000a1", "house"); done <- err }()
+	for range 2 {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the refresh and the edit are still waiting for each other")
+		}
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("the refresh and the edit took %v", took)
+	}
 }

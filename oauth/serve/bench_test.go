@@ -36,10 +36,14 @@ const benchClients = 16
 // benchService starts a service over 4 fresh accounts and returns its
 // token URL and one request body per client.
 func benchService(b testing.TB) (string, [][]byte) {
+	return benchServiceOn(b, newFixture(b, sandbox.Options{}))
+}
+
+// benchServiceOn is benchService on the store of f.
+func benchServiceOn(b testing.TB, f *fixture) (string, [][]byte) {
 	// As keyfob serve runs.
 	old, oldLimit := debug.SetGCPercent(serve.GCPercent), debug.SetMemoryLimit(serve.MemoryLimit)
 	b.Cleanup(func() { debug.SetGCPercent(old); debug.SetMemoryLimit(oldLimit) })
-	f := newFixture(b, sandbox.Options{})
 	for i := range 4 {
 		f.seed(f.minted(fmt.Sprintf("0000000%d", i+1), fmt.Sprintf("car%d", i+1), 8*time.Hour))
 	}

@@ -78,7 +78,9 @@ func (s *Server) token(ctx context.Context, id string) (accounts.Account, string
 		// cancel it for the others.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshWait)
 		defer cancel()
+		start := time.Now()
 		r, err := s.m.Token(rctx, id, s.margin)
+		s.metrics.refreshed(r, err, time.Since(start))
 		var unsaved *accounts.UnsavedError
 		if errors.As(err, &unsaved) && r.Account.ValidFor(s.now(), 0) {
 			// The refresh worked but the store could not take it (the

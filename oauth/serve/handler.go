@@ -36,6 +36,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// deadline is lifted once a request is being answered (serving).
 	_ = http.NewResponseController(rw).SetReadDeadline(time.Now().Add(bodyTimeout))
 	switch {
+	case r.URL.Path == HealthPath:
+		rec.route = "GET " + HealthPath
+		s.serveHealth(rw, r)
+	case r.URL.Path == MetricsPath:
+		rec.route = "GET " + MetricsPath
+		s.serveMetrics(rw, r)
 	case r.URL.Path == PublicKeyPath:
 		// Public, and fetched under the app's own domain through a tunnel
 		// or proxy: no Host rule protects anything here.
@@ -60,6 +66,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rw.fail(http.StatusNotFound, "not_found", "keyfob serve answers POST "+TokenPath+", GET "+TokenByName+"NAME and GET "+DiscoveryPath)
 	}
 	s.log.done(rec)
+	s.metrics.request(rec.status)
 }
 
 // tokenResponse is the answer of the token endpoint, shaped like Tesla's
@@ -213,6 +220,14 @@ func (s *Server) serveConsumer(w *recorder, r *http.Request, cred, name string) 
 		w.rec.outcome = "login_required"
 		w.fail(http.StatusBadRequest, "invalid_grant", fmt.Sprintf(
 			"the account %q needs a new login in keyfob (keyfob login, or n in keyfob's terminal UI); its refresh token was rejected or is missing", a.Name))
+		return a, false
+	case err != nil && isStoreError(err):
+		// Refreshing now would spend the refresh token for one that
+		// could not be kept: nothing was sent upstream.
+		w.rec.outcome, w.rec.err = "store_unavailable", redact(redact(err.Error(), a), known)
+		w.Header().Set("Retry-After", retryAfter(err, s.now()))
+		w.fail(http.StatusServiceUnavailable, "temporarily_unavailable",
+			"keyfob's store cannot take a refreshed token just now; try again shortly")
 		return a, false
 	case err != nil:
 		w.rec.outcome, w.rec.err = "unavailable", redact(redact(err.Error(), a), known)

@@ -111,6 +111,10 @@ type fixture struct {
 	// ahead is how far the clock of the fixture's Managers and service is
 	// ahead of the real one (see advance).
 	ahead atomic.Int64
+	// loc and etcd are the store's location and etcd options ("": the
+	// directory dir).
+	loc  string
+	etcd accounts.EtcdOptions
 }
 
 // now is the clock of the fixture's Managers and service.
@@ -158,7 +162,7 @@ func (f *fixture) minted(id, name string, ttl time.Duration) accounts.Account {
 // process has.
 func (f *fixture) open() *accounts.Manager {
 	f.t.Helper()
-	m, err := accounts.Open("", accounts.Options{Dir: f.dir, Auth: f.auth, Now: f.now})
+	m, err := accounts.Open(f.loc, accounts.Options{Dir: f.dir, Auth: f.auth, Now: f.now, Etcd: f.etcd})
 	if err != nil {
 		f.t.Fatal(err)
 	}

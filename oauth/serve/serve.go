@@ -95,6 +95,7 @@ type Server struct {
 
 	w       *accounts.Watcher
 	flights flights
+	metrics *metrics
 
 	usesMu sync.Mutex
 	uses   map[string]accounts.ConsumerUse // by credential hash, since the last flush
@@ -122,6 +123,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.w = w
+	s.metrics = newMetrics(s)
 	return s, nil
 }
 

@@ -28,6 +28,9 @@ const (
 	EnvConfigDir    = "KEYFOB_CONFIG_DIR"
 	EnvClientSecret = "KEYFOB_CLIENT_SECRET"
 	EnvStore        = "KEYFOB_STORE"
+	EnvStoreKeyFile = "KEYFOB_STORE_KEY_FILE"
+	EnvEtcdUsername = "KEYFOB_ETCD_USERNAME"
+	EnvEtcdPassword = "KEYFOB_ETCD_PASSWORD"
 	// EnvAuthCode is a business's auth code, for a third-party business
 	// token (a partner login).
 	EnvAuthCode = "KEYFOB_AUTH_CODE"
@@ -64,6 +67,7 @@ type Factory struct {
 	configDir   string        // --config-dir
 	store       string        // --store
 	httpTimeout time.Duration // --http-timeout
+	etcd        etcdFlags
 
 	engine   *oauth.Engine
 	manager  *accounts.Manager
@@ -77,8 +81,9 @@ type Factory struct {
 // process keyfob starts (a browser, a clipboard helper, the clipboard
 // clearer, the command of keyfob exec) inherits it.
 func NewFactory(version string) *Factory {
+	// The etcd password likewise: keyfob exec's command has no use for it.
 	secrets := map[string]string{}
-	for _, name := range []string{EnvClientSecret, EnvAuthCode} {
+	for _, name := range []string{EnvClientSecret, EnvAuthCode, EnvEtcdPassword} {
 		secrets[name], _ = os.LookupEnv(name)
 		_ = os.Unsetenv(name)
 	}
@@ -184,17 +189,48 @@ func (f *Factory) Apps() fleetapp.Apps {
 // operation.
 func (f *Factory) OpenManager() (*accounts.Manager, error) {
 	if f.manager == nil {
-		errOut := f.IO.Err
-		m, err := accounts.Open(f.StoreLocation(), accounts.Options{
-			Dir: f.ConfigDir(), Auth: f.Engine(), Now: f.Now,
-			Notice: func(msg string) { fprintln(errOut, "keyfob: note: "+present.OneLine(msg)) },
-		})
+		m, err := f.OpenStore(f.StoreLocation(), f.StoreKeyFile(), f.etcd.plaintext)
 		if err != nil {
-			return nil, usageError{err: err}
+			return nil, err
 		}
 		f.manager = m
 	}
 	return f.manager, nil
+}
+
+// OpenStore opens another Manager on the store at location, sealed with
+// the key in keyFile (for an etcd store), with the etcd TLS files and
+// credentials of the global flags: what keyfob store migrate copies into.
+func (f *Factory) OpenStore(location, keyFile string, plaintext bool) (*accounts.Manager, error) {
+	errOut := f.IO.Err
+	m, err := accounts.Open(location, accounts.Options{
+		Dir: f.ConfigDir(), Auth: f.Engine(), Now: f.Now,
+		Notice: func(msg string) { fprintln(errOut, "keyfob: note: "+present.OneLine(msg)) },
+		Etcd: accounts.EtcdOptions{CA: f.etcd.ca, Cert: f.etcd.cert, Key: f.etcd.key,
+			Username: f.getenv(EnvEtcdUsername), Password: f.getenv(EnvEtcdPassword),
+			KeyFile: keyFile, Plaintext: plaintext, Timeout: f.etcd.timeout},
+	})
+	if err != nil {
+		return nil, usageError{err: err}
+	}
+	return m, nil
+}
+
+// etcdFlags are the global flags of an etcd store.
+type etcdFlags struct {
+	ca, cert, key string        // --etcd-ca, --etcd-cert, --etcd-key
+	keyFile       string        // --store-key-file
+	plaintext     bool          // --store-plaintext
+	timeout       time.Duration // --etcd-timeout
+}
+
+// StoreKeyFile is the store key of an etcd store: --store-key-file, else
+// $KEYFOB_STORE_KEY_FILE.
+func (f *Factory) StoreKeyFile() string {
+	if f.etcd.keyFile != "" {
+		return f.etcd.keyFile
+	}
+	return f.getenv(EnvStoreKeyFile)
 }
 
 // Manager is OpenManager for commands, which check the location before

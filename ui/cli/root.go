@@ -62,6 +62,9 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 				return usageError{err: fmt.Errorf("$%s is set but empty; set it to a directory, or unset it (unset %s) for the default",
 					EnvConfigDir, EnvConfigDir), advised: true}
 			}
+			if f.etcd.timeout <= 0 {
+				return usagef("--etcd-timeout must be more than zero")
+			}
 			if f.httpTimeout <= 0 {
 				return usagef("--http-timeout must be more than zero: without a bound, a refresh that never gets an answer would hold its account's lock forever")
 			}
@@ -83,7 +86,16 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 	root.PersistentFlags().StringVar(&f.configDir, "config-dir", "",
 		"keyfob's directory (default $"+EnvConfigDir+", else $XDG_CONFIG_HOME/keyfob)")
 	root.PersistentFlags().StringVar(&f.store, "store", "",
-		"where the accounts are: a directory or file://DIR (default $"+EnvStore+", else keyfob's directory)")
+		"where the accounts are: a directory, file://DIR or etcd://HOST:PORT[,HOST:PORT...]/PREFIX (default $"+EnvStore+", else keyfob's directory)")
+	root.PersistentFlags().StringVar(&f.etcd.keyFile, "store-key-file", "",
+		"the key that seals the tokens of an etcd store: a 0600 file of 32 random bytes in base64 (openssl rand -base64 32) (default $"+EnvStoreKeyFile+")")
+	root.PersistentFlags().BoolVar(&f.etcd.plaintext, "store-plaintext", false,
+		"use an etcd store without a store key: etcd then holds the tokens in plain text")
+	root.PersistentFlags().StringVar(&f.etcd.ca, "etcd-ca", "", "verify the etcd members with this PEM CA (speaks TLS to etcd)")
+	root.PersistentFlags().StringVar(&f.etcd.cert, "etcd-cert", "", "the PEM client certificate keyfob shows etcd (with --etcd-key)")
+	root.PersistentFlags().StringVar(&f.etcd.key, "etcd-key", "", "the PEM private key of --etcd-cert")
+	root.PersistentFlags().DurationVar(&f.etcd.timeout, "etcd-timeout", accounts.DefaultEtcdTimeout,
+		"give up on an etcd request that has not been answered within this (the cluster has no quorum)")
 	root.PersistentFlags().DurationVar(&f.httpTimeout, "http-timeout", DefaultHTTPTimeout,
 		"give up on a server that has not answered within this")
 	root.Flags().StringVar(&opts.Theme, "theme", "", themeUsage())
@@ -93,7 +105,7 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 		NewCmdToken(f, nil), NewCmdRefresh(f, nil), NewCmdRevoke(f, nil), NewCmdRemove(f, nil),
 		NewCmdExec(f, nil), NewCmdServe(f, nil),
 		NewCmdVersion(f, nil), NewCmdSandbox(f, nil), NewCmdClipboardClear(f, nil),
-		NewCmdCheck(f, nil), NewCmdEdit(f, nil), NewCmdPartner(f, nil),
+		NewCmdCheck(f, nil), NewCmdEdit(f, nil), NewCmdPartner(f, nil), NewCmdStore(f),
 	)
 	completeFlags(root, f)
 	unwrapHelp(root)

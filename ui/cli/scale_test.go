@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -88,36 +87,68 @@ type procStat struct {
 	rss  int64 // bytes
 }
 
-// runStat runs cmd to completion.
-func runStat(tb testing.TB, cmd *exec.Cmd) procStat {
+// peakProgram runs a command and writes its peak resident memory (in
+// kilobytes) to the file named first. It stands between the test and the
+// command because a child started straight from the test inherits the
+// test's own peak (Go starts children with vfork, and Linux counts the
+// parent's pages until the exec), and the test holds a large store.
+const peakProgram = `package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+func main() {
+	c := exec.Command(os.Args[2], os.Args[3:]...)
+	c.Stdout, c.Stderr = os.Stdout, os.Stderr
+	err := c.Run()
+	if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		_ = os.WriteFile(os.Args[1], []byte(fmt.Sprint(ru.Maxrss)), 0o600)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+`
+
+// runStat runs cmd to completion through peak, the built peakProgram.
+func runStat(tb testing.TB, peak string, cmd *exec.Cmd) procStat {
 	tb.Helper()
+	out := filepath.Join(tb.TempDir(), "maxrss")
+	via := exec.Command(peak, append([]string{out}, cmd.Args...)...)
+	via.Env = cmd.Env
 	start := time.Now()
-	out, err := cmd.CombinedOutput()
+	text, err := via.CombinedOutput()
 	wall := time.Since(start)
 	if err != nil {
-		tb.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, out)
+		tb.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, text)
 	}
-	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	kb, err := os.ReadFile(out)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	var rss int64
-	if ru != nil {
-		rss = ru.Maxrss * 1024 // kilobytes on Linux
-	}
-	return procStat{wall: wall, rss: rss}
+	fmt.Sscan(string(kb), &rss)
+	return procStat{wall: wall, rss: rss * 1024}
 }
 
 // medians runs each command runs times, in alternation so that all see the
 // same machine, after a warm-up run each, and returns the median wall time
 // and peak memory of each.
-func medians(tb testing.TB, runs int, cmds ...func() *exec.Cmd) []procStat {
+func medians(tb testing.TB, peak string, runs int, cmds ...func() *exec.Cmd) []procStat {
 	tb.Helper()
 	for _, c := range cmds {
-		runStat(tb, c())
+		runStat(tb, peak, c())
 	}
 	walls := make([][]time.Duration, len(cmds))
 	rsss := make([][]int64, len(cmds))
 	for range runs {
 		for i, c := range cmds {
-			s := runStat(tb, c())
+			s := runStat(tb, peak, c())
 			walls[i] = append(walls[i], s.wall)
 			rsss[i] = append(rsss[i], s.rss)
 		}
@@ -133,6 +164,7 @@ func medians(tb testing.TB, runs int, cmds ...func() *exec.Cmd) []procStat {
 // scaleEnv is the two stores of the scale bars and the binaries.
 type scaleEnv struct {
 	keyfob     string
+	peak       string // peakProgram, built
 	small, big string // keyfob directories
 	smallName  string // the account asked for in each
 	bigName    string
@@ -143,7 +175,8 @@ func newScaleEnv(tb testing.TB) *scaleEnv {
 	tb.Helper()
 	srv := sandbox.NewTest(tb, sandbox.Options{})
 	root := tb.TempDir()
-	e := &scaleEnv{keyfob: keyfobBinary(tb), small: filepath.Join(root, "small"), big: filepath.Join(root, "big"),
+	e := &scaleEnv{keyfob: keyfobBinary(tb), peak: buildProgram(tb, "peak", peakProgram),
+		small: filepath.Join(root, "small"), big: filepath.Join(root, "big"),
 		smallName: fmt.Sprintf("car-%05d", scaleSmall/2), bigName: fmt.Sprintf("car-%05d", scaleBig/2)}
 	scaleStore(tb, e.small, scaleSmall, srv, e.smallName)
 	e.migration = scaleStore(tb, e.big, scaleBig, srv, e.bigName)
@@ -166,10 +199,10 @@ func ratios(s []procStat) (wall, rss float64) {
 // scaleBars measures the three scale bars, runs times each.
 func scaleBars(tb testing.TB, e *scaleEnv, runs int) (token, refresh, list []procStat) {
 	tb.Helper()
-	token = medians(tb, runs, e.cmd(e.small, "token", e.smallName), e.cmd(e.big, "token", e.bigName))
-	refresh = medians(tb, runs, e.cmd(e.small, "refresh", e.smallName), e.cmd(e.big, "refresh", e.bigName))
+	token = medians(tb, e.peak, runs, e.cmd(e.small, "token", e.smallName), e.cmd(e.big, "token", e.bigName))
+	refresh = medians(tb, e.peak, runs, e.cmd(e.small, "refresh", e.smallName), e.cmd(e.big, "refresh", e.bigName))
 	minimal := buildMinimal(tb)
-	list = medians(tb, max(runs/3, 1), func() *exec.Cmd { return exec.Command(minimal, e.big) }, e.cmd(e.big, "list", "--json"))
+	list = medians(tb, e.peak, max(runs/3, 1), func() *exec.Cmd { return exec.Command(minimal, e.big) }, e.cmd(e.big, "list", "--json"))
 	return token, refresh, list
 }
 
@@ -188,6 +221,7 @@ func BenchmarkScale(b *testing.B) {
 		b.ReportMetric(float64(r.s[0].wall.Microseconds())/1000, r.name+"-small-ms")
 		b.ReportMetric(float64(r.s[1].wall.Microseconds())/1000, r.name+"-big-ms")
 		b.ReportMetric(w, r.name+"-wall-x")
+		b.ReportMetric(float64(r.s[1].rss)/(1<<20), r.name+"-big-MB")
 		b.ReportMetric(m, r.name+"-rss-x")
 	}
 	b.ReportMetric(e.migration.Seconds(), "migrate-50k-s")

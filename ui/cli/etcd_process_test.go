@@ -1,0 +1,261 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/oauth/sandbox"
+)
+
+// replica is a keyfob serve process on the etcd store, with a keyfob
+// directory of its own, as on another machine.
+type replica struct {
+	cmd  *exec.Cmd
+	base string
+	log  *lockedBuffer
+}
+
+// startReplica runs keyfob serve on the store.
+func (x *etcdCLI) startReplica(name string) *replica {
+	x.t.Helper()
+	args := x.args("serve", "--addr", "127.0.0.1:0", "--min-valid", "1m")
+	cmd := exec.Command(keyfobBinary(x.t), args...)
+	cmd.Env = x.environ(EnvConfigDir + "=" + filepath.Join(x.dir, "machine-"+name))
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		x.t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		x.t.Fatal(err)
+	}
+	x.t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	r := &replica{cmd: cmd, log: &lockedBuffer{}}
+	started := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			r.log.Write([]byte(sc.Text() + "\n"))
+			if m := regexp.MustCompile(`listening on (http://\S+)`).FindStringSubmatch(sc.Text()); m != nil {
+				started <- m[1]
+			}
+		}
+	}()
+	select {
+	case r.base = <-started:
+	case <-time.After(30 * time.Second):
+		x.t.Fatalf("replica %s did not start: %s", name, r.log.String())
+	}
+	return r
+}
+
+// tokenFrom asks a replica for the token of cred: status and access token.
+func tokenFrom(base, cred string) (int, string, error) {
+	resp, err := http.PostForm(base+"/oauth2/v3/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {cred}})
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		AccessToken string `json:"access_token"`
+	}
+	b, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(b, &body)
+	return resp.StatusCode, body.AccessToken, nil
+}
+
+// TestEtcdServeReplicas runs two keyfob serve replicas on a three-member
+// etcd cluster. Each time the account's token has expired, 60 consumers
+// asking at once (half of them of each replica) cause exactly one refresh
+// upstream and all get the same token: once; again after the etcd leader
+// is killed; again after a replica is killed with SIGKILL in the middle of
+// a refresh (the lock it held is free when its lease ends, and the other
+// replica takes over). At the end the stored refresh token works.
+func TestEtcdServeReplicas(t *testing.T) {
+	x := newEtcdCLI(t, 3, sandbox.Options{RefreshGrace: time.Minute})
+	ctx := context.Background()
+	m := x.etcdManager()
+	a := x.minted("a0000001", "car", -time.Minute)
+	if _, err := m.Put(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	creds := make([]string, 60)
+	for i := range creds {
+		_, cred, err := m.AddConsumer(ctx, fmt.Sprintf("consumer%02d", i), "car")
+		if err != nil {
+			t.Fatal(err)
+		}
+		creds[i] = cred
+	}
+	replicas := []*replica{x.startReplica("a"), x.startReplica("b")}
+	round := func(what string) {
+		t.Helper()
+		before := x.srv.Stats().Refreshes
+		tokens := make([]string, len(creds))
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i, cred := range creds {
+			r := replicas[i%len(replicas)]
+			wg.Go(func() {
+				<-start
+				status, tok, err := tokenFrom(r.base, cred)
+				if err != nil || status != http.StatusOK {
+					t.Errorf("%s: consumer %d: %d %v", what, i, status, err)
+				}
+				tokens[i] = tok
+			})
+		}
+		close(start)
+		wg.Wait()
+		if n := x.srv.Stats().Refreshes - before; n != 1 {
+			t.Fatalf("%s: %d refreshes upstream for 60 consumers, want 1", what, n)
+		}
+		stored, err := m.Get(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, tok := range tokens {
+			if tok != stored.AccessToken {
+				distinct := map[string][]int{}
+				for j, tk := range tokens {
+					distinct[tk[max(0, len(tk)-8):]] = append(distinct[tk[max(0, len(tk)-8):]], j)
+				}
+				t.Logf("stored %s; tokens: %v", stored.AccessToken[max(0, len(stored.AccessToken)-8):], distinct)
+				for _, r := range replicas {
+					t.Logf("replica log:\n%s", r.log.String())
+				}
+				t.Fatalf("%s: consumer %d got another token than the stored one", what, i)
+			}
+		}
+	}
+	// expire ends the stored token, and waits for the replicas to see it.
+	expire := func() {
+		t.Helper()
+		cur, err := m.Get(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur.Expiry = time.Now().Add(-time.Second)
+		if _, err := m.Put(ctx, cur); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1500 * time.Millisecond) // the replicas see changes within a second or two
+	}
+	round("first expiry")
+
+	expire()
+	x.c.Kill(x.c.Leader())
+	round("after the leader was killed")
+
+	// Replica a is refreshing (upstream answers slowly) when it is killed.
+	expire()
+	x.srv.SetLatency(2 * time.Second)
+	go tokenFrom(replicas[0].base, creds[0])
+	time.Sleep(500 * time.Millisecond)
+	if err := replicas[0].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = replicas[0].cmd.Wait()
+	time.Sleep(2 * time.Second) // the killed replica's request ends at the sandbox
+	x.srv.SetLatency(0)
+	replicas = []*replica{replicas[1], x.startReplica("c")}
+	round("after a replica was killed mid-refresh")
+
+	// The stored refresh token works: a refresh from another machine.
+	stored, err := m.Get(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := m.Refresh(ctx, stored, accounts.Explicit); err != nil || !r.Requested {
+		t.Fatalf("refreshing with the stored refresh token: %v", err)
+	}
+	for _, r := range replicas {
+		if l := r.log.String(); strings.Contains(l, "invalid_grant") || strings.Contains(l, "login_required") {
+			t.Errorf("a replica met a rejected refresh token:\n%s", l)
+		}
+	}
+}
+
+// TestEtcdTokenProcesses runs 10 loops of keyfob token processes, each
+// loop with a keyfob directory of its own (10 machines), on one etcd
+// store, for a minute ($KEYFOB_TEST_LOOP to change it), with tokens that
+// live 5 s: every process prints a valid token, the server sees one
+// refresh per expiry (a refresh when half the token's life is left, so
+// about one every 2.5 s), and never a refresh token it already rotated.
+func TestEtcdTokenProcesses(t *testing.T) {
+	const ttl = 5 * time.Second
+	loop := time.Minute
+	if d, err := time.ParseDuration(os.Getenv("KEYFOB_TEST_LOOP")); err == nil {
+		loop = d
+	}
+	x := newEtcdCLI(t, 3, sandbox.Options{AccessTTL: ttl})
+	a := x.minted("a0000001", "car", ttl)
+	a.AccessObtainedAt = time.Now()
+	if _, err := x.etcdManager().Put(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	bin := keyfobBinary(t)
+	deadline := time.Now().Add(loop)
+	var mu sync.Mutex
+	calls, failures := 0, []string{}
+	seen := map[string]bool{}
+	var wg sync.WaitGroup
+	for i := range 10 {
+		env := x.environ(EnvConfigDir + "=" + filepath.Join(x.dir, fmt.Sprintf("machine-%d", i)))
+		wg.Go(func() {
+			for time.Now().Before(deadline) {
+				cmd := exec.Command(bin, x.args("token", "car")...)
+				cmd.Env = env
+				var out, errb strings.Builder
+				cmd.Stdout, cmd.Stderr = &out, &errb
+				err := cmd.Run()
+				tok := strings.TrimSpace(out.String())
+				mu.Lock()
+				calls++
+				if err != nil || tok == "" {
+					failures = append(failures, fmt.Sprintf("%v: %s", err, errb.String()))
+				} else if info, ok := x.srv.AccessToken(tok); !ok || time.Until(info.Expiry) < 0 {
+					failures = append(failures, "an expired or unknown token was printed")
+				}
+				seen[tok] = true
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(failures) > 0 {
+		t.Fatalf("%d of %d calls failed; first: %s", len(failures), calls, failures[0])
+	}
+	refreshes := x.srv.Stats().Refreshes
+	// One refresh per half-life at most, and a little slack for the
+	// start and the end; a second refresh of one expiry would replace a
+	// token nobody printed.
+	if most := int(loop/(ttl/2)) + 2; refreshes > most || refreshes < 2 {
+		t.Fatalf("%d refreshes in %v of %v tokens, want at most %d", refreshes, loop, ttl, most)
+	}
+	if len(seen) < refreshes-1 {
+		t.Errorf("%d refreshes but only %d tokens printed: some refreshes were wasted", refreshes, len(seen))
+	}
+	stored, err := x.etcdManager().Get(context.Background(), a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pos, ok := x.srv.RefreshTokenPosition(stored.RefreshToken); !ok || pos != 0 {
+		t.Fatalf("the stored refresh token is not the newest (position %d, live %v)", pos, ok)
+	}
+	t.Logf("%d keyfob token processes in %v, %d refreshes, %d distinct tokens", calls, loop, refreshes, len(seen))
+}
