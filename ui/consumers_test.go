@@ -2,27 +2,13 @@ package ui
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/charmbracelet/x/exp/golden"
-
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/internal/keyfobtest"
 )
-
-// consumer is a consumer of keyfob serve of the account id, added two days
-// before keyfobtest.Now and last used used before it from addr (never when 0).
-func consumer(name, id string, used time.Duration, addr string) accounts.Consumer {
-	c := accounts.Consumer{Name: name, AccountID: id, Hash: accounts.HashCredential("credential of " + name),
-		CreatedAt: keyfobtest.Now.Add(-48 * time.Hour)}
-	if used > 0 {
-		c.LastUsedAt, c.LastAddress = keyfobtest.Now.Add(-used), addr
-	}
-	return c
-}
 
 // withConsumers adds consumers to the model's store as another keyfob
 // process does (each added at its CreatedAt and last used as it says),
@@ -56,21 +42,10 @@ func withConsumers(t testing.TB, m *Model, cs ...accounts.Consumer) {
 	m.Update(m.loadCmd()())
 }
 
-// consumerModel is the list of fixtures whose first account, home, has
-// the consumers cs, at w×h; keys are pressed after.
-func consumerModel(cs []accounts.Consumer, keys ...string) func(*testing.T, int, int) *Model {
-	return func(t *testing.T, w, h int) *Model {
-		m := newViewModel(t, keyfobtest.Fixtures(), w, h)
-		withConsumers(t, m, cs...)
-		press(m, keys...)
-		return m
-	}
-}
-
 var twoConsumers = []accounts.Consumer{
-	consumer("teslamate", "a0000001", 5*time.Minute, "172.17.0.3:50122"),
-	consumer("home-assistant", "a0000001", 0, ""),
-	consumer("other-account", "a0000002", time.Hour, "127.0.0.1:40000"),
+	keyfobtest.Consumer("teslamate", "a0000001", 5*time.Minute, "172.17.0.3:50122"),
+	keyfobtest.Consumer("home-assistant", "a0000001", 0, ""),
+	keyfobtest.Consumer("other-account", "a0000002", time.Hour, "127.0.0.1:40000"),
 }
 
 func TestRemoveConsumerFromDetail(t *testing.T) {
@@ -138,25 +113,6 @@ func TestConsumerKeyInHelp(t *testing.T) {
 		press(m, "enter", "?")
 		if got := strings.Contains(plain(m), "remove a consumer"); got != tc.want {
 			t.Errorf("with %d consumers the help lists u: %v", len(tc.cs), got)
-		}
-	}
-}
-
-// TestGoldenConsumers: the detail page with consumers, the choice of the
-// one to remove and the confirm, as TestGolden checks the other screens.
-func TestGoldenConsumers(t *testing.T) {
-	for _, c := range []goldenCase{
-		{name: "detail_consumers", setup: consumerModel(twoConsumers, "enter", "pgdown"), only: [][2]int{{80, 24}}},
-		{name: "detail_consumers", setup: consumerModel(twoConsumers, "enter"), only: [][2]int{{120, 40}}},
-		{name: "remove_consumer_pick", setup: consumerModel(twoConsumers, "enter", "u"), only: [][2]int{{80, 24}}},
-		{name: "remove_consumer_confirm", setup: consumerModel(twoConsumers, "enter", "u", "1"), only: keyfobtest.Sizes},
-	} {
-		for _, sz := range c.only {
-			t.Run(fmt.Sprintf("%s_%dx%d", c.name, sz[0], sz[1]), func(t *testing.T) {
-				out := plain(c.setup(t, sz[0], sz[1]))
-				keyfobtest.CheckScreen(t, out, sz[0], sz[1])
-				golden.RequireEqual(t, out)
-			})
 		}
 	}
 }

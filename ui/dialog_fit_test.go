@@ -18,7 +18,7 @@ func TestDialogsKeepTheHeaderAndFooterInView(t *testing.T) {
 			name, title string
 			open        func(t *testing.T, w, h int) *Model
 		}{
-			{"owner paste", "New login · owner · na", browserStep(false)},
+			{"owner paste", "New login · owner · na", pasteStep},
 			{"help", "keyfob — keys", withKeys(keyfobtest.Fixtures(), "?")},
 			{"help under a banner", "keyfob — keys", func(t *testing.T, w, h int) *Model {
 				m := newViewModel(t, keyfobtest.Fixtures(), w, h)

@@ -2,14 +2,11 @@ package ui
 
 import (
 	"encoding/hex"
-	"fmt"
 	"io"
 	"log"
 	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/internal/keyfobtest"
@@ -127,20 +124,5 @@ func TestGuideInTheWizardResumes(t *testing.T) {
 	e.d.Until("the guide again", func() bool { return strings.Contains(dialogText(e.m), "Make the app's key pair") })
 	if text := dialogText(e.m); !strings.Contains(text, "✓ app") || !strings.Contains(text, "(step 2 of 6)") {
 		t.Fatalf("resumed:\n%s", text)
-	}
-}
-
-func TestGoldenGuide(t *testing.T) {
-	for _, sz := range keyfobtest.Sizes {
-		t.Run(fmt.Sprintf("guide_app_%dx%d", sz[0], sz[1]), func(t *testing.T) {
-			m := newViewModel(t, keyfobtest.Fixtures(), sz[0], sz[1])
-			d := newDriver(t, m)
-			d.Press("n", "up", "enter", "enter")
-			d.Until("the guide", func() bool { return strings.Contains(dialogText(m), "Create the app") })
-			d.Press("type:car.example.net")
-			out := plain(m)
-			keyfobtest.CheckScreen(t, out, sz[0], sz[1])
-			golden.RequireEqual(t, out)
-		})
 	}
 }

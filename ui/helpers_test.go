@@ -130,3 +130,21 @@ func press(m *Model, keys ...string) []tea.Cmd {
 
 // ioPipe is an input that never sends a key.
 func ioPipe() (*io.PipeReader, *io.PipeWriter) { return io.Pipe() }
+
+// withSignIn makes the model's logins begin s instead of a real sign-in
+// (whose address carries a random state and port).
+func withSignIn(m *Model, s *keyfobtest.SignIn) {
+	m.c.Logins = keyfobtest.Logins{Logins: m.c.Logins, SignIn: s}
+}
+
+// pasteStep is the fixtures' screen at w×h with the wizard on the browser
+// page of an Owner API sign-in, which asks for the address to paste.
+func pasteStep(t *testing.T, w, h int) *Model {
+	m := newViewModel(t, keyfobtest.Fixtures(), w, h)
+	withSignIn(m, keyfobtest.PasteSignIn())
+	d := newDriver(t, m)
+	d.Press("n", "down", "enter", "enter", "enter") // owner → na → sign in
+	d.Until("the browser step", func() bool { return strings.Contains(dialogText(m), "open this address") })
+	d.Settle()
+	return m
+}

@@ -65,8 +65,8 @@ func TestHostileTextNeverReachesTheScreen(t *testing.T) {
 	check("a revocation's answer")
 	d.Press("enter")
 
-	withSignIn(t, m, fakeSignIn{authURL: "https://auth.example.test/authorize?" + hostileText,
-		redirect: "tesla://" + hostileText, pasteErr: errors.New(hostileText)})
+	withSignIn(m, (&keyfobtest.SignIn{URL: "https://auth.example.test/authorize?" + hostileText,
+		Redirect: "tesla://" + hostileText}).FailPaste(errors.New(hostileText)))
 	d.Press("n", "down", "enter", "enter", "enter") // owner → na → sign in
 	d.Until("the sign-in page", func() bool { return strings.Contains(dialogText(m), "Paste the address") })
 	check("a sign-in page")

@@ -2,11 +2,8 @@ package ui
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/keyfob/keyfob/internal/keyfobtest"
 	"github.com/keyfob/keyfob/oauth/fleetapp"
@@ -27,27 +24,6 @@ func withPairing(t *testing.T, w, h int, keys ...string) *Model {
 	m.Update(m.pairingCmd(m.detail.ID())())
 	press(m, keys...)
 	return m
-}
-
-func TestGoldenPairing(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		keys []string
-		size [2]int
-	}{
-		{"detail_pairing", nil, [2]int{120, 40}},
-		{"pairing_qr", []string{"p"}, [2]int{80, 24}},
-		{"pairing_qr", []string{"p"}, [2]int{120, 40}},
-		{"pairing_qr", []string{"p"}, [2]int{80, 22}}, // the caption gives way to the code
-		{"pairing_qr_small", []string{"p"}, [2]int{60, 16}},
-	} {
-		t.Run(fmt.Sprintf("%s_%dx%d", c.name, c.size[0], c.size[1]), func(t *testing.T) {
-			m := withPairing(t, c.size[0], c.size[1], c.keys...)
-			out := plain(m)
-			keyfobtest.CheckScreen(t, out, c.size[0], c.size[1])
-			golden.RequireEqual(t, out)
-		})
-	}
 }
 
 // TestPairingQRScansFromTheScreen: the code on the 80×24 screen decodes to

@@ -132,3 +132,15 @@ func Fleet(n int) []accounts.Account {
 	}
 	return out
 }
+
+// Consumer is a consumer of keyfob serve named name that gets the tokens
+// of the account id, added two days before Now and last used used before
+// Now from addr (never, when used is 0).
+func Consumer(name, id string, used time.Duration, addr string) accounts.Consumer {
+	c := accounts.Consumer{Name: name, AccountID: id, Hash: accounts.HashCredential("credential of " + name),
+		CreatedAt: Now.Add(-48 * time.Hour)}
+	if used > 0 {
+		c.LastUsedAt, c.LastAddress = Now.Add(-used), addr
+	}
+	return c
+}

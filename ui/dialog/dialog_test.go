@@ -1,53 +1,33 @@
 package dialog
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
 
 	"charm.land/bubbles/v2/key"
-	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/themes"
+	"github.com/keyfob/keyfob/internal/keyfobtest"
 	"github.com/keyfob/keyfob/ui/common"
 )
 
+// newCommon is what the dialogs share with the root, on a 100×30
+// terminal, with mgr as the manager.
 func newCommon(t *testing.T, mgr *accounts.Manager) *common.Common {
 	t.Helper()
-	th, err := themes.Get(themes.Default)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &common.Common{Ctx: context.Background(), Styles: common.NewStyles(th, true, false), Width: 100, Height: 30, Manager: mgr}
-}
-
-// press is the key press that String() reports as k.
-func press(k string) tea.KeyPressMsg {
-	switch k {
-	case "enter":
-		return tea.KeyPressMsg{Code: tea.KeyEnter}
-	case "esc":
-		return tea.KeyPressMsg{Code: tea.KeyEscape}
-	case "left":
-		return tea.KeyPressMsg{Code: tea.KeyLeft}
-	case "right":
-		return tea.KeyPressMsg{Code: tea.KeyRight}
-	case "tab":
-		return tea.KeyPressMsg{Code: tea.KeyTab}
-	}
-	r := []rune(k)[0]
-	return tea.KeyPressMsg{Code: r, Text: k}
+	c := keyfobtest.Common(t, 100, 30)
+	c.Manager = mgr
+	return c
 }
 
 // decide sends keys to d and returns the decision of the last one.
 func decide(d Dialog, keys ...string) any {
 	var a any
 	for _, k := range keys {
-		a, _ = d.Update(press(k))
+		a, _ = d.Update(keyfobtest.Key(k))
 	}
 	return a
 }
