@@ -1,17 +1,14 @@
 package ui
 
 import (
-	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
-	"github.com/keyfob/keyfob/oauth/edit"
 	"github.com/keyfob/keyfob/themes"
 	"github.com/keyfob/keyfob/ui/common"
 	"github.com/keyfob/keyfob/ui/detail"
@@ -47,7 +44,7 @@ func (m *Model) updateScreen(msg tea.KeyPressMsg) tea.Cmd {
 		return m.nextTheme()
 	}
 	if r := m.current(); r != nil {
-		if cmd, ok := m.accountKey(msg, k, r); ok {
+		if cmd, ok := m.accountKey(msg, k, r.Account()); ok {
 			return cmd
 		}
 	}
@@ -89,78 +86,63 @@ func (m *Model) push(d dialog.Dialog, cmd tea.Cmd) tea.Cmd {
 // settings are what the help screen says of the settings in force.
 func (m *Model) settings() dialog.Settings {
 	return dialog.Settings{
-		AutoRefresh: m.cfg.AutoRefreshOn(), Margin: m.cfg.Margin(), BackoffMax: backoffMax,
+		AutoRefresh: m.cfg.AutoRefreshOn(), Margin: m.cfg.Margin(), BackoffMax: accounts.BackoffMax,
 		Theme: m.theme.Name, ClearAfter: m.cfg.ClearAfter(),
 	}
 }
 
 // accountKey handles the keys that act on one account, from the list or
 // the detail page. It reports whether msg was one of them.
-func (m *Model) accountKey(msg tea.KeyPressMsg, k KeyMap, r *list.Row) (tea.Cmd, bool) {
+func (m *Model) accountKey(msg tea.KeyPressMsg, k KeyMap, a accounts.Account) (tea.Cmd, bool) {
 	switch {
 	case key.Matches(msg, k.Refresh):
-		return m.refreshRows(false, r), true
+		return m.refreshOne(a), true
 	case key.Matches(msg, k.CopyAccess):
-		return m.copyToken(r, false), true
+		return m.copyToken(a, false), true
 	case key.Matches(msg, k.CopyRefresh):
-		return m.copyToken(r, true), true
+		return m.copyToken(a, true), true
 	case key.Matches(msg, k.Revoke):
-		return m.push(dialog.NewRevoke(m.c, r.Acct, m.consumersOf(r.Acct.ID)...), nil), true
+		return m.push(dialog.NewRevoke(m.c, a, m.consumersOf(a.ID)...), nil), true
 	case key.Matches(msg, k.Remove):
-		return m.push(dialog.NewRemove(m.c, r.Acct), nil), true
+		return m.push(dialog.NewRemove(m.c, a), nil), true
 	case key.Matches(msg, k.Rename):
-		d, cmd := dialog.NewRename(m.c, r.Acct)
+		d, cmd := dialog.NewRename(m.c, a)
 		return m.push(d, cmd), true
 	case key.Matches(msg, k.Edit):
-		d, cmd := dialog.NewEdit(m.c, r.Acct, m.c.Logins.Preset)
+		d, cmd := dialog.NewEdit(m.c, a, m.c.Logins.Preset)
 		return m.push(d, cmd), true
 	}
-	return m.explainDisabled(msg, k, r)
+	return m.explainDisabled(msg, k, a)
 }
 
 // explainDisabled says why an account key does nothing right now, instead
-// of ignoring it silently.
-func (m *Model) explainDisabled(msg tea.KeyPressMsg, k KeyMap, r *list.Row) (tea.Cmd, bool) {
+// of ignoring it silently. r on an account that no refresh can help asks
+// the scheduler, which sends nothing and says what does.
+func (m *Model) explainDisabled(msg tea.KeyPressMsg, k KeyMap, a accounts.Account) (tea.Cmd, bool) {
 	switch {
 	case common.Pressed(msg, k.CopyAccess):
-		return m.copyToken(r, false), true
+		return m.copyToken(a, false), true
 	case common.Pressed(msg, k.CopyRefresh):
-		return m.copyToken(r, true), true
-	case common.Pressed(msg, k.Refresh) && !r.Busy && !r.Queued:
-		state := accounts.StateActive
-		var cannot *accounts.CannotRefreshError
-		if errors.As(accounts.CanRefresh(r.Acct), &cannot) {
-			state = cannot.State
-		}
-		return m.setToast(m.cannotRefresh(r, state), present.ToneWarn), true
+		return m.copyToken(a, true), true
+	case common.Pressed(msg, k.Refresh):
+		return m.refreshOne(a), true
 	case common.Pressed(msg, k.Revoke):
-		return m.setToast(fmt.Sprintf("%s is already revoked and holds no token; %s removes it", r.Name(), k.Remove.Help().Key), present.ToneWarn), true
+		return m.setToast(fmt.Sprintf("%s is already revoked and holds no token; %s removes it", present.OneLine(a.Name), k.Remove.Help().Key), present.ToneWarn), true
 	}
 	return nil, false
 }
 
-// act carries out what dialog d decided.
+// act carries out what dialog d decided; a change to an account runs in
+// the one place that runs them (see change).
 func (m *Model) act(d dialog.Dialog, action common.Action) tea.Cmd {
+	if cmd, ok := m.change(d, action); ok {
+		return cmd
+	}
 	switch a := action.(type) {
 	case dialog.Close:
 		m.dialogs.Remove(d)
-	case dialog.Revoke:
-		m.dialogs.Remove(d)
-		return m.revokeCmd(a.ID, a.Name, a.Remove)
-	case dialog.Remove:
-		m.dialogs.Remove(d)
-		return m.removeCmd(a.ID, a.Name)
 	case dialog.PickConsumer:
 		return m.confirmConsumer(d, a.Consumer)
-	case dialog.RemoveConsumer:
-		m.dialogs.Remove(d)
-		return m.removeConsumerCmd(a.Name)
-	case dialog.Renamed:
-		m.dialogs.Remove(d)
-		return tea.Batch(m.setToast(fmt.Sprintf("renamed %s to %s", present.OneLine(a.Old), present.OneLine(a.Account.Name)), present.ToneOK), m.loadCmd())
-	case dialog.Edited:
-		m.dialogs.Remove(d)
-		return tea.Batch(m.setToast(editedText(a), present.ToneOK), m.loadCmd())
 	case dialog.Copy:
 		notice, cmd := m.clip.CopyText(a.What, a.Text)
 		return tea.Batch(cmd, m.notify(notice))
@@ -175,83 +157,38 @@ func (m *Model) act(d dialog.Dialog, action common.Action) tea.Cmd {
 
 // copyToken copies an account's access or refresh token, or says why
 // there is none.
-func (m *Model) copyToken(r *list.Row, refresh bool) tea.Cmd {
-	what, tok := "access token", r.Acct.AccessToken
+func (m *Model) copyToken(a accounts.Account, refresh bool) tea.Cmd {
+	name := present.OneLine(a.Name)
+	what, tok := "access token", a.AccessToken
 	if refresh {
-		what, tok = "refresh token", r.Acct.RefreshToken
+		what, tok = "refresh token", a.RefreshToken
 	}
 	if tok == "" {
-		return m.setToast(fmt.Sprintf("%s has no %s; %s", r.Name(), what, m.noTokenHint(r, refresh)), present.ToneWarn)
+		return m.setToast(fmt.Sprintf("%s has no %s; %s", name, what, m.noTokenHint(a, refresh)), present.ToneWarn)
 	}
-	notice, cmd := m.clip.CopySecret(what+" of "+r.Name(), tok, m.cfg.ClearAfter())
+	notice, cmd := m.clip.CopySecret(what+" of "+name, tok, m.cfg.ClearAfter())
 	return tea.Batch(cmd, m.notify(notice))
 }
 
 // noTokenHint says what gets an account a token it lacks: a refresh only
 // where one can work now, else a new login.
-func (m *Model) noTokenHint(r *list.Row, refresh bool) string {
+func (m *Model) noTokenHint(a accounts.Account, refresh bool) string {
 	n := m.keys.New.Help().Key
 	switch {
-	case refresh && r.Acct.UsesClientCredentials():
+	case refresh && a.UsesClientCredentials():
 		return "it gets a new token from its client credentials instead"
 	case refresh:
 		return "sign in again with " + n
-	case r.RefreshableNow():
+	case m.sched.CanStart(&a):
 		return fmt.Sprintf("refresh it with %s or sign in again with %s", m.keys.Refresh.Help().Key, n)
-	case r.Busy || r.Queued:
+	case m.sched.Job(a.ID) != common.NoJob:
 		return "it is being refreshed; copy it once that is done"
-	case r.Acct.State == accounts.StateRevoked:
+	case a.State == accounts.StateRevoked:
 		return "it was revoked; sign in again with " + n
-	case r.Acct.State == accounts.StateLoginRequired:
+	case a.State == accounts.StateLoginRequired:
 		return "its refresh token was rejected; sign in again with " + n
 	}
 	return fmt.Sprintf("sign in again with %s or import a refresh token with %s", n, m.keys.Import.Help().Key)
-}
-
-// revokeCmd revokes an account at its server through the manager. An
-// account that another keyfob removed meanwhile is asked for all the same,
-// so that the answer says so.
-func (m *Model) revokeCmd(id, name string, remove bool) tea.Cmd {
-	mgr, ctx := m.c.Manager, m.c.Ctx
-	return tea.Batch(m.setToast("revoking "+name+"…", present.ToneBusy), func() tea.Msg {
-		rev, err := mgr.Revoke(ctx, id, accounts.RevokeOptions{Remove: remove})
-		return revokedMsg{id: id, name: name, removed: rev.Removed, rev: rev, err: err}
-	})
-}
-
-// onRevoked tells the user honestly what the revocation did, at the
-// server and locally; the reload shows the account as the manager left it.
-func (m *Model) onRevoked(msg revokedMsg) tea.Cmd {
-	m.toast.text = ""
-	if msg.rev.Outcome == "" && msg.err != nil {
-		// Nothing was asked: the account could not be found or locked.
-		if errors.Is(msg.err, accounts.ErrNotFound) {
-			return tea.Batch(m.setToast(fmt.Sprintf("could not revoke %s: it is no longer in the store", msg.name), present.ToneDanger), m.loadCmd())
-		}
-		return m.setToast(fmt.Sprintf("could not revoke %s: %v", msg.name, msg.err), present.ToneDanger)
-	}
-	d := dialog.NewRevokeResult(m.c, dialog.Revocation{Name: msg.name, Removed: msg.removed, Rev: msg.rev.Revocation, Err: msg.err})
-	return tea.Batch(m.push(d, nil), m.loadCmd())
-}
-
-// removeCmd forgets an account locally (also when another keyfob did
-// first: the reload shows it gone either way).
-func (m *Model) removeCmd(id, name string) tea.Cmd {
-	mgr, ctx := m.c.Manager, m.c.Ctx
-	return func() tea.Msg {
-		_, err := mgr.Remove(ctx, id)
-		return removedMsg{id: id, name: name, err: err}
-	}
-}
-
-func (m *Model) onRemoved(msg removedMsg) tea.Cmd {
-	switch {
-	case errors.Is(msg.err, accounts.ErrNotFound):
-		return tea.Batch(m.setToast(fmt.Sprintf("%s was no longer in keyfob: another keyfob removed it", msg.name), present.ToneWarn), m.loadCmd())
-	case msg.err != nil:
-		return m.setToast(fmt.Sprintf("could not remove %s: %v", msg.name, msg.err), present.ToneDanger)
-	}
-	return tea.Batch(m.setToast(fmt.Sprintf("removed %s from keyfob", msg.name), present.ToneOK), m.loadCmd())
 }
 
 // onSaved closes the wizard; the reload selects the new account.
@@ -314,27 +251,4 @@ func (m *Model) nextTheme() tea.Cmd {
 		text += " (colours are off: NO_COLOR is set)"
 	}
 	return tea.Batch(m.setToast(text, present.ToneBusy), m.saveConfigCmd(func(c *accounts.Config) { c.Theme = name }))
-}
-
-// editedText sums an edit up for the toast: what changed, old → new.
-func editedText(e dialog.Edited) string {
-	var parts []string
-	for _, c := range edit.Diff(e.Before, e.After) {
-		parts = append(parts, fmt.Sprintf("%s %s → %s", c.Field.Label(), orNone(c.Old), orNone(c.New)))
-	}
-	text := fmt.Sprintf("edited %s, tokens kept: %s", e.After.Name, strings.Join(parts, "; "))
-	if len(parts) == 0 {
-		text = fmt.Sprintf("%s already had those settings", e.After.Name)
-	}
-	for _, n := range e.Notes {
-		text += "; " + n
-	}
-	return present.OneLine(text)
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
 }

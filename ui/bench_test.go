@@ -1,41 +1,23 @@
 package ui
 
 import (
-	"fmt"
 	"reflect"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/internal/keyfobtest"
 )
-
-// thousand is a store of 1,000 accounts with realistic tokens, spread over
-// kinds and expiries.
-func thousand() []accounts.Account { return fleetOf(1000) }
-
-// fleetOf is a store of n accounts like thousand's.
-func fleetOf(n int) []accounts.Account {
-	kinds := []accounts.Kind{accounts.KindFleet, accounts.KindOwner, accounts.KindPartner, accounts.KindLegacy}
-	regions := []string{"na", "eu", "cn"}
-	out := make([]accounts.Account, n)
-	for i := range out {
-		exp := testNow.Add(time.Duration(i%480)*time.Minute + 2*time.Hour)
-		out[i] = fixtureAccount(fmt.Sprintf("b%07d", i), fmt.Sprintf("vehicle-%04d", i), fmt.Sprintf("owner%04d@example.com", i),
-			kinds[i%len(kinds)], regions[i%len(regions)], exp, fleetScopes)
-	}
-	return out
-}
 
 // benchModel is a loaded model of 1,000 accounts at 120×40 after its
 // first tick: its auto-refresh has planned its next run (nothing is due
 // for an hour).
 func benchModel(b testing.TB) *Model {
-	m := newViewModel(b, thousand(), 120, 40)
-	tickWithCommands(m, testNow)
-	if m.refresh.busy != 0 {
-		b.Fatalf("%d refreshes started; the benchmark wants an idle screen", m.refresh.busy)
+	m := newViewModel(b, keyfobtest.Fleet(1000), 120, 40)
+	tickWithCommands(m, keyfobtest.Now)
+	if m.sched.Busy() {
+		b.Fatal("refreshes started; the benchmark wants an idle screen")
 	}
 	return m
 }
@@ -44,7 +26,7 @@ func benchModel(b testing.TB) *Model {
 // time, as after every tick (the bar: ≤ 2 ms).
 func BenchmarkView(b *testing.B) {
 	m := benchModel(b)
-	now := testNow
+	now := keyfobtest.Now
 	b.ReportAllocs()
 	for b.Loop() {
 		now = now.Add(time.Second)
@@ -70,7 +52,7 @@ func BenchmarkViewDetail(b *testing.B) {
 // causes (the bar: ≤ 1 ms).
 func BenchmarkTick(b *testing.B) {
 	m := benchModel(b)
-	now := testNow
+	now := keyfobtest.Now
 	m.clock = func() time.Time { return now }
 	b.ReportAllocs()
 	for b.Loop() {
@@ -83,8 +65,8 @@ func BenchmarkTick(b *testing.B) {
 // commands or the frame.
 func BenchmarkTickUpdate(b *testing.B) {
 	m := benchModel(b)
-	m.clock = func() time.Time { return testNow }
-	msg := tea.Msg(tickMsg(testNow))
+	m.clock = func() time.Time { return keyfobtest.Now }
+	msg := tea.Msg(tickMsg(keyfobtest.Now))
 	b.ReportAllocs()
 	for b.Loop() {
 		m.Update(msg)
@@ -95,12 +77,12 @@ func BenchmarkTickUpdate(b *testing.B) {
 // auto-refresh looks at every account and finds none due.
 func BenchmarkTickAutoRefreshScan(b *testing.B) {
 	m := benchModel(b)
-	now := testNow
+	now := keyfobtest.Now
 	m.clock = func() time.Time { return now }
 	b.ReportAllocs()
 	for b.Loop() {
 		now = now.Add(time.Second)
-		m.refresh.nextDue = time.Time{}
+		m.sched.Replan()
 		tickWithCommands(m, now)
 	}
 }

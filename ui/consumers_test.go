@@ -2,26 +2,13 @@ package ui
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/charmbracelet/x/exp/golden"
-
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/internal/keyfobtest"
 )
-
-// consumer is a consumer of keyfob serve of the account id, added two days
-// before testNow and last used used before it from addr (never when 0).
-func consumer(name, id string, used time.Duration, addr string) accounts.Consumer {
-	c := accounts.Consumer{Name: name, AccountID: id, Hash: accounts.HashCredential("credential of " + name),
-		CreatedAt: testNow.Add(-48 * time.Hour)}
-	if used > 0 {
-		c.LastUsedAt, c.LastAddress = testNow.Add(-used), addr
-	}
-	return c
-}
 
 // withConsumers adds consumers to the model's store as another keyfob
 // process does (each added at its CreatedAt and last used as it says),
@@ -55,28 +42,17 @@ func withConsumers(t testing.TB, m *Model, cs ...accounts.Consumer) {
 	m.Update(m.loadCmd()())
 }
 
-// consumerModel is the list of fixtures whose first account, home, has
-// the consumers cs, at w×h; keys are pressed after.
-func consumerModel(cs []accounts.Consumer, keys ...string) func(*testing.T, int, int) *Model {
-	return func(t *testing.T, w, h int) *Model {
-		m := newViewModel(t, fixtures(), w, h)
-		withConsumers(t, m, cs...)
-		press(m, keys...)
-		return m
-	}
-}
-
 var twoConsumers = []accounts.Consumer{
-	consumer("teslamate", "a0000001", 5*time.Minute, "172.17.0.3:50122"),
-	consumer("home-assistant", "a0000001", 0, ""),
-	consumer("other-account", "a0000002", time.Hour, "127.0.0.1:40000"),
+	keyfobtest.Consumer("teslamate", "a0000001", 5*time.Minute, "172.17.0.3:50122"),
+	keyfobtest.Consumer("home-assistant", "a0000001", 0, ""),
+	keyfobtest.Consumer("other-account", "a0000002", time.Hour, "127.0.0.1:40000"),
 }
 
 func TestRemoveConsumerFromDetail(t *testing.T) {
-	m := newViewModel(t, fixtures(), 120, 40)
+	m := newViewModel(t, keyfobtest.Fixtures(), 120, 40)
 	withConsumers(t, m, twoConsumers...)
 	d := newDriver(t, m)
-	d.press("enter")
+	d.Press("enter")
 	scr := plain(m)
 	for _, want := range []string{"Consumers (keyfob serve)", "teslamate", "last used 5 minutes ago from 172.17.0.3:50122",
 		"home-assistant", "never used", "u remove a consumer"} {
@@ -88,38 +64,38 @@ func TestRemoveConsumerFromDetail(t *testing.T) {
 		t.Fatal("the page lists another account's consumer")
 	}
 	// Two consumers: which one first, then confirm; n keeps it.
-	d.press("u")
+	d.Press("u")
 	if txt := dialogText(m); !strings.Contains(txt, "1 teslamate") || !strings.Contains(txt, "2 home-assistant") {
 		t.Fatalf("the choice: %s", txt)
 	}
-	d.press("2")
+	d.Press("2")
 	if txt := dialogText(m); !strings.Contains(txt, "Remove consumer home-assistant?") || !strings.Contains(txt, "stops working at once") {
 		t.Fatalf("the confirm: %s", txt)
 	}
-	d.press("n")
-	d.settle()
+	d.Press("n")
+	d.Settle()
 	if cs, _ := m.c.Manager.Consumers(context.Background()); len(cs) != 3 || m.dialogs.Top() != nil {
 		t.Fatal("n removed the consumer, or left a dialog open")
 	}
-	d.press("u", "2", "y")
-	d.until("the removal", func() bool { return strings.Contains(plain(m), "removed consumer home-assistant") })
-	d.until("the page without it", func() bool { return !strings.Contains(plain(m), "never used") })
+	d.Press("u", "2", "y")
+	d.Until("the removal", func() bool { return strings.Contains(plain(m), "removed consumer home-assistant") })
+	d.Until("the page without it", func() bool { return !strings.Contains(plain(m), "never used") })
 	cs, _ := m.c.Manager.Consumers(context.Background())
 	if len(cs) != 2 || cs[0].Name != "teslamate" || cs[1].Name != "other-account" {
 		t.Fatalf("consumers left: %+v", cs)
 	}
 	// One consumer: straight to the confirm.
-	d.press("u")
+	d.Press("u")
 	if txt := dialogText(m); !strings.Contains(txt, "Remove consumer teslamate?") {
 		t.Fatalf("with one consumer: %s", txt)
 	}
-	d.press("y")
-	d.until("the removal", func() bool { return strings.Contains(plain(m), "removed consumer teslamate") })
-	d.until("the page without it", func() bool { return !strings.Contains(plain(m), "Consumers (keyfob serve)") })
+	d.Press("y")
+	d.Until("the removal", func() bool { return strings.Contains(plain(m), "removed consumer teslamate") })
+	d.Until("the page without it", func() bool { return !strings.Contains(plain(m), "Consumers (keyfob serve)") })
 	if scr := plain(m); strings.Contains(scr, "Consumers (keyfob serve)") || strings.Contains(scr, "remove a consumer") {
 		t.Fatalf("with no consumer left the section and the key should go:\n%s", scr)
 	}
-	d.press("u") // disabled now: nothing opens
+	d.Press("u") // disabled now: nothing opens
 	if m.dialogs.Top() != nil {
 		t.Fatal("u opened a dialog for an account with no consumers")
 	}
@@ -132,7 +108,7 @@ func TestConsumerKeyInHelp(t *testing.T) {
 		cs   []accounts.Consumer
 		want bool
 	}{{twoConsumers, true}, {nil, false}} {
-		m := newViewModel(t, fixtures(), 120, 40)
+		m := newViewModel(t, keyfobtest.Fixtures(), 120, 40)
 		withConsumers(t, m, tc.cs...)
 		press(m, "enter", "?")
 		if got := strings.Contains(plain(m), "remove a consumer"); got != tc.want {
@@ -141,30 +117,11 @@ func TestConsumerKeyInHelp(t *testing.T) {
 	}
 }
 
-// TestGoldenConsumers: the detail page with consumers, the choice of the
-// one to remove and the confirm, as TestGolden checks the other screens.
-func TestGoldenConsumers(t *testing.T) {
-	for _, c := range []goldenCase{
-		{name: "detail_consumers", setup: consumerModel(twoConsumers, "enter", "pgdown"), only: [][2]int{{80, 24}}},
-		{name: "detail_consumers", setup: consumerModel(twoConsumers, "enter"), only: [][2]int{{120, 40}}},
-		{name: "remove_consumer_pick", setup: consumerModel(twoConsumers, "enter", "u"), only: [][2]int{{80, 24}}},
-		{name: "remove_consumer_confirm", setup: consumerModel(twoConsumers, "enter", "u", "1"), only: sizes},
-	} {
-		for _, sz := range c.only {
-			t.Run(fmt.Sprintf("%s_%dx%d", c.name, sz[0], sz[1]), func(t *testing.T) {
-				out := plain(c.setup(t, sz[0], sz[1]))
-				checkScreen(t, out, sz[0], sz[1])
-				golden.RequireEqual(t, out)
-			})
-		}
-	}
-}
-
 // TestRevokeNamesTheConsumers: the revoke confirm of an account with
 // consumers of keyfob serve names them and says what becomes of them; an
 // account without any says nothing of consumers.
 func TestRevokeNamesTheConsumers(t *testing.T) {
-	m := newViewModel(t, fixtures(), 120, 40)
+	m := newViewModel(t, keyfobtest.Fixtures(), 120, 40)
 	withConsumers(t, m, twoConsumers...)
 	press(m, "x")
 	txt := strings.Join(strings.Fields(dialogText(m)), " ")

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/keyfob/keyfob/internal/keyfobtest"
 )
 
 // A dialog, however much it holds, sits between the header (and the
@@ -16,10 +18,10 @@ func TestDialogsKeepTheHeaderAndFooterInView(t *testing.T) {
 			name, title string
 			open        func(t *testing.T, w, h int) *Model
 		}{
-			{"owner paste", "New login · owner · na", browserStep(false)},
-			{"help", "keyfob — keys", withKeys(fixtures(), "?")},
+			{"owner paste", "New login · owner · na", pasteStep},
+			{"help", "keyfob — keys", withKeys(keyfobtest.Fixtures(), "?")},
 			{"help under a banner", "keyfob — keys", func(t *testing.T, w, h int) *Model {
-				m := newViewModel(t, fixtures(), w, h)
+				m := newViewModel(t, keyfobtest.Fixtures(), w, h)
 				m.banner = "demo · sandbox on 127.0.0.1:40009"
 				m.layout()
 				press(m, "?")

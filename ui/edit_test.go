@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/internal/keyfobtest"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/ui/dialog"
@@ -20,7 +21,7 @@ func (e *flowEnv) editOpen() bool {
 func TestEditFormMovesTheRegionAndKeepsTokens(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	before := e.stored(t)[0]
-	e.d.press("E")
+	e.d.Press("E")
 	if !e.editOpen() {
 		t.Fatal("E did not open the edit form")
 	}
@@ -35,26 +36,26 @@ func TestEditFormMovesTheRegionAndKeepsTokens(t *testing.T) {
 		t.Error("the form offers a base URL, which a fleet account has not")
 	}
 	// A typo is refused, focused, and nothing is written.
-	e.d.press("down", "down", "down", "down")
+	e.d.Press("down", "down", "down", "down")
 	if got := focusedField(e.m); got != "Token URL" {
 		t.Fatalf("focus on %q", got)
 	}
-	e.d.press("ctrl+u", "type:fleet-auth.example.com/token", "up", "up", "up", "enter")
-	e.d.until("the refusal", func() bool { return e.editOpen() && strings.Contains(dialogText(e.m), "✗") })
+	e.d.Press("ctrl+u", "type:fleet-auth.example.com/token", "up", "up", "up", "enter")
+	e.d.Until("the refusal", func() bool { return e.editOpen() && strings.Contains(dialogText(e.m), "✗") })
 	if got := focusedField(e.m); got != "Token URL" || !strings.Contains(dialogText(e.m), "not an http or https URL; nothing was changed") {
 		t.Fatalf("focus %q: %s", got, dialogText(e.m))
 	}
 	if got := e.stored(t)[0]; got.Endpoints.TokenURL != before.Endpoints.TokenURL {
 		t.Fatal("a refused edit was written")
 	}
-	e.d.press("esc")
+	e.d.Press("esc")
 	if e.editOpen() {
 		t.Fatal("esc did not close the form")
 	}
 
 	// A new region moves the audience; the tokens stay.
-	e.d.press("E", "down", "ctrl+u", "type:eu", "enter")
-	e.d.until("the edit", e.noModals)
+	e.d.Press("E", "down", "ctrl+u", "type:eu", "enter")
+	e.d.Until("the edit", e.noModals)
 	after := e.stored(t)[0]
 	eu, _ := oauth.Preset(accounts.KindFleet, "eu")
 	if after.Region != "eu" || after.Audience != eu.Audience || after.Endpoints.TokenURL != before.Endpoints.TokenURL ||
@@ -64,10 +65,10 @@ func TestEditFormMovesTheRegionAndKeepsTokens(t *testing.T) {
 	if !strings.Contains(plain(e.m), "edited car, tokens kept: region na → eu") {
 		t.Errorf("no toast:\n%s", plain(e.m))
 	}
-	e.d.until("the reload", func() bool { return e.row(0).Acct.Region == "eu" })
+	e.d.Until("the reload", func() bool { return e.row(0).Account().Region == "eu" })
 	// The kept tokens still refresh.
-	e.d.press("r")
-	e.d.until("the refresh", func() bool { return !e.row(0).Busy })
+	e.d.Press("r")
+	e.d.Until("the refresh", func() bool { return !e.busy(0) })
 	if got := e.stored(t)[0]; got.RefreshToken == before.RefreshToken || e.srv.Stats().Refreshes != 1 {
 		t.Fatal("the edited account did not refresh")
 	}
@@ -96,11 +97,11 @@ func TestRefreshEndingInListAndDetail(t *testing.T) {
 			"Renewed by a new login only: the server kept this refresh token at the last refresh"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a := fixtures()[0]
-			a.RefreshObtainedAt = testNow.Add(tc.left - accounts.RefreshTokenLifetime)
+			a := keyfobtest.Fixtures()[0]
+			a.RefreshObtainedAt = keyfobtest.Now.Add(tc.left - accounts.RefreshTokenLifetime)
 			a.LastRefresh = &accounts.RefreshResult{At: a.RefreshObtainedAt, OK: true}
 			if tc.kept {
-				a.LastRefresh.At = testNow.Add(-time.Hour)
+				a.LastRefresh.At = keyfobtest.Now.Add(-time.Hour)
 			}
 			m := newViewModel(t, []accounts.Account{a}, 120, 40)
 			list := plain(m)
@@ -130,8 +131,8 @@ func TestEditFormAsksBeforeLeavingTheAccountsHosts(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	before := e.stored(t)[0]
 	moved := "http://tokens.example.com/oauth2/v3/token"
-	e.d.press("E", "down", "down", "down", "down", "ctrl+u", "type:"+moved, "enter")
-	e.d.until("the confirm step", func() bool { return strings.Contains(dialogText(e.m), "to another host?") })
+	e.d.Press("E", "down", "down", "down", "down", "ctrl+u", "type:"+moved, "enter")
+	e.d.Until("the confirm step", func() bool { return strings.Contains(dialogText(e.m), "to another host?") })
 	text := strings.Join(strings.Fields(dialogText(e.m)), " ")
 	for _, want := range []string{"Move car to another host?", "The token URL would be on tokens.example.com, which is not one of Tesla's hosts",
 		"the refresh token and client secret would be sent there", "The token URL would be plain http to tokens.example.com, another machine",
@@ -140,17 +141,17 @@ func TestEditFormAsksBeforeLeavingTheAccountsHosts(t *testing.T) {
 			t.Errorf("the confirm step lacks %q: %s", want, text)
 		}
 	}
-	e.d.press("n")
+	e.d.Press("n")
 	if !e.editOpen() || focusedField(e.m) != "Token URL" || !strings.Contains(dialogText(e.m), "not saved") {
 		t.Fatalf("n did not go back to the form: %s", dialogText(e.m))
 	}
 	if got := e.stored(t)[0]; got.Endpoints.TokenURL != before.Endpoints.TokenURL {
 		t.Fatal("a declined edit was written")
 	}
-	e.d.press("enter")
-	e.d.until("the confirm step again", func() bool { return strings.Contains(dialogText(e.m), "to another host?") })
-	e.d.press("y")
-	e.d.until("the edit", e.noModals)
+	e.d.Press("enter")
+	e.d.Until("the confirm step again", func() bool { return strings.Contains(dialogText(e.m), "to another host?") })
+	e.d.Press("y")
+	e.d.Until("the edit", e.noModals)
 	if got := e.stored(t)[0]; got.Endpoints.TokenURL != moved || !got.AllowInsecureHTTP || got.RefreshToken != before.RefreshToken {
 		t.Fatalf("stored %+v", got.Endpoints)
 	}

@@ -19,12 +19,12 @@ import (
 func TestCopyTokens(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	a := e.stored(t)[0]
-	e.d.press("c")
-	e.d.until("both copies", func() bool { return e.clip.get() == a.AccessToken && len(e.d.clipboard()) > 0 })
+	e.d.Press("c")
+	e.d.Until("both copies", func() bool { return e.clip.get() == a.AccessToken && len(e.d.clipboard()) > 0 })
 	if clip := e.d.clipboard(); len(clip) != 1 || clip[0] != a.AccessToken {
 		t.Fatalf("OSC 52 got %d writes; want the access token", len(clip))
 	}
-	e.d.until("the notice", func() bool {
+	e.d.Until("the notice", func() bool {
 		return strings.Contains(plain(e.m), "copied access token of car to the system clipboard — clears in 30 s")
 	})
 	if s := plain(e.m); strings.Contains(s, a.AccessToken) {
@@ -32,21 +32,21 @@ func TestCopyTokens(t *testing.T) {
 	}
 	// The clear timer fires: the clipboard still holds the token, so both
 	// clipboards are emptied.
-	e.d.send(clipboard.ClearDue{Seq: e.m.clip.Seq()})
-	e.d.until("the clipboard to clear", func() bool { return e.clip.get() == "" })
-	e.d.until("the OSC 52 clear", func() bool { c := e.d.clipboard(); return c[len(c)-1] == "" })
+	e.d.Send(clipboard.ClearDue{Seq: e.m.clip.Seq()})
+	e.d.Until("the clipboard to clear", func() bool { return e.clip.get() == "" })
+	e.d.Until("the OSC 52 clear", func() bool { c := e.d.clipboard(); return c[len(c)-1] == "" })
 
 	// C copies the refresh token; if the user copies something else
 	// before the delay, nothing is cleared.
-	e.d.press("C")
-	e.d.until("both copies", func() bool {
+	e.d.Press("C")
+	e.d.Until("both copies", func() bool {
 		c := e.d.clipboard()
 		return e.clip.get() == a.RefreshToken && c[len(c)-1] == a.RefreshToken
 	})
 	e.clip.set("something the user copied")
 	n := len(e.d.clipboard())
-	e.d.send(clipboard.ClearDue{Seq: e.m.clip.Seq()})
-	e.d.settle()
+	e.d.Send(clipboard.ClearDue{Seq: e.m.clip.Seq()})
+	e.d.Settle()
 	if e.clip.get() != "something the user copied" || len(e.d.clipboard()) != n {
 		t.Error("keyfob cleared a clipboard that no longer held its token")
 	}
@@ -75,14 +75,14 @@ func TestCopyHandsTheSecretToAClearerThatOutlivesTheTUI(t *testing.T) {
 	})
 	count := func() int { mu.Lock(); defer mu.Unlock(); return len(calls) }
 	a := e.stored(t)[0]
-	e.d.press("c")
-	e.d.until("a clearer to be scheduled", func() bool { return count() == 1 })
+	e.d.Press("c")
+	e.d.Until("a clearer to be scheduled", func() bool { return count() == 1 })
 	if s := calls[0]; s.secret != a.AccessToken || s.after != accounts.DefaultClipboardClear {
 		t.Fatalf("scheduled %.8q… after %v; want the access token after %v", s.secret, s.after, accounts.DefaultClipboardClear)
 	}
 	fail.Store(true)
-	e.d.press("C")
-	e.d.until("the warning", func() bool { return count() == 2 && strings.Contains(plain(e.m), "no clearer could be started") })
+	e.d.Press("C")
+	e.d.Until("the warning", func() bool { return count() == 2 && strings.Contains(plain(e.m), "no clearer could be started") })
 }
 
 // A copy says where it went: without a system clipboard, through the
@@ -92,8 +92,8 @@ func TestCopyHandsTheSecretToAClearerThatOutlivesTheTUI(t *testing.T) {
 func TestCopySaysWhereItWent(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	e.m.clip = clipboard.New(nil, nil)
-	e.d.press("c")
-	e.d.until("the OSC 52 copy", func() bool { return len(e.d.clipboard()) == 1 })
+	e.d.Press("c")
+	e.d.Until("the OSC 52 copy", func() bool { return len(e.d.clipboard()) == 1 })
 	// The notice wraps: compare without the spaces.
 	flat := func() string { return strings.Join(strings.Fields(plain(e.m)), "") }
 	has := func(s, want string) bool { return strings.Contains(s, strings.Join(strings.Fields(want), "")) }
@@ -102,8 +102,8 @@ func TestCopySaysWhereItWent(t *testing.T) {
 		t.Errorf("without a system clipboard:\n%s", plain(e.m))
 	}
 	e.m.clip = clipboard.New(failingClipboard{}, nil)
-	e.d.press("C")
-	e.d.until("the failed write's notice", func() bool { return has(flat(), "the system clipboard failed (xclip: no display)") })
+	e.d.Press("C")
+	e.d.Until("the failed write's notice", func() bool { return has(flat(), "the system clipboard failed (xclip: no display)") })
 	if s := flat(); !has(s, "copied refresh token of car through the terminal only (OSC 52; not confirmed") {
 		t.Errorf("a failed system clipboard:\n%s", plain(e.m))
 	}
@@ -119,28 +119,28 @@ func TestCopyWithoutNativeClipboardAsksTheTerminal(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	e.m.clip = clipboard.New(nil, nil)
 	a := e.stored(t)[0]
-	e.d.press("c")
-	e.d.until("the OSC 52 copy", func() bool { return len(e.d.clipboard()) == 1 })
-	e.d.send(clipboard.ClearDue{Seq: e.m.clip.Seq()})
+	e.d.Press("c")
+	e.d.Until("the OSC 52 copy", func() bool { return len(e.d.clipboard()) == 1 })
+	e.d.Send(clipboard.ClearDue{Seq: e.m.clip.Seq()})
 	// The terminal answers that the user copied something else: keep it.
-	e.d.send(clipboardReply("other text"))
-	e.d.settle()
+	e.d.Send(clipboardReply("other text"))
+	e.d.Settle()
 	if slices.Contains(e.d.clipboard(), "") {
 		t.Fatal("the terminal clipboard was cleared although it held something else")
 	}
 	// Copy again; the terminal answers with the token: clear it.
-	e.d.press("c")
-	e.d.send(clipboard.ClearDue{Seq: e.m.clip.Seq()})
-	e.d.send(clipboardReply(a.AccessToken))
-	e.d.until("the clear", func() bool { return slices.Contains(e.d.clipboard(), "") })
+	e.d.Press("c")
+	e.d.Send(clipboard.ClearDue{Seq: e.m.clip.Seq()})
+	e.d.Send(clipboardReply(a.AccessToken))
+	e.d.Until("the clear", func() bool { return slices.Contains(e.d.clipboard(), "") })
 }
 
 func TestQuitClearsAPendingToken(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
-	e.d.press("c")
-	e.d.until("the native copy", func() bool { return e.clip.get() != "" })
-	e.d.press("q")
-	e.d.until("quit", e.d.quitted)
+	e.d.Press("c")
+	e.d.Until("the native copy", func() bool { return e.clip.get() != "" })
+	e.d.Press("q")
+	e.d.Until("quit", e.d.quitted)
 	if e.clip.get() != "" {
 		t.Error("quitting left the token in the clipboard")
 	}
@@ -152,11 +152,11 @@ func clipboardReply(s string) tea.Msg { return tea.ClipboardMsg{Content: s, Sele
 func TestClipboardReadTimeoutClears(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	e.m.clip = clipboard.New(nil, nil)
-	e.d.press("c")
-	e.d.until("the OSC 52 copy", func() bool { return len(e.d.clipboard()) == 1 })
-	e.d.send(clipboard.ClearDue{Seq: e.m.clip.Seq()})
+	e.d.Press("c")
+	e.d.Until("the OSC 52 copy", func() bool { return len(e.d.clipboard()) == 1 })
+	e.d.Send(clipboard.ClearDue{Seq: e.m.clip.Seq()})
 	// The terminal never answers the read: keyfob clears rather than
 	// leave a live token behind.
-	e.d.send(clipboard.ReadTimeout{Seq: e.m.clip.Seq()})
-	e.d.until("the clear", func() bool { return slices.Contains(e.d.clipboard(), "") })
+	e.d.Send(clipboard.ReadTimeout{Seq: e.m.clip.Seq()})
+	e.d.Until("the clear", func() bool { return slices.Contains(e.d.clipboard(), "") })
 }

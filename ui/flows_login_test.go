@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/internal/keyfobtest"
+	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/ui/wizard"
 )
@@ -51,12 +53,12 @@ func (e *flowEnv) redirect(t *testing.T) string {
 
 func TestLoginFleetLoopback(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, nil)
-	e.d.press("n", "enter", "enter") // new login → fleet → na
+	e.d.Press("n", "enter", "enter") // new login → fleet → na
 	if !e.onForm() {
 		t.Fatalf("the wizard is not on its form:\n%s", plain(e.m))
 	}
-	e.d.press("type:car", "enter")
-	e.d.until("the new account to be saved", e.noModals)
+	e.d.Press("type:car", "enter")
+	e.d.Until("the new account to be saved", e.noModals)
 
 	a, ok := e.storedNamed(t, "car")
 	if !ok {
@@ -68,9 +70,9 @@ func TestLoginFleetLoopback(t *testing.T) {
 	if got := e.srv.Stats().CodeExchanges; got != 1 {
 		t.Errorf("code exchanges = %d, want 1", got)
 	}
-	e.d.until("the reload to select the new account", func() bool {
+	e.d.Until("the reload to select the new account", func() bool {
 		r := e.m.list.Selected()
-		return r != nil && r.Acct.ID == a.ID
+		return r != nil && r.ID() == a.ID
 	})
 	if !strings.Contains(plain(e.m), "signed in: car") {
 		t.Errorf("no success toast:\n%s", plain(e.m))
@@ -79,21 +81,21 @@ func TestLoginFleetLoopback(t *testing.T) {
 
 func TestLoginOwnerPaste(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, nil)
-	e.d.press("n", "down", "enter", "enter", "enter") // owner → na → sign in
-	e.d.until("the paste step", e.onBrowserStep)
+	e.d.Press("n", "down", "enter", "enter", "enter") // owner → na → sign in
+	e.d.Until("the paste step", e.onBrowserStep)
 	if e.loopback() {
 		t.Fatal("an Owner API login should be a paste flow")
 	}
 	if !strings.Contains(plain(e.m), "Paste the address you landed on") {
 		t.Errorf("the paste step does not ask for the address:\n%s", plain(e.m))
 	}
-	e.d.until("the browser to be sent to the sign-in page", func() bool { return e.authURL() != "" })
-	landed := landedAt(t, e.authURL())
+	e.d.Until("the browser to be sent to the sign-in page", func() bool { return e.authURL() != "" })
+	landed := keyfobtest.Landed(t, e.authURL())
 	if !strings.HasPrefix(landed, "tesla://auth/callback?") {
 		t.Fatalf("the sandbox sent the browser to %q", landed)
 	}
-	e.d.press("paste:"+landed, "enter")
-	e.d.until("the owner account to be saved", e.noModals)
+	e.d.Press("paste:"+landed, "enter")
+	e.d.Until("the owner account to be saved", e.noModals)
 	accts := e.stored(t)
 	if len(accts) != 1 || accts[0].Kind != accounts.KindOwner || accts[0].ClientID != "ownerapi" || accts[0].RefreshToken == "" {
 		t.Fatalf("store after the owner login: %+v", accts)
@@ -102,19 +104,19 @@ func TestLoginOwnerPaste(t *testing.T) {
 
 func TestLoginOwnerBadPasteKeepsTheFlow(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, nil)
-	e.d.press("n", "down", "enter", "enter", "enter")
-	e.d.until("the paste step", e.onBrowserStep)
-	e.d.press("paste:https://example.com/void/callback?state=x", "enter")
-	e.d.until("the paste error", func() bool { return e.wizardErr() != "" })
+	e.d.Press("n", "down", "enter", "enter", "enter")
+	e.d.Until("the paste step", e.onBrowserStep)
+	e.d.Press("paste:https://example.com/void/callback?state=x", "enter")
+	e.d.Until("the paste error", func() bool { return e.wizardErr() != "" })
 	if !e.onBrowserStep() {
 		t.Fatalf("a bad paste should leave the flow waiting:\n%s", plain(e.m))
 	}
 	if !strings.Contains(plain(e.m), "no code") {
 		t.Errorf("the error does not say what is wrong:\n%s", plain(e.m))
 	}
-	landed := landedAt(t, e.authURL())
-	e.d.press("ctrl+u", "paste:"+landed, "enter")
-	e.d.until("the account to be saved", e.noModals)
+	landed := keyfobtest.Landed(t, e.authURL())
+	e.d.Press("ctrl+u", "paste:"+landed, "enter")
+	e.d.Until("the account to be saved", e.noModals)
 	if len(e.stored(t)) != 1 {
 		t.Fatalf("store: %+v", e.stored(t))
 	}
@@ -122,8 +124,8 @@ func TestLoginOwnerBadPasteKeepsTheFlow(t *testing.T) {
 
 func TestLoginPartner(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, nil)
-	e.d.press("n", "down", "down", "enter", "down", "enter", "enter") // partner → eu → sign in
-	e.d.until("the partner account to be saved", e.noModals)
+	e.d.Press("n", "down", "down", "enter", "down", "enter", "enter") // partner → eu → sign in
+	e.d.Until("the partner account to be saved", e.noModals)
 	accts := e.stored(t)
 	if len(accts) != 1 || accts[0].Kind != accounts.KindPartner || accts[0].Region != "eu" || accts[0].AccessToken == "" || accts[0].RefreshToken != "" {
 		t.Fatalf("store after the partner login: %+v", accts)
@@ -135,19 +137,19 @@ func TestLoginPartner(t *testing.T) {
 
 func TestLoginLegacy(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, nil)
-	e.d.press("n", "down", "down", "down", "enter", "enter")
+	e.d.Press("n", "down", "down", "down", "enter", "enter")
 	if f := focusedField(e.m); f != "Password" {
 		t.Fatalf("the legacy form should start on the empty password field, not %q", f)
 	}
 	if strings.Contains(focusedLine(e.m), "•") {
 		t.Fatal("the password field is not empty")
 	}
-	e.d.press("type:" + e.srv.User().Password)
+	e.d.Press("type:" + e.srv.User().Password)
 	if strings.Contains(plain(e.m), e.srv.User().Password) {
 		t.Fatal("the password is shown on screen")
 	}
-	e.d.press("enter")
-	e.d.until("the legacy account to be saved", e.noModals)
+	e.d.Press("enter")
+	e.d.Until("the legacy account to be saved", e.noModals)
 	accts := e.stored(t)
 	if len(accts) != 1 || accts[0].Kind != accounts.KindLegacy || accts[0].AccessToken == "" {
 		t.Fatalf("store after the legacy login: %+v", accts)
@@ -159,8 +161,8 @@ func TestLoginLegacy(t *testing.T) {
 
 func TestLoginErrorSaysWhatToDo(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, nil)
-	e.d.press("n", "down", "down", "down", "enter", "enter", "type:wrong-password", "enter")
-	e.d.until("the error", func() bool { return e.wizardErr() != "" })
+	e.d.Press("n", "down", "down", "down", "enter", "enter", "type:wrong-password", "enter")
+	e.d.Until("the error", func() bool { return e.wizardErr() != "" })
 	if !e.onForm() {
 		t.Fatalf("after a failed login the wizard should be back on its form:\n%s", plain(e.m))
 	}
@@ -177,7 +179,7 @@ func TestLoginErrorSaysWhatToDo(t *testing.T) {
 
 func TestLoginValidationNamesTheMissingField(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, nil)
-	e.d.press("n", "enter", "enter", "tab", "ctrl+u", "enter") // clear the client id
+	e.d.Press("n", "enter", "enter", "tab", "ctrl+u", "enter") // clear the client id
 	if err := e.wizardErr(); !e.onForm() || !strings.Contains(err, "Client ID") || focusedField(e.m) != "Client ID" {
 		t.Fatalf("error %q, focus on %q; want the form with a client-id error", err, focusedField(e.m))
 	}
@@ -188,8 +190,8 @@ func TestLoginValidationNamesTheMissingField(t *testing.T) {
 func TestLoginRefusesATakenNameBeforeSigningIn(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindPartner,
 		sandbox.MintRequest{ClientID: sandbox.PartnerClientID, NoRefresh: true}))
-	e.d.press("n", "enter", "enter", "type:CAR", "enter") // fleet → na, named like the partner account
-	e.d.until("the error", func() bool { return e.wizardErr() != "" })
+	e.d.Press("n", "enter", "enter", "type:CAR", "enter") // fleet → na, named like the partner account
+	e.d.Until("the error", func() bool { return e.wizardErr() != "" })
 	if err := e.wizardErr(); !e.onForm() || !strings.Contains(err, "already exists") {
 		t.Fatalf("error %q; want the form with a name-taken error:\n%s", err, plain(e.m))
 	}
@@ -204,12 +206,12 @@ func TestLoginRefusesATakenNameBeforeSigningIn(t *testing.T) {
 func TestLoginEscCancelsAndClosesTheListener(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, nil)
 	e.setBrowser(func(string) error { return errNoBrowser }) // nobody comes back
-	e.d.press("n", "enter", "enter", "enter")
-	e.d.until("the browser step", e.onBrowserStep)
+	e.d.Press("n", "enter", "enter", "enter")
+	e.d.Until("the browser step", e.onBrowserStep)
 	if !e.loopback() {
 		t.Fatal("a fleet login with no redirect URI should listen on loopback")
 	}
-	e.d.until("the no-browser note", func() bool {
+	e.d.Until("the no-browser note", func() bool {
 		return strings.Contains(plain(e.m), "No browser could be opened") && strings.Contains(plain(e.m), "open the address above yourself")
 	})
 	u, err := url.Parse(e.redirect(t))
@@ -221,11 +223,11 @@ func TestLoginEscCancelsAndClosesTheListener(t *testing.T) {
 	} else {
 		c.Close()
 	}
-	e.d.press("esc")
+	e.d.Press("esc")
 	if !e.onForm() || !strings.Contains(dialogText(e.m), "cancelled") {
 		t.Fatalf("esc should return to the form with a note:\n%s", plain(e.m))
 	}
-	e.d.until("the listener to close", func() bool {
+	e.d.Until("the listener to close", func() bool {
 		c, err := net.Dial("tcp", u.Host)
 		if err == nil {
 			c.Close()
@@ -242,15 +244,15 @@ func TestLoginEscCancelsAndClosesTheListener(t *testing.T) {
 func TestCloseAfterQuitClosesTheListener(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, nil)
 	e.setBrowser(func(string) error { return errNoBrowser }) // nobody comes back
-	e.d.press("n", "enter", "enter", "enter")
-	e.d.until("the browser step", e.onBrowserStep)
-	e.d.until("the browser to be sent to the sign-in page", func() bool { return e.authURL() != "" })
+	e.d.Press("n", "enter", "enter", "enter")
+	e.d.Until("the browser step", e.onBrowserStep)
+	e.d.Until("the browser to be sent to the sign-in page", func() bool { return e.authURL() != "" })
 	u, err := url.Parse(e.redirect(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.d.press("ctrl+c")
-	e.d.until("quit", e.d.quitted)
+	e.d.Press("ctrl+c")
+	e.d.Until("quit", e.d.quitted)
 	if c, err := net.Dial("tcp", u.Host); err != nil {
 		t.Fatalf("quit closed the listener before Close: %v", err)
 	} else {
@@ -270,16 +272,16 @@ func TestImportRefreshToken(t *testing.T) {
 	var rt string
 	e := newFlowEnv(t, sandbox.Options{}, nil)
 	rt = e.srv.Mint(sandbox.MintRequest{ClientID: sandbox.FleetClientID, Scopes: []string{"openid", "offline_access", "vehicle_device_data"}}).RefreshToken
-	e.d.press("i", "enter", "enter") // import → fleet → na
+	e.d.Press("i", "enter", "enter") // import → fleet → na
 	if f := focusedField(e.m); f != "Refresh token" {
 		t.Fatalf("the import form should start on the refresh token, not %q", f)
 	}
-	e.d.press("paste:" + rt)
+	e.d.Press("paste:" + rt)
 	if strings.Contains(plain(e.m), rt) {
 		t.Fatal("the refresh token is shown on screen")
 	}
-	e.d.press("enter")
-	e.d.until("the import to finish", e.noModals)
+	e.d.Press("enter")
+	e.d.Until("the import to finish", e.noModals)
 	accts := e.stored(t)
 	if len(accts) != 1 {
 		t.Fatalf("store after import: %+v", accts)
@@ -298,8 +300,8 @@ func TestImportRefreshToken(t *testing.T) {
 
 func TestImportRejectedTokenShowsTheError(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, nil)
-	e.d.press("i", "enter", "enter", "paste:NA_not-a-live-token", "enter")
-	e.d.until("the error", func() bool { return e.wizardErr() != "" && e.onForm() })
+	e.d.Press("i", "enter", "enter", "paste:NA_not-a-live-token", "enter")
+	e.d.Until("the error", func() bool { return e.wizardErr() != "" && e.onForm() })
 	if !strings.Contains(e.wizardErr(), "did not accept") {
 		t.Errorf("error %q", e.wizardErr())
 	}
@@ -310,16 +312,25 @@ func TestImportRejectedTokenShowsTheError(t *testing.T) {
 
 func TestLoginCustomWithDiscovery(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, nil)
-	e.d.press("n", "up", "up", "enter", "enter") // custom → code
+	// A custom server the wizard knows nothing of: keyfob's own custom
+	// preset, not the demo's (which names the sandbox's endpoints).
+	sandboxed := e.logins.Presets
+	e.logins.Presets = func(k accounts.Kind, region string) (accounts.Account, error) {
+		if k == accounts.KindCustom {
+			return oauth.Preset(k, region)
+		}
+		return sandboxed(k, region)
+	}
+	e.d.Press("n", "up", "up", "enter", "enter") // custom → code
 	if f := focusedField(e.m); f != "Client ID" {
 		t.Fatalf("the custom form should start on the empty client id, not %q", f)
 	}
-	e.d.press("type:"+sandbox.FleetClientID, "shift+tab", "shift+tab", "shift+tab", "shift+tab")
+	e.d.Press("type:"+sandbox.FleetClientID, "shift+tab", "shift+tab", "shift+tab", "shift+tab")
 	if f := focusedField(e.m); f != "Issuer" {
 		t.Fatalf("focus on %q, want the issuer", f)
 	}
-	e.d.press("type:"+e.srv.Issuer(), "enter")
-	e.d.until("the custom account to be saved", e.noModals)
+	e.d.Press("type:"+e.srv.Issuer(), "enter")
+	e.d.Until("the custom account to be saved", e.noModals)
 	accts := e.stored(t)
 	if len(accts) != 1 {
 		t.Fatalf("store: %+v", accts)
@@ -336,15 +347,15 @@ func TestLoginLoopbackFinishedByPaste(t *testing.T) {
 	for range 5 { // the race it guards against is one of timing
 		e := newFlowEnv(t, sandbox.Options{}, nil)
 		e.setBrowser(func(string) error { return errNoBrowser }) // nobody comes back
-		e.d.press("n", "enter", "enter", "enter")
-		e.d.until("the browser step", e.onBrowserStep)
+		e.d.Press("n", "enter", "enter", "enter")
+		e.d.Until("the browser step", e.onBrowserStep)
 		if !e.loopback() {
 			t.Fatal("a fleet login with no redirect URI should listen on loopback")
 		}
-		e.d.until("the browser to be sent to the sign-in page", func() bool { return e.authURL() != "" })
-		landed := landedAt(t, e.authURL())
-		e.d.press("paste:"+landed, "enter")
-		e.d.until("the account to be saved", e.noModals)
+		e.d.Until("the browser to be sent to the sign-in page", func() bool { return e.authURL() != "" })
+		landed := keyfobtest.Landed(t, e.authURL())
+		e.d.Press("paste:"+landed, "enter")
+		e.d.Until("the account to be saved", e.noModals)
 		if n := len(e.stored(t)); n != 1 {
 			t.Fatalf("%d accounts stored", n)
 		}
@@ -355,7 +366,7 @@ func TestLoginLoopbackFinishedByPaste(t *testing.T) {
 }
 
 func TestRequiredFieldIsFocusedWithItsHelp(t *testing.T) {
-	m := newViewModel(t, fixtures(), 100, 30)
+	m := newViewModel(t, keyfobtest.Fixtures(), 100, 30)
 	press(m, "n", "down", "down", "enter", "enter", "type:my-app", "enter") // partner: a client id but no secret
 	if f, text := focusedField(m), dialogText(m); f != "Secret" || !strings.Contains(text, "✗ Secret is required. The client secret") {
 		t.Fatalf("focus on %q, dialog %q; want the secret field and its requirement", f, text)

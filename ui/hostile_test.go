@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/internal/keyfobtest"
 	"github.com/keyfob/keyfob/oauth"
 )
 
@@ -34,42 +35,42 @@ func (hostileAuthority) Revoke(context.Context, accounts.Account) (accounts.Revo
 // error, a revocation's answer and its consent page, a sign-in's addresses
 // and its error) and checks every screen and dialog that shows it.
 func TestHostileTextNeverReachesTheScreen(t *testing.T) {
-	a := fixtures()[5] // selfhost: custom, in error, with a revocation endpoint
+	a := keyfobtest.Fixtures()[5] // selfhost: custom, in error, with a revocation endpoint
 	a.Name, a.Email, a.StateDetail = hostileText, hostileText, hostileText
 	a.LastRefresh.Error = hostileText
 	// A store edited by hand: names keyfob would refuse are kept as they
 	// are when keyfob takes the store over.
-	clock := func() time.Time { return testNow }
+	clock := func() time.Time { return keyfobtest.Now }
 	dir := t.TempDir()
-	writeOldStore(t, dir, []accounts.Account{a}, []accounts.Consumer{{Name: "grafana", AccountID: a.ID,
-		Hash: strings.Repeat("ab", 32), CreatedAt: testNow, LastUsedAt: testNow, LastAddress: hostileText}})
-	mgr := seedManager(t, nil, accounts.Options{Dir: dir, Auth: hostileAuthority{}, Now: clock})
+	keyfobtest.OldStore(t, dir, []accounts.Account{a}, []accounts.Consumer{{Name: "grafana", AccountID: a.ID,
+		Hash: strings.Repeat("ab", 32), CreatedAt: keyfobtest.Now, LastUsedAt: keyfobtest.Now, LastAddress: hostileText}})
+	mgr := keyfobtest.Manager(t, nil, accounts.Options{Dir: dir, Auth: hostileAuthority{}, Now: clock})
 	m := newModelFor(t, Options{Manager: mgr, Engine: &oauth.Engine{}, Now: clock}, 160, 60)
 	d := newDriver(t, m)
 	check := func(where string) { t.Helper(); screenSafe(t, where, m.View().Content) }
 
 	check("list")
-	d.press("enter")
+	d.Press("enter")
 	check("detail")
 	for _, k := range []string{"e", "E", "x", "d", "u"} {
-		d.press(k)
+		d.Press(k)
 		check("the dialog of " + k)
-		d.press("esc")
+		d.Press("esc")
 	}
-	d.press("r")
-	d.until("the refresh's error", func() bool { return strings.HasPrefix(m.toast.text, "refreshing ") })
+	d.Press("r")
+	d.Until("the refresh's error", func() bool { return strings.HasPrefix(m.toast.text, "refreshing ") })
 	check("a refresh's error")
-	d.press("x", "y")
-	d.until("the revocation's answer", func() bool { return strings.Contains(dialogText(m), "did not revoke") })
+	d.Press("x", "y")
+	d.Until("the revocation's answer", func() bool { return strings.Contains(dialogText(m), "did not revoke") })
 	check("a revocation's answer")
-	d.press("enter")
+	d.Press("enter")
 
-	withSignIn(t, m, fakeSignIn{authURL: "https://auth.example.test/authorize?" + hostileText,
-		redirect: "tesla://" + hostileText, pasteErr: errors.New(hostileText)})
-	d.press("n", "down", "enter", "enter", "enter") // owner → na → sign in
-	d.until("the sign-in page", func() bool { return strings.Contains(dialogText(m), "Paste the address") })
+	withSignIn(m, (&keyfobtest.SignIn{URL: "https://auth.example.test/authorize?" + hostileText,
+		Redirect: "tesla://" + hostileText}).FailPaste(errors.New(hostileText)))
+	d.Press("n", "down", "enter", "enter", "enter") // owner → na → sign in
+	d.Until("the sign-in page", func() bool { return strings.Contains(dialogText(m), "Paste the address") })
 	check("a sign-in page")
-	d.press("type:x", "enter")
-	d.until("the sign-in's error", func() bool { return strings.Contains(dialogText(m), "✗") })
+	d.Press("type:x", "enter")
+	d.Until("the sign-in's error", func() bool { return strings.Contains(dialogText(m), "✗") })
 	check("a sign-in's error")
 }

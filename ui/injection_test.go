@@ -24,14 +24,14 @@ func TestHostileClaimsNeverReachTheScreen(t *testing.T) {
 		sandbox.MintRequest{ClientID: sandbox.FleetClientID, Scopes: []string{"openid"}, AccessTTL: -time.Minute}))
 	e.m.Update(tea.WindowSizeMsg{Width: 200, Height: 120}) // room for every scope badge and every claim
 	e.srv.FailNext(sandbox.FaultHostileClaims, 1)
-	e.d.press("r")
-	e.d.until("the refresh", func() bool { return !e.row(0).Busy && e.row(0).Acct.Email == sandbox.HostileEmail })
+	e.d.Press("r")
+	e.d.Until("the refresh", func() bool { return !e.busy(0) && e.row(0).Account().Email == sandbox.HostileEmail })
 	list := e.m.View().Content
 	screenSafe(t, "list", list)
 	if s := ansi.Strip(list); !strings.Contains(s, "evil@example.com") || !strings.Contains(s, "energy_cmds") {
 		t.Errorf("the list does not show the cleaned email and scopes:\n%s", s)
 	}
-	e.d.press("enter")
+	e.d.Press("enter")
 	detail := e.m.View().Content
 	screenSafe(t, "detail", detail)
 	if s := ansi.Strip(detail); !strings.Contains(s, "Mallory Red Driver") || !strings.Contains(s, "energy_cmds") {

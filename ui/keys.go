@@ -66,10 +66,14 @@ func (m *Model) keyMap() KeyMap {
 	k.New.SetEnabled(m.store.err == nil)
 	k.Import.SetEnabled(m.store.err == nil)
 	k.RefreshAll.SetEnabled(m.anyRefreshable())
-	k.Refresh.SetEnabled(has && r.RefreshableNow()) // accounts.CanRefresh, as R and the auto-refresh
-	k.CopyAccess.SetEnabled(has && r.Acct.AccessToken != "")
-	k.CopyRefresh.SetEnabled(has && r.Acct.RefreshToken != "")
-	k.Revoke.SetEnabled(has && (r.Acct.State != accounts.StateRevoked || r.Acct.AccessToken != "" || r.Acct.RefreshToken != ""))
+	var a accounts.Account
+	if has {
+		a = r.Account()
+	}
+	k.Refresh.SetEnabled(has && m.sched.CanStart(&a)) // accounts.CanRefresh, as R and the auto-refresh
+	k.CopyAccess.SetEnabled(a.AccessToken != "")
+	k.CopyRefresh.SetEnabled(a.RefreshToken != "")
+	k.Revoke.SetEnabled(has && (a.State != accounts.StateRevoked || a.AccessToken != "" || a.RefreshToken != ""))
 	k.Remove.SetEnabled(has)
 	k.Rename.SetEnabled(has)
 	k.Edit.SetEnabled(has)

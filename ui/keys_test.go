@@ -9,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/key"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/internal/keyfobtest"
 )
 
 // The footer and the `?` screen are rendered from the key maps: each lists
@@ -19,14 +20,14 @@ func TestFooterAndHelpShowExactlyTheEnabledKeys(t *testing.T) {
 		accts []accounts.Account
 		keys  []string
 	}{
-		{"list", fixtures(), nil},
-		{"revoked account selected", fixtures(), []string{"G"}},
-		{"partner account selected", fixtures(), []string{"j", "j", "j"}},
-		{"one account", fixtures()[:1], nil},
-		{"detail", fixtures(), []string{"enter"}},
-		{"filter open", fixtures(), []string{"/"}},
-		{"filter applied", fixtures(), []string{"/", "type:fleet", "enter"}},
-		{"nothing matches", fixtures(), []string{"/", "type:zzz", "enter"}},
+		{"list", keyfobtest.Fixtures(), nil},
+		{"revoked account selected", keyfobtest.Fixtures(), []string{"G"}},
+		{"partner account selected", keyfobtest.Fixtures(), []string{"j", "j", "j"}},
+		{"one account", keyfobtest.Fixtures()[:1], nil},
+		{"detail", keyfobtest.Fixtures(), []string{"enter"}},
+		{"filter open", keyfobtest.Fixtures(), []string{"/"}},
+		{"filter applied", keyfobtest.Fixtures(), []string{"/", "type:fleet", "enter"}},
+		{"nothing matches", keyfobtest.Fixtures(), []string{"/", "type:zzz", "enter"}},
 		{"empty store", nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -42,7 +43,7 @@ func TestFooterAndHelpShowExactlyTheEnabledKeys(t *testing.T) {
 		})
 	}
 	t.Run("load error", func(t *testing.T) {
-		m := newViewModel(t, fixtures(), 200, 50)
+		m := newViewModel(t, keyfobtest.Fixtures(), 200, 50)
 		m.Update(loadedMsg{err: errors.New("cannot read")})
 		checkFooter(t, m)
 		if k := m.keyMap(); k.New.Enabled() || k.Import.Enabled() {

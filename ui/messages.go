@@ -25,29 +25,6 @@ type (
 		err       error
 	}
 
-	// refreshedMsg is the outcome of one refresh.
-	refreshedMsg struct {
-		id    string
-		got   accounts.Refreshed
-		err   error
-		auto  bool
-		batch int // the refresh-all it belongs to, 0 for none
-	}
-
-	// revokedMsg is the outcome of a revocation.
-	revokedMsg struct {
-		id, name string
-		removed  bool
-		rev      accounts.Revoked
-		err      error
-	}
-
-	// removedMsg is the outcome of removing an account locally.
-	removedMsg struct {
-		id, name string
-		err      error
-	}
-
 	// configSavedMsg reports a settings write.
 	configSavedMsg struct{ err error }
 

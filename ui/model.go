@@ -4,12 +4,14 @@
 //
 // Model is the one tea.Model. It routes every message (globals first:
 // size, colours, quit; then the dialog on top; then the active screen),
-// keeps the toasts and schedules refreshes. The parts live in their own
-// packages and never hold the root: the list (ui/list), the detail page
+// keeps the toasts, and runs every change to an account that the user
+// decides in a dialog (changes.go). The parts live in their own packages
+// and never hold the root: the list (ui/list), the detail page
 // (ui/detail), the dialogs and their stack (ui/dialog), the wizard
-// (ui/wizard) and the clipboard (ui/clipboard); what they share is in
-// ui/common. Every operation on accounts runs in a tea.Cmd and comes back
-// as a message, so Update never blocks.
+// (ui/wizard), the refresh scheduler (ui/refresh) and the clipboard
+// (ui/clipboard); what they share is in ui/common. Every operation on
+// accounts runs in a tea.Cmd and comes back as a message, so Update never
+// blocks.
 package ui
 
 import (
@@ -33,6 +35,7 @@ import (
 	"github.com/keyfob/keyfob/ui/dialog"
 	"github.com/keyfob/keyfob/ui/list"
 	"github.com/keyfob/keyfob/ui/present"
+	"github.com/keyfob/keyfob/ui/refresh"
 )
 
 // Options configures Run.
@@ -103,7 +106,7 @@ type Model struct {
 	list      *list.Model
 	detail    *detail.Model
 	dialogs   dialog.Stack
-	refresh   refresher
+	sched     *refresh.Scheduler
 	toast     toast
 	toastFit  toastFit
 	clip      *clipboard.Model
@@ -154,13 +157,15 @@ func New(ctx context.Context, o Options) (*Model, error) {
 		clip:   clipboard.New(clipboard.System(), clipboard.Clearer{}.Schedule),
 		heard:  &heard{},
 	}
-	m.c.Keys = common.KeyNames{New: m.keys.New.Help().Key, Revoke: m.keys.Revoke.Help().Key, Remove: m.keys.Remove.Help().Key,
-		Refresh: m.keys.Refresh.Help().Key}
+	m.c.Keys = common.KeyNames{New: m.keys.New.Help().Key, Import: m.keys.Import.Help().Key, Refresh: m.keys.Refresh.Help().Key,
+		Revoke: m.keys.Revoke.Help().Key, Remove: m.keys.Remove.Help().Key, Edit: m.keys.Edit.Help().Key}
 	m.listen(o, logins)
 	if m.clock == nil {
 		m.clock = time.Now
 	}
 	m.c.Now = m.clock()
+	m.sched = refresh.New(m.c, func() time.Time { return m.clock() })
+	m.c.Jobs = m.sched
 	theme, note, err := pickTheme(o.Theme, o.Config.Theme)
 	if err != nil {
 		return nil, err
@@ -246,7 +251,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// Whatever changed (the clock, the account, the size, the theme,
 		// the spinner), the page shows it.
 		if r := m.list.Row(m.detail.ID()); r != nil {
-			m.detail.SetConsumers(m.consumersOf(r.Acct.ID))
+			m.detail.SetConsumers(m.consumersOf(r.ID()))
 			m.detail.Refresh(r)
 		}
 	}
@@ -283,7 +288,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		}
 		return nil
 	case spinner.TickMsg:
-		if m.refresh.busy == 0 && !m.dialogs.Busy() {
+		if !m.sched.Busy() && !m.dialogs.Busy() {
 			m.spinning = false
 			return nil
 		}
@@ -291,6 +296,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.spin, cmd = m.spin.Update(msg)
 		m.c.Frame = m.spin.View()
 		return cmd
+	}
+	if fin, cmd, ok := m.sched.Update(msg); ok {
+		return tea.Batch(cmd, m.onFinished(fin))
 	}
 	if notice, cmd, ok := m.clip.Update(msg); ok {
 		return tea.Batch(cmd, m.notify(notice))
@@ -322,14 +330,8 @@ func (m *Model) handle(msg tea.Msg) (tea.Cmd, bool) {
 		return m.onStoreChanged(), true
 	case loadedMsg:
 		return m.onLoaded(msg), true
-	case refreshedMsg:
-		return tea.Batch(m.onRefreshed(msg), m.showHeard()), true
-	case revokedMsg:
-		return m.onRevoked(msg), true
-	case removedMsg:
-		return m.onRemoved(msg), true
-	case consumerRemovedMsg:
-		return m.onConsumerRemoved(msg), true
+	case changedMsg:
+		return m.onChanged(msg), true
 	case pairingMsg:
 		m.detail.SetPairing(msg.id, msg.domain)
 		return nil, true
@@ -361,7 +363,7 @@ func (m *Model) updateDialog(d dialog.Dialog, msg tea.Msg) tea.Cmd {
 // ensureSpinner starts the spinner when something is busy and it is not
 // already turning; it stops by itself once nothing is.
 func (m *Model) ensureSpinner() tea.Cmd {
-	if m.spinning || (m.refresh.busy == 0 && !m.dialogs.Busy()) {
+	if m.spinning || (!m.sched.Busy() && !m.dialogs.Busy()) {
 		return nil
 	}
 	m.spinning = true

@@ -14,7 +14,9 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/internal/keyfobtest"
 	"github.com/keyfob/keyfob/themes"
+	"github.com/keyfob/keyfob/ui/common"
 	"github.com/keyfob/keyfob/ui/list"
 	"github.com/keyfob/keyfob/ui/present"
 )
@@ -24,7 +26,7 @@ import (
 // spinner frame that arrives with nothing refreshing stops the spinner
 // instead of re-arming it.
 func TestIdleScreenSchedulesOnlyTheTick(t *testing.T) {
-	m := newViewModel(t, fixtures()[:2], 80, 24)
+	m := newViewModel(t, keyfobtest.Fixtures()[:2], 80, 24)
 	off := false
 	m.cfg.AutoRefresh = &off
 	for range 2 {
@@ -43,23 +45,23 @@ func TestIdleScreenSchedulesOnlyTheTick(t *testing.T) {
 }
 
 func TestSpinnerTurnsOnlyWhileRefreshing(t *testing.T) {
-	m := newViewModel(t, fixtures(), 80, 24)
+	m := newViewModel(t, keyfobtest.Fixtures(), 80, 24)
 	if m.spinning {
 		t.Fatal("the spinner turns on an idle screen")
 	}
-	r := m.list.Rows()[0]
-	cmd := m.refreshRows(false, r)
-	if cmd == nil || !m.spinning {
+	d := newDriver(t, m)
+	d.Press("r")
+	if !m.spinning {
 		t.Fatal("a refresh did not start the spinner")
 	}
-	m.Update(refreshedMsg{id: r.Acct.ID, got: accounts.Refreshed{Before: r.Acct, Account: r.Acct}})
+	d.Until("the refresh", func() bool { return !m.sched.Busy() }) // it fails: no server here
 	if _, cmd := m.Update(spinner.TickMsg{ID: m.spin.ID()}); cmd != nil || m.spinning {
 		t.Error("the spinner did not stop after the refresh")
 	}
 }
 
 func TestBackgroundColourRebuildsStyles(t *testing.T) {
-	m := newViewModel(t, fixtures(), 80, 24)
+	m := newViewModel(t, keyfobtest.Fixtures(), 80, 24)
 	if !m.isDark {
 		t.Fatal("keyfob should assume a dark background until the terminal answers")
 	}
@@ -76,7 +78,7 @@ func TestBackgroundColourRebuildsStyles(t *testing.T) {
 // A resize lays the list out again at once (the columns and their
 // priorities are tested in ui/list).
 func TestResizeDropsColumns(t *testing.T) {
-	m := newViewModel(t, fixtures(), 120, 40)
+	m := newViewModel(t, keyfobtest.Fixtures(), 120, 40)
 	m.Update(tea.WindowSizeMsg{Width: 60, Height: 20})
 	if s := plain(m); strings.Contains(s, "EMAIL") || !strings.Contains(s, "STATUS") {
 		t.Errorf("after a resize to 60 columns:\n%s", s)
@@ -95,7 +97,7 @@ func TestCountdownFormat(t *testing.T) {
 			t.Errorf("countdown(%v) = %q, want %q", d, got, want)
 		}
 	}
-	now := testNow
+	now := keyfobtest.Now
 	for left, want := range map[time.Duration]present.Urgency{
 		2 * time.Hour: present.UrgencyFine, 59 * time.Minute: present.UrgencyWarning,
 		9 * time.Minute: present.UrgencyCritical, 0: present.UrgencyExpired, -time.Hour: present.UrgencyExpired,
@@ -112,8 +114,8 @@ func TestCountdownFormat(t *testing.T) {
 // Every state reads as a word and a symbol, without colour.
 func TestStatusesReadWithoutColour(t *testing.T) {
 	seen := map[string]bool{}
-	for _, a := range fixtures() {
-		text := list.NewRow(a).Status(testNow).String()
+	for _, a := range keyfobtest.Fixtures() {
+		text := list.NewRow(a).Status(keyfobtest.Now, common.NoJob).String()
 		if !strings.ContainsAny(text, "✓!✗⊘⊗") || len(strings.Fields(text)) < 2 {
 			t.Errorf("%s: status %q lacks a symbol or a word", a.Name, text)
 		}
@@ -124,15 +126,14 @@ func TestStatusesReadWithoutColour(t *testing.T) {
 			t.Errorf("no fixture shows the %q status", w)
 		}
 	}
-	r := list.NewRow(fixtures()[0])
-	r.Busy = true
-	if text := r.Status(testNow).String(); text != "refreshing" {
-		t.Errorf("a busy row reads %q", text)
+	r := list.NewRow(keyfobtest.Fixtures()[0])
+	if text := r.Status(keyfobtest.Now, common.Refreshing).String(); text != "refreshing" {
+		t.Errorf("a row being refreshed reads %q", text)
 	}
 }
 
 func TestNewRejectsAnUnknownTheme(t *testing.T) {
-	mgr := seedManager(t, nil, accounts.Options{Auth: noAuthority{}})
+	mgr := keyfobtest.Manager(t, nil, accounts.Options{Auth: keyfobtest.NoServer{}})
 	_, err := New(context.Background(), Options{Manager: mgr, Theme: "neon"})
 	if err == nil || !strings.Contains(err.Error(), "dracula") {
 		t.Fatalf("error %v; want one listing the themes", err)
@@ -148,7 +149,7 @@ func TestNewRejectsAnUnknownTheme(t *testing.T) {
 
 // Run drives a real program: keys from Input, the screen to Output.
 func TestRunQuitsOnQ(t *testing.T) {
-	mgr := seedManager(t, fixtures(), accounts.Options{Auth: noAuthority{}})
+	mgr := keyfobtest.Manager(t, keyfobtest.Fixtures(), accounts.Options{Auth: keyfobtest.NoServer{}})
 	var out bytes.Buffer
 	off := false
 	done := make(chan error, 1)
@@ -169,7 +170,7 @@ func TestRunQuitsOnQ(t *testing.T) {
 }
 
 func TestRunEndsWithTheContext(t *testing.T) {
-	mgr := seedManager(t, fixtures(), accounts.Options{Auth: noAuthority{}})
+	mgr := keyfobtest.Manager(t, keyfobtest.Fixtures(), accounts.Options{Auth: keyfobtest.NoServer{}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	pr, pw := ioPipe()
@@ -191,7 +192,7 @@ func TestRunEndsWithTheContext(t *testing.T) {
 
 // A key that does not apply says why instead of doing nothing.
 func TestDisabledKeysExplainThemselves(t *testing.T) {
-	m := newViewModel(t, fixtures(), 100, 30)
+	m := newViewModel(t, keyfobtest.Fixtures(), 100, 30)
 	press(m, "G") // sold: revoked, no tokens
 	for k, want := range map[string]string{
 		"r": "was revoked", "c": "no access token", "C": "no refresh token", "x": "already revoked",
@@ -207,10 +208,10 @@ func TestDisabledKeysExplainThemselves(t *testing.T) {
 // The detail page follows every change at once, not at the next tick: a
 // resize and a theme change give the page a fresh model would show.
 func TestDetailFollowsResizeAndTheme(t *testing.T) {
-	m := newViewModel(t, fixtures(), 120, 40)
+	m := newViewModel(t, keyfobtest.Fixtures(), 120, 40)
 	press(m, "enter")
 	m.Update(tea.WindowSizeMsg{Width: 70, Height: 30})
-	fresh := newViewModel(t, fixtures(), 70, 30)
+	fresh := newViewModel(t, keyfobtest.Fixtures(), 70, 30)
 	press(fresh, "enter")
 	if got, want := plain(m), plain(fresh); got != want {
 		t.Errorf("after a resize the detail page is\n%s\nwant\n%s", got, want)
@@ -225,12 +226,16 @@ func TestDetailFollowsResizeAndTheme(t *testing.T) {
 // A refresh refused because another keyfob already found the account dead
 // shows the account as it is now, with what to do in this screen's words.
 func TestRefreshOfAnAccountRevokedElsewhere(t *testing.T) {
-	m := newViewModel(t, fixtures(), 100, 30)
+	m := newViewModel(t, keyfobtest.Fixtures(), 100, 30)
+	revoked := keyfobtest.Fixtures()[0]
+	revoked.State, revoked.AccessToken, revoked.RefreshToken = accounts.StateRevoked, "", ""
+	keyfobtest.Manager(t, []accounts.Account{revoked}, accounts.Options{Dir: m.c.Manager.Dir()}) // another keyfob
+	d := newDriver(t, m)
+	d.Press("r") // the screen still shows home as it was
+	d.Until("the refresh", func() bool { return !m.sched.Busy() })
 	r := m.list.Rows()[0]
-	m.refreshRows(false, r)
-	m.Update(refreshedMsg{id: r.Acct.ID, err: &accounts.CannotRefreshError{Account: r.Acct.Name, State: accounts.StateRevoked}})
-	if r.Acct.State != accounts.StateRevoked || r.Busy {
-		t.Errorf("state %q, busy %v; want revoked, idle", r.Acct.State, r.Busy)
+	if r.Account().State != accounts.StateRevoked || m.sched.Busy() {
+		t.Errorf("state %q, busy %v; want revoked, idle", r.Account().State, m.sched.Busy())
 	}
 	if want := "home was revoked; sign in again with n"; m.toast.text != want {
 		t.Errorf("toast %q, want %q", m.toast.text, want)
@@ -241,7 +246,7 @@ func TestRefreshOfAnAccountRevokedElsewhere(t *testing.T) {
 // refresh can work: a revoked account or one whose refresh token was
 // rejected needs a new login.
 func TestCopyWithoutTokenOffersOnlyWhatWorks(t *testing.T) {
-	accts := fixtures()
+	accts := keyfobtest.Fixtures()
 	dead := accts[4] // old-car: login required
 	dead.AccessToken = ""
 	accts[4] = dead
@@ -263,7 +268,7 @@ func rowID(t *testing.T, m *Model, name string) string {
 	t.Helper()
 	for _, r := range m.list.Rows() {
 		if r.Name() == name {
-			return r.Acct.ID
+			return r.ID()
 		}
 	}
 	t.Fatalf("no account %s", name)
@@ -275,18 +280,19 @@ func rowID(t *testing.T, m *Model, name string) string {
 // makes room, the selected row still in sight.
 func TestLongToastWrapsAt80Columns(t *testing.T) {
 	for _, detail := range []bool{false, true} {
-		m := newViewModel(t, manyAccounts(40), 80, 24)
+		m := newViewModelAuth(t, keyfobtest.Cars(40), 80, 24, rejecting{})
 		press(m, "G")
 		if detail {
 			press(m, "enter")
 		}
 		r := m.current()
-		m.refreshRows(false, r)
-		m.Update(refreshedMsg{id: r.Acct.ID, err: accounts.ErrLoginRequired})
+		d := newDriver(t, m)
+		d.Press("r") // the server rejects the refresh token
+		d.Until("the refresh", func() bool { return !m.sched.Busy() })
 		out := plain(m)
-		checkScreen(t, out, 80, 24)
+		keyfobtest.CheckScreen(t, out, 80, 24)
 		flat := strings.Join(strings.Fields(out), " ")
-		if !strings.Contains(flat, "the server rejected its refresh token — press n to sign in again") {
+		if !strings.Contains(flat, "the server rejected its refresh token — sign in again with n") {
 			t.Errorf("detail %v: the toast lost its end:\n%s", detail, out)
 		}
 		if n := strings.Count(out, "\n") + 1; n != 24 {
@@ -301,10 +307,10 @@ func TestLongToastWrapsAt80Columns(t *testing.T) {
 // A dialog taller than the screen loses lines from its middle, never its
 // title, its buttons or its key line.
 func TestTallDialogKeepsItsButtons(t *testing.T) {
-	m := newViewModel(t, fixtures(), 40, 12)
+	m := newViewModel(t, keyfobtest.Fixtures(), 40, 12)
 	press(m, "x")
 	out := plain(m)
-	checkScreen(t, out, 40, 12)
+	keyfobtest.CheckScreen(t, out, 40, 12)
 	for _, want := range []string{"Revoke home?", "y revoke", "esc cancel", "╰"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the revoke dialog at 40×12 lacks %q:\n%s", want, out)
@@ -315,12 +321,12 @@ func TestTallDialogKeepsItsButtons(t *testing.T) {
 // After the screen narrows, the wizard's form shows a part of each long
 // value on its own line: no value wraps onto the next.
 func TestWizardFormFollowsANarrowerScreen(t *testing.T) {
-	m := newViewModel(t, fixtures(), 120, 30)
+	m := newViewModel(t, keyfobtest.Fixtures(), 120, 30)
 	press(m, "n", "enter", "enter")
 	wide := strings.Count(dialogBox(m), "\n")
 	m.Update(tea.WindowSizeMsg{Width: 40, Height: 30})
 	narrow := dialogBox(m)
-	fresh := newViewModel(t, fixtures(), 40, 30)
+	fresh := newViewModel(t, keyfobtest.Fixtures(), 40, 30)
 	press(fresh, "n", "enter", "enter")
 	if narrow != dialogBox(fresh) {
 		t.Errorf("after narrowing, the form is\n%s\nwant, as a fresh one,\n%s", narrow, dialogBox(fresh))
@@ -336,7 +342,7 @@ func dialogBox(m *Model) string { return ansi.Strip(m.dialogs.Top().View()) }
 // After the screen narrows, the open filter shows the end of a long query,
 // where its cursor is, within the screen's width.
 func TestFilterFollowsANarrowerScreen(t *testing.T) {
-	m := newViewModel(t, fixtures(), 120, 30)
+	m := newViewModel(t, keyfobtest.Fixtures(), 120, 30)
 	press(m, "/", "type:"+strings.Repeat("abcdefghij", 7)+"end")
 	m.Update(tea.WindowSizeMsg{Width: 40, Height: 30})
 	line := strings.Split(plain(m), "\n")[1]

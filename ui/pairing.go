@@ -15,9 +15,9 @@ type pairingMsg struct{ id, domain string }
 // what keyfob remembers of the user's apps.
 func (m *Model) pairingCmd(id string) tea.Cmd {
 	r := m.list.Row(id)
-	if r == nil || r.Acct.Kind != accounts.KindFleet || m.c.Manager == nil {
+	if r == nil || r.Account().Kind != accounts.KindFleet || m.c.Manager == nil {
 		return nil
 	}
-	apps, clientID := fleetapp.Apps{Dir: m.c.Manager.Dir()}, r.Acct.ClientID
+	apps, clientID := fleetapp.Apps{Dir: m.c.Manager.Dir()}, r.Account().ClientID
 	return func() tea.Msg { return pairingMsg{id: id, domain: apps.Domain(clientID)} }
 }

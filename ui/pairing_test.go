@@ -2,12 +2,10 @@ package ui
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 
-	"github.com/charmbracelet/x/exp/golden"
-
+	"github.com/keyfob/keyfob/internal/keyfobtest"
 	"github.com/keyfob/keyfob/oauth/fleetapp"
 	"github.com/keyfob/keyfob/ui/present/qrtest"
 )
@@ -17,36 +15,15 @@ import (
 // presses keys.
 func withPairing(t *testing.T, w, h int, keys ...string) *Model {
 	t.Helper()
-	m := newViewModel(t, fixtures(), w, h)
+	m := newViewModel(t, keyfobtest.Fixtures(), w, h)
 	apps := fleetapp.Apps{Dir: m.c.Manager.Dir()}
-	if _, err := apps.Registered(context.Background(), fixtures()[0].ClientID, "app.example.com", "na"); err != nil {
+	if _, err := apps.Registered(context.Background(), keyfobtest.Fixtures()[0].ClientID, "app.example.com", "na"); err != nil {
 		t.Fatal(err)
 	}
 	press(m, "enter")
 	m.Update(m.pairingCmd(m.detail.ID())())
 	press(m, keys...)
 	return m
-}
-
-func TestGoldenPairing(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		keys []string
-		size [2]int
-	}{
-		{"detail_pairing", nil, [2]int{120, 40}},
-		{"pairing_qr", []string{"p"}, [2]int{80, 24}},
-		{"pairing_qr", []string{"p"}, [2]int{120, 40}},
-		{"pairing_qr", []string{"p"}, [2]int{80, 22}}, // the caption gives way to the code
-		{"pairing_qr_small", []string{"p"}, [2]int{60, 16}},
-	} {
-		t.Run(fmt.Sprintf("%s_%dx%d", c.name, c.size[0], c.size[1]), func(t *testing.T) {
-			m := withPairing(t, c.size[0], c.size[1], c.keys...)
-			out := plain(m)
-			checkScreen(t, out, c.size[0], c.size[1])
-			golden.RequireEqual(t, out)
-		})
-	}
 }
 
 // TestPairingQRScansFromTheScreen: the code on the 80×24 screen decodes to
@@ -70,7 +47,7 @@ func TestPairingQRScansFromTheScreen(t *testing.T) {
 	}
 
 	// Another fleet account, of an app keyfob knows nothing of: no QR key.
-	m = newViewModel(t, fixtures(), 120, 40)
+	m = newViewModel(t, keyfobtest.Fixtures(), 120, 40)
 	press(m, "j", "enter")
 	m.Update(m.pairingCmd(m.detail.ID())())
 	press(m, "p")

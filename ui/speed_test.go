@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/internal/keyfobtest"
 )
 
 // The TUI's bars of SPEC §7, checked rather than printed. The race
@@ -58,17 +59,17 @@ func checkTiming(t *testing.T, what string, bar time.Duration, bench func(*testi
 func TestTickDoesNotAllocatePerAccount(t *testing.T) {
 	measure := func(accts []accounts.Account) float64 {
 		m := newViewModel(t, accts, 120, 40)
-		now := testNow
+		now := keyfobtest.Now
 		m.clock = func() time.Time { return now }
 		tickWithCommands(m, now)
 		return testing.AllocsPerRun(50, func() {
 			now = now.Add(time.Second)
-			m.refresh.nextDue = time.Time{} // the worst case: the auto-refresh scans everything
+			m.sched.Replan() // the worst case: the auto-refresh scans everything
 			_, cmd := m.Update(tickMsg(now))
 			runCommands(m, cmd)
 		})
 	}
-	small, large := measure(fleetOf(10)), measure(fleetOf(1000))
+	small, large := measure(keyfobtest.Fleet(10)), measure(keyfobtest.Fleet(1000))
 	t.Logf("a tick allocates %.0f times with 10 accounts and %.0f with 1,000", small, large)
 	if large != small {
 		t.Errorf("a tick allocates %.0f times with 1,000 accounts and %.0f with 10", large, small)
@@ -85,7 +86,7 @@ func TestViewRendersOnlyVisibleRows(t *testing.T) {
 		_ = m.View()
 		return testing.AllocsPerRun(20, func() { _ = m.View() })
 	}
-	small, large := measure(fleetOf(1000)), measure(fleetOf(5000))
+	small, large := measure(keyfobtest.Fleet(1000)), measure(keyfobtest.Fleet(5000))
 	t.Logf("a frame allocates %.0f times with 1,000 accounts and %.0f with 5,000", small, large)
 	if large > small+2 {
 		t.Errorf("a frame allocates %.0f times with 5,000 accounts and %.0f with 1,000", large, small)
@@ -128,8 +129,8 @@ func TestMemory(t *testing.T) {
 }
 
 func memoryChild(t *testing.T) {
-	m := newViewModel(t, thousand(), 120, 40)
-	now := testNow
+	m := newViewModel(t, keyfobtest.Fleet(1000), 120, 40)
+	now := keyfobtest.Now
 	m.clock = func() time.Time { return now }
 	for i := range 120 {
 		now = now.Add(time.Second)

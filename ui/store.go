@@ -37,9 +37,7 @@ func (m *Model) onTick() tea.Cmd {
 		s.reloading = true
 		cmds = append(cmds, m.loadCmd())
 	}
-	if m.cfg.AutoRefreshOn() && s.loaded && !m.c.Now.Before(m.refresh.nextDue) {
-		cmds = append(cmds, m.autoRefresh())
-	}
+	cmds = append(cmds, m.autoRefresh())
 	return tea.Batch(cmds...)
 }
 
@@ -91,7 +89,7 @@ func (m *Model) onLoaded(msg loadedMsg) tea.Cmd {
 	s.loaded = true
 	m.consumers = msg.consumers
 	m.setAccounts(msg.accts)
-	m.refresh.nextDue = time.Time{} // re-plan the auto-refresh with the new data
+	m.sched.Replan() // with the new data
 	return cmd
 }
 
@@ -103,11 +101,12 @@ func (m *Model) onStoreChanged() tea.Cmd {
 	return tea.Batch(m.loadCmd(), waitCmd(m.c.Ctx, m.store.w))
 }
 
-// setAccounts installs a new list of accounts, keeping each row's refresh
-// state and the selection, or selecting an account just saved.
+// setAccounts installs a new list of accounts, keeping the selection, or
+// selecting an account just saved; refreshes waiting for an account that
+// is gone are dropped.
 func (m *Model) setAccounts(accts []accounts.Account) {
 	m.list.SetAccounts(accts)
-	m.refresh.prune(m.list)
+	m.sched.Keep(func(id string) bool { return m.list.Row(id) != nil })
 	if id := m.store.selectAfter; id != "" && m.list.Select(id) {
 		m.store.selectAfter = ""
 	}

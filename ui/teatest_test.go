@@ -8,12 +8,14 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/exp/teatest/v2"
+
+	"github.com/keyfob/keyfob/internal/keyfobtest"
 )
 
 // TestProgramEndToEnd runs the model in a real Bubble Tea program: the
 // first frame lists the accounts, keys reach it, q quits cleanly.
 func TestProgramEndToEnd(t *testing.T) {
-	m := newViewModel(t, fixtures(), 100, 30)
+	m := newViewModel(t, keyfobtest.Fixtures(), 100, 30)
 	off := false
 	m.cfg.AutoRefresh = &off // nothing may write to the store after the program ends
 	tm := teatest.NewTestModel(t, m,
@@ -25,16 +27,16 @@ func TestProgramEndToEnd(t *testing.T) {
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
 		return bytes.Contains(b, []byte("home")) && bytes.Contains(b, []byte("login required"))
 	}, teatest.WithDuration(10*time.Second))
-	tm.Send(keyMsg("?"))
-	tm.Send(keyMsg("esc"))
-	tm.Send(keyMsg("j"))
-	tm.Send(keyMsg("q"))
+	tm.Send(keyfobtest.Key("?"))
+	tm.Send(keyfobtest.Key("esc"))
+	tm.Send(keyfobtest.Key("j"))
+	tm.Send(keyfobtest.Key("q"))
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
 	final, ok := tm.FinalModel(t).(*Model)
 	if !ok || !final.quitting || final.dialogs.Len() != 0 {
 		t.Fatalf("the program did not end through quit")
 	}
-	if r := final.list.Selected(); r == nil || r.Acct.Name != "work" {
+	if r := final.list.Selected(); r == nil || r.Name() != "work" {
 		t.Errorf("j did not reach the model through the program")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/internal/keyfobtest"
 	"github.com/keyfob/keyfob/oauth/sandbox"
 )
 
@@ -16,8 +17,8 @@ import (
 func TestOtherProcessChangesShowUp(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, func(s *sandbox.Server) []accounts.Account {
 		return []accounts.Account{
-			minted(s, "1d000001", "car", accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}),
-			minted(s, "1d000002", "truck", accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}),
+			keyfobtest.Minted(s, "1d000001", "car", accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}),
+			keyfobtest.Minted(s, "1d000002", "truck", accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}),
 		}
 	})
 	other := e.other(t)
@@ -29,14 +30,14 @@ func TestOtherProcessChangesShowUp(t *testing.T) {
 	if _, err := other.Rename(ctx(), "1d000002", "van"); err != nil {
 		t.Fatal(err)
 	}
-	e.d.until("the reload", func() bool {
-		return e.row(0).Acct.AccessToken == fresh.AccessToken && e.row(1).Acct.Name == "van"
+	e.d.Until("the reload", func() bool {
+		return e.row(0).Account().AccessToken == fresh.AccessToken && e.row(1).Account().Name == "van"
 	})
 
 	// A change made here keeps the other process's: writes go through the
 	// manager, which re-reads the store.
-	e.d.press("down", "e", "ctrl+u", "type:lorry", "enter")
-	e.d.until("the rename", e.noModals)
+	e.d.Press("down", "e", "ctrl+u", "type:lorry", "enter")
+	e.d.Until("the rename", e.noModals)
 	if car, _ := e.storedNamed(t, "car"); car.RefreshToken != fresh.RefreshToken {
 		t.Error("the rename wrote back a stale refresh token of another account")
 	}
@@ -50,15 +51,15 @@ func TestOtherProcessChangesShowUp(t *testing.T) {
 // reported back as another process's change: no reload follows.
 func TestOwnWritesAreNoChange(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, func(s *sandbox.Server) []accounts.Account {
-		return []accounts.Account{minted(s, "1d000001", "car", accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID})}
+		return []accounts.Account{keyfobtest.Minted(s, "1d000001", "car", accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID})}
 	})
-	e.d.press("e", "ctrl+u", "type:van", "enter")
-	e.d.until("the rename", func() bool { return e.noModals() && e.row(0).Acct.Name == "van" })
-	e.d.press("r")
-	e.d.until("the refresh", func() bool { return !e.row(0).Busy && e.srv.Stats().Refreshes == 1 })
+	e.d.Press("e", "ctrl+u", "type:van", "enter")
+	e.d.Until("the rename", func() bool { return e.noModals() && e.row(0).Account().Name == "van" })
+	e.d.Press("r")
+	e.d.Until("the refresh", func() bool { return !e.busy(0) && e.srv.Stats().Refreshes == 1 })
 	// Two looks of the watch (one a second) and some more.
 	time.Sleep(2*watchEvery + 500*time.Millisecond)
-	e.d.drain()
+	e.d.Drain()
 	if n := e.d.changes.Load(); n != 0 {
 		t.Fatalf("the TUI's own writes came back as %d changes by others", n)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/internal/keyfobtest"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/ui/dialog"
@@ -18,8 +19,8 @@ func TestRefreshRegionChangeIsAToast(t *testing.T) {
 	eu := sandbox.User{Email: "eu-driver@example.com", Region: "EU"}
 	e := newFlowEnv(t, sandbox.Options{Users: []sandbox.User{eu}}, seedOne(accounts.KindFleet,
 		sandbox.MintRequest{ClientID: sandbox.FleetClientID, Email: eu.Email, AccessTTL: -time.Minute}))
-	e.d.press("r")
-	e.d.until("the region toast", func() bool { return strings.Contains(plain(e.m), "car: region na → eu (its tokens say so)") })
+	e.d.Press("r")
+	e.d.Until("the region toast", func() bool { return strings.Contains(plain(e.m), "car: region na → eu (its tokens say so)") })
 	if got := e.stored(t)[0]; got.Region != "eu" || got.Audience != sandbox.TeslaFleetAPIBase("eu") || got.Endpoints.APIBaseURL != e.srv.FleetAPIBase("eu") {
 		t.Fatalf("stored region %q audience %q API base %q", got.Region, got.Audience, got.Endpoints.APIBaseURL)
 	}
@@ -28,14 +29,16 @@ func TestRefreshRegionChangeIsAToast(t *testing.T) {
 // A sign-in whose tokens name another region than the one chosen says
 // so in its toast.
 func TestLoginRegionChangeIsInTheToast(t *testing.T) {
-	e := newFlowEnv(t, sandbox.Options{}, nil)
-	e.d.press("n", "enter", "down", "enter") // fleet → eu, for a user of region na
+	// Only the default user, of region na: the eu preset's login hint
+	// finds no user of its region.
+	e := newFlowEnv(t, sandbox.Options{Users: []sandbox.User{}}, nil)
+	e.d.Press("n", "enter", "down", "enter") // fleet → eu, for a user of region na
 	if !e.onForm() {
 		t.Fatalf("not on the form:\n%s", plain(e.m))
 	}
-	e.d.press("type:car", "enter")
-	e.d.until("the account to be saved", e.noModals)
-	e.d.until("the toast", func() bool { return strings.Contains(plain(e.m), "car signed in") })
+	e.d.Press("type:car", "enter")
+	e.d.Until("the account to be saved", e.noModals)
+	e.d.Until("the toast", func() bool { return strings.Contains(plain(e.m), "car signed in") })
 	if !strings.Contains(plain(e.m), "region eu → na (its tokens say so)") {
 		t.Errorf("the toast does not tell the region change:\n%s", plain(e.m))
 	}
@@ -49,12 +52,12 @@ func TestLoginRegionChangeIsInTheToast(t *testing.T) {
 func TestLegacyRevokeReadsHonestly(t *testing.T) {
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindLegacy,
 		sandbox.MintRequest{Legacy: true, ClientID: sandbox.LegacyClientID}))
-	e.d.press("x")
+	e.d.Press("x")
 	if text := dialogText(e.m); !strings.Contains(text, "answers yes whether or not it revoked anything") || strings.Contains(text, "stops working") {
 		t.Fatalf("the confirm dialog: %s", text)
 	}
-	e.d.press("y")
-	e.d.until("the result", func() bool {
+	e.d.Press("y")
+	e.d.Until("the result", func() bool {
 		_, ok := e.m.dialogs.Top().(*dialog.Confirm)
 		return ok && strings.Contains(dialogText(e.m), "not confirmed")
 	})
@@ -73,7 +76,7 @@ func TestLegacyRevokeReadsHonestly(t *testing.T) {
 // and what a login remembers goes to config.json and to that copy.
 func TestRedirectMemoryIsKeptInTheTUI(t *testing.T) {
 	engine := &oauth.Engine{}
-	mgr := seedManager(t, nil, accounts.Options{Auth: engine})
+	mgr := keyfobtest.Manager(t, nil, accounts.Options{Auth: engine})
 	logins := &oauth.Logins{Engine: engine, Manager: mgr}
 	cfg := accounts.Config{RedirectURIs: map[string]string{"app": "http://localhost:8976/callback"}}
 	m := newModelFor(t, Options{Manager: mgr, Logins: logins, Config: cfg}, 100, 30)

@@ -48,12 +48,42 @@ type Common struct {
 	// Keys names the root's account keys for sentences that mention them
 	// ("sign in again with n"), taken from its KeyMap.
 	Keys KeyNames
+	// Jobs says what the refresh scheduler is doing for an account; the
+	// parts that show an account ask it rather than keep a copy (nil:
+	// nothing is under way).
+	Jobs Jobs
 }
 
 // KeyNames are the keys, as help shows them, that parts name in their
 // text.
 type KeyNames struct {
-	New, Revoke, Remove, Refresh string
+	New, Import, Refresh, Revoke, Remove, Edit string
+}
+
+// Job is what the refresh scheduler is doing for one account.
+type Job int
+
+// The jobs.
+const (
+	// NoJob: no refresh of the account runs or waits.
+	NoJob Job = iota
+	// Queued: a refresh waits for a free slot.
+	Queued
+	// Refreshing: a refresh is under way.
+	Refreshing
+)
+
+// Jobs answers what the refresh scheduler is doing for the account id.
+type Jobs interface {
+	Job(id string) Job
+}
+
+// JobOf is what the refresh scheduler is doing for the account id.
+func (c *Common) JobOf(id string) Job {
+	if c.Jobs == nil {
+		return NoJob
+	}
+	return c.Jobs.Job(id)
 }
 
 // Action is what a part decided in an Update, for the root to act on: a

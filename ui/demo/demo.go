@@ -19,6 +19,7 @@ import (
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/fleetapp"
 	"github.com/keyfob/keyfob/oauth/sandbox"
+	"github.com/keyfob/keyfob/oauth/sandbox/presets"
 	"github.com/keyfob/keyfob/ui"
 )
 
@@ -45,33 +46,6 @@ type Demo struct {
 // instead of replacing a sample of the same user.
 const sampleClient = "keyfob-demo-fleet"
 
-// customClient and customSecret are the custom kind's app at the sandbox,
-// in its preset and its sample: a confidential client, so that every
-// grant of the custom kind (code, password, client credentials) works.
-const (
-	customClient = "keyfob-demo-custom"
-	customSecret = "keyfob-demo-custom-secret"
-)
-
-// regionUsers are the sandbox's users besides the default one (region
-// NA): the wizard's presets hint the user of the chosen region, so a login
-// there gets tokens that agree with it; the China user's sign-in goes on
-// at the sandbox's China host, as Tesla's does at auth.tesla.cn.
-var regionUsers = []sandbox.User{
-	{Email: "eu-driver@example.com", FullName: "Sandbox Driver (EU)", Region: "EU"},
-	{Email: "cn-driver@example.com", FullName: "Sandbox Driver (CN)", Region: "CN"},
-}
-
-// userOf is the email of the sandbox user of a region.
-func userOf(s *sandbox.Server, region string) string {
-	for _, u := range s.Users() {
-		if strings.EqualFold(u.Region, region) {
-			return u.Email
-		}
-	}
-	return s.User().Email
-}
-
 // Start launches the sandbox on 127.0.0.1, creates a temporary store with
 // sample accounts and returns the demo. ctx only bounds the setup.
 func Start(ctx context.Context) (*Demo, error) {
@@ -79,7 +53,7 @@ func Start(ctx context.Context) (*Demo, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, err := sandbox.Start(sandbox.Options{Users: regionUsers, Secrets: map[string]string{customClient: customSecret}})
+	srv, err := sandbox.Start(presets.Options(sandbox.Options{}))
 	if err != nil {
 		return nil, fmt.Errorf("cannot start the sandbox server: %w", err)
 	}
@@ -153,60 +127,12 @@ func (d *Demo) Options(base ui.Options) ui.Options {
 	return o
 }
 
-// Presets are Tesla's presets with the sandbox's endpoints and clients, so
-// `n` → fleet → enter signs in against the sandbox: the Fleet app with its
-// registered redirect URI, Tesla's Fleet API base of the region as the
-// audience (what the sandbox's Tesla-shaped tokens name) and the sandbox's
-// own as the API base that keyfob check and partner call, the sandbox's
-// root as an owner account's Owner API, and the region's user as the
-// sign-in's login hint (the China user's sign-in moves to the China host,
-// as at Tesla). Options puts them in the logins of the TUI; the command
-// line's login can use them too.
+// Presets are Tesla's presets pointed at the demo's sandbox (see
+// presets.Sandbox), with the Fleet app's registered redirect URI, so that
+// `n` → fleet → enter signs in against the sandbox. Options puts them in
+// the logins of the TUI; the command line's login can use them too.
 func (d *Demo) Presets(kind accounts.Kind, region string) (accounts.Account, error) {
-	a, err := oauth.Preset(kind, region)
-	if err != nil {
-		return a, err
-	}
-	base := d.Server.URL()
-	issuer := d.Server.Issuer()
-	switch kind {
-	case accounts.KindFleet:
-		a.ClientID = sandbox.FleetClientID
-		a.Endpoints.AuthURL = issuer + "/authorize"
-		a.Endpoints.TokenURL = issuer + "/token"
-		a.Endpoints.UserInfoURL = issuer + "/userinfo"
-		a.Endpoints.RedirectURI = d.RedirectURI
-		a.Endpoints.APIBaseURL = d.Server.FleetAPIBase(a.Region)
-		a.Email = userOf(d.Server, a.Region)
-	case accounts.KindOwner:
-		a.Endpoints.AuthURL = issuer + "/authorize"
-		a.Endpoints.TokenURL = issuer + "/token"
-		a.Endpoints.UserInfoURL = issuer + "/userinfo"
-		a.Endpoints.APIBaseURL = base
-		a.Email = userOf(d.Server, a.Region)
-	case accounts.KindPartner:
-		a.ClientID = sandbox.PartnerClientID
-		a.ClientSecret = sandbox.PartnerSecret
-		a.Endpoints.TokenURL = issuer + "/token"
-		a.Endpoints.APIBaseURL = d.Server.FleetAPIBase(a.Region)
-	case accounts.KindLegacy:
-		a.ClientID = sandbox.LegacyClientID
-		a.ClientSecret = sandbox.LegacyClientSecret
-		a.Endpoints.BaseURL = base
-		a.Email = d.Server.User().Email
-	case accounts.KindCustom:
-		// An app with no registered redirect URI, which the sandbox lets
-		// use any loopback port (RFC 8252), as the custom kind does.
-		a.ClientID, a.ClientSecret = customClient, customSecret
-		a.Endpoints = accounts.Endpoints{
-			AuthURL:     issuer + "/authorize",
-			TokenURL:    issuer + "/token",
-			RevokeURL:   issuer + "/revoke",
-			UserInfoURL: issuer + "/userinfo",
-		}
-		a.RequestedScopes = []string{"openid", "email", "offline_access"}
-	}
-	return a, nil
+	return presets.Sandbox{Server: d.Server, RedirectURI: d.RedirectURI}.Preset(kind, region)
 }
 
 // Browse plays the user's browser against the sandbox: it opens the
@@ -349,7 +275,7 @@ func (d *Demo) mintSample(smp sample, id string, now time.Time) accounts.Account
 	a := smp.acct
 	smp.mint.ClientID, smp.mint.Scopes, smp.mint.Audience = a.ClientID, a.RequestedScopes, a.Audience
 	if a.Kind == accounts.KindFleet || a.Kind == accounts.KindOwner {
-		smp.mint.Email = userOf(s, a.Region) // tokens that agree with the sample's region
+		smp.mint.Email = presets.UserOf(s, a.Region) // tokens that agree with the sample's region
 	}
 	ts := s.Mint(smp.mint)
 	a.ID = id

@@ -89,8 +89,9 @@ type page struct {
 // render renders everything known about the account of r.
 func render(r *list.Row, c *common.Common, p page) string {
 	w := &writer{st: c.Styles, now: c.Now, loc: c.Loc, width: c.Width, labelW: 14, keys: c.Keys}
-	a := &r.Acct
-	account(w, r, c.Frame)
+	acct := r.Account()
+	a := &acct
+	account(w, a, r.Status(c.Now, c.JobOf(a.ID)), c.Frame)
 	accessToken(w, a)
 	refreshToken(w, a)
 	consumers(w, p.consumers, p.remove)
@@ -108,11 +109,10 @@ func render(r *list.Row, c *common.Common, p page) string {
 	return strings.TrimRight(w.b.String(), "\n")
 }
 
-func account(w *writer, r *list.Row, spin string) {
-	a, st := &r.Acct, w.st
-	status := r.Status(w.now)
+func account(w *writer, a *accounts.Account, status present.Status, spin string) {
+	st := w.st
 	word := status.String()
-	if r.Busy {
+	if status == present.Refreshing() {
 		word = spin + " " + word
 	}
 	w.section("Account")

@@ -1,14 +1,16 @@
 // Package dialog holds the dialogs of keyfob's terminal interface (confirm
-// a revocation or a removal, report a revocation, rename, help) and the
-// stack the root keeps them on. A dialog takes every key while it is on
+// a revocation or a removal, report a revocation, rename, edit, help) and
+// the stack the root keeps them on. A dialog takes every key while it is on
 // top; its Update returns what the user decided as an Action, which the
-// root acts on.
+// root acts on. No dialog changes an account itself: it decides (Revoke,
+// Remove, SaveName, SaveEdit, RemoveConsumer), the root runs the change,
+// and a dialog that waits for the answer (rename, edit) is closed by the
+// root on success or told why nothing changed with a Refused message.
 package dialog
 
 import (
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/ui/common"
 )
 
@@ -44,16 +46,18 @@ type (
 	}
 	// Remove forgets the account ID (named Name, cleaned) locally.
 	Remove struct{ ID, Name string }
-	// Renamed reports an account renamed from Old.
-	Renamed struct {
-		Old     string
-		Account accounts.Account
-	}
+	// SaveName renames the account ID from Old (as shown) to Name. The
+	// dialog stays open until the answer.
+	SaveName struct{ ID, Old, Name string }
 	// Copy puts Text (not a secret) on the clipboard.
 	Copy struct{ What, Text string }
 	// Open opens URL in the browser.
 	Open struct{ What, URL string }
 )
+
+// Refused is the root's answer to a dialog whose change (SaveName,
+// SaveEdit) the manager refused: the dialog stays open and shows why.
+type Refused struct{ Err error }
 
 // Stack is the dialogs open over the screen, the last one on top.
 type Stack struct{ dialogs []Dialog }

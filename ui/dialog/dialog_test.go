@@ -1,53 +1,33 @@
 package dialog
 
 import (
-	"context"
-	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"charm.land/bubbles/v2/key"
-	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/themes"
+	"github.com/keyfob/keyfob/internal/keyfobtest"
 	"github.com/keyfob/keyfob/ui/common"
 )
 
+// newCommon is what the dialogs share with the root, on a 100×30
+// terminal, with mgr as the manager.
 func newCommon(t *testing.T, mgr *accounts.Manager) *common.Common {
 	t.Helper()
-	th, err := themes.Get(themes.Default)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &common.Common{Ctx: context.Background(), Styles: common.NewStyles(th, true, false), Width: 100, Height: 30, Manager: mgr}
-}
-
-// press is the key press that String() reports as k.
-func press(k string) tea.KeyPressMsg {
-	switch k {
-	case "enter":
-		return tea.KeyPressMsg{Code: tea.KeyEnter}
-	case "esc":
-		return tea.KeyPressMsg{Code: tea.KeyEscape}
-	case "left":
-		return tea.KeyPressMsg{Code: tea.KeyLeft}
-	case "right":
-		return tea.KeyPressMsg{Code: tea.KeyRight}
-	case "tab":
-		return tea.KeyPressMsg{Code: tea.KeyTab}
-	}
-	r := []rune(k)[0]
-	return tea.KeyPressMsg{Code: r, Text: k}
+	c := keyfobtest.Common(t, 100, 30)
+	c.Manager = mgr
+	return c
 }
 
 // decide sends keys to d and returns the decision of the last one.
 func decide(d Dialog, keys ...string) any {
 	var a any
 	for _, k := range keys {
-		a, _ = d.Update(press(k))
+		a, _ = d.Update(keyfobtest.Key(k))
 	}
 	return a
 }
@@ -98,18 +78,11 @@ func TestConfirmDecisions(t *testing.T) {
 	}
 }
 
+// The rename dialog decides a new name and changes nothing itself; a name
+// the manager refuses comes back to it (Refused), and it stays open and
+// says why.
 func TestRenameDecisions(t *testing.T) {
-	m, err := accounts.Open("", accounts.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
-	other := fleet
-	other.ID, other.Name, other.Email = "1d000002", "work", "w@example.com"
-	if _, err := m.Put(context.Background(), fleet, other); err != nil {
-		t.Fatal(err)
-	}
-	c := newCommon(t, m)
+	c := newCommon(t, nil)
 	d, _ := NewRename(c, fleet)
 	if a := decide(d, "esc"); a != (Close{}) {
 		t.Errorf("esc decided %v", a)
@@ -121,21 +94,16 @@ func TestRenameDecisions(t *testing.T) {
 	if a := decide(d, "enter"); a != nil || !strings.Contains(d.err, "cannot be empty") {
 		t.Errorf("an empty name decided %v, error %q", a, d.err)
 	}
-	// A taken name: the manager refuses, the dialog stays open and says so.
-	d.input.SetValue("work")
-	_, cmd := d.Update(press("enter"))
-	if a, _ := d.Update(cmd()); a != nil || !strings.Contains(d.err, "already exists") {
-		t.Errorf("a taken name decided %v, error %q", a, d.err)
+	d.input.SetValue(" car ")
+	if a := decide(d, "enter"); a != (SaveName{ID: "1d000001", Old: "home", Name: "car"}) {
+		t.Errorf("a new name decided %#v", a)
 	}
-	d.input.SetValue("car")
-	_, cmd = d.Update(press("enter"))
-	a, _ := d.Update(cmd())
-	if r, ok := a.(Renamed); !ok || r.Old != "home" || r.Account.Name != "car" {
-		t.Errorf("a rename decided %#v", a)
+	taken := fmt.Errorf("%w: work", accounts.ErrNameTaken)
+	if a, _ := d.Update(Refused{Err: taken}); a != nil || !strings.Contains(d.err, taken.Error()) {
+		t.Errorf("a refused name decided %v, error %q", a, d.err)
 	}
-	// Another dialog's answer is not this one's.
-	if a, _ := d.Update(renamedMsg{d: &Rename{}, err: errors.New("x")}); a != nil {
-		t.Errorf("another rename's answer decided %v", a)
+	if !strings.Contains(ansi.Strip(d.View()), "work") {
+		t.Errorf("the dialog does not say why:\n%s", ansi.Strip(d.View()))
 	}
 }
 

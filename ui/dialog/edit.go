@@ -16,19 +16,14 @@ import (
 	"github.com/keyfob/keyfob/ui/present"
 )
 
-// Edited reports an account whose settings an edit changed.
-type Edited struct {
-	Before, After accounts.Account
-	// Notes say what a new region did not move.
-	Notes []string
-}
-
-// editedMsg is the manager's answer to an edit.
-type editedMsg struct {
-	d             *Edit
-	before, after accounts.Account
-	notes         []string
-	err           error
+// SaveEdit applies the changed fields to the account ID (edit.Apply, with
+// presets and the consent given), keeping its tokens. The dialog stays
+// open until the answer.
+type SaveEdit struct {
+	ID      string
+	Changes edit.Changes
+	Presets edit.Presets
+	Consent edit.Consent
 }
 
 // editField is one input of the edit form.
@@ -39,10 +34,11 @@ type editField struct {
 }
 
 // Edit changes an account's endpoints, redirect URI, region, audience or
-// name, prefilled with its values, and saves through Manager.Edit with the
-// same rules as `keyfob edit` (oauth/edit): only the fields the user
-// changed count as given, so a new region moves the others. A refused
-// change keeps the dialog open, focused on the field at fault.
+// name, prefilled with its values. It decides SaveEdit, which the root
+// applies with the same rules as `keyfob edit` (oauth/edit): only the
+// fields the user changed count as given, so a new region moves the
+// others. A refused change keeps the dialog open, focused on the field at
+// fault.
 //
 // A change that takes the user's consent (a Tesla account's endpoint
 // moving off Tesla's hosts, plain http to a new host on another machine:
@@ -111,20 +107,14 @@ func (d *Edit) Busy() bool { return d.saving }
 // Update implements Dialog.
 func (d *Edit) Update(msg tea.Msg) (common.Action, tea.Cmd) {
 	switch msg := msg.(type) {
-	case editedMsg:
-		if msg.d != d {
-			return nil, nil
-		}
+	case Refused:
 		d.saving = false
 		var ce *edit.ConsentError
-		if errors.As(msg.err, &ce) {
+		if errors.As(msg.Err, &ce) {
 			d.confirm, d.asked = newConsentStep(d.c, ce), ce
 			return nil, nil
 		}
-		if msg.err != nil {
-			return nil, d.refused(msg.err)
-		}
-		return Edited{Before: msg.before, After: msg.after, Notes: msg.notes}, nil
+		return nil, d.refused(msg.Err)
 	case tea.KeyPressMsg:
 		if d.saving {
 			return nil, nil
@@ -204,23 +194,14 @@ func (d *Edit) changes() edit.Changes {
 	return ch
 }
 
-// save hands the changed fields to the manager; with none it just closes.
+// save decides to save the changed fields; with none it just closes.
 func (d *Edit) save() (common.Action, tea.Cmd) {
 	ch := d.changes()
 	if len(ch) == 0 {
 		return Close{}, nil
 	}
 	d.err, d.saving = "", true
-	mgr, ctx, id, presets, consent := d.c.Manager, d.c.Ctx, d.id, d.presets, d.consent
-	return nil, func() tea.Msg {
-		var notes []string
-		before, after, err := mgr.Edit(ctx, id, func(a *accounts.Account) error {
-			var err error
-			notes, err = edit.Apply(a, ch, presets, consent)
-			return err
-		})
-		return editedMsg{d: d, before: before, after: after, notes: notes, err: err}
-	}
+	return SaveEdit{ID: d.id, Changes: ch, Presets: d.presets, Consent: d.consent}, nil
 }
 
 // refused shows why the edit was refused and focuses the field at fault.

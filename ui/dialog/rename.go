@@ -12,15 +12,8 @@ import (
 	"github.com/keyfob/keyfob/ui/present"
 )
 
-// renamedMsg is the manager's answer to a rename.
-type renamedMsg struct {
-	d    *Rename
-	acct accounts.Account
-	err  error
-}
-
-// Rename edits an account's name and saves it through the manager; a
-// refused name (taken, empty) keeps the dialog open with the reason.
+// Rename edits an account's name: it decides SaveName, and a name the
+// manager refuses (taken, invalid) keeps it open with the reason.
 type Rename struct {
 	c     *common.Common
 	keys  RenameKeyMap
@@ -57,15 +50,9 @@ func (d *Rename) SetSize(int, int) {
 // Update implements Dialog.
 func (d *Rename) Update(msg tea.Msg) (common.Action, tea.Cmd) {
 	switch msg := msg.(type) {
-	case renamedMsg:
-		if msg.d != d {
-			return nil, nil
-		}
-		if msg.err != nil {
-			d.err = msg.err.Error()
-			return nil, nil
-		}
-		return Renamed{Old: d.old, Account: msg.acct}, nil
+	case Refused:
+		d.err = msg.Err.Error()
+		return nil, nil
 	case tea.KeyPressMsg:
 		switch {
 		case key.Matches(msg, d.keys.Cancel):
@@ -79,7 +66,7 @@ func (d *Rename) Update(msg tea.Msg) (common.Action, tea.Cmd) {
 	return nil, cmd
 }
 
-// save checks the name and asks the manager to save it.
+// save checks the name and decides to save it.
 func (d *Rename) save() (common.Action, tea.Cmd) {
 	name := strings.TrimSpace(d.input.Value())
 	switch {
@@ -90,11 +77,7 @@ func (d *Rename) save() (common.Action, tea.Cmd) {
 		return Close{}, nil
 	}
 	d.err = ""
-	mgr, ctx, id := d.c.Manager, d.c.Ctx, d.id
-	return nil, func() tea.Msg {
-		a, err := mgr.Rename(ctx, id, name)
-		return renamedMsg{d: d, acct: a, err: err}
-	}
+	return SaveName{ID: d.id, Old: d.old, Name: name}, nil
 }
 
 // View implements Dialog.

@@ -6,6 +6,7 @@ package list
 
 import (
 	"fmt"
+	"iter"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -59,13 +60,10 @@ func (l *Model) SetSize(width, rows int) {
 	l.ensureVisible()
 }
 
-// SetAccounts installs the accounts, keeping each row's refresh state and
-// the selection.
+// SetAccounts installs the accounts, in their order, keeping the
+// selection.
 func (l *Model) SetAccounts(accts []accounts.Account) {
-	selID := ""
-	if r := l.Selected(); r != nil {
-		selID = r.Acct.ID
-	}
+	selID := l.SelectedID()
 	rows := make([]*Row, len(accts))
 	byID := make(map[string]int, len(accts))
 	for i, a := range accts {
@@ -73,13 +71,41 @@ func (l *Model) SetAccounts(accts []accounts.Account) {
 		if r == nil {
 			r = NewRow(a)
 		} else {
-			r.Set(a)
+			r.set(a)
 		}
 		rows[i] = r
 		byID[a.ID] = i
 	}
 	l.rows, l.byID = rows, byID
 	l.filterKeeping(selID)
+}
+
+// SetAccount replaces one account (after a refresh, a rename or an edit),
+// in its place. It reports whether the list holds the account; one that
+// left the list is not brought back.
+func (l *Model) SetAccount(a accounts.Account) bool {
+	r := l.Row(a.ID)
+	if r == nil {
+		return false
+	}
+	r.set(a)
+	if l.query != "" {
+		// The account may match the filter no longer, or now.
+		l.filterKeeping(l.SelectedID())
+	}
+	return true
+}
+
+// Accounts yields every account in store order, for reading: the refresh
+// scheduler looks at them on a tick without copying the list.
+func (l *Model) Accounts() iter.Seq[*accounts.Account] {
+	return func(yield func(*accounts.Account) bool) {
+		for _, r := range l.rows {
+			if !yield(&r.acct) {
+				return
+			}
+		}
+	}
 }
 
 // Select puts the cursor on the account id, clearing a filter that hides
@@ -106,6 +132,14 @@ func (l *Model) Row(id string) *Row {
 		return l.rows[i]
 	}
 	return nil
+}
+
+// SelectedID is the id of the account under the cursor, or "".
+func (l *Model) SelectedID() string {
+	if r := l.Selected(); r != nil {
+		return r.acct.ID
+	}
+	return ""
 }
 
 // Selected is the row under the cursor, or nil.
@@ -180,7 +214,7 @@ func (l *Model) Update(msg tea.Msg) (common.Action, tea.Cmd) {
 	case key.Matches(kp, k.ClearFilter):
 		l.setQuery("")
 	case key.Matches(kp, k.Details):
-		return OpenDetail{ID: l.Selected().Acct.ID}, nil
+		return OpenDetail{ID: l.SelectedID()}, nil
 	}
 	return nil, nil
 }
@@ -223,11 +257,7 @@ func (l *Model) setQuery(q string) {
 	if q == "" {
 		l.filter.SetValue("")
 	}
-	id := ""
-	if r := l.Selected(); r != nil {
-		id = r.Acct.ID
-	}
-	l.filterKeeping(id)
+	l.filterKeeping(l.SelectedID())
 }
 
 // filterKeeping recomputes the visible rows and puts the cursor on the
@@ -323,7 +353,8 @@ func (l *Model) View() string {
 	end := min(l.offset+l.height, len(l.visible))
 	for i := l.offset; i < end; i++ {
 		b.WriteByte('\n')
-		b.WriteString(l.table.row(l.rows[l.visible[i]], i == l.cursor))
+		r := l.rows[l.visible[i]]
+		b.WriteString(l.table.row(r, i == l.cursor, l.c.JobOf(r.acct.ID)))
 	}
 	l.table.size = b.Len()
 	return b.String()

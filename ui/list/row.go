@@ -5,23 +5,19 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/ui/common"
 	"github.com/keyfob/keyfob/ui/present"
 )
 
-// Row is one account in the list, with what the screen knows beyond the
-// store (its refresh state) and the parts of its rendering that do not
-// change every second.
+// Row is one account in the list: the account as last read or refreshed
+// and the parts of its rendering that do not change every second. Rows
+// are read-only outside the list, which replaces them when the accounts
+// change (SetAccounts, SetAccount); what a refresh is doing for an account
+// is the refresh scheduler's to say (common.Jobs), not the row's.
 type Row struct {
-	// Acct is the account as last read or refreshed; change it with Set.
-	Acct accounts.Account
+	acct accounts.Account
 
-	// The refresh state, kept across reloads.
-	Busy     bool      // a refresh is in flight
-	Queued   bool      // waiting for a refresh slot
-	Failures int       // consecutive auto-refresh failures
-	RetryAt  time.Time // no auto-refresh before this (back-off)
-
-	// Derived from Acct, cleaned for the terminal.
+	// Derived from acct, cleaned for the terminal.
 	name, email, kind string
 	badges            []string // short scope labels, most useful first
 	search            string   // lower-case text the filter matches
@@ -35,16 +31,16 @@ type Row struct {
 // NewRow prepares an account for the list.
 func NewRow(a accounts.Account) *Row {
 	r := &Row{}
-	r.Set(a)
+	r.set(a)
 	return r
 }
 
-// Set replaces the row's account, recomputing what derives from it.
-func (r *Row) Set(a accounts.Account) {
-	r.Acct = a
+// set replaces the row's account, recomputing what derives from it.
+func (r *Row) set(a accounts.Account) {
+	r.acct = a
 	r.name = present.OneLine(a.Name)
 	r.email = present.OneLine(a.Email)
-	r.kind = present.KindRegion(&r.Acct)
+	r.kind = present.KindRegion(&r.acct)
 	scopes := present.BadgeOrder(a.Scopes())
 	r.badges = make([]string, len(scopes))
 	var sb strings.Builder
@@ -64,26 +60,26 @@ func (r *Row) Set(a accounts.Account) {
 	r.cacheGen = 0
 }
 
+// Account is the row's account.
+func (r *Row) Account() accounts.Account { return r.acct }
+
+// ID is the account's id.
+func (r *Row) ID() string { return r.acct.ID }
+
 // Name is the account's name, safe for the terminal.
 func (r *Row) Name() string { return r.name }
 
-// Status is what the status column says of the row at now: a refresh
-// under way or queued, else the account's own status.
-func (r *Row) Status(now time.Time) present.Status {
-	switch {
-	case r.Busy:
+// Status is what the status column says of the row at now, given what the
+// refresh scheduler is doing for it: a refresh under way or waiting, else
+// the account's own status.
+func (r *Row) Status(now time.Time, job common.Job) present.Status {
+	switch job {
+	case common.Refreshing:
 		return present.Refreshing()
-	case r.Queued:
+	case common.Queued:
 		return present.Queued()
 	}
-	return present.StatusOf(&r.Acct, now)
-}
-
-// RefreshableNow reports whether a refresh of the row may start: the
-// account can be refreshed (accounts.CanRefresh, the rule every face
-// follows) and is not refreshing already.
-func (r *Row) RefreshableNow() bool {
-	return !r.Busy && !r.Queued && accounts.CanRefresh(r.Acct) == nil
+	return present.StatusOf(&r.acct, now)
 }
 
 // matches reports whether the row matches every word of a lower-case

@@ -183,8 +183,9 @@ func (t *table) plainCell(s string, selected bool) string {
 }
 
 // row renders one row: the static cells from the cache, or afresh in the
-// selection style on the selected row, then the ticking cells.
-func (t *table) row(r *Row, selected bool) string {
+// selection style on the selected row, then the ticking cells; job is
+// what the refresh scheduler is doing for it.
+func (t *table) row(r *Row, selected bool, job common.Job) string {
 	c := cells{t: t, b: t.buf[:0], gap: gap, sel: selected}
 	var scopes string
 	if selected {
@@ -204,9 +205,9 @@ func (t *table) row(r *Row, selected bool) string {
 	text, u := t.expires(r)
 	c.text(colExpires, text, t.st.Urgency(u), true)
 	c.rendered(colScopes, scopes)
-	status := r.Status(t.now)
+	status := r.Status(t.now, job)
 	word := status.String()
-	if r.Busy {
+	if job == common.Refreshing {
 		word = t.spin + " " + word
 	}
 	c.text(colStatus, word, t.st.Tone(status.Tone), false)
@@ -216,7 +217,7 @@ func (t *table) row(r *Row, selected bool) string {
 
 // expires is the countdown text of a row and its urgency.
 func (t *table) expires(r *Row) (string, present.Urgency) {
-	a := &r.Acct
+	a := &r.acct
 	if a.State == accounts.StateRevoked {
 		return "—", present.UrgencyNone
 	}

@@ -8,12 +8,13 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/internal/keyfobtest"
 	"github.com/keyfob/keyfob/oauth"
 )
 
 // redirectMemory is logins that remember redirect URIs by client id.
 type redirectMemory struct {
-	fakeLogins
+	keyfobtest.Logins
 	uris map[string]string
 }
 
@@ -24,7 +25,7 @@ func (l redirectMemory) RedirectFor(clientID string) string { return l.uris[clie
 // is never put over one the user typed.
 func TestFleetRedirectComesFromMemory(t *testing.T) {
 	c := newCommon(t)
-	c.Logins = redirectMemory{fakeLogins: fakeLogins{Logins: c.Logins},
+	c.Logins = redirectMemory{Logins: keyfobtest.Logins{Logins: c.Logins},
 		uris: map[string]string{"app": "http://localhost:8976/callback", "other": "https://other.example/cb"}}
 	w := formAt(c, purposeLogin, accounts.KindFleet, "")
 	id, redirect := w.form.index(oauth.FieldClientID), w.form.index(oauth.FieldRedirectURI)
@@ -32,7 +33,7 @@ func TestFleetRedirectComesFromMemory(t *testing.T) {
 		t.Fatalf("focus %d, redirect %q: want the client id first and no redirect URI yet", w.form.focus, w.form.value(oauth.FieldRedirectURI))
 	}
 	w.form.fields[id].input.SetValue("app")
-	w.Update(press("tab"))
+	w.Update(keyfobtest.Key("tab"))
 	if got := w.form.value(oauth.FieldRedirectURI); got != "http://localhost:8976/callback" {
 		t.Fatalf("after the client id: redirect %q", got)
 	}
@@ -41,20 +42,20 @@ func TestFleetRedirectComesFromMemory(t *testing.T) {
 		t.Errorf("the help does not say where the redirect URI came from:\n%s", view)
 	}
 	w.form.fields[id].input.SetValue("other")
-	w.Update(press("tab"))
+	w.Update(keyfobtest.Key("tab"))
 	if got := w.form.value(oauth.FieldRedirectURI); got != "https://other.example/cb" {
 		t.Fatalf("after another client id: redirect %q", got)
 	}
 	w.form.fields[redirect].input.SetValue("http://127.0.0.1:9000/mine")
 	w.form.fields[id].input.SetValue("app")
-	w.Update(press("tab"))
+	w.Update(keyfobtest.Key("tab"))
 	if got := w.form.value(oauth.FieldRedirectURI); got != "http://127.0.0.1:9000/mine" {
 		t.Fatalf("the user's own redirect URI was replaced by %q", got)
 	}
 	// Without one, the form names the field and says where to find it.
 	w = formAt(c, purposeLogin, accounts.KindFleet, "")
 	w.form.fields[id].input.SetValue("unknown-app")
-	w.Update(press("enter"))
+	w.Update(keyfobtest.Key("enter"))
 	if w.form.fields[w.form.focus].req.Field != oauth.FieldRedirectURI || !strings.Contains(w.err, "Redirect URI is required") ||
 		!strings.Contains(w.err, "developer.tesla.com") {
 		t.Fatalf("focus %s, error %q", w.form.fields[w.form.focus].req.Field, w.err)
@@ -69,7 +70,7 @@ func TestPlainHTTPNeedsTheCommandLine(t *testing.T) {
 		oauth.FieldClientSecret: "s"} {
 		w.form.fields[w.form.index(f)].input.SetValue(v)
 	}
-	w.Update(press("enter"))
+	w.Update(keyfobtest.Key("enter"))
 	if !strings.Contains(w.err, "plain http") || !strings.Contains(w.err, "keyfob login --insecure-http") ||
 		w.form.fields[w.form.focus].req.Field != oauth.FieldTokenURL {
 		t.Fatalf("error %q", w.err)
@@ -81,13 +82,13 @@ func TestPlainHTTPNeedsTheCommandLine(t *testing.T) {
 func TestPasteHelpScrolls(t *testing.T) {
 	c := newCommon(t)
 	c.Height = 22
-	c.Logins = fakeLogins{Logins: c.Logins, signIn: &fakeSignIn{}}
+	c.Logins = keyfobtest.Logins{Logins: c.Logins, SignIn: keyfobtest.PasteSignIn()}
 	w := formAt(c, purposeLogin, accounts.KindOwner, "")
-	_, cmd := w.Update(press("enter"))
+	_, cmd := w.Update(keyfobtest.Key("enter"))
 	run(w, cmd)
 	view := func() string { return strings.Join(strings.Fields(ansi.Strip(w.View())), " ") }
 	first := view()
-	if !strings.Contains(first, "Browsers cannot open app:// addresses") || !strings.Contains(first, "pgdn/pgup: more of this help (1–") {
+	if !strings.Contains(first, "Browsers cannot open tesla:// addresses") || !strings.Contains(first, "pgdn/pgup: more of this help (1–") {
 		t.Fatalf("the paste step on a short screen:\n%s", ansi.Strip(w.View()))
 	}
 	pgdn, pgup := tea.KeyPressMsg{Code: tea.KeyPgDown}, tea.KeyPressMsg{Code: tea.KeyPgUp}

@@ -1,11 +1,9 @@
 package wizard
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,29 +11,22 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/keyfob/keyfob/accounts"
+	"github.com/keyfob/keyfob/internal/keyfobtest"
 	"github.com/keyfob/keyfob/oauth"
-	"github.com/keyfob/keyfob/themes"
 	"github.com/keyfob/keyfob/ui/common"
 	"github.com/keyfob/keyfob/ui/dialog"
 )
 
-// newCommon is a Common with Tesla's logins, for a wizard without a root.
+// newCommon is what the wizard shares with the root, on a 100×30
+// terminal, with Tesla's logins over a store of its own.
 func newCommon(t *testing.T) *common.Common {
 	t.Helper()
-	th, err := themes.Get(themes.Default)
-	if err != nil {
-		t.Fatal(err)
-	}
 	engine := &oauth.Engine{}
-	mgr, err := accounts.Open("", accounts.Options{Dir: t.TempDir(), Auth: engine})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = mgr.Close() })
-	return &common.Common{
-		Ctx: context.Background(), Styles: common.NewStyles(th, true, false), Width: 100, Height: 30,
-		Manager: mgr, Logins: common.LoginsOf(&oauth.Logins{Engine: engine, Manager: mgr}),
-	}
+	mgr := keyfobtest.Manager(t, nil, accounts.Options{Auth: engine})
+	c := keyfobtest.Common(t, 100, 30)
+	c.Manager, c.Engine = mgr, engine
+	c.Logins = common.LoginsOf(&oauth.Logins{Engine: engine, Manager: mgr})
+	return c
 }
 
 // formAt opens the form of a kind and grant directly.
@@ -47,22 +38,6 @@ func formAt(c *common.Common, p Purpose, k accounts.Kind, grant string) *Model {
 	}
 	w.buildForm()
 	return w
-}
-
-// press is the key press that String() reports as k.
-func press(k string) tea.KeyPressMsg {
-	switch k {
-	case "enter":
-		return tea.KeyPressMsg{Code: tea.KeyEnter}
-	case "esc":
-		return tea.KeyPressMsg{Code: tea.KeyEscape}
-	case "tab":
-		return tea.KeyPressMsg{Code: tea.KeyTab}
-	case "down":
-		return tea.KeyPressMsg{Code: tea.KeyDown}
-	}
-	r := []rune(k)[0]
-	return tea.KeyPressMsg{Code: r, Text: k}
 }
 
 // The form lists the fields the requirements table shows, in its order,
@@ -176,61 +151,6 @@ func TestValidationErrorsNameFormFields(t *testing.T) {
 	}
 }
 
-// fakeLogins prepare with a given error, or begin a given sign-in.
-type fakeLogins struct {
-	common.Logins
-	prepareErr error
-	signIn     *fakeSignIn
-}
-
-func (l fakeLogins) Prepare(ctx context.Context, r oauth.Request) (oauth.Prepared, error) {
-	if l.prepareErr != nil {
-		return oauth.Prepared{}, l.prepareErr
-	}
-	return l.Logins.Prepare(ctx, r)
-}
-
-func (l fakeLogins) Begin(context.Context, oauth.Prepared) (common.SignIn, error) {
-	return l.signIn, nil
-}
-
-// fakeSignIn is a paste sign-in: Complete fails while pasteErr is set.
-type fakeSignIn struct {
-	mu       sync.Mutex
-	pasteErr error
-	closed   bool
-}
-
-func (s *fakeSignIn) Browser() common.Browser { return s }
-func (s *fakeSignIn) AuthURL() string         { return "https://auth.example/authorize?state=x" }
-func (s *fakeSignIn) RedirectURI() string     { return "app://callback" }
-func (s *fakeSignIn) Loopback() bool          { return false }
-func (s *fakeSignIn) OpenBrowser() error      { return nil }
-
-func (s *fakeSignIn) Finish(ctx context.Context) (oauth.Saved, error) {
-	<-ctx.Done()
-	return oauth.Saved{}, ctx.Err()
-}
-
-func (s *fakeSignIn) Complete(context.Context, string) (oauth.Saved, error) {
-	if s.pasteErr != nil {
-		return oauth.Saved{}, s.pasteErr
-	}
-	return oauth.Saved{Account: accounts.Account{ID: "1d000001", Name: "car"}}, nil
-}
-
-func (s *fakeSignIn) Close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.closed = true
-}
-
-func (s *fakeSignIn) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
-}
-
 // A *oauth.FieldError focuses the field it names, in the form's words: fix
 // a value that is there, fill in one that is not (or the issuer instead).
 func TestFieldErrorFocusesItsField(t *testing.T) {
@@ -246,13 +166,13 @@ func TestFieldErrorFocusesItsField(t *testing.T) {
 		{oauth.FieldUserInfoURL, "", "the problem"}, // not in the form: nothing to focus
 	} {
 		c := newCommon(t)
-		c.Logins = fakeLogins{Logins: c.Logins, prepareErr: &oauth.FieldError{Field: tc.field, Problem: "the problem"}}
+		c.Logins = keyfobtest.Logins{Logins: c.Logins, PrepareErr: &oauth.FieldError{Field: tc.field, Problem: "the problem"}}
 		w := formAt(c, purposeLogin, accounts.KindCustom, accounts.GrantCode)
 		w.form.fields[w.form.index(oauth.FieldClientID)].input.SetValue("app")
 		if i := w.form.index(tc.field); i >= 0 {
 			w.form.fields[i].input.SetValue(tc.value)
 		}
-		w.Update(press("enter"))
+		w.Update(keyfobtest.Key("enter"))
 		if w.err != tc.want {
 			t.Errorf("%s: error %q, want %q", tc.field, w.err, tc.want)
 		}
@@ -296,38 +216,36 @@ func run(w *Model, cmd tea.Cmd) any {
 // esc on the browser step closes the sign-in and returns to the form.
 func TestPasteSignIn(t *testing.T) {
 	c := newCommon(t)
-	s := &fakeSignIn{pasteErr: errors.New("the pasted URL has no code")}
-	c.Logins = fakeLogins{Logins: c.Logins, signIn: s}
+	s := keyfobtest.PasteSignIn().FailPaste(errors.New("the pasted URL has no code"))
+	c.Logins = keyfobtest.Logins{Logins: c.Logins, SignIn: s}
 	w := formAt(c, purposeLogin, accounts.KindOwner, "")
-	_, cmd := w.Update(press("enter"))
+	_, cmd := w.Update(keyfobtest.Key("enter"))
 	run(w, cmd)
 	if w.step != stepBrowser {
 		t.Fatalf("step %v after submitting, want the browser step", w.step)
 	}
-	w.paste.SetValue("app://callback?state=x")
-	_, cmd = w.Update(press("enter"))
+	w.paste.SetValue("tesla://auth/callback?state=x")
+	_, cmd = w.Update(keyfobtest.Key("enter"))
 	if a := run(w, cmd); a != nil || w.step != stepBrowser || w.run.signIn == nil || !strings.Contains(w.err, "no code") {
 		t.Fatalf("a bad paste: decision %v, step %v, error %q; want the sign-in still waiting", a, w.step, w.err)
 	}
-	s.mu.Lock()
-	s.pasteErr = nil
-	s.mu.Unlock()
-	_, cmd = w.Update(press("enter"))
+	s.FailPaste(nil)
+	_, cmd = w.Update(keyfobtest.Key("enter"))
 	if a, ok := run(w, cmd).(Saved); !ok || a.Account.Name != "car" {
 		t.Fatalf("a good paste decided %v, want Saved", a)
 	}
 
-	s = &fakeSignIn{}
-	c.Logins = fakeLogins{Logins: c.Logins.(fakeLogins).Logins, signIn: s}
+	s = keyfobtest.PasteSignIn()
+	c.Logins = keyfobtest.Logins{Logins: c.Logins.(keyfobtest.Logins).Logins, SignIn: s}
 	w = formAt(c, purposeLogin, accounts.KindOwner, "")
-	_, cmd = w.Update(press("enter"))
+	_, cmd = w.Update(keyfobtest.Key("enter"))
 	run(w, cmd)
-	w.Update(press("esc"))
+	w.Update(keyfobtest.Key("esc"))
 	if w.step != stepFields || !strings.Contains(w.note, "cancelled") {
 		t.Fatalf("esc: step %v, note %q", w.step, w.note)
 	}
 	for range 100 {
-		if s.isClosed() {
+		if s.Closed() {
 			return
 		}
 		ctxWait()
@@ -341,11 +259,11 @@ func TestImportHoldsOn(t *testing.T) {
 	w := formAt(c, purposeImport, accounts.KindFleet, "")
 	w.form.fields[w.form.index(oauth.FieldRefreshToken)].input.SetValue("NA_not-a-live-token")
 	w.form.fields[w.form.index(oauth.FieldClientID)].input.SetValue("app")
-	w.Update(press("enter")) // the import's command is not run
+	w.Update(keyfobtest.Key("enter")) // the import's command is not run
 	if w.step != stepWorking || !w.run.holdOn {
 		t.Fatalf("step %v, hold on %v after submitting an import", w.step, w.run.holdOn)
 	}
-	w.Update(press("esc"))
+	w.Update(keyfobtest.Key("esc"))
 	if w.step != stepWorking || !strings.Contains(w.note, "could lose it") {
 		t.Fatalf("esc during an import: step %v, note %q", w.step, w.note)
 	}
@@ -369,15 +287,15 @@ func TestStepHints(t *testing.T) {
 		{[]string{"enter"}, "tab/↓ next field • enter sign in • esc back"},
 	} {
 		for _, k := range tc.keys {
-			w.Update(press(k))
+			w.Update(keyfobtest.Key(k))
 		}
 		if got := hint(); got != tc.want {
 			t.Errorf("hint %q, want %q", got, tc.want)
 		}
 	}
-	w.Update(press("esc"))
-	w.Update(press("esc"))
-	if a, _ := w.Update(press("esc")); a != (dialog.Close{}) {
+	w.Update(keyfobtest.Key("esc"))
+	w.Update(keyfobtest.Key("esc"))
+	if a, _ := w.Update(keyfobtest.Key("esc")); a != (dialog.Close{}) {
 		t.Errorf("esc on the first page decided %v, want Close", a)
 	}
 	imp := formAt(c, purposeImport, accounts.KindFleet, "")
@@ -404,7 +322,7 @@ func TestOwnerKindSaysTheOwnerAPIIsClosing(t *testing.T) {
 	if strings.Contains(ansi.Strip(w.View()), closing) {
 		t.Fatal("the note shows under the fleet kind")
 	}
-	w.Update(press("down"))
+	w.Update(keyfobtest.Key("down"))
 	view := strings.Join(strings.Fields(strings.ReplaceAll(ansi.Strip(w.View()), "│", " ")), " ")
 	if w.kinds[w.kindIdx] != accounts.KindOwner || !strings.Contains(view, closing) ||
 		!strings.Contains(view, "Fleet API app of your own is the durable path") {

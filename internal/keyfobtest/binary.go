@@ -1,0 +1,72 @@
+package keyfobtest
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// built is the keyfob binary, built once per test binary.
+var built struct {
+	once      sync.Once
+	dir, path string
+	err       error
+}
+
+// Binary is the path of the keyfob binary: $KEYFOB_BINARY when set, else
+// keyfob built from this repository once per test binary (Run removes it).
+func Binary(t testing.TB) string {
+	t.Helper()
+	if bin := os.Getenv("KEYFOB_BINARY"); bin != "" {
+		return bin
+	}
+	built.once.Do(func() {
+		built.dir, built.err = os.MkdirTemp("", "keyfob-bin-")
+		if built.err != nil {
+			return
+		}
+		_, file, _, _ := runtime.Caller(0)
+		built.path = filepath.Join(built.dir, "keyfob")
+		cmd := exec.Command("go", "build", "-o", built.path, ".")
+		cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("building keyfob: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.path
+}
+
+// Run runs the tests of m and removes the binary Binary built; a TestMain
+// of a package that uses Binary returns its code: os.Exit(keyfobtest.Run(m)).
+func Run(m *testing.M) int {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	return code
+}
+
+// Need fails the test when the program tool is not installed and
+// $KEYFOB_REQUIRE_<TOOL> is set (as CI sets it), and skips it otherwise;
+// with -short it skips a test that runs real programs as well.
+func Need(t testing.TB, tool string) {
+	t.Helper()
+	require := "KEYFOB_REQUIRE_" + strings.ToUpper(tool)
+	if _, err := exec.LookPath(tool); err != nil {
+		if os.Getenv(require) != "" {
+			t.Fatalf("%s is not installed, and %s says this test must run", tool, require)
+		}
+		t.Skipf("%s is not installed (set %s=1 to make this a failure)", tool, require)
+	}
+	if testing.Short() {
+		t.Skip("runs real programs")
+	}
+}
