@@ -95,10 +95,36 @@ func (s *etcdStore) lockAccount(ctx context.Context, id, name string) (func(), e
 		s.mu.Lock()
 		delete(s.held, id)
 		s.mu.Unlock()
-		uctx, cancel := context.WithTimeout(context.Background(), s.timeout)
-		defer cancel()
-		_ = mu.Unlock(uctx) // a lock that cannot be let go of now dies with its lease
+		if s.unlock(mu) != nil {
+			go s.unlockLater(mu, sess)
+		}
 	}, nil
+}
+
+func (s *etcdStore) unlock(mu *concurrency.Mutex) error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	return mu.Unlock(ctx)
+}
+
+// unlockLater keeps trying to let go of a lock the cluster could not
+// take back when it was done with (no quorum): this process's lease stays
+// alive as long as it runs, so without it a long-lived process (serve, the
+// TUI) would hold the account from every other machine for good. It stops
+// when the lock is let go of or the lease has ended (which lets go too).
+func (s *etcdStore) unlockLater(mu *concurrency.Mutex, sess *concurrency.Session) {
+	wait := 250 * time.Millisecond
+	for {
+		select {
+		case <-sess.Done():
+			return
+		case <-time.After(wait):
+		}
+		if err := s.unlock(mu); err == nil || errors.Is(err, concurrency.ErrLockReleased) {
+			return
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
 }
 
 // writeHolder puts who holds the lock into its key, for the messages of
