@@ -7,7 +7,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/keyfob/keyfob/internal/keyfobtest"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // benchModel is a loaded model of 1,000 accounts at 120×40 after its

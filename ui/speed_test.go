@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/internal/keyfobtest"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // The TUI's bars of SPEC §7, checked rather than printed. The race

@@ -9,7 +9,7 @@ import (
 	"charm.land/bubbles/v2/key"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/internal/keyfobtest"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/edit"
 	"github.com/keyfob/keyfob/ui/common"
