@@ -14,10 +14,10 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/ui/keyfobtest"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/ui/clipboard"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // driver runs the root model as a program does (keyfobtest.Driver), and

@@ -6,10 +6,10 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/ui/keyfobtest"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/ui/dialog"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // editOpen reports whether the edit form is on top.

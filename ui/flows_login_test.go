@@ -7,9 +7,9 @@ import (
 	"testing"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/ui/keyfobtest"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/sandbox"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 	"github.com/keyfob/keyfob/ui/wizard"
 )
 

@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/ui/keyfobtest"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/ui/common"
 	"github.com/keyfob/keyfob/ui/dialog"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 	"github.com/keyfob/keyfob/ui/list"
 )
 

@@ -9,11 +9,11 @@ import (
 	"testing"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/ui/keyfobtest"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/fleetapp"
 	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/oauth/serve"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // guideEnv is the TUI over a sandbox whose Fleet API is its own (never

@@ -13,9 +13,9 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/ui/keyfobtest"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/ui/clipboard"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // rejecting is a server that rejects every refresh token, as after a

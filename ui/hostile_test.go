@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/ui/keyfobtest"
 	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // hostileText is text from outside keyfob as a careless server, or a store

@@ -14,9 +14,9 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/ui/keyfobtest"
 	"github.com/keyfob/keyfob/themes"
 	"github.com/keyfob/keyfob/ui/common"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 	"github.com/keyfob/keyfob/ui/list"
 	"github.com/keyfob/keyfob/ui/present"
 )

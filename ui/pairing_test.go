@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keyfob/keyfob/ui/keyfobtest"
 	"github.com/keyfob/keyfob/oauth/fleetapp"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 	"github.com/keyfob/keyfob/ui/present/qrtest"
 )
 

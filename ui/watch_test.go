@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/ui/keyfobtest"
 	"github.com/keyfob/keyfob/oauth/sandbox"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // TestOtherProcessChangesShowUp: another keyfob process (`keyfob token` in

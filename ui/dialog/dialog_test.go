@@ -10,8 +10,8 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/ui/keyfobtest"
 	"github.com/keyfob/keyfob/ui/common"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // newCommon is what the dialogs share with the root, on a 100×30

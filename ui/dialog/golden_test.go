@@ -9,10 +9,10 @@ import (
 	"charm.land/bubbles/v2/key"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/ui/keyfobtest"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/edit"
 	"github.com/keyfob/keyfob/ui/common"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // helpGroups are keys of a screen in three columns, as the root gives the

@@ -12,8 +12,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/ui/keyfobtest"
 	"github.com/keyfob/keyfob/ui/common"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // newScheduler is a scheduler whose clock stands at keyfobtest.Now; its

@@ -8,8 +8,8 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/ui/keyfobtest"
 	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // redirectMemory is logins that remember redirect URIs by client id.

@@ -11,10 +11,10 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/ui/keyfobtest"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/ui/common"
 	"github.com/keyfob/keyfob/ui/dialog"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // newCommon is what the wizard shares with the root, on a 100×30
