@@ -9,7 +9,7 @@ import (
 )
 
 // watchSourceOf is how a Watcher learns of a backend's changes.
-func watchSourceOf(w *Watcher, b backend, tell func(ids []string, all, consumers bool)) watchSource {
+func watchSourceOf(w *Watcher, b backend, tell func(lookFor) lookFor) watchSource {
 	if s, ok := b.(*etcdStore); ok {
 		return s.newWatch(w)
 	}
@@ -81,12 +81,13 @@ func (s *fileStore) recordMarks() map[string]fileMark {
 // is a few lstat calls, whatever the number of accounts.
 type fileWatch struct {
 	s    *fileStore
-	tell func(ids []string, all, consumers bool)
+	tell func(lookFor) lookFor // returns what could not be read
 
 	mu       sync.Mutex
 	last     storeMarks
 	recs     map[string]fileMark
 	lastFull time.Time // the last time every record's mark was compared
+	retry    lookFor   // what the last look could not read, told again
 }
 
 // fullScanEvery is how often every record's mark is compared even when
@@ -94,7 +95,7 @@ type fileWatch struct {
 // renamed into it, as keyfob writes) changes its own time alone.
 const fullScanEvery = 5 * time.Second
 
-func (s *fileStore) newWatch(tell func(ids []string, all, consumers bool)) watchSource {
+func (s *fileStore) newWatch(tell func(lookFor) lookFor) watchSource {
 	return &fileWatch{s: s, tell: tell, last: s.marks(), recs: s.recordMarks(), lastFull: time.Now()}
 }
 
@@ -125,9 +126,9 @@ func (w *fileWatch) look(consumersOnly bool) {
 	cur.consumers = markOf(s.path(consumersFile))
 	consumers := !cur.consumers.same(w.last.consumers) || w.last.consumers.recent(now)
 	if consumersOnly {
-		if consumers && !cur.consumers.same(w.last.consumers) {
+		if (consumers && !cur.consumers.same(w.last.consumers)) || w.retry.consumers {
 			w.last.consumers = cur.consumers
-			w.tell(nil, false, true)
+			w.retry.consumers = w.tell(lookFor{consumers: true}).consumers
 		}
 		return
 	}
@@ -153,8 +154,10 @@ func (w *fileWatch) look(consumersOnly bool) {
 		all = all || !cur.recovery[i].same(w.last.recovery[i]) || w.last.recovery[i].recent(now)
 	}
 	w.last = cur
-	if len(ids) > 0 || all || consumers {
-		w.tell(ids, all, consumers)
+	l := w.retry.merge(lookFor{ids: ids, all: all, consumers: consumers})
+	w.retry = lookFor{}
+	if !l.empty() {
+		w.retry = w.tell(l)
 	}
 }
 

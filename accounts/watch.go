@@ -43,8 +43,24 @@ type consumerIndex struct {
 	byHash map[string]Consumer
 }
 
-// watchSource is how a backend tells a Watcher what may have changed: the
-// ids of accounts, all of them (when it cannot say which), the consumers.
+// lookFor is what a Watcher is told may have changed: the ids of
+// accounts, all of them (when the backend cannot say which), the
+// consumers.
+type lookFor struct {
+	ids            []string
+	all, consumers bool
+}
+
+func (l lookFor) empty() bool { return len(l.ids) == 0 && !l.all && !l.consumers }
+
+// merge adds what o looks for to l.
+func (l lookFor) merge(o lookFor) lookFor {
+	l.ids = append(slices.Clone(l.ids), o.ids...)
+	l.all, l.consumers = l.all || o.all, l.consumers || o.consumers
+	return l
+}
+
+// watchSource is how a backend tells a Watcher what may have changed.
 type watchSource interface {
 	// run looks every interval (or as the store signals) until ctx ends.
 	run(ctx context.Context, interval time.Duration)
@@ -60,21 +76,25 @@ func (m *Manager) Watch(ctx context.Context, interval time.Duration) (*Watcher, 
 	if err != nil {
 		return nil, err
 	}
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	w := &Watcher{m: m, slots: map[string]*slot{}, changed: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+	// The source marks the store before the snapshot reads it: a change
+	// made between the two is then seen again at the first look, never
+	// lost between them.
+	w.src = watchSourceOf(w, b, func(l lookFor) lookFor { return w.reload(wctx, l) })
 	snap, err := m.Snapshot(ctx)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	w := &Watcher{m: m, slots: map[string]*slot{}, changed: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
 	w.install(snap.Accounts)
 	w.setConsumers(snap.Consumers)
 	m.watchMu.Lock()
 	m.watchers = append(m.watchers, w)
 	m.watchMu.Unlock()
-	w.src = watchSourceOf(w, b, func(ids []string, all, consumers bool) { w.reload(ctx, ids, all, consumers) })
 	go func() {
 		defer close(w.done)
-		w.src.run(ctx, interval)
+		w.src.run(wctx, interval)
 	}()
 	return w, nil
 }
@@ -222,9 +242,13 @@ func sortSlots(order []*slot) {
 }
 
 // reload reads what the backend says may have changed and reports a
-// change when something did.
-func (w *Watcher) reload(ctx context.Context, ids []string, all, consumers bool) {
+// change when something did. It returns what it could not read: the
+// source tells it again at its next look, so that a change whose first
+// read failed (a lock held too long, a record caught half-edited by hand)
+// is not lost once the store is readable again.
+func (w *Watcher) reload(ctx context.Context, l lookFor) (retry lookFor) {
 	m := w.m
+	ids, all, consumers := l.ids, l.all, l.consumers
 	// This process's writes are on disk and in the watcher together, never
 	// one without the other, when the watcher looks (see holdPublish).
 	m.pubMu.Lock()
@@ -234,7 +258,7 @@ func (w *Watcher) reload(ctx context.Context, ids []string, all, consumers bool)
 	if consumers || all {
 		cs, err := m.b.consumers(ctx)
 		if err != nil {
-			failed = err
+			failed, retry.consumers = err, true
 		} else if !sameJSON(cs, w.cons.Load().list) {
 			w.setConsumers(cs)
 			changed = true
@@ -243,7 +267,7 @@ func (w *Watcher) reload(ctx context.Context, ids []string, all, consumers bool)
 	if all {
 		all, err := m.b.ids(ctx, 0)
 		if err != nil {
-			failed = errors.Join(failed, err)
+			failed, retry.all = errors.Join(failed, err), true
 		}
 		seen := make(map[string]bool, len(all))
 		for _, id := range all {
@@ -256,13 +280,17 @@ func (w *Watcher) reload(ctx context.Context, ids []string, all, consumers bool)
 		}
 		ids = all
 	}
-	for _, id := range ids {
-		changed = w.reloadOne(ctx, id) || changed
+	for _, id := range slices.Compact(slices.Sorted(slices.Values(ids))) {
+		c, err := w.reloadOne(ctx, id)
+		changed = c || changed
+		if err != nil {
+			retry.ids = append(retry.ids, id)
+		}
 	}
 	if failed != nil {
 		w.err.Store(&failed)
 		w.signal()
-		return
+		return retry
 	}
 	if w.err.Swap(nil) != nil {
 		changed = true
@@ -270,31 +298,32 @@ func (w *Watcher) reload(ctx context.Context, ids []string, all, consumers bool)
 	if changed {
 		w.signal()
 	}
+	return retry
 }
 
 // reloadOne reads the account with id again and reports whether it
-// changed. An account that cannot be read keeps its last good copy and
-// gets an error of its own (AccountErr): one record broken by hand stops
-// nothing but its own account.
-func (w *Watcher) reloadOne(ctx context.Context, id string) bool {
+// changed, and the error of reading it. An account that cannot be read
+// keeps its last good copy and gets an error of its own (AccountErr): one
+// record broken by hand stops nothing but its own account.
+func (w *Watcher) reloadOne(ctx context.Context, id string) (bool, error) {
 	a, err := w.m.Get(ctx, id)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		w.setAccountErr(id, nil)
 		if _, ok := w.Account(id); ok {
 			w.ownRemoved(id)
-			return true
+			return true, nil
 		}
-		return false
+		return false, nil
 	case err != nil:
-		return w.setAccountErr(id, err)
+		return w.setAccountErr(id, err), err
 	}
 	changed := w.setAccountErr(id, nil)
 	if old, ok := w.Account(id); !ok || !sameAccount(old, a) {
 		w.own(a)
 		changed = true
 	}
-	return changed
+	return changed, nil
 }
 
 // setAccountErr records the error of reading the account with id (nil:
