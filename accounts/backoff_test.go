@@ -95,7 +95,7 @@ func TestRetryAfterIsHonouredByEveryone(t *testing.T) {
 		t.Fatal("no error from a 429")
 	}
 	a, _ := reopen(t, m).Get(context.Background(), "000000a1")
-	if !a.LastRefresh.ServerDelay || !a.RetryAt().Equal(testNow.Add(time.Hour)) {
+	if !a.LastRefresh.ServerDelay || !a.RetryAt(testNow).Equal(testNow.Add(time.Hour)) {
 		t.Fatalf("the server's delay was not kept: %+v", a.LastRefresh)
 	}
 	_, err := reopen(t, m).Refresh(context.Background(), a, Explicit)
@@ -158,5 +158,35 @@ func TestLoginRequiredNeverReachesTheServer(t *testing.T) {
 		if auth.calls.Load() != 0 {
 			t.Fatalf("%s: %d requests reached the server", state, auth.calls.Load())
 		}
+	}
+}
+
+// TestImplausibleRetryTimeHoldsNothingBack: a back-off that keyfob never
+// sets (a wait of ten years, edited in by hand; a failure "in the future",
+// after the clock was stepped back) does not stop the account: the next
+// token request refreshes it.
+func TestImplausibleRetryTimeHoldsNothingBack(t *testing.T) {
+	for name, last := range map[string]RefreshResult{
+		"ten years":          {At: testNow.Add(-time.Minute), RetryAt: testNow.AddDate(10, 0, 0), Failures: 1, ServerDelay: true},
+		"clock stepped back": {At: testNow.Add(48 * time.Hour), RetryAt: testNow.Add(48*time.Hour + BackoffFirst), Failures: 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			m, auth := newManager(t)
+			a := expired()
+			a.LastRefresh, a.State = &last, StateError
+			seed(t, m, a)
+			got, err := m.Token(context.Background(), "home", 5*time.Minute)
+			if err != nil || !got.Requested || auth.calls.Load() != 1 {
+				t.Fatalf("got %v after %d requests, want one refresh", err, auth.calls.Load())
+			}
+		})
+	}
+	// What keyfob sets holds: the server's hour.
+	m, auth := newManager(t)
+	a := expired()
+	a.LastRefresh, a.State = &RefreshResult{At: testNow.Add(-time.Minute), RetryAt: testNow.Add(time.Hour), Failures: 1, ServerDelay: true}, StateError
+	seed(t, m, a)
+	if _, err := m.Token(context.Background(), "home", 5*time.Minute); !errors.Is(err, ErrBackoff) || auth.calls.Load() != 0 {
+		t.Fatalf("got %v after %d requests, want the server's Retry-After honoured", err, auth.calls.Load())
 	}
 }

@@ -24,6 +24,9 @@ func (m *Manager) Edit(ctx context.Context, id string, fn func(*Account) error) 
 		return Account{}, Account{}, err
 	}
 	defer unlock()
+	if _, err := m.adopt(ctx, cur); err != nil {
+		return cur, cur, err
+	}
 	defer m.holdPublish()() // after the account's lock: see holdPublish
 	err = m.update(ctx, func(t tx) error {
 		a, ok, err := t.get(id)
@@ -110,6 +113,10 @@ func (m *Manager) Remove(ctx context.Context, id string) (Removed, error) {
 		return Removed{}, err
 	}
 	defer unlock()
+	if cur.Revision == 0 && m.dropUnsavedOnly(id) { // a login the store never had
+		m.unpublished(id)
+		return Removed{Account: cur}, nil
+	}
 	defer m.holdPublish()()
 	out := Removed{}
 	err = m.update(ctx, func(t tx) error {

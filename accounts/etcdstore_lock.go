@@ -301,6 +301,8 @@ func (s *etcdStore) mergeOne(ctx context.Context, r recovered, mu *concurrency.M
 	switch {
 	case err != nil:
 		return
+	case !exists && s.local.removing(r.acct.ID):
+		s.local.finishRemoval(r.acct.ID) // a removal that a crash cut short
 	case !exists:
 		a := r.acct
 		if ValidateName(a.Name) != nil {

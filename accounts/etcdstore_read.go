@@ -226,6 +226,9 @@ func (s *etcdStore) get(ctx context.Context, id string) (Account, error) {
 	}
 	missing := !ok
 	for _, r := range s.local.recoveryFor(id) {
+		if missing && s.local.removing(id) {
+			break
+		}
 		if missing || newerRotation(r.acct, a) {
 			a, missing = takeRecovered(a, r.acct, missing), false
 		}

@@ -221,7 +221,7 @@ func (w *Watcher) takeAll(snap *Snapshot) {
 	m := w.m
 	m.pubMu.Lock()
 	defer m.pubMu.Unlock()
-	m.layUnsaved(snap.Accounts)
+	snap.Accounts = m.layUnsaved(snap.Accounts)
 	before := w.Accounts()
 	changed := len(before) != len(snap.Accounts)
 	for i := 0; !changed && i < len(before); i++ {

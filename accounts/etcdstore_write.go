@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -90,6 +91,9 @@ func (t *etcdTx) get(id string) (Account, bool, error) {
 		return Account{}, false, err
 	}
 	for _, r := range t.s.local.recoveryFor(id) {
+		if !ok && t.s.local.removing(id) {
+			break
+		}
 		if !ok || newerRotation(r.acct, a) {
 			a, ok = takeRecovered(a, r.acct, !ok), true
 		}
@@ -423,13 +427,27 @@ func (s *etcdStore) update(ctx context.Context, fn func(tx) error) error {
 		if !t.changed() {
 			return nil
 		}
-		done, err := t.commit()
+		// A removed account's recovery files on this machine are marked
+		// before etcd forgets it, so that no crash can bring it back.
+		marked, err := s.markRemoving(t.removes)
+		done := false
+		if err == nil {
+			done, err = t.commit()
+		}
+		if err != nil || !done {
+			for _, id := range marked {
+				_ = os.Remove(s.local.tombstonePath(id))
+			}
+		}
 		if err != nil {
 			return err
 		}
 		if done {
 			for _, id := range t.order {
 				s.local.dropRecovery(t.puts[id])
+			}
+			for id := range t.removes {
+				s.local.finishRemoval(id)
 			}
 			s.mergeRecovery(ctx)
 			return nil
@@ -459,6 +477,22 @@ func (s *etcdStore) settleMeta(ctx context.Context) error {
 	s.metaRev = rev
 	s.mu.Unlock()
 	return nil
+}
+
+// markRemoving leaves a tombstone for each account of removes that has a
+// recovery file on this machine, and returns their ids.
+func (s *etcdStore) markRemoving(removes map[string]bool) ([]string, error) {
+	var marked []string
+	for id := range removes {
+		if len(s.local.recoveryFor(id)) == 0 || s.local.removing(id) {
+			continue
+		}
+		if err := s.local.markRemoving(id); err != nil {
+			return marked, fmt.Errorf("cannot mark the recovery file of the account %s as removed: %w", id, err)
+		}
+		marked = append(marked, id)
+	}
+	return marked, nil
 }
 
 var errCASLost = errors.New("the account changed in etcd while it was being refreshed, or its lock was lost")

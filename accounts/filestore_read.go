@@ -41,6 +41,9 @@ func (s *fileStore) account(id string) (Account, error) {
 		return Account{}, err
 	}
 	for _, r := range s.recoveryFor(id) {
+		if missing && s.removing(id) {
+			break
+		}
 		if missing || newerRotation(r.acct, a) {
 			a, missing = takeRecovered(a, r.acct, missing), false
 		}
@@ -59,19 +62,24 @@ func (s *fileStore) named(name string) (Account, bool, error) {
 	if err != nil {
 		return Account{}, false, fmt.Errorf("cannot read the name index of %s: %w", s.dir, err)
 	}
+	var unreadable error
 	for _, id := range lookupShard(entries, key) {
 		a, err := s.account(id)
 		if errors.Is(err, ErrNotFound) {
 			continue // a line left by a crash
 		}
 		if err != nil {
-			return Account{}, false, err
+			// Another account the name once pointed at (a line left by a
+			// rename) may be the broken one: look on, and say so only
+			// when no account has the name.
+			unreadable = cmp.Or(unreadable, err)
+			continue
 		}
 		if strings.EqualFold(a.Name, name) {
 			return a, true, nil
 		}
 	}
-	return Account{}, false, nil
+	return Account{}, false, unreadable
 }
 
 // listIDs lists the ids of the records (at most limit of them when limit > 0).
@@ -169,6 +177,7 @@ func (s *fileStore) layRecovery(accts []Account) []Account {
 	for _, r := range recs {
 		i, ok := byID[r.acct.ID]
 		switch {
+		case !ok && s.removing(r.acct.ID):
 		case !ok:
 			byID[r.acct.ID] = len(accts)
 			accts = append(accts, takeRecovered(Account{}, r.acct, true))

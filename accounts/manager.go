@@ -1,11 +1,13 @@
 package accounts
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -196,7 +198,7 @@ func (m *Manager) Snapshot(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.layUnsaved(snap.Accounts)
+	snap.Accounts = m.layUnsaved(snap.Accounts)
 	return snap, nil
 }
 
@@ -216,6 +218,11 @@ func (m *Manager) Get(ctx context.Context, id string) (Account, error) {
 		return Account{}, err
 	}
 	a, err := b.get(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		if u, ok := m.unsavedOnly(id); ok {
+			return u, nil
+		}
+	}
 	if err != nil {
 		return Account{}, err
 	}
@@ -395,16 +402,96 @@ func (m *Manager) withUnsaved(a Account) Account {
 	return a
 }
 
-func (m *Manager) layUnsaved(accts []Account) {
+// layUnsaved lays what this process holds in memory over accts, and
+// appends the logins it holds alone (see unsavedOnly).
+func (m *Manager) layUnsaved(accts []Account) []Account {
 	m.unsavedMu.Lock()
 	n := len(m.unsaved)
 	m.unsavedMu.Unlock()
 	if n == 0 {
-		return
+		return accts
 	}
+	seen := make(map[string]bool, len(accts))
 	for i := range accts {
 		accts[i] = m.withUnsaved(accts[i])
+		seen[accts[i].ID] = true
 	}
+	m.unsavedMu.Lock()
+	var alone []Account
+	for id, u := range m.unsaved {
+		if !seen[id] && u.Revision == 0 {
+			alone = append(alone, u)
+		}
+	}
+	m.unsavedMu.Unlock()
+	slices.SortFunc(alone, func(a, b Account) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
+	})
+	return append(accts, alone...)
+}
+
+// unsavedOnly returns the account with id when this process alone holds
+// it: a login that neither the store nor a recovery file could take (see
+// Add). Its Revision is 0, as for every account the store has no record
+// of; SaveUnsaved, a refresh or an edit of it save it first (see adopt).
+func (m *Manager) unsavedOnly(id string) (Account, bool) {
+	m.unsavedMu.Lock()
+	defer m.unsavedMu.Unlock()
+	u, ok := m.unsaved[id]
+	if !ok || u.Revision != 0 {
+		return Account{}, false
+	}
+	return u, true
+}
+
+// dropUnsavedOnly forgets the login with id that this process alone holds
+// (the user removed it) and reports whether there was one.
+func (m *Manager) dropUnsavedOnly(id string) bool {
+	m.unsavedMu.Lock()
+	defer m.unsavedMu.Unlock()
+	if u, ok := m.unsaved[id]; ok && u.Revision == 0 {
+		delete(m.unsaved, id)
+		return true
+	}
+	return false
+}
+
+// adopt saves a, an account the store has no record of (Revision 0) that
+// this process holds in memory, as a new record, under a free name, and
+// returns it as stored. The caller holds the account's lock.
+func (m *Manager) adopt(ctx context.Context, a Account) (Account, error) {
+	if a.Revision != 0 {
+		return a, nil
+	}
+	release := m.holdPublish()
+	defer release()
+	err := m.update(ctx, func(t tx) error {
+		// A recovery file's account has no record either (Revision 0).
+		if cur, ok, err := t.get(a.ID); err != nil || (ok && cur.Revision != 0) {
+			if err == nil {
+				err = fmt.Errorf("an account with the id %s appeared meanwhile", a.ID)
+			}
+			return err
+		}
+		base := a.Name
+		if ValidateName(base) != nil {
+			base = defaultName(a)
+		}
+		name, err := uniqueNameFor(t, base, a.ID)
+		if err != nil {
+			return err
+		}
+		a.Name = name
+		t.put(a)
+		return nil
+	})
+	if err != nil {
+		return a, fmt.Errorf("the login of %q is held only in this process until the store can take it: %w", a.Name, err)
+	}
+	a.Revision++
+	m.forgetUnsaved(a)
+	m.published(a)
+	return a, nil
 }
 
 // Unusable returns a Manager whose every operation fails with err: what a

@@ -121,7 +121,7 @@ func (s *fileStore) migrate(ctx context.Context) error {
 		return err
 	}
 	for _, r := range legacy {
-		_ = os.Remove(r.path)
+		r.removeUnchanged()
 	}
 	s.noticef("upgraded the account store in %s to version %d (one file per account); the old file is kept as %s",
 		s.dir, CurrentVersion, bak)
@@ -150,7 +150,7 @@ func (s *fileStore) buildRecords(accts []Account) error {
 		}
 		base, name := a.Name, a.Name
 		for n := 2; taken[foldName(name)]; n++ {
-			name = fmt.Sprintf("%s-%d", base, n)
+			name = numberedName(base, n)
 		}
 		a.Name = name
 		taken[foldName(name)] = true
@@ -229,7 +229,19 @@ func createSynced(path string, data []byte, sync bool) error {
 // legacyRecovered is a recovery file of keyfob before version 3.
 type legacyRecovered struct {
 	path  string
+	info  fs.FileInfo
 	accts []Account
+}
+
+// removeUnchanged removes the file once its accounts are in the store,
+// unless it changed since it was read: an older keyfob still running may
+// have written a later refresh token to it meanwhile, which the next look
+// takes in.
+func (r legacyRecovered) removeUnchanged() {
+	fi, err := os.Lstat(r.path)
+	if err == nil && os.SameFile(fi, r.info) && fi.ModTime().Equal(r.info.ModTime()) && fi.Size() == r.info.Size() {
+		_ = os.Remove(r.path)
+	}
 }
 
 // legacyRecoveryPaths are where keyfob before version 3 wrote recovery
@@ -243,7 +255,7 @@ func (s *fileStore) legacyRecoveryPaths() []string {
 func (s *fileStore) readLegacyRecovery() []legacyRecovered {
 	var out []legacyRecovered
 	for _, p := range s.legacyRecoveryPaths() {
-		data, _, err := readNoFollow(p)
+		data, fi, err := readNoFollow(p)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -255,7 +267,7 @@ func (s *fileStore) readLegacyRecovery() []legacyRecovered {
 			s.noticef("ignoring the unreadable recovery file %s: %v", p, err)
 			continue
 		}
-		out = append(out, legacyRecovered{path: p, accts: f.Accounts})
+		out = append(out, legacyRecovered{path: p, info: fi, accts: f.Accounts})
 	}
 	return out
 }
@@ -292,7 +304,7 @@ func (s *fileStore) mergeLegacyRecovery(ctx context.Context) {
 			}
 		}
 		if ok {
-			_ = os.Remove(r.path)
+			r.removeUnchanged()
 		}
 	}
 }

@@ -98,3 +98,37 @@ func TestOlderKeyfobsRecoveryFileIsTakenIn(t *testing.T) {
 		t.Fatalf("the older keyfob's recovery file is still there: %v", err)
 	}
 }
+
+// TestOlderKeyfobsRecoveryFileRewrittenMeanwhileIsKept: an older keyfob
+// writes its recovery file again (a later rotation) after this keyfob read
+// it and while it was taking it in: the file is not removed, and its later
+// token is taken in next.
+func TestOlderKeyfobsRecoveryFileRewrittenMeanwhileIsKept(t *testing.T) {
+	m := newStoreManager(t, nil)
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	seed(t, m, Account{ID: "000000a1", Name: "home", RefreshToken: "rt-old", RefreshObtainedAt: t0})
+	legacy := filepath.Join(m.Dir(), legacyRecovery)
+	writeLegacy := func(rt string, at time.Time) {
+		data, _ := json.Marshal(map[string]any{"version": 2, "accounts": []Account{{ID: "000000a1", Name: "home", RefreshToken: rt, RefreshObtainedAt: at}}})
+		tmp := legacy + ".tmp"
+		if err := os.WriteFile(tmp, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, legacy); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeLegacy("rt-newer", t0.Add(time.Hour))
+	s := storeOf(m)
+	read := s.readLegacyRecovery()
+	writeLegacy("rt-newest", t0.Add(2*time.Hour)) // the older keyfob, meanwhile
+	for _, r := range read {
+		r.removeUnchanged()
+	}
+	if _, err := os.Stat(legacy); err != nil {
+		t.Fatalf("the rewritten recovery file was removed: %v", err)
+	}
+	if a, err := reopen(t, m).Get(context.Background(), "000000a1"); err != nil || a.RefreshToken != "rt-newest" {
+		t.Fatalf("got %q (%v), want the older keyfob's latest rotation", a.RefreshToken, err)
+	}
+}

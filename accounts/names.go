@@ -104,6 +104,17 @@ func uniqueNameFor(t tx, base, id string) (string, error) {
 		if err != nil || !taken || (id != "" && other.ID == id) {
 			return name, err
 		}
-		name = fmt.Sprintf("%s-%d", base, n)
+		name = numberedName(base, n)
 	}
+}
+
+// numberedName is base-n, base cut short when need be so that the name
+// stays within MaxNameLength characters: a name given in full (a renamed
+// account, an older store's) can be numbered too.
+func numberedName(base string, n int) string {
+	suffix := fmt.Sprintf("-%d", n)
+	if r := []rune(base); len(r)+len(suffix) > MaxNameLength {
+		base = strings.TrimSpace(string(r[:MaxNameLength-len(suffix)]))
+	}
+	return base + suffix
 }

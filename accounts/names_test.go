@@ -3,6 +3,8 @@ package accounts
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +107,77 @@ func TestEffectiveMargin(t *testing.T) {
 		if got := a.RefreshDue(margin); !got.Equal(want) {
 			t.Errorf("%s: due %v, want %v", c.name, got, want)
 		}
+	}
+}
+
+// TestNumberedNamesStayValid: a name given in full length that has to be
+// numbered (an account back from a recovery file under a name another
+// account took meanwhile) is cut to make room for its number, so that the
+// store never holds a name ValidateName refuses.
+func TestNumberedNamesStayValid(t *testing.T) {
+	for _, base := range []string{strings.Repeat("x", MaxNameLength), strings.Repeat("é", MaxNameLength-1) + " "} {
+		for _, n := range []int{2, 10, 12345} {
+			if got := numberedName(base, n); ValidateName(got) != nil || !strings.HasSuffix(got, fmt.Sprint("-", n)) {
+				t.Errorf("numberedName(%q, %d) = %q: %v", base, n, got, ValidateName(got))
+			}
+		}
+	}
+	privateState(t)
+	m, _ := newManager(t)
+	long := strings.Repeat("é", MaxNameLength)
+	seed(t, m, Account{ID: "000000a1", Name: long, RefreshToken: "rt-a"})
+	back := Account{ID: "000000b2", Name: long, Kind: KindFleet, RefreshToken: "rt-b", Rotation: 1}
+	if _, err := storeOf(m).saveRecovery(back); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reopen(t, m).Put(context.Background(), Account{ID: "000000c3", Name: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	got := snapshot(t, m)
+	b := got.Find("000000b2")
+	if b == nil || b.RefreshToken != "rt-b" || ValidateName(b.Name) != nil || strings.EqualFold(b.Name, long) {
+		t.Fatalf("the account back from its recovery file: %+v", b)
+	}
+}
+
+// TestNameFoundPastAnUnreadableRecord: a name whose index line also
+// points at another account, whose record is unreadable, still finds its
+// account; a name only the unreadable record could have says why it
+// cannot be looked up.
+func TestNameFoundPastAnUnreadableRecord(t *testing.T) {
+	m, _ := newManager(t)
+	ctx := context.Background()
+	seed(t, m, Account{ID: "000000a1", Name: "garage"})
+	if _, err := m.Rename(ctx, "000000a1", "cabin"); err != nil {
+		t.Fatal(err)
+	}
+	seed(t, m, Account{ID: "000000b2", Name: "garage"})
+	// Both ids are on garage's line now, or were: break the first record.
+	if err := os.WriteFile(storeOf(m).recordPath("000000a1"), []byte("{broken"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := storeOf(m)
+	addIndexLine(t, s, "garage", "000000a1")
+	a, ok, err := s.named("garage")
+	if err != nil || !ok || a.ID != "000000b2" {
+		t.Fatalf("named(garage) = %+v %v %v, want the readable account", a.ID, ok, err)
+	}
+	if _, ok, err := s.named("cabin"); ok || err == nil {
+		t.Fatalf("named(cabin) = %v %v, want the broken record's error", ok, err)
+	}
+}
+
+// addIndexLine adds a line for name and id to the name index, as a crash
+// between a rename's steps leaves one.
+func addIndexLine(t *testing.T, s *fileStore, name, id string) {
+	t.Helper()
+	key := foldName(name)
+	path := s.path(namesDir, shardOf(key))
+	entries, err := readShard(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, encodeShard(append(entries, indexEntry{key, id})), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -96,10 +96,12 @@ func newerRotation(rec, cur Account) bool {
 }
 
 // takeRecovered is the account once the recovery copy rec is laid over the
-// stored one (missing: there is none): everything from rec but the name
-// the store gives it and the record's revision.
+// stored one (missing: there is none, and its Revision is 0, so that its
+// next refresh or edit writes its record first): everything from rec but
+// the name the store gives it and the record's revision.
 func takeRecovered(cur, rec Account, missing bool) Account {
 	if missing {
+		rec.Revision = 0
 		return rec
 	}
 	rec.Name, rec.Revision = cur.Name, cur.Revision

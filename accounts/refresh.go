@@ -112,6 +112,12 @@ func (m *Manager) refresh(ctx context.Context, seen Account, need func(cur Accou
 	if done || err != nil {
 		return out, err
 	}
+	if cur.Revision == 0 { // a login held only in memory: saved before it is spent
+		if cur, err = m.adopt(ctx, cur); err != nil {
+			return out, &NotRefreshedError{Account: cur.Name, Err: err}
+		}
+		out.Account = cur
+	}
 	pw, err := m.b.prepare(ctx, cur)
 	if err != nil {
 		return out, &NotRefreshedError{Account: cur.Name, Err: err}
@@ -173,7 +179,7 @@ func (m *Manager) recheck(ctx context.Context, seen Account, need func(cur Accou
 	if err := CanRefresh(cur); err != nil {
 		return cur, true, err
 	}
-	if at := cur.RetryAt(); now.Before(at) && (mode == Automatic || cur.LastRefresh.ServerDelay) {
+	if at := cur.RetryAt(now); now.Before(at) && (mode == Automatic || cur.LastRefresh.ServerDelay) {
 		return cur, true, &BackoffError{Account: cur.Name, RetryAt: at, Last: cur.LastRefresh.Error,
 			ServerAsked: cur.LastRefresh.ServerDelay}
 	}
@@ -262,6 +268,7 @@ func (m *Manager) keepUnsaved(a Account, err error) error {
 		}
 		m.unsaved[a.ID] = a
 		m.unsavedMu.Unlock()
+		m.published(a) // what this process uses; no other can see it
 	}
 	return &UnsavedError{Account: a.Name, StorePath: m.b.location(), RecoveryPath: path, Err: err, InMemory: rerr != nil}
 }
@@ -292,6 +299,11 @@ func (m *Manager) SaveUnsaved(ctx context.Context) int {
 			continue
 		}
 		cur, err := m.Get(ctx, a.ID) // the held rotation laid over the record
+		if err == nil && cur.Revision == 0 {
+			_, err = m.adopt(ctx, cur) // a login the store never had
+			unlock()
+			continue
+		}
 		if err == nil {
 			var pw pendingWrite
 			if pw, err = m.b.prepare(ctx, cur); err == nil {

@@ -29,12 +29,17 @@ func CanRefresh(a Account) error {
 
 // RetryAt is when a's next refresh may reach the server after the last
 // one failed (the server's Retry-After, else a back-off), or the zero time
-// when nothing holds it back.
-func (a *Account) RetryAt() time.Time {
-	if a.LastRefresh == nil || a.LastRefresh.OK {
+// when nothing holds it back. A wait that keyfob never sets is not kept:
+// one longer than the longest Retry-After it honours after the failure (a
+// record edited by hand or by something else), or one after a failure the
+// clock has not reached yet (it was stepped back since): either would
+// stop the account for as long as the time is off.
+func (a *Account) RetryAt(now time.Time) time.Time {
+	r := a.LastRefresh
+	if r == nil || r.OK || now.Before(r.At) || r.RetryAt.Sub(r.At) > retryAfterMax {
 		return time.Time{}
 	}
-	return a.LastRefresh.RetryAt
+	return r.RetryAt
 }
 
 // Back-off after failed refreshes that the server gave no Retry-After

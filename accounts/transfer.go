@@ -43,8 +43,12 @@ func (m *Manager) CopyTo(ctx context.Context, dst *Manager) (Transferred, error)
 		return out, fmt.Errorf("the store %s already holds accounts or consumers: keyfob copies only into an empty store, so that nothing there is replaced — choose another location (another prefix, another directory)", dst.Location())
 	}
 	accts := slices.Clone(src.Accounts)
+	now := dst.now()
 	for i := range accts {
 		accts[i].Revision = 0
+		if accts[i].CreatedAt.IsZero() { // an older store's: Put would date it
+			accts[i].CreatedAt = now
+		}
 	}
 	if _, err := dst.Put(ctx, accts...); err != nil {
 		return out, fmt.Errorf("copying the accounts to %s: %w", dst.Location(), err)
@@ -65,7 +69,7 @@ func (m *Manager) CopyTo(ctx context.Context, dst *Manager) (Transferred, error)
 	if err != nil {
 		return out, fmt.Errorf("reading %s back: %w", dst.Location(), err)
 	}
-	if err := sameStores(src, got); err != nil {
+	if err := sameStores(&Snapshot{Accounts: accts, Consumers: src.Consumers}, got); err != nil {
 		return out, fmt.Errorf("%s does not hold what was copied (%v); it may be used by something else — %s is unchanged", dst.Location(), err, m.Location())
 	}
 	out.Accounts, out.Consumers = len(src.Accounts), len(src.Consumers)

@@ -20,6 +20,9 @@ const (
 	stepSync    = "sync"    // fsync of the file
 	stepRename  = "rename"  // putting it in place of the old file
 	stepSyncDir = "syncdir" // fsync of the directory (path: the directory)
+	// stepRemove is taking a file out of the store: a record (renamed to
+	// its tombstone), then each recovery file of a removed account.
+	stepRemove = "remove"
 )
 
 // fault returns the error a test injected for step on path, or nil. It

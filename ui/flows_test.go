@@ -194,8 +194,8 @@ func TestAutoRefreshWithinMarginAndBackOff(t *testing.T) {
 	e.srv.FailNext(sandbox.FaultServerError, 1)
 	e.d.Send(tickMsg(time.Now()))
 	e.d.Until("the failed auto-refresh", func() bool { return e.failures(0) == 1 && !e.busy(0) })
-	if a := e.row(0).Account(); a.RetryAt().Sub(e.now()) < 20*time.Second {
-		wait := a.RetryAt().Sub(e.now())
+	if a := e.row(0).Account(); a.RetryAt(e.now()).Sub(e.now()) < 20*time.Second {
+		wait := a.RetryAt(e.now()).Sub(e.now())
 		t.Fatalf("after a failure the next try is in %v; want a back-off", wait)
 	}
 	e.d.Send(tickMsg(time.Now()))

@@ -103,7 +103,7 @@ func (s *Scheduler) outcome(j job, a accounts.Account, err error) common.Notice 
 		return common.Notice{}
 	}
 	text := fmt.Sprintf("refreshing %s failed: %s", name, present.RefreshFailure(a.Name, err))
-	if at := a.RetryAt(); auto && !at.IsZero() {
+	if at := a.RetryAt(s.now()); auto && !at.IsZero() {
 		text += " — retrying in " + present.Approx(at.Sub(s.now()))
 	}
 	return common.Notice{Text: text, Tone: present.ToneDanger}

@@ -162,7 +162,7 @@ func (s *Scheduler) Tick(now time.Time, margin time.Duration, accts iter.Seq[*ac
 			continue
 		}
 		at := a.RefreshDue(margin)
-		if retry := a.RetryAt(); retry.After(at) {
+		if retry := a.RetryAt(now); retry.After(at) {
 			at = retry
 		}
 		if !at.After(now) {
