@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -69,6 +70,9 @@ type fileStore struct {
 	faults func(step, path string) error
 	// merging is set while mergeLegacyRecovery runs.
 	merging atomic.Bool
+	// stateAt is stateDir, worked out once: the watcher's looks read it.
+	stateAt   string
+	stateOnce sync.Once
 }
 
 func (s *fileStore) location() string { return s.dir }
@@ -268,12 +272,15 @@ func (s *fileStore) fixPermissions() {
 // named after the store's directory so that one store's files (say the
 // demo's) never end up in another.
 func (s *fileStore) stateDir() string {
-	abs, err := filepath.Abs(s.dir)
-	if err != nil {
-		abs = s.dir
-	}
-	sum := sha256.Sum256([]byte(abs))
-	return filepath.Join(xdg.StateHome, "keyfob", hex.EncodeToString(sum[:6]))
+	s.stateOnce.Do(func() {
+		abs, err := filepath.Abs(s.dir)
+		if err != nil {
+			abs = s.dir
+		}
+		sum := sha256.Sum256([]byte(abs))
+		s.stateAt = filepath.Join(xdg.StateHome, "keyfob", hex.EncodeToString(sum[:6]))
+	})
+	return s.stateAt
 }
 
 // The backend interface, over the methods above and in filestore_*.go.

@@ -91,8 +91,9 @@ func TestServeProcess(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	var log lockedBuffer
-	started := make(chan string, 1)
+	started, scanned := make(chan string, 1), make(chan struct{})
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			log.Write([]byte(sc.Text() + "\n"))
@@ -138,6 +139,12 @@ func TestServeProcess(t *testing.T) {
 		t.Fatalf("a removed consumer got %d %s", status, body)
 	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)
+	// Wait closes the pipe: the log is read to its end first.
+	select {
+	case <-scanned:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("serve did not stop after SIGTERM:\n%s", log.String())
+	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("serve after SIGTERM: %v\n%s", err, log.String())
 	}
