@@ -408,7 +408,7 @@ func (s *fileStore) writeRecords(accts []Account) error {
 	}
 	for i, a := range accts {
 		path := s.recordPath(a.ID)
-		if err := os.Rename(temps[i], path); err != nil {
+		if err := rename(temps[i], path); err != nil {
 			return fmt.Errorf("cannot write %s: %w", path, err)
 		}
 		temps[i] = ""
@@ -427,7 +427,7 @@ func (s *fileStore) removeRecord(id string) error {
 	rec, tomb := s.recordPath(id), s.tombstonePath(id)
 	err := s.fault(stepRemove, rec)
 	if err == nil {
-		err = os.Rename(rec, tomb)
+		err = rename(rec, tomb)
 	}
 	if errors.Is(err, fs.ErrNotExist) {
 		if len(s.recoveryFor(id)) == 0 {

@@ -182,7 +182,7 @@ func (s *fileStore) buildRecords(accts []Account) error {
 		if err := os.RemoveAll(p[1]); err != nil {
 			return err
 		}
-		if err := os.Rename(p[0], p[1]); err != nil {
+		if err := rename(p[0], p[1]); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,8 @@
 package accounts
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -16,7 +18,13 @@ func syncTree(dirs ...string) error {
 			return err
 		}
 		for _, e := range entries {
+			if e.IsDir() {
+				continue
+			}
 			f, err := os.OpenFile(filepath.Join(dir, e.Name()), os.O_RDWR, 0)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // gone since the listing: a lock let go of, a temporary file renamed
+			}
 			if err != nil {
 				return err
 			}

@@ -96,6 +96,9 @@ func syncOpenDir(dir string, d *os.File) error {
 	return nil
 }
 
+// rename is os.Rename: a file open in another process can be replaced.
+func rename(from, to string) error { return os.Rename(from, to) }
+
 // processAlive reports whether a process with pid exists (signal 0 checks
 // without sending anything; EPERM means it exists under another user).
 func processAlive(pid int) bool {

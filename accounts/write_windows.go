@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 )
 
 // lockOpenFlag opens a lock file that exists: read-only, so that locking
@@ -55,7 +56,7 @@ func (t *pendingFile) replace() error {
 	if err := t.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(t.Name(), t.dest); err != nil {
+	if err := rename(t.Name(), t.dest); err != nil {
 		return err
 	}
 	t.done = true
@@ -68,6 +69,25 @@ func (t *pendingFile) cleanup() {
 		_ = os.Remove(t.Name())
 	}
 }
+
+// rename is os.Rename, tried again for up to about a second while the
+// destination is open in another process: Windows refuses to replace a
+// file that a reader (another keyfob reading the record) opened without
+// FILE_SHARE_DELETE, which os.Open does not ask for. Readers hold a file
+// for the time of one read.
+func rename(from, to string) error {
+	for wait := time.Millisecond; ; wait *= 2 {
+		err := os.Rename(from, to)
+		if err == nil || wait > 512*time.Millisecond ||
+			!(errors.Is(err, syscall.ERROR_ACCESS_DENIED) || errors.Is(err, errorSharingViolation)) {
+			return err
+		}
+		time.Sleep(wait)
+	}
+}
+
+// errorSharingViolation is ERROR_SHARING_VIOLATION.
+const errorSharingViolation = syscall.Errno(32)
 
 // syncDir does nothing on Windows: a directory cannot be opened for
 // flushing, and NTFS journals the rename itself.
