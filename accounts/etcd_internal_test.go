@@ -35,6 +35,7 @@ func etcdOf(m *Manager) *etcdStore { return m.b.(*etcdStore) }
 // the holder dies (its client gone, its lease no longer kept alive), the
 // lock is free again within the lease's TTL.
 func TestEtcdLockDiesWithItsHolder(t *testing.T) {
+	t.Parallel() // a long one, mostly waiting: it runs beside the others
 	c := etcdtest.Start(t, 1)
 	key := etcdtest.KeyFile(t, t.TempDir())
 	ctx := context.Background()
@@ -124,6 +125,7 @@ func TestEtcdLostLockKeepsTheRotation(t *testing.T) {
 // already holds the lock (prepare refuses), and not by a new request.
 // With the members back, the refresh happens, once.
 func TestEtcdNoQuorumNoRefresh(t *testing.T) {
+	t.Parallel() // a long one, mostly waiting: it runs beside the others
 	c := etcdtest.Start(t, 3)
 	key := etcdtest.KeyFile(t, t.TempDir())
 	ctx := context.Background()

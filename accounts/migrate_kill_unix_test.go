@@ -45,6 +45,7 @@ func TestMigratorHelper(t *testing.T) {
 // refresh token (some of them from the old keyfob's recovery file) and its
 // consumer.
 func TestMigrationSurvivesSIGKILL(t *testing.T) {
+	t.Parallel() // a long one, mostly waiting: it runs beside the others
 	kills := 100
 	if s := os.Getenv("KEYFOB_MIGRATION_KILLS"); s != "" {
 		kills, _ = strconv.Atoi(s)

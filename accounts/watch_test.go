@@ -150,6 +150,7 @@ func TestWatcherSaysWhenTheStoreCannotBeRead(t *testing.T) {
 // place (not renamed into the directory, as keyfob writes) shows up too,
 // within the full look every few seconds.
 func TestWatcherSeesARecordEditedInPlace(t *testing.T) {
+	t.Parallel() // a long one, mostly waiting: it runs beside the others
 	m, _ := newManager(t)
 	seed(t, m, expired())
 	w, err := m.Watch(context.Background(), watchEvery)

@@ -48,8 +48,25 @@ type Member struct {
 
 // Start runs a cluster of n members and stops it when the test ends. The
 // members elect a leader within a second or two of one going away.
-func Start(t testing.TB, n int) *Cluster {
+func Start(t testing.TB, n int) *Cluster { return StartWith(t, n, Options{}) }
+
+// Options change a cluster's defaults.
+type Options struct {
+	// Election is how long a follower waits for its leader before it
+	// calls an election (1 s when 0). A test that starves the members of
+	// CPU for long (many processes beside them) and kills no leader gives
+	// them more, so that a late heartbeat does not change the leader.
+	Election time.Duration
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, n int, o Options) *Cluster {
 	t.Helper()
+	tick, election := 100, 1000
+	if o.Election > 0 {
+		election = int(o.Election / time.Millisecond)
+		tick = max(election/10, 100)
+	}
 	c := &Cluster{t: t}
 	ports := freePorts(t, 3*n)
 	var initial []string
@@ -67,7 +84,7 @@ func Start(t testing.TB, n int) *Cluster {
 		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{pu}, []url.URL{pu}
 		cfg.InitialClusterToken = "keyfob-test"
 		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-		cfg.TickMs, cfg.ElectionMs = 100, 1000
+		cfg.TickMs, cfg.ElectionMs = uint(tick), uint(election)
 		cfg.UnsafeNoFsync = true // the data dies with the test
 		m.cfg = cfg
 		c.Members = append(c.Members, m)

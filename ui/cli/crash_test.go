@@ -26,6 +26,7 @@ import (
 // stored refresh token still works. The writers refresh every account
 // (group-committed writes) or add an account.
 func TestCrashSafetySIGKILL(t *testing.T) {
+	t.Parallel() // a long one: it runs beside the others (see TestMain)
 	kills := envInt("KEYFOB_CRASH_KILLS", 500, 100)
 	// A grace period like Tesla's (the previous refresh token works for a
 	// while), so that a refresh whose result died with its process does not
@@ -38,27 +39,28 @@ func TestCrashSafetySIGKILL(t *testing.T) {
 	}
 	e.seed(accts...)
 	bin := keyfobBinary(t)
-	// How long a writer takes on this machine (a refresh writes each
-	// account's record, with its fsyncs): the pause that lets one finish.
-	start := time.Now()
 	e.mustRun("", "refresh", "--all", "--concurrency", "4")
-	finish := 3*time.Since(start) + 100*time.Millisecond
 	accts = e.store().Accounts
 	rng := rand.New(rand.NewPCG(1, 2))
 	w := newRotationWatch(e, accts)
-	killedRunning, finished := 0, 0
-	for i := range kills {
+	sent, killedRunning, finished := 0, 0, 0
+	for i := 0; sent < kills; i++ {
 		cmd, refreshes := crashWriter(e, bin, i)
 		w.before()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		pause := time.Duration(rng.IntN(25_000)) * time.Microsecond
+		var killed bool
 		if i%10 == 7 {
-			pause = finish // long enough to finish: then every token must be the newest
+			// Every tenth writer finishes: then every token must be the newest.
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("writer %d (%v) failed: %v\n%s", i, cmd.Args[1:], err, cmd.Stderr)
+			}
+		} else {
+			time.Sleep(time.Duration(rng.IntN(25_000)) * time.Microsecond)
+			killed = killAndWait(t, cmd, i)
+			sent++
 		}
-		time.Sleep(pause)
-		killed := killAndWait(t, cmd, i)
 		if killed {
 			killedRunning++
 		} else if refreshes {
@@ -81,9 +83,9 @@ func TestCrashSafetySIGKILL(t *testing.T) {
 		}
 	}
 	checkNoTemporaries(t, e)
-	t.Logf("%d SIGKILLs (%d mid-run, %d refresh --all finished first); after each the store parsed, held all %d accounts, "+
+	t.Logf("%d SIGKILLs (%d mid-run), and %d refresh --all let finish; after each writer the store parsed, held all %d accounts, "+
 		"and each refresh token was the newest or the one before; all %d live without the grace at the end",
-		kills, killedRunning, finished, n, n)
+		sent, killedRunning, finished, n, n)
 }
 
 // crashWriter is the i-th writer to kill: refresh --all, or every fifth

@@ -28,7 +28,13 @@ type etcdCLI struct {
 
 func newEtcdCLI(t *testing.T, members int, opts sandbox.Options) *etcdCLI {
 	t.Helper()
-	x := &etcdCLI{env: newEnv(t, opts), c: etcdtest.Start(t, members)}
+	return newEtcdCLIWith(t, members, opts, etcdtest.Options{})
+}
+
+// newEtcdCLIWith is newEtcdCLI with the cluster's options.
+func newEtcdCLIWith(t *testing.T, members int, opts sandbox.Options, co etcdtest.Options) *etcdCLI {
+	t.Helper()
+	x := &etcdCLI{env: newEnv(t, opts), c: etcdtest.StartWith(t, members, co)}
 	x.loc, x.key = x.c.Location("keyfob"), etcdtest.KeyFile(t, t.TempDir())
 	return x
 }

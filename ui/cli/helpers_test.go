@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -46,11 +47,26 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv("KEYFOB_TEST_WRITER"); dir != "" {
 		os.Exit(storeWriter(dir))
 	}
+	// The tests marked parallel spend most of their time waiting (for
+	// tokens to expire, for a minute of token loops, for killed processes
+	// and clipboard clears), not computing: four of them at once, whatever
+	// the number of cores, unless -parallel says otherwise.
+	flag.Parse()
+	if !flagSet("test.parallel") {
+		_ = flag.Set("test.parallel", "4")
+	}
 	code := m.Run()
 	if built.dir != "" {
 		os.RemoveAll(built.dir)
 	}
 	os.Exit(code)
+}
+
+// flagSet reports whether the flag was given on the command line.
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // built is the keyfob binary, built on first use.

@@ -136,7 +136,8 @@ func (w *storeWriterProcess) stop(t *testing.T) int {
 // this machine; the token lifetime and margin of the later rounds are sized
 // from it, so that a slow machine makes the test longer, not flaky.
 func TestStressTokensRefreshAllAndWriter(t *testing.T) {
-	rounds := envInt("KEYFOB_STRESS_ROUNDS", 8, 3)
+	t.Parallel() // a long one: it runs beside the others (see TestMain)
+	rounds := envInt("KEYFOB_STRESS_ROUNDS", 5, 3)
 	const procs = 50
 	e := newEnv(t, sandbox.Options{})
 	names := []string{"car", "truck", "wall"}

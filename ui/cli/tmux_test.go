@@ -24,6 +24,7 @@ import (
 // window or SSH connection closes). The token must still leave the
 // clipboard on time: the detached clearer the TUI handed it to does it.
 func TestCopiedTokenOutlivesAKilledTUI(t *testing.T) {
+	t.Parallel() // a long one: it runs beside the others (see TestMain)
 	needTmux(t)
 	for _, how := range []string{"SIGKILL", "SIGHUP"} {
 		t.Run(how, func(t *testing.T) {
