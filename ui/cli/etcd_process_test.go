@@ -87,7 +87,8 @@ func tokenFrom(base, cred string) (int, string, error) {
 // a refresh (the lock it held is free when its lease ends, and the other
 // replica takes over). At the end the stored refresh token works.
 func TestEtcdServeReplicas(t *testing.T) {
-	t.Parallel() // a long one: it runs beside the others (see TestMain)
+	// Not beside the long tests: its replicas must see a change within
+	// the second and a half it waits.
 	x := newEtcdCLI(t, 3, sandbox.Options{RefreshGrace: time.Minute})
 	ctx := context.Background()
 	m := x.etcdManager()
@@ -205,9 +206,9 @@ func TestEtcdTokenProcesses(t *testing.T) {
 	if d, err := time.ParseDuration(os.Getenv("KEYFOB_TEST_LOOP")); err == nil {
 		loop = d
 	}
-	// The cluster shares two cores with the other long tests and a hundred
-	// processes: its members wait longer for a heartbeat before they elect
-	// another leader (none is killed here).
+	// The cluster shares two cores with ten loops of processes (and another
+	// package's tests): its members wait longer for a heartbeat before
+	// they elect another leader (none is killed here).
 	x := newEtcdCLIWith(t, 3, sandbox.Options{AccessTTL: ttl}, etcdtest.Options{Election: 5 * time.Second})
 	a := x.minted("a0000001", "car", ttl)
 	a.AccessObtainedAt = time.Now()
