@@ -113,9 +113,16 @@ func (m *Manager) Remove(ctx context.Context, id string) (Removed, error) {
 		return Removed{}, err
 	}
 	defer unlock()
-	if cur.Revision == 0 && m.dropUnsavedOnly(id) { // a login the store never had
-		m.unpublished(id)
-		return Removed{Account: cur}, nil
+	if cur.Revision == 0 { // a login the store never had?
+		release := m.holdPublish() // not while a watcher looks
+		dropped := m.dropUnsavedOnly(id)
+		if dropped {
+			m.unpublished(id)
+		}
+		release()
+		if dropped {
+			return Removed{Account: cur}, nil
+		}
 	}
 	defer m.holdPublish()()
 	out := Removed{}
@@ -135,6 +142,7 @@ func (m *Manager) Remove(ctx context.Context, id string) (Removed, error) {
 		return nil
 	})
 	if err == nil {
+		m.dropUnsaved(id)
 		m.unpublished(id)
 	}
 	return out, err

@@ -434,7 +434,10 @@ func (s *etcdStore) update(ctx context.Context, fn func(tx) error) error {
 		if err == nil {
 			done, err = t.commit()
 		}
-		if err != nil || !done {
+		if err == nil && !done {
+			// Lost to another writer: nothing was removed. After an error
+			// the outcome is unknown, and the tombstones stay: they are
+			// harmless while etcd still holds the account.
 			for _, id := range marked {
 				_ = os.Remove(s.local.tombstonePath(id))
 			}

@@ -456,6 +456,14 @@ func (m *Manager) dropUnsavedOnly(id string) bool {
 	return false
 }
 
+// dropUnsaved forgets whatever this process holds of the account with id,
+// which was removed.
+func (m *Manager) dropUnsaved(id string) {
+	m.unsavedMu.Lock()
+	defer m.unsavedMu.Unlock()
+	delete(m.unsaved, id)
+}
+
 // adopt saves a, an account the store has no record of (Revision 0) that
 // this process holds in memory, as a new record, under a free name, and
 // returns it as stored. The caller holds the account's lock.
@@ -488,7 +496,13 @@ func (m *Manager) adopt(ctx context.Context, a Account) (Account, error) {
 	if err != nil {
 		return a, fmt.Errorf("the login of %q is held only in this process until the store can take it: %w", a.Name, err)
 	}
-	a.Revision++
+	// The store's own revision (on etcd, the key's): the next prepared
+	// write compares it.
+	if stored, err := m.b.get(ctx, a.ID); err == nil && stored.RefreshToken == a.RefreshToken {
+		a.Revision = stored.Revision
+	} else {
+		a.Revision++
+	}
 	m.forgetUnsaved(a)
 	m.published(a)
 	return a, nil

@@ -78,18 +78,30 @@ func (m *Manager) Add(ctx context.Context, a Account) (Saved, error) {
 			return Saved{Account: a}, err
 		}
 	}
+	var out Saved
+	var err error
 	for range 3 {
-		out, err := m.add(ctx, a)
-		if !errors.Is(err, errChanged) {
-			if err != nil && a.RefreshToken != "" && !errors.Is(err, ErrNameTaken) && !errors.Is(err, ErrInvalidName) {
-				// The login's tokens exist nowhere else.
-				keep := m.unsavedLogin(a, out.Account)
-				return Saved{Account: keep}, m.keepUnsaved(keep, err)
-			}
-			return out, err
+		if out, err = m.add(ctx, a); !errors.Is(err, errChanged) {
+			break
 		}
 	}
-	return Saved{Account: a}, fmt.Errorf("the accounts kept changing while %q was being saved; try again", a.Name)
+	if errors.Is(err, errChanged) {
+		out, err = Saved{}, fmt.Errorf("the accounts kept changing while %q was being saved; try again", a.Name)
+	}
+	if err != nil && a.RefreshToken != "" && !errors.Is(err, ErrNameTaken) && !errors.Is(err, ErrInvalidName) {
+		// The login's tokens exist nowhere else.
+		keep := m.unsavedLogin(a, out.Account)
+		if b, berr := m.ready(ctx); berr == nil {
+			if cur, gerr := b.get(ctx, keep.ID); gerr == nil {
+				// Its record was written after all (what failed came
+				// later): what this process holds lies over it, and
+				// goes when the record is removed.
+				keep.Revision = cur.Revision
+			}
+		}
+		return Saved{Account: keep}, m.keepUnsaved(keep, err)
+	}
+	return out, err
 }
 
 // errChanged says that the account a login would update changed between
@@ -111,6 +123,11 @@ func (m *Manager) add(ctx context.Context, a Account) (Saved, error) {
 			return Saved{Account: a}, err
 		}
 		defer unlock()
+		if prev.Revision == 0 {
+			// The account has no record yet (held in memory, or in a
+			// recovery file alone): the new login is saved as it.
+			return m.addOverUnsaved(ctx, prev, a)
+		}
 	}
 	defer m.holdPublish()() // after the account's lock: see holdPublish
 	var out Saved
@@ -160,6 +177,25 @@ func (m *Manager) add(ctx context.Context, a Account) (Saved, error) {
 		m.published(out.Account)
 	}
 	return out, err
+}
+
+// addOverUnsaved saves the login a of the account prev, which has no
+// record (Revision 0), as that account: its id, name and creation, a
+// later rotation. The caller holds the account's lock.
+func (m *Manager) addOverUnsaved(ctx context.Context, prev, a Account) (Saved, error) {
+	n := a
+	n.ID, n.Name, n.CreatedAt, n.Revision = prev.ID, prev.Name, prev.CreatedAt, 0
+	n.Rotation = max(n.Rotation, prev.Rotation+1)
+	out := Saved{Account: n, Replaced: true}
+	if a.Name != "" && !strings.EqualFold(a.Name, prev.Name) {
+		out.NameNotUsed = a.Name
+	}
+	saved, err := m.adopt(ctx, n)
+	if err != nil {
+		return out, err
+	}
+	out.Account = saved
+	return out, nil
 }
 
 // unsavedLogin is the login a as a recovery file keeps it: saved, the

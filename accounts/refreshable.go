@@ -31,16 +31,20 @@ func CanRefresh(a Account) error {
 // one failed (the server's Retry-After, else a back-off), or the zero time
 // when nothing holds it back. A wait that keyfob never sets is not kept:
 // one longer than the longest Retry-After it honours after the failure (a
-// record edited by hand or by something else), or one after a failure the
-// clock has not reached yet (it was stepped back since): either would
-// stop the account for as long as the time is off.
+// record edited by hand or by something else), or one after a failure
+// further ahead than machines' clocks differ (this clock was stepped back
+// since): either would stop the account for as long as the time is off.
 func (a *Account) RetryAt(now time.Time) time.Time {
 	r := a.LastRefresh
-	if r == nil || r.OK || now.Before(r.At) || r.RetryAt.Sub(r.At) > retryAfterMax {
+	if r == nil || r.OK || r.At.Sub(now) > clockSkewMax || r.RetryAt.Sub(r.At) > retryAfterMax {
 		return time.Time{}
 	}
 	return r.RetryAt
 }
+
+// clockSkewMax is how far ahead of this machine's clock another machine
+// sharing the store may record a failure.
+const clockSkewMax = 10 * time.Minute
 
 // Back-off after failed refreshes that the server gave no Retry-After
 // for: the first wait, doubled after each further failure up to the cap.

@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -106,5 +107,87 @@ func TestRemovingALoginHeldInMemory(t *testing.T) {
 	}
 	if n := m.SaveUnsaved(ctx); n != 0 || len(snapshot(t, m).Accounts) != 0 {
 		t.Fatalf("removed login saved later (%d unsaved)", n)
+	}
+}
+
+// TestRemovedLoginDoesNotComeBackFromMemory: a login whose record was
+// written but whose save still failed (the directory sync after the
+// rename), and whose recovery file could not be written either, is held in
+// memory too. Once the account is removed, nothing brings it back: not a
+// read, not SaveUnsaved.
+func TestRemovedLoginDoesNotComeBackFromMemory(t *testing.T) {
+	privateState(t)
+	m, _ := newManager(t)
+	ctx := context.Background()
+	seed(t, m, Account{ID: "000000a1", Name: "other"})
+	recs := inRecords(m)
+	storeOf(m).faults = func(step, path string) error {
+		if step == stepSyncDir && path == storeOf(m).path(recordsDir) {
+			return errInjected
+		}
+		if step == stepRename && !recs(path) && !strings.Contains(path, "/names/") && !strings.HasSuffix(path, "accounts.json") {
+			return errInjected // recovery files fail too
+		}
+		return nil
+	}
+	saved, err := m.Add(ctx, Account{Kind: KindFleet, Subject: "s2", Email: "x@example.com", AccessToken: "at", RefreshToken: "rt"})
+	var ue *UnsavedError
+	if !errors.As(err, &ue) || !ue.InMemory {
+		t.Fatalf("setup: %v", err)
+	}
+	storeOf(m).faults = nil
+	id := saved.Account.ID
+	a, err := m.Get(ctx, id)
+	if err != nil || a.Revision == 0 {
+		t.Fatalf("the login whose record was written reads %+v %v", a, err)
+	}
+	if _, err := m.Remove(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := m.Get(ctx, id); !errors.Is(err, ErrNotFound) {
+		t.Errorf("removed account still read: %+v %v", a.Name, err)
+	}
+	m.SaveUnsaved(ctx)
+	if a, err := reopen(t, m).Get(ctx, id); err == nil {
+		t.Errorf("removed account is back in the store: %q rev %d", a.Name, a.Revision)
+	}
+}
+
+// TestSecondLoginWhileTheFirstIsHeldInMemory: the same user logs in again
+// once the store takes writes, while the first login is still held in
+// memory: the new login is saved as that account, its new refresh token
+// stored.
+func TestSecondLoginWhileTheFirstIsHeldInMemory(t *testing.T) {
+	privateState(t)
+	m, _ := newManager(t)
+	ctx := context.Background()
+	seed(t, m, Account{ID: "000000a1", Name: "other"})
+	storeOf(m).faults = func(step, path string) error {
+		if step == stepRename {
+			return errors.New("read-only file system")
+		}
+		return nil
+	}
+	first, err := m.Add(ctx, Account{Kind: KindFleet, Subject: "s2", Email: "x@example.com", AccessToken: "at-1", RefreshToken: "rt-1"})
+	var ue *UnsavedError
+	if !errors.As(err, &ue) || !ue.InMemory {
+		t.Fatalf("setup: %v", err)
+	}
+	storeOf(m).faults = nil // the store takes writes again
+	second, err := m.Add(ctx, Account{Kind: KindFleet, Subject: "s2", Email: "x@example.com", AccessToken: "at-2", RefreshToken: "rt-2"})
+	if err != nil || second.Account.ID != first.Account.ID || !second.Replaced {
+		t.Fatalf("second login: %+v %v, want the held account replaced and saved", second, err)
+	}
+	found := false
+	for _, a := range snapshot(t, reopen(t, m)).Accounts {
+		if a.RefreshToken == "rt-2" {
+			found = true
+		}
+	}
+	if held, err := m.Get(ctx, first.Account.ID); err == nil && held.RefreshToken == "rt-2" {
+		found = true
+	}
+	if !found {
+		t.Errorf("the second login's refresh token rt-2 is nowhere (err %v)", err)
 	}
 }
