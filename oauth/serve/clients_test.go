@@ -27,6 +27,7 @@ import (
 
 	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/oauth/serve"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // Clients nobody here wrote, pointed at keyfob serve: golang.org/x/oauth2,
@@ -144,7 +145,7 @@ func TestRequestsOAuthlib(t *testing.T) {
 	must(t, f.srv.Stats().Refreshes == 1, "%d refreshes", f.srv.Stats().Refreshes)
 	// The credential went back in refresh_token; the fixture allows that
 	// field only in the form it sees, so take python's copy out.
-	f.bodies = lockedBuffer{}
+	f.bodies = keyfobtest.Buffer{}
 }
 
 // nodeOpenIDClient finds node 20 or later and the openid-client package

@@ -19,6 +19,7 @@ import (
 
 	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/oauth/serve"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // The flood test runs the real keyfob serve as a child process, so that
@@ -202,7 +203,7 @@ func holdOpen(c net.Conn, slow bool, stop <-chan struct{}) {
 type serveChild struct {
 	cmd        *exec.Cmd
 	addr, base string
-	log        *lockedBuffer
+	log        *keyfobtest.Buffer
 	logged     chan struct{} // closed when the log has been read to its end
 	started    time.Time
 	stopped    bool

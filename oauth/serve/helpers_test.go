@@ -1,7 +1,6 @@
 package serve_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -20,6 +19,7 @@ import (
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/oauth/serve"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // Every test talks to a real keyfob serve on loopback, over a store of
@@ -32,24 +32,6 @@ import (
 // fixtureClientID is the sandbox app of the fixture's accounts, a
 // confidential one: its secret is the fixture's clientSecret.
 const fixtureClientID = "serve-test-app"
-
-// lockedBuffer is a buffer goroutines may write at once.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // recordingAuthority is the OAuth engine, noting every refresh token (seen)
 // and access token (access) that goes in or comes out.
@@ -101,8 +83,8 @@ type fixture struct {
 	m      *accounts.Manager
 	svc    *serve.Server
 	base   string
-	log    lockedBuffer
-	bodies lockedBuffer
+	log    keyfobtest.Buffer
+	bodies keyfobtest.Buffer
 	creds  []string
 	// clientSecret is the secret of fixtureClientID, in every account.
 	clientSecret string
@@ -349,19 +331,6 @@ func (f *fixture) logLines(consumer string) []string {
 		}
 	}
 	return out
-}
-
-// within reports whether ok comes true before d has passed, asking it
-// every 20 ms.
-func within(d time.Duration, ok func() bool) bool {
-	for end := time.Now().Add(d); ; time.Sleep(20 * time.Millisecond) {
-		if ok() {
-			return true
-		}
-		if time.Now().After(end) {
-			return false
-		}
-	}
 }
 
 func must(t testing.TB, ok bool, format string, args ...any) {

@@ -14,6 +14,7 @@ import (
 	"github.com/keyfob/keyfob/accounts/etcdtest"
 	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/oauth/serve"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // newEtcdFixture is newFixture on the etcd cluster c (a prefix of the
@@ -141,7 +142,7 @@ func TestEtcdNoQuorumServesCachedTokens(t *testing.T) {
 		c.Restart(i)
 	}
 	c.WaitLeader()
-	ok := within(30*time.Second, func() bool { return f.refresh(due).status == http.StatusOK })
+	ok := keyfobtest.Within(30*time.Second, func() bool { return f.refresh(due).status == http.StatusOK })
 	if !ok || f.srv.Stats().Refreshes != 1 {
 		t.Fatalf("with quorum back: %v, %d refreshes", ok, f.srv.Stats().Refreshes)
 	}
@@ -165,13 +166,13 @@ func TestEtcdConsumersFollowOtherReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.creds = append(f.creds, cred)
-	if !within(time.Second, func() bool { return f.refresh(cred).status == http.StatusOK }) {
+	if !keyfobtest.Within(time.Second, func() bool { return f.refresh(cred).status == http.StatusOK }) {
 		t.Fatal("a consumer added on another machine was not honoured within a second")
 	}
 	if _, err := other.RemoveConsumer(ctx, "elsewhere"); err != nil {
 		t.Fatal(err)
 	}
-	if !within(time.Second, func() bool { return f.refresh(cred).status == http.StatusUnauthorized }) {
+	if !keyfobtest.Within(time.Second, func() bool { return f.refresh(cred).status == http.StatusUnauthorized }) {
 		t.Fatal("a consumer removed on another machine still got tokens after a second")
 	}
 }

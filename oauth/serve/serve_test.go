@@ -13,6 +13,7 @@ import (
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/oauth/serve"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 func TestTokenEndpointAnswersLikeTesla(t *testing.T) {
@@ -127,7 +128,7 @@ func TestStoreChangesAreSeen(t *testing.T) {
 	must(t, err == nil && fresh.Requested, "%v", err)
 	// The old token is still valid: the new one is served once the
 	// service's watch of the store has looked (every 250 ms).
-	must(t, within(5*time.Second, func() bool { return f.refresh(cred).str("access_token") == fresh.Account.AccessToken }),
+	must(t, keyfobtest.Within(5*time.Second, func() bool { return f.refresh(cred).str("access_token") == fresh.Account.AccessToken }),
 		"the token another process refreshed is not served")
 	// Removed: refused at once.
 	_, err = other.RemoveConsumer(context.Background(), "late")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 	"github.com/keyfob/keyfob/ui/present"
 )
 
@@ -20,7 +21,7 @@ import (
 func askOnPipes(t *testing.T, ask func(a *formAsker) error, steps ...[2]string) (string, error) {
 	t.Helper()
 	inR, inW := io.Pipe()
-	var out lockedBuffer
+	var out keyfobtest.Buffer
 	a := &formAsker{in: inR, out: &out, width: 80, height: 24}
 	done := make(chan error, 1)
 	go func() { done <- ask(a) }()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth/sandbox"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // TestCrashSafetySIGKILL kills keyfob writers with SIGKILL at random
@@ -39,7 +40,7 @@ func TestCrashSafetySIGKILL(t *testing.T) {
 		accts = append(accts, e.minted(fmt.Sprintf("%08x", i+1), fmt.Sprintf("car%02d", i), time.Hour))
 	}
 	e.seed(accts...)
-	bin := keyfobBinary(t)
+	bin := keyfobtest.Binary(t)
 	e.mustRun("", "refresh", "--all", "--concurrency", "4")
 	accts = e.store().Accounts
 	rng := rand.New(rand.NewPCG(1, 2))

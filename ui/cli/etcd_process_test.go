@@ -21,6 +21,7 @@ import (
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/accounts/etcdtest"
 	"github.com/keyfob/keyfob/oauth/sandbox"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // replica is a keyfob serve process on the etcd store, with a keyfob
@@ -28,14 +29,14 @@ import (
 type replica struct {
 	cmd  *exec.Cmd
 	base string
-	log  *lockedBuffer
+	log  *keyfobtest.Buffer
 }
 
 // startReplica runs keyfob serve on the store.
 func (x *etcdCLI) startReplica(name string) *replica {
 	x.t.Helper()
 	args := x.args("serve", "--addr", "127.0.0.1:0", "--min-valid", "1m")
-	cmd := exec.Command(keyfobBinary(x.t), args...)
+	cmd := exec.Command(keyfobtest.Binary(x.t), args...)
 	cmd.Env = x.environ(EnvConfigDir + "=" + filepath.Join(x.dir, "machine-"+name))
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -45,7 +46,7 @@ func (x *etcdCLI) startReplica(name string) *replica {
 		x.t.Fatal(err)
 	}
 	x.t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	r := &replica{cmd: cmd, log: &lockedBuffer{}}
+	r := &replica{cmd: cmd, log: &keyfobtest.Buffer{}}
 	started := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -215,7 +216,7 @@ func TestEtcdTokenProcesses(t *testing.T) {
 	if _, err := x.etcdManager().Put(context.Background(), a); err != nil {
 		t.Fatal(err)
 	}
-	bin := keyfobBinary(t)
+	bin := keyfobtest.Binary(t)
 	deadline := time.Now().Add(loop)
 	var mu sync.Mutex
 	calls, failures := 0, []string{}

@@ -15,6 +15,7 @@ import (
 	"github.com/keyfob/keyfob/accounts/etcdtest"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/sandbox"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // etcdCLI is an env whose store is on an etcd cluster: every run gets
@@ -229,7 +230,7 @@ func TestEtcdRekey(t *testing.T) {
 // TestBinaryLinksNoEtcdServer: the keyfob binary links the etcd client
 // only; the server (which the tests start in-process) never ships.
 func TestBinaryLinksNoEtcdServer(t *testing.T) {
-	out, err := exec.Command("go", "version", "-m", keyfobBinary(t)).CombinedOutput()
+	out, err := exec.Command("go", "version", "-m", keyfobtest.Binary(t)).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go version -m: %v\n%s", err, out)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth/sandbox"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // runDir points $XDG_RUNTIME_DIR, where keyfob exec makes the token's
@@ -150,7 +151,7 @@ func TestExecKeeperBacksOffWhileTheTokenStillWorks(t *testing.T) {
 	if err := tf.write(soon.AccessToken); err != nil {
 		t.Fatal(err)
 	}
-	var errb lockedBuffer
+	var errb keyfobtest.Buffer
 	k := &tokenKeeper{m: e.manager(), file: tf, acct: soon, margin: 5 * time.Minute,
 		io: &IOStreams{Err: &errb}, retry: 50 * time.Millisecond, done: make(chan struct{})}
 	e.srv.FailNext(sandbox.FaultServerError, 1)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/oauth/sandbox"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // unixChild has the signal modes of execChild:
@@ -91,7 +92,7 @@ func (e *env) startExecAs(name, mode string, attr *syscall.SysProcAttr) *execPro
 	if err := os.MkdirAll(p.run, 0o700); err != nil {
 		e.t.Fatal(err)
 	}
-	p.cmd = exec.Command(keyfobBinary(e.t), "exec", "car", "--", os.Args[0])
+	p.cmd = exec.Command(keyfobtest.Binary(e.t), "exec", "car", "--", os.Args[0])
 	p.cmd.Env = e.environ("KEYFOB_TEST_CHILD="+mode, "KEYFOB_TEST_OUT="+p.out, "XDG_RUNTIME_DIR="+p.run)
 	p.cmd.Stderr, p.cmd.SysProcAttr = &p.stderr, attr
 	if err := p.cmd.Start(); err != nil {
@@ -200,7 +201,7 @@ func TestExecCtrlCReachesCMDOnce(t *testing.T) {
 	}
 	code, script := filepath.Join(e.dir, "code"), filepath.Join(e.dir, "run.sh")
 	argv := append([]string{"env", "-i"}, e.environ("KEYFOB_TEST_CHILD=signals", "KEYFOB_TEST_OUT="+p.out, "XDG_RUNTIME_DIR="+p.run)...)
-	argv = append(argv, keyfobBinary(t), "exec", "car", "--", os.Args[0])
+	argv = append(argv, keyfobtest.Binary(t), "exec", "car", "--", os.Args[0])
 	body := strings.Join(argv, " ") + "\necho $? > " + code + "\n"
 	if err := os.WriteFile(script, []byte(body), 0o600); err != nil {
 		t.Fatal(err)

@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +25,7 @@ import (
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/sandbox"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // Most tests run commands in-process, with buffers for streams, against
@@ -55,11 +55,7 @@ func TestMain(m *testing.M) {
 	if !flagSet("test.parallel") {
 		_ = flag.Set("test.parallel", "4")
 	}
-	code := m.Run()
-	if built.dir != "" {
-		os.RemoveAll(built.dir)
-	}
-	os.Exit(code)
+	os.Exit(keyfobtest.Run(m)) // removes the keyfob binary keyfobtest.Binary built
 }
 
 // flagSet reports whether the flag was given on the command line.
@@ -67,33 +63,6 @@ func flagSet(name string) bool {
 	set := false
 	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
 	return set
-}
-
-// built is the keyfob binary, built on first use.
-var built struct {
-	once      sync.Once
-	dir, path string
-	err       error
-}
-
-// keyfobBinary builds keyfob once per test binary and returns its path.
-func keyfobBinary(tb testing.TB) string {
-	tb.Helper()
-	built.once.Do(func() {
-		built.dir, built.err = os.MkdirTemp("", "keyfob-bin-")
-		if built.err != nil {
-			return
-		}
-		built.path = filepath.Join(built.dir, "keyfob")
-		out, err := exec.Command("go", "build", "-o", built.path, "github.com/keyfob/keyfob").CombinedOutput()
-		if err != nil {
-			built.err = fmt.Errorf("building keyfob: %v\n%s", err, out)
-		}
-	})
-	if built.err != nil {
-		tb.Fatal(built.err)
-	}
-	return built.path
 }
 
 // fakeBrowser signs in like a browser would: it follows the authorize URL
@@ -167,24 +136,6 @@ type call struct {
 	ctx     context.Context
 }
 
-// lockedBuffer is a buffer that goroutines of a command may write at once.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // invoke runs keyfob in-process as main does, with the test's streams and
 // environment, and returns what it printed and its exit code.
 func (e *env) invoke(c call, args ...string) result {
@@ -197,7 +148,7 @@ func (e *env) invoke(c call, args ...string) result {
 	if c.ctx == nil {
 		c.ctx = context.Background()
 	}
-	var out, errb lockedBuffer
+	var out, errb keyfobtest.Buffer
 	var stdout, stderr io.Writer = &out, &errb
 	if c.stdout != nil {
 		stdout = io.MultiWriter(&out, c.stdout)
@@ -268,7 +219,7 @@ func (e *env) environ(extra ...string) []string {
 // runProcess runs the keyfob binary as a user or a script would.
 func (e *env) runProcess(stdin string, extraEnv []string, args ...string) result {
 	e.t.Helper()
-	cmd := exec.Command(keyfobBinary(e.t), args...)
+	cmd := exec.Command(keyfobtest.Binary(e.t), args...)
 	cmd.Env = e.environ(extraEnv...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer

@@ -13,6 +13,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth/sandbox"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // The speed bars that concern whole processes. Run them with
@@ -185,7 +186,7 @@ func tokenVsMinimal(tb testing.TB, runs int) (keyfob, minimal, start time.Durati
 	dir, _ := bigStore(tb, 1000, 8*time.Hour)
 	minimalBin := buildMinimal(tb)
 	env := append(os.Environ(), "KEYFOB_CONFIG_DIR="+dir)
-	keyfobBin := keyfobBinary(tb)
+	keyfobBin := keyfobtest.Binary(tb)
 	run := func(args ...string) func() *exec.Cmd {
 		return func() *exec.Cmd {
 			c := exec.Command(keyfobBin, args...)
@@ -238,7 +239,7 @@ func BenchmarkRefreshAll(b *testing.B) {
 // refreshAllWall times one `keyfob refresh --all` of the bar's set-up and
 // checks that every account was refreshed once.
 func refreshAllWall(tb testing.TB) time.Duration {
-	keyfobBin := keyfobBinary(tb)
+	keyfobBin := keyfobtest.Binary(tb)
 	b, isBench := tb.(*testing.B)
 	if isBench {
 		b.StopTimer()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/oauth/sandbox"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // The tests here need whole keyfob processes.
@@ -29,7 +30,7 @@ func TestConcurrentTokenProcessesRefreshOnce(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, sandbox.Options{Latency: 50 * time.Millisecond, AccessTTL: tc.ttl})
 			e.seed(e.minted("a0000001", "car", -time.Minute))
-			keyfobBinary(t) // built before the clock matters
+			keyfobtest.Binary(t) // built before the clock matters
 			concurrentTokens(t, e, 50)
 		})
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/oauth/sandbox"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // An --addr whose port another process holds is refused with which
@@ -46,7 +47,7 @@ func TestServeSaysWhereItListens(t *testing.T) {
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	e.mustRun("", "serve", "add", "teslamate", "--account", "car")
 	ctx, cancel := context.WithCancel(context.Background())
-	var errb lockedBuffer
+	var errb keyfobtest.Buffer
 	done := make(chan result, 1)
 	go func() {
 		done <- e.invoke(call{ctx: ctx, stderr: &errb}, "serve", "--addr", "0.0.0.0:0", "--insecure")

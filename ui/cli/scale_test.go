@@ -16,6 +16,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth/sandbox"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // The scale bars: what one account costs must not grow with the number of
@@ -175,7 +176,7 @@ func newScaleEnv(tb testing.TB) *scaleEnv {
 	tb.Helper()
 	srv := sandbox.NewTest(tb, sandbox.Options{})
 	root := tb.TempDir()
-	e := &scaleEnv{keyfob: keyfobBinary(tb), peak: buildProgram(tb, "peak", peakProgram),
+	e := &scaleEnv{keyfob: keyfobtest.Binary(tb), peak: buildProgram(tb, "peak", peakProgram),
 		small: filepath.Join(root, "small"), big: filepath.Join(root, "big"),
 		smallName: fmt.Sprintf("car-%05d", scaleSmall/2), bigName: fmt.Sprintf("car-%05d", scaleBig/2)}
 	scaleStore(tb, e.small, scaleSmall, srv, e.smallName)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth/sandbox"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // Security checks seen from the outside: file modes, loose
@@ -160,7 +161,7 @@ func TestTokenCopyClearsClipboardOnlyIfUnchanged(t *testing.T) {
 	// secret in its environment; the clearer is one of the callers.
 	sum := sha256.Sum256([]byte(tok))
 	log, _ := os.ReadFile(clip + ".log")
-	if !strings.Contains(string(log), "caller: "+keyfobBinary(t)+" clipboard-clear") {
+	if !strings.Contains(string(log), "caller: "+keyfobtest.Binary(t)+" clipboard-clear") {
 		t.Fatalf("the clearer never called the clipboard helper:\n%s", log)
 	}
 	for _, leak := range []string{tok, hex.EncodeToString(sum[:]), "s3cr3t-client-value"} {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth/sandbox"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 func TestServeConsumers(t *testing.T) {
@@ -83,14 +84,14 @@ func TestServeProcess(t *testing.T) {
 	e.seed(e.minted("a0000001", "car", -time.Minute))
 	cred := strings.TrimSpace(e.mustRun("", "serve", "add", "teslamate", "--account", "car").stdout)
 	script := strings.TrimSpace(e.mustRun("", "serve", "add", "script", "--account", "car").stdout)
-	cmd := exec.Command(keyfobBinary(t), "serve", "--addr", "127.0.0.1:0", "--allow-host", "teslamate.lan")
+	cmd := exec.Command(keyfobtest.Binary(t), "serve", "--addr", "127.0.0.1:0", "--allow-host", "teslamate.lan")
 	cmd.Env = e.environ()
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	var log lockedBuffer
+	var log keyfobtest.Buffer
 	started, scanned := make(chan string, 1), make(chan struct{})
 	go func() {
 		defer close(scanned)

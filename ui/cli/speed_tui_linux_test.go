@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/oauth/sandbox"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // The real TUI's bars (SPEC §7: at most 40 MB of resident memory with
@@ -30,17 +31,17 @@ const (
 // tmux pane, lets it settle, and reads its peak resident memory and the
 // CPU it uses over 5 idle seconds.
 func TestSpeedBarRealTUI(t *testing.T) {
-	needTmux(t)
+	keyfobtest.Need(t, "tmux")
 	e := newEnv(t, sandbox.Options{})
 	fillStore(t, e.storeDir(), 1000, 8*time.Hour)
 	noErr(t, os.WriteFile(filepath.Join(e.storeDir(), "config.json"), []byte(`{"auto_refresh": false}`+"\n"), 0o600))
 	s := startTUISized(t, e, "PATH="+os.Getenv("PATH"), 120, 40)
-	s.waitFor("the list", func(screen string) bool { return strings.Contains(screen, "car-0000") })
+	s.WaitFor("the list", func(screen string) bool { return strings.Contains(screen, "car-0000") })
 	time.Sleep(2 * time.Second)
-	t0 := cpuTicks(t, s.pid)
+	t0 := cpuTicks(t, s.Pid)
 	time.Sleep(5 * time.Second)
-	idle := float64(cpuTicks(t, s.pid)-t0) / clockTicks / 5 * 100
-	peak := procStatus(t, s.pid, "VmHWM")
+	idle := float64(cpuTicks(t, s.Pid)-t0) / clockTicks / 5 * 100
+	peak := procStatus(t, s.Pid, "VmHWM")
 	t.Logf("the real TUI with 1,000 accounts: peak RSS %.1f MB (bar %d MB), idle CPU %.2f%% of one core (fails above %.0f%%)",
 		float64(peak)/(1<<20), tuiRSSBar>>20, idle, tuiIdleCPUBar)
 	if peak > tuiRSSBar {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth/sandbox"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // Proof under stress: many processes at once while another one keeps
@@ -147,7 +148,7 @@ func TestStressTokensRefreshAllAndWriter(t *testing.T) {
 	}
 	e.seed(append(seeded, accounts.Account{ID: scratchID, Name: "scratch-0", Kind: accounts.KindCustom})...)
 	writer := startStoreWriter(t, e.storeDir())
-	keyfobBinary(t) // built before the first round is timed
+	keyfobtest.Binary(t) // built before the first round is timed
 
 	took := checkedRound(t, e, 0, names, procs, time.Second)
 	margin, ttl := stressLifetimes(took)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/oauth/sandbox"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // TestStoreWritesAtTheSystemCallLevel runs the real keyfob under strace
@@ -35,7 +36,7 @@ func TestStoreWritesAtTheSystemCallLevel(t *testing.T) {
 		trace := filepath.Join(t.TempDir(), "trace")
 		cmd := exec.Command(strace, append([]string{"-f", "-y", "-qq", "-o", trace,
 			"-e", "trace=openat,open,creat,fsync,fdatasync,rename,renameat,renameat2,chmod,fchmod,fchmodat",
-			keyfobBinary(t)}, args...)...)
+			keyfobtest.Binary(t)}, args...)...)
 		cmd.Env = e.environ()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("keyfob %q under strace: %v\n%s", args, err, out)
