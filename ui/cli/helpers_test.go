@@ -48,9 +48,9 @@ func TestMain(m *testing.M) {
 		os.Exit(storeWriter(dir))
 	}
 	// The tests marked parallel spend most of their time waiting (for
-	// tokens to expire, for a minute of token loops, for clipboard
-	// clears), not computing: all of them at once, whatever the number of
-	// cores, unless -parallel says otherwise.
+	// tokens to expire, for clipboard clears), not computing: all of them
+	// at once, whatever the number of cores, unless -parallel says
+	// otherwise.
 	flag.Parse()
 	if !flagSet("test.parallel") {
 		_ = flag.Set("test.parallel", "4")
