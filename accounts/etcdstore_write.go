@@ -482,20 +482,4 @@ func (s *etcdStore) settleMeta(ctx context.Context) error {
 	return nil
 }
 
-// markRemoving leaves a tombstone for each account of removes that has a
-// recovery file on this machine, and returns their ids.
-func (s *etcdStore) markRemoving(removes map[string]bool) ([]string, error) {
-	var marked []string
-	for id := range removes {
-		if len(s.local.recoveryFor(id)) == 0 || s.local.removing(id) {
-			continue
-		}
-		if err := s.local.markRemoving(id); err != nil {
-			return marked, fmt.Errorf("cannot mark the recovery file of the account %s as removed: %w", id, err)
-		}
-		marked = append(marked, id)
-	}
-	return marked, nil
-}
-
 var errCASLost = errors.New("the account changed in etcd while it was being refreshed, or its lock was lost")
