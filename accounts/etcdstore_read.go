@@ -224,16 +224,7 @@ func (s *etcdStore) get(ctx context.Context, id string) (Account, error) {
 	if err != nil {
 		return Account{}, err
 	}
-	missing := !ok
-	for _, r := range s.local.recoveryFor(id) {
-		if missing && s.local.removing(id) {
-			break
-		}
-		if missing || newerRotation(r.acct, a) {
-			a, missing = takeRecovered(a, r.acct, missing), false
-		}
-	}
-	if missing {
+	if a, ok = s.local.overRecovery(id, a, ok); !ok {
 		return Account{}, fmt.Errorf("%w: %q", ErrNotFound, id)
 	}
 	return a, nil

@@ -136,11 +136,7 @@ func (x *etcdWatch) apply(ctx context.Context, events []*clientv3.Event) {
 				failed = err
 				continue
 			}
-			for _, r := range s.local.recoveryFor(id) {
-				if newerRotation(r.acct, a) {
-					a = takeRecovered(a, r.acct, false)
-				}
-			}
+			a, _ = s.local.overRecovery(id, a, true)
 			upserts = append(upserts, a)
 		case strings.HasPrefix(key, s.consumersPrefix()):
 			consChanged = true

@@ -90,14 +90,7 @@ func (t *etcdTx) get(id string) (Account, bool, error) {
 	if err != nil {
 		return Account{}, false, err
 	}
-	for _, r := range t.s.local.recoveryFor(id) {
-		if !ok && t.s.local.removing(id) {
-			break
-		}
-		if !ok || newerRotation(r.acct, a) {
-			a, ok = takeRecovered(a, r.acct, !ok), true
-		}
-	}
+	a, ok = t.s.local.overRecovery(id, a, ok)
 	return a, ok, nil
 }
 

@@ -40,15 +40,8 @@ func (s *fileStore) account(id string) (Account, error) {
 	if err != nil && !missing {
 		return Account{}, err
 	}
-	for _, r := range s.recoveryFor(id) {
-		if missing && s.removing(id) {
-			break
-		}
-		if missing || newerRotation(r.acct, a) {
-			a, missing = takeRecovered(a, r.acct, missing), false
-		}
-	}
-	if missing {
+	a, found := s.overRecovery(id, a, !missing)
+	if !found {
 		return Account{}, fmt.Errorf("%w: %q", ErrNotFound, id)
 	}
 	return a, nil

@@ -95,6 +95,22 @@ func newerRotation(rec, cur Account) bool {
 	return rec.RefreshToken != cur.RefreshToken && rec.RefreshObtainedAt.After(cur.RefreshObtainedAt)
 }
 
+// overRecovery lays the recovery files of the account with id over a,
+// the store's copy (found: the store has one), and reports whether there
+// is an account: a recovery file alone holds one, unless the account's
+// removal began (see removing).
+func (s *fileStore) overRecovery(id string, a Account, found bool) (Account, bool) {
+	for _, r := range s.recoveryFor(id) {
+		if !found && s.removing(id) {
+			break
+		}
+		if !found || newerRotation(r.acct, a) {
+			a, found = takeRecovered(a, r.acct, !found), true
+		}
+	}
+	return a, found
+}
+
 // takeRecovered is the account once the recovery copy rec is laid over the
 // stored one (missing: there is none, and its Revision is 0, so that its
 // next refresh or edit writes its record first): everything from rec but
