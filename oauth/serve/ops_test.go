@@ -21,8 +21,15 @@ import (
 // test's own, sealed with a key of its own).
 func newEtcdFixture(t testing.TB, c *etcdtest.Cluster, opts sandbox.Options) *fixture {
 	t.Helper()
+	return newEtcdFixtureOn(t, c.Endpoints(), opts)
+}
+
+// newEtcdFixtureOn is newEtcdFixture on the cluster whose members answer
+// at endpoints.
+func newEtcdFixtureOn(t testing.TB, endpoints []string, opts sandbox.Options) *fixture {
+	t.Helper()
 	f := newFixture(t, opts)
-	f.loc = c.Location("serve-" + strconv.FormatInt(time.Now().UnixNano(), 36))
+	f.loc = "etcd://" + strings.Join(endpoints, ",") + "/serve-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	f.etcd = accounts.EtcdOptions{KeyFile: etcdtest.KeyFile(t, t.TempDir()), Timeout: 2 * time.Second}
 	f.m = f.open()
 	return f
