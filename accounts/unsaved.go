@@ -98,7 +98,7 @@ func (m *Manager) adopt(ctx context.Context, a Account) (Account, error) {
 		// A recovery file's account has no record either (Revision 0).
 		if cur, ok, err := t.get(a.ID); err != nil || (ok && cur.Revision != 0) {
 			if err == nil {
-				err = fmt.Errorf("an account with the id %s appeared meanwhile", a.ID)
+				err = fmt.Errorf("%w: an account with the id %s appeared", errChanged, a.ID)
 			}
 			return err
 		}
