@@ -26,6 +26,9 @@ func ParseRedirect(pasted string) (code, state, issuer string, err error) {
 	if s, err = extractRedirect(s); err != nil {
 		return "", "", "", err
 	}
+	if s == "" { // a console message naming no address
+		return "", "", "", errors.New("the pasted message names no address; paste the address of the page you landed on after signing in, or just its code")
+	}
 	if !strings.ContainsAny(s, "?=&#") && !strings.Contains(s, "://") {
 		if !plausibleCode(s) {
 			return "", "", "", errors.New("the pasted text is neither a URL nor a code; paste the address of the page you landed on after signing in, or just its code")
