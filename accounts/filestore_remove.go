@@ -7,36 +7,41 @@ import (
 	"os"
 )
 
-// removeRecord removes the account with id in steps that no crash can
-// undo halfway: its record is renamed to its tombstone, and from then on
-// the account is gone, though a recovery file of it may still be there
-// (reads ignore such a file; see removing); then its recovery files go,
-// and last the tombstone (see finishRemoval). An account that only a
-// recovery file holds gets an empty tombstone first.
+// removeRecord removes the account with id. An account with recovery
+// files is marked first with an empty tombstone (see removing): once its
+// record is gone, the account is gone for every reader, though a recovery
+// file of it may still be there; then its recovery files go, and last the
+// tombstone (see finishRemoval). No crash between the steps brings it
+// back, and no tombstone holds a secret.
 func (s *fileStore) removeRecord(id string) error {
-	rec, tomb := s.recordPath(id), s.tombstonePath(id)
+	rec := s.recordPath(id)
+	marked := len(s.recoveryFor(id)) > 0
+	if marked {
+		if err := s.markRemoving(id); err != nil {
+			return fmt.Errorf("cannot remove %s: %w", rec, err)
+		}
+	}
 	err := s.fault(stepRemove, rec)
 	if err == nil {
-		err = rename(rec, tomb)
+		err = os.Remove(rec)
 	}
-	if errors.Is(err, fs.ErrNotExist) {
-		if len(s.recoveryFor(id)) == 0 {
-			return nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if marked {
+			_ = os.Remove(s.tombstonePath(id)) // nothing was removed
 		}
-		err = s.markRemoving(id)
-	}
-	if err != nil {
 		return fmt.Errorf("cannot remove %s: %w", rec, err)
 	}
 	if err := s.syncDir(s.path(recordsDir), nil); err != nil {
 		return err
 	}
-	s.finishRemoval(id)
+	if marked {
+		s.finishRemoval(id)
+	}
 	return nil
 }
 
-// tombstonePath is where the record of an account being removed waits
-// until its recovery files are gone. It is no record's name.
+// tombstonePath marks an account being removed until its recovery files
+// are gone. It is no record's name.
 func (s *fileStore) tombstonePath(id string) string {
 	return s.path(recordsDir, "."+id+".removed")
 }
@@ -47,10 +52,11 @@ func (s *fileStore) markRemoving(id string) error {
 		return err
 	}
 	err := createSynced(s.tombstonePath(id), nil, true)
-	if errors.Is(err, fs.ErrExist) {
-		return nil
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
 	}
-	return err
+	// On disk before the record's removal, whatever a crash keeps.
+	return s.syncDir(s.path(recordsDir), nil)
 }
 
 // removing reports an account whose removal began: a recovery file of it

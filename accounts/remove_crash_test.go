@@ -63,6 +63,9 @@ func TestRemovalCutShortNeitherLosesNorResurrects(t *testing.T) {
 		if len(s.recoveryFor("000000a1")) == 0 || !s.removing("000000a1") {
 			t.Fatal("the test did not leave the recovery file behind")
 		}
+		if data, _ := os.ReadFile(s.tombstonePath("000000a1")); len(data) != 0 {
+			t.Fatalf("the tombstone holds %d bytes (the record's secrets?); it must be empty", len(data))
+		}
 		other := reopen(t, m)
 		if _, err := other.Get(ctx, "000000a1"); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("the removed account reads back: %v", err)
