@@ -34,6 +34,7 @@ func (f *failingAuth) Revoke(context.Context, Account) (Revocation, error) { ret
 // and another) want a fresh token while the server answers 503: one
 // request reaches it, and until the back-off ends no other does.
 func TestFailingServerSeesOneAttemptPerAccount(t *testing.T) {
+	t.Parallel()
 	clock := testNow
 	auth := &failingAuth{err: serverError{}, delay: 50 * time.Millisecond}
 	m := newStoreManager(t, auth)
@@ -88,6 +89,7 @@ func TestFailingServerSeesOneAttemptPerAccount(t *testing.T) {
 // every refresh of the account, explicit ones too, and the error says
 // until when.
 func TestRetryAfterIsHonouredByEveryone(t *testing.T) {
+	t.Parallel()
 	auth := &failingAuth{err: serverError{retry: time.Hour}}
 	m := newStoreManager(t, auth)
 	seed(t, m, expired())
@@ -111,6 +113,7 @@ func TestRetryAfterIsHonouredByEveryone(t *testing.T) {
 // TestStillValidTokenIsServedDuringBackoff: a token inside the margin but
 // not expired is handed out while the refreshes back off.
 func TestStillValidTokenIsServedDuringBackoff(t *testing.T) {
+	t.Parallel()
 	auth := &failingAuth{err: serverError{}}
 	m := newStoreManager(t, auth)
 	a := expired()
@@ -134,6 +137,7 @@ func TestStillValidTokenIsServedDuringBackoff(t *testing.T) {
 // every kind of refresh of a login-required or revoked account away from
 // the server.
 func TestLoginRequiredNeverReachesTheServer(t *testing.T) {
+	t.Parallel()
 	for _, state := range []State{StateLoginRequired, StateRevoked} {
 		auth := &failingAuth{err: serverError{}}
 		m := newStoreManager(t, auth)
@@ -166,6 +170,7 @@ func TestLoginRequiredNeverReachesTheServer(t *testing.T) {
 // after the clock was stepped back) does not stop the account: the next
 // token request refreshes it.
 func TestImplausibleRetryTimeHoldsNothingBack(t *testing.T) {
+	t.Parallel()
 	for name, last := range map[string]RefreshResult{
 		"ten years":          {At: testNow.Add(-time.Minute), RetryAt: testNow.AddDate(10, 0, 0), Failures: 1, ServerDelay: true},
 		"clock stepped back": {At: testNow.Add(48 * time.Hour), RetryAt: testNow.Add(48*time.Hour + BackoffFirst), Failures: 1},

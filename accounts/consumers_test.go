@@ -10,6 +10,7 @@ import (
 )
 
 func TestConsumersAddListRemove(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	m := newStoreManager(t, nil)
 	seed(t, m, Account{ID: "000000a1", Name: "car"}, Account{ID: "000000a2", Name: "truck"})
@@ -52,6 +53,7 @@ func TestConsumersAddListRemove(t *testing.T) {
 // TestRemovingAnAccountRemovesItsConsumers: their credentials must not
 // outlive the account, whichever way it is removed.
 func TestRemovingAnAccountRemovesItsConsumers(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	m := newStoreManager(t, nil)
 	seed(t, m, Account{ID: "000000a1", Name: "car"}, Account{ID: "000000a2", Name: "truck"})
@@ -88,6 +90,7 @@ func TestRemovingAnAccountRemovesItsConsumers(t *testing.T) {
 }
 
 func TestRecordConsumerUsesKeepsTheLatest(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	m := newStoreManager(t, nil)
 	seed(t, m, Account{ID: "000000a1", Name: "car"})
@@ -110,6 +113,7 @@ func TestRecordConsumerUsesKeepsTheLatest(t *testing.T) {
 // them) is taken over on first use: records for its accounts, its
 // consumers, and the old file kept as accounts.json.bak-vN byte for byte.
 func TestVersion1And2Migrate(t *testing.T) {
+	t.Parallel()
 	const hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 	for v, body := range map[int]string{
 		1: `{"version": 1, "generation": 7, "accounts": [{"id": "000000a1", "name": "home", "refresh_token": "NA_rt"}]}`,
@@ -144,6 +148,7 @@ func TestVersion1And2Migrate(t *testing.T) {
 }
 
 func TestBadConsumerRecordsAreRefused(t *testing.T) {
+	t.Parallel()
 	const hash = `"credential_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"`
 	for name, consumers := range map[string]string{
 		"same name":   `{"name": "a", ` + hash + `}, {"name": "A", "credential_sha256": "` + strings.Repeat("0", 64) + `"}`,
@@ -167,6 +172,7 @@ func TestBadConsumerRecordsAreRefused(t *testing.T) {
 // token and client secret for good; remove (and revoke --remove) takes
 // them out, and leaves the other accounts' alone.
 func TestRemoveScrubsTheBackups(t *testing.T) {
+	t.Parallel()
 	m := newStoreManager(t, &fakeAuth{now: time.Now})
 	_ = os.MkdirAll(m.Dir(), 0o700)
 	path := storeOf(m).path(StoreFile)

@@ -19,6 +19,7 @@ import (
 // TestEtcdLocationErrors: a location keyfob cannot use is refused when it
 // is opened, saying what is wrong, before anything is sent.
 func TestEtcdLocationErrors(t *testing.T) {
+	t.Parallel()
 	key := etcdtest.KeyFile(t, t.TempDir())
 	for _, tc := range []struct{ loc, want string }{
 		{"etcd://127.0.0.1:2379", "names no prefix"},
@@ -45,6 +46,7 @@ func TestEtcdLocationErrors(t *testing.T) {
 // base64 and be readable by its owner alone; without one an etcd store is
 // refused unless plain text is asked for.
 func TestEtcdKeyFileErrors(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(name, content string, mode os.FileMode) string {
 		p := filepath.Join(dir, name)
@@ -80,6 +82,7 @@ func TestEtcdKeyFileErrors(t *testing.T) {
 // TestEtcdUnreachable: a cluster nobody answers for is a
 // *StoreUnavailableError within the request timeout, naming the location.
 func TestEtcdUnreachable(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -109,6 +112,7 @@ func TestEtcdUnreachable(t *testing.T) {
 // is not keyfob's are each a clear error naming what is wrong, and
 // nothing under the prefix changes, not even on a write.
 func TestEtcdRefusesWhatIsNotItsOwn(t *testing.T) {
+	t.Parallel()
 	e := newEtcdEnv(t, 1, sandbox.Options{})
 	ctx := context.Background()
 	a := e.minted(1, -time.Minute) // expired: a token request would refresh it
@@ -186,6 +190,7 @@ func TestEtcdRefusesWhatIsNotItsOwn(t *testing.T) {
 // as they are, says so on every use, and refuses a key it was not made
 // with (encrypting it is keyfob store rekey's work).
 func TestEtcdPlaintextStore(t *testing.T) {
+	t.Parallel()
 	e := newEtcdEnv(t, 1, sandbox.Options{})
 	ctx := context.Background()
 	var notes []string

@@ -26,7 +26,13 @@ type etcdEnv struct {
 // newEtcdEnv starts a cluster of members members and a sandbox.
 func newEtcdEnv(t *testing.T, members int, opts sandbox.Options) *etcdEnv {
 	t.Helper()
-	e := &etcdEnv{sandboxEnv: newSandbox(t, opts), c: etcdtest.Start(t, members), prefix: "keyfob-test"}
+	return newEtcdEnvWith(t, members, opts, etcdtest.Options{})
+}
+
+// newEtcdEnvWith is newEtcdEnv with the cluster's options.
+func newEtcdEnvWith(t *testing.T, members int, opts sandbox.Options, co etcdtest.Options) *etcdEnv {
+	t.Helper()
+	e := &etcdEnv{sandboxEnv: newSandbox(t, opts), c: etcdtest.StartWith(t, members, co), prefix: "keyfob-test"}
 	e.keyFile = etcdtest.KeyFile(t, t.TempDir())
 	return e
 }

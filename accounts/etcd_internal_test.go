@@ -72,6 +72,7 @@ func TestEtcdLockDiesWithItsHolder(t *testing.T) {
 // recovery file on this machine, every read here uses it, and the next
 // write from this machine puts it into etcd, where every machine sees it.
 func TestEtcdLostLockKeepsTheRotation(t *testing.T) {
+	t.Parallel()
 	c := etcdtest.Start(t, 1)
 	key := etcdtest.KeyFile(t, t.TempDir())
 	ctx := context.Background()

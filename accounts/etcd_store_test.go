@@ -17,6 +17,7 @@ import (
 // manager and reads them through another, as two machines would: by id,
 // by name (case-insensitively, through the name index), renamed, removed.
 func TestEtcdStoreRoundTrip(t *testing.T) {
+	t.Parallel()
 	e := newEtcdEnv(t, 1, sandbox.Options{})
 	ctx := context.Background()
 	a, b := e.minted(1, time.Hour), e.minted(2, time.Hour)
@@ -73,6 +74,7 @@ func TestEtcdStoreRoundTrip(t *testing.T) {
 // access, refresh or id token, client secret or consumer credential may
 // appear in it, whole or in any of the forms a scanner would look for.
 func TestEtcdNoSecretInPlainText(t *testing.T) {
+	t.Parallel()
 	e := newEtcdEnv(t, 1, sandbox.Options{})
 	ctx := context.Background()
 	a := e.minted(1, time.Second)
@@ -123,6 +125,7 @@ func TestEtcdNoSecretInPlainText(t *testing.T) {
 // Then it all happens again: after the leader of the cluster is killed,
 // while a member is stopped, and after it is back.
 func TestEtcdOneRefreshAcrossManagers(t *testing.T) {
+	t.Parallel()
 	e := newEtcdEnv(t, 3, sandbox.Options{AccessTTL: time.Hour})
 	a := e.minted(1, -time.Second)
 	e.seed(a)
@@ -197,6 +200,7 @@ func expire(t *testing.T, e *etcdEnv, id string) {
 // service's) takes in what another machine writes within a second or two,
 // and its own process's writes without reporting them as changes.
 func TestEtcdWatcherSeesOtherMachines(t *testing.T) {
+	t.Parallel()
 	e := newEtcdEnv(t, 1, sandbox.Options{})
 	ctx := context.Background()
 	e.seed(e.minted(1, time.Hour))

@@ -12,6 +12,7 @@ import (
 // its key's; a login held in memory is written first, then refreshed
 // against the revision etcd gave it.
 func TestEtcdRefreshOfALoginHeldInMemory(t *testing.T) {
+	t.Parallel()
 	c := etcdtest.Start(t, 1)
 	key := etcdtest.KeyFile(t, t.TempDir())
 	ctx := context.Background()

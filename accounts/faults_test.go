@@ -48,6 +48,7 @@ func inRecords(m *Manager) func(string) bool {
 // 0600 from the moment it exists (never chmod-ed down later), is synced
 // before it is renamed into place, and the directory is synced after.
 func TestWritesAreCreatedPrivateSyncedRenamedAndTheDirectorySynced(t *testing.T) {
+	t.Parallel()
 	m, _ := newManager(t)
 	seed(t, m, expired())
 	s := storeOf(m)
@@ -96,6 +97,7 @@ func TestWritesAreCreatedPrivateSyncedRenamedAndTheDirectorySynced(t *testing.T)
 }
 
 func TestFailedRenameLeavesTheRecordAsItWas(t *testing.T) {
+	t.Parallel()
 	m, _ := newManager(t)
 	seed(t, m, Account{ID: "000000a1", Name: "home"})
 	path := storeOf(m).recordPath("000000a1")
@@ -121,6 +123,7 @@ func TestFailedRenameLeavesTheRecordAsItWas(t *testing.T) {
 }
 
 func TestFailedDirectorySyncIsAnError(t *testing.T) {
+	t.Parallel()
 	m, _ := newManager(t)
 	seed(t, m, Account{ID: "000000a1", Name: "home"})
 	failing(m, stepSyncDir, func(string) bool { return true })
@@ -348,6 +351,7 @@ func TestAddWhoseWriteFailsKeepsTheLogin(t *testing.T) {
 // for its lock: removed, marked login-required, or refreshed by another
 // process. The waiting refresh makes no request in any case.
 func TestRefreshWaitingForTheLock(t *testing.T) {
+	t.Parallel()
 	cases := map[string]struct {
 		change func(t *testing.T, o *Manager, a Account)
 		check  func(t *testing.T, got Account, err error)
@@ -408,6 +412,7 @@ func putRaw(t *testing.T, o *Manager, a Account) {
 }
 
 func TestCancelledLockWait(t *testing.T) {
+	t.Parallel()
 	m, auth := newManager(t)
 	seed(t, m, expired())
 	ctx, cancel := context.WithCancel(context.Background())
@@ -471,6 +476,7 @@ func checkTokens(t *testing.T, f *Snapshot, want map[string]string) {
 // TestRevokeIsBounded: a revocation holds the account's lock across its
 // request, so the manager's deadline ends a server that never answers.
 func TestRevokeIsBounded(t *testing.T) {
+	t.Parallel()
 	m, _ := newManager(t)
 	seed(t, m, expired())
 	m.RefreshTimeout = 100 * time.Millisecond

@@ -21,6 +21,7 @@ const killedWriterEnv = "KEYFOB_TEST_KILLED_WRITER"
 // and stops for good between writing the temporary file and renaming it,
 // where it waits to be killed.
 func TestKilledWriterHelper(t *testing.T) {
+	t.Parallel()
 	dir := os.Getenv(killedWriterEnv)
 	if dir == "" {
 		return
@@ -59,6 +60,7 @@ func TestKilledWriterHelper(t *testing.T) {
 // once, and the next write of the account must remove the temporary file,
 // which holds tokens.
 func TestKillMidWriteLosesNothing(t *testing.T) {
+	t.Parallel()
 	m := newStoreManager(t, nil)
 	storeOf(m).lockTimeout = 2 * time.Second
 	seed(t, m, Account{ID: "000000a1", Name: "home", RefreshToken: "rt-store"})

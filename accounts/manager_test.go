@@ -52,6 +52,7 @@ func expired() Account {
 }
 
 func TestTokenFreshMakesNoRequest(t *testing.T) {
+	t.Parallel()
 	m, auth := newManager(t)
 	a := expired()
 	a.Expiry = testNow.Add(time.Hour)
@@ -63,6 +64,7 @@ func TestTokenFreshMakesNoRequest(t *testing.T) {
 }
 
 func TestTokenNearExpiryRefreshesOnceAndSavesRotation(t *testing.T) {
+	t.Parallel()
 	m, auth := newManager(t)
 	a := expired()
 	a.Expiry = testNow.Add(2 * time.Minute) // inside --min-valid 5m
@@ -78,6 +80,7 @@ func TestTokenNearExpiryRefreshesOnceAndSavesRotation(t *testing.T) {
 }
 
 func TestConcurrentTokenRefreshesOnce(t *testing.T) {
+	t.Parallel()
 	m, auth := newManager(t)
 	auth.delay = 20 * time.Millisecond
 	seed(t, m, expired())
@@ -108,6 +111,7 @@ func TestConcurrentTokenRefreshesOnce(t *testing.T) {
 }
 
 func TestLoginRequiredIsRecordedAndNotRetried(t *testing.T) {
+	t.Parallel()
 	m, auth := newManager(t)
 	auth.err = fmt.Errorf("server says no: %w", ErrLoginRequired)
 	seed(t, m, expired())
@@ -129,6 +133,7 @@ func TestLoginRequiredIsRecordedAndNotRetried(t *testing.T) {
 }
 
 func TestRefreshSkipsWhenAnotherProcessRefreshed(t *testing.T) {
+	t.Parallel()
 	m, auth := newManager(t)
 	seed(t, m, expired())
 	seen, _ := m.Find(context.Background(), "home")
@@ -143,6 +148,7 @@ func TestRefreshSkipsWhenAnotherProcessRefreshed(t *testing.T) {
 }
 
 func TestRefreshManyBoundsConcurrency(t *testing.T) {
+	t.Parallel()
 	m, _ := newManager(t)
 	var inflight, peak atomic.Int32
 	m.Auth = authFunc(func(ctx context.Context, a Account) (Grant, error) {
@@ -187,6 +193,7 @@ func (f authFunc) Revoke(context.Context, Account) (Revocation, error) {
 }
 
 func TestUnsavedRotationGoesToRecovery(t *testing.T) {
+	t.Parallel()
 	m, _ := newManager(t)
 	seed(t, m, expired())
 	s := storeOf(m)
@@ -250,6 +257,7 @@ func TestRotationKeptInMemoryWhenNothingCanBeWritten(t *testing.T) {
 }
 
 func TestResolve(t *testing.T) {
+	t.Parallel()
 	accts := []Account{
 		{ID: "aa11", Name: "home", Email: "me@example.com"},
 		{ID: "bb22", Name: "work", Email: "boss@corp.example"},
@@ -277,6 +285,7 @@ func TestResolve(t *testing.T) {
 }
 
 func TestAddNamesAndReplacesSameLogin(t *testing.T) {
+	t.Parallel()
 	m, _ := newManager(t)
 	ctx := context.Background()
 	s1, err := m.Add(ctx, Account{Kind: KindFleet, Email: "me@example.com", Subject: "s1", ClientID: "c", AccessToken: "x"})
@@ -303,6 +312,7 @@ func TestAddNamesAndReplacesSameLogin(t *testing.T) {
 }
 
 func TestRevokeMarksOrRemoves(t *testing.T) {
+	t.Parallel()
 	m, auth := newManager(t)
 	ctx := context.Background()
 	a := expired()
@@ -336,6 +346,7 @@ func TestRevokeMarksOrRemoves(t *testing.T) {
 }
 
 func TestHealth(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		a    Account
 		want Health
@@ -357,6 +368,7 @@ func TestHealth(t *testing.T) {
 }
 
 func TestImportChecksTheNameBeforeSpendingTheToken(t *testing.T) {
+	t.Parallel()
 	m, auth := newManager(t)
 	seed(t, m, Account{ID: "0000000f", Name: "home", Kind: KindOwner, ClientID: "ownerapi"})
 	_, err := m.Import(context.Background(), Account{Name: "home", Kind: KindFleet, ClientID: "app", RefreshToken: "rt-0"})
@@ -370,6 +382,7 @@ func TestImportChecksTheNameBeforeSpendingTheToken(t *testing.T) {
 }
 
 func TestRevokeAndRemoveKeepsTheAccountWhenTheServerFailed(t *testing.T) {
+	t.Parallel()
 	m, auth := newManager(t)
 	seed(t, m, expired())
 	auth.err = errors.New("network down")
@@ -387,6 +400,7 @@ func TestRevokeAndRemoveKeepsTheAccountWhenTheServerFailed(t *testing.T) {
 // look it up with Resolve: another account named like that id must not
 // make it ambiguous, nor be taken for it.
 func TestResolveByIDBeatsANameLikeIt(t *testing.T) {
+	t.Parallel()
 	m, auth := newManager(t)
 	home := expired()
 	other := Account{ID: "000000b2", Name: home.ID, Kind: KindFleet, AccessToken: "at-x", RefreshToken: "rt-x",

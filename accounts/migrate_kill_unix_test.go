@@ -25,6 +25,7 @@ const migratorEnv = "KEYFOB_TEST_MIGRATOR"
 // TestMigratorHelper is not a test: run with migratorEnv set, it opens
 // the store, which migrates it, and exits.
 func TestMigratorHelper(t *testing.T) {
+	t.Parallel()
 	dir := os.Getenv(migratorEnv)
 	if dir == "" {
 		return

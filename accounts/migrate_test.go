@@ -77,6 +77,7 @@ func BenchmarkMigrate(b *testing.B) {
 // file (accounts.json.recovery): the next run of this keyfob takes it in,
 // at once, and removes the file.
 func TestOlderKeyfobsRecoveryFileIsTakenIn(t *testing.T) {
+	t.Parallel()
 	m := newStoreManager(t, nil)
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	seed(t, m, Account{ID: "000000a1", Name: "home", RefreshToken: "rt-old", RefreshObtainedAt: t0})
@@ -104,6 +105,7 @@ func TestOlderKeyfobsRecoveryFileIsTakenIn(t *testing.T) {
 // it and while it was taking it in: the file is not removed, and its later
 // token is taken in next.
 func TestOlderKeyfobsRecoveryFileRewrittenMeanwhileIsKept(t *testing.T) {
+	t.Parallel()
 	m := newStoreManager(t, nil)
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	seed(t, m, Account{ID: "000000a1", Name: "home", RefreshToken: "rt-old", RefreshObtainedAt: t0})

@@ -8,6 +8,7 @@ import (
 )
 
 func TestEditKeepsTokensAndIdentity(t *testing.T) {
+	t.Parallel()
 	m, _ := newManager(t)
 	a := expired()
 	a.Region, a.Audience, a.ClientID = "na", "https://na.example", "app"
@@ -57,6 +58,7 @@ func TestEditKeepsTokensAndIdentity(t *testing.T) {
 }
 
 func TestRefreshExpiresSoonBoundary(t *testing.T) {
+	t.Parallel()
 	a := expired()
 	a.RefreshObtainedAt = testNow.Add(-RefreshTokenLifetime + RefreshEndingWithin + time.Hour) // 7 days 1 h left
 	if a.RefreshExpiresSoon(testNow) {

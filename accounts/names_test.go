@@ -11,6 +11,7 @@ import (
 )
 
 func TestValidateName(t *testing.T) {
+	t.Parallel()
 	ok := []string{"home", "Tesla Model 3 — garage", strings.Repeat("x", MaxNameLength),
 		strings.Repeat("é", MaxNameLength), "🚗 car"}
 	for _, name := range ok {
@@ -45,6 +46,7 @@ func TestValidateName(t *testing.T) {
 // TestNamesAreValidatedWhenSet checks Add, Import and Rename refuse bad
 // names before anything is spent or written.
 func TestNamesAreValidatedWhenSet(t *testing.T) {
+	t.Parallel()
 	m, auth := newManager(t)
 	ctx := context.Background()
 	seed(t, m, expired())
@@ -71,6 +73,7 @@ func TestNamesAreValidatedWhenSet(t *testing.T) {
 }
 
 func TestDefaultNameFromAServerEmailIsValid(t *testing.T) {
+	t.Parallel()
 	m, _ := newManager(t)
 	saved, err := m.Add(context.Background(), Account{Kind: KindFleet, Subject: "s",
 		Email: "\x1b]0;evil\x07" + strings.Repeat("d", 80) + "@example.com", AccessToken: "x"})
@@ -81,6 +84,7 @@ func TestDefaultNameFromAServerEmailIsValid(t *testing.T) {
 }
 
 func TestEffectiveMargin(t *testing.T) {
+	t.Parallel()
 	const margin = 5 * time.Minute
 	cases := []struct {
 		name     string
@@ -145,6 +149,7 @@ func TestNumberedNamesStayValid(t *testing.T) {
 // account; a name only the unreadable record could have says why it
 // cannot be looked up.
 func TestNameFoundPastAnUnreadableRecord(t *testing.T) {
+	t.Parallel()
 	m, _ := newManager(t)
 	ctx := context.Background()
 	seed(t, m, Account{ID: "000000a1", Name: "garage"})

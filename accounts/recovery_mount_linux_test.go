@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adrg/xdg"
-
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/sandbox"
@@ -32,6 +30,7 @@ const helperEnv = "KEYFOB_TEST_REFRESH_HELPER"
 // second process, which refreshes its accounts with RefreshMany and prints
 // one "RESULT id outcome" line per account.
 func TestHelperProcess(t *testing.T) {
+	t.Parallel()
 	spec := os.Getenv(helperEnv)
 	if spec == "" {
 		return
@@ -159,6 +158,7 @@ func remount(t *testing.T, dir, mode string) {
 // keep the file system busy. At the end the store holds every account's
 // live refresh token, and no other refresh token is live.
 func TestRecoveryKeepsEveryRotation(t *testing.T) {
+	t.Parallel()
 	for _, how := range []string{"full", "filling", "read-only"} {
 		t.Run(how, func(t *testing.T) { testRecovery(t, how) })
 	}
@@ -216,7 +216,7 @@ func testRecovery(t *testing.T, how string) {
 		outcomes[mine[i].ID] = outcome(r.Err)
 	}
 	e.srv.SetLatency(0)
-	checkOutcomes(t, how, outcomes, n)
+	checkOutcomes(t, e, how, outcomes, n)
 	rotations := e.srv.Stats().Refreshes - before
 
 	restore()
@@ -286,12 +286,12 @@ func collect(t *testing.T, cmd *exec.Cmd, lines *bufio.Scanner) map[string]strin
 // filling disk every rotation was stored, with a full or read-only one
 // every rotated token went to a recovery file under the XDG state
 // directory.
-func checkOutcomes(t *testing.T, how string, outcomes map[string]string, n int) {
+func checkOutcomes(t *testing.T, e *sandboxEnv, how string, outcomes map[string]string, n int) {
 	t.Helper()
 	if len(outcomes) != n {
 		t.Fatalf("%d results for %d accounts: %v", len(outcomes), n, outcomes)
 	}
-	state := filepath.Join(xdg.StateHome, "keyfob")
+	state := stateOf(t, e.dir)
 	for id, what := range outcomes {
 		switch how {
 		case "filling":
@@ -326,7 +326,7 @@ func checkLive(t *testing.T, e *sandboxEnv) int {
 	if all := e.srv.LiveRefreshTokens(); all != live {
 		t.Errorf("%d live refresh tokens at the server, %d in the store", all, live)
 	}
-	files, _ := filepath.Glob(filepath.Join(xdg.StateHome, "keyfob", "*", "recovery", "*.json"))
+	files, _ := filepath.Glob(filepath.Join(stateOf(t, e.dir), "recovery", "*.json"))
 	more, _ := filepath.Glob(filepath.Join(e.dir, "recovery", "*.json"))
 	for _, p := range append(files, more...) {
 		t.Errorf("the recovery file %s is still there after the merge", p)

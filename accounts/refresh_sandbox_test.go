@@ -24,6 +24,7 @@ import (
 // Checked against the code before the margin was capped: 20 refreshes, one
 // per caller, each replacing the token the previous one had just got.
 func TestShortLivedTokensRefreshOnce(t *testing.T) {
+	t.Parallel()
 	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	e := newSandbox(t, sandbox.Options{AccessTTL: 4 * time.Second, Now: func() time.Time { return t0 }})
 	a := e.minted(1, time.Second)
@@ -75,6 +76,7 @@ func TestShortLivedTokensRefreshOnce(t *testing.T) {
 // Checked by hand against the manager with its deadline removed: Token
 // never returned, and the test failed at its 10 s guard.
 func TestRefreshDeadlineFreesTheLock(t *testing.T) {
+	t.Parallel()
 	e := newSandbox(t, sandbox.Options{})
 	e.eng.HTTPClient = &http.Client{} // no timeout, as with --http-timeout 0
 	a := e.minted(1, -time.Minute)
@@ -109,6 +111,7 @@ func TestRefreshDeadlineFreesTheLock(t *testing.T) {
 // passes first. With Tesla's grace period the previous refresh token still
 // works, as the message says, and the next refresh brings the account back.
 func TestRefreshLostAnswerKeepsTheAccount(t *testing.T) {
+	t.Parallel()
 	e := newSandbox(t, sandbox.Options{RefreshGrace: time.Hour})
 	a := e.minted(1, -time.Minute)
 	e.seed(a)
@@ -145,6 +148,7 @@ func TestRefreshLostAnswerKeepsTheAccount(t *testing.T) {
 // TestRefreshCancelledMidRequest cancels the caller's context while the
 // request is at the server: the outcome is unknown too.
 func TestRefreshCancelledMidRequest(t *testing.T) {
+	t.Parallel()
 	e := newSandbox(t, sandbox.Options{})
 	a := e.minted(1, -time.Minute)
 	e.seed(a)
@@ -165,6 +169,7 @@ func TestRefreshCancelledMidRequest(t *testing.T) {
 // sentinel: a timeout after the request went out matches, an answer or a
 // server that cannot be reached does not.
 func TestServerErrorOutcomeUnknown(t *testing.T) {
+	t.Parallel()
 	e := newSandbox(t, sandbox.Options{})
 	eng := &oauth.Engine{HTTPClient: &http.Client{Timeout: 300 * time.Millisecond}}
 	for _, c := range []struct {

@@ -12,6 +12,7 @@ import (
 // opaque tokens): then the email says who it is. Another user's login is a
 // new account.
 func TestAddReplacesTheSameLoginAndKeepsItsName(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	m := newStoreManager(t, nil)
 	legacy := Account{Kind: KindLegacy, ClientID: "c", Email: "driver@example.com", RefreshToken: "rt1",
@@ -47,6 +48,7 @@ func withName(a Account, name string) Account { a.Name = name; return a }
 // refresh of that account: no second account, no token spent for another
 // client, and the name asked for is said not used.
 func TestImportOfAHeldRefreshTokenRefreshesItsAccount(t *testing.T) {
+	t.Parallel()
 	m, auth := newManager(t)
 	car := expired()
 	car.Name = "car"
@@ -70,6 +72,7 @@ func (notSentError) NotSent() bool { return true }
 // reached the server does not say the server refused the token (it was
 // not used, and can be imported again); one the server refused does.
 func TestImportSaysWhetherTheServerAnswered(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		err  error
 		want string

@@ -22,6 +22,7 @@ func (unusableAuthority) Revoke(context.Context, Account) (Revocation, error) {
 // A refresh whose answer cannot be used still keeps the new refresh token
 // it carried: the server may have spent the old one.
 func TestUnusableAnswerKeepsItsRotatedRefreshToken(t *testing.T) {
+	t.Parallel()
 	m := newStoreManager(t, unusableAuthority{})
 	ctx := context.Background()
 	a := Account{ID: "0000000a", Name: "car", Kind: KindFleet, ClientID: "c", RefreshToken: "old",

@@ -131,6 +131,7 @@ func TestLinkedStoreDirectoryWorks(t *testing.T) {
 // would put files outside the directory) makes the old store refused,
 // naming the file and the account, and no file is made for it.
 func TestForeignIDsAreRefused(t *testing.T) {
+	t.Parallel()
 	base := t.TempDir()
 	dir := filepath.Join(base, "a", "keyfob")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -175,6 +176,7 @@ func TestForeignIDsAreRefused(t *testing.T) {
 // TestLockNotes: the holder's note goes when the lock is released, and a
 // note naming a process that has exited is not shown as the holder.
 func TestLockNotes(t *testing.T) {
+	t.Parallel()
 	m := newStoreManager(t, nil)
 	s := storeOf(m)
 	s.lockTimeout = 50 * time.Millisecond

@@ -2,6 +2,8 @@ package accounts_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -24,21 +26,29 @@ type sandboxEnv struct {
 	eng *oauth.Engine
 }
 
-// newSandbox starts a sandbox and gives the test its own store directory
-// and XDG state directory (where the second recovery file goes).
+// newSandbox starts a sandbox and gives the test its own store directory,
+// and so its own state directory (stateOf) under the run's scratch
+// $XDG_STATE_HOME (TestMain).
 func newSandbox(t *testing.T, opts sandbox.Options) *sandboxEnv {
 	t.Helper()
-	// Cleanups run last-in first-out: the reload sees the restored
-	// environment.
-	t.Cleanup(xdg.Reload)
-	t.Setenv("XDG_STATE_HOME", filepath.Join(t.TempDir(), "state"))
-	xdg.Reload()
 	now := opts.Now
 	if now == nil {
 		now = time.Now
 	}
 	return &sandboxEnv{t: t, srv: sandbox.NewTest(t, opts), dir: filepath.Join(t.TempDir(), "keyfob"),
 		now: now, eng: &oauth.Engine{Now: opts.Now}}
+}
+
+// stateOf is the state directory of the store in dir, where its second
+// recovery location is: named after the store's absolute path.
+func stateOf(t *testing.T, dir string) string {
+	t.Helper()
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(abs))
+	return filepath.Join(xdg.StateHome, "keyfob", hex.EncodeToString(sum[:6]))
 }
 
 // minted is account number n, logged in at the sandbox earlier, with an

@@ -66,6 +66,7 @@ func memDir(tb testing.TB) string {
 }
 
 func TestEmptyStoreIsNotCreatedByReads(t *testing.T) {
+	t.Parallel()
 	m := newStoreManager(t, nil)
 	ctx := context.Background()
 	if accts, err := m.List(ctx); err != nil || len(accts) != 0 {
@@ -83,6 +84,7 @@ func TestEmptyStoreIsNotCreatedByReads(t *testing.T) {
 // record per account, every file 0600 and every directory 0700, no
 // temporary file left.
 func TestRecordsArePrivateAndRoundTrip(t *testing.T) {
+	t.Parallel()
 	m := newStoreManager(t, nil)
 	exp := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	seed(t, m, Account{ID: "000000a1", Name: "home", Kind: KindFleet, AccessToken: "at", RefreshToken: "rt", Expiry: exp,
@@ -126,6 +128,7 @@ func TestRecordsArePrivateAndRoundTrip(t *testing.T) {
 // its record and the name index alone: the other records are made
 // unreadable, and it still works.
 func TestTokenReadsOneRecord(t *testing.T) {
+	t.Parallel()
 	m := newStoreManager(t, nil)
 	var accts []Account
 	for i := range 50 {
@@ -163,6 +166,7 @@ func itoa(i int) string {
 }
 
 func TestUpdateErrorWritesNothing(t *testing.T) {
+	t.Parallel()
 	m := newStoreManager(t, nil)
 	seed(t, m, Account{ID: "000000a1", Name: "home"})
 	path := storeOf(m).recordPath("000000a1")
@@ -183,6 +187,7 @@ func TestUpdateErrorWritesNothing(t *testing.T) {
 // TestCorruptRecordIsRefusedAndUntouched: a record broken by hand is
 // reported with its file, line and column, and nothing writes over it.
 func TestCorruptRecordIsRefusedAndUntouched(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{
 		"truncated":    "{\n  \"version\": 3,\n  \"account\": {\"id\": \"000000a1\"",
 		"not json":     "hello",
@@ -230,6 +235,7 @@ func TestCorruptRecordIsRefusedAndUntouched(t *testing.T) {
 }
 
 func TestNewerVersionIsRefusedAndUntouched(t *testing.T) {
+	t.Parallel()
 	for _, where := range []string{"marker", "record"} {
 		t.Run(where, func(t *testing.T) {
 			m := newStoreManager(t, nil)
@@ -255,6 +261,7 @@ func TestNewerVersionIsRefusedAndUntouched(t *testing.T) {
 }
 
 func TestLoosePermissionsAreFixed(t *testing.T) {
+	t.Parallel()
 	m := newStoreManager(t, nil)
 	seed(t, m, Account{ID: "000000a1", Name: "x"})
 	s := storeOf(m)
@@ -276,6 +283,7 @@ func TestLoosePermissionsAreFixed(t *testing.T) {
 }
 
 func TestLockTimeoutNamesHolder(t *testing.T) {
+	t.Parallel()
 	m := newStoreManager(t, nil)
 	s := storeOf(m)
 	s.lockTimeout = 50 * time.Millisecond
@@ -297,6 +305,7 @@ func TestLockTimeoutNamesHolder(t *testing.T) {
 // what reads see, and the next write puts it in the record and removes
 // the file.
 func TestRecoveryIsOverlaidThenMerged(t *testing.T) {
+	t.Parallel()
 	m := newStoreManager(t, nil)
 	seed(t, m, Account{ID: "000000a1", Name: "home", RefreshToken: "old", Rotation: 1}, Account{ID: "000000a2", Name: "work"})
 	s := storeOf(m)

@@ -11,6 +11,7 @@ import (
 // account an older keyfob wrote without a creation time: the copy holds
 // every account and token, and reads back the same.
 func TestCopyToKeepsEveryAccount(t *testing.T) {
+	t.Parallel()
 	m, _ := newManager(t)
 	seed(t, m, expired(), Account{ID: "000000b2", Name: "old", RefreshToken: "rt-old"})
 	// Put dates an account it is given undated: take the date out by hand,

@@ -11,6 +11,7 @@ import (
 // is told again at the next look, though the store's marks no longer
 // differ, until it is read; then it is not told again.
 func TestWatchTellsAgainWhatItCouldNotRead(t *testing.T) {
+	t.Parallel()
 	m, _ := newManager(t)
 	seed(t, m, expired())
 	ctx := context.Background()

@@ -36,6 +36,7 @@ func changed(t *testing.T, w *Watcher, what string) {
 // Manager is in the watcher at once and is not reported back; what another
 // process changes is reported within an interval.
 func TestWatcherIgnoresItsOwnWrites(t *testing.T) {
+	t.Parallel()
 	m, _ := newManager(t)
 	seed(t, m, expired(), Account{ID: "000000b1", Name: "work"})
 	ctx := context.Background()
@@ -110,6 +111,7 @@ func TestWatcherIgnoresItsOwnWrites(t *testing.T) {
 // Err (so that the token service refuses until it can read again); mended,
 // Err clears.
 func TestWatcherSaysWhenTheStoreCannotBeRead(t *testing.T) {
+	t.Parallel()
 	m, _ := newManager(t)
 	seed(t, m, expired())
 	w, err := m.Watch(context.Background(), watchEvery)
@@ -182,6 +184,7 @@ func TestWatcherSeesARecordEditedInPlace(t *testing.T) {
 // and over (another process writes): both finish as soon as the refresh
 // does, neither waits out a lock's timeout.
 func TestEditDuringARefreshWithAWatcher(t *testing.T) {
+	t.Parallel()
 	m, auth := newManager(t)
 	auth.delay = 500 * time.Millisecond
 	other := expired()

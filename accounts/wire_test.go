@@ -12,6 +12,7 @@ import (
 // trusts: Apply takes them even when the account has its own, and keeps
 // the account's when the grant has none.
 func TestApplyTakesACorrectedRegionAndAudience(t *testing.T) {
+	t.Parallel()
 	a := Account{Region: "na", Audience: "https://fleet-api.prd.na.vn.cloud.tesla.com"}
 	a.Apply(Grant{AccessToken: "at"}, testNow)
 	if a.Region != "na" || a.Audience != "https://fleet-api.prd.na.vn.cloud.tesla.com" {
@@ -30,6 +31,7 @@ func TestApplyTakesACorrectedRegionAndAudience(t *testing.T) {
 
 // A correction a refresh brings is what the manager saves.
 func TestRefreshStoresTheCorrectedRegion(t *testing.T) {
+	t.Parallel()
 	a := expired()
 	a.Region, a.Audience = "na", "https://na.example"
 	m := newStoreManager(t, authFunc(func(context.Context, Account) (Grant, error) {
@@ -49,6 +51,7 @@ func TestRefreshStoresTheCorrectedRegion(t *testing.T) {
 // The plain-http opt-in is kept with the account, and only written when
 // given.
 func TestAllowInsecureHTTPRoundTrips(t *testing.T) {
+	t.Parallel()
 	m, _ := newManager(t)
 	a := expired()
 	b := expired()
@@ -68,6 +71,7 @@ func TestAllowInsecureHTTPRoundTrips(t *testing.T) {
 // An unconfirmed revocation keeps the tokens: the server's 200 proved
 // nothing. The record is marked revoked, or removed when asked.
 func TestRevokeUnconfirmedKeepsTheTokens(t *testing.T) {
+	t.Parallel()
 	unconfirmed := revokeWith(func(context.Context, Account) (Revocation, error) {
 		return Revocation{Outcome: RevokeUnconfirmed, Detail: "answered 200, which proves nothing"}, nil
 	})
@@ -103,6 +107,7 @@ func (f revokeWith) Revoke(ctx context.Context, a Account) (Revocation, error) {
 // The redirect URI of a client id is remembered in config.json, next to
 // the other settings, which stay.
 func TestRedirectURIsAreRemembered(t *testing.T) {
+	t.Parallel()
 	s := newStoreManager(t, nil)
 	ctx := context.Background()
 	if err := s.SaveConfig(Config{Theme: "dracula"}); err != nil {

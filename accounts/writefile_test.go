@@ -11,6 +11,7 @@ import (
 // (keyfob token --write, keyfob exec): private from the first byte, and
 // never through a link.
 func TestWriteFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	p := filepath.Join(dir, "token")
 	if err := os.WriteFile(p, []byte("old"), 0o644); err != nil {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -19,7 +18,6 @@ import (
 	"time"
 
 	"github.com/keyfob/keyfob/accounts"
-	"github.com/keyfob/keyfob/accounts/etcdtest"
 	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
@@ -192,100 +190,4 @@ func TestEtcdServeReplicas(t *testing.T) {
 			t.Errorf("a replica met a rejected refresh token:\n%s", l)
 		}
 	}
-}
-
-// TestEtcdTokenProcesses runs 10 loops of keyfob token processes, each
-// loop with a keyfob directory of its own (10 machines), on one etcd
-// store, for a minute ($KEYFOB_TEST_LOOP to change it), with tokens that
-// live 5 s: every process prints a valid token, the server sees one
-// refresh per expiry (a refresh when half the token's life is left, so
-// about one every 2.5 s), and never a refresh token it already rotated.
-func TestEtcdTokenProcesses(t *testing.T) {
-	// Not beside the long tests: a 5-second token leaves a process starved
-	// by fifty others too little time between its check and its print.
-	const ttl = 5 * time.Second
-	loop := time.Minute
-	if d, err := time.ParseDuration(os.Getenv("KEYFOB_TEST_LOOP")); err == nil {
-		loop = d
-	}
-	// The cluster shares two cores with ten loops of processes (and another
-	// package's tests): its members wait longer for a heartbeat before
-	// they elect another leader (none is killed here).
-	x := newEtcdCLIWith(t, 3, sandbox.Options{AccessTTL: ttl}, etcdtest.Options{Election: 5 * time.Second})
-	a := x.minted("a0000001", "car", ttl)
-	a.AccessObtainedAt = time.Now()
-	if _, err := x.etcdManager().Put(context.Background(), a); err != nil {
-		t.Fatal(err)
-	}
-	bin := keyfobtest.Binary(t)
-	deadline := time.Now().Add(loop)
-	var mu sync.Mutex
-	calls, failures := 0, []string{}
-	seen := map[string]bool{}
-	var wg sync.WaitGroup
-	for i := range 10 {
-		env := x.environ(EnvConfigDir + "=" + filepath.Join(x.dir, fmt.Sprintf("machine-%d", i)))
-		wg.Go(func() {
-			for time.Now().Before(deadline) {
-				cmd := exec.Command(bin, x.args("token", "car")...)
-				cmd.Env = env
-				var errb strings.Builder
-				cmd.Stderr = &errb
-				// The token is checked against when it was printed, not
-				// when the process was reaped: a starved machine can take
-				// longer than a 5-second token's life for the latter.
-				tok, at, err := printedLine(cmd)
-				mu.Lock()
-				calls++
-				if err != nil || tok == "" {
-					failures = append(failures, fmt.Sprintf("%v: %s", err, errb.String()))
-				} else if info, ok := x.srv.AccessToken(tok); !ok {
-					failures = append(failures, "a token the server never issued was printed")
-				} else if !info.Expiry.After(at) {
-					failures = append(failures, fmt.Sprintf("a token %v past its expiry was printed", at.Sub(info.Expiry)))
-				}
-				seen[tok] = true
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if len(failures) > 0 {
-		t.Fatalf("%d of %d calls failed; first: %s", len(failures), calls, failures[0])
-	}
-	refreshes := x.srv.Stats().Refreshes
-	// One refresh per half-life at most, and a little slack for the
-	// start and the end; a second refresh of one expiry would replace a
-	// token nobody printed.
-	if most := int(loop/(ttl/2)) + 2; refreshes > most || refreshes < 2 {
-		t.Fatalf("%d refreshes in %v of %v tokens, want at most %d", refreshes, loop, ttl, most)
-	}
-	if len(seen) < refreshes-1 {
-		t.Errorf("%d refreshes but only %d tokens printed: some refreshes were wasted", refreshes, len(seen))
-	}
-	stored, err := x.etcdManager().Get(context.Background(), a.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if pos, ok := x.srv.RefreshTokenPosition(stored.RefreshToken); !ok || pos != 0 {
-		t.Fatalf("the stored refresh token is not the newest (position %d, live %v)", pos, ok)
-	}
-	t.Logf("%d keyfob token processes in %v, %d refreshes, %d distinct tokens", calls, loop, refreshes, len(seen))
-}
-
-// printedLine runs cmd and returns the first line it printed, trimmed,
-// and when it was read.
-func printedLine(cmd *exec.Cmd) (string, time.Time, error) {
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return "", time.Time{}, err
-	}
-	if err := cmd.Start(); err != nil {
-		return "", time.Time{}, err
-	}
-	r := bufio.NewReader(out)
-	line, _ := r.ReadString('\n')
-	at := time.Now()
-	_, _ = io.Copy(io.Discard, r)
-	return strings.TrimSpace(line), at, cmd.Wait()
 }

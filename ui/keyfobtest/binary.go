@@ -1,11 +1,13 @@
 package keyfobtest
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -68,5 +70,18 @@ func Need(t testing.TB, tool string) {
 	}
 	if testing.Short() {
 		t.Skip("runs real programs")
+	}
+}
+
+// Parallel lets n parallel tests run at once unless -test.parallel is
+// given (its default is the number of cores): for a package whose
+// parallel tests mostly wait (for tokens to expire, for etcd, for other
+// processes) rather than compute. A TestMain calls it before m.Run.
+func Parallel(n int) {
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		_ = flag.Set("test.parallel", strconv.Itoa(n))
 	}
 }
