@@ -35,6 +35,7 @@ func TestEtcdTokenProcesses(t *testing.T) {
 	if d, err := time.ParseDuration(os.Getenv("KEYFOB_TEST_LOOP")); err == nil {
 		loop = d
 	}
+	keyfobtest.Prebuild() // while the cluster starts
 	// The members share two cores with the processes and with the rest of
 	// the suite, and none is killed here: a late heartbeat must not make
 	// them elect another leader.

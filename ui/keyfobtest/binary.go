@@ -10,12 +10,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
 // built is the keyfob binary, built once per test binary.
 var built struct {
 	once      sync.Once
+	started   atomic.Bool // by Prebuild
 	dir, path string
 	err       error
 }
@@ -27,29 +29,43 @@ func Binary(t testing.TB) string {
 	if bin := os.Getenv("KEYFOB_BINARY"); bin != "" {
 		return bin
 	}
-	built.once.Do(func() {
-		built.dir, built.err = os.MkdirTemp("", "keyfob-bin-")
-		if built.err != nil {
-			return
-		}
-		_, file, _, _ := runtime.Caller(0)
-		built.path = filepath.Join(built.dir, "keyfob")
-		cmd := exec.Command("go", "build", "-o", built.path, ".")
-		cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			built.err = fmt.Errorf("building keyfob: %v\n%s", err, out)
-		}
-	})
+	built.once.Do(build)
 	if built.err != nil {
 		t.Fatal(built.err)
 	}
 	return built.path
 }
 
+// Prebuild starts building the binary in the background, for a test that
+// has other work to do before it needs it: Binary waits for that build.
+func Prebuild() {
+	if os.Getenv("KEYFOB_BINARY") == "" {
+		built.started.Store(true)
+		go built.once.Do(build)
+	}
+}
+
+func build() {
+	built.dir, built.err = os.MkdirTemp("", "keyfob-bin-")
+	if built.err != nil {
+		return
+	}
+	_, file, _, _ := runtime.Caller(0)
+	built.path = filepath.Join(built.dir, "keyfob")
+	cmd := exec.Command("go", "build", "-o", built.path, ".")
+	cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		built.err = fmt.Errorf("building keyfob: %v\n%s", err, out)
+	}
+}
+
 // Run runs the tests of m and removes the binary Binary built; a TestMain
 // of a package that uses Binary returns its code: os.Exit(keyfobtest.Run(m)).
 func Run(m *testing.M) int {
 	code := m.Run()
+	if built.started.Load() {
+		built.once.Do(build) // waits for a build Prebuild started
+	}
 	if built.dir != "" {
 		os.RemoveAll(built.dir)
 	}
