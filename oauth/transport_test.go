@@ -91,6 +91,7 @@ func (p *connectProxy) seen() []string {
 // names the sandbox without being one of them.
 func TestNewHTTPClientHonoursHTTPSProxy(t *testing.T) {
 	if os.Getenv("KEYFOB_TEST_PROXY_CHILD") != "1" {
+		t.Parallel() // here it only waits for the child
 		cmd := exec.Command(os.Args[0], "-test.run=^TestNewHTTPClientHonoursHTTPSProxy$", "-test.count=1", "-test.v")
 		cmd.Env = append(os.Environ(), "KEYFOB_TEST_PROXY_CHILD=1")
 		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "--- PASS") {

@@ -49,6 +49,7 @@ var twoConsumers = []accounts.Consumer{
 }
 
 func TestRemoveConsumerFromDetail(t *testing.T) {
+	t.Parallel()
 	m := newViewModel(t, keyfobtest.Fixtures(), 120, 40)
 	withConsumers(t, m, twoConsumers...)
 	d := newDriver(t, m)
@@ -104,6 +105,7 @@ func TestRemoveConsumerFromDetail(t *testing.T) {
 // TestConsumerKeyInHelp: the ? screen of the detail page lists u only
 // where it applies.
 func TestConsumerKeyInHelp(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		cs   []accounts.Consumer
 		want bool
@@ -121,6 +123,7 @@ func TestConsumerKeyInHelp(t *testing.T) {
 // consumers of keyfob serve names them and says what becomes of them; an
 // account without any says nothing of consumers.
 func TestRevokeNamesTheConsumers(t *testing.T) {
+	t.Parallel()
 	m := newViewModel(t, keyfobtest.Fixtures(), 120, 40)
 	withConsumers(t, m, twoConsumers...)
 	press(m, "x")

@@ -13,6 +13,7 @@ import (
 // owner login's paste page, the longest, and help, at a roomy, a usual and
 // a small terminal.
 func TestDialogsKeepTheHeaderAndFooterInView(t *testing.T) {
+	t.Parallel()
 	for _, sz := range [][2]int{{120, 35}, {80, 24}, {60, 20}} {
 		for _, tc := range []struct {
 			name, title string

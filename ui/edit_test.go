@@ -19,6 +19,7 @@ func (e *flowEnv) editOpen() bool {
 }
 
 func TestEditFormMovesTheRegionAndKeepsTokens(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	before := e.stored(t)[0]
 	e.d.Press("E")
@@ -80,6 +81,7 @@ func TestEditFormMovesTheRegionAndKeepsTokens(t *testing.T) {
 // (its answer carries a new refresh token), or, when the server kept the
 // refresh token at the last refresh, only a new login.
 func TestRefreshEndingInListAndDetail(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		left time.Duration
@@ -128,6 +130,7 @@ func TestRefreshEndingInListAndDetail(t *testing.T) {
 // confirm step naming the host (and, for plain http, saying so); n goes
 // back to the form with nothing written, y saves.
 func TestEditFormAsksBeforeLeavingTheAccountsHosts(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	before := e.stored(t)[0]
 	moved := "http://tokens.example.com/oauth2/v3/token"

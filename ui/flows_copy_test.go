@@ -17,6 +17,7 @@ import (
 )
 
 func TestCopyTokens(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	a := e.stored(t)[0]
 	e.d.Press("c")
@@ -56,6 +57,7 @@ func TestCopyTokens(t *testing.T) {
 // clearer that outlives the TUI (a closed terminal or a kill ends the
 // program's own timer); a scheduling failure is said, not swallowed.
 func TestCopyHandsTheSecretToAClearerThatOutlivesTheTUI(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	type scheduled struct {
 		secret string
@@ -90,6 +92,7 @@ func TestCopyHandsTheSecretToAClearerThatOutlivesTheTUI(t *testing.T) {
 // set-clipboard is on); when the system clipboard fails, the same, and
 // why.
 func TestCopySaysWhereItWent(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	e.m.clip = clipboard.New(nil, nil)
 	e.d.Press("c")
@@ -116,6 +119,7 @@ func (failingClipboard) ReadAll() (string, error) { return "", errors.New("xclip
 func (failingClipboard) WriteAll(string) error    { return errors.New("xclip: no display") }
 
 func TestCopyWithoutNativeClipboardAsksTheTerminal(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	e.m.clip = clipboard.New(nil, nil)
 	a := e.stored(t)[0]
@@ -136,6 +140,7 @@ func TestCopyWithoutNativeClipboardAsksTheTerminal(t *testing.T) {
 }
 
 func TestQuitClearsAPendingToken(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	e.d.Press("c")
 	e.d.Until("the native copy", func() bool { return e.clip.get() != "" })
@@ -150,6 +155,7 @@ func TestQuitClearsAPendingToken(t *testing.T) {
 func clipboardReply(s string) tea.Msg { return tea.ClipboardMsg{Content: s, Selection: 'c'} }
 
 func TestClipboardReadTimeoutClears(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	e.m.clip = clipboard.New(nil, nil)
 	e.d.Press("c")

@@ -52,6 +52,7 @@ func (e *flowEnv) redirect(t *testing.T) string {
 }
 
 func TestLoginFleetLoopback(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, nil)
 	e.d.Press("n", "enter", "enter") // new login → fleet → na
 	if !e.onForm() {
@@ -80,6 +81,7 @@ func TestLoginFleetLoopback(t *testing.T) {
 }
 
 func TestLoginOwnerPaste(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, nil)
 	e.d.Press("n", "down", "enter", "enter", "enter") // owner → na → sign in
 	e.d.Until("the paste step", e.onBrowserStep)
@@ -103,6 +105,7 @@ func TestLoginOwnerPaste(t *testing.T) {
 }
 
 func TestLoginOwnerBadPasteKeepsTheFlow(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, nil)
 	e.d.Press("n", "down", "enter", "enter", "enter")
 	e.d.Until("the paste step", e.onBrowserStep)
@@ -123,6 +126,7 @@ func TestLoginOwnerBadPasteKeepsTheFlow(t *testing.T) {
 }
 
 func TestLoginPartner(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, nil)
 	e.d.Press("n", "down", "down", "enter", "down", "enter", "enter") // partner → eu → sign in
 	e.d.Until("the partner account to be saved", e.noModals)
@@ -136,6 +140,7 @@ func TestLoginPartner(t *testing.T) {
 }
 
 func TestLoginLegacy(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, nil)
 	e.d.Press("n", "down", "down", "down", "enter", "enter")
 	if f := focusedField(e.m); f != "Password" {
@@ -160,6 +165,7 @@ func TestLoginLegacy(t *testing.T) {
 }
 
 func TestLoginErrorSaysWhatToDo(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, nil)
 	e.d.Press("n", "down", "down", "down", "enter", "enter", "type:wrong-password", "enter")
 	e.d.Until("the error", func() bool { return e.wizardErr() != "" })
@@ -178,6 +184,7 @@ func TestLoginErrorSaysWhatToDo(t *testing.T) {
 }
 
 func TestLoginValidationNamesTheMissingField(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, nil)
 	e.d.Press("n", "enter", "enter", "tab", "ctrl+u", "enter") // clear the client id
 	if err := e.wizardErr(); !e.onForm() || !strings.Contains(err, "Client ID") || focusedField(e.m) != "Client ID" {
@@ -188,6 +195,7 @@ func TestLoginValidationNamesTheMissingField(t *testing.T) {
 // A name held by another login is refused before anything reaches the
 // server; the manager's rule decides, as it does for the command line.
 func TestLoginRefusesATakenNameBeforeSigningIn(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindPartner,
 		sandbox.MintRequest{ClientID: sandbox.PartnerClientID, NoRefresh: true}))
 	e.d.Press("n", "enter", "enter", "type:CAR", "enter") // fleet → na, named like the partner account
@@ -204,6 +212,7 @@ func TestLoginRefusesATakenNameBeforeSigningIn(t *testing.T) {
 }
 
 func TestLoginEscCancelsAndClosesTheListener(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, nil)
 	e.setBrowser(func(string) error { return errNoBrowser }) // nobody comes back
 	e.d.Press("n", "enter", "enter", "enter")
@@ -242,6 +251,7 @@ func TestLoginEscCancelsAndClosesTheListener(t *testing.T) {
 // ctrl+c only ends the program; Close, which Run calls after it, closes
 // the loopback listener of a login in progress before it returns.
 func TestCloseAfterQuitClosesTheListener(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, nil)
 	e.setBrowser(func(string) error { return errNoBrowser }) // nobody comes back
 	e.d.Press("n", "enter", "enter", "enter")
@@ -269,6 +279,7 @@ func TestCloseAfterQuitClosesTheListener(t *testing.T) {
 }
 
 func TestImportRefreshToken(t *testing.T) {
+	t.Parallel()
 	var rt string
 	e := newFlowEnv(t, sandbox.Options{}, nil)
 	rt = e.srv.Mint(sandbox.MintRequest{ClientID: sandbox.FleetClientID, Scopes: []string{"openid", "offline_access", "vehicle_device_data"}}).RefreshToken
@@ -299,6 +310,7 @@ func TestImportRefreshToken(t *testing.T) {
 }
 
 func TestImportRejectedTokenShowsTheError(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, nil)
 	e.d.Press("i", "enter", "enter", "paste:NA_not-a-live-token", "enter")
 	e.d.Until("the error", func() bool { return e.wizardErr() != "" && e.onForm() })
@@ -311,6 +323,7 @@ func TestImportRejectedTokenShowsTheError(t *testing.T) {
 }
 
 func TestLoginCustomWithDiscovery(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, nil)
 	// A custom server the wizard knows nothing of: keyfob's own custom
 	// preset, not the demo's (which names the sandbox's endpoints).
@@ -344,6 +357,7 @@ func TestLoginCustomWithDiscovery(t *testing.T) {
 // A loopback login finished by pasting the address (the browser ran on
 // another machine) succeeds, even though the paste also ends the wait.
 func TestLoginLoopbackFinishedByPaste(t *testing.T) {
+	t.Parallel()
 	for range 5 { // the race it guards against is one of timing
 		e := newFlowEnv(t, sandbox.Options{}, nil)
 		e.setBrowser(func(string) error { return errNoBrowser }) // nobody comes back
@@ -366,6 +380,7 @@ func TestLoginLoopbackFinishedByPaste(t *testing.T) {
 }
 
 func TestRequiredFieldIsFocusedWithItsHelp(t *testing.T) {
+	t.Parallel()
 	m := newViewModel(t, keyfobtest.Fixtures(), 100, 30)
 	press(m, "n", "down", "down", "enter", "enter", "type:my-app", "enter") // partner: a client id but no secret
 	if f, text := focusedField(m), dialogText(m); f != "Secret" || !strings.Contains(text, "✗ Secret is required. The client secret") {

@@ -59,6 +59,7 @@ func seedOne(kind accounts.Kind, req sandbox.MintRequest) func(*sandbox.Server) 
 }
 
 func TestRefresh(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID, AccessTTL: -time.Minute}))
 	before := e.stored(t)[0]
 	e.d.Press("r")
@@ -85,6 +86,7 @@ func TestRefresh(t *testing.T) {
 }
 
 func TestRefreshAll(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, func(s *sandbox.Server) []accounts.Account {
 		var out []accounts.Account
 		for i, n := range []string{"a", "b", "c"} {
@@ -115,6 +117,7 @@ func TestRefreshAll(t *testing.T) {
 }
 
 func TestRefreshRejectedMeansLoginRequiredAndNoRetry(t *testing.T) {
+	t.Parallel()
 	var rt string
 	e := newFlowEnv(t, sandbox.Options{}, func(s *sandbox.Server) []accounts.Account {
 		a := keyfobtest.Minted(s, "1d000001", "car", accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID, AccessTTL: time.Minute})
@@ -156,6 +159,7 @@ func TestRefreshRejectedMeansLoginRequiredAndNoRetry(t *testing.T) {
 // says: the answer carries a new one, the estimate restarts and the
 // warning goes.
 func TestRefreshRenewsARefreshTokenNearItsEnd(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, func(s *sandbox.Server) []accounts.Account {
 		a := keyfobtest.Minted(s, "1d000001", "car", accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID})
 		a.RefreshObtainedAt = time.Now().Add(-accounts.RefreshTokenLifetime + 2*24*time.Hour)
@@ -178,6 +182,7 @@ func TestRefreshRenewsARefreshTokenNearItsEnd(t *testing.T) {
 // A refresh that fails says so once, naming the account once: the
 // accounts package's "refreshing "car": " is not repeated after it.
 func TestFailedRefreshNamesTheAccountOnce(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	e.srv.FailNext(sandbox.FaultServerError, 1)
 	e.d.Press("r")
@@ -189,6 +194,7 @@ func TestFailedRefreshNamesTheAccountOnce(t *testing.T) {
 }
 
 func TestAutoRefreshWithinMarginAndBackOff(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID, AccessTTL: 3 * time.Minute}))
 	before := e.stored(t)[0]
 	e.srv.FailNext(sandbox.FaultServerError, 1)
@@ -239,6 +245,7 @@ func (e retryLater) RetryDelay() time.Duration { return e.wait }
 // (its Retry-After, which the store keeps), not only its own back-off: a
 // refresh before then would not reach the server anyway.
 func TestAutoRefreshWaitsForTheServersRetryAfter(t *testing.T) {
+	t.Parallel()
 	garage := keyfobtest.Fixtures()[2] // expires in 4m30s: within the margin
 	clock := func() time.Time { return keyfobtest.Now }
 	mgr := keyfobtest.Manager(t, []accounts.Account{garage}, accounts.Options{Auth: busyServer{wait: 10 * time.Minute}, Now: clock})
@@ -263,6 +270,7 @@ func TestAutoRefreshWaitsForTheServersRetryAfter(t *testing.T) {
 // tokens) are refreshed once, then not again until half their life has
 // gone: the next refresh is never due at once after the last one.
 func TestAutoRefreshOfShortLivedTokensDoesNotStorm(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{AccessTTL: 4 * time.Minute},
 		seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID, AccessTTL: time.Minute}))
 	e.d.Send(tickMsg(time.Now()))
@@ -280,6 +288,7 @@ func TestAutoRefreshOfShortLivedTokensDoesNotStorm(t *testing.T) {
 }
 
 func TestAutoRefreshOffDoesNothing(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID, AccessTTL: time.Minute}))
 	e.d.Press("a")
 	if e.m.cfg.AutoRefreshOn() {
@@ -297,6 +306,7 @@ func TestAutoRefreshOffDoesNothing(t *testing.T) {
 }
 
 func TestRevokeAtServer(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindCustom, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	before := e.stored(t)[0]
 	e.d.Press("x")
@@ -321,6 +331,7 @@ func TestRevokeAtServer(t *testing.T) {
 }
 
 func TestRevokeWithoutEndpointShowsConsentPage(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	before := e.stored(t)[0]
 	e.d.Press("x", "y")
@@ -341,6 +352,7 @@ func TestRevokeWithoutEndpointShowsConsentPage(t *testing.T) {
 }
 
 func TestRevokeAndRemove(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindCustom, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	e.d.Press("x", "d")
 	e.d.Until("the report", func() bool { return strings.Contains(plain(e.m), "removed car") })
@@ -350,6 +362,7 @@ func TestRevokeAndRemove(t *testing.T) {
 }
 
 func TestRevokeCancel(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindCustom, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	e.d.Press("x", "enter") // the focused button is cancel
 	e.d.Until("the dialog to close", e.noModals)
@@ -360,6 +373,7 @@ func TestRevokeCancel(t *testing.T) {
 }
 
 func TestRemove(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}))
 	e.d.Press("d", "esc")
 	e.d.Until("the dialog to close", e.noModals)
@@ -381,6 +395,7 @@ func TestRemove(t *testing.T) {
 }
 
 func TestRename(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, func(s *sandbox.Server) []accounts.Account {
 		return []accounts.Account{
 			keyfobtest.Minted(s, "1d000001", "car", accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}),
@@ -410,6 +425,7 @@ func TestRename(t *testing.T) {
 }
 
 func TestFilter(t *testing.T) {
+	t.Parallel()
 	m := newViewModel(t, keyfobtest.Fixtures(), 100, 30)
 	d := newDriver(t, m)
 	names := func() []string { return shownNames(m) }
@@ -440,6 +456,7 @@ func TestFilter(t *testing.T) {
 }
 
 func TestThemeCycleIsSaved(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, nil)
 	if e.m.theme.Name != "charm" {
 		t.Fatalf("default theme %q", e.m.theme.Name)
@@ -460,6 +477,7 @@ func TestThemeCycleIsSaved(t *testing.T) {
 // A confirm answered after another keyfob removed its account says so,
 // instead of closing without a word.
 func TestConfirmOfAnAccountRemovedElsewhere(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ keys, want string }{
 		{"x", "could not revoke car: it is no longer in the store"},
 		{"d", "car was no longer in keyfob: another keyfob removed it"},

@@ -31,6 +31,7 @@ func withKeys(accts []accounts.Account, keys ...string) func(*testing.T, int, in
 // over them. Each part's own view has goldens in its package (ui/list,
 // ui/detail, ui/dialog, ui/wizard).
 func TestGolden(t *testing.T) {
+	t.Parallel()
 	cases := []goldenCase{
 		{name: "main", setup: withKeys(keyfobtest.Fixtures())},
 		{name: "main_narrow", setup: withKeys(keyfobtest.Fixtures()), only: [][2]int{{60, 16}, {40, 12}}},

@@ -52,6 +52,7 @@ func guideEnv(t *testing.T) (*flowEnv, string) {
 // signed in with the app, the domain registered in na and eu, and every
 // step remembered.
 func TestGuideInTheWizard(t *testing.T) {
+	t.Parallel()
 	e, domain := guideEnv(t)
 	redirect := keyfobtest.FreeRedirect(t)
 	e.d.Press("n", "up", "enter", "enter") // new login → new app → na
@@ -113,6 +114,7 @@ func TestGuideInTheWizard(t *testing.T) {
 // TestGuideInTheWizardResumes: closed after the first step, the guide
 // opens again at the second, the first one marked done.
 func TestGuideInTheWizardResumes(t *testing.T) {
+	t.Parallel()
 	e, domain := guideEnv(t)
 	e.d.Press("n", "up", "enter", "enter")
 	e.d.Until("the guide's first step", func() bool { return strings.Contains(dialogText(e.m), "Create the app") })

@@ -35,6 +35,7 @@ func (hostileAuthority) Revoke(context.Context, accounts.Account) (accounts.Revo
 // error, a revocation's answer and its consent page, a sign-in's addresses
 // and its error) and checks every screen and dialog that shows it.
 func TestHostileTextNeverReachesTheScreen(t *testing.T) {
+	t.Parallel()
 	a := keyfobtest.Fixtures()[5] // selfhost: custom, in error, with a revocation endpoint
 	a.Name, a.Email, a.StateDetail = hostileText, hostileText, hostileText
 	a.LastRefresh.Error = hostileText

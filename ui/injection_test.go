@@ -20,6 +20,7 @@ import (
 // searched for the hostile sequences themselves, and the frame without
 // its styling (ansi.Strip) for any control character left.
 func TestHostileClaimsNeverReachTheScreen(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindFleet,
 		sandbox.MintRequest{ClientID: sandbox.FleetClientID, Scopes: []string{"openid"}, AccessTTL: -time.Minute}))
 	e.m.Update(tea.WindowSizeMsg{Width: 200, Height: 120}) // room for every scope badge and every claim

@@ -15,6 +15,7 @@ import (
 // The footer and the `?` screen are rendered from the key maps: each lists
 // exactly the bindings that are enabled, in every state of the screen.
 func TestFooterAndHelpShowExactlyTheEnabledKeys(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		accts []accounts.Account

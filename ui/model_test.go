@@ -26,6 +26,7 @@ import (
 // spinner frame that arrives with nothing refreshing stops the spinner
 // instead of re-arming it.
 func TestIdleScreenSchedulesOnlyTheTick(t *testing.T) {
+	t.Parallel()
 	m := newViewModel(t, keyfobtest.Fixtures()[:2], 80, 24)
 	off := false
 	m.cfg.AutoRefresh = &off
@@ -45,6 +46,7 @@ func TestIdleScreenSchedulesOnlyTheTick(t *testing.T) {
 }
 
 func TestSpinnerTurnsOnlyWhileRefreshing(t *testing.T) {
+	t.Parallel()
 	m := newViewModel(t, keyfobtest.Fixtures(), 80, 24)
 	if m.spinning {
 		t.Fatal("the spinner turns on an idle screen")
@@ -61,6 +63,7 @@ func TestSpinnerTurnsOnlyWhileRefreshing(t *testing.T) {
 }
 
 func TestBackgroundColourRebuildsStyles(t *testing.T) {
+	t.Parallel()
 	m := newViewModel(t, keyfobtest.Fixtures(), 80, 24)
 	if !m.isDark {
 		t.Fatal("keyfob should assume a dark background until the terminal answers")
@@ -78,6 +81,7 @@ func TestBackgroundColourRebuildsStyles(t *testing.T) {
 // A resize lays the list out again at once (the columns and their
 // priorities are tested in ui/list).
 func TestResizeDropsColumns(t *testing.T) {
+	t.Parallel()
 	m := newViewModel(t, keyfobtest.Fixtures(), 120, 40)
 	m.Update(tea.WindowSizeMsg{Width: 60, Height: 20})
 	if s := plain(m); strings.Contains(s, "EMAIL") || !strings.Contains(s, "STATUS") {
@@ -86,6 +90,7 @@ func TestResizeDropsColumns(t *testing.T) {
 }
 
 func TestCountdownFormat(t *testing.T) {
+	t.Parallel()
 	for d, want := range map[time.Duration]string{
 		7*time.Hour + 41*time.Minute + 9*time.Second:    "7h 41m 09s",
 		41*time.Minute + 9*time.Second:                  "41m 09s",
@@ -113,6 +118,7 @@ func TestCountdownFormat(t *testing.T) {
 
 // Every state reads as a word and a symbol, without colour.
 func TestStatusesReadWithoutColour(t *testing.T) {
+	t.Parallel()
 	seen := map[string]bool{}
 	for _, a := range keyfobtest.Fixtures() {
 		text := list.NewRow(a).Status(keyfobtest.Now, common.NoJob).String()
@@ -133,6 +139,7 @@ func TestStatusesReadWithoutColour(t *testing.T) {
 }
 
 func TestNewRejectsAnUnknownTheme(t *testing.T) {
+	t.Parallel()
 	mgr := keyfobtest.Manager(t, nil, accounts.Options{Auth: keyfobtest.NoServer{}})
 	_, err := New(context.Background(), Options{Manager: mgr, Theme: "neon"})
 	if err == nil || !strings.Contains(err.Error(), "dracula") {
@@ -149,6 +156,7 @@ func TestNewRejectsAnUnknownTheme(t *testing.T) {
 
 // Run drives a real program: keys from Input, the screen to Output.
 func TestRunQuitsOnQ(t *testing.T) {
+	t.Parallel()
 	mgr := keyfobtest.Manager(t, keyfobtest.Fixtures(), accounts.Options{Auth: keyfobtest.NoServer{}})
 	var out bytes.Buffer
 	off := false
@@ -170,6 +178,7 @@ func TestRunQuitsOnQ(t *testing.T) {
 }
 
 func TestRunEndsWithTheContext(t *testing.T) {
+	t.Parallel()
 	mgr := keyfobtest.Manager(t, keyfobtest.Fixtures(), accounts.Options{Auth: keyfobtest.NoServer{}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -192,6 +201,7 @@ func TestRunEndsWithTheContext(t *testing.T) {
 
 // A key that does not apply says why instead of doing nothing.
 func TestDisabledKeysExplainThemselves(t *testing.T) {
+	t.Parallel()
 	m := newViewModel(t, keyfobtest.Fixtures(), 100, 30)
 	press(m, "G") // sold: revoked, no tokens
 	for k, want := range map[string]string{
@@ -208,6 +218,7 @@ func TestDisabledKeysExplainThemselves(t *testing.T) {
 // The detail page follows every change at once, not at the next tick: a
 // resize and a theme change give the page a fresh model would show.
 func TestDetailFollowsResizeAndTheme(t *testing.T) {
+	t.Parallel()
 	m := newViewModel(t, keyfobtest.Fixtures(), 120, 40)
 	press(m, "enter")
 	m.Update(tea.WindowSizeMsg{Width: 70, Height: 30})
@@ -226,6 +237,7 @@ func TestDetailFollowsResizeAndTheme(t *testing.T) {
 // A refresh refused because another keyfob already found the account dead
 // shows the account as it is now, with what to do in this screen's words.
 func TestRefreshOfAnAccountRevokedElsewhere(t *testing.T) {
+	t.Parallel()
 	m := newViewModel(t, keyfobtest.Fixtures(), 100, 30)
 	revoked := keyfobtest.Fixtures()[0]
 	revoked.State, revoked.AccessToken, revoked.RefreshToken = accounts.StateRevoked, "", ""
@@ -246,6 +258,7 @@ func TestRefreshOfAnAccountRevokedElsewhere(t *testing.T) {
 // refresh can work: a revoked account or one whose refresh token was
 // rejected needs a new login.
 func TestCopyWithoutTokenOffersOnlyWhatWorks(t *testing.T) {
+	t.Parallel()
 	accts := keyfobtest.Fixtures()
 	dead := accts[4] // old-car: login required
 	dead.AccessToken = ""
@@ -279,6 +292,7 @@ func rowID(t *testing.T, m *Model, name string) string {
 // an error says what to do; the screen keeps its height and the list
 // makes room, the selected row still in sight.
 func TestLongToastWrapsAt80Columns(t *testing.T) {
+	t.Parallel()
 	for _, detail := range []bool{false, true} {
 		m := newViewModelAuth(t, keyfobtest.Cars(40), 80, 24, rejecting{})
 		press(m, "G")
@@ -307,6 +321,7 @@ func TestLongToastWrapsAt80Columns(t *testing.T) {
 // A dialog taller than the screen loses lines from its middle, never its
 // title, its buttons or its key line.
 func TestTallDialogKeepsItsButtons(t *testing.T) {
+	t.Parallel()
 	m := newViewModel(t, keyfobtest.Fixtures(), 40, 12)
 	press(m, "x")
 	out := plain(m)
@@ -321,6 +336,7 @@ func TestTallDialogKeepsItsButtons(t *testing.T) {
 // After the screen narrows, the wizard's form shows a part of each long
 // value on its own line: no value wraps onto the next.
 func TestWizardFormFollowsANarrowerScreen(t *testing.T) {
+	t.Parallel()
 	m := newViewModel(t, keyfobtest.Fixtures(), 120, 30)
 	press(m, "n", "enter", "enter")
 	wide := strings.Count(dialogBox(m), "\n")
@@ -342,6 +358,7 @@ func dialogBox(m *Model) string { return ansi.Strip(m.dialogs.Top().View()) }
 // After the screen narrows, the open filter shows the end of a long query,
 // where its cursor is, within the screen's width.
 func TestFilterFollowsANarrowerScreen(t *testing.T) {
+	t.Parallel()
 	m := newViewModel(t, keyfobtest.Fixtures(), 120, 30)
 	press(m, "/", "type:"+strings.Repeat("abcdefghij", 7)+"end")
 	m.Update(tea.WindowSizeMsg{Width: 40, Height: 30})

@@ -30,6 +30,7 @@ func withPairing(t *testing.T, w, h int, keys ...string) *Model {
 // the pairing link; p or esc go back to the page, and the key is offered
 // only when the domain is known.
 func TestPairingQRScansFromTheScreen(t *testing.T) {
+	t.Parallel()
 	m := withPairing(t, 80, 24, "p")
 	got, err := qrtest.Decode(strings.Split(plain(m), "\n"))
 	if err != nil || got != "https://tesla.com/_ak/app.example.com" {

@@ -15,6 +15,7 @@ import (
 // TestProgramEndToEnd runs the model in a real Bubble Tea program: the
 // first frame lists the accounts, keys reach it, q quits cleanly.
 func TestProgramEndToEnd(t *testing.T) {
+	t.Parallel()
 	m := newViewModel(t, keyfobtest.Fixtures(), 100, 30)
 	off := false
 	m.cfg.AutoRefresh = &off // nothing may write to the store after the program ends

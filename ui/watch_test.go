@@ -15,6 +15,7 @@ import (
 // the store sees both and shows them, with no key pressed and no tick; a
 // change made in the TUI afterwards keeps them.
 func TestOtherProcessChangesShowUp(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, func(s *sandbox.Server) []accounts.Account {
 		return []accounts.Account{
 			keyfobtest.Minted(s, "1d000001", "car", accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID}),
@@ -50,6 +51,7 @@ func TestOtherProcessChangesShowUp(t *testing.T) {
 // refresh) goes to its watch of the store with the write, and is not
 // reported back as another process's change: no reload follows.
 func TestOwnWritesAreNoChange(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, func(s *sandbox.Server) []accounts.Account {
 		return []accounts.Account{keyfobtest.Minted(s, "1d000001", "car", accounts.KindFleet, sandbox.MintRequest{ClientID: sandbox.FleetClientID})}
 	})

@@ -16,6 +16,7 @@ import (
 // (the engine tells it from inside the refresh; Update shows it), and the
 // store holds the corrected region.
 func TestRefreshRegionChangeIsAToast(t *testing.T) {
+	t.Parallel()
 	eu := sandbox.User{Email: "eu-driver@example.com", Region: "EU"}
 	e := newFlowEnv(t, sandbox.Options{Users: []sandbox.User{eu}}, seedOne(accounts.KindFleet,
 		sandbox.MintRequest{ClientID: sandbox.FleetClientID, Email: eu.Email, AccessTTL: -time.Minute}))
@@ -29,6 +30,7 @@ func TestRefreshRegionChangeIsAToast(t *testing.T) {
 // A sign-in whose tokens name another region than the one chosen says
 // so in its toast.
 func TestLoginRegionChangeIsInTheToast(t *testing.T) {
+	t.Parallel()
 	// Only the default user, of region na: the eu preset's login hint
 	// finds no user of its region.
 	e := newFlowEnv(t, sandbox.Options{Users: []sandbox.User{}}, nil)
@@ -50,6 +52,7 @@ func TestLoginRegionChangeIsInTheToast(t *testing.T) {
 // The legacy revoke's 200 proves nothing: the result says the revocation
 // is not confirmed and the tokens were kept, never that they were revoked.
 func TestLegacyRevokeReadsHonestly(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, sandbox.Options{}, seedOne(accounts.KindLegacy,
 		sandbox.MintRequest{Legacy: true, ClientID: sandbox.LegacyClientID}))
 	e.d.Press("x")
@@ -75,6 +78,7 @@ func TestLegacyRevokeReadsHonestly(t *testing.T) {
 // reading a file in Update: the TUI keeps the settings it started with,
 // and what a login remembers goes to config.json and to that copy.
 func TestRedirectMemoryIsKeptInTheTUI(t *testing.T) {
+	t.Parallel()
 	engine := &oauth.Engine{}
 	mgr := keyfobtest.Manager(t, nil, accounts.Options{Auth: engine})
 	logins := &oauth.Logins{Engine: engine, Manager: mgr}

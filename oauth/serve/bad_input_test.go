@@ -19,6 +19,7 @@ import (
 // no-store (checked by fixture.do), and the fixture checks that no refresh
 // token or credential is in any of them or in the log.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, sandbox.Options{})
 	dead := f.minted("000000a3", "dead", -time.Minute)
 	dead.State = accounts.StateLoginRequired
@@ -112,6 +113,7 @@ func newRequest(t *testing.T, method, u string) *http.Request {
 // still works is served (outcome stale); an expired one is a 503 to try
 // again, and a rejected refresh token is invalid_grant.
 func TestUpstreamFailures(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, sandbox.Options{})
 	f.seed(f.minted("000000a1", "soon", 2*time.Minute), f.minted("000000a2", "expired", -time.Minute),
 		f.minted("000000a3", "rejected", -time.Minute))
@@ -153,6 +155,7 @@ func TestUpstreamFailures(t *testing.T) {
 // its error text logged with every one of them cut out; the fixture fails
 // the test if one is left in the log.
 func TestUpstreamErrorTextIsRedactedInTheLog(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, sandbox.Options{})
 	f.seed(f.minted("000000a1", "car", -time.Minute))
 	cred := f.add("tm", "car")

@@ -14,6 +14,7 @@ import (
 // TestBusinessAuthCodeNeverInTheLog: a business token's auth code, echoed
 // by a failing upstream, is cut out of serve's log like the other secrets.
 func TestBusinessAuthCodeNeverInTheLog(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, sandbox.Options{})
 	a := f.minted("000000b1", "fleet-co", -time.Minute)
 	a.AuthCode = "biz_0123456789abcdef0123"

@@ -39,6 +39,7 @@ import (
 // (refreshed upstream first, the account's having expired) and keeps the
 // credential as its refresh token; both ways of sending the client id work.
 func TestOAuth2TokenSource(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, sandbox.Options{})
 	f.seed(f.minted("000000a1", "car", -time.Minute))
 	cred := f.add("go-app", "car")
@@ -117,6 +118,7 @@ func python3(t *testing.T) string {
 // TestRequestsOAuthlib runs a small Python program written with
 // requests-oauthlib against the service over TLS.
 func TestRequestsOAuthlib(t *testing.T) {
+	t.Parallel()
 	py := python3(t)
 	f := newFixture(t, sandbox.Options{})
 	f.seed(f.minted("000000a1", "car", -time.Minute), f.minted("000000a2", "truck", time.Hour))
@@ -176,6 +178,7 @@ func nodeOpenIDClient(t *testing.T) string {
 // /.well-known/openid-configuration), then refreshes with the credential
 // as its refresh token: over plain http on loopback and over TLS.
 func TestOpenIDClient(t *testing.T) {
+	t.Parallel()
 	node := nodeOpenIDClient(t)
 	for _, useTLS := range []bool{false, true} {
 		f := newFixture(t, sandbox.Options{})

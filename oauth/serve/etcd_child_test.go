@@ -10,16 +10,36 @@ import (
 	"testing"
 	"time"
 
+	"github.com/adrg/xdg"
+
 	"github.com/keyfob/keyfob/accounts/etcdtest"
 )
 
 // TestMain lets the test binary double as a process that runs an etcd
-// cluster for another test (see etcdElsewhere).
+// cluster for another test (see etcdElsewhere). Tests get a state
+// directory (XDG_STATE_HOME) of the package's own; each store's files go
+// in a directory named after the store's path, so that tests, each with
+// its own store, can run in parallel, which t.Setenv would not allow.
 func TestMain(m *testing.M) {
 	if dir := os.Getenv("KEYFOB_TEST_ETCD_CHILD"); dir != "" {
 		os.Exit(etcdChild(dir))
 	}
-	os.Exit(m.Run())
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	state, err := os.MkdirTemp("", "keyfob-serve-state-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(state)
+	if err := os.Setenv("XDG_STATE_HOME", state); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	xdg.Reload()
+	return m.Run()
 }
 
 // etcdElsewhere runs a three-member etcd cluster in a process of its own

@@ -2,6 +2,7 @@ package serve_test
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -78,8 +79,8 @@ func TestFloodLeavesRoomForARealConsumer(t *testing.T) {
 	before := f.account("car")
 	child := startServe(t, f)
 
-	stop := make(chan struct{})
-	var opened atomic.Int64
+	ctx, stop := context.WithCancel(context.Background())
+	var opened, cut atomic.Int64
 	var wg sync.WaitGroup
 	for i := range floodConns {
 		// 1,000 from 127.0.0.2; the others 100 each from 127.0.0.3 on.
@@ -87,19 +88,17 @@ func TestFloodLeavesRoomForARealConsumer(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			floodConn(child.addr, src, i%2 == 1, stop, &opened)
+			floodConn(ctx, child.addr, src, i%2 == 1, &opened, &cut)
 		}()
 	}
 	t.Cleanup(func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
-			wg.Wait()
-		}
+		stop()
+		wg.Wait()
 	})
 	waitUntil(t, 30*time.Second, func() bool { return opened.Load() >= floodConns })
-	time.Sleep(time.Second) // the service is at its limit, closing and taking connections
+	// The service is at its limit once it has closed every connection of
+	// the first wave beyond it; from then on it closes and takes them.
+	waitUntil(t, 30*time.Second, func() bool { return cut.Load() >= floodConns-serve.DefaultMaxConns })
 
 	// The consumer is curl, a process of its own, so that what it waits
 	// for is the service, not this process's 4,000 connections.
@@ -141,33 +140,41 @@ func TestFloodLeavesRoomForARealConsumer(t *testing.T) {
 	if recovered, _ := filepath.Glob(filepath.Join(f.dir, "recovery", "*.json")); len(recovered) > 0 {
 		t.Errorf("the refresh under the flood went to a recovery file: %v", recovered)
 	}
-	close(stop)
+	stop()
 	wg.Wait()
 	child.stop(t)
 	child.checkLogRate(t)
 }
 
-// floodConn keeps one connection from src open until stop: it sends
+// floodConn keeps one connection from src open until ctx ends: it sends
 // nothing, or (slow) a token request's headers and then its body a byte a
-// second; when the service closes it, it opens another a second later.
-func floodConn(addr string, src net.IP, slow bool, stop <-chan struct{}, opened *atomic.Int64) {
+// second; when the service closes it (counted in cut), it opens another a
+// second later.
+func floodConn(ctx context.Context, addr string, src net.IP, slow bool, opened, cut *atomic.Int64) {
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: 5 * time.Second}
 	for {
-		c, err := d.Dial("tcp", addr)
+		c, err := d.DialContext(ctx, "tcp", addr)
 		if err == nil {
 			opened.Add(1)
-			holdOpen(c, slow, stop)
+			// The flood's end closes the connection at once, rather than
+			// at its next read deadline.
+			unwatch := context.AfterFunc(ctx, func() { c.Close() })
+			holdOpen(c, slow)
+			if unwatch() {
+				cut.Add(1)
+			}
 			c.Close()
 		}
 		select {
-		case <-stop:
+		case <-ctx.Done():
 			return
 		case <-time.After(time.Second):
 		}
 	}
 }
 
-func holdOpen(c net.Conn, slow bool, stop <-chan struct{}) {
+// holdOpen returns when c is closed, by the service or by floodConn.
+func holdOpen(c net.Conn, slow bool) {
 	if slow {
 		if _, err := fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 16000\r\n\r\n",
 			serve.TokenPath, c.RemoteAddr()); err != nil {
@@ -176,11 +183,6 @@ func holdOpen(c net.Conn, slow bool, stop <-chan struct{}) {
 	}
 	buf := make([]byte, 512)
 	for {
-		select {
-		case <-stop:
-			return
-		default:
-		}
 		if slow {
 			if _, err := c.Write([]byte("a")); err != nil {
 				return

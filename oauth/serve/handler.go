@@ -34,7 +34,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	// The body, if any, has a few seconds to arrive (readParams); the
 	// deadline is lifted once a request is being answered (serving).
-	_ = http.NewResponseController(rw).SetReadDeadline(time.Now().Add(bodyTimeout))
+	_ = http.NewResponseController(rw).SetReadDeadline(time.Now().Add(s.bodyWait))
 	switch {
 	case r.URL.Path == HealthPath:
 		rec.route = "GET " + HealthPath
@@ -88,7 +88,7 @@ func (s *Server) serveToken(w *recorder, r *http.Request) {
 		w.fail(http.StatusMethodNotAllowed, "invalid_request", "the token endpoint takes POST")
 		return
 	}
-	p, status, msg := readParams(w, r)
+	p, status, msg := readParams(w, r, s.bodyWait)
 	if status != 0 {
 		w.fail(status, "invalid_request", msg)
 		return

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adrg/xdg"
-
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/sandbox"
@@ -97,6 +95,8 @@ type fixture struct {
 	// directory dir).
 	loc  string
 	etcd accounts.EtcdOptions
+	// beforeServe, when set, is given the service before it serves.
+	beforeServe func(*serve.Server)
 }
 
 // now is the clock of the fixture's Managers and service.
@@ -108,9 +108,6 @@ func (f *fixture) advance(d time.Duration) { f.ahead.Add(int64(d)) }
 
 func newFixture(t testing.TB, opts sandbox.Options) *fixture {
 	t.Helper()
-	t.Cleanup(xdg.Reload)
-	t.Setenv("XDG_STATE_HOME", filepath.Join(t.TempDir(), "state"))
-	xdg.Reload()
 	secret := "app-secret-" + strings.TrimPrefix(accounts.NewCredential(), accounts.CredentialPrefix)
 	opts.Secrets = maps.Clone(opts.Secrets)
 	if opts.Secrets == nil {
@@ -192,6 +189,9 @@ func (f *fixture) serveOn(ln *serve.Listener, opts serve.Options) {
 	svc, err := serve.New(opts)
 	if err != nil {
 		f.t.Fatal(err)
+	}
+	if f.beforeServe != nil {
+		f.beforeServe(svc)
 	}
 	f.svc, f.base = svc, ln.URL
 	ctx, cancel := context.WithCancel(context.Background())

@@ -33,6 +33,7 @@ func (f *fixture) withHost(method, path, host string) *http.Request {
 // those given with --allow-host, and refuses any other with 421 before
 // looking at the credential.
 func TestOnlyItsOwnHostNamesAreAnswered(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, sandbox.Options{})
 	f.seed(f.minted("000000a1", "car", -time.Minute))
 	cred := f.add("tm", "car")
@@ -73,6 +74,7 @@ func TestOnlyItsOwnHostNamesAreAnswered(t *testing.T) {
 // certificate are answered; a listener on every address (0.0.0.0) answers
 // the addresses of this machine but not a stranger's name.
 func TestTLSAnswersTheCertificateNames(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, sandbox.Options{})
 	f.seed(f.minted("000000a1", "car", time.Hour))
 	cred := f.add("tm", "car")
@@ -98,6 +100,7 @@ func TestTLSAnswersTheCertificateNames(t *testing.T) {
 // more; zitadel/oidc's client.Discover accepts it (it checks the issuer),
 // and golang.org/x/oauth2 then gets a token at the endpoint it found.
 func TestDiscovery(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, sandbox.Options{})
 	f.seed(f.minted("000000a1", "car", time.Hour))
 	cred := f.add("oidc-app", "car")

@@ -70,6 +70,7 @@ func (lt *limiterTest) open(ip byte) (fc *fakeConn, lc *limitedConn) {
 // until its longest-waiting connection has waited minWait, and then takes
 // its place.
 func TestConnLimiterPerClient(t *testing.T) {
+	t.Parallel()
 	lt := newLimiterTest(t, 10, 2)
 	a1, _ := lt.open(1)
 	a2, _ := lt.open(1)
@@ -90,6 +91,7 @@ func TestConnLimiterPerClient(t *testing.T) {
 // waiting, however young; one from a client as busy waits for minWait as
 // at its own limit.
 func TestConnLimiterTotal(t *testing.T) {
+	t.Parallel()
 	lt := newLimiterTest(t, 4, 10)
 	a1, _ := lt.open(1)
 	a2, _ := lt.open(1)
@@ -116,6 +118,7 @@ func TestConnLimiterTotal(t *testing.T) {
 // when every one is, the newcomer is refused; a closed one no longer
 // counts.
 func TestConnLimiterNeverClosesOneBeingAnswered(t *testing.T) {
+	t.Parallel()
 	lt := newLimiterTest(t, 3, 10)
 	a1, la1 := lt.open(1)
 	a2, la2 := lt.open(1)
@@ -145,6 +148,7 @@ func TestConnLimiterNeverClosesOneBeingAnswered(t *testing.T) {
 // fdReserve descriptors free under a low descriptor limit, and the limit
 // per client is at most the total.
 func TestConnLimitsLeaveDescriptorsFree(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ max, perAddr, fds, wantMax, wantPer int }{
 		{0, 0, 0, DefaultMaxConns, DefaultMaxConnsPerAddr},
 		{0, 0, 1 << 20, DefaultMaxConns, DefaultMaxConnsPerAddr},

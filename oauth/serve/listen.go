@@ -130,7 +130,7 @@ const (
 func (s *Server) Serve(ctx context.Context, ln *Listener) error {
 	limited := newConnLimiter(ln.Listener, s.maxConns, s.maxPerAddr, s.log)
 	srv := &http.Server{
-		Handler: s, ReadHeaderTimeout: readHeaderTimeout,
+		Handler: s, ReadHeaderTimeout: s.headerWait,
 		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: MaxBodyBytes,
 		TLSConfig: ln.tls,
 		ErrorLog:  log.New(logWriter{s.log}, "", 0),

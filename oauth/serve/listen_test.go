@@ -19,6 +19,7 @@ import (
 // take plain HTTP; any other address needs TLS, or --insecure with a
 // warning.
 func TestListenRefusesPlainHTTPBeyondLoopback(t *testing.T) {
+	t.Parallel()
 	certFile, keyFile, _ := selfSigned(t)
 	for _, tc := range []struct {
 		cfg     serve.ListenConfig
@@ -52,6 +53,7 @@ func TestListenRefusesPlainHTTPBeyondLoopback(t *testing.T) {
 // TestUnixSocket: the socket is 0600, a stale one is replaced, a live one
 // or another file is refused, and requests over it work.
 func TestUnixSocket(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS == "windows" {
 		t.Skip("mode bits")
 	}

@@ -12,6 +12,7 @@ import (
 // that; those left out are counted in one line; lines of answered
 // requests are never left out.
 func TestFailureLinesAreRateLimited(t *testing.T) {
+	t.Parallel()
 	var out strings.Builder
 	l := newRequestLog(&out)
 	now := time.Unix(1e9, 0)

@@ -76,6 +76,7 @@ func (f *fixture) health(host string) reply {
 // requests by status, upstream refreshes with their latency, and the age
 // of the service's copy of the store.
 func TestHealthAndMetrics(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, sandbox.Options{})
 	f.seed(f.minted("00000001", "fresh", 8*time.Hour), f.minted("00000002", "due", time.Second))
 	fresh, due := f.add("a", "fresh"), f.add("b", "due")
@@ -119,6 +120,7 @@ func TestHealthAndMetrics(t *testing.T) {
 // sent upstream; /healthz says 503. With the members back, the refresh
 // happens, once, and /healthz says 200 again.
 func TestEtcdNoQuorumServesCachedTokens(t *testing.T) {
+	t.Parallel()
 	c := etcdtest.Start(t, 3)
 	f := newEtcdFixture(t, c, sandbox.Options{})
 	f.seed(f.minted("00000001", "fresh", 8*time.Hour), f.minted("00000002", "due", -time.Minute))
@@ -162,6 +164,7 @@ func TestEtcdNoQuorumServesCachedTokens(t *testing.T) {
 // replica's store (another machine's Manager) gets tokens from this
 // service within a second; removed there, it is refused within a second.
 func TestEtcdConsumersFollowOtherReplicas(t *testing.T) {
+	t.Parallel()
 	c := etcdtest.Start(t, 1)
 	f := newEtcdFixture(t, c, sandbox.Options{})
 	f.seed(f.minted("00000001", "car", 8*time.Hour))

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"time"
 )
 
 // tokenParams are the parameters a token request may carry. Others are
@@ -19,7 +20,9 @@ var tokenParams = []string{"grant_type", "refresh_token", "client_id", "client_s
 // (RFC 6749; also when no Content-Type is given) or a JSON object of
 // strings (what TeslaMate sends). On failure it returns the status and a
 // sentence for the client; the body is read to at most MaxBodyBytes.
-func readParams(w http.ResponseWriter, r *http.Request) (map[string]string, int, string) {
+// wait is how long the body had to arrive (ServeHTTP's deadline), which
+// the sentence for a late one names.
+func readParams(w http.ResponseWriter, r *http.Request, wait time.Duration) (map[string]string, int, string) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	media := "application/x-www-form-urlencoded"
 	if ct := r.Header.Get("Content-Type"); ct != "" {
@@ -43,7 +46,7 @@ func readParams(w http.ResponseWriter, r *http.Request) (map[string]string, int,
 	case errors.As(err, &tooBig):
 		return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes)
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return nil, http.StatusRequestTimeout, fmt.Sprintf("the body did not arrive within %v of the request's headers; send it with them", bodyTimeout)
+		return nil, http.StatusRequestTimeout, fmt.Sprintf("the body did not arrive within %v of the request's headers; send it with them", wait)
 	case err != nil:
 		return nil, http.StatusBadRequest, err.Error()
 	}

@@ -15,6 +15,7 @@ import (
 )
 
 func TestServeServesThePublicKeyOnly(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, sandbox.Options{})
 	keys := fleetapp.Keys{Dir: filepath.Join(t.TempDir(), "keyfob")}
 	f.start(serve.Options{PublicKey: keys.Served})
@@ -84,6 +85,7 @@ func TestServeServesThePublicKeyOnly(t *testing.T) {
 }
 
 func TestServeWithoutKeyOptionAnswersNotFound(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, sandbox.Options{})
 	f.start(serve.Options{})
 	req, _ := http.NewRequest(http.MethodGet, f.base+serve.PublicKeyPath, nil)

@@ -92,6 +92,9 @@ type Server struct {
 	maxConns, maxPerAddr int
 	// publicKey is Options.PublicKey.
 	publicKey func() ([]byte, error)
+	// headerWait and bodyWait are readHeaderTimeout and bodyTimeout (a
+	// test of slow clients shortens them).
+	headerWait, bodyWait time.Duration
 
 	w       *accounts.Watcher
 	flights flights
@@ -107,6 +110,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		m: opts.Manager, margin: opts.Margin, now: opts.Now, log: newRequestLog(opts.Log),
 		flushT: opts.FlushEvery, uses: map[string]accounts.ConsumerUse{}, publicKey: opts.PublicKey,
+		headerWait: readHeaderTimeout, bodyWait: bodyTimeout,
 	}
 	if s.margin <= 0 {
 		s.margin = accounts.DefaultRefreshMargin

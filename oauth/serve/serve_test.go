@@ -17,6 +17,7 @@ import (
 )
 
 func TestTokenEndpointAnswersLikeTesla(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, sandbox.Options{})
 	f.seed(f.minted("000000a1", "car", time.Hour))
 	cred := f.add("teslamate", "car")
@@ -41,6 +42,7 @@ func TestTokenEndpointAnswersLikeTesla(t *testing.T) {
 }
 
 func TestAnExpiredTokenIsRefreshedFirst(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, sandbox.Options{})
 	f.seed(f.minted("000000a1", "car", 2*time.Minute)) // inside the 5 min margin
 	old := f.account("car")
@@ -62,6 +64,7 @@ func TestAnExpiredTokenIsRefreshedFirst(t *testing.T) {
 }
 
 func TestTokenByName(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, sandbox.Options{})
 	f.seed(f.minted("000000a1", "car", time.Hour), f.minted("000000a2", "truck", time.Hour))
 	cred := f.add("script", "car")
@@ -81,6 +84,7 @@ func TestTokenByName(t *testing.T) {
 // account ask at the same instant; the sandbox sees one refresh and every
 // consumer gets the same, valid token.
 func TestConcurrentConsumersRefreshOnce(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, sandbox.Options{Latency: 100 * time.Millisecond})
 	f.seed(f.minted("000000a1", "car", -time.Minute))
 	const n = 200
@@ -116,6 +120,7 @@ func TestConcurrentConsumersRefreshOnce(t *testing.T) {
 // TestStoreChangesAreSeen: consumers added or removed and accounts
 // refreshed or removed by other keyfob processes reach the running service.
 func TestStoreChangesAreSeen(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, sandbox.Options{})
 	f.seed(f.minted("000000a1", "car", time.Hour), f.minted("000000a2", "truck", time.Hour))
 	f.start(serve.Options{})
@@ -160,13 +165,16 @@ func TestStoreChangesAreSeen(t *testing.T) {
 // a slow refresh upstream, the service answers it, then stops, and writes
 // the consumers' last uses to the store.
 func TestShutdownLetsRequestsFinish(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, sandbox.Options{Latency: 700 * time.Millisecond})
 	f.seed(f.minted("000000a1", "car", -time.Minute))
 	cred := f.add("tm", "car")
+	started := make(chan struct{}, 1)
+	f.auth.started = started
 	f.start(serve.Options{})
 	got := make(chan reply, 1)
 	go func() { got <- f.refresh(cred) }()
-	time.Sleep(200 * time.Millisecond) // the request is waiting on the sandbox
+	<-started // the request is waiting on the sandbox
 	stopped := make(chan error, 1)
 	go func() { stopped <- f.stop() }()
 	r := <-got
@@ -185,6 +193,7 @@ func TestShutdownLetsRequestsFinish(t *testing.T) {
 // and no token; the refresh itself is kept in the store, and the
 // account's other consumers get its token.
 func TestConsumerRemovedInFlightGetsNoToken(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, sandbox.Options{Latency: 700 * time.Millisecond})
 	f.seed(f.minted("000000a1", "car", -time.Minute))
 	cred, other := f.add("tm", "car"), f.add("ha", "car")

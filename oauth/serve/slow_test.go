@@ -16,11 +16,14 @@ import (
 // TestSlowClientsAreCutOff: a body that does not arrive within a few
 // seconds of its headers is answered 408 and its connection closed, and
 // a connection that sends no complete headers is closed as soon; neither
-// holds a connection for long.
+// holds a connection for long. The service's timeouts are shortened to a
+// second each, so that the test does not wait out the real ones.
 func TestSlowClientsAreCutOff(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, sandbox.Options{})
 	f.seed(f.minted("000000a1", "car", time.Hour))
 	cred := f.add("tm", "car")
+	f.beforeServe = func(s *serve.Server) { s.SetClientTimeouts(time.Second, time.Second) }
 	f.start(serve.Options{})
 	addr := strings.TrimPrefix(f.base, "http://")
 	dial := func() net.Conn {

@@ -70,6 +70,7 @@ func checkTeslaMateAnswer(t *testing.T, f *fixture, resp *http.Response, cred st
 // Authorization header: pointing TESLA_AUTH_HOST at keyfob is all the
 // set-up TeslaMate needs.
 func TestTeslaMateReplay(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, sandbox.Options{})
 	f.seed(f.minted("000000a1", "car", -time.Minute))
 	cred := f.add("teslamate", "car")
@@ -93,6 +94,7 @@ func TestTeslaMateReplay(t *testing.T) {
 // offers HTTP/2 and TLS 1.3 only; keyfob serve with --tls-cert answers it
 // in HTTP/2.
 func TestTeslaMateOverTLS13(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, sandbox.Options{})
 	f.seed(f.minted("000000a1", "car", time.Hour))
 	cred := f.add("teslamate", "car")

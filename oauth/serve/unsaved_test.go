@@ -15,6 +15,7 @@ import (
 // store) still got a valid token, kept in the recovery file: the consumer
 // gets it rather than a 503 for every refresh.
 func TestARefreshTheStoreCannotTakeIsServed(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, sandbox.Options{})
 	f.seed(f.minted("000000a1", "car", -time.Minute))
 	old := f.account("car")

@@ -15,6 +15,7 @@ import (
 // by cell) decodes to the link.
 func TestPairingQRInTmux(t *testing.T) {
 	keyfobtest.Need(t, "tmux") // before the build: a skip builds nothing
+	t.Parallel()
 	dir := t.TempDir()
 	s := keyfobtest.StartTmux(t, dir, 80, 24, keyfobtest.HomeIn(dir).Env(), keyfobtest.Binary(t), "demo")
 	link := fleetapp.PairingURL(DemoAppDomain)

@@ -10,7 +10,8 @@ import (
 	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
-// The tmux tests run the keyfob binary, built once (Run removes it).
+// The tmux tests run the keyfob binary, built once (Run removes it); each
+// has a tmux server and a home of its own, so they run in parallel.
 func TestMain(m *testing.M) { os.Exit(keyfobtest.Run(m)) }
 
 func row(screen, name string) string {
@@ -30,6 +31,7 @@ func TestDemoInTmux(t *testing.T) {
 	// A clean environment: nothing of the user's configuration can be
 	// read or written, even if the demo had a bug.
 	keyfobtest.Need(t, "tmux") // before the build: a skip builds nothing
+	t.Parallel()
 	dir := t.TempDir()
 	s := keyfobtest.StartTmux(t, dir, 110, 32, keyfobtest.HomeIn(dir).Env(), keyfobtest.Binary(t), "demo")
 
