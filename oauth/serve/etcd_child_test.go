@@ -13,6 +13,7 @@ import (
 	"github.com/adrg/xdg"
 
 	"github.com/keyfob/keyfob/accounts/etcdtest"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // TestMain lets the test binary double as a process that runs an etcd
@@ -39,7 +40,10 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	xdg.Reload()
-	return m.Run()
+	// The parallel tests mostly wait (for etcd, for the upstream, for
+	// clients): eight at once.
+	keyfobtest.Parallel(8)
+	return keyfobtest.Run(m) // removes the keyfob binary the flood test built
 }
 
 // etcdElsewhere runs a three-member etcd cluster in a process of its own
