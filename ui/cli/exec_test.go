@@ -14,15 +14,14 @@ import (
 	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
-// runDir points $XDG_RUNTIME_DIR, where keyfob exec makes the token's
-// directory, at a directory of the test, so that leftovers are seen.
+// runDir is a directory of the test for $XDG_RUNTIME_DIR, where keyfob
+// exec makes the token's directory, so that leftovers are seen.
 func (e *env) runDir() string {
 	e.t.Helper()
 	dir := filepath.Join(e.dir, "run")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		e.t.Fatal(err)
 	}
-	e.t.Setenv("XDG_RUNTIME_DIR", dir)
 	return dir
 }
 
@@ -35,13 +34,12 @@ func assertEmptyDir(t *testing.T, dir string) {
 }
 
 func TestExecGivesTheTokenInAPrivateFile(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	run := e.runDir()
-	t.Setenv("KEYFOB_TEST_CHILD", "report")
-	t.Setenv("KEYFOB_TEST_EXIT", "7")
-	t.Setenv("MY_TOKEN", "stale")
-	r := e.run("", "exec", "car", "--env", "MY_TOKEN", "--", os.Args[0], "an-argument")
+	vars := map[string]string{"XDG_RUNTIME_DIR": run, "KEYFOB_TEST_CHILD": "report", "KEYFOB_TEST_EXIT": "7", "MY_TOKEN": "stale"}
+	r := e.runEnv("", vars, "exec", "car", "--env", "MY_TOKEN", "--", os.Args[0], "an-argument")
 	if r.code != 7 || r.stderr != "" {
 		t.Fatalf("exit %d (want CMD's 7), stderr %q", r.code, r.stderr)
 	}
@@ -68,8 +66,8 @@ func TestExecGivesTheTokenInAPrivateFile(t *testing.T) {
 		t.Fatalf("the access token is in CMD's environment %d times, want once ($MY_TOKEN)", n)
 	}
 	assertEmptyDir(t, run)
-	t.Setenv("KEYFOB_TEST_EXIT", "0")
-	if r := e.run("", "exec", "car", "--", os.Args[0]); r.code != 0 {
+	vars["KEYFOB_TEST_EXIT"] = "0"
+	if r := e.runEnv("", vars, "exec", "car", "--", os.Args[0]); r.code != 0 {
 		t.Fatalf("exit %d %s", r.code, r.stderr)
 	}
 }
@@ -101,14 +99,14 @@ func TestExecChildGetsNoClientSecret(t *testing.T) {
 // reading the file all along, sees the old token, then the new one, and
 // never a missing, empty or partial file.
 func TestExecReplacesTheTokenBeforeItExpires(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{AccessTTL: 6 * time.Second})
 	a := e.minted("a0000001", "car", 6*time.Second)
 	a.AccessObtainedAt = time.Now()
 	e.seed(a)
 	old := e.account("car").AccessToken
 	run := e.runDir()
-	t.Setenv("KEYFOB_TEST_CHILD", "watch")
-	r := e.run("", "exec", "car", "--", os.Args[0])
+	r := e.runEnv("", map[string]string{"XDG_RUNTIME_DIR": run, "KEYFOB_TEST_CHILD": "watch"}, "exec", "car", "--", os.Args[0])
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -169,13 +167,14 @@ func TestExecKeeperBacksOffWhileTheTokenStillWorks(t *testing.T) {
 }
 
 func TestExecBadInput(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	dead := e.minted("a0000002", "dead", -time.Minute)
 	dead.State = accounts.StateLoginRequired
 	e.seed(dead)
 	run := e.runDir()
-	t.Setenv("KEYFOB_TEST_CHILD", "report")
+	vars := map[string]string{"XDG_RUNTIME_DIR": run, "KEYFOB_TEST_CHILD": "report"}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -191,7 +190,7 @@ func TestExecBadInput(t *testing.T) {
 		{"not found", []string{"exec", "car", "--", filepath.Join(e.dir, "no-such-tool")}, 127, "command not found"},
 		{"not runnable", []string{"exec", "car", "--", e.dir}, 126, "cannot run"},
 	} {
-		r := e.run("", tc.args...)
+		r := e.runEnv("", vars, tc.args...)
 		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) || r.stdout != "" {
 			t.Errorf("%s: exit %d (want %d), stdout %q, stderr %q", tc.name, r.code, tc.code, r.stdout, r.stderr)
 		}

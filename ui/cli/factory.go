@@ -50,6 +50,9 @@ type Factory struct {
 	// LookupEnv tells a variable set empty from one not set; nil means
 	// os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// Environ is the environment keyfob exec's command starts from; nil
+	// means os.Environ.
+	Environ func() []string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Browser opens a sign-in address; nil means $BROWSER, else the

@@ -125,7 +125,7 @@ type result struct {
 // call is one in-process run of keyfob.
 type call struct {
 	stdin   io.Reader
-	env     map[string]string // besides KEYFOB_CONFIG_DIR
+	env     map[string]string // besides KEYFOB_CONFIG_DIR; also keyfob exec's command's, whole
 	browser func(string) error
 	inTTY   bool
 	outTTY  bool // stdout is a terminal columns wide
@@ -171,6 +171,13 @@ func (e *env) invoke(c call, args ...string) result {
 				return e.storeDir(), true
 			}
 			return v, ok
+		},
+		Environ: func() []string {
+			vars := []string{EnvConfigDir + "=" + e.storeDir()}
+			for k, v := range c.env {
+				vars = append(vars, k+"="+v)
+			}
+			return vars
 		},
 		Browser:    c.browser,
 		HTTPClient: e.client,
