@@ -182,6 +182,9 @@ func (e *env) invoke(c call, args ...string) result {
 		Browser:    c.browser,
 		HTTPClient: e.client,
 		Asker:      c.asker,
+		// The tests share this process: a serve run in it would bound the
+		// heap of all of them to its own memory limit.
+		KeepRuntime: true,
 	}
 	root := NewCmdRoot(f)
 	root.SetArgs(append([]string{}, args...))
