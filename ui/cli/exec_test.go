@@ -75,6 +75,7 @@ func TestExecGivesTheTokenInAPrivateFile(t *testing.T) {
 // TestExecChildGetsNoClientSecret: the real binary, started with the
 // client secret in its environment, hands CMD an environment without it.
 func TestExecChildGetsNoClientSecret(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	run := filepath.Join(e.dir, "run")
@@ -139,6 +140,7 @@ func TestExecReplacesTheTokenBeforeItExpires(t *testing.T) {
 // when the next try is and waits that long instead of asking every
 // second; the command keeps its token meanwhile.
 func TestExecKeeperBacksOffWhileTheTokenStillWorks(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "soon", 4*time.Minute))
 	soon := e.account("soon")
@@ -153,9 +155,15 @@ func TestExecKeeperBacksOffWhileTheTokenStillWorks(t *testing.T) {
 	k := &tokenKeeper{m: e.manager(), file: tf, acct: soon, margin: 5 * time.Minute,
 		io: &IOStreams{Err: &errb}, retry: 50 * time.Millisecond, done: make(chan struct{})}
 	e.srv.FailNext(sandbox.FaultServerError, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	k.run(ctx)
+	go k.run(ctx)
+	// Said twice, however slowly; asking every second, it would say more
+	// within the next two.
+	waitFor(t, 20*time.Second, func() bool { return strings.Count(errb.String(), "\n") >= 2 })
+	time.Sleep(2 * time.Second)
+	cancel()
+	<-k.done
 	lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[0], "503") || !strings.HasSuffix(lines[0], "trying again in 50ms") ||
 		!strings.Contains(lines[1], "waits before asking again") || !strings.HasSuffix(lines[1], "trying again in 30s") {
