@@ -24,7 +24,9 @@ import (
 // OAuth library reported it. The body is kept only for classification and
 // never put in a message.
 type call struct {
-	start    time.Time
+	// deadline is the request's (the client's timeout sets one), zero when
+	// it has none.
+	deadline time.Time
 	sent     atomic.Bool // the request was written in full (set by the transport)
 	endpoint string
 	status   int
@@ -52,7 +54,7 @@ type recorder struct {
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.c.endpoint = endpointOf(req.URL.String())
-	r.c.start = time.Now()
+	r.c.deadline, _ = req.Context().Deadline()
 	r.c.status, r.c.header, r.c.readErr = 0, nil, nil
 	r.c.sent.Store(false)
 	r.c.body.Reset()
@@ -174,8 +176,10 @@ func (e *Engine) classify(ctx context.Context, c *call, op operation, err error)
 	var te interface{ Timeout() bool }
 	timedOut := errors.As(err, &te) && te.Timeout()
 	// A body cut by the client's timeout does not always say so; nothing
-	// else cancels the request once the context is fine.
-	if c.readErr != nil && se.timeout > 0 && !c.start.IsZero() && time.Since(c.start) >= se.timeout {
+	// else cancels the request once the context is fine. The deadline is
+	// the client's own, set before the request reaches the recorder: a time
+	// taken here would start late, by more the busier the machine.
+	if c.readErr != nil && !c.deadline.IsZero() && !time.Now().Before(c.deadline) {
 		timedOut = true
 	}
 	if timedOut {

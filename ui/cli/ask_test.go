@@ -47,6 +47,7 @@ func screenText(s string) string { return ansi.Strip(s) }
 // The terminal's questions are the wizard's: the field's label and help,
 // a required field refused empty, a secret never echoed.
 func TestFormAskerAsksInTheWizardsWords(t *testing.T) {
+	t.Parallel()
 	values := oauth.Inputs{}
 	reqs := []oauth.Requirement{{Field: oauth.FieldClientID, Need: oauth.NeedRequired}}
 	screen, err := askOnPipes(t, func(a *formAsker) error {
@@ -76,6 +77,7 @@ func TestFormAskerAsksInTheWizardsWords(t *testing.T) {
 
 // A choice moves with j/k and enter picks it; ctrl+c leaves the question.
 func TestFormAskerChoosesAndLeaves(t *testing.T) {
+	t.Parallel()
 	value := "fleet"
 	cs := []Choice{{"fleet", "Fleet API"}, {"owner", "Owner API"}, {"custom", "any server"}}
 	screen, err := askOnPipes(t, func(a *formAsker) error {

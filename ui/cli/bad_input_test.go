@@ -18,6 +18,7 @@ import (
 // refresh that failed, unchanged but for the failure recorded on the
 // account it failed on.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	for _, c := range append(badInputs(), refreshFailures()...) {
 		t.Run(c.name, func(t *testing.T) { checkBadInput(t, c) })
 	}
@@ -191,6 +192,7 @@ func checkOnlyFailureRecorded(t *testing.T, e *env, was, is *accounts.Snapshot, 
 // requirements table does not list for the kind, grant and purpose is
 // refused before anything happens; one it lists is taken.
 func TestFlagsFollowTheRequirements(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	secretFile := filepath.Join(e.dir, "secret")
 	os.WriteFile(secretFile, []byte("s\n"), 0o600)
@@ -232,6 +234,7 @@ func TestFlagsFollowTheRequirements(t *testing.T) {
 // TestFieldErrorNamesTheFix: a field at fault is one sentence plus the
 // flag, environment variable or stdin that fixes it.
 func TestFieldErrorNamesTheFix(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	for _, tc := range []struct {
 		args []string

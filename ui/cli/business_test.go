@@ -14,6 +14,7 @@ import (
 // environment or a file, never argv) gives a business token that stays
 // refreshable; the code is in no output.
 func TestBusinessLogin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	code := e.srv.GrantBusinessConsent(sandbox.PartnerClientID)
 	r := e.runEnv("", map[string]string{EnvClientSecret: sandbox.PartnerSecret, EnvAuthCode: code},

@@ -35,6 +35,7 @@ func checkReport(t *testing.T, stdout string) fleetapi.Report {
 }
 
 func TestCheckFleetOverHTTP2AndTLS13(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{TLS: true})
 	e.client = e.srv.Client()
 	a := e.fleetIn("a0000001", "car", "", 8*time.Hour, "openid", "offline_access", "user_data")
@@ -77,6 +78,7 @@ func TestCheckFleetOverHTTP2AndTLS13(t *testing.T) {
 }
 
 func TestCheckNamesTheRightRegion(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{Users: []sandbox.User{{Email: "fahrer@example.de", Region: "EU"}}})
 	e.seed(e.fleetIn("a0000001", "car", "fahrer@example.de", 8*time.Hour, "openid", "user_data"))
 	r := e.run("", "check", "car")
@@ -101,6 +103,7 @@ func TestCheckNamesTheRightRegion(t *testing.T) {
 }
 
 func TestCheckRefusedToken(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.fleetIn("a0000001", "old", "", -time.Minute, "openid", "offline_access", "user_data"),
 		e.fleetIn("a0000002", "cut", "", 8*time.Hour, "openid", "offline_access"))
@@ -138,6 +141,7 @@ func TestCheckRefusedToken(t *testing.T) {
 }
 
 func TestCheckOtherKindsAndBadInput(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	owner := e.minted("a0000001", "home", time.Hour)
 	owner.Kind, owner.Endpoints.UserInfoURL = accounts.KindOwner, e.srv.Issuer()+"/userinfo"
@@ -177,6 +181,7 @@ func TestCheckOtherKindsAndBadInput(t *testing.T) {
 // TestCheckCleansServerText: hostile claims and users/me answers reach the
 // terminal without escape sequences, and --json exact.
 func TestCheckCleansServerText(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.fleetIn("a0000001", "car", "", time.Hour, "openid", "offline_access", "user_data"))
 	e.srv.FailNext(sandbox.FaultHostileClaims, 1)
@@ -199,6 +204,7 @@ func TestCheckCleansServerText(t *testing.T) {
 // docs/fleet-api" (the address intact), and what to do — a Fleet API app
 // of one's own; the same account passes once the Owner API answers.
 func TestCheckOwnerReportsTheOwnerAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	owner := e.minted("a0000001", "home", time.Hour)
 	owner.Kind, owner.Endpoints.UserInfoURL = accounts.KindOwner, e.srv.Issuer()+"/userinfo"
@@ -220,6 +226,7 @@ func TestCheckOwnerReportsTheOwnerAPI(t *testing.T) {
 // A 429 is honoured: keyfob check waits the Retry-After and asks again,
 // and shows Tesla's RateLimit-* headers.
 func TestCheckHonoursRetryAfter(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.fleetIn("a0000001", "car", "", time.Hour, "openid"))
 	e.srv.SetAPIRateLimit(1, time.Second)
@@ -235,6 +242,7 @@ func TestCheckHonoursRetryAfter(t *testing.T) {
 // An app not registered in the account's region gets Tesla's 412 with the
 // region's address intact, and the command that registers it there.
 func TestCheckUnregisteredApp(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{RequireRegistration: true})
 	e.seed(e.fleetIn("a0000001", "car", "", time.Hour, "openid"))
 	r := e.run("", "check", "car")

@@ -16,6 +16,7 @@ import (
 )
 
 func TestImportRefreshToken(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	ts := e.srv.Mint(sandbox.MintRequest{ClientID: sandbox.FleetClientID, Scopes: []string{"openid", "offline_access", "energy_device_data"}})
 	r := e.run(ts.RefreshToken+"\n", "import", "--kind", "fleet", "--issuer", e.srv.URL(),
@@ -46,6 +47,7 @@ func TestImportRefreshToken(t *testing.T) {
 // TestImportCustomNeedsNoAuthURL: an import takes only what a refresh
 // needs, so a custom account imports without an authorization endpoint.
 func TestImportCustomNeedsNoAuthURL(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	ts := e.srv.Mint(sandbox.MintRequest{ClientID: "my-app", Scopes: []string{"openid", "offline_access"}})
 	r := e.run(ts.RefreshToken+"\n", "import", "--kind", "custom", "--token-url", e.srv.URL()+"/oauth2/v3/token",
@@ -59,6 +61,7 @@ func TestImportCustomNeedsNoAuthURL(t *testing.T) {
 }
 
 func TestImportUnderATakenNameSpendsNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	ts := e.srv.Mint(sandbox.MintRequest{ClientID: "other-app", Scopes: []string{"openid", "offline_access"}})
@@ -74,6 +77,7 @@ func TestImportUnderATakenNameSpendsNothing(t *testing.T) {
 }
 
 func TestTokenFreshNearExpiryAndRotation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{AccessTTL: 8 * time.Hour})
 	e.seed(e.minted("a0000001", "fresh", time.Hour), e.minted("a0000002", "soon", 2*time.Minute))
 	fresh := e.account("fresh")
@@ -115,6 +119,7 @@ func TestTokenFreshNearExpiryAndRotation(t *testing.T) {
 // back-off after the failure, does not ask the server again; a refresh
 // the user asks for does.
 func TestTokenWhenTheRefreshFails(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "soon", 4*time.Minute))
 	soon := e.account("soon")
@@ -141,6 +146,7 @@ func TestTokenWhenTheRefreshFails(t *testing.T) {
 // TestTokenDefaultAccount: without NAME, the only account or the
 // configured default.
 func TestTokenDefaultAccount(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	if r := e.mustRun("", "token"); r.stdout != e.account("car").AccessToken+"\n" {
@@ -159,6 +165,7 @@ func TestTokenDefaultAccount(t *testing.T) {
 }
 
 func TestRefreshAllBoundedConcurrency(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{Latency: 100 * time.Millisecond})
 	var accts []accounts.Account
 	for i := range 12 {
@@ -197,6 +204,7 @@ func TestRefreshAllBoundedConcurrency(t *testing.T) {
 // account) and says so; refresh NAME on one fails with exit 4. Neither
 // asks the server about them, as the TUI's r, R and auto-refresh do not.
 func TestRefreshNeverSendsAnAccountThatNeedsALogin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	dead, gone := e.minted("a0000002", "dead", -time.Minute), e.minted("a0000003", "gone", time.Hour)
 	dead.State, dead.StateDetail = accounts.StateLoginRequired, "login_required"
@@ -218,6 +226,7 @@ func TestRefreshNeverSendsAnAccountThatNeedsALogin(t *testing.T) {
 }
 
 func TestRevokeAndRemove(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour), e.minted("a0000002", "truck", time.Hour))
 	car := e.account("car")
@@ -244,6 +253,7 @@ func TestRevokeAndRemove(t *testing.T) {
 
 // TestRemoveAsks: at a terminal remove asks first; only yes removes.
 func TestRemoveAsks(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	for _, tc := range []struct {
@@ -259,6 +269,7 @@ func TestRemoveAsks(t *testing.T) {
 }
 
 func TestRevokeWithoutEndpointExplainsConsent(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	a := e.minted("a0000001", "car", time.Hour)
 	a.Endpoints.RevokeURL = ""
@@ -283,6 +294,7 @@ func TestRevokeWithoutEndpointExplainsConsent(t *testing.T) {
 }
 
 func TestListJSONSchema(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	a := e.minted("a0000001", "car", 30*time.Minute)
 	a.Email = "driver@example.com"
@@ -327,6 +339,7 @@ func TestListJSONSchema(t *testing.T) {
 // TestListCleansOutsideText: what came from outside keyfob reaches the
 // terminal without escape sequences in the table, and exact in --json.
 func TestListCleansOutsideText(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	a := e.minted("a0000001", "car", 8*time.Hour)
 	a.Email = "evil\x1b]0;pwned\x07@example.com"
@@ -355,6 +368,7 @@ func TestListCleansOutsideText(t *testing.T) {
 }
 
 func TestVersionAndSandbox(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	if r := e.mustRun("", "version"); r.stdout != "keyfob test\n" {
 		t.Fatalf("version: %q", r.stdout)

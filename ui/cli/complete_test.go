@@ -30,6 +30,7 @@ func (e *env) completions(args ...string) ([]string, string) {
 // shell's file names, except the flags that name a file: a closed set's
 // values, account or consumer names, a directory, or nothing.
 func TestEveryFlagCompletes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	var walk func(c *cobra.Command, path []string)
 	checked := 0
@@ -70,6 +71,7 @@ func TestEveryFlagCompletes(t *testing.T) {
 // The closed sets complete their values; --account completes account
 // names (partner accounts for partner), serve remove its consumers.
 func TestFlagValuesComplete(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	partner := e.minted("a0000003", "p-eu", time.Hour)
 	partner.Kind = accounts.KindPartner

@@ -27,8 +27,9 @@ import (
 // stored refresh token still works. The writers refresh every account
 // (group-committed writes) or add an account.
 func TestCrashSafetySIGKILL(t *testing.T) {
-	// Not beside the long tests: its writers would starve the minute of
-	// 5-second tokens of TestEtcdTokenProcesses.
+	// Beside the other tests, which mostly wait (the etcd token loops,
+	// whose 5-second tokens its writers would starve, do not run beside).
+	t.Parallel()
 	kills := envInt("KEYFOB_CRASH_KILLS", 500, 100)
 	// A grace period like Tesla's (the previous refresh token works for a
 	// while), so that a refresh whose result died with its process does not

@@ -32,6 +32,7 @@ func TestTokenWriteNeedsAFile(t *testing.T) {
 // TestMistypedSubcommandIsAUsageError: a word a command group does not
 // know exits 2, and the group alone shows its help.
 func TestMistypedSubcommandIsAUsageError(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	for _, args := range [][]string{{"partner", "regster"}, {"serve", "ad", "x"}} {
 		if r := e.run("", args...); r.code != 2 || !strings.Contains(r.stderr, `unknown command "`+args[1]+`"`) {
@@ -46,6 +47,7 @@ func TestMistypedSubcommandIsAUsageError(t *testing.T) {
 // TestServeAddNamesTheConsumer: a bad consumer name is told as one, with
 // no --name to fix it (serve add has none).
 func TestServeAddNamesTheConsumer(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	r := e.run("", "serve", "add", "bad\tname", "--account", "car")
@@ -57,6 +59,7 @@ func TestServeAddNamesTheConsumer(t *testing.T) {
 
 // TestServeRemoveUnknownConsumerSaysWhatToDo: exit 3 and where the names are.
 func TestServeRemoveUnknownConsumerSaysWhatToDo(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	r := e.run("", "serve", "remove", "nobody", "--yes")
 	if r.code != 3 || !strings.Contains(r.stderr, `no consumer is named "nobody"; keyfob serve list shows the consumers`) {
@@ -67,6 +70,7 @@ func TestServeRemoveUnknownConsumerSaysWhatToDo(t *testing.T) {
 // TestDefaultAccountThatIsGone: a default_account that names no account
 // says it came from config.json, for every command that uses it.
 func TestDefaultAccountThatIsGone(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour), e.minted("a0000002", "truck", time.Hour))
 	if err := e.manager().SaveConfig(accounts.Config{DefaultAccount: "boat"}); err != nil {
@@ -86,6 +90,7 @@ func TestDefaultAccountThatIsGone(t *testing.T) {
 
 // TestUnknownThemeIsAUsageError: exit 2, before any screen or sandbox.
 func TestUnknownThemeIsAUsageError(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	for _, args := range [][]string{{"--theme", "neon"}, {"demo", "--theme", "neon"}} {
 		if r := e.run("", args...); r.code != 2 || !strings.Contains(r.stderr, `there is no theme called "neon"; choose one of charm`) {
@@ -97,6 +102,7 @@ func TestUnknownThemeIsAUsageError(t *testing.T) {
 // TestEmptyConfigDirIsRefused: an empty --config-dir must not mean the
 // default store.
 func TestEmptyConfigDirIsRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	for _, args := range [][]string{{"--config-dir", "", "token"}, {"token", "--config-dir="}, {"list", "--config-dir", " "}} {
@@ -126,6 +132,7 @@ func TestEmptyConfigDirIsRefused(t *testing.T) {
 // and no --yes they refuse as a usage error and change nothing, at the
 // server or in the store.
 func TestForgettingWithoutATerminalNeedsYes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	e.mustRun("", "serve", "add", "teslamate", "--account", "car")
@@ -154,6 +161,7 @@ func TestForgettingWithoutATerminalNeedsYes(t *testing.T) {
 // TestExecCompletesTheCommandAfterTheDash: before --, account names; after
 // it, whatever the shell completes (commands, files), not nothing.
 func TestExecCompletesTheCommandAfterTheDash(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	if r := e.mustRun("", "__complete", "exec", ""); !strings.HasPrefix(r.stdout, "car\t") || !strings.HasSuffix(r.stdout, ":4\n") {

@@ -24,6 +24,7 @@ func (e *env) teslaFleet(id, name string) accounts.Account {
 }
 
 func TestEditMovesTheRegionAndKeepsTokens(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.teslaFleet("a0000001", "car"), e.teslaFleet("a0000002", "truck"))
 	before := e.account("car")
@@ -58,6 +59,7 @@ func TestEditMovesTheRegionAndKeepsTokens(t *testing.T) {
 }
 
 func TestEditRefusesWithoutWriting(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.teslaFleet("a0000001", "car"), e.teslaFleet("a0000002", "truck"))
 	before := e.storeFiles()
@@ -89,6 +91,7 @@ func TestEditRefusesWithoutWriting(t *testing.T) {
 }
 
 func TestEditCompletesNames(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.teslaFleet("a0000001", "car"), e.teslaFleet("a0000002", "truck"))
 	r := e.mustRun("", "__complete", "edit", "tr")
@@ -105,6 +108,7 @@ func TestEditCompletesNames(t *testing.T) {
 // refused without --yes, naming the host, and nothing is written; at a
 // terminal edit asks; with consent it is done, with a warning.
 func TestEditOffTeslasHostsTakesConsent(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.teslaFleet("a0000001", "car"))
 	before := e.storeBytes()
@@ -145,6 +149,7 @@ func TestEditOffTeslasHostsTakesConsent(t *testing.T) {
 // the hosts it was given for; edited to https the account loses it, and a
 // plain http host after that needs --insecure-http again, which warns.
 func TestEditPlainHTTPNeedsTheFlagAgain(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	lab := e.minted("a0000001", "lab", 8*time.Hour)
 	lab.Kind, lab.Region, lab.AllowInsecureHTTP = accounts.KindCustom, "", true

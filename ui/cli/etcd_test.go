@@ -50,7 +50,7 @@ func (x *etcdCLI) args(args ...string) []string {
 func (x *etcdCLI) etcdManager() *accounts.Manager {
 	x.t.Helper()
 	m, err := accounts.Open(x.loc, accounts.Options{Dir: x.t.TempDir(), Auth: &oauth.Engine{},
-		Etcd: accounts.EtcdOptions{KeyFile: x.key}})
+		Etcd: accounts.EtcdOptions{KeyFile: x.key, Timeout: 30 * time.Second}}) // as args
 	if err != nil {
 		x.t.Fatal(err)
 	}
@@ -63,6 +63,7 @@ func (x *etcdCLI) etcdManager() *accounts.Manager {
 // same, the stores copied from are untouched, and a store that already
 // holds accounts is not copied into.
 func TestStoreMigrateThereAndBack(t *testing.T) {
+	t.Parallel()
 	x := newEtcdCLI(t, 1, sandbox.Options{})
 	a, b, c := x.minted("a0000001", "car", time.Hour), x.minted("a0000002", "truck", -time.Minute), x.minted("a0000003", "Zoë", time.Hour)
 	a.ClientSecret = "the-secret"
@@ -71,7 +72,7 @@ func TestStoreMigrateThereAndBack(t *testing.T) {
 	x.mustRun("", "serve", "add", "ha", "--account", "truck")
 	before := x.storeFiles()
 
-	r := x.mustRun("", "store", "migrate", "--to", x.loc, "--to-key-file", x.key)
+	r := x.mustRun("", "--etcd-timeout", "30s", "store", "migrate", "--to", x.loc, "--to-key-file", x.key)
 	if !strings.Contains(r.stderr, "Copied 3 accounts and 2 consumers") || !strings.Contains(r.stderr, "the same") {
 		t.Fatalf("migrate to etcd: %s", r.stderr)
 	}
@@ -122,6 +123,7 @@ func TestStoreMigrateThereAndBack(t *testing.T) {
 // TestEtcdBadInputExitCodes: each wrong way to name or open an etcd
 // store is one clear sentence on stderr with keyfob's exit code.
 func TestEtcdBadInputExitCodes(t *testing.T) {
+	t.Parallel()
 	x := newEtcdCLI(t, 1, sandbox.Options{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -146,9 +148,10 @@ func TestEtcdBadInputExitCodes(t *testing.T) {
 		{"no prefix", []string{"--store", "etcd://127.0.0.1:2379", "--store-key-file", x.key, "list"}, ExitUsage, "names no prefix"},
 		{"no key", []string{"--store", x.loc, "list"}, ExitUsage, "--store-key-file"},
 		{"loose key", []string{"--store", x.loc, "--store-key-file", loose, "list"}, ExitUsage, "chmod 600"},
-		{"unreachable", []string{"--store", dead, "--store-key-file", x.key, "token", "car"}, ExitError, "cannot reach the etcd cluster"},
-		{"wrong key", []string{"--store", x.loc, "--store-key-file", wrongKey, "token", "car"}, ExitError, "is not this store's key"},
-		{"plain text asked of an encrypted store", []string{"--store", x.loc, "--store-plaintext", "list"}, ExitError, "encrypted"},
+		// Nothing answers there: keyfob gives up when --etcd-timeout ends.
+		{"unreachable", []string{"--store", dead, "--store-key-file", x.key, "--etcd-timeout", "500ms", "token", "car"}, ExitError, "cannot reach the etcd cluster"},
+		{"wrong key", []string{"--store", x.loc, "--store-key-file", wrongKey, "--etcd-timeout", "30s", "token", "car"}, ExitError, "is not this store's key"},
+		{"plain text asked of an encrypted store", []string{"--store", x.loc, "--store-plaintext", "--etcd-timeout", "30s", "list"}, ExitError, "encrypted"},
 		{"no such account", x.args("token", "bike"), ExitNoAccount, "bike"},
 	} {
 		r := x.run("", tc.args...)
@@ -165,10 +168,11 @@ func TestEtcdBadInputExitCodes(t *testing.T) {
 // --store-plaintext, and every command says that etcd holds the tokens in
 // plain text.
 func TestEtcdPlaintextWarnsEveryCommand(t *testing.T) {
+	t.Parallel()
 	x := newEtcdCLI(t, 1, sandbox.Options{})
 	x.seed(x.minted("a0000001", "car", time.Hour))
-	plain := []string{"--store", x.c.Location("plain"), "--store-plaintext"}
-	r := x.mustRun("", "store", "migrate", "--to", x.c.Location("plain"), "--to-plaintext")
+	plain := []string{"--store", x.c.Location("plain"), "--store-plaintext", "--etcd-timeout", "30s"}
+	r := x.mustRun("", "--etcd-timeout", "30s", "store", "migrate", "--to", x.c.Location("plain"), "--to-plaintext")
 	if !strings.Contains(r.stderr, "plain text") {
 		t.Errorf("migrate into a plain-text store said nothing of it: %s", r.stderr)
 	}
@@ -191,13 +195,14 @@ func TestEtcdPlaintextWarnsEveryCommand(t *testing.T) {
 	if r := x.run("", append(plain, "list")...); r.code != ExitError {
 		t.Errorf("plain text after rekey: %d %s", r.code, r.stderr)
 	}
-	x.mustRun("", "--store", x.c.Location("plain"), "--store-key-file", x.key, "token", "car")
+	x.mustRun("", "--store", x.c.Location("plain"), "--store-key-file", x.key, "--etcd-timeout", "30s", "token", "car")
 }
 
 // TestEtcdRekey seals an etcd store under a new key: the old key is
 // refused afterwards (nothing changed by it), the new one reads every
 // account, and no value is sealed under the old key any more.
 func TestEtcdRekey(t *testing.T) {
+	t.Parallel()
 	x := newEtcdCLI(t, 1, sandbox.Options{})
 	m := x.etcdManager()
 	if _, err := m.Put(context.Background(), x.minted("a0000001", "car", time.Hour), x.minted("a0000002", "van", time.Hour)); err != nil {
@@ -218,7 +223,7 @@ func TestEtcdRekey(t *testing.T) {
 	if r := x.run("", x.args("token", "car")...); r.code != ExitError || !strings.Contains(r.stderr, "not this store's key") {
 		t.Fatalf("the old key after rekey: %d %s", r.code, r.stderr)
 	}
-	if r := x.mustRun("", "--store", x.loc, "--store-key-file", newKey, "token", "van"); strings.TrimSpace(r.stdout) == "" {
+	if r := x.mustRun("", "--store", x.loc, "--store-key-file", newKey, "--etcd-timeout", "30s", "token", "van"); strings.TrimSpace(r.stdout) == "" {
 		t.Fatal("no token with the new key")
 	}
 	// A long-running process with the old key: it no longer writes.
@@ -230,6 +235,7 @@ func TestEtcdRekey(t *testing.T) {
 // TestBinaryLinksNoEtcdServer: the keyfob binary links the etcd client
 // only; the server (which the tests start in-process) never ships.
 func TestBinaryLinksNoEtcdServer(t *testing.T) {
+	t.Parallel()
 	out, err := exec.Command("go", "version", "-m", keyfobtest.Binary(t)).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go version -m: %v\n%s", err, out)

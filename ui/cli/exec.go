@@ -31,6 +31,8 @@ type ExecOptions struct {
 	Manager func() *accounts.Manager
 	// Environ is the environment CMD starts from (os.Environ when nil).
 	Environ func() []string
+	// Getenv reads $XDG_RUNTIME_DIR (os.Getenv when nil).
+	Getenv func(string) string
 	// TempDir is where the token's private directory is made: "" means
 	// $XDG_RUNTIME_DIR when it exists (a per-user tmpfs on most Linux
 	// systems, emptied at logout), else the system's temporary directory.
@@ -46,7 +48,7 @@ type ExecOptions struct {
 
 // NewCmdExec returns `keyfob exec`; runF replaces its run in tests.
 func NewCmdExec(f *Factory, runF func(*ExecOptions) error) *cobra.Command {
-	opts := &ExecOptions{IO: f.IO, Manager: f.Manager}
+	opts := &ExecOptions{IO: f.IO, Manager: f.Manager, Environ: f.Environ, Getenv: f.getenv}
 	cmd := &cobra.Command{
 		Use:   "exec NAME [--env VAR] -- CMD [ARGS...]",
 		Short: "Run a command with a valid access token in $" + EnvTokenFile + ", kept fresh while it runs",
@@ -108,7 +110,7 @@ func runExec(opts *ExecOptions) error {
 	}
 	warnStale(opts.IO.Err, got, time.Now())
 	acct := got.Account
-	tf, err := newTokenDir(tempBase(opts.TempDir))
+	tf, err := newTokenDir(opts.tempBase())
 	if err != nil {
 		return err
 	}

@@ -34,11 +34,16 @@ type tokenDir struct {
 	lock      *flock.Flock
 }
 
-func tempBase(given string) string {
-	if given != "" {
-		return given
+// tempBase is where the token's private directory is made (see TempDir).
+func (opts *ExecOptions) tempBase() string {
+	if opts.TempDir != "" {
+		return opts.TempDir
 	}
-	if run := os.Getenv("XDG_RUNTIME_DIR"); run != "" {
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if run := getenv("XDG_RUNTIME_DIR"); run != "" {
 		if fi, err := os.Stat(run); err == nil && fi.IsDir() {
 			return run
 		}

@@ -14,15 +14,14 @@ import (
 	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
-// runDir points $XDG_RUNTIME_DIR, where keyfob exec makes the token's
-// directory, at a directory of the test, so that leftovers are seen.
+// runDir is a directory of the test for $XDG_RUNTIME_DIR, where keyfob
+// exec makes the token's directory, so that leftovers are seen.
 func (e *env) runDir() string {
 	e.t.Helper()
 	dir := filepath.Join(e.dir, "run")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		e.t.Fatal(err)
 	}
-	e.t.Setenv("XDG_RUNTIME_DIR", dir)
 	return dir
 }
 
@@ -35,13 +34,12 @@ func assertEmptyDir(t *testing.T, dir string) {
 }
 
 func TestExecGivesTheTokenInAPrivateFile(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	run := e.runDir()
-	t.Setenv("KEYFOB_TEST_CHILD", "report")
-	t.Setenv("KEYFOB_TEST_EXIT", "7")
-	t.Setenv("MY_TOKEN", "stale")
-	r := e.run("", "exec", "car", "--env", "MY_TOKEN", "--", os.Args[0], "an-argument")
+	vars := map[string]string{"XDG_RUNTIME_DIR": run, "KEYFOB_TEST_CHILD": "report", "KEYFOB_TEST_EXIT": "7", "MY_TOKEN": "stale"}
+	r := e.runEnv("", vars, "exec", "car", "--env", "MY_TOKEN", "--", os.Args[0], "an-argument")
 	if r.code != 7 || r.stderr != "" {
 		t.Fatalf("exit %d (want CMD's 7), stderr %q", r.code, r.stderr)
 	}
@@ -68,8 +66,8 @@ func TestExecGivesTheTokenInAPrivateFile(t *testing.T) {
 		t.Fatalf("the access token is in CMD's environment %d times, want once ($MY_TOKEN)", n)
 	}
 	assertEmptyDir(t, run)
-	t.Setenv("KEYFOB_TEST_EXIT", "0")
-	if r := e.run("", "exec", "car", "--", os.Args[0]); r.code != 0 {
+	vars["KEYFOB_TEST_EXIT"] = "0"
+	if r := e.runEnv("", vars, "exec", "car", "--", os.Args[0]); r.code != 0 {
 		t.Fatalf("exit %d %s", r.code, r.stderr)
 	}
 }
@@ -77,6 +75,7 @@ func TestExecGivesTheTokenInAPrivateFile(t *testing.T) {
 // TestExecChildGetsNoClientSecret: the real binary, started with the
 // client secret in its environment, hands CMD an environment without it.
 func TestExecChildGetsNoClientSecret(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	run := filepath.Join(e.dir, "run")
@@ -101,14 +100,14 @@ func TestExecChildGetsNoClientSecret(t *testing.T) {
 // reading the file all along, sees the old token, then the new one, and
 // never a missing, empty or partial file.
 func TestExecReplacesTheTokenBeforeItExpires(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{AccessTTL: 6 * time.Second})
 	a := e.minted("a0000001", "car", 6*time.Second)
 	a.AccessObtainedAt = time.Now()
 	e.seed(a)
 	old := e.account("car").AccessToken
 	run := e.runDir()
-	t.Setenv("KEYFOB_TEST_CHILD", "watch")
-	r := e.run("", "exec", "car", "--", os.Args[0])
+	r := e.runEnv("", map[string]string{"XDG_RUNTIME_DIR": run, "KEYFOB_TEST_CHILD": "watch"}, "exec", "car", "--", os.Args[0])
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -141,6 +140,7 @@ func TestExecReplacesTheTokenBeforeItExpires(t *testing.T) {
 // when the next try is and waits that long instead of asking every
 // second; the command keeps its token meanwhile.
 func TestExecKeeperBacksOffWhileTheTokenStillWorks(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "soon", 4*time.Minute))
 	soon := e.account("soon")
@@ -155,9 +155,15 @@ func TestExecKeeperBacksOffWhileTheTokenStillWorks(t *testing.T) {
 	k := &tokenKeeper{m: e.manager(), file: tf, acct: soon, margin: 5 * time.Minute,
 		io: &IOStreams{Err: &errb}, retry: 50 * time.Millisecond, done: make(chan struct{})}
 	e.srv.FailNext(sandbox.FaultServerError, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	k.run(ctx)
+	go k.run(ctx)
+	// Said twice, however slowly; asking every second, it would say more
+	// within the next two.
+	waitFor(t, 20*time.Second, func() bool { return strings.Count(errb.String(), "\n") >= 2 })
+	time.Sleep(2 * time.Second)
+	cancel()
+	<-k.done
 	lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[0], "503") || !strings.HasSuffix(lines[0], "trying again in 50ms") ||
 		!strings.Contains(lines[1], "waits before asking again") || !strings.HasSuffix(lines[1], "trying again in 30s") {
@@ -169,13 +175,14 @@ func TestExecKeeperBacksOffWhileTheTokenStillWorks(t *testing.T) {
 }
 
 func TestExecBadInput(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	dead := e.minted("a0000002", "dead", -time.Minute)
 	dead.State = accounts.StateLoginRequired
 	e.seed(dead)
 	run := e.runDir()
-	t.Setenv("KEYFOB_TEST_CHILD", "report")
+	vars := map[string]string{"XDG_RUNTIME_DIR": run, "KEYFOB_TEST_CHILD": "report"}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -191,7 +198,7 @@ func TestExecBadInput(t *testing.T) {
 		{"not found", []string{"exec", "car", "--", filepath.Join(e.dir, "no-such-tool")}, 127, "command not found"},
 		{"not runnable", []string{"exec", "car", "--", e.dir}, 126, "cannot run"},
 	} {
-		r := e.run("", tc.args...)
+		r := e.runEnv("", vars, tc.args...)
 		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) || r.stdout != "" {
 			t.Errorf("%s: exit %d (want %d), stdout %q, stderr %q", tc.name, r.code, tc.code, r.stdout, r.stderr)
 		}

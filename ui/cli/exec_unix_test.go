@@ -140,6 +140,7 @@ func (p *execProcess) wait() int {
 // once; keyfob exits with CMD's code (128+N when signal N killed it) and
 // removes the token's directory in every case.
 func TestExecPassesSignalsOnAndCleansUp(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the real binary")
 	}
@@ -184,6 +185,7 @@ func TestExecPassesSignalsOnAndCleansUp(t *testing.T) {
 // terminal sends SIGINT to the whole job, so keyfob must not pass it on as
 // well — CMD gets exactly one, and keyfob exits with CMD's code.
 func TestExecCtrlCReachesCMDOnce(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		if os.Getenv("KEYFOB_REQUIRE_TMUX") != "" {
 			t.Fatal("tmux is not installed, and KEYFOB_REQUIRE_TMUX says this test must run")
@@ -235,6 +237,7 @@ func TestExecCtrlCReachesCMDOnce(t *testing.T) {
 // killed while making are removed after a minute; what is not the user's,
 // or has no lock file (an older keyfob's), is left alone.
 func TestExecSweepsTheDirectoriesOfKilledExecs(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the real binary")
 	}

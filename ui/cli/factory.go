@@ -50,6 +50,9 @@ type Factory struct {
 	// LookupEnv tells a variable set empty from one not set; nil means
 	// os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// Environ is the environment keyfob exec's command starts from; nil
+	// means os.Environ.
+	Environ func() []string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Browser opens a sign-in address; nil means $BROWSER, else the
@@ -63,6 +66,11 @@ type Factory struct {
 	// Asker asks in place of huh's forms (see Ask); tests set one that
 	// answers from a script.
 	Asker Asker
+	// KeepRuntime leaves the garbage collector's settings, which belong to
+	// the whole process, as they are: token, refresh and serve set their
+	// own for a process of their own, not for one that runs them beside
+	// other work (the tests).
+	KeepRuntime bool
 
 	configDir   string        // --config-dir
 	store       string        // --store

@@ -47,13 +47,14 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv("KEYFOB_TEST_WRITER"); dir != "" {
 		os.Exit(storeWriter(dir))
 	}
-	// The tests marked parallel spend most of their time waiting (for
-	// tokens to expire, for clipboard clears), not computing: all of them
-	// at once, whatever the number of cores, unless -parallel says
-	// otherwise.
+	// Most tests spend their time waiting (for tokens to expire, for
+	// clipboard clears, for processes), not computing: 8 at once, whatever
+	// the number of cores, unless -parallel says otherwise. More would
+	// starve the tests that measure time (tokens that live seconds, a
+	// clipboard cleared after one) on a busy machine.
 	flag.Parse()
 	if !flagSet("test.parallel") {
-		_ = flag.Set("test.parallel", "4")
+		_ = flag.Set("test.parallel", "8")
 	}
 	os.Exit(keyfobtest.Run(m)) // removes the keyfob binary keyfobtest.Binary built
 }
@@ -68,13 +69,22 @@ func flagSet(name string) bool {
 // fakeBrowser signs in like a browser would: it follows the authorize URL
 // to the loopback callback. Mode "tamper" changes the state on the way.
 func fakeBrowser(mode, authURL string) int {
+	if _, err := signIn(mode, authURL); err != nil {
+		return 1
+	}
+	return 0
+}
+
+// signIn is fakeBrowser's sign-in; it returns the status the callback
+// answered.
+func signIn(mode, authURL string) (int, error) {
 	landed, err := sandbox.Approve(context.Background(), authURL)
 	if err != nil {
-		return 1
+		return 0, err
 	}
 	loc, err := url.Parse(landed)
 	if err != nil {
-		return 1
+		return 0, err
 	}
 	if mode == "tamper" {
 		q := loc.Query()
@@ -83,10 +93,10 @@ func fakeBrowser(mode, authURL string) int {
 	}
 	resp, err := http.Get(loc.String())
 	if err != nil {
-		return 1
+		return 0, err
 	}
 	resp.Body.Close()
-	return 0
+	return resp.StatusCode, nil
 }
 
 // browser is fakeBrowser in-process, as the engine's OpenBrowser: like a
@@ -125,7 +135,7 @@ type result struct {
 // call is one in-process run of keyfob.
 type call struct {
 	stdin   io.Reader
-	env     map[string]string // besides KEYFOB_CONFIG_DIR
+	env     map[string]string // besides KEYFOB_CONFIG_DIR; also keyfob exec's command's, whole
 	browser func(string) error
 	inTTY   bool
 	outTTY  bool // stdout is a terminal columns wide
@@ -172,9 +182,19 @@ func (e *env) invoke(c call, args ...string) result {
 			}
 			return v, ok
 		},
+		Environ: func() []string {
+			vars := []string{EnvConfigDir + "=" + e.storeDir()}
+			for k, v := range c.env {
+				vars = append(vars, k+"="+v)
+			}
+			return vars
+		},
 		Browser:    c.browser,
 		HTTPClient: e.client,
 		Asker:      c.asker,
+		// The tests share this process: a serve run in it would bound the
+		// heap of all of them to its own memory limit.
+		KeepRuntime: true,
 	}
 	root := NewCmdRoot(f)
 	root.SetArgs(append([]string{}, args...))

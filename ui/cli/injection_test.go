@@ -16,6 +16,7 @@ import (
 // so any control character but a line end is a failure. `list --json`
 // keeps the exact strings, for scripts.
 func TestHostileClaimsNeverReachTheTerminal(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.srv.FailNext(sandbox.FaultHostileClaims, 1)
 	r := e.mustRun("", "login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", sandbox.FleetClientID,

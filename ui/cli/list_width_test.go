@@ -15,6 +15,7 @@ import (
 // gone in that order, long names cut; a failed refresh's server error is not in
 // the status column but in --wide (and --json). A pipe gets every column.
 func TestListFitsTheTerminal(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	failing := e.minted("a0000002", "a-very-long-account-name-indeed", 30*time.Minute)
 	failing.Email = "someone.with.a.long.address@example.com"

@@ -78,6 +78,7 @@ func (s *scriptedAsker) Confirm(_ context.Context, question, _ string, yes *bool
 // In a terminal, a login whose flags leave required fields out asks for
 // all of them at once, as the wizard's form would, then signs in.
 func TestLoginAsksForWhatTheFlagsLeaveOut(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	ask := &scriptedAsker{t: t, answers: []answer{
 		{choose: "yes"}, // an app of one's own already: no guide
@@ -100,6 +101,7 @@ func TestLoginAsksForWhatTheFlagsLeaveOut(t *testing.T) {
 // A value that is wrong is asked for again, with what is wrong with it;
 // the flags that were right are not asked again.
 func TestLoginAsksAgainForAWrongValue(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	ask := &scriptedAsker{t: t, answers: []answer{
 		{fields: map[oauth.Field]string{oauth.FieldRedirectURI: "callback"}},
@@ -123,6 +125,7 @@ func TestLoginAsksAgainForAWrongValue(t *testing.T) {
 // kind, then (custom) the grant, then every field the wizard's form shows
 // for them; the answers sign in as the flags would.
 func TestBareLoginAsksTheWizardsQuestions(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	ask := &scriptedAsker{t: t, answers: []answer{
 		{choose: "custom"}, {choose: accounts.GrantCode},
@@ -155,6 +158,7 @@ func TestBareLoginAsksTheWizardsQuestions(t *testing.T) {
 // A Tesla kind chosen at the prompt is followed by its region, and the
 // form starts from that region's preset.
 func TestBareLoginAsksTheRegionOfATeslaKind(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	secret := "s3cret-from-the-prompt"
 	ask := &scriptedAsker{t: t, answers: []answer{
@@ -182,6 +186,7 @@ func TestBareLoginAsksTheRegionOfATeslaKind(t *testing.T) {
 // Leaving a question saves nothing and says so; without a terminal
 // nothing is asked and the missing flag is named, as before.
 func TestLoginQuestionsLeftOrNoTerminal(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	ask := &scriptedAsker{t: t, answers: []answer{{err: ErrAborted}}}
 	r := e.invoke(call{inTTY: true, asker: ask}, "login")
@@ -200,6 +205,7 @@ func TestLoginQuestionsLeftOrNoTerminal(t *testing.T) {
 // An import with no flag in a terminal asks for the kind, the region and
 // the import form's fields, the refresh token among them (masked).
 func TestBareImportAsksTheFormsQuestions(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	ts := e.srv.Mint(sandbox.MintRequest{ClientID: sandbox.FleetClientID, Scopes: []string{"openid", "offline_access"}})
 	ask := &scriptedAsker{t: t, answers: []answer{

@@ -25,6 +25,7 @@ func (e *env) guideArgs(redirect string, more ...string) []string {
 // id or the domain, which keyfob remembers) goes on from there to a
 // registered domain, a signed-in fleet account and the pairing link.
 func TestGuidedSetUpResumes(t *testing.T) {
+	t.Parallel()
 	e, domain := keyfobDomainEnv(t)
 	redirect := e.fleetRedirect()
 	secret := map[string]string{EnvClientSecret: sandbox.PartnerSecret}
@@ -99,6 +100,7 @@ func TestGuidedSetUpResumes(t *testing.T) {
 // terminal asks whether the user has an app; "no" runs the guide, which
 // asks for the domain and the client id.
 func TestGuideOfferedAtTheTerminal(t *testing.T) {
+	t.Parallel()
 	e, domain := keyfobDomainEnv(t)
 	e.startServe()
 	redirect := e.fleetRedirect()
@@ -125,6 +127,7 @@ func TestGuideOfferedAtTheTerminal(t *testing.T) {
 }
 
 func TestGuideBadInput(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	for _, tc := range []struct {
 		args []string

@@ -3,8 +3,10 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +18,7 @@ import (
 )
 
 func TestLoginFleetLoopbackThroughBrowser(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	r := e.mustRun("", "login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", sandbox.FleetClientID,
 		"--redirect-uri", e.fleetRedirect(), "--name", "car")
@@ -35,6 +38,7 @@ func TestLoginFleetLoopbackThroughBrowser(t *testing.T) {
 }
 
 func TestLoginCustomEndpoints(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.mustRun("", "login", "--kind", "custom", "--client-id", "my-app",
 		"--auth-url", e.srv.URL()+"/oauth2/v3/authorize", "--token-url", e.srv.URL()+"/oauth2/v3/token",
@@ -96,6 +100,7 @@ func authURLOf(line string, seen *string) {
 }
 
 func TestLoginOwnerPastedRedirect(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	var authURL string
 	r := e.runInteractive(false, func(line string, stdin io.Writer) bool {
@@ -123,6 +128,7 @@ func TestLoginOwnerPastedRedirect(t *testing.T) {
 // takes the address pasted from a browser on another machine; a paste
 // that does not work leaves it waiting.
 func TestLoginLoopbackPasteFallback(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	var authURL string
 	pasted := 0
@@ -162,6 +168,7 @@ func TestLoginLoopbackPasteFallback(t *testing.T) {
 }
 
 func TestLoginPastedURLWithoutCode(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	r := e.runInteractive(false, func(line string, stdin io.Writer) bool {
 		if strings.HasPrefix(line, "Redirect URL or code") {
@@ -179,11 +186,28 @@ func TestLoginPastedURLWithoutCode(t *testing.T) {
 }
 
 func TestLoginStateMismatch(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
-	r := e.invoke(call{browser: browser("tamper")}, "login", "--kind", "fleet", "--issuer", e.srv.URL(),
-		"--client-id", sandbox.FleetClientID, "--redirect-uri", e.fleetRedirect(), "--timeout", "2s")
+	// The forged answer does not end the login, which would wait for the
+	// real one until its --timeout: the browser ends it once answered.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	forged := make(chan int, 1)
+	tamper := func(authURL string) error {
+		go func() {
+			defer cancel()
+			status, _ := signIn("tamper", authURL)
+			forged <- status
+		}()
+		return nil
+	}
+	r := e.invoke(call{browser: tamper, ctx: ctx}, "login", "--kind", "fleet", "--issuer", e.srv.URL(),
+		"--client-id", sandbox.FleetClientID, "--redirect-uri", e.fleetRedirect())
 	if r.code != 1 || !strings.Contains(strings.ToLower(r.stderr), "state") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if status := <-forged; status != http.StatusBadRequest {
+		t.Fatalf("the forged answer got %d, want 400", status)
 	}
 	if st := e.srv.Stats(); st.CodeExchanges != 0 {
 		t.Fatal("the code was exchanged despite the state mismatch")
@@ -191,6 +215,7 @@ func TestLoginStateMismatch(t *testing.T) {
 }
 
 func TestLoginPartnerClientCredentials(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	r := e.runEnv("", map[string]string{EnvClientSecret: sandbox.PartnerSecret}, "login", "--kind", "partner",
 		"--issuer", e.srv.URL(), "--client-id", sandbox.PartnerClientID, "--region", "eu", "--name", "biz")
@@ -226,6 +251,7 @@ func TestLoginPartnerClientCredentials(t *testing.T) {
 }
 
 func TestLoginLegacyPassword(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	u := e.srv.User()
 	e.mustRun(u.Password+"\n", "login", "--kind", "legacy", "--base-url", e.srv.URL(), "--email", u.Email, "--name", "old")

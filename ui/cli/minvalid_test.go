@@ -12,6 +12,7 @@ import (
 // with less left than was asked says so on stderr, and stdout holds the
 // token alone. Without --min-valid on the command line, nothing is said.
 func TestTokenMinValidCapIsSaid(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	car := e.minted("a0000001", "car", 8*time.Hour-7*time.Minute) // issued 7 minutes ago, 8 h tokens
 	e.seed(car)
@@ -40,6 +41,7 @@ func TestTokenMinValidCapIsSaid(t *testing.T) {
 // A --min-valid longer than tokens live gets a token as long as they do,
 // and says so.
 func TestTokenMinValidLongerThanTokensLive(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{AccessTTL: time.Hour})
 	e.seed(e.minted("a0000001", "car", -time.Minute))
 	r := e.mustRun("", "token", "car", "--min-valid", "2h")

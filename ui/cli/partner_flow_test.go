@@ -94,6 +94,7 @@ func keyfobDomainEnv(t *testing.T) (*env, string) {
 // eu (eu's partner token is fetched and not kept); check finds the
 // domain, the key file and Tesla agreeing.
 func TestKeyServedByKeyfobRegisteredInEveryRegion(t *testing.T) {
+	t.Parallel()
 	e, domain := keyfobDomainEnv(t)
 	e.startServe()
 
@@ -161,6 +162,7 @@ func TestKeyServedByKeyfobRegisteredInEveryRegion(t *testing.T) {
 // TestPartnerCheckSaysTheKeyFileDiffers: the domain serves another key
 // than keyfob's key file.
 func TestPartnerCheckSaysTheKeyFileDiffers(t *testing.T) {
+	t.Parallel()
 	e, h := partnerEnv(t)
 	e.loginPartner("biz", "na")
 	hosted, _ := ecdh.P256().GenerateKey(rand.Reader)

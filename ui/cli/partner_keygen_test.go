@@ -17,6 +17,7 @@ import (
 )
 
 func TestPartnerKeygen(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	r := e.mustRun("", "partner", "keygen")
 	priv, err := os.ReadFile(filepath.Join(e.storeDir(), fleetapp.PrivateKeyFile))
@@ -52,6 +53,7 @@ func TestPartnerKeygen(t *testing.T) {
 }
 
 func TestPartnerKeygenImport(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	der, _ := x509.MarshalECPrivateKey(p384)

@@ -11,6 +11,7 @@ import (
 )
 
 func TestPartnerPair(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	r := e.mustRun("", "partner", "pair", "--domain", "App.Example.com")
 	lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")

@@ -98,6 +98,7 @@ func (e *env) loginPartner(name, region string) {
 }
 
 func TestPartnerRegisterAndCheck(t *testing.T) {
+	t.Parallel()
 	e, h := partnerEnv(t)
 	key, _ := ecdh.P256().GenerateKey(rand.Reader)
 	point := h.serve(t, key.PublicKey())
@@ -146,6 +147,7 @@ func TestPartnerRegisterAndCheck(t *testing.T) {
 }
 
 func TestPartnerBadInput(t *testing.T) {
+	t.Parallel()
 	e, h := partnerEnv(t)
 	e.seed(e.minted("a0000001", "car", 0))
 	e.loginPartner("biz", "na")
@@ -213,6 +215,7 @@ func TestPartnerBadInput(t *testing.T) {
 // TestPartnerTokenRefreshedThroughManager: an expired partner token is
 // fetched again (client credentials) before the call, once.
 func TestPartnerTokenRefreshedThroughManager(t *testing.T) {
+	t.Parallel()
 	e, h := partnerEnv(t)
 	e.loginPartner("biz", "na")
 	key, _ := ecdh.P256().GenerateKey(rand.Reader)

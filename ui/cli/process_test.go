@@ -20,6 +20,7 @@ import (
 // half the token's life, and a token another process refreshed meanwhile
 // is used as it is.
 func TestConcurrentTokenProcessesRefreshOnce(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		ttl  time.Duration // lifetime of the tokens the server issues; 0 = 8 h
@@ -68,6 +69,7 @@ func concurrentTokens(t *testing.T, e *env, n int) {
 }
 
 func TestSecretsNeverInArgv(t *testing.T) {
+	t.Parallel()
 	// The only child process keyfob starts is the browser; its argument is
 	// the authorize URL, which must carry no secret.
 	e := newEnv(t, sandbox.Options{})

@@ -28,11 +28,13 @@ type RefreshOptions struct {
 	MinValid    time.Duration
 	// Quiet prints only failures; JSON prints one object per account.
 	Quiet, JSON bool
+	// KeepRuntime leaves the garbage collector alone (see Factory).
+	KeepRuntime bool
 }
 
 // NewCmdRefresh returns `keyfob refresh`; runF replaces its run in tests.
 func NewCmdRefresh(f *Factory, runF func(*RefreshOptions) error) *cobra.Command {
-	opts := &RefreshOptions{IO: f.IO, Manager: f.Manager, Now: f.now}
+	opts := &RefreshOptions{IO: f.IO, Manager: f.Manager, Now: f.now, KeepRuntime: f.KeepRuntime}
 	cmd := &cobra.Command{
 		Use:   "refresh [NAME...]",
 		Short: "Refresh access tokens now",
@@ -74,7 +76,9 @@ func runRefresh(opts *RefreshOptions) error {
 	}
 	// The process lives for a few milliseconds, most of them decoding the
 	// store: collecting garbage halfway through would only cost time.
-	debug.SetGCPercent(400)
+	if !opts.KeepRuntime {
+		debug.SetGCPercent(400)
+	}
 	m := opts.Manager()
 	todo, skipped, err := refreshTargets(m, opts.Names, opts.All)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 // estimated end is flagged in the list and in --json; one 7 days 1 hour
 // from it is not.
 func TestListRefreshEnding(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	now := time.Now()
 	soon, later := e.minted("a0000001", "soon", 8*time.Hour), e.minted("a0000002", "later", 8*time.Hour)

@@ -12,6 +12,7 @@ import (
 // The cron recipe: with --quiet, refresh prints nothing when all is well
 // (cron mails nothing), and only the failures, on stderr, when not.
 func TestRefreshQuietPrintsOnlyFailures(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "fresh", 8*time.Hour), e.minted("a0000002", "soon", 10*time.Minute))
 	r := e.run("", "refresh", "--all", "--min-valid", "30m", "--quiet")
@@ -43,6 +44,7 @@ func TestRefreshQuietPrintsOnlyFailures(t *testing.T) {
 // refresh --json prints each account's outcome in the documented schema,
 // errors included, exactly; the exit code is unchanged.
 func TestRefreshJSON(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	dead := e.minted("a0000003", "dead", 10*time.Minute)
 	e.srv.KillRefreshToken(dead.RefreshToken)

@@ -42,6 +42,7 @@ func TestManPage(t *testing.T) {
 // TestCompleteAccountNames: every command that takes NAME completes the
 // names of the accounts in the store.
 func TestCompleteAccountNames(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	car := e.minted("a0000001", "car", time.Hour)
 	car.Email = "driver@example.com"

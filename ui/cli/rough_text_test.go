@@ -20,6 +20,7 @@ import (
 // process it is (on Linux, from /proc) and the flag that picks another;
 // never Go's raw "bind: address already in use".
 func TestTakenAddressNamesItsHolder(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -43,6 +44,7 @@ func TestTakenAddressNamesItsHolder(t *testing.T) {
 // serve on every address says the address asked for, not Go's [::], and
 // counts its consumers and accounts in words.
 func TestServeSaysWhereItListens(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	e.mustRun("", "serve", "add", "teslamate", "--account", "car")
@@ -62,13 +64,24 @@ func TestServeSaysWhereItListens(t *testing.T) {
 
 // A browser that cannot be opened is said once, with what to do.
 func TestBrowserFailureSaidOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	noBrowser := func(string) error {
 		return errors.New("no browser could be opened: none of xdg-open or wslview is installed, and $BROWSER is not set")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	// Everything about the browser is said before keyfob waits for it:
+	// the login ends as soon as it says it waits.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	r := e.invoke(call{browser: noBrowser, ctx: ctx}, "login", "--kind", "fleet", "--issuer", e.srv.URL(),
+	var said keyfobtest.Buffer
+	waits := writerFunc(func(p []byte) (int, error) {
+		said.Write(p)
+		if strings.Contains(said.String(), "Waiting for the browser") {
+			cancel()
+		}
+		return len(p), nil
+	})
+	r := e.invoke(call{browser: noBrowser, ctx: ctx, stderr: waits}, "login", "--kind", "fleet", "--issuer", e.srv.URL(),
 		"--client-id", sandbox.FleetClientID, "--redirect-uri", e.fleetRedirect())
 	if !strings.Contains(r.stderr, "No browser could be opened: none of xdg-open or wslview is installed, and $BROWSER is not set; "+
 		"set $BROWSER to your browser's command, or open the URL below yourself.") || strings.Count(r.stderr, "browser could") != 1 {
@@ -76,9 +89,15 @@ func TestBrowserFailureSaidOnce(t *testing.T) {
 	}
 }
 
+// writerFunc is a function as an io.Writer.
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
 // Help pages read as written: flag help keeps OAuth's capitals and never
 // sends the reader to the page they are on.
 func TestHelpTexts(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	for _, cmd := range []string{"login", "import", "token"} {
 		r := e.mustRun("", cmd, "--help")

@@ -53,6 +53,7 @@ func TestFilesArePrivate(t *testing.T) {
 }
 
 func TestLoosePermissionsAreFixedWithNotice(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	os.Chmod(e.storeDir(), 0o755)
@@ -138,6 +139,7 @@ func fakeClipboard(t *testing.T, e *env) (pathEnv, file string) {
 }
 
 func TestTokenCopyClearsClipboardOnlyIfUnchanged(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	os.MkdirAll(e.storeDir(), 0o700)

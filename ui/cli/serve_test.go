@@ -20,6 +20,7 @@ import (
 )
 
 func TestServeConsumers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour), e.minted("a0000002", "truck", time.Hour))
 	r := e.mustRun("", "serve", "add", "teslamate", "--account", "car")
@@ -77,6 +78,7 @@ func TestServeConsumers(t *testing.T) {
 // process is refused at once, and SIGTERM stops the service cleanly with
 // the last use written to the store.
 func TestServeProcess(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the real binary")
 	}
@@ -172,6 +174,7 @@ func TestServeProcess(t *testing.T) {
 // account's tokens again, and --remove-consumers (or --remove) removes
 // them.
 func TestRevokeAndLoginNameTheConsumers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	login := []string{"login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", sandbox.FleetClientID,
 		"--redirect-uri", e.fleetRedirect(), "--name", "car"}

@@ -25,6 +25,7 @@ import (
 // private afterwards with a chmod), is fsynced before its rename, and its
 // directory is fsynced after the rename.
 func TestStoreWritesAtTheSystemCallLevel(t *testing.T) {
+	t.Parallel()
 	strace, err := exec.LookPath("strace")
 	if err != nil {
 		t.Fatal("strace is required by this test (apt-get install strace)")

@@ -15,6 +15,7 @@ import (
 )
 
 func TestTokenJSON(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	car := e.minted("a0000001", "car", time.Hour)
 	car.Audience, car.Endpoints.APIBaseURL = sandbox.TeslaFleetAPIBase("na"), e.srv.FleetAPIBase("na")
@@ -57,6 +58,7 @@ func mustJSON(t *testing.T, v any) string {
 }
 
 func TestTokenWrite(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour))
 	tok := e.account("car").AccessToken
@@ -99,6 +101,7 @@ func TestTokenWrite(t *testing.T) {
 // TestTokenWriteIsAtomic: a reader of the file, while two accounts' tokens
 // take turns in it, only ever finds one of them whole.
 func TestTokenWriteIsAtomic(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	e.seed(e.minted("a0000001", "car", time.Hour), e.minted("a0000002", "truck", time.Hour))
 	valid := map[string]bool{e.account("car").AccessToken: true, e.account("truck").AccessToken: true}

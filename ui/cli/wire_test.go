@@ -46,6 +46,7 @@ func printedCommand(t *testing.T, r *bufio.Reader, prefix string) []string {
 // with it worked, the next login of the app uses it without the flag, and
 // says so.
 func TestFleetRedirectIsRequiredThenRemembered(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{StrictFleet: true})
 	args := []string{"login", "--kind", "fleet", "--issuer", e.srv.URL(), "--client-id", sandbox.FleetClientID}
 	r := e.run("", append(args, "--name", "car")...)
@@ -83,6 +84,7 @@ func TestFleetRedirectIsRequiredThenRemembered(t *testing.T) {
 // --locale and --require-scopes reach the sign-in address; a kind that
 // does not use them refuses them.
 func TestLoginOptionsReachTheSignIn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	var authURL string
 	seen := func(u string) error {
@@ -116,6 +118,7 @@ func TestLoginOptionsReachTheSignIn(t *testing.T) {
 // it; with the flag, keyfob warns what it means and keeps the opt-in with
 // the account. Not needed, it says so and keeps nothing.
 func TestInsecureHTTPIsAnExplicitWarnedOptIn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	args := []string{"import", "--kind", "custom", "--client-id", "c", "--token-url", "http://keyfob-test.invalid/token"}
 	r := e.run("rt\n", args...)
@@ -138,6 +141,7 @@ func TestInsecureHTTPIsAnExplicitWarnedOptIn(t *testing.T) {
 // A stored account whose endpoint is plain http off loopback refreshes
 // nothing, and the error says how to fix it.
 func TestRefreshOfAPlainHTTPAccountSaysWhatToDo(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	a := e.minted("a0000001", "car", -1)
 	a.Endpoints.TokenURL = "http://keyfob-test.invalid/token"
@@ -151,6 +155,7 @@ func TestRefreshOfAPlainHTTPAccountSaysWhatToDo(t *testing.T) {
 // The paste prompt of an Owner login says where to find a tesla://
 // address, in the words both faces share.
 func TestOwnerPasteShowsWhereToFindTheAddress(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	var authURL string
 	r := e.runInteractive(false, func(line string, stdin io.Writer) bool {
@@ -174,6 +179,7 @@ func TestOwnerPasteShowsWhereToFindTheAddress(t *testing.T) {
 // A region the tokens correct is told: after an import, and when a
 // refresh finds it (on stderr, the token alone on stdout).
 func TestRegionChangesAreTold(t *testing.T) {
+	t.Parallel()
 	eu := sandbox.User{Email: "eu-driver@example.com", Region: "EU"}
 	e := newEnv(t, sandbox.Options{Users: []sandbox.User{eu}})
 	ts := e.srv.Mint(sandbox.MintRequest{ClientID: sandbox.FleetClientID, Email: eu.Email, Scopes: []string{"openid", "offline_access"}})
@@ -206,6 +212,7 @@ func TestRegionChangesAreTold(t *testing.T) {
 // A token of the other Tesla hosts' region is not followed: the refresh
 // works, and a warning says what to do.
 func TestRefusedRegionIsAWarningWithAdvice(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, sandbox.Options{})
 	a := e.minted("a0000003", "far", -1)
 	a.Region = "cn"
