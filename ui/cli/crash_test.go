@@ -27,9 +27,8 @@ import (
 // stored refresh token still works. The writers refresh every account
 // (group-committed writes) or add an account.
 func TestCrashSafetySIGKILL(t *testing.T) {
-	// Beside the other tests, which mostly wait (the etcd token loops,
-	// whose 5-second tokens its writers would starve, do not run beside).
-	t.Parallel()
+	t.Parallel() // beside the other tests, which mostly wait
+
 	kills := envInt("KEYFOB_CRASH_KILLS", 500, 100)
 	// A grace period like Tesla's (the previous refresh token works for a
 	// while), so that a refresh whose result died with its process does not

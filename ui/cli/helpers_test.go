@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -52,18 +51,8 @@ func TestMain(m *testing.M) {
 	// the number of cores, unless -parallel says otherwise. More would
 	// starve the tests that measure time (tokens that live seconds, a
 	// clipboard cleared after one) on a busy machine.
-	flag.Parse()
-	if !flagSet("test.parallel") {
-		_ = flag.Set("test.parallel", "8")
-	}
+	keyfobtest.Parallel(8)
 	os.Exit(keyfobtest.Run(m)) // removes the keyfob binary keyfobtest.Binary built
-}
-
-// flagSet reports whether the flag was given on the command line.
-func flagSet(name string) bool {
-	set := false
-	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }
 
 // fakeBrowser signs in like a browser would: it follows the authorize URL
