@@ -28,7 +28,6 @@ import (
 // (group-committed writes) or add an account.
 func TestCrashSafetySIGKILL(t *testing.T) {
 	t.Parallel() // beside the other tests, which mostly wait
-
 	kills := envInt("KEYFOB_CRASH_KILLS", 500, 100)
 	// A grace period like Tesla's (the previous refresh token works for a
 	// while), so that a refresh whose result died with its process does not
