@@ -77,41 +77,86 @@ func (s *fileStore) named(name string) (Account, bool, error) {
 
 // listIDs lists the ids of the records (at most limit of them when limit > 0).
 func (s *fileStore) listIDs(limit int) ([]string, error) {
+	ids, _, err := s.listRecords(limit)
+	return ids, err
+}
+
+// listRecords lists the ids of the records (at most limit of them when
+// limit > 0), and the ids whose record has a temporary file (recordTemp).
+func (s *fileStore) listRecords(limit int) (ids, temps []string, err error) {
 	d, err := openNoFollow(s.path(recordsDir))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cannot read the account records in %s: %w", s.path(recordsDir), err)
+		return nil, nil, fmt.Errorf("cannot read the account records in %s: %w", s.path(recordsDir), err)
 	}
 	defer d.Close()
-	var out []string
 	for {
 		names, err := d.Readdirnames(256)
 		for _, n := range names {
 			if id, ok := strings.CutSuffix(n, ".json"); ok && ValidID(id) {
-				out = append(out, id)
+				ids = append(ids, id)
+			} else if tmp, ok := strings.CutPrefix(n, "."); ok {
+				if id, ok := strings.CutSuffix(tmp, ".json.tmp"); ok && ValidID(id) {
+					temps = append(temps, id)
+				}
 			}
 		}
-		if limit > 0 && len(out) >= limit {
-			return out[:limit], nil
+		if limit > 0 && len(ids) >= limit {
+			return ids[:limit], temps, nil
 		}
 		if err == io.EOF {
-			return out, nil
+			return ids, temps, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("cannot read the account records in %s: %w", s.path(recordsDir), err)
+			return nil, nil, fmt.Errorf("cannot read the account records in %s: %w", s.path(recordsDir), err)
 		}
+	}
+}
+
+// removeOrphanTemps removes the temporary files of records that do not
+// exist: what a writer killed while adding an account left, tokens and
+// all, which no later writer of that account would clear (it has none).
+// Only a writer holding the store lock creates a record, and only one
+// holding the account's lock writes one, so with both taken without
+// waiting, a temporary file of a missing record is nobody's.
+func (s *fileStore) removeOrphanTemps(ids, temps []string) {
+	var orphans []string
+	for _, id := range temps {
+		if !slices.Contains(ids, id) {
+			orphans = append(orphans, id)
+		}
+	}
+	if len(orphans) == 0 {
+		return
+	}
+	unlockStore, ok := s.tryLock(s.path(lockFile))
+	if !ok {
+		return
+	}
+	defer unlockStore()
+	for _, id := range orphans {
+		unlock, ok := s.tryLockAccount(id)
+		if !ok {
+			continue
+		}
+		path := s.recordPath(id)
+		if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+			_ = os.Remove(recordTemp(path))
+		}
+		unlock()
 	}
 }
 
 // loadAll reads every account and consumer. Records are decoded on every
 // core; a corrupt one fails the load with its file, line and column.
 func (s *fileStore) loadAll() (*Snapshot, error) {
-	ids, err := s.listIDs(0)
+	ids, temps, err := s.listRecords(0)
 	if err != nil {
 		return nil, err
 	}
+	s.removeOrphanTemps(ids, temps)
 	accts := make([]Account, len(ids))
 	errs := make([]error, len(ids))
 	var wg sync.WaitGroup

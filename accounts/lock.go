@@ -159,7 +159,11 @@ func (s *fileStore) tryLockAccount(id string) (unlock func(), ok bool) {
 	if err != nil {
 		return nil, false
 	}
-	path := filepath.Join(dir, id+".lock")
+	return s.tryLock(filepath.Join(dir, id+".lock"))
+}
+
+// tryLock takes the lock at path if nobody holds it.
+func (s *fileStore) tryLock(path string) (unlock func(), ok bool) {
 	if ensureLockFile(path) != nil {
 		return nil, false
 	}

@@ -87,3 +87,48 @@ func TestRemovalCutShortNeitherLosesNorResurrects(t *testing.T) {
 		}
 	})
 }
+
+// TestKilledAddsTemporaryFileGoes: a writer killed while adding an account
+// leaves the new record's temporary file, tokens and all, and no record.
+// No later writer of that account clears it (there is none): the next full
+// read does, unless a writer could still be at work on it (the store's or
+// the account's lock is held). The temporary file of a record that exists
+// is left to that account's next writer.
+func TestKilledAddsTemporaryFileGoes(t *testing.T) {
+	t.Parallel()
+	m, _ := newManager(t)
+	seed(t, m, expired())
+	s := storeOf(m)
+	orphan, pending := recordTemp(s.recordPath("000000c3")), recordTemp(s.recordPath("000000a1"))
+	for _, p := range []string{orphan, pending} {
+		if err := os.WriteFile(p, []byte(`{"refresh_token":"rt-of-a-killed-writer"}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	there := func(p string) bool { _, err := os.Lstat(p); return err == nil }
+	unlock, ok := s.tryLock(s.path(lockFile))
+	if !ok {
+		t.Fatal("cannot take the store lock")
+	}
+	snapshot(t, reopen(t, m))
+	unlock()
+	if !there(orphan) {
+		t.Fatal("a read removed a temporary file while the store lock was held")
+	}
+	unlock, ok = s.tryLockAccount("000000c3")
+	if !ok {
+		t.Fatal("cannot take the account's lock")
+	}
+	snapshot(t, reopen(t, m))
+	unlock()
+	if !there(orphan) {
+		t.Fatal("a read removed a temporary file while its account's lock was held")
+	}
+	snapshot(t, reopen(t, m))
+	if there(orphan) {
+		t.Error("the temporary file of a record that never was is still there after a full read")
+	}
+	if !there(pending) {
+		t.Error("a read removed the temporary file of an existing record, its next writer's to clear")
+	}
+}
