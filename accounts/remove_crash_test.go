@@ -106,23 +106,20 @@ func TestKilledAddsTemporaryFileGoes(t *testing.T) {
 		}
 	}
 	there := func(p string) bool { _, err := os.Lstat(p); return err == nil }
-	unlock, ok := s.tryLock(s.path(lockFile))
-	if !ok {
-		t.Fatal("cannot take the store lock")
+	held := map[string]func() (func(), bool){
+		"the store lock":     func() (func(), bool) { return s.tryLock(s.path(lockFile)) },
+		"its account's lock": func() (func(), bool) { return s.tryLockAccount("000000c3") },
 	}
-	snapshot(t, reopen(t, m))
-	unlock()
-	if !there(orphan) {
-		t.Fatal("a read removed a temporary file while the store lock was held")
-	}
-	unlock, ok = s.tryLockAccount("000000c3")
-	if !ok {
-		t.Fatal("cannot take the account's lock")
-	}
-	snapshot(t, reopen(t, m))
-	unlock()
-	if !there(orphan) {
-		t.Fatal("a read removed a temporary file while its account's lock was held")
+	for what, take := range held {
+		unlock, ok := take()
+		if !ok {
+			t.Fatalf("cannot take %s", what)
+		}
+		snapshot(t, reopen(t, m))
+		unlock()
+		if !there(orphan) {
+			t.Fatalf("a read removed a temporary file while %s was held", what)
+		}
 	}
 	snapshot(t, reopen(t, m))
 	if there(orphan) {
