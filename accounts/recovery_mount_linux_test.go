@@ -19,6 +19,7 @@ import (
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth"
 	"github.com/keyfob/keyfob/oauth/sandbox"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // helperEnv names the environment variable that turns the test binary into
@@ -207,7 +208,15 @@ func testRecovery(t *testing.T, how string) {
 	wg.Go(func() { res = e.manager().RefreshMany(context.Background(), mine, 8, 0, accounts.Explicit, nil) })
 	t.Cleanup(wg.Wait) // before the unmount, should the test stop early
 	if how == "filling" {
-		time.Sleep(500 * time.Millisecond)
+		// The disk fills once every refresh has set aside the room for
+		// its save: its record's temporary file.
+		prepared := func() bool {
+			temps, _ := filepath.Glob(filepath.Join(e.dir, "records", ".*.json.tmp"))
+			return len(temps) == n
+		}
+		if !keyfobtest.Within(30*time.Second, prepared) {
+			t.Fatal("the refreshes did not all set aside room for their saves within 30 s")
+		}
 		restore = fill(t, e.dir)
 	}
 	wg.Wait()

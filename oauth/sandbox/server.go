@@ -37,6 +37,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -172,6 +173,7 @@ type Server struct {
 	servers       []*http.Server // the main host, then the China host
 	done          chan struct{}  // closed by Close: releases every waiting handler
 	inflight      sync.WaitGroup
+	waiting       atomic.Int64 // requests waiting out the latency
 	once          sync.Once
 	closeErr      error
 
@@ -435,12 +437,18 @@ func (s *Server) handler() http.Handler {
 	})
 }
 
+// Waiting is how many requests are waiting out the latency now: a test
+// that kills a client while its request is at the server waits for it.
+func (s *Server) Waiting() int { return int(s.waiting.Load()) }
+
 // pause waits for d and reports whether the request should go on: false
 // when the client gave up or the server is closing.
 func (s *Server) pause(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return true
 	}
+	s.waiting.Add(1)
+	defer s.waiting.Add(-1)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -182,12 +182,12 @@ func TestEtcdServeReplicas(t *testing.T) {
 	expire()
 	x.srv.SetLatency(2 * time.Second)
 	go tokenFrom(replicas[0].base, creds[0])
-	time.Sleep(500 * time.Millisecond)
+	waitFor(t, 30*time.Second, func() bool { return x.srv.Waiting() > 0 }) // its refresh is at the sandbox
 	if err := replicas[0].cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	_ = replicas[0].cmd.Wait()
-	time.Sleep(2 * time.Second) // the killed replica's request ends at the sandbox
+	waitFor(t, 30*time.Second, func() bool { return x.srv.Waiting() == 0 }) // and ended there
 	x.srv.SetLatency(0)
 	replicas = []*replica{replicas[1], x.startReplica("c")}
 	round("after a replica was killed mid-refresh")
