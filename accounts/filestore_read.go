@@ -118,9 +118,9 @@ func (s *fileStore) listRecords(limit int) (ids, temps []string, err error) {
 // removeOrphanTemps removes the temporary files of records that do not
 // exist: what a writer killed while adding an account left, tokens and
 // all, which no later writer of that account would clear (it has none).
-// Only a writer holding the store lock creates a record, and only one
-// holding the account's lock writes one, so with both taken without
-// waiting, a temporary file of a missing record is nobody's.
+// A record's temporary file is written only by a holder of the
+// account's lock or of the store's (which adds accounts), so with both
+// taken without waiting, a temporary file of a missing record is nobody's.
 func (s *fileStore) removeOrphanTemps(ids, temps []string) {
 	var orphans []string
 	for _, id := range temps {
