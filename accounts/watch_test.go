@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 )
@@ -197,7 +198,11 @@ func TestEditDuringARefreshWithAWatcher(t *testing.T) {
 	defer w.Close()
 	elsewhere := reopen(t, m)
 	stop := make(chan struct{})
-	go func() { // another process keeps the watcher busy
+	var busy sync.WaitGroup
+	// Waited for before the test's directories go: a rename still under
+	// way would write into them.
+	defer busy.Wait()
+	busy.Go(func() { // another process keeps the watcher busy
 		for i := 0; ; i++ {
 			select {
 			case <-stop:
@@ -206,7 +211,7 @@ func TestEditDuringARefreshWithAWatcher(t *testing.T) {
 			}
 			_, _ = elsewhere.Rename(context.Background(), "000000b1", fmt.Sprintf("work-%d", i%2))
 		}
-	}()
+	})
 	defer close(stop)
 	start := time.Now()
 	done := make(chan error, 2)
