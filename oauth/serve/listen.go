@@ -139,7 +139,11 @@ func (s *Server) Serve(ctx context.Context, ln *Listener) error {
 	s.hosts = ln.hosts
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
-	go s.maintain(bg, limited)
+	maintained := make(chan struct{})
+	go func() {
+		defer close(maintained)
+		s.maintain(bg, limited)
+	}()
 	errc := make(chan error, 1)
 	go func() {
 		if ln.tls != nil {
@@ -158,6 +162,7 @@ func (s *Server) Serve(ctx context.Context, ln *Listener) error {
 		<-errc
 	}
 	stop()
+	<-maintained // its writes end before the last flush, and before Serve returns
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	s.Flush(fctx)
 	cancel()

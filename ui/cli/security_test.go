@@ -172,10 +172,18 @@ func TestTokenCopyClearsClipboardOnlyIfUnchanged(t *testing.T) {
 		}
 	}
 
-	// Something else copied meanwhile is left alone.
+	// Something else copied meanwhile is left alone. The test waits for
+	// the second clearer to look (its last write into the test's
+	// directory, unless it wrongly clears), then a moment for a wrong clear.
+	clearerCalls := func() int {
+		log, _ := os.ReadFile(clip + ".log")
+		return strings.Count(string(log), "caller: "+keyfobtest.Binary(t)+" clipboard-clear")
+	}
+	before := clearerCalls()
 	e.runProcess("", []string{path}, "token", "car", "--copy")
 	os.WriteFile(clip, []byte("my shopping list"), 0o600)
-	time.Sleep(2 * time.Second)
+	waitFor(t, 10*time.Second, func() bool { return clearerCalls() > before })
+	time.Sleep(500 * time.Millisecond)
 	if got, _ := os.ReadFile(clip); string(got) != "my shopping list" {
 		t.Fatalf("the clipboard was cleared although it held something else: %q", got)
 	}
