@@ -23,6 +23,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
+
+	"github.com/keyfob/keyfob/ui/keyfobtest/loopback"
 )
 
 // Cluster is a running etcd cluster of a few members on loopback.
@@ -116,22 +118,12 @@ func mustURL(t testing.TB, s string) url.URL {
 	return *u
 }
 
-// freePorts finds n free loopback ports.
+// freePorts finds n free loopback ports, which no other connection
+// takes before the members listen on them (see loopback.Port).
 func freePorts(t testing.TB, n int) []int {
-	var lns []net.Listener
-	defer func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}()
-	var out []int
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns = append(lns, ln)
-		out = append(out, ln.Addr().(*net.TCPAddr).Port)
+	out := make([]int, n)
+	for i := range out {
+		out[i] = loopback.Port(t)
 	}
 	return out
 }

@@ -4,12 +4,12 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/keyfob/keyfob/oauth/sandbox"
+	"github.com/keyfob/keyfob/ui/keyfobtest"
 )
 
 // fleetRedirect returns a loopback redirect URI on a port free now and
@@ -17,12 +17,7 @@ import (
 // URIs registered for an app, exactly.
 func (e *env) fleetRedirect() string {
 	e.t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	uri := fmt.Sprintf("http://127.0.0.1:%d/callback", ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
+	uri := keyfobtest.FreeRedirect(e.t)
 	e.srv.RegisterRedirectURI(sandbox.FleetClientID, uri)
 	return uri
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/keyfob/keyfob/accounts"
 	"github.com/keyfob/keyfob/oauth/sandbox"
 	"github.com/keyfob/keyfob/oauth/sandbox/presets"
+	"github.com/keyfob/keyfob/ui/keyfobtest/loopback"
 )
 
 // Sandbox starts a sandbox on loopback for the test, with what keyfob
@@ -100,13 +100,9 @@ func FollowBrowser(authURL string) error {
 	return nil
 }
 
-// FreeRedirect is a loopback redirect URI on a port free now.
+// FreeRedirect is a loopback redirect URI on a port free now, which no
+// other connection takes meanwhile (see loopback.Port).
 func FreeRedirect(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return fmt.Sprintf("http://127.0.0.1:%d/callback", ln.Addr().(*net.TCPAddr).Port)
+	return fmt.Sprintf("http://127.0.0.1:%d/callback", loopback.Port(t))
 }
