@@ -118,6 +118,19 @@ func (f *Factory) lookupEnv(key string) (string, bool) {
 	return os.LookupEnv(key)
 }
 
+// tuneGC sets the garbage collector for a command that has the process to
+// itself: percent, and a memory limit when limit > 0. It leaves it alone
+// when the Factory keeps the runtime.
+func (f *Factory) tuneGC(percent int, limit int64) {
+	if f.KeepRuntime {
+		return
+	}
+	debug.SetGCPercent(percent)
+	if limit > 0 {
+		debug.SetMemoryLimit(limit)
+	}
+}
+
 func (f *Factory) now() time.Time {
 	if f.Now != nil {
 		return f.Now()

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,13 +27,13 @@ type RefreshOptions struct {
 	MinValid    time.Duration
 	// Quiet prints only failures; JSON prints one object per account.
 	Quiet, JSON bool
-	// KeepRuntime leaves the garbage collector alone (see Factory).
-	KeepRuntime bool
+	// TuneGC sets the garbage collector for the process (Factory.tuneGC).
+	TuneGC func(percent int, limit int64)
 }
 
 // NewCmdRefresh returns `keyfob refresh`; runF replaces its run in tests.
 func NewCmdRefresh(f *Factory, runF func(*RefreshOptions) error) *cobra.Command {
-	opts := &RefreshOptions{IO: f.IO, Manager: f.Manager, Now: f.now, KeepRuntime: f.KeepRuntime}
+	opts := &RefreshOptions{IO: f.IO, Manager: f.Manager, Now: f.now, TuneGC: f.tuneGC}
 	cmd := &cobra.Command{
 		Use:   "refresh [NAME...]",
 		Short: "Refresh access tokens now",
@@ -76,9 +75,7 @@ func runRefresh(opts *RefreshOptions) error {
 	}
 	// The process lives for a few milliseconds, most of them decoding the
 	// store: collecting garbage halfway through would only cost time.
-	if !opts.KeepRuntime {
-		debug.SetGCPercent(400)
-	}
+	opts.TuneGC(400, 0)
 	m := opts.Manager()
 	todo, skipped, err := refreshTargets(m, opts.Names, opts.All)
 	if err != nil {

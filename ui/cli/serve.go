@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,14 +23,14 @@ type ServeOptions struct {
 	MinValid time.Duration // 0: refresh_margin of config.json
 	// MaxConns and MaxConnsPerAddr are --max-conns and --max-conns-per-addr.
 	MaxConns, MaxConnsPerAddr int
-	// KeepRuntime leaves the garbage collector alone (see Factory).
-	KeepRuntime bool
+	// TuneGC sets the garbage collector for the process (Factory.tuneGC).
+	TuneGC func(percent int, limit int64)
 }
 
 // NewCmdServe returns `keyfob serve` and its consumer commands; runF
 // replaces its run in tests.
 func NewCmdServe(f *Factory, runF func(*ServeOptions) error) *cobra.Command {
-	opts := &ServeOptions{IO: f.IO, Manager: f.Manager, Keys: f.Keys, KeepRuntime: f.KeepRuntime}
+	opts := &ServeOptions{IO: f.IO, Manager: f.Manager, Keys: f.Keys, TuneGC: f.tuneGC}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the token service: other programs get access tokens from keyfob, not from Tesla",
@@ -92,10 +91,7 @@ func runServe(opts *ServeOptions) error {
 	// The live heap is a few accounts and the requests in flight: letting
 	// it grow to five times that before collecting costs little memory and
 	// halves the collections, which show in the latency's tail.
-	if !opts.KeepRuntime {
-		debug.SetGCPercent(serve.GCPercent)
-		debug.SetMemoryLimit(serve.MemoryLimit)
-	}
+	opts.TuneGC(serve.GCPercent, serve.MemoryLimit)
 	srv, err := serve.New(serve.Options{Manager: m, Margin: margin, Log: opts.IO.Err, PublicKey: opts.Keys().Served,
 		MaxConns: opts.MaxConns, MaxConnsPerAddr: opts.MaxConnsPerAddr})
 	if err != nil {

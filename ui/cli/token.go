@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -36,13 +35,13 @@ type TokenOptions struct {
 	// MinValidGiven: --min-valid was on the command line; then a token
 	// handed out with less time left than it asked says why.
 	MinValidGiven bool
-	// KeepRuntime leaves the garbage collector alone (see Factory).
-	KeepRuntime bool
+	// TuneGC sets the garbage collector for the process (Factory.tuneGC).
+	TuneGC func(percent int, limit int64)
 }
 
 // NewCmdToken returns `keyfob token`; runF replaces its run in tests.
 func NewCmdToken(f *Factory, runF func(*TokenOptions) error) *cobra.Command {
-	opts := &TokenOptions{IO: f.IO, Manager: f.Manager, Now: f.now, KeepRuntime: f.KeepRuntime}
+	opts := &TokenOptions{IO: f.IO, Manager: f.Manager, Now: f.now, TuneGC: f.tuneGC}
 	cmd := &cobra.Command{
 		Use:   "token [NAME]",
 		Short: "Print a valid access token, refreshing it first when it is about to expire",
@@ -103,9 +102,7 @@ func runToken(opts *TokenOptions) error {
 	}
 	// The process lives for a few milliseconds, most of them decoding the
 	// store: collecting garbage halfway through would only cost time.
-	if !opts.KeepRuntime {
-		debug.SetGCPercent(400)
-	}
+	opts.TuneGC(400, 0)
 	m := opts.Manager()
 	name, why, err := accountRef(m, opts.Name)
 	if err != nil {
