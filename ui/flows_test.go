@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -343,6 +344,14 @@ func TestRevokeWithoutEndpointShowsConsentPage(t *testing.T) {
 	a := e.stored(t)[0]
 	if a.State != accounts.StateRevoked || a.RefreshToken != before.RefreshToken {
 		t.Errorf("stored after a local revoke: state %q, refresh token kept %v", a.State, a.RefreshToken == before.RefreshToken)
+	}
+	// Without a browser (o), the report stays and says how to get the
+	// address all the same.
+	e.d.Send(openedMsg{what: "consent page", err: errors.New("no browser could be opened")})
+	e.d.Settle()
+	if !strings.Contains(e.m.toast.text, "could not open the consent page: no browser could be opened; c copies its address instead") ||
+		!strings.Contains(plain(e.m), "locally only") {
+		t.Errorf("a browser that did not open: toast %q\n%s", e.m.toast.text, plain(e.m))
 	}
 	e.d.Press("c")
 	e.d.Until("the consent address on the clipboard", func() bool {

@@ -347,7 +347,7 @@ func (m *Model) handle(msg tea.Msg) (tea.Cmd, bool) {
 		return nil, true
 	case openedMsg:
 		if msg.err != nil {
-			return m.setToast(fmt.Sprintf("could not open the %s: %v; copy the address instead", msg.what, msg.err), present.ToneDanger), true
+			return m.setToast(fmt.Sprintf("could not open the %s: %v; c copies its address instead", msg.what, msg.err), present.ToneDanger), true
 		}
 		return nil, true
 	}
