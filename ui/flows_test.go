@@ -112,7 +112,7 @@ func TestRefreshAll(t *testing.T) {
 	if got := e.srv.Stats().Refreshes; got != 3 {
 		t.Errorf("refreshes = %d, want 3 (the login-required account is skipped)", got)
 	}
-	if s := plain(e.m); !strings.Contains(s, "refreshed 3 accounts; 1 skipped, which cannot be refreshed") || strings.Contains(s, "3 of 3") {
+	if s := plain(e.m); !strings.Contains(s, "refreshed 3 accounts; 1 skipped, which cannot be refreshed: dead") || strings.Contains(s, "3 of 3") {
 		t.Errorf("no summary toast:\n%s", s)
 	}
 }

@@ -17,6 +17,7 @@ type batch struct {
 	total, done, skipped  int
 	failed                int
 	firstFail, firstError string
+	firstSkipped          string // the name of an account skipped
 }
 
 // progress is the notice while a refresh-all runs.
@@ -41,7 +42,10 @@ func (b *batch) summary() common.Notice {
 		tone = present.ToneDanger
 	}
 	if b.skipped > 0 {
-		text += fmt.Sprintf("; %d skipped, which cannot be refreshed", b.skipped)
+		text += fmt.Sprintf("; %d skipped, which cannot be refreshed: %s", b.skipped, present.OneLine(b.firstSkipped))
+		if b.skipped > 1 {
+			text += fmt.Sprintf(" and %d more", b.skipped-1)
+		}
 	}
 	return common.Notice{Text: text, Tone: tone}
 }

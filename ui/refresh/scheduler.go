@@ -123,19 +123,21 @@ func (s *Scheduler) Refresh(a accounts.Account) (tea.Cmd, common.Notice) {
 // so; it reports once at the end (see Finished.Progress).
 func (s *Scheduler) RefreshAll(accts iter.Seq[*accounts.Account]) (tea.Cmd, common.Notice) {
 	var due []accounts.Account
-	skipped := 0
+	skipped, firstSkipped := 0, ""
 	for a := range accts {
 		switch {
 		case s.CanStart(a):
 			due = append(due, *a)
 		case s.Job(a.ID) == common.NoJob:
-			skipped++
+			if skipped++; skipped == 1 {
+				firstSkipped = a.Name
+			}
 		}
 	}
 	if len(due) == 0 {
 		return nil, common.Notice{Text: "nothing to refresh: no account has a usable refresh token", Tone: present.ToneWarn}
 	}
-	s.batch = batch{id: s.batch.id + 1, total: len(due), skipped: skipped}
+	s.batch = batch{id: s.batch.id + 1, total: len(due), skipped: skipped, firstSkipped: firstSkipped}
 	cmds := make([]tea.Cmd, 0, min(len(due), MaxInFlight))
 	for _, a := range due {
 		if cmd := s.add(job{seen: a, mode: accounts.Explicit, batch: s.batch.id}); cmd != nil {
